@@ -1,0 +1,92 @@
+# onyx - neural networks in Pure Data.
+#
+#   make            the onyx command (bin/onyx) and, once src/pd exists, the Pd library
+#   make cli        bin/onyx
+#   make test       every test (unit, conformance in both BLAS builds, malformed
+#                   models under ASan+UBSan, PyTorch-exported models)
+#   make BLAS=none  build the engine's own GEMM instead of OpenBLAS
+#
+# Objects go to build/<variant>/ so the OpenBLAS, BLAS=none and sanitizer
+# builds live side by side.
+
+BLAS ?= openblas
+SAN ?=
+VARIANT ?= $(BLAS)$(if $(SAN),-san)
+BUILD := build/$(VARIANT)
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS_ONYX := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -fPIC \
+	-Ikernels -Isrc/engine
+LDLIBS_ONYX := -lm -lpthread
+
+ifeq ($(BLAS),openblas)
+CFLAGS_ONYX += -DONYX_USE_OPENBLAS
+LDLIBS_ONYX += -lopenblas
+else ifneq ($(BLAS),none)
+$(error BLAS must be openblas or none)
+endif
+
+ifneq ($(SAN),)
+CFLAGS_ONYX += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS_ONYX += -fsanitize=address,undefined
+endif
+
+ENGINE_SRC := $(wildcard kernels/*.c) $(wildcard src/engine/*.c)
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC))
+CLI_SRC := $(wildcard src/cli/*.c)
+CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+# the command: bin/onyx for the default build, build/<variant>/onyx otherwise
+ifeq ($(VARIANT),openblas)
+ONYX_BIN := bin/onyx
+else
+ONYX_BIN := $(BUILD)/onyx
+endif
+
+.PHONY: default cli unit test test-unit test-conformance test-malformed \
+	test-torch clean-onyx
+default: cli
+
+cli: $(ONYX_BIN)
+
+$(ONYX_BIN): $(CLI_OBJ) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(LDLIBS_ONYX)
+
+$(BUILD)/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(ENGINE_OBJ) tests/unit/ktest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) $(LDFLAGS_ONYX) -o $@ $< $(ENGINE_OBJ) \
+		$(CHECK_LIBS) $(LDLIBS_ONYX)
+
+unit: $(UNIT_BIN)
+
+# Every unit test program; a failure stops make.
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_VERBOSITY=minimal $$t; done
+
+test: cli
+	sh tests/run_all.sh
+
+clean-onyx:
+	rm -rf build bin
+
+# ---- the Pd library (pd-lib-builder) --------------------------------------
+PD_SRC := $(wildcard src/pd/*.c)
+ifneq ($(PD_SRC),)
+PDLIBBUILDER_DIR ?= $(if $(wildcard ./pd-lib-builder),./pd-lib-builder,/usr/share/pd-lib-builder)
+lib.name = onyx
+class.sources = $(PD_SRC)
+common.sources = $(ENGINE_SRC)
+cflags = $(CFLAGS_ONYX)
+ldlibs = $(LDLIBS_ONYX)
+include $(PDLIBBUILDER_DIR)/Makefile.pdlibbuilder
+endif

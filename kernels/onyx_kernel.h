@@ -1,0 +1,215 @@
+/* onyx_kernel.h - the tensor type and the op contract every kernel implements.
+ *
+ * This is the bottom layer: kernels include only this header (and the math
+ * helpers in kernels/), never an engine header. The engine builds graphs out
+ * of these structs and calls prepare once per node at resolve time, then eval
+ * on every run.
+ *
+ *   prepare(p):  check attributes, dtypes and shapes; set every output's
+ *                dtype and dims; optionally allocate read-only params (e.g.
+ *                repacked weights) and ask for scratch bytes. May allocate.
+ *   eval(e):     math only. No allocation, no locks, no I/O, no printing.
+ *                Reads e->in, writes e->out, may use e->scratch.
+ */
+#ifndef ONYX_KERNEL_H
+#define ONYX_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Element types, numbered as ONNX's TensorProto.DataType. Compute is float32;
+ * int64 and bool are used for shapes, indices and masks. */
+typedef enum {
+    ONYX_UNDEFINED = 0,
+    ONYX_FLOAT = 1,
+    ONYX_UINT8 = 2,
+    ONYX_INT8 = 3,
+    ONYX_UINT16 = 4,
+    ONYX_INT16 = 5,
+    ONYX_INT32 = 6,
+    ONYX_INT64 = 7,
+    ONYX_STRING = 8,
+    ONYX_BOOL = 9, /* one byte per element, 0 or 1 */
+    ONYX_FLOAT16 = 10,
+    ONYX_DOUBLE = 11,
+    ONYX_UINT32 = 12,
+    ONYX_UINT64 = 13,
+    ONYX_COMPLEX64 = 14,
+    ONYX_COMPLEX128 = 15,
+    ONYX_BFLOAT16 = 16,
+} onyx_dtype;
+
+/* Status codes shared by kernels and the engine. */
+typedef enum {
+    ONYX_OK = 0,
+    ONYX_ERR_IO,          /* file cannot be opened / mapped */
+    ONYX_ERR_PARSE,       /* malformed protobuf / ONNX structure */
+    ONYX_ERR_UNSUPPORTED, /* op, dtype or feature onyx refuses */
+    ONYX_ERR_INVALID,     /* bad attribute, shape or argument */
+    ONYX_ERR_NOMEM,       /* allocation failed */
+    ONYX_ERR_LIMIT,       /* a resource limit was exceeded */
+    ONYX_ERR_RUNTIME,     /* eval found bad data (e.g. index out of range) */
+} onyx_status;
+
+#define ONYX_MAX_RANK 8
+
+/* A tensor: dtype, shape and a pointer to contiguous C-order data.
+ * dims[0..rank-1] are >= 0; rank 0 is a scalar (one element).
+ * Whether data is owned is decided by whoever made the tensor: weights are
+ * borrowed from the model file mapping, intermediates live in an arena. */
+typedef struct onyx_tensor {
+    onyx_dtype dtype;
+    int rank;
+    int64_t dims[ONYX_MAX_RANK];
+    void *data;
+} onyx_tensor;
+
+/* ONNX AttributeProto.AttributeType */
+typedef enum {
+    ONYX_ATTR_UNDEFINED = 0,
+    ONYX_ATTR_FLOAT = 1,
+    ONYX_ATTR_INT = 2,
+    ONYX_ATTR_STRING = 3,
+    ONYX_ATTR_TENSOR = 4,
+    ONYX_ATTR_GRAPH = 5,
+    ONYX_ATTR_FLOATS = 6,
+    ONYX_ATTR_INTS = 7,
+    ONYX_ATTR_STRINGS = 8,
+} onyx_attr_type;
+
+/* One node attribute, decoded at load. Arrays are owned by the model. */
+typedef struct onyx_attr {
+    const char *name;
+    onyx_attr_type type;
+    float f;             /* FLOAT */
+    int64_t i;           /* INT */
+    const char *s;       /* STRING, NUL-terminated (s_len bytes before NUL) */
+    size_t s_len;
+    const float *floats; /* FLOATS, n entries */
+    const int64_t *ints; /* INTS, n entries */
+    const char *const *strings; /* STRINGS, n entries */
+    int64_t n;
+    const onyx_tensor *t; /* TENSOR */
+} onyx_attr;
+
+/* What prepare sees. The engine fills everything above the line. */
+typedef struct onyx_prep {
+    const char *op_type;
+    int opset; /* ai.onnx opset version of the model */
+    int n_in, n_out;
+    /* in[i] is NULL for an omitted optional input. in[i]->data is non-NULL
+     * only when the value is known at prepare time (a constant, or a value the
+     * caller bound); kernels that need a value (a shape, axes, pads...) call
+     * onyx_need_value(). */
+    const onyx_tensor *const *in;
+    /* in_const[i] is 1 when input i's value is the same on every run (an
+     * initializer or a folded constant): only then may prepare precompute
+     * from it (repack weights into params...). A value that is known but not
+     * constant (bound by the caller for this resolve) may only shape outputs. */
+    const unsigned char *in_const;
+    /* out[i] is NULL for an output the graph does not use (an omitted
+     * optional output); otherwise prepare sets dtype, rank and dims. */
+    onyx_tensor *const *out;
+    const onyx_attr *attrs;
+    int n_attrs;
+    /* ---- set by prepare ---- */
+    void *params;          /* kernel-owned, read-only during eval */
+    void (*free_params)(void *params); /* NULL: plain free() */
+    size_t scratch_bytes;  /* per-instance scratch handed to eval, 64-aligned */
+    char *msg;             /* error message buffer (msg_cap bytes) */
+    size_t msg_cap;
+} onyx_prep;
+
+/* What eval sees: the same tensors with data pointers set for this instance. */
+typedef struct onyx_exec {
+    const onyx_tensor *const *in;
+    onyx_tensor *const *out;
+    int n_in, n_out;
+    const void *params;
+    void *scratch;
+    const char *err; /* eval may point this at a static string on failure */
+} onyx_exec;
+
+typedef struct onyx_op {
+    const char *name;
+    onyx_status (*prepare)(onyx_prep *p);
+    onyx_status (*eval)(onyx_exec *e);
+} onyx_op;
+
+/* ---- the registry (kernels/registry.c) ---- */
+const onyx_op *onyx_op_find(const char *op_type);
+int onyx_op_count(void);
+const onyx_op *onyx_op_at(int i);
+
+/* ---- helpers for kernels (kernels/kernel_util.c) ---- */
+size_t onyx_dtype_size(onyx_dtype t); /* 0 for types onyx cannot hold */
+const char *onyx_dtype_name(onyx_dtype t);
+int64_t onyx_numel(const onyx_tensor *t);
+int onyx_same_shape(const onyx_tensor *a, const onyx_tensor *b);
+/* "[2,3,4]" into buf; returns buf */
+const char *onyx_shape_str(const onyx_tensor *t, char *buf, size_t cap);
+
+/* Format an error into p->msg and return status. */
+onyx_status onyx_fail(onyx_prep *p, onyx_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Return from prepare with an ONYX_ERR_INVALID message when cond is false. */
+#define ONYX_CHECK(p, cond, ...)                                               \
+    do {                                                                       \
+        if (!(cond)) return onyx_fail((p), ONYX_ERR_INVALID, __VA_ARGS__);     \
+    } while (0)
+
+/* Propagate a non-OK status. */
+#define ONYX_TRY(expr)                                                         \
+    do {                                                                       \
+        onyx_status st_ = (expr);                                              \
+        if (st_ != ONYX_OK) return st_;                                        \
+    } while (0)
+
+/* Attributes. Lookups return the default when absent; a present attribute of
+ * the wrong type is an error reported through p (check with p->msg[0]) --
+ * use the _req variants to get a status. */
+const onyx_attr *onyx_attr_get(const onyx_prep *p, const char *name);
+int64_t onyx_attr_int(const onyx_prep *p, const char *name, int64_t dflt);
+float onyx_attr_float(const onyx_prep *p, const char *name, float dflt);
+/* returns dflt when absent; the string is NUL-terminated */
+const char *onyx_attr_string(const onyx_prep *p, const char *name,
+                             const char *dflt);
+/* ints: returns the count (>= 0) and sets *v, or -1 when absent */
+int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
+                       const int64_t **v);
+int64_t onyx_attr_floats(const onyx_prep *p, const char *name,
+                         const float **v);
+
+/* Require input i to be present, with a value known at prepare time. */
+onyx_status onyx_need_input(onyx_prep *p, int i);
+onyx_status onyx_need_value(onyx_prep *p, int i);
+/* Require input i's dtype to be one of a mask of (1u << ONYX_xxx). */
+onyx_status onyx_need_dtype(onyx_prep *p, int i, unsigned mask);
+#define ONYX_MASK(t) (1u << (t))
+
+/* Read element k of an int64/int32 or float tensor as int64 / double. */
+int64_t onyx_get_int(const onyx_tensor *t, int64_t k);
+double onyx_get_double(const onyx_tensor *t, int64_t k);
+
+/* Set an output's dtype and shape. */
+void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
+                    const int64_t *dims);
+
+/* Normalise an axis in [-rank, rank-1] (or [-rank-1, rank] with extra=1) to
+ * [0, rank-1+extra]; returns an error through p when out of range. */
+onyx_status onyx_axis(onyx_prep *p, int64_t axis, int rank, int extra,
+                      int *out);
+
+/* Multidirectional (numpy) broadcast of n shapes into out; error via p. */
+onyx_status onyx_broadcast_shape(onyx_prep *p, const onyx_tensor *const *ts,
+                                 int n, onyx_tensor *out);
+/* Strides (in elements) of t broadcast to the shape of out: 0 on broadcast
+ * axes; t's dims are right-aligned with out's. */
+void onyx_broadcast_strides(const onyx_tensor *t, const onyx_tensor *out,
+                            int64_t *strides);
+
+#endif

@@ -1,0 +1,58 @@
+/* registry.c - the table of every op onyx implements, looked up by name at
+ * load. Each kernel file exports `const onyx_op onyx_op_<Name>`; an op not in
+ * this table is refused by the loader with its name. */
+#include "onyx_kernel.h"
+
+#include <string.h>
+
+/* The core op set of DESIGN.md, one X per op. */
+#define ONYX_OPS(X)                                                            \
+    X(Abs) X(Neg) X(Exp) X(Log) X(Sqrt) X(Reciprocal) X(Sin) X(Cos) X(Tanh)    \
+    X(Sigmoid) X(Relu) X(LeakyRelu) X(Elu) X(Selu) X(Celu) X(Softplus)         \
+    X(Softsign) X(HardSigmoid) X(HardSwish) X(Erf) X(Floor) X(Ceil) X(Round)   \
+    X(Sign) X(Clip) X(PRelu) X(ThresholdedRelu) X(Identity) X(Dropout)         \
+    X(Cast) X(Not)                                                             \
+    X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Max) X(Min) X(Sum) X(Mean) X(Equal)   \
+    X(Less) X(Greater) X(LessOrEqual) X(GreaterOrEqual) X(Where) X(And) X(Or)  \
+    X(MatMul) X(Gemm)                                                          \
+    X(Conv) X(ConvTranspose) X(AveragePool) X(MaxPool) X(GlobalAveragePool)    \
+    X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization)            \
+    X(LayerNormalization) X(Pad) X(Resize)                                     \
+    X(RNN) X(GRU) X(LSTM)                                                      \
+    X(Reshape) X(Flatten) X(Transpose) X(Squeeze) X(Unsqueeze) X(Concat)       \
+    X(Split) X(Slice) X(Gather) X(GatherElements) X(Shape) X(Size) X(Expand)   \
+    X(Tile) X(ConstantOfShape) X(Constant) X(Range) X(CumSum) X(Trilu)         \
+    X(ReduceMean) X(ReduceSum) X(ReduceMax) X(ReduceMin) X(ReduceProd)         \
+    X(ReduceL2) X(ReduceSumSquare) X(ReduceLogSumExp) X(ArgMax) X(ArgMin)      \
+    X(Softmax) X(LogSoftmax)                                                   \
+    X(DFT) X(STFT) X(HannWindow) X(HammingWindow) X(BlackmanWindow)            \
+    X(MelWeightMatrix)
+
+/* Weak while the kernels are being written: a missing op is refused at load
+ * ("op X is not implemented") rather than breaking the link. */
+#define ONYX_DECLARE(name) extern const onyx_op onyx_op_##name __attribute__((weak));
+ONYX_OPS(ONYX_DECLARE)
+
+#define ONYX_ENTRY(name) &onyx_op_##name,
+static const onyx_op *const onyx_ops[] = {ONYX_OPS(ONYX_ENTRY)};
+
+#define ONYX_ONE(name) +1
+enum { ONYX_OP_COUNT = 0 ONYX_OPS(ONYX_ONE) };
+_Static_assert(sizeof onyx_ops / sizeof onyx_ops[0] == ONYX_OP_COUNT,
+               "every op in ONYX_OPS has one table entry");
+_Static_assert(ONYX_OP_COUNT == 101, "the core op set of DESIGN.md");
+
+const onyx_op *onyx_op_find(const char *op_type)
+{
+    for (int i = 0; i < ONYX_OP_COUNT; i++)
+        if (onyx_ops[i] && strcmp(onyx_ops[i]->name, op_type) == 0)
+            return onyx_ops[i];
+    return NULL;
+}
+
+int onyx_op_count(void) { return ONYX_OP_COUNT; }
+
+const onyx_op *onyx_op_at(int i)
+{
+    return (i >= 0 && i < ONYX_OP_COUNT) ? onyx_ops[i] : NULL;
+}
