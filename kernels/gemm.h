@@ -1,0 +1,18 @@
+/* gemm.h - the one matrix product every heavy kernel goes through.
+ * OpenBLAS cblas_sgemm when built with ONYX_USE_OPENBLAS, else the engine's
+ * own blocked C loop (make BLAS=none). */
+#ifndef ONYX_GEMM_H
+#define ONYX_GEMM_H
+
+/* C (m,n) = alpha * op(A) @ op(B) + beta * C, row-major.
+ * op(A) is (m,k): A is (m,k) with row stride lda, or (k,m) when trans_a.
+ * op(B) is (k,n): B is (k,n) with row stride ldb, or (n,k) when trans_b.
+ * beta == 0 means C is write-only (its old contents may be NaN). */
+void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc);
+
+/* Number of threads BLAS may use (1 by default). No-op without OpenBLAS. */
+void onyx_blas_threads(int n);
+
+#endif
