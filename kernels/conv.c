@@ -1,0 +1,313 @@
+/* conv.c - Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad)
+ * as im2col + onyx_sgemm per group, with a copy-free path for 1x1 kernels
+ * and a direct loop for depthwise convolutions.
+ *
+ * Every convolution is run as a 3-D one: a 1-D or 2-D input gets leading
+ * spatial dims of size 1 (kernel 1, stride 1, no pad), so one loop nest
+ * serves all ranks. */
+#include "gemm.h"
+#include "onyx_kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { CONV_X = 0, CONV_W = 1, CONV_B = 2 };
+enum { CONV_Y = 0 };
+
+typedef struct {
+    int64_t N, C, M, G;   /* batch, in channels, out channels, groups */
+    int64_t Cg, Mg;       /* channels per group: C/G in, M/G out */
+    int64_t in[3], out[3]; /* spatial sizes (D, H, W), 1-padded in front */
+    int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
+    int64_t S_in, P;      /* in[0]*in[1]*in[2], out[0]*out[1]*out[2] */
+    int64_t K;            /* Cg * k[0]*k[1]*k[2]: rows of the column matrix */
+    int pointwise;        /* 1x1 kernel, stride 1, no pad: X is the columns */
+    int depthwise;        /* Cg == 1 and Mg == 1: direct loop, no sgemm */
+    int has_bias;
+} conv_plan;
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Output positions o in [*lo, *hi) whose input position o*s + off lies in
+ * [0, n): the part of a kernel tap's sweep that does not hit padding. */
+static void tap_range(int64_t n_out, int64_t s, int64_t off, int64_t n,
+                      int64_t *lo, int64_t *hi)
+{
+    int64_t a = off >= 0 ? 0 : ceil_div(-off, s);
+    int64_t b = n - off <= 0 ? 0 : ceil_div(n - off, s);
+    if (a > n_out) a = n_out;
+    if (b > n_out) b = n_out;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* An ints attribute with one entry per spatial axis, dflt when absent. */
+static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
+                                int64_t dflt, int64_t min, int64_t *out)
+{
+    const int64_t *v;
+    int64_t n = onyx_attr_ints(p, name, &v);
+    if (n < 0) {
+        for (int i = 0; i < nsp; i++) out[i] = dflt;
+        return ONYX_OK;
+    }
+    ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
+               (long long)n, nsp);
+    for (int i = 0; i < nsp; i++) {
+        ONYX_CHECK(p, v[i] >= min, "%s[%d] = %lld must be >= %lld", name, i,
+                   (long long)v[i], (long long)min);
+        out[i] = v[i];
+    }
+    return ONYX_OK;
+}
+
+static onyx_status conv_prepare(onyx_prep *p)
+{
+    ONYX_TRY(onyx_need_dtype(p, CONV_X, ONYX_MASK(ONYX_FLOAT)));
+    ONYX_TRY(onyx_need_dtype(p, CONV_W, ONYX_MASK(ONYX_FLOAT)));
+    const onyx_tensor *X = p->in[CONV_X], *W = p->in[CONV_W];
+    const onyx_tensor *B = p->n_in > CONV_B ? p->in[CONV_B] : NULL;
+    if (B && onyx_numel(B) == 0) B = NULL;
+    char sx[96], sw[96];
+    ONYX_CHECK(p, X->rank >= 3 && X->rank <= 5,
+               "X %s must have rank 3, 4 or 5 (N, C, 1 to 3 spatial dims)",
+               onyx_shape_str(X, sx, sizeof sx));
+    ONYX_CHECK(p, W->rank == X->rank, "W %s must have the rank of X %s",
+               onyx_shape_str(W, sw, sizeof sw),
+               onyx_shape_str(X, sx, sizeof sx));
+    int nsp = X->rank - 2;
+    int64_t G = onyx_attr_int(p, "group", 1);
+    ONYX_CHECK(p, G >= 1, "group = %lld must be >= 1", (long long)G);
+    int64_t C = X->dims[1], M = W->dims[0];
+    ONYX_CHECK(p, C % G == 0 && W->dims[1] * G == C,
+               "X %s with group %lld does not match W %s (W[1] must be C/group)",
+               onyx_shape_str(X, sx, sizeof sx), (long long)G,
+               onyx_shape_str(W, sw, sizeof sw));
+    ONYX_CHECK(p, M % G == 0, "W[0] = %lld is not divisible by group %lld",
+               (long long)M, (long long)G);
+
+    int64_t ks[3], st[3], dl[3], pads[6];
+    const int64_t *kv;
+    int64_t nk = onyx_attr_ints(p, "kernel_shape", &kv);
+    if (nk >= 0) {
+        ONYX_CHECK(p, nk == nsp, "kernel_shape has %lld entries, expected %d",
+                   (long long)nk, nsp);
+        for (int i = 0; i < nsp; i++)
+            ONYX_CHECK(p, kv[i] == W->dims[2 + i],
+                       "kernel_shape[%d] = %lld does not match W %s", i,
+                       (long long)kv[i], onyx_shape_str(W, sw, sizeof sw));
+    }
+    for (int i = 0; i < nsp; i++) {
+        ks[i] = W->dims[2 + i];
+        ONYX_CHECK(p, ks[i] >= 1, "W %s has an empty kernel",
+                   onyx_shape_str(W, sw, sizeof sw));
+    }
+    ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
+    ONYX_TRY(spatial_attr(p, "dilations", nsp, 1, 1, dl));
+    ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
+    const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
+
+    conv_plan q;
+    memset(&q, 0, sizeof q);
+    q.N = X->dims[0];
+    q.C = C;
+    q.M = M;
+    q.G = G;
+    q.Cg = C / G;
+    q.Mg = M / G;
+    for (int i = 0; i < 3; i++) {
+        q.in[i] = q.out[i] = q.k[i] = q.s[i] = q.d[i] = 1;
+        q.pb[i] = 0;
+    }
+    int64_t ydims[ONYX_MAX_RANK] = {q.N, M};
+    for (int i = 0; i < nsp; i++) {
+        int a = 3 - nsp + i;
+        int64_t in = X->dims[2 + i], ke = (ks[i] - 1) * dl[i] + 1, out, pb;
+        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+            out = ceil_div(in, st[i]);
+            int64_t total = (out - 1) * st[i] + ke - in;
+            if (total < 0) total = 0;
+            pb = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+        } else if (!strcmp(ap, "VALID")) {
+            out = in >= ke ? (in - ke) / st[i] + 1 : 0;
+            pb = 0;
+        } else if (!strcmp(ap, "NOTSET") || !ap[0]) {
+            int64_t span = in + pads[i] + pads[nsp + i];
+            out = span >= ke ? (span - ke) / st[i] + 1 : 0;
+            pb = pads[i];
+        } else {
+            return onyx_fail(p, ONYX_ERR_INVALID, "unknown auto_pad '%s'", ap);
+        }
+        ONYX_CHECK(p, out >= 1,
+                   "kernel %lld (dilated %lld) does not fit spatial axis %d "
+                   "of X %s with its padding",
+                   (long long)ks[i], (long long)ke, i,
+                   onyx_shape_str(X, sx, sizeof sx));
+        q.in[a] = in;
+        q.out[a] = out;
+        q.k[a] = ks[i];
+        q.s[a] = st[i];
+        q.d[a] = dl[i];
+        q.pb[a] = pb;
+        ydims[2 + i] = out;
+    }
+    if (B) {
+        ONYX_TRY(onyx_need_dtype(p, CONV_B, ONYX_MASK(ONYX_FLOAT)));
+        ONYX_CHECK(p, B->rank == 1 && B->dims[0] == M,
+                   "B %s must be a vector of %lld (W[0]) biases",
+                   onyx_shape_str(B, sx, sizeof sx), (long long)M);
+        q.has_bias = 1;
+    }
+    q.S_in = q.in[0] * q.in[1] * q.in[2];
+    q.P = q.out[0] * q.out[1] * q.out[2];
+    q.K = q.Cg * q.k[0] * q.k[1] * q.k[2];
+    q.pointwise = 1;
+    for (int i = 0; i < 3; i++)
+        if (q.k[i] != 1 || q.s[i] != 1 || q.pb[i] != 0) q.pointwise = 0;
+    q.depthwise = q.Cg == 1 && q.Mg == 1 && !q.pointwise;
+    ONYX_CHECK(p, q.K <= 0x7fffffff && q.P <= 0x7fffffff && M <= 0x7fffffff,
+               "convolution too large for a 32-bit sgemm");
+
+    if (p->out[CONV_Y]) onyx_set_shape(p->out[CONV_Y], ONYX_FLOAT, X->rank, ydims);
+    conv_plan *qp = malloc(sizeof *qp);
+    if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    *qp = q;
+    p->params = qp;
+    if (!q.pointwise && !q.depthwise)
+        p->scratch_bytes = (size_t)q.K * (size_t)q.P * sizeof(float);
+    return ONYX_OK;
+}
+
+/* col (K, P) from x (Cg, D, H, W): row (c, a, b, w) holds, for every output
+ * position, the input under kernel tap (a, b, w) of channel c, or 0 where
+ * the tap falls on padding. */
+static void im2col(float *col, const float *x, const conv_plan *q)
+{
+    const int64_t P = q->P, plane = q->out[1] * q->out[2];
+    for (int64_t c = 0; c < q->Cg; c++)
+        for (int64_t a = 0; a < q->k[0]; a++)
+            for (int64_t b = 0; b < q->k[1]; b++)
+                for (int64_t w = 0; w < q->k[2]; w++) {
+                    int64_t offd = a * q->d[0] - q->pb[0];
+                    int64_t offh = b * q->d[1] - q->pb[1];
+                    int64_t offw = w * q->d[2] - q->pb[2];
+                    int64_t dlo, dhi, hlo, hhi, wlo, whi;
+                    tap_range(q->out[0], q->s[0], offd, q->in[0], &dlo, &dhi);
+                    tap_range(q->out[1], q->s[1], offh, q->in[1], &hlo, &hhi);
+                    tap_range(q->out[2], q->s[2], offw, q->in[2], &wlo, &whi);
+                    const int64_t sw = q->s[2], ow_n = q->out[2];
+                    float *row = col + ((c * q->k[0] + a) * q->k[1] * q->k[2] +
+                                        b * q->k[2] + w) * P;
+                    for (int64_t od = 0; od < q->out[0]; od++) {
+                        float *rp = row + od * plane;
+                        if (od < dlo || od >= dhi) {
+                            memset(rp, 0, (size_t)plane * sizeof(float));
+                            continue;
+                        }
+                        int64_t id = od * q->s[0] + offd;
+                        for (int64_t oh = 0; oh < q->out[1]; oh++, rp += ow_n) {
+                            if (oh < hlo || oh >= hhi) {
+                                memset(rp, 0, (size_t)ow_n * sizeof(float));
+                                continue;
+                            }
+                            int64_t ih = oh * q->s[1] + offh;
+                            const float *xr =
+                                x + ((c * q->in[0] + id) * q->in[1] + ih) *
+                                        q->in[2];
+                            int64_t ow = 0;
+                            for (; ow < wlo; ow++) rp[ow] = 0;
+                            if (sw == 1 && whi > wlo)
+                                memcpy(rp + wlo, xr + wlo + offw,
+                                       (size_t)(whi - wlo) * sizeof(float));
+                            else if (sw != 1)
+                                for (ow = wlo; ow < whi; ow++)
+                                    rp[ow] = xr[ow * sw + offw];
+                            for (ow = whi; ow < ow_n; ow++) rp[ow] = 0;
+                        }
+                    }
+                }
+}
+
+/* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one
+ * channel of a depthwise convolution, accumulated tap by tap over the
+ * valid output ranges so the inner loop has no bounds checks. */
+static void depthwise_channel(float *y, const float *x, const float *w,
+                              float bias, const conv_plan *q)
+{
+    const int64_t plane = q->out[1] * q->out[2];
+    for (int64_t i = 0; i < q->P; i++) y[i] = bias;
+    for (int64_t a = 0; a < q->k[0]; a++)
+        for (int64_t b = 0; b < q->k[1]; b++)
+            for (int64_t t = 0; t < q->k[2]; t++) {
+                float wv = *w++;
+                int64_t offd = a * q->d[0] - q->pb[0];
+                int64_t offh = b * q->d[1] - q->pb[1];
+                int64_t offw = t * q->d[2] - q->pb[2];
+                int64_t dlo, dhi, hlo, hhi, wlo, whi;
+                tap_range(q->out[0], q->s[0], offd, q->in[0], &dlo, &dhi);
+                tap_range(q->out[1], q->s[1], offh, q->in[1], &hlo, &hhi);
+                tap_range(q->out[2], q->s[2], offw, q->in[2], &wlo, &whi);
+                const int64_t sw = q->s[2];
+                for (int64_t od = dlo; od < dhi; od++) {
+                    int64_t id = od * q->s[0] + offd;
+                    for (int64_t oh = hlo; oh < hhi; oh++) {
+                        int64_t ih = oh * q->s[1] + offh;
+                        const float *xr =
+                            x + (id * q->in[1] + ih) * q->in[2];
+                        float *yr = y + od * plane + oh * q->out[2];
+                        if (sw == 1)
+                            for (int64_t ow = wlo; ow < whi; ow++)
+                                yr[ow] += wv * xr[ow + offw];
+                        else
+                            for (int64_t ow = wlo; ow < whi; ow++)
+                                yr[ow] += wv * xr[ow * sw + offw];
+                    }
+                }
+            }
+}
+
+static onyx_status conv_eval(onyx_exec *e)
+{
+    const conv_plan *q = e->params;
+    const float *X = e->in[CONV_X]->data, *W = e->in[CONV_W]->data;
+    const float *B = q->has_bias ? e->in[CONV_B]->data : NULL;
+    if (!e->out[CONV_Y]) return ONYX_OK;
+    float *Y = e->out[CONV_Y]->data;
+    float *col = e->scratch;
+    const int Mg = (int)q->Mg, P = (int)q->P, K = (int)q->K;
+
+    for (int64_t n = 0; n < q->N; n++) {
+        const float *xn = X + n * q->C * q->S_in;
+        float *yn = Y + n * q->M * q->P;
+        if (q->depthwise) {
+            for (int64_t m = 0; m < q->M; m++)
+                depthwise_channel(yn + m * q->P, xn + m * q->S_in, W + m * q->K,
+                                  B ? B[m] : 0.0f, q);
+            continue;
+        }
+        for (int64_t g = 0; g < q->G; g++) {
+            const float *xg = xn + g * q->Cg * q->S_in;
+            float *yg = yn + g * q->Mg * q->P;
+            const float *cols = xg; /* pointwise: X_g (Cg, P) is the matrix */
+            if (!q->pointwise) {
+                im2col(col, xg, q);
+                cols = col;
+            }
+            float beta = 0.0f;
+            if (B) {
+                for (int64_t m = 0; m < q->Mg; m++) {
+                    float bv = B[g * q->Mg + m], *yr = yg + m * q->P;
+                    for (int64_t i = 0; i < q->P; i++) yr[i] = bv;
+                }
+                beta = 1.0f;
+            }
+            /* Y_g (Mg, P) = W_g (Mg, K) @ cols (K, P) [+ bias] */
+            onyx_sgemm(0, 0, Mg, P, K, 1.0f, W + g * q->Mg * q->K, K, cols, P,
+                       beta, yg, P);
+        }
+    }
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_Conv = {"Conv", conv_prepare, conv_eval};

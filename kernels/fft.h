@@ -1,0 +1,31 @@
+/* fft.h - one complex FFT of any length, shared by DFT and STFT.
+ *
+ * A plan is made once (in prepare) for a length n and holds every twiddle:
+ * radix-2 when n is a power of two, a direct DFT with a twiddle table for
+ * small other lengths, Bluestein's chirp-z (through a power-of-two FFT) for
+ * large other lengths. Running a plan never allocates.
+ *
+ * Complex numbers are interleaved float pairs (re, im).
+ */
+#ifndef ONYX_FFT_H
+#define ONYX_FFT_H
+
+#include <stddef.h>
+
+typedef struct onyx_fft onyx_fft;
+
+/* NULL when n < 1 or memory runs out. Free with onyx_fft_free. */
+onyx_fft *onyx_fft_new(int n);
+void onyx_fft_free(onyx_fft *f);
+
+/* Floats of work space onyx_fft_run needs (0 for most lengths). */
+size_t onyx_fft_work_floats(const onyx_fft *f);
+
+/* out (n,2) = DFT of in (n,2):
+ *   forward: out[k] = sum_j in[j] e^{-2 pi i jk/n}
+ *   inverse: out[k] = 1/n sum_j in[j] e^{+2 pi i jk/n}
+ * in and out must not overlap; work holds onyx_fft_work_floats(f) floats. */
+void onyx_fft_run(const onyx_fft *f, float *out, const float *in, int inverse,
+                  float *work);
+
+#endif

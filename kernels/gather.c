@@ -1,0 +1,176 @@
+/* gather.c - Gather (whole slices picked along an axis by an index tensor)
+ * and GatherElements (one element per index, numpy's take_along_axis). */
+#include "onyx_kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA_TYPES                                                             \
+    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
+     ONYX_MASK(ONYX_BOOL))
+#define INDEX_TYPES (ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32))
+
+enum { G_DATA = 0, G_INDICES = 1, G_OUT = 0 };
+
+static const char index_error[] = "index out of range";
+
+/* Index k of an int64 or int32 tensor, negative values counted from the end
+ * of an axis of length d. Returns -1 when out of [-d, d-1]. */
+static inline int64_t get_index(const onyx_tensor *I, int64_t k, int64_t d)
+{
+    int64_t i = I->dtype == ONYX_INT64 ? ((const int64_t *)I->data)[k]
+                                       : ((const int32_t *)I->data)[k];
+    if (i < 0) i += d;
+    return i >= 0 && i < d ? i : -1;
+}
+
+static onyx_status check_inputs(onyx_prep *p)
+{
+    ONYX_TRY(onyx_need_dtype(p, G_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, G_INDICES, INDEX_TYPES));
+    ONYX_CHECK(p, p->in[G_DATA]->rank >= 1, "data must have rank >= 1");
+    return ONYX_OK;
+}
+
+/* ---- Gather -------------------------------------------------------------- */
+
+/* data seen as (outer, axis_len, inner): for each outer row and each index,
+ * one chunk of inner elements. */
+typedef struct {
+    int64_t outer, axis_len, n_idx;
+    size_t chunk; /* bytes */
+} gather_params;
+
+static onyx_status gather_prepare(onyx_prep *p)
+{
+    ONYX_TRY(check_inputs(p));
+    const onyx_tensor *X = p->in[G_DATA], *I = p->in[G_INDICES];
+    int axis;
+    ONYX_TRY(onyx_axis(p, onyx_attr_int(p, "axis", 0), X->rank, 0, &axis));
+    int r = X->rank - 1 + I->rank;
+    ONYX_CHECK(p, r <= ONYX_MAX_RANK, "output rank %d is more than %d", r,
+               ONYX_MAX_RANK);
+    int64_t dims[ONYX_MAX_RANK];
+    int j = 0;
+    for (int k = 0; k < axis; k++) dims[j++] = X->dims[k];
+    for (int k = 0; k < I->rank; k++) dims[j++] = I->dims[k];
+    for (int k = axis + 1; k < X->rank; k++) dims[j++] = X->dims[k];
+    if (p->out[G_OUT]) onyx_set_shape(p->out[G_OUT], X->dtype, r, dims);
+
+    gather_params *gp = calloc(1, sizeof *gp);
+    if (!gp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    gp->outer = 1;
+    gp->chunk = onyx_dtype_size(X->dtype);
+    for (int k = 0; k < X->rank; k++) {
+        if (k < axis) gp->outer *= X->dims[k];
+        if (k > axis) gp->chunk *= (size_t)X->dims[k];
+    }
+    gp->axis_len = X->dims[axis];
+    gp->n_idx = onyx_numel(I);
+    p->params = gp;
+    return ONYX_OK;
+}
+
+static onyx_status gather_eval(onyx_exec *e)
+{
+    const gather_params *gp = e->params;
+    const onyx_tensor *I = e->in[G_INDICES];
+    if (!e->out[G_OUT]) return ONYX_OK;
+    const char *x = e->in[G_DATA]->data;
+    char *y = e->out[G_OUT]->data;
+    size_t c = gp->chunk;
+    for (int64_t o = 0; o < gp->outer; o++) {
+        const char *row = x + o * gp->axis_len * (int64_t)c;
+        for (int64_t j = 0; j < gp->n_idx; j++) {
+            int64_t i = get_index(I, j, gp->axis_len);
+            if (i < 0) {
+                e->err = index_error;
+                return ONYX_ERR_RUNTIME;
+            }
+            memcpy(y, row + i * (int64_t)c, c);
+            y += c;
+        }
+    }
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_Gather = {"Gather", gather_prepare, gather_eval};
+
+/* ---- GatherElements ------------------------------------------------------ */
+
+/* Y has the indices' shape; Y[i0..] = X[i0.., I[i0..] at axis, ..]. */
+typedef struct {
+    int rank, axis;
+    size_t esize;
+    int64_t dims[ONYX_MAX_RANK];      /* of the indices (= of Y) */
+    int64_t x_strides[ONYX_MAX_RANK]; /* of X, elements */
+} gather_el_params;
+
+static onyx_status gather_el_prepare(onyx_prep *p)
+{
+    ONYX_TRY(check_inputs(p));
+    const onyx_tensor *X = p->in[G_DATA], *I = p->in[G_INDICES];
+    int axis;
+    ONYX_TRY(onyx_axis(p, onyx_attr_int(p, "axis", 0), X->rank, 0, &axis));
+    char a[96], b[96];
+    ONYX_CHECK(p, I->rank == X->rank,
+               "indices %s and data %s must have the same rank",
+               onyx_shape_str(I, a, sizeof a), onyx_shape_str(X, b, sizeof b));
+    for (int k = 0; k < X->rank; k++)
+        ONYX_CHECK(p, k == axis || I->dims[k] <= X->dims[k],
+                   "indices %s is larger than data %s on axis %d",
+                   onyx_shape_str(I, a, sizeof a),
+                   onyx_shape_str(X, b, sizeof b), k);
+    if (p->out[G_OUT])
+        onyx_set_shape(p->out[G_OUT], X->dtype, I->rank, I->dims);
+
+    gather_el_params *gp = calloc(1, sizeof *gp);
+    if (!gp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    gp->rank = X->rank;
+    gp->axis = axis;
+    gp->esize = onyx_dtype_size(X->dtype);
+    int64_t s = 1;
+    for (int k = X->rank - 1; k >= 0; k--) {
+        gp->dims[k] = I->dims[k];
+        gp->x_strides[k] = s;
+        s *= X->dims[k];
+    }
+    p->params = gp;
+    return ONYX_OK;
+}
+
+static onyx_status gather_el_eval(onyx_exec *e)
+{
+    const gather_el_params *gp = e->params;
+    const onyx_tensor *X = e->in[G_DATA], *I = e->in[G_INDICES];
+    if (!e->out[G_OUT]) return ONYX_OK;
+    int r = gp->rank, axis = gp->axis;
+    int64_t n = onyx_numel(I);
+    int64_t axis_len = X->dims[axis], axis_stride = gp->x_strides[axis];
+    const char *x = X->data;
+    char *y = e->out[G_OUT]->data;
+    size_t es = gp->esize;
+    /* odometer over the indices' shape, keeping the offset in X of the
+     * element with the index axis at 0 */
+    int64_t idx[ONYX_MAX_RANK] = {0};
+    int64_t off = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t i = get_index(I, j, axis_len);
+        if (i < 0) {
+            e->err = index_error;
+            return ONYX_ERR_RUNTIME;
+        }
+        memcpy(y + j * (int64_t)es, x + (off + i * axis_stride) * (int64_t)es,
+               es);
+        for (int k = r - 1; k >= 0; k--) {
+            if (k != axis) off += gp->x_strides[k];
+            if (++idx[k] < gp->dims[k]) break;
+            if (k != axis) off -= gp->x_strides[k] * gp->dims[k];
+            idx[k] = 0;
+        }
+    }
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_GatherElements = {"GatherElements", gather_el_prepare,
+                                        gather_el_eval};

@@ -1,0 +1,98 @@
+/* gemm_op.c - Gemm: Y = alpha * op(A) @ op(B) + beta * C, with C optional
+ * (opset 11+) and unidirectionally broadcast to (M, N). */
+#include "gemm.h"
+#include "onyx_kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { GEMM_A = 0, GEMM_B = 1, GEMM_C = 2 };
+enum { GEMM_Y = 0 };
+
+typedef struct {
+    int trans_a, trans_b;
+    int64_t M, N, K;
+    float alpha, beta;
+    int has_c;           /* C present, non-empty and beta != 0 */
+    int64_t c_rs, c_cs;  /* C's row and column strides broadcast to (M, N) */
+} gemm_plan;
+
+static onyx_status gemm_prepare(onyx_prep *p)
+{
+    ONYX_TRY(onyx_need_dtype(p, GEMM_A, ONYX_MASK(ONYX_FLOAT)));
+    ONYX_TRY(onyx_need_dtype(p, GEMM_B, ONYX_MASK(ONYX_FLOAT)));
+    const onyx_tensor *A = p->in[GEMM_A], *B = p->in[GEMM_B];
+    const onyx_tensor *C = p->n_in > GEMM_C ? p->in[GEMM_C] : NULL;
+    if (C && onyx_numel(C) == 0) C = NULL;
+    char sa[96], sb[96];
+    ONYX_CHECK(p, A->rank == 2 && B->rank == 2,
+               "A %s and B %s must be matrices",
+               onyx_shape_str(A, sa, sizeof sa), onyx_shape_str(B, sb, sizeof sb));
+    gemm_plan q;
+    memset(&q, 0, sizeof q);
+    q.trans_a = onyx_attr_int(p, "transA", 0) != 0;
+    q.trans_b = onyx_attr_int(p, "transB", 0) != 0;
+    q.alpha = onyx_attr_float(p, "alpha", 1.0f);
+    q.beta = onyx_attr_float(p, "beta", 1.0f);
+    q.M = A->dims[q.trans_a ? 1 : 0];
+    q.K = A->dims[q.trans_a ? 0 : 1];
+    int64_t kb = B->dims[q.trans_b ? 1 : 0];
+    q.N = B->dims[q.trans_b ? 0 : 1];
+    ONYX_CHECK(p, q.K == kb,
+               "inner dimensions of A %s (transA %d) and B %s (transB %d) "
+               "differ",
+               onyx_shape_str(A, sa, sizeof sa), q.trans_a,
+               onyx_shape_str(B, sb, sizeof sb), q.trans_b);
+    ONYX_CHECK(p, q.M <= 0x7fffffff && q.N <= 0x7fffffff && q.K <= 0x7fffffff,
+               "matrices too large for a 32-bit sgemm");
+    if (C) {
+        ONYX_TRY(onyx_need_dtype(p, GEMM_C, ONYX_MASK(ONYX_FLOAT)));
+        /* C's dims right-aligned with (M, N); each 1 or equal */
+        int64_t cm = C->rank >= 2 ? C->dims[C->rank - 2] : 1;
+        int64_t cn = C->rank >= 1 ? C->dims[C->rank - 1] : 1;
+        ONYX_CHECK(p, C->rank <= 2 && (cm == 1 || cm == q.M) &&
+                          (cn == 1 || cn == q.N),
+                   "C %s cannot be broadcast to (%lld, %lld)",
+                   onyx_shape_str(C, sa, sizeof sa), (long long)q.M,
+                   (long long)q.N);
+        q.c_cs = cn == 1 ? 0 : 1;
+        q.c_rs = cm == 1 ? 0 : cn;
+        q.has_c = q.beta != 0.0f;
+    }
+    int64_t ydims[2] = {q.M, q.N};
+    if (p->out[GEMM_Y]) onyx_set_shape(p->out[GEMM_Y], ONYX_FLOAT, 2, ydims);
+    gemm_plan *qp = malloc(sizeof *qp);
+    if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    *qp = q;
+    p->params = qp;
+    return ONYX_OK;
+}
+
+static onyx_status gemm_eval(onyx_exec *e)
+{
+    const gemm_plan *q = e->params;
+    const float *A = e->in[GEMM_A]->data, *B = e->in[GEMM_B]->data;
+    if (!e->out[GEMM_Y]) return ONYX_OK;
+    float *Y = e->out[GEMM_Y]->data;
+    float beta = 0.0f;
+    if (q->has_c) {
+        /* Y = beta * C broadcast, then accumulate the product onto it */
+        const float *C = e->in[GEMM_C]->data;
+        for (int64_t i = 0; i < q->M; i++) {
+            const float *c = C + i * q->c_rs;
+            float *y = Y + i * q->N;
+            if (q->c_cs)
+                for (int64_t j = 0; j < q->N; j++) y[j] = q->beta * c[j];
+            else
+                for (int64_t j = 0; j < q->N; j++) y[j] = q->beta * c[0];
+        }
+        beta = 1.0f;
+    }
+    /* Y (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * Y */
+    int lda = (int)(q->trans_a ? q->M : q->K), ldb = (int)(q->trans_b ? q->K : q->N);
+    onyx_sgemm(q->trans_a, q->trans_b, (int)q->M, (int)q->N, (int)q->K, q->alpha,
+               A, lda, B, ldb, beta, Y, (int)q->N);
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_Gemm = {"Gemm", gemm_prepare, gemm_eval};

@@ -1,0 +1,314 @@
+/* pool.c - AveragePool, MaxPool (with the optional Indices output),
+ * GlobalAveragePool and GlobalMaxPool over 1 to 3 spatial dims.
+ *
+ * prepare works out, for every output position along every axis, which
+ * input positions its window covers (clipped to the input, and to the padded
+ * input for count_include_pad), so eval is plain loops without bounds
+ * checks. 1-D and 2-D pools run as 3-D ones with leading dims of 1. */
+#include "onyx_kernel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { POOL_X = 0 };
+enum { POOL_Y = 0, POOL_INDICES = 1 };
+
+typedef enum { POOL_AVG, POOL_MAX, POOL_GLOBAL_AVG, POOL_GLOBAL_MAX } pool_kind;
+
+/* One output position's window along one axis: taps first, first + d, ...
+ * (n of them) lie inside the input; npad taps lie inside the padded input. */
+typedef struct {
+    int64_t first, n, npad;
+} pool_win;
+
+typedef struct {
+    pool_kind kind;
+    int64_t NC;            /* N * C planes */
+    int64_t in[3], out[3], d[3]; /* spatial sizes and dilations, 1-padded */
+    int64_t S_in, S_out;   /* products of in[] and out[] */
+    int64_t istr[3];       /* Indices: stride of each axis (storage_order) */
+    int count_include_pad;
+    pool_win *win[3];      /* win[a][o], o < out[a]: points into wins */
+    pool_win wins[];
+} pool_plan;
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* An ints attribute with one entry per spatial axis, dflt when absent. */
+static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
+                                int64_t dflt, int64_t min, int64_t *out)
+{
+    const int64_t *v;
+    int64_t n = onyx_attr_ints(p, name, &v);
+    if (n < 0) {
+        for (int i = 0; i < nsp; i++) out[i] = dflt;
+        return ONYX_OK;
+    }
+    ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
+               (long long)n, nsp);
+    for (int i = 0; i < nsp; i++) {
+        ONYX_CHECK(p, v[i] >= min, "%s[%d] = %lld must be >= %lld", name, i,
+                   (long long)v[i], (long long)min);
+        out[i] = v[i];
+    }
+    return ONYX_OK;
+}
+
+static onyx_status global_prepare(onyx_prep *p, pool_kind kind)
+{
+    ONYX_TRY(onyx_need_dtype(p, POOL_X, ONYX_MASK(ONYX_FLOAT)));
+    const onyx_tensor *X = p->in[POOL_X];
+    char sx[96];
+    ONYX_CHECK(p, X->rank >= 2, "X %s must be (N, C, spatial...)",
+               onyx_shape_str(X, sx, sizeof sx));
+    pool_plan *q = calloc(1, sizeof *q);
+    if (!q) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    q->kind = kind;
+    q->NC = X->dims[0] * X->dims[1];
+    q->S_in = 1;
+    int64_t ydims[ONYX_MAX_RANK];
+    for (int i = 0; i < X->rank; i++) {
+        ydims[i] = i < 2 ? X->dims[i] : 1;
+        if (i >= 2) q->S_in *= X->dims[i];
+    }
+    q->S_out = 1;
+    p->params = q;
+    ONYX_CHECK(p, q->S_in > 0 || q->NC == 0,
+               "X %s has an empty spatial extent",
+               onyx_shape_str(X, sx, sizeof sx));
+    if (p->out[POOL_Y]) onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+    return ONYX_OK;
+}
+
+static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
+{
+    ONYX_TRY(onyx_need_dtype(p, POOL_X, ONYX_MASK(ONYX_FLOAT)));
+    const onyx_tensor *X = p->in[POOL_X];
+    char sx[96];
+    ONYX_CHECK(p, X->rank >= 3 && X->rank <= 5,
+               "X %s must have rank 3, 4 or 5 (N, C, 1 to 3 spatial dims)",
+               onyx_shape_str(X, sx, sizeof sx));
+    int nsp = X->rank - 2;
+    int64_t ks[3], st[3], dl[3], pads[6];
+    const int64_t *kv;
+    int64_t nk = onyx_attr_ints(p, "kernel_shape", &kv);
+    ONYX_CHECK(p, nk == nsp,
+               "kernel_shape is required, with one entry per spatial axis "
+               "(%d)",
+               nsp);
+    for (int i = 0; i < nsp; i++) {
+        ONYX_CHECK(p, kv[i] >= 1, "kernel_shape[%d] = %lld must be >= 1", i,
+                   (long long)kv[i]);
+        ks[i] = kv[i];
+    }
+    ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
+    ONYX_TRY(spatial_attr(p, "dilations", nsp, 1, 1, dl));
+    ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
+    int ceil_mode = onyx_attr_int(p, "ceil_mode", 0) != 0;
+    int64_t order = onyx_attr_int(p, "storage_order", 0);
+    ONYX_CHECK(p, order == 0 || order == 1,
+               "storage_order = %lld must be 0 (row major) or 1 (column major)",
+               (long long)order);
+    const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
+    int same_upper = !strcmp(ap, "SAME_UPPER"), same = same_upper ||
+                                                       !strcmp(ap, "SAME_LOWER");
+    int valid = !strcmp(ap, "VALID");
+    ONYX_CHECK(p, same || valid || !strcmp(ap, "NOTSET") || !ap[0],
+               "unknown auto_pad '%s'", ap);
+
+    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, pb[3] = {0, 0, 0},
+            pe[3] = {0, 0, 0}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
+            d[3] = {1, 1, 1};
+    int64_t ydims[ONYX_MAX_RANK] = {X->dims[0], X->dims[1]};
+    for (int i = 0; i < nsp; i++) {
+        int a = 3 - nsp + i;
+        int64_t n = X->dims[2 + i], ke = (ks[i] - 1) * dl[i] + 1, o;
+        int64_t b = valid ? 0 : pads[i], e = valid ? 0 : pads[nsp + i];
+        if (same) {
+            o = ceil_div(n, st[i]);
+            int64_t total = (o - 1) * st[i] + ke - n;
+            if (total < 0) total = 0;
+            b = same_upper ? total / 2 : total - total / 2;
+            e = total - b;
+        } else {
+            int64_t span = n + b + e - ke;
+            ONYX_CHECK(p, span >= 0,
+                       "kernel %lld (dilated %lld) is larger than spatial "
+                       "axis %d of X %s with its padding",
+                       (long long)ks[i], (long long)ke, i,
+                       onyx_shape_str(X, sx, sizeof sx));
+            o = (ceil_mode ? ceil_div(span, st[i]) : span / st[i]) + 1;
+            /* as PyTorch: the last window must start inside the input or
+             * its leading padding */
+            if (ceil_mode && (o - 1) * st[i] >= n + b) o--;
+        }
+        in[a] = n;
+        out[a] = o;
+        pb[a] = b;
+        pe[a] = e;
+        k[a] = ks[i];
+        s[a] = st[i];
+        d[a] = dl[i];
+        ydims[2 + i] = o;
+    }
+
+    int64_t nwin = out[0] + out[1] + out[2];
+    pool_plan *q = calloc(1, sizeof *q + (size_t)nwin * sizeof(pool_win));
+    if (!q) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    p->params = q;
+    q->kind = kind;
+    q->NC = X->dims[0] * X->dims[1];
+    q->count_include_pad = onyx_attr_int(p, "count_include_pad", 0) != 0;
+    q->S_in = in[0] * in[1] * in[2];
+    q->S_out = out[0] * out[1] * out[2];
+    pool_win *w = q->wins;
+    for (int a = 0; a < 3; a++) {
+        q->in[a] = in[a];
+        q->out[a] = out[a];
+        q->d[a] = d[a];
+        q->win[a] = w;
+        for (int64_t o = 0; o < out[a]; o++, w++) {
+            int64_t start = o * s[a] - pb[a];
+            int64_t k0 = start >= 0 ? 0 : ceil_div(-start, d[a]);
+            int64_t k1 = in[a] - start > 0 ? min64(k[a], ceil_div(in[a] - start, d[a])) : 0;
+            int64_t kp = in[a] + pe[a] - start > 0
+                             ? min64(k[a], ceil_div(in[a] + pe[a] - start, d[a]))
+                             : 0;
+            w->first = start + k0 * d[a];
+            w->n = k1 > k0 ? k1 - k0 : 0;
+            w->npad = kp;
+        }
+    }
+    /* Indices are flat over (N, C, spatial...); storage_order 1 numbers the
+     * spatial positions column major (the first spatial axis fastest). */
+    if (order == 0) {
+        q->istr[2] = 1;
+        q->istr[1] = in[2];
+        q->istr[0] = in[1] * in[2];
+    } else {
+        int64_t m = 1;
+        for (int a = 3 - nsp; a < 3; a++) {
+            q->istr[a] = m;
+            m *= in[a];
+        }
+    }
+
+    if (p->out[POOL_Y]) onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+    if (p->n_out > POOL_INDICES && p->out[POOL_INDICES]) {
+        ONYX_CHECK(p, kind == POOL_MAX, "only MaxPool has an Indices output");
+        onyx_set_shape(p->out[POOL_INDICES], ONYX_INT64, X->rank, ydims);
+        /* Indices without Y: the maxima go to scratch */
+        if (!p->out[POOL_Y])
+            p->scratch_bytes = (size_t)(q->NC * q->S_out) * sizeof(float);
+    }
+    return ONYX_OK;
+}
+
+static onyx_status avgpool_prepare(onyx_prep *p) { return pool_prepare(p, POOL_AVG); }
+static onyx_status maxpool_prepare(onyx_prep *p) { return pool_prepare(p, POOL_MAX); }
+static onyx_status gavg_prepare(onyx_prep *p) { return global_prepare(p, POOL_GLOBAL_AVG); }
+static onyx_status gmax_prepare(onyx_prep *p) { return global_prepare(p, POOL_GLOBAL_MAX); }
+
+/* y (out...) = mean of x (in...) over each window; the divisor counts the
+ * taps inside the input, or inside the padded input (count_include_pad). */
+static void avg_plane(float *y, const float *x, const pool_plan *q)
+{
+    const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
+    const int64_t in1 = q->in[1], in2 = q->in[2];
+    const int64_t d0 = q->d[0], d1 = q->d[1], d2 = q->d[2];
+    for (int64_t od = 0; od < q->out[0]; od++)
+        for (int64_t oh = 0; oh < q->out[1]; oh++)
+            for (int64_t ow = 0; ow < q->out[2]; ow++) {
+                const pool_win *a = &W0[od], *b = &W1[oh], *c = &W2[ow];
+                float sum = 0;
+                for (int64_t i = 0; i < a->n; i++)
+                    for (int64_t j = 0; j < b->n; j++) {
+                        const float *row =
+                            x + ((a->first + i * d0) * in1 + b->first + j * d1) * in2 +
+                            c->first;
+                        for (int64_t t = 0; t < c->n; t++) sum += row[t * d2];
+                    }
+                int64_t cnt = q->count_include_pad ? a->npad * b->npad * c->npad
+                                                   : a->n * b->n * c->n;
+                *y++ = cnt > 0 ? sum / (float)cnt : 0.0f;
+            }
+}
+
+/* y (out...) = max of x (in...) over each window, padding excluded; when
+ * ind is set, the flat index of the (first) maximum, offset by base. */
+static void max_plane(float *y, int64_t *ind, int64_t base, const float *x,
+                      const pool_plan *q)
+{
+    const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
+    const int64_t in1 = q->in[1], in2 = q->in[2];
+    const int64_t d0 = q->d[0], d1 = q->d[1], d2 = q->d[2];
+    for (int64_t od = 0; od < q->out[0]; od++)
+        for (int64_t oh = 0; oh < q->out[1]; oh++)
+            for (int64_t ow = 0; ow < q->out[2]; ow++) {
+                const pool_win *a = &W0[od], *b = &W1[oh], *c = &W2[ow];
+                float best = -INFINITY;
+                int64_t bd = a->first, bh = b->first, bw = c->first;
+                for (int64_t i = 0; i < a->n; i++)
+                    for (int64_t j = 0; j < b->n; j++) {
+                        int64_t id = a->first + i * d0, ih = b->first + j * d1;
+                        const float *row = x + (id * in1 + ih) * in2;
+                        for (int64_t t = 0; t < c->n; t++) {
+                            int64_t iw = c->first + t * d2;
+                            if (row[iw] > best) {
+                                best = row[iw];
+                                bd = id;
+                                bh = ih;
+                                bw = iw;
+                            }
+                        }
+                    }
+                *y++ = best;
+                if (ind)
+                    *ind++ = base + bd * q->istr[0] + bh * q->istr[1] +
+                             bw * q->istr[2];
+            }
+}
+
+static onyx_status pool_eval(onyx_exec *e)
+{
+    const pool_plan *q = e->params;
+    const float *X = e->in[POOL_X]->data;
+    float *Y = e->out[POOL_Y] ? e->out[POOL_Y]->data : e->scratch;
+    int64_t *I = e->n_out > POOL_INDICES && e->out[POOL_INDICES]
+                     ? e->out[POOL_INDICES]->data
+                     : NULL;
+    if (!Y && !I) return ONYX_OK;
+    for (int64_t nc = 0; nc < q->NC; nc++) {
+        const float *x = X + nc * q->S_in;
+        float *y = Y ? Y + nc * q->S_out : NULL;
+        switch (q->kind) {
+        case POOL_AVG: avg_plane(y, x, q); break;
+        case POOL_MAX:
+            max_plane(y, I ? I + nc * q->S_out : NULL, nc * q->S_in, x, q);
+            break;
+        case POOL_GLOBAL_AVG: {
+            float sum = 0;
+            for (int64_t i = 0; i < q->S_in; i++) sum += x[i];
+            *y = sum / (float)q->S_in;
+            break;
+        }
+        case POOL_GLOBAL_MAX: {
+            float best = -INFINITY;
+            for (int64_t i = 0; i < q->S_in; i++)
+                if (x[i] > best) best = x[i];
+            *y = best;
+            break;
+        }
+        }
+    }
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_AveragePool = {"AveragePool", avgpool_prepare, pool_eval};
+const onyx_op onyx_op_MaxPool = {"MaxPool", maxpool_prepare, pool_eval};
+const onyx_op onyx_op_GlobalAveragePool = {"GlobalAveragePool", gavg_prepare,
+                                           pool_eval};
+const onyx_op onyx_op_GlobalMaxPool = {"GlobalMaxPool", gmax_prepare, pool_eval};

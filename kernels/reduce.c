@@ -1,0 +1,346 @@
+/* reduce.c - the Reduce* family: Sum, Mean, Max, Min, Prod, L2, SumSquare and
+ * LogSumExp over a set of axes, float32 and int64 (LogSumExp float32 only).
+ *
+ * prepare merges neighbouring axes that are all reduced or all kept (and drops
+ * axes of size 1), so X becomes a few groups, e.g. (kept 6, reduced 20, kept
+ * 4). eval walks the groups with Y as an accumulator: a reduced innermost
+ * group is one contiguous run folded into one element of Y, a kept innermost
+ * group is a vector update of a row of Y. */
+#include "onyx_kernel.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { RD_DATA = 0, RD_AXES };
+enum { RD_REDUCED = 0 };
+
+typedef enum {
+    RK_SUM,
+    RK_MEAN,
+    RK_MAX,
+    RK_MIN,
+    RK_PROD,
+    RK_L2,
+    RK_SUMSQ,
+    RK_LSE,
+} reduce_kind;
+
+/* How one element of X folds into its accumulator. */
+typedef enum {
+    ACC_SUM,    /* a += x */
+    ACC_SUMSQ,  /* a += x*x */
+    ACC_PROD,   /* a *= x */
+    ACC_MAX,    /* a = max(a, x) */
+    ACC_MIN,    /* a = min(a, x) */
+    ACC_SUMEXP, /* a += exp(x - m), m the same element of another array */
+} acc_kind;
+
+typedef struct {
+    reduce_kind kind;
+    int is_int;      /* int64 data, else float32 */
+    int copy;        /* noop_with_empty_axes with no axes: Y = X */
+    int ng;          /* number of merged groups (>= 1) */
+    int64_t size[ONYX_MAX_RANK];
+    int64_t istr[ONYX_MAX_RANK]; /* stride of group g in X (elements) */
+    int64_t ostr[ONYX_MAX_RANK]; /* stride of group g in Y, 0 when reduced */
+    int64_t in_n, out_n;
+    int64_t count; /* elements of X folded into each element of Y */
+} reduce_params;
+
+static const struct {
+    const char *name;
+    reduce_kind kind;
+} reduce_ops[] = {
+    {"ReduceSum", RK_SUM},     {"ReduceMean", RK_MEAN},
+    {"ReduceMax", RK_MAX},     {"ReduceMin", RK_MIN},
+    {"ReduceProd", RK_PROD},   {"ReduceL2", RK_L2},
+    {"ReduceSumSquare", RK_SUMSQ}, {"ReduceLogSumExp", RK_LSE},
+};
+
+/* The walk, once per element type T with accumulator type A.
+ * ctx: x, acc and m (ACC_SUMEXP only) are X, the accumulators (shaped as Y)
+ * and the per-output maxima (shaped as Y). */
+#define REDUCE_WALK(T, A, SFX, EXP)                                            \
+    typedef struct {                                                           \
+        const reduce_params *rp;                                               \
+        acc_kind k;                                                            \
+        const T *x;                                                            \
+        T *acc;                                                                \
+        const T *m;                                                            \
+    } walk_##SFX;                                                              \
+                                                                               \
+    /* acc[0] folded with the contiguous run x (n,); m the matching max. */    \
+    static void run_reduced_##SFX(acc_kind k, T *acc, const T *x, int64_t n,   \
+                                  T m)                                         \
+    {                                                                          \
+        A a = *acc;                                                            \
+        switch (k) {                                                           \
+        case ACC_SUM:                                                          \
+            for (int64_t j = 0; j < n; j++) a += x[j];                         \
+            break;                                                             \
+        case ACC_SUMSQ:                                                        \
+            for (int64_t j = 0; j < n; j++) a += (A)x[j] * x[j];               \
+            break;                                                             \
+        case ACC_PROD:                                                         \
+            for (int64_t j = 0; j < n; j++) a *= x[j];                         \
+            break;                                                             \
+        case ACC_MAX:                                                          \
+            for (int64_t j = 0; j < n; j++) a = x[j] > a ? x[j] : a;           \
+            break;                                                             \
+        case ACC_MIN:                                                          \
+            for (int64_t j = 0; j < n; j++) a = x[j] < a ? x[j] : a;           \
+            break;                                                             \
+        case ACC_SUMEXP:                                                       \
+            for (int64_t j = 0; j < n; j++) a += EXP(x[j] - m);                \
+            break;                                                             \
+        }                                                                      \
+        *acc = (T)a;                                                           \
+    }                                                                          \
+                                                                               \
+    /* acc (n,) folded elementwise with x (n,); m (n,) the matching maxima. */ \
+    static void run_kept_##SFX(acc_kind k, T *acc, const T *x, int64_t n,      \
+                               const T *m)                                     \
+    {                                                                          \
+        switch (k) {                                                           \
+        case ACC_SUM:                                                          \
+            for (int64_t j = 0; j < n; j++) acc[j] += x[j];                    \
+            break;                                                             \
+        case ACC_SUMSQ:                                                        \
+            for (int64_t j = 0; j < n; j++) acc[j] += x[j] * x[j];             \
+            break;                                                             \
+        case ACC_PROD:                                                         \
+            for (int64_t j = 0; j < n; j++) acc[j] *= x[j];                    \
+            break;                                                             \
+        case ACC_MAX:                                                          \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] = x[j] > acc[j] ? x[j] : acc[j];                        \
+            break;                                                             \
+        case ACC_MIN:                                                          \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] = x[j] < acc[j] ? x[j] : acc[j];                        \
+            break;                                                             \
+        case ACC_SUMEXP:                                                       \
+            for (int64_t j = 0; j < n; j++) acc[j] += (T)EXP(x[j] - m[j]);     \
+            break;                                                             \
+        }                                                                      \
+    }                                                                          \
+                                                                               \
+    static void walk_group_##SFX(const walk_##SFX *w, int g, int64_t xo,       \
+                                 int64_t ao)                                   \
+    {                                                                          \
+        const reduce_params *rp = w->rp;                                       \
+        int64_t n = rp->size[g];                                               \
+        if (g == rp->ng - 1) {                                                 \
+            if (rp->ostr[g])                                                   \
+                run_kept_##SFX(w->k, w->acc + ao, w->x + xo, n,                \
+                               w->m ? w->m + ao : NULL);                       \
+            else                                                               \
+                run_reduced_##SFX(w->k, w->acc + ao, w->x + xo, n,             \
+                                  w->m ? w->m[ao] : 0);                        \
+            return;                                                            \
+        }                                                                      \
+        for (int64_t i = 0; i < n; i++)                                        \
+            walk_group_##SFX(w, g + 1, xo + i * rp->istr[g],                   \
+                             ao + i * rp->ostr[g]);                            \
+    }
+
+#define EXP_F32(v) expf(v)
+#define EXP_I64(v) exp((double)(v))
+REDUCE_WALK(float, double, f32, EXP_F32)
+REDUCE_WALK(int64_t, int64_t, i64, EXP_I64)
+
+static onyx_status reduce_prepare(onyx_prep *p)
+{
+    reduce_kind kind = RK_SUM;
+    for (size_t i = 0; i < sizeof reduce_ops / sizeof reduce_ops[0]; i++)
+        if (strcmp(p->op_type, reduce_ops[i].name) == 0)
+            kind = reduce_ops[i].kind;
+    unsigned types = ONYX_MASK(ONYX_FLOAT);
+    if (kind != RK_LSE) types |= ONYX_MASK(ONYX_INT64);
+    ONYX_TRY(onyx_need_dtype(p, RD_DATA, types));
+    const onyx_tensor *X = p->in[RD_DATA];
+    ONYX_CHECK(p, p->out[RD_REDUCED] != NULL, "output reduced is required");
+    int rank = X->rank;
+
+    /* axes: an input for ReduceSum from opset 13 (and all from 18), else an
+     * attribute. */
+    int axes_input = p->opset >= 18 || (kind == RK_SUM && p->opset >= 13);
+    int64_t nax = 0;
+    const int64_t *ax_attr = NULL;
+    const onyx_tensor *A = NULL;
+    if (axes_input) {
+        ONYX_CHECK(p, !onyx_attr_get(p, "axes"),
+                   "attribute axes is not allowed from opset %d: axes is an "
+                   "input",
+                   p->opset);
+        A = p->n_in > RD_AXES ? p->in[RD_AXES] : NULL;
+        if (A && onyx_numel(A) > 0) {
+            ONYX_TRY(onyx_need_dtype(p, RD_AXES, ONYX_MASK(ONYX_INT64)));
+            ONYX_TRY(onyx_need_value(p, RD_AXES));
+            ONYX_CHECK(p, A->rank == 1, "axes must be a 1-D tensor");
+            nax = onyx_numel(A);
+        }
+    } else {
+        nax = onyx_attr_ints(p, "axes", &ax_attr);
+        if (nax < 0) nax = 0;
+    }
+    int64_t keepdims = onyx_attr_int(p, "keepdims", 1);
+    ONYX_CHECK(p, keepdims == 0 || keepdims == 1,
+               "keepdims %lld must be 0 or 1", (long long)keepdims);
+    int64_t noop = onyx_attr_int(p, "noop_with_empty_axes", 0);
+    ONYX_CHECK(p, noop == 0 || noop == 1,
+               "noop_with_empty_axes %lld must be 0 or 1", (long long)noop);
+
+    int reduced[ONYX_MAX_RANK] = {0};
+    for (int64_t i = 0; i < nax; i++) {
+        int64_t a = ax_attr ? ax_attr[i] : onyx_get_int(A, i);
+        int ax;
+        ONYX_TRY(onyx_axis(p, a, rank, 0, &ax));
+        ONYX_CHECK(p, !reduced[ax], "axis %lld is listed twice in axes",
+                   (long long)a);
+        reduced[ax] = 1;
+    }
+    if (nax == 0)
+        for (int i = 0; i < rank; i++) reduced[i] = !noop;
+
+    reduce_params *rp = calloc(1, sizeof *rp);
+    if (!rp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    p->params = rp;
+    rp->kind = kind;
+    rp->is_int = X->dtype == ONYX_INT64;
+    rp->copy = nax == 0 && noop;
+    rp->in_n = onyx_numel(X);
+
+    /* output shape */
+    int64_t odims[ONYX_MAX_RANK];
+    int orank = 0;
+    for (int i = 0; i < rank; i++) {
+        if (!reduced[i]) odims[orank++] = X->dims[i];
+        else if (keepdims) odims[orank++] = 1;
+    }
+    onyx_set_shape(p->out[RD_REDUCED], X->dtype, orank, odims);
+    rp->out_n = onyx_numel(p->out[RD_REDUCED]);
+
+    /* merged groups, outermost first */
+    rp->count = 1;
+    for (int i = 0; i < rank; i++) {
+        int64_t d = X->dims[i];
+        if (reduced[i]) rp->count *= d;
+        if (d == 1) continue;
+        if (rp->ng > 0 && (rp->ostr[rp->ng - 1] == 0) == reduced[i]) {
+            rp->size[rp->ng - 1] *= d;
+        } else {
+            rp->size[rp->ng] = d;
+            rp->ostr[rp->ng] = !reduced[i]; /* marks kept; strides below */
+            rp->ng++;
+        }
+    }
+    if (rp->ng == 0) {
+        rp->size[0] = 1;
+        rp->ostr[0] = 1;
+        rp->ng = 1;
+    }
+    int64_t is = 1, os = 1;
+    for (int g = rp->ng - 1; g >= 0; g--) {
+        rp->istr[g] = is;
+        is *= rp->size[g];
+        if (rp->ostr[g]) {
+            rp->ostr[g] = os;
+            os *= rp->size[g];
+        }
+    }
+    if (kind == RK_LSE) p->scratch_bytes = (size_t)rp->out_n * sizeof(float);
+    return ONYX_OK;
+}
+
+/* The fold and initial value for each kind. */
+static acc_kind reduce_acc(reduce_kind k)
+{
+    switch (k) {
+    case RK_SUMSQ:
+    case RK_L2: return ACC_SUMSQ;
+    case RK_PROD: return ACC_PROD;
+    case RK_MAX:
+    case RK_LSE: return ACC_MAX;
+    case RK_MIN: return ACC_MIN;
+    default: return ACC_SUM;
+    }
+}
+
+static void reduce_eval_f32(const reduce_params *rp, const float *x, float *y,
+                            float *scratch)
+{
+    acc_kind k = reduce_acc(rp->kind);
+    float init = k == ACC_PROD  ? 1.0f
+                 : k == ACC_MAX ? -INFINITY
+                 : k == ACC_MIN ? INFINITY
+                                : 0.0f;
+    for (int64_t o = 0; o < rp->out_n; o++) y[o] = init;
+    walk_f32 w = {rp, k, x, y, NULL};
+    if (rp->in_n) walk_group_f32(&w, 0, 0, 0);
+    switch (rp->kind) {
+    case RK_MEAN: {
+        float r = 1.0f / (float)rp->count; /* inf for count 0: NaN, as numpy */
+        for (int64_t o = 0; o < rp->out_n; o++) y[o] *= r;
+        break;
+    }
+    case RK_L2:
+        for (int64_t o = 0; o < rp->out_n; o++) y[o] = sqrtf(y[o]);
+        break;
+    case RK_LSE: {
+        /* log(sum(exp(x))) = m + log(sum(exp(x - m))), m the maximum */
+        for (int64_t o = 0; o < rp->out_n; o++) scratch[o] = 0.0f;
+        walk_f32 w2 = {rp, ACC_SUMEXP, x, scratch, y};
+        if (rp->in_n) walk_group_f32(&w2, 0, 0, 0);
+        for (int64_t o = 0; o < rp->out_n; o++)
+            if (isfinite(y[o])) y[o] += logf(scratch[o]);
+        break;
+    }
+    default: break;
+    }
+}
+
+static void reduce_eval_i64(const reduce_params *rp, const int64_t *x,
+                            int64_t *y)
+{
+    acc_kind k = reduce_acc(rp->kind);
+    int64_t init = k == ACC_PROD  ? 1
+                   : k == ACC_MAX ? INT64_MIN
+                   : k == ACC_MIN ? INT64_MAX
+                                  : 0;
+    for (int64_t o = 0; o < rp->out_n; o++) y[o] = init;
+    walk_i64 w = {rp, k, x, y, NULL};
+    if (rp->in_n) walk_group_i64(&w, 0, 0, 0);
+    if (rp->kind == RK_MEAN && rp->count > 0)
+        for (int64_t o = 0; o < rp->out_n; o++) y[o] /= rp->count;
+    if (rp->kind == RK_L2)
+        for (int64_t o = 0; o < rp->out_n; o++)
+            y[o] = (int64_t)sqrt((double)y[o]);
+}
+
+static onyx_status reduce_eval(onyx_exec *e)
+{
+    const reduce_params *rp = e->params;
+    const void *x = e->in[RD_DATA]->data;
+    void *y = e->out[RD_REDUCED]->data;
+    if (rp->copy) {
+        memcpy(y, x, (size_t)rp->in_n * (rp->is_int ? 8 : 4));
+        return ONYX_OK;
+    }
+    if (rp->is_int) reduce_eval_i64(rp, x, y);
+    else reduce_eval_f32(rp, x, y, e->scratch);
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_ReduceSum = {"ReduceSum", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceMean = {"ReduceMean", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceMax = {"ReduceMax", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceMin = {"ReduceMin", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceProd = {"ReduceProd", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceL2 = {"ReduceL2", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceSumSquare = {"ReduceSumSquare", reduce_prepare,
+                                         reduce_eval};
+const onyx_op onyx_op_ReduceLogSumExp = {"ReduceLogSumExp", reduce_prepare,
+                                         reduce_eval};

@@ -1,0 +1,765 @@
+/* rnn.c - the recurrent ops RNN, GRU and LSTM (opsets 7 to 17).
+ *
+ * One driver for the three cells: the gate layout differs, the loop does not.
+ * Per direction, the input projection of a chunk of time steps is one matrix
+ * product  X (rows, I) @ W^T (I, G*H) + bias  into scratch; each time step
+ * then adds  H_{t-1} (B, H) @ R^T (H, G*H)  and applies the cell. W^T, R^T and
+ * the pre-summed biases are packed once in prepare when W/R/B/P are constant,
+ * otherwise into scratch at every eval. Batch 1 (per-sample audio models)
+ * uses the hand-written matrix-vector product below rather than a BLAS call.
+ *
+ * Shapes (layout 0; layout 1 swaps the first two axes of X, Y, Y_h, Y_c,
+ * initial_h and initial_c, see rnn_prepare):
+ *   X [T, B, I]   W [D, G*H, I]   R [D, G*H, H]   B [D, 2*G*H]
+ *   sequence_lens [B] (int32)   initial_h, initial_c [D, B, H]   P [D, 3*H]
+ *   Y [T, D, B, H]   Y_h, Y_c [D, B, H]
+ * Gate order: RNN i; GRU z r h; LSTM i o f c.
+ */
+#include "onyx_kernel.h"
+#include "gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- 4-wide float vectors (GNU C vector extensions) ----
+ * The compiler maps them to SSE on x86-64 and NEON on ARM; written this way
+ * the cell math is vectorised at -O2 without relying on the auto-vectoriser.
+ * Loads and stores go through memcpy, so pointers need no alignment. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
+/* the first n (1..4) lanes of p; the rest are 0 */
+static inline v4f v4_load_n(const float *p, int n)
+{
+    if (n == 4) return v4_load(p);
+    v4f v = {0};
+    memcpy(&v, p, (size_t)n * sizeof(float));
+    return v;
+}
+
+static inline void v4_store_n(float *p, v4f v, int n)
+{
+    if (n == 4)
+        v4_store(p, v);
+    else
+        memcpy(p, &v, (size_t)n * sizeof(float));
+}
+
+static inline v4f v4_set1(float a) { return (v4f){a, a, a, a}; }
+
+/* lane-wise mask ? a : b, mask lanes all ones or all zeros */
+static inline v4f v4_select(v4i mask, v4f a, v4f b)
+{
+    return (v4f)((mask & (v4i)a) | (~mask & (v4i)b));
+}
+
+static inline v4f v4_min(v4f a, v4f b) { return v4_select(a < b, a, b); }
+static inline v4f v4_max(v4f a, v4f b) { return v4_select(a > b, a, b); }
+static inline v4f v4_abs(v4f a) { return (v4f)((v4i)a & 0x7fffffff); }
+
+/* e^x, relative error about 2e-7 on [-87, 88] (inputs are clamped there).
+ * x = n ln2 + r with |r| <= ln2/2, e^r by a degree-7 polynomial (Cephes
+ * coefficients), 2^n built in the exponent bits. */
+static inline v4f v4_exp(v4f x)
+{
+    x = v4_max(v4_min(x, v4_set1(88.0f)), v4_set1(-87.0f));
+    /* n = floor(x log2e + 0.5), truncating a positive number */
+    v4i ni = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, v4i) -
+             128;
+    v4f n = __builtin_convertvector(ni, v4f);
+    v4f r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    v4f p = v4_set1(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    v4f scale = (v4f)((ni + 127) << 23);
+    return p * scale;
+}
+
+static inline v4f v4_sigmoid(v4f x) { return 1.0f / (1.0f + v4_exp(-x)); }
+
+/* tanh: odd Taylor polynomial to x^15 for |x| < 0.55 (no cancellation near
+ * 0, truncation error < 1e-7 relative), 1 - 2/(e^{2|x|}+1) above. */
+static inline v4f v4_tanh(v4f x)
+{
+    v4f ax = v4_abs(x);
+    v4f x2 = x * x;
+    v4f p = v4_set1(-929569.0f / 638512875.0f);
+    p = p * x2 + 21844.0f / 6081075.0f;
+    p = p * x2 + -1382.0f / 155925.0f;
+    p = p * x2 + 62.0f / 2835.0f;
+    p = p * x2 + -17.0f / 315.0f;
+    p = p * x2 + 2.0f / 15.0f;
+    p = p * x2 + -1.0f / 3.0f;
+    v4f small = x + x * x2 * p;
+    v4f e = v4_exp(2.0f * v4_min(ax, v4_set1(9.0f)));
+    v4f big = 1.0f - 2.0f / (e + 1.0f);
+    big = (v4f)((v4i)big | ((v4i)x & (int32_t)0x80000000)); /* sign of x */
+    return v4_select(ax < 0.55f, small, big);
+}
+
+/* ---- activation functions of the spec ---- */
+typedef enum {
+    ACT_RELU,
+    ACT_TANH,
+    ACT_SIGMOID,
+    ACT_AFFINE,
+    ACT_LEAKYRELU,
+    ACT_THRESHOLDEDRELU,
+    ACT_SCALEDTANH,
+    ACT_HARDSIGMOID,
+    ACT_ELU,
+    ACT_SOFTSIGN,
+    ACT_SOFTPLUS,
+} rnn_act_kind;
+
+typedef struct rnn_act {
+    rnn_act_kind kind;
+    float alpha, beta;
+} rnn_act;
+
+/* How many entries of activation_alpha / activation_beta each function
+ * consumes (in order of the activations list), and the defaults of the
+ * corresponding ONNX operators when the lists run out. */
+static const struct {
+    const char *name;
+    rnn_act_kind kind;
+    int n_alpha, n_beta;
+    float alpha, beta;
+} rnn_act_table[] = {
+    {"Relu", ACT_RELU, 0, 0, 0, 0},
+    {"Tanh", ACT_TANH, 0, 0, 0, 0},
+    {"Sigmoid", ACT_SIGMOID, 0, 0, 0, 0},
+    {"Affine", ACT_AFFINE, 1, 1, 1.0f, 0.0f},
+    {"LeakyRelu", ACT_LEAKYRELU, 1, 0, 0.01f, 0},
+    {"ThresholdedRelu", ACT_THRESHOLDEDRELU, 1, 0, 1.0f, 0},
+    {"ScaledTanh", ACT_SCALEDTANH, 1, 1, 1.0f, 1.0f},
+    {"HardSigmoid", ACT_HARDSIGMOID, 1, 1, 0.2f, 0.5f},
+    {"Elu", ACT_ELU, 1, 0, 1.0f, 0},
+    {"Softsign", ACT_SOFTSIGN, 0, 0, 0, 0},
+    {"Softplus", ACT_SOFTPLUS, 0, 0, 0, 0},
+};
+
+/* f(clamp(x, -clip, clip)) lane-wise; clip is +inf when the attribute is
+ * absent. */
+static inline v4f rnn_act_v4(const rnn_act *a, v4f x, float clip)
+{
+    x = v4_max(v4_min(x, v4_set1(clip)), v4_set1(-clip));
+    switch (a->kind) {
+    case ACT_TANH: return v4_tanh(x);
+    case ACT_SIGMOID: return v4_sigmoid(x);
+    case ACT_RELU: return v4_max(x, v4_set1(0.0f));
+    case ACT_AFFINE: return a->alpha * x + a->beta;
+    case ACT_LEAKYRELU: return v4_select(x >= 0.0f, x, a->alpha * x);
+    case ACT_THRESHOLDEDRELU:
+        return v4_select(x >= a->alpha, x, v4_set1(0.0f));
+    case ACT_SCALEDTANH: return a->alpha * v4_tanh(a->beta * x);
+    case ACT_HARDSIGMOID:
+        return v4_max(v4_min(a->alpha * x + a->beta, v4_set1(1.0f)),
+                      v4_set1(0.0f));
+    case ACT_SOFTSIGN: return x / (1.0f + v4_abs(x));
+    case ACT_ELU:
+    case ACT_SOFTPLUS: break;
+    }
+    /* rare ones, lane by lane with libm for accuracy near 0 */
+    float v[4];
+    memcpy(v, &x, sizeof v);
+    for (int k = 0; k < 4; k++) {
+        if (a->kind == ACT_ELU)
+            v[k] = v[k] >= 0 ? v[k] : a->alpha * expm1f(v[k]);
+        else /* softplus, without overflow for large x */
+            v[k] = v[k] > 0 ? v[k] + log1pf(expf(-v[k])) : log1pf(expf(v[k]));
+    }
+    memcpy(&x, v, sizeof v);
+    return x;
+}
+
+/* ---- matrix products ---- */
+
+/* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
+ * Columns in blocks of 32 kept in registers across the whole k loop. */
+static void matvec_acc(float *out, const float *x, const float *W, int ldw,
+                       int N, int K)
+{
+    int j = 0;
+    for (; j + 32 <= N; j += 32) {
+        v4f a[8];
+        for (int q = 0; q < 8; q++) a[q] = v4_load(out + j + 4 * q);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) {
+            float xk = x[k];
+            for (int q = 0; q < 8; q++) a[q] += xk * v4_load(w + 4 * q);
+        }
+        for (int q = 0; q < 8; q++) v4_store(out + j + 4 * q, a[q]);
+    }
+    for (; j + 8 <= N; j += 8) {
+        v4f a0 = v4_load(out + j), a1 = v4_load(out + j + 4);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) {
+            a0 += x[k] * v4_load(w);
+            a1 += x[k] * v4_load(w + 4);
+        }
+        v4_store(out + j, a0);
+        v4_store(out + j + 4, a1);
+    }
+    for (; j < N; j += 4) {
+        int n = N - j < 4 ? N - j : 4;
+        v4f a0 = v4_load_n(out + j, n);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) a0 += x[k] * v4_load_n(w, n);
+        v4_store_n(out + j, a0, n);
+    }
+}
+
+/* out (M, N) += x (M, K) @ W (K, N); row strides ldo, ldx, ldw.
+ * A few rows: our own loop (no BLAS call overhead); more: onyx_sgemm. */
+static void mat_acc(float *out, int ldo, const float *x, int ldx,
+                    const float *W, int ldw, int M, int N, int K)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    if (M <= 4) {
+        for (int m = 0; m < M; m++)
+            matvec_acc(out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw, N, K);
+        return;
+    }
+    onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
+}
+
+/* ---- the op ---- */
+
+typedef enum { CELL_RNN, CELL_GRU, CELL_LSTM } rnn_cell;
+
+/* input and output indices */
+enum { IN_X, IN_W, IN_R, IN_B, IN_SEQ, IN_H0, IN_C0, IN_P };
+enum { OUT_Y, OUT_YH, OUT_YC };
+
+typedef struct rnn_params {
+    rnn_cell cell;
+    int G;                 /* gates: RNN 1, GRU 3, LSTM 4 */
+    int T, B, I, H, GH, D; /* steps, batch, input, hidden, G*H, directions */
+    int layout;            /* 0: X [T,B,I]; 1: X [B,T,I] */
+    int reverse0;          /* direction 0 runs backwards (direction=reverse) */
+    int lbr;               /* GRU linear_before_reset */
+    int input_forget;      /* LSTM: f = 1 - i */
+    int has_P;             /* LSTM peepholes given */
+    float clip;            /* +inf when absent */
+    rnn_act act[2][3];     /* [direction][f, g, h] */
+    int TC;                /* time steps per projection chunk */
+    /* one direction's packed weights, offsets in floats:
+     *   WT (I, GH) = W^T, RT (H, GH) = R^T, bx (GH) input-side bias
+     *   (Wb + Rb, except GRU h gate with linear_before_reset: Wbh only),
+     *   rbh (H) GRU Rbh for linear_before_reset, P (3H) peepholes i o f */
+    size_t o_WT, o_RT, o_bx, o_rbh, o_P, pack_n;
+    int packed;            /* 1: pack[] holds D * pack_n floats */
+    /* scratch, offsets in floats (each 16-float aligned) */
+    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_n;
+    float pack[];
+} rnn_params;
+
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Pack W, R, B, P (B, P may be NULL) for all directions into dst. */
+static void rnn_pack(const rnn_params *k, const float *W, const float *R,
+                     const float *Bias, const float *P, float *dst)
+{
+    int I = k->I, H = k->H, GH = k->GH;
+    for (int d = 0; d < k->D; d++) {
+        float *pk = dst + (size_t)d * k->pack_n;
+        const float *Wd = W + (size_t)d * GH * I, *Rd = R + (size_t)d * GH * H;
+        float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
+        for (int j = 0; j < GH; j++)
+            for (int i = 0; i < I; i++) WT[(size_t)i * GH + j] = Wd[(size_t)j * I + i];
+        for (int j = 0; j < GH; j++)
+            for (int i = 0; i < H; i++) RT[(size_t)i * GH + j] = Rd[(size_t)j * H + i];
+        for (int j = 0; j < GH; j++) {
+            float wb = Bias ? Bias[(size_t)d * 2 * GH + j] : 0.0f;
+            float rb = Bias ? Bias[(size_t)d * 2 * GH + GH + j] : 0.0f;
+            if (k->cell == CELL_GRU && k->lbr && j >= 2 * H) {
+                bx[j] = wb;
+                pk[k->o_rbh + j - 2 * H] = rb;
+            } else {
+                bx[j] = wb + rb;
+            }
+        }
+        if (k->cell == CELL_LSTM)
+            for (int j = 0; j < 3 * H; j++)
+                pk[k->o_P + j] = P ? P[(size_t)d * 3 * H + j] : 0.0f;
+    }
+}
+
+/* a present tensor with no elements counts as an omitted optional input */
+static const onyx_tensor *rnn_opt(const onyx_tensor *const *in, int n_in, int i)
+{
+    if (i >= n_in || !in[i] || onyx_numel(in[i]) == 0) return NULL;
+    return in[i];
+}
+
+static onyx_status rnn_parse_acts(onyx_prep *p, rnn_params *k, int n_per_dir)
+{
+    static const rnn_act_kind dflt[3][3] = {
+        {ACT_TANH}, {ACT_SIGMOID, ACT_TANH}, {ACT_SIGMOID, ACT_TANH, ACT_TANH}};
+    for (int d = 0; d < 2; d++)
+        for (int q = 0; q < n_per_dir; q++) {
+            k->act[d][q].kind = dflt[k->cell][q];
+            k->act[d][q].alpha = k->act[d][q].beta = 0;
+        }
+    const onyx_attr *a = onyx_attr_get(p, "activations");
+    if (!a) return ONYX_OK;
+    ONYX_CHECK(p, a->type == ONYX_ATTR_STRINGS || a->type == ONYX_ATTR_STRING,
+               "activations must be a list of strings");
+    int n = a->type == ONYX_ATTR_STRINGS ? (int)a->n : 1;
+    /* one set for all directions, or one per direction */
+    ONYX_CHECK(p, n == n_per_dir || n == n_per_dir * k->D,
+               "activations has %d entries, expected %d (%d per direction)", n,
+               n_per_dir * k->D, n_per_dir);
+    const float *alphas = NULL, *betas = NULL;
+    int64_t na = onyx_attr_floats(p, "activation_alpha", &alphas);
+    int64_t nb = onyx_attr_floats(p, "activation_beta", &betas);
+    int ia = 0, ib = 0;
+    for (int q = 0; q < n; q++) {
+        const char *name = a->type == ONYX_ATTR_STRINGS ? a->strings[q] : a->s;
+        int found = -1;
+        for (size_t t = 0; t < sizeof rnn_act_table / sizeof rnn_act_table[0]; t++)
+            if (strcasecmp(name, rnn_act_table[t].name) == 0) found = (int)t;
+        if (found < 0)
+            return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
+                             "activation '%s' is not one RNN/GRU/LSTM take",
+                             name);
+        rnn_act act = {rnn_act_table[found].kind, rnn_act_table[found].alpha,
+                       rnn_act_table[found].beta};
+        if (rnn_act_table[found].n_alpha && ia < na) act.alpha = alphas[ia++];
+        if (rnn_act_table[found].n_beta && ib < nb) act.beta = betas[ib++];
+        k->act[q / n_per_dir][q % n_per_dir] = act;
+        if (n == n_per_dir) k->act[1][q] = act;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
+{
+    static const int gates[3] = {1, 3, 4}, n_acts[3] = {1, 2, 3};
+    const int n_in_max = cell == CELL_LSTM ? 8 : 6;
+    ONYX_CHECK(p, p->n_in >= 3 && p->n_in <= n_in_max,
+               "takes 3 to %d inputs, got %d", n_in_max, p->n_in);
+    ONYX_CHECK(p, p->n_out <= (cell == CELL_LSTM ? 3 : 2), "too many outputs (%d)",
+               p->n_out);
+    for (int i = 0; i < p->n_in; i++) {
+        if (i == IN_SEQ || (i > IN_R && !rnn_opt(p->in, p->n_in, i))) continue;
+        ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_FLOAT)));
+    }
+    const onyx_tensor *X = p->in[IN_X], *W = p->in[IN_W], *R = p->in[IN_R];
+    const onyx_tensor *Bt = rnn_opt(p->in, p->n_in, IN_B);
+    const onyx_tensor *seq = rnn_opt(p->in, p->n_in, IN_SEQ);
+    const onyx_tensor *h0 = rnn_opt(p->in, p->n_in, IN_H0);
+    const onyx_tensor *c0 = cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_C0) : NULL;
+    const onyx_tensor *P = cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_P) : NULL;
+    if (seq)
+        ONYX_TRY(onyx_need_dtype(p, IN_SEQ,
+                                 ONYX_MASK(ONYX_INT32) | ONYX_MASK(ONYX_INT64)));
+
+    rnn_params k0;
+    memset(&k0, 0, sizeof k0);
+    rnn_params *k = &k0;
+    k->cell = cell;
+    k->G = gates[cell];
+
+    const char *dir = onyx_attr_string(p, "direction", "forward");
+    if (strcmp(dir, "forward") == 0) {
+        k->D = 1;
+    } else if (strcmp(dir, "reverse") == 0) {
+        k->D = 1;
+        k->reverse0 = 1;
+    } else if (strcmp(dir, "bidirectional") == 0) {
+        k->D = 2;
+    } else {
+        return onyx_fail(p, ONYX_ERR_INVALID,
+                         "direction '%s' is not forward, reverse or "
+                         "bidirectional",
+                         dir);
+    }
+    int64_t layout = onyx_attr_int(p, "layout", 0);
+    ONYX_CHECK(p, layout == 0 || layout == 1, "layout must be 0 or 1, got %lld",
+               (long long)layout);
+    ONYX_CHECK(p, layout == 0 || p->opset >= 14,
+               "layout=1 needs opset 14 (model has %d)", p->opset);
+    k->layout = (int)layout;
+    const onyx_attr *clip = onyx_attr_get(p, "clip");
+    k->clip = clip ? onyx_attr_float(p, "clip", 0) : INFINITY;
+    ONYX_CHECK(p, k->clip > 0, "clip must be positive, got %g", (double)k->clip);
+    k->lbr = cell == CELL_GRU && onyx_attr_int(p, "linear_before_reset", 0) != 0;
+    k->input_forget =
+        cell == CELL_LSTM && onyx_attr_int(p, "input_forget", 0) != 0;
+    ONYX_TRY(rnn_parse_acts(p, k, n_acts[cell]));
+
+    char s1[96], s2[96];
+    ONYX_CHECK(p, X->rank == 3, "X must be 3-D, got %s",
+               onyx_shape_str(X, s1, sizeof s1));
+    int64_t T = layout ? X->dims[1] : X->dims[0];
+    int64_t Bn = layout ? X->dims[0] : X->dims[1];
+    int64_t I = X->dims[2];
+    ONYX_CHECK(p, R->rank == 3 && R->dims[0] == k->D,
+               "R must be [%d, %d*hidden_size, hidden_size], got %s", k->D, k->G,
+               onyx_shape_str(R, s1, sizeof s1));
+    int64_t H = onyx_attr_int(p, "hidden_size", R->dims[2]);
+    ONYX_CHECK(p, H > 0, "hidden_size must be positive, got %lld", (long long)H);
+    int64_t GH = k->G * H;
+    ONYX_CHECK(p, R->dims[1] == GH && R->dims[2] == H,
+               "R %s does not match [%d, %lld, %lld] (hidden_size %lld)",
+               onyx_shape_str(R, s1, sizeof s1), k->D, (long long)GH,
+               (long long)H, (long long)H);
+    ONYX_CHECK(p, W->rank == 3 && W->dims[0] == k->D && W->dims[1] == GH &&
+                      W->dims[2] == I,
+               "W %s does not match [%d, %lld, %lld] for X %s",
+               onyx_shape_str(W, s1, sizeof s1), k->D, (long long)GH,
+               (long long)I, onyx_shape_str(X, s2, sizeof s2));
+    if (Bt)
+        ONYX_CHECK(p, Bt->rank == 2 && Bt->dims[0] == k->D && Bt->dims[1] == 2 * GH,
+                   "B %s does not match [%d, %lld]",
+                   onyx_shape_str(Bt, s1, sizeof s1), k->D, (long long)(2 * GH));
+    if (seq)
+        ONYX_CHECK(p, seq->rank == 1 && seq->dims[0] == Bn,
+                   "sequence_lens %s does not match batch size %lld",
+                   onyx_shape_str(seq, s1, sizeof s1), (long long)Bn);
+    const onyx_tensor *states[2] = {h0, c0};
+    for (int q = 0; q < 2; q++) {
+        const onyx_tensor *s = states[q];
+        if (!s) continue;
+        int ok = s->rank == 3 && s->dims[2] == H &&
+                 s->dims[layout ? 1 : 0] == k->D && s->dims[layout ? 0 : 1] == Bn;
+        ONYX_CHECK(p, ok, "%s %s does not match %s", q ? "initial_c" : "initial_h",
+                   onyx_shape_str(s, s1, sizeof s1),
+                   layout ? "[batch, num_directions, hidden_size]"
+                          : "[num_directions, batch, hidden_size]");
+    }
+    if (P)
+        ONYX_CHECK(p, P->rank == 2 && P->dims[0] == k->D && P->dims[1] == 3 * H,
+                   "P %s does not match [%d, %lld]",
+                   onyx_shape_str(P, s1, sizeof s1), k->D, (long long)(3 * H));
+    ONYX_CHECK(p, T < (1 << 30) && Bn < (1 << 30) && I < (1 << 24) &&
+                      GH < (1 << 24) && (T * Bn < (1ll << 31)),
+               "sizes too large");
+    k->T = (int)T;
+    k->B = (int)Bn;
+    k->I = (int)I;
+    k->H = (int)H;
+    k->GH = (int)GH;
+    k->has_P = P != NULL;
+
+    /* outputs */
+    int64_t dY[4], dS[3];
+    if (layout) {
+        int64_t a[4] = {Bn, T, k->D, H}, b[3] = {Bn, k->D, H};
+        memcpy(dY, a, sizeof a);
+        memcpy(dS, b, sizeof b);
+    } else {
+        int64_t a[4] = {T, k->D, Bn, H}, b[3] = {k->D, Bn, H};
+        memcpy(dY, a, sizeof a);
+        memcpy(dS, b, sizeof b);
+    }
+    for (int o = 0; o < p->n_out; o++) {
+        if (!p->out[o]) continue;
+        if (o == OUT_Y)
+            onyx_set_shape(p->out[o], ONYX_FLOAT, 4, dY);
+        else
+            onyx_set_shape(p->out[o], ONYX_FLOAT, 3, dS);
+    }
+
+    /* packed weights */
+    size_t n = 0;
+    k->o_WT = n, n += up16((size_t)I * GH);
+    k->o_RT = n, n += up16((size_t)H * GH);
+    k->o_bx = n, n += up16((size_t)GH);
+    k->o_rbh = n, n += up16((size_t)H);
+    k->o_P = n, n += up16((size_t)3 * H);
+    k->pack_n = n;
+    k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
+                (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
+                W->data && R->data && (!Bt || Bt->data) && (!P || P->data);
+
+    /* scratch: the input projection of TC steps (B rows each) for one
+     * direction, the gate rows of one step, the state h, c and a temporary */
+    int64_t cap = 1 << 16; /* floats of projection kept at once */
+    int64_t TC = cap / (Bn * GH > 0 ? Bn * GH : 1);
+    if (TC < 1) TC = 1;
+    if (TC > T) TC = T;
+    k->TC = (int)TC;
+    size_t s = 0;
+    k->s_pack = s, s += k->packed ? 0 : k->D * k->pack_n;
+    k->s_xp = s, s += up16((size_t)TC * Bn * GH);
+    k->s_gates = s, s += up16((size_t)Bn * GH);
+    k->s_h = s, s += up16((size_t)Bn * H);
+    k->s_c = s, s += up16((size_t)Bn * H);
+    k->s_tmp = s, s += up16((size_t)Bn * H);
+    k->s_n = s;
+
+    size_t pbytes = sizeof *k + (k->packed ? k->D * k->pack_n * sizeof(float) : 0);
+    rnn_params *kp = malloc(pbytes);
+    if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory for weights");
+    *kp = *k;
+    if (kp->packed)
+        rnn_pack(kp, W->data, R->data, Bt ? Bt->data : NULL, P ? P->data : NULL,
+                 kp->pack);
+    p->params = kp;
+    p->free_params = NULL;
+    p->scratch_bytes = s * sizeof(float);
+    return ONYX_OK;
+}
+
+/* ---- one step of each cell, for batch row b ----
+ * g: the row's gate pre-activations (projection + recurrent product),
+ * h, c: the row's state, updated in place. */
+
+static void rnn_cell_rnn(const rnn_params *k, const rnn_act *act, float *g,
+                         float *h)
+{
+    for (int j = 0; j < k->H; j += 4) {
+        int n = k->H - j < 4 ? k->H - j : 4;
+        v4_store_n(h + j, rnn_act_v4(&act[0], v4_load_n(g + j, n), k->clip), n);
+    }
+}
+
+/* g holds z r h; for linear_before_reset, a = Ht-1 Rh^T + Rbh */
+static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
+                         const float *a, float *h)
+{
+    int H = k->H;
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4f z = v4_load_n(g + j, n); /* lbr=0: already activated */
+        v4f hh = v4_load_n(g + 2 * H + j, n);
+        if (a) {
+            z = rnn_act_v4(&act[0], z, k->clip);
+            v4f r = rnn_act_v4(&act[0], v4_load_n(g + H + j, n), k->clip);
+            hh += r * v4_load_n(a + j, n);
+        }
+        hh = rnn_act_v4(&act[1], hh, k->clip);
+        v4f hp = v4_load_n(h + j, n);
+        v4_store_n(h + j, hh + z * (hp - hh), n); /* (1-z) hh + z h */
+    }
+}
+
+/* g holds i o f c; P the peepholes i o f (NULL: none) */
+static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
+                          const float *P, float *h, float *c)
+{
+    int H = k->H;
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4f cp = v4_load_n(c + j, n);
+        v4f gi = v4_load_n(g + j, n), go = v4_load_n(g + H + j, n);
+        v4f gf = v4_load_n(g + 2 * H + j, n), gc = v4_load_n(g + 3 * H + j, n);
+        if (P) {
+            gi += v4_load_n(P + j, n) * cp;
+            gf += v4_load_n(P + 2 * H + j, n) * cp;
+        }
+        v4f i = rnn_act_v4(&act[0], gi, k->clip);
+        v4f f = k->input_forget ? 1.0f - i : rnn_act_v4(&act[0], gf, k->clip);
+        v4f cc = rnn_act_v4(&act[1], gc, k->clip);
+        v4f cn = f * cp + i * cc;
+        if (P) go += v4_load_n(P + H + j, n) * cn;
+        v4f o = rnn_act_v4(&act[0], go, k->clip);
+        v4_store_n(c + j, cn, n);
+        v4_store_n(h + j, o * rnn_act_v4(&act[2], cn, INFINITY), n);
+    }
+}
+
+/* sequence length of batch row b */
+static int rnn_len(const onyx_tensor *seq, int T, int b)
+{
+    return seq ? (int)onyx_get_int(seq, b) : T;
+}
+
+/* Run direction d over the whole sequence. */
+static void rnn_direction(const rnn_params *k, int d, const float *pk,
+                          float *scratch, const float *X,
+                          const onyx_tensor *seq, int uniform, int maxlen,
+                          const float *h0, const float *c0, float *Y,
+                          float *Yh, float *Yc)
+{
+    const int T = k->T, B = k->B, I = k->I, H = k->H, GH = k->GH, D = k->D;
+    const int reverse = d == 1 || k->reverse0;
+    const float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
+    const float *rbh = pk + k->o_rbh;
+    const float *P = k->has_P ? pk + k->o_P : NULL;
+    const rnn_act *act = k->act[d];
+    float *xp = scratch + k->s_xp, *gates = scratch + k->s_gates;
+    float *h = scratch + k->s_h, *c = scratch + k->s_c, *tmp = scratch + k->s_tmp;
+
+    /* state row b of initial_h / Y_h: [D,B,H] or [B,D,H] */
+    for (int b = 0; b < B; b++) {
+        size_t o = (size_t)(k->layout ? b * D + d : d * B + b) * H;
+        if (h0) memcpy(h + (size_t)b * H, h0 + o, (size_t)H * sizeof(float));
+        else memset(h + (size_t)b * H, 0, (size_t)H * sizeof(float));
+        if (c0) memcpy(c + (size_t)b * H, c0 + o, (size_t)H * sizeof(float));
+        else memset(c + (size_t)b * H, 0, (size_t)H * sizeof(float));
+    }
+
+    for (int s0 = 0; s0 < maxlen; s0 += k->TC) {
+        int s1 = s0 + k->TC < maxlen ? s0 + k->TC : maxlen;
+        /* Projection of this chunk's steps. Row of (t, b) in xp:
+         * (t - tlo_b) * B + b, where [tlo_b, tlo_b + nt_b) are the times
+         * row b visits in steps s0..s1-1. */
+        for (int b = 0; b < B; b++) {
+            int len = rnn_len(seq, T, b);
+            int nt = (s1 < len ? s1 : len) - s0;
+            if (nt <= 0) continue;
+            for (int q = 0; q < nt; q++)
+                memcpy(xp + ((size_t)q * B + b) * GH, bx, (size_t)GH * sizeof(float));
+            if (uniform && !k->layout) continue; /* one product below */
+            int tlo = reverse ? len - s0 - nt : s0;
+            const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
+                                       : X + ((size_t)tlo * B + b) * I;
+            mat_acc(xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT, GH,
+                    nt, GH, I);
+        }
+        if (uniform && !k->layout) {
+            int nt = s1 - s0;
+            int tlo = reverse ? maxlen - s0 - nt : s0;
+            mat_acc(xp, GH, X + (size_t)tlo * B * I, I, WT, GH, nt * B, GH, I);
+        }
+
+        for (int s = s0; s < s1; s++) {
+            /* gate rows of this step: in place in xp when every row is at
+             * the same chunk row, else gathered */
+            float *g;
+            if (uniform) {
+                int q = reverse ? s1 - 1 - s : s - s0;
+                g = xp + (size_t)q * B * GH;
+            } else {
+                g = gates;
+                for (int b = 0; b < B; b++) {
+                    int len = rnn_len(seq, T, b);
+                    float *gb = gates + (size_t)b * GH;
+                    if (s >= len) {
+                        memset(gb, 0, (size_t)GH * sizeof(float));
+                        continue;
+                    }
+                    int q = reverse ? (s1 < len ? s1 : len) - 1 - s : s - s0;
+                    memcpy(gb, xp + ((size_t)q * B + b) * GH, (size_t)GH * sizeof(float));
+                }
+            }
+
+            if (k->cell == CELL_GRU) {
+                /* z, r first: the h gate needs r */
+                mat_acc(g, GH, h, H, RT, GH, B, 2 * H, H);
+                if (k->lbr) {
+                    for (int b = 0; b < B; b++)
+                        memcpy(tmp + (size_t)b * H, rbh, (size_t)H * sizeof(float));
+                    mat_acc(tmp, H, h, H, RT + 2 * H, GH, B, H, H);
+                } else {
+                    /* z r activated here, tmp = r (.) Ht-1 */
+                    for (int b = 0; b < B; b++) {
+                        float *gb = g + (size_t)b * GH;
+                        for (int j = 0; j < 2 * H; j += 4) {
+                            int n = 2 * H - j < 4 ? 2 * H - j : 4;
+                            v4_store_n(gb + j,
+                                       rnn_act_v4(&act[0], v4_load_n(gb + j, n), k->clip),
+                                       n);
+                        }
+                        for (int j = 0; j < H; j += 4) {
+                            int n = H - j < 4 ? H - j : 4;
+                            v4_store_n(tmp + (size_t)b * H + j,
+                                       v4_load_n(gb + H + j, n) *
+                                           v4_load_n(h + (size_t)b * H + j, n),
+                                       n);
+                        }
+                    }
+                    mat_acc(g + 2 * H, GH, tmp, H, RT + 2 * H, GH, B, H, H);
+                }
+            } else {
+                mat_acc(g, GH, h, H, RT, GH, B, GH, H);
+            }
+
+            for (int b = 0; b < B; b++) {
+                int len = rnn_len(seq, T, b);
+                if (s >= len) continue;
+                float *gb = g + (size_t)b * GH, *hb = h + (size_t)b * H;
+                if (k->cell == CELL_RNN)
+                    rnn_cell_rnn(k, act, gb, hb);
+                else if (k->cell == CELL_GRU)
+                    rnn_cell_gru(k, act, gb, k->lbr ? tmp + (size_t)b * H : NULL, hb);
+                else
+                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * H);
+                if (Y) {
+                    int t = reverse ? len - 1 - s : s;
+                    size_t o = k->layout ? (((size_t)b * T + t) * D + d) * H
+                                         : (((size_t)t * D + d) * B + b) * H;
+                    memcpy(Y + o, hb, (size_t)H * sizeof(float));
+                }
+            }
+        }
+    }
+
+    for (int b = 0; b < B; b++) {
+        size_t o = (size_t)(k->layout ? b * D + d : d * B + b) * H;
+        if (Yh) memcpy(Yh + o, h + (size_t)b * H, (size_t)H * sizeof(float));
+        if (Yc) memcpy(Yc + o, c + (size_t)b * H, (size_t)H * sizeof(float));
+    }
+}
+
+static onyx_status rnn_eval(onyx_exec *e)
+{
+    const rnn_params *k = e->params;
+    float *scratch = e->scratch;
+    const onyx_tensor *Bt = rnn_opt(e->in, e->n_in, IN_B);
+    const onyx_tensor *seq = rnn_opt(e->in, e->n_in, IN_SEQ);
+    const onyx_tensor *h0 = rnn_opt(e->in, e->n_in, IN_H0);
+    const onyx_tensor *c0 = k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_C0) : NULL;
+    const onyx_tensor *P = k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_P) : NULL;
+    const float *pack = k->pack;
+    if (!k->packed) {
+        rnn_pack(k, e->in[IN_W]->data, e->in[IN_R]->data, Bt ? Bt->data : NULL,
+                 P ? P->data : NULL, scratch + k->s_pack);
+        pack = scratch + k->s_pack;
+    }
+
+    /* sequence lengths: when they are all equal (the usual case) a step's
+     * rows sit together in the projection and are used in place */
+    int maxlen = k->T, uniform = 1;
+    if (seq && k->B > 0) {
+        maxlen = 0;
+        for (int b = 0; b < k->B; b++) {
+            int64_t len = onyx_get_int(seq, b);
+            if (len < 0 || len > k->T) {
+                e->err = "sequence_lens has a value outside [0, seq_length]";
+                return ONYX_ERR_RUNTIME;
+            }
+            if (len > maxlen) maxlen = (int)len;
+            if (len != onyx_get_int(seq, 0)) uniform = 0;
+        }
+    }
+    float *Y = e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL;
+    float *Yh = e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL;
+    float *Yc = e->n_out > OUT_YC && e->out[OUT_YC] ? e->out[OUT_YC]->data : NULL;
+    if (Y && (maxlen < k->T || !uniform)) /* steps past a sequence's end */
+        memset(Y, 0, (size_t)k->T * k->D * k->B * k->H * sizeof(float));
+
+    for (int d = 0; d < k->D; d++)
+        rnn_direction(k, d, pack + (size_t)d * k->pack_n, scratch,
+                      e->in[IN_X]->data, seq, uniform, maxlen,
+                      h0 ? h0->data : NULL, c0 ? c0->data : NULL, Y, Yh, Yc);
+    return ONYX_OK;
+}
+
+static onyx_status rnn_prepare_rnn(onyx_prep *p) { return rnn_prepare(p, CELL_RNN); }
+static onyx_status rnn_prepare_gru(onyx_prep *p) { return rnn_prepare(p, CELL_GRU); }
+static onyx_status rnn_prepare_lstm(onyx_prep *p) { return rnn_prepare(p, CELL_LSTM); }
+
+const onyx_op onyx_op_RNN = {"RNN", rnn_prepare_rnn, rnn_eval};
+const onyx_op onyx_op_GRU = {"GRU", rnn_prepare_gru, rnn_eval};
+const onyx_op onyx_op_LSTM = {"LSTM", rnn_prepare_lstm, rnn_eval};

@@ -1,0 +1,770 @@
+/* main.c - the onyx command: info, run and test models outside Pd.
+ *
+ * Exit status: 0 success, 1 a model or data error, 2 a usage error. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EXIT_USAGE 2
+
+static const char *prog = "onyx";
+
+static const char *usage_main =
+    "usage: onyx COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  info MODEL [--shape NAME=D1,D2,...]     describe a model\n"
+    "  run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
+    "                                          run it on .npy/.pb inputs\n"
+    "  test PATH...                            run ONNX backend test folders\n"
+    "\n"
+    "`onyx COMMAND --help` describes each command.\n";
+
+static const char *usage_info =
+    "usage: onyx info MODEL [--shape NAME=D1,D2,...]\n"
+    "\n"
+    "Prints the opset, every input and output (name, dtype, shape with symbolic\n"
+    "dims by name), node counts per op type, parameter count and bytes, arena\n"
+    "bytes and FLOPs per inference. --shape binds an input's shape (needed for\n"
+    "the arena and FLOPs when the model has symbolic dims; they count as 1\n"
+    "otherwise). Repeatable.\n";
+
+static const char *usage_run =
+    "usage: onyx run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
+    "\n"
+    "Runs MODEL once. Inputs come from .npy (float32, int64, bool, C order;\n"
+    "float64/int32 are converted) or .pb (serialized TensorProto) files; without\n"
+    "NAME= they are taken in graph order. Every output is written to\n"
+    "DIR/<output name>.npy (default DIR: .) and its name and shape printed.\n";
+
+static const char *usage_test =
+    "usage: onyx test PATH...\n"
+    "\n"
+    "PATH is an ONNX backend test folder (model.onnx + test_data_set_*/input_N.pb,\n"
+    "output_N.pb), a folder of such folders, or a text file listing folders one\n"
+    "per line (relative to the file, the current folder, or $ONYX_TESTDATA,\n"
+    "default /usr/share/libonnx-testdata/data). Compares every output\n"
+    "(|got - want| <= 1e-5 + 1e-3 |want| for floats, exact otherwise) and prints\n"
+    "PASS, FAIL or SKIP per test, then `N passed, N failed, N skipped`.\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", usage);
+    return EXIT_USAGE;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+/* ---- --shape NAME=D1,D2,... ---- */
+#define MAX_BINDS 64
+typedef struct shape_arg {
+    char name[256];
+    int rank;
+    int64_t dims[ONYX_MAX_RANK];
+} shape_arg;
+
+static int parse_shape(const char *s, shape_arg *out)
+{
+    const char *eq = strrchr(s, '=');
+    if (!eq || eq == s || (size_t)(eq - s) >= sizeof out->name) return 1;
+    memcpy(out->name, s, (size_t)(eq - s));
+    out->name[eq - s] = 0;
+    out->rank = 0;
+    const char *p = eq + 1;
+    if (!*p) return 0; /* a scalar */
+    while (1) {
+        if (out->rank >= ONYX_MAX_RANK) return 1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 0 || v > ((int64_t)1 << 40)) return 1;
+        out->dims[out->rank++] = v;
+        if (*end == 0) return 0;
+        if (*end != ',') return 1;
+        p = end + 1;
+    }
+}
+
+static void print_vi(const onyx_value_info *v)
+{
+    printf("  %-24s %-8s ", v->name, onyx_dtype_name(v->dtype));
+    if (v->rank < 0) {
+        printf("(no shape)\n");
+        return;
+    }
+    printf("[");
+    for (int i = 0; i < v->rank; i++) {
+        if (i) printf(",");
+        if (v->dim_names[i]) printf("%s", v->dim_names[i]);
+        else if (v->dims[i] < 0) printf("?");
+        else printf("%lld", (long long)v->dims[i]);
+    }
+    printf("]\n");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ---- onyx info ---- */
+static int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    shape_arg shapes[MAX_BINDS];
+    int n_shapes = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--shape")) {
+            if (i + 1 >= argc) return usage_error(usage_info, "%s needs NAME=D1,D2,...", argv[i]);
+            if (n_shapes >= MAX_BINDS) return usage_error(usage_info, "too many %s options", argv[i]);
+            if (parse_shape(argv[++i], &shapes[n_shapes++]))
+                return usage_error(usage_info, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(usage_info, "unknown option '%s'", argv[i]);
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return usage_error(usage_info, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!path) return usage_error(usage_info, "%s", "no MODEL given");
+    onyx_error err = {0};
+    onyx_model *m = onyx_model_load(path, &err);
+    if (!m) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    printf("model: %s\n", path);
+    printf("opset: %d\n", onyx_model_opset(m));
+    if (onyx_model_producer(m)[0]) printf("producer: %s\n", onyx_model_producer(m));
+    printf("inputs:\n");
+    for (int i = 0; i < onyx_model_num_inputs(m); i++) print_vi(onyx_model_input(m, i));
+    printf("outputs:\n");
+    for (int i = 0; i < onyx_model_num_outputs(m); i++) print_vi(onyx_model_output(m, i));
+    int nn = onyx_model_num_nodes(m);
+    printf("nodes: %d\n", nn);
+    const char **ops = malloc(sizeof(char *) * (size_t)(nn + 1));
+    if (ops) {
+        for (int i = 0; i < nn; i++) ops[i] = onyx_model_node_op(m, i);
+        qsort(ops, (size_t)nn, sizeof *ops, cmp_str);
+        for (int i = 0; i < nn;) {
+            int j = i;
+            while (j < nn && !strcmp(ops[j], ops[i])) j++;
+            printf("  %-24s %d\n", ops[i], j - i);
+            i = j;
+        }
+        free(ops);
+    }
+    int64_t pc, pb;
+    onyx_model_params(m, &pc, &pb);
+    printf("parameters: %lld (%lld bytes)\n", (long long)pc, (long long)pb);
+
+    /* resolve with the given shapes; unbound symbolic dims count as 1 */
+    onyx_bind binds[MAX_BINDS];
+    int nb = 0, defaulted = 0;
+    for (int s = 0; s < n_shapes; s++) {
+        if (nb >= MAX_BINDS) break;
+        binds[nb].name = shapes[s].name;
+        binds[nb].rank = shapes[s].rank;
+        memcpy(binds[nb].dims, shapes[s].dims, sizeof binds[nb].dims);
+        binds[nb].data = NULL;
+        nb++;
+    }
+    for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_BINDS; i++) {
+        const onyx_value_info *v = onyx_model_input(m, i);
+        int given = 0;
+        for (int s = 0; s < n_shapes; s++) given |= !strcmp(shapes[s].name, v->name);
+        int symbolic = 0;
+        for (int d = 0; d < v->rank; d++) symbolic |= v->dims[d] < 0;
+        if (given || !symbolic) continue;
+        binds[nb].name = v->name;
+        binds[nb].rank = v->rank;
+        for (int d = 0; d < v->rank; d++) binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
+        binds[nb].data = NULL;
+        nb++;
+        defaulted = 1;
+    }
+    onyx_program *p = onyx_program_new(m, binds, nb, &err);
+    int rc = 0;
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        rc = 1;
+    } else {
+        const char *note = defaulted ? " (symbolic dims set to 1; bind them with --shape)" : "";
+        printf("arena: %zu bytes%s\n", onyx_program_arena_bytes(p), note);
+        printf("flops: %lld per inference%s\n", (long long)onyx_program_flops(p), note);
+        printf("nodes after folding: %d\n", onyx_program_num_nodes(p));
+        onyx_program_free(p);
+    }
+    onyx_model_free(m);
+    return rc;
+}
+
+/* ---- onyx run ---- */
+typedef struct input_arg {
+    const char *name; /* NULL: by position */
+    const char *file;
+} input_arg;
+
+static void safe_name(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++) {
+        char c = in[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '.' || c == '-';
+        out[i] = ok ? c : '_';
+    }
+    out[i] = 0;
+    if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0]) snprintf(out, cap, "output_");
+}
+
+/* Small inputs are also given to the resolver as values (an op may need one
+ * to infer a shape, e.g. a Reshape target fed as an input). */
+#define KNOWN_LIMIT 4096
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *outdir = ".";
+    input_arg ins[MAX_BINDS];
+    int n_ins = 0;
+    shape_arg shapes[MAX_BINDS];
+    int n_shapes = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-i") || !strcmp(argv[i], "--input")) {
+            if (i + 1 >= argc) return usage_error(usage_run, "%s needs [NAME=]FILE", argv[i]);
+            if (n_ins >= MAX_BINDS) return usage_error(usage_run, "too many %s options", argv[i]);
+            char *a = argv[++i];
+            char *eq = strchr(a, '=');
+            if (eq) {
+                *eq = 0;
+                ins[n_ins].name = a;
+                ins[n_ins].file = eq + 1;
+                if (!a[0] || !eq[1]) return usage_error(usage_run, "bad input '%s'", a);
+            } else {
+                ins[n_ins].name = NULL;
+                ins[n_ins].file = a;
+            }
+            n_ins++;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (i + 1 >= argc) return usage_error(usage_run, "%s needs a folder", argv[i]);
+            outdir = argv[++i];
+        } else if (!strcmp(argv[i], "--shape")) {
+            if (i + 1 >= argc) return usage_error(usage_run, "%s needs NAME=D1,D2,...", argv[i]);
+            if (n_shapes >= MAX_BINDS) return usage_error(usage_run, "too many %s options", argv[i]);
+            if (parse_shape(argv[++i], &shapes[n_shapes++]))
+                return usage_error(usage_run, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(usage_run, "unknown option '%s'", argv[i]);
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return usage_error(usage_run, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!path) return usage_error(usage_run, "%s", "no MODEL given");
+
+    onyx_error err = {0};
+    onyx_model *m = onyx_model_load(path, &err);
+    if (!m) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    int rc = 1;
+    int n_model_in = onyx_model_num_inputs(m);
+    cli_tensor data[MAX_BINDS];
+    int which[MAX_BINDS]; /* model input index of data[k] */
+    int n_data = 0;
+    onyx_bind binds[MAX_BINDS];
+    onyx_program *p = NULL;
+    onyx_instance *x = NULL;
+    char msg[600];
+    memset(data, 0, sizeof data);
+    /* match files to inputs */
+    int pos = 0;
+    for (int k = 0; k < n_ins; k++) {
+        int idx = -1;
+        if (ins[k].name) {
+            for (int i = 0; i < n_model_in; i++)
+                if (!strcmp(onyx_model_input(m, i)->name, ins[k].name)) idx = i;
+            if (idx < 0) {
+                fprintf(stderr, "%s: %s: the model has no input named '%s'\n", prog, path, ins[k].name);
+                goto out;
+            }
+        } else {
+            idx = pos++;
+            if (idx >= n_model_in) {
+                fprintf(stderr, "%s: %s: extra input file '%s' (the model has %d inputs)\n", prog,
+                        path, ins[k].file, n_model_in);
+                goto out;
+            }
+        }
+        for (int j = 0; j < n_data; j++)
+            if (which[j] == idx) {
+                fprintf(stderr, "%s: input '%s' is given twice\n", prog, onyx_model_input(m, idx)->name);
+                goto out;
+            }
+        if (cli_read_tensor(ins[k].file, &data[n_data], msg, sizeof msg)) {
+            fprintf(stderr, "%s: %s\n", prog, msg);
+            goto out;
+        }
+        which[n_data++] = idx;
+    }
+    for (int i = 0; i < n_model_in; i++) {
+        const onyx_value_info *v = onyx_model_input(m, i);
+        int k = -1;
+        for (int j = 0; j < n_data; j++)
+            if (which[j] == i) k = j;
+        if (k < 0) {
+            fprintf(stderr, "%s: %s: input '%s' is missing (give it with -i %s=FILE)\n", prog, path,
+                    v->name, v->name);
+            goto out;
+        }
+        if (data[k].t.dtype != v->dtype) {
+            fprintf(stderr, "%s: input '%s': the file holds %s, the model takes %s\n", prog, v->name,
+                    onyx_dtype_name(data[k].t.dtype), onyx_dtype_name(v->dtype));
+            goto out;
+        }
+        for (int s = 0; s < n_shapes; s++) {
+            onyx_tensor st = {0};
+            st.rank = shapes[s].rank;
+            memcpy(st.dims, shapes[s].dims, sizeof st.dims);
+            if (!strcmp(shapes[s].name, v->name) && !onyx_same_shape(&st, &data[k].t)) {
+                char a[128], b[128];
+                fprintf(stderr, "%s: input '%s': the file has shape %s, --shape says %s\n", prog,
+                        v->name, cli_shape(&data[k].t, a, sizeof a), cli_shape(&st, b, sizeof b));
+                goto out;
+            }
+        }
+        binds[i].name = v->name;
+        binds[i].rank = data[k].t.rank;
+        memcpy(binds[i].dims, data[k].t.dims, sizeof binds[i].dims);
+        binds[i].data = onyx_numel(&data[k].t) <= KNOWN_LIMIT ? data[k].t.data : NULL;
+    }
+    for (int s = 0; s < n_shapes; s++) {
+        int found = 0;
+        for (int i = 0; i < n_model_in; i++) found |= !strcmp(shapes[s].name, onyx_model_input(m, i)->name);
+        if (!found) {
+            fprintf(stderr, "%s: %s: --shape names '%s', which is not an input\n", prog, path, shapes[s].name);
+            goto out;
+        }
+    }
+    p = onyx_program_new(m, binds, n_model_in, &err);
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out;
+    }
+    x = onyx_instance_new(p, &err);
+    if (!x) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out;
+    }
+    for (int k = 0; k < n_data; k++) {
+        onyx_tensor *t = onyx_instance_input(x, which[k]);
+        memcpy(t->data, data[k].t.data, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
+    }
+    const char *why = NULL;
+    int node = -1;
+    onyx_status st = onyx_instance_run(x, &why, &node);
+    if (st != ONYX_OK) {
+        onyx_run_error(p, st, why, node, &err);
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out;
+    }
+    struct stat sb;
+    if (stat(outdir, &sb) != 0 && mkdir(outdir, 0777) != 0) {
+        fprintf(stderr, "%s: cannot create folder '%s': %s\n", prog, outdir, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+    for (int i = 0; i < onyx_program_num_outputs(p); i++) {
+        const onyx_tensor *t = onyx_instance_output(x, i);
+        const char *name = onyx_program_output_name(p, i);
+        char fn[300], file[4400], sh[200];
+        safe_name(name, fn, sizeof fn);
+        snprintf(file, sizeof file, "%s/%s.npy", outdir, fn);
+        if (cli_write_npy(file, t, msg, sizeof msg)) {
+            fprintf(stderr, "%s: %s\n", prog, msg);
+            rc = 1;
+            continue;
+        }
+        printf("%s %s %s\n", name, onyx_dtype_name(t->dtype), cli_shape(t, sh, sizeof sh));
+    }
+out:
+    for (int k = 0; k < n_data; k++) cli_tensor_free(&data[k]);
+    onyx_instance_free(x);
+    onyx_program_free(p);
+    onyx_model_free(m);
+    return rc;
+}
+
+/* ---- onyx test ---- */
+typedef struct tally {
+    int passed, failed, skipped;
+} tally;
+
+/* dir + "/" + name into buf; 0 when it does not fit */
+static int path_join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(buf, cap, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < cap;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Compares got with want; on mismatch writes the first one into why. */
+static int compare(const onyx_tensor *got, const onyx_tensor *want, char *why, size_t cap)
+{
+    char a[128], b[128];
+    if (got->dtype != want->dtype) {
+        snprintf(why, cap, "dtype %s, expected %s", onyx_dtype_name(got->dtype),
+                 onyx_dtype_name(want->dtype));
+        return 1;
+    }
+    if (!onyx_same_shape(got, want)) {
+        snprintf(why, cap, "shape %s, expected %s", cli_shape(got, a, sizeof a),
+                 cli_shape(want, b, sizeof b));
+        return 1;
+    }
+    int64_t n = onyx_numel(want);
+    for (int64_t k = 0; k < n; k++) {
+        if (want->dtype == ONYX_FLOAT || want->dtype == ONYX_DOUBLE) {
+            double g = onyx_get_double(got, k), w = onyx_get_double(want, k);
+            if (isnan(w) && isnan(g)) continue;
+            if (isinf(w) && g == w) continue;
+            if (!(fabs(g - w) <= 1e-5 + 1e-3 * fabs(w))) {
+                snprintf(why, cap, "element %lld: got %.9g, expected %.9g", (long long)k, g, w);
+                return 1;
+            }
+        } else {
+            size_t es = onyx_dtype_size(want->dtype);
+            if (memcmp((const char *)got->data + k * (int64_t)es, (const char *)want->data + k * (int64_t)es, es)) {
+                snprintf(why, cap, "element %lld: got %lld, expected %lld", (long long)k,
+                         (long long)onyx_get_int(got, k), (long long)onyx_get_int(want, k));
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int cmp_dirent(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of dir whose names start with prefix; caller frees. */
+static int list_dir(const char *dir, const char *prefix, char ***out)
+{
+    DIR *d = opendir(dir);
+    *out = NULL;
+    if (!d) return 0;
+    int n = 0, cap = 0;
+    char **v = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, sizeof *v * (size_t)cap);
+            if (!nv) break;
+            v = nv;
+        }
+        v[n] = strdup(e->d_name);
+        if (v[n]) n++;
+    }
+    closedir(d);
+    if (n) qsort(v, (size_t)n, sizeof *v, cmp_dirent);
+    *out = v;
+    return n;
+}
+
+static void free_list(char **v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+#define MAX_IO 64
+
+/* Runs one data set; returns 0 pass, 1 fail, 2 skip; why says what. */
+static int run_data_set(const onyx_model *m, const char *set, char *why, size_t cap)
+{
+    cli_tensor ins[MAX_IO], outs[MAX_IO];
+    int n_in = 0, n_out = 0, result = 1;
+    char file[4400], msg[600];
+    onyx_program *p = NULL;
+    onyx_instance *x = NULL;
+    onyx_bind binds[MAX_IO];
+    int which[MAX_IO];
+    for (; n_in < MAX_IO; n_in++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "input_%d.pb", n_in);
+        if (!path_join(file, sizeof file, set, nm) || !is_file(file)) break;
+        if (cli_read_tensor(file, &ins[n_in], msg, sizeof msg)) {
+            snprintf(why, cap, "%s", msg);
+            goto out;
+        }
+    }
+    for (; n_out < MAX_IO; n_out++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "output_%d.pb", n_out);
+        if (!path_join(file, sizeof file, set, nm) || !is_file(file)) break;
+        if (cli_read_tensor(file, &outs[n_out], msg, sizeof msg)) {
+            snprintf(why, cap, "%s", msg);
+            goto out;
+        }
+    }
+    int nmi = onyx_model_num_inputs(m);
+    if (n_in != nmi) {
+        snprintf(why, cap, "%d input files for %d graph inputs", n_in, nmi);
+        goto out;
+    }
+    for (int k = 0; k < n_in; k++) {
+        int idx = k;
+        for (int i = 0; i < nmi; i++)
+            if (ins[k].name[0] && !strcmp(onyx_model_input(m, i)->name, ins[k].name)) idx = i;
+        which[k] = idx;
+        binds[k].name = onyx_model_input(m, idx)->name;
+        binds[k].rank = ins[k].t.rank;
+        memcpy(binds[k].dims, ins[k].t.dims, sizeof binds[k].dims);
+        binds[k].data = onyx_numel(&ins[k].t) <= KNOWN_LIMIT ? ins[k].t.data : NULL;
+        if (ins[k].t.dtype != onyx_model_input(m, idx)->dtype) {
+            snprintf(why, cap, "input %d holds %s, the model takes %s", k,
+                     onyx_dtype_name(ins[k].t.dtype), onyx_dtype_name(onyx_model_input(m, idx)->dtype));
+            goto out;
+        }
+    }
+    onyx_error err = {0};
+    p = onyx_program_new(m, binds, n_in, &err);
+    if (!p) {
+        snprintf(why, cap, "%s", err.msg);
+        result = err.status == ONYX_ERR_UNSUPPORTED ? 2 : 1;
+        goto out;
+    }
+    x = onyx_instance_new(p, &err);
+    if (!x) {
+        snprintf(why, cap, "%s", err.msg);
+        goto out;
+    }
+    for (int k = 0; k < n_in; k++) {
+        onyx_tensor *t = onyx_instance_input(x, which[k]);
+        memcpy(t->data, ins[k].t.data, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
+    }
+    const char *rwhy = NULL;
+    int node = -1;
+    onyx_status st = onyx_instance_run(x, &rwhy, &node);
+    if (st != ONYX_OK) {
+        onyx_run_error(p, st, rwhy, node, &err);
+        snprintf(why, cap, "%s", err.msg);
+        goto out;
+    }
+    if (n_out != onyx_program_num_outputs(p)) {
+        snprintf(why, cap, "%d output files for %d graph outputs", n_out, onyx_program_num_outputs(p));
+        goto out;
+    }
+    for (int k = 0; k < n_out; k++) {
+        char w2[300];
+        if (compare(onyx_instance_output(x, k), &outs[k].t, w2, sizeof w2)) {
+            snprintf(why, cap, "output '%s': %s", onyx_program_output_name(p, k), w2);
+            goto out;
+        }
+    }
+    result = 0;
+out:
+    for (int k = 0; k < n_in; k++) cli_tensor_free(&ins[k]);
+    for (int k = 0; k < n_out; k++) cli_tensor_free(&outs[k]);
+    onyx_instance_free(x);
+    onyx_program_free(p);
+    return result;
+}
+
+static void run_test_dir(const char *dir, tally *t)
+{
+    char model[4400], why[1200];
+    onyx_error err = {0};
+    if (!path_join(model, sizeof model, dir, "model.onnx")) {
+        printf("FAIL %s: path too long\n", dir);
+        t->failed++;
+        return;
+    }
+    onyx_model *m = onyx_model_load(model, &err);
+    if (!m) {
+        if (err.status == ONYX_ERR_UNSUPPORTED) {
+            printf("SKIP %s: %s\n", dir, err.msg);
+            t->skipped++;
+        } else {
+            printf("FAIL %s: %s\n", dir, err.msg);
+            t->failed++;
+        }
+        fflush(stdout);
+        return;
+    }
+    char **sets;
+    int n_sets = list_dir(dir, "test_data_set_", &sets);
+    int result = n_sets ? 0 : 1;
+    if (!n_sets) snprintf(why, sizeof why, "no test_data_set_* folders");
+    for (int s = 0; s < n_sets && result == 0; s++) {
+        char set[4400], w[1000];
+        if (!path_join(set, sizeof set, dir, sets[s])) {
+            snprintf(why, sizeof why, "path too long");
+            result = 1;
+            break;
+        }
+        result = run_data_set(m, set, w, sizeof w);
+        if (result) snprintf(why, sizeof why, "%s: %s", sets[s], w);
+    }
+    free_list(sets, n_sets);
+    onyx_model_free(m);
+    if (result == 0) {
+        printf("PASS %s\n", dir);
+        t->passed++;
+    } else if (result == 2) {
+        printf("SKIP %s: %s\n", dir, why);
+        t->skipped++;
+    } else {
+        printf("FAIL %s: %s\n", dir, why);
+        t->failed++;
+    }
+    fflush(stdout);
+}
+
+static void run_test_path(const char *path, tally *t, int depth);
+
+static void run_list_file(const char *path, tally *t, int depth)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("FAIL %s: cannot open: %s\n", path, strerror(errno));
+        t->failed++;
+        return;
+    }
+    char base[4096];
+    snprintf(base, sizeof base, "%s", path);
+    char *slash = strrchr(base, '/');
+    if (slash) *slash = 0;
+    else snprintf(base, sizeof base, ".");
+    const char *data = getenv("ONYX_TESTDATA");
+    if (!data || !data[0]) data = "/usr/share/libonnx-testdata/data";
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
+        char *s = line;
+        while (*s == ' ' || *s == '\t') s++;
+        if (!*s || *s == '#') continue;
+        char cand[8300];
+        if (s[0] == '/') snprintf(cand, sizeof cand, "%s", s);
+        else {
+            snprintf(cand, sizeof cand, "%s/%s", base, s);
+            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s", s);
+            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s/%s", data, s);
+        }
+        run_test_path(cand, t, depth + 1);
+    }
+    fclose(f);
+}
+
+static void run_test_path(const char *path, tally *t, int depth)
+{
+    char model[4400];
+    if (depth > 8) {
+        printf("FAIL %s: lists nested too deep\n", path);
+        t->failed++;
+        return;
+    }
+    if (is_file(path)) {
+        run_list_file(path, t, depth);
+        return;
+    }
+    if (!is_dir(path)) {
+        printf("FAIL %s: no such test folder or list\n", path);
+        t->failed++;
+        return;
+    }
+    if (path_join(model, sizeof model, path, "model.onnx") && is_file(model)) {
+        run_test_dir(path, t);
+        return;
+    }
+    char **subs;
+    int n = list_dir(path, "", &subs);
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        char sub[4400];
+        if (path_join(sub, sizeof sub, path, subs[i]) &&
+            path_join(model, sizeof model, sub, "model.onnx") && is_file(model)) {
+            run_test_dir(sub, t);
+            any = 1;
+        }
+    }
+    free_list(subs, n);
+    if (!any) {
+        printf("FAIL %s: no model.onnx in it or its subfolders\n", path);
+        t->failed++;
+    }
+}
+
+static int cmd_test(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1]) return usage_error(usage_test, "unknown option '%s'", argv[i]);
+    if (argc == 0) return usage_error(usage_test, "%s", "no PATH given");
+    tally t = {0, 0, 0};
+    for (int i = 0; i < argc; i++) run_test_path(argv[i], &t, 0);
+    printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
+    return t.failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    struct {
+        const char *name;
+        int (*fn)(int, char **);
+        const char *usage;
+    } cmds[] = {
+        {"info", cmd_info, usage_info},
+        {"run", cmd_run, usage_run},
+        {"test", cmd_test, usage_test},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(cmd, cmds[i].name)) continue;
+        if (wants_help(argc - 2, argv + 2)) {
+            fputs(cmds[i].usage, stdout);
+            return 0;
+        }
+        return cmds[i].fn(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "%s: unknown command '%s'\n\n%s", prog, cmd, usage_main);
+    return EXIT_USAGE;
+}

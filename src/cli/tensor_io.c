@@ -1,0 +1,260 @@
+/* tensor_io.c - .npy and .pb tensor files for the onyx command. */
+#include "cli.h"
+#include "../engine/engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IOFAIL(...)                                                            \
+    do {                                                                       \
+        snprintf(msg, cap, __VA_ARGS__);                                       \
+        goto fail;                                                             \
+    } while (0)
+
+const char *cli_shape(const onyx_tensor *t, char *buf, size_t cap)
+{
+    return onyx_shape_str(t, buf, cap);
+}
+
+static unsigned char *read_file(const char *path, size_t *len, char *msg, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, cap, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t n = 0, c = 65536;
+    unsigned char *buf = malloc(c);
+    while (buf) {
+        size_t got = fread(buf + n, 1, c - n, f);
+        n += got;
+        if (n < c) break;
+        if (c > ((size_t)1 << 33)) { /* 8 GiB is more than any input */
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        unsigned char *nb = realloc(buf, c * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        c *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        snprintf(msg, cap, "%s: cannot read", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Finds 'key': in the npy header dict and returns a pointer after the colon. */
+static const char *npy_key(const char *h, const char *key)
+{
+    const char *p = strstr(h, key);
+    if (!p) return NULL;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\'' || *p == '"') p++;
+    if (*p != ':') return NULL;
+    p++;
+    while (*p == ' ') p++;
+    return p;
+}
+
+static int read_npy(const char *path, const unsigned char *buf, size_t len,
+                    cli_tensor *out, char *msg, size_t cap)
+{
+    char header[4096];
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) IOFAIL("%s: not a .npy file", path);
+    int major = buf[6];
+    size_t hlen, off;
+    if (major == 1) {
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        off = 10;
+    } else if (major == 2 || major == 3) {
+        if (len < 12) IOFAIL("%s: truncated .npy header", path);
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        off = 12;
+    } else {
+        IOFAIL("%s: .npy version %d is not supported", path, major);
+    }
+    if (hlen >= sizeof header || off + hlen > len) IOFAIL("%s: bad .npy header length", path);
+    memcpy(header, buf + off, hlen);
+    header[hlen] = 0;
+    off += hlen;
+    const char *d = npy_key(header, "descr");
+    const char *fo = npy_key(header, "fortran_order");
+    const char *sh = npy_key(header, "shape");
+    if (!d || !fo || !sh) IOFAIL("%s: .npy header lacks descr, fortran_order or shape", path);
+    if (strncmp(fo, "False", 5) != 0) IOFAIL("%s: Fortran-order arrays are not supported", path);
+    char descr[16] = {0};
+    if (*d != '\'' && *d != '"') IOFAIL("%s: bad descr in .npy header", path);
+    d++;
+    for (int i = 0; i < 15 && d[i] && d[i] != '\'' && d[i] != '"'; i++) descr[i] = d[i];
+    int src_size;
+    onyx_dtype dt;
+    int convert = 0; /* 1: f8 -> f4, 2: i4 -> i8 */
+    if (!strcmp(descr, "<f4")) { dt = ONYX_FLOAT; src_size = 4; }
+    else if (!strcmp(descr, "<i8")) { dt = ONYX_INT64; src_size = 8; }
+    else if (!strcmp(descr, "|b1")) { dt = ONYX_BOOL; src_size = 1; }
+    else if (!strcmp(descr, "<f8")) { dt = ONYX_FLOAT; src_size = 8; convert = 1; }
+    else if (!strcmp(descr, "<i4")) { dt = ONYX_INT64; src_size = 4; convert = 2; }
+    else IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool; float64 and int32 are converted)", path, descr);
+    if (*sh != '(') IOFAIL("%s: bad shape in .npy header", path);
+    sh++;
+    onyx_tensor *t = &out->t;
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    int64_t n = 1;
+    while (1) {
+        while (*sh == ' ' || *sh == ',') sh++;
+        if (*sh == ')') break;
+        if (*sh < '0' || *sh > '9') IOFAIL("%s: bad shape in .npy header", path);
+        if (t->rank >= ONYX_MAX_RANK) IOFAIL("%s: rank above %d", path, ONYX_MAX_RANK);
+        char *end;
+        long long v = strtoll(sh, &end, 10);
+        if (v < 0 || v > ((int64_t)1 << 40)) IOFAIL("%s: bad dimension in .npy header", path);
+        t->dims[t->rank++] = v;
+        if (v && n > ((int64_t)1 << 40) / v) IOFAIL("%s: array too large", path);
+        n *= v;
+        sh = end;
+    }
+    if ((uint64_t)n * (uint64_t)src_size > len - off)
+        IOFAIL("%s: .npy data is truncated (%lld elements declared)", path, (long long)n);
+    size_t es = onyx_dtype_size(dt);
+    t->data = malloc((size_t)n * es + 1);
+    if (!t->data) IOFAIL("%s: out of memory", path);
+    const unsigned char *src = buf + off;
+    if (convert == 1) {
+        for (int64_t k = 0; k < n; k++) {
+            double v;
+            memcpy(&v, src + 8 * k, 8);
+            ((float *)t->data)[k] = (float)v;
+        }
+    } else if (convert == 2) {
+        for (int64_t k = 0; k < n; k++) {
+            int32_t v;
+            memcpy(&v, src + 4 * k, 4);
+            ((int64_t *)t->data)[k] = v;
+        }
+    } else {
+        memcpy(t->data, src, (size_t)n * es);
+        if (dt == ONYX_BOOL)
+            for (int64_t k = 0; k < n; k++) ((uint8_t *)t->data)[k] = ((uint8_t *)t->data)[k] != 0;
+    }
+    return 0;
+fail:
+    return 1;
+}
+
+static int read_pb(const char *path, const unsigned char *buf, size_t len,
+                   cli_tensor *out, char *msg, size_t cap)
+{
+    onyx_pool pool = {0};
+    onyx_limits lim = onyx_limits_default();
+    const char *name = "";
+    char m2[400];
+    onyx_tensor t;
+    onyx_status st = onyx_parse_tensor(buf, len, &pool, &lim, &t, &name, m2, sizeof m2);
+    if (st != ONYX_OK) {
+        onyx_pool_free(&pool);
+        snprintf(msg, cap, "%s: %s", path, m2);
+        return 1;
+    }
+    size_t by = (size_t)onyx_numel(&t) * onyx_dtype_size(t.dtype);
+    out->t = t;
+    out->t.data = malloc(by + 1);
+    if (!out->t.data) {
+        onyx_pool_free(&pool);
+        snprintf(msg, cap, "%s: out of memory", path);
+        return 1;
+    }
+    memcpy(out->t.data, t.data, by);
+    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
+    onyx_pool_free(&pool);
+    return 0;
+}
+
+int cli_read_tensor(const char *path, cli_tensor *out, char *msg, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    size_t len = 0;
+    unsigned char *buf = read_file(path, &len, msg, cap);
+    if (!buf) return 1;
+    int rc;
+    if (ends_with(path, ".npy")) rc = read_npy(path, buf, len, out, msg, cap);
+    else if (ends_with(path, ".pb")) rc = read_pb(path, buf, len, out, msg, cap);
+    else {
+        snprintf(msg, cap, "%s: unknown tensor file type (use .npy or .pb)", path);
+        rc = 1;
+    }
+    free(buf);
+    return rc;
+}
+
+int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
+{
+    const char *descr;
+    switch (t->dtype) {
+    case ONYX_FLOAT: descr = "<f4"; break;
+    case ONYX_INT64: descr = "<i8"; break;
+    case ONYX_BOOL: descr = "|b1"; break;
+    case ONYX_INT32: descr = "<i4"; break;
+    case ONYX_DOUBLE: descr = "<f8"; break;
+    case ONYX_INT8: descr = "|i1"; break;
+    case ONYX_UINT8: descr = "|u1"; break;
+    default:
+        snprintf(msg, cap, "%s: cannot write dtype %s as .npy", path, onyx_dtype_name(t->dtype));
+        return 1;
+    }
+    char shape[256] = "(";
+    size_t sl = 1;
+    for (int i = 0; i < t->rank; i++)
+        sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%lld,%s", (long long)t->dims[i],
+                               i + 1 < t->rank ? " " : "");
+    snprintf(shape + sl, sizeof shape - sl, ")");
+    char header[512];
+    int hl = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                      descr, shape);
+    int total = 10 + hl + 1;
+    int pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(msg, cap, "%s: cannot write: %s", path, strerror(errno));
+        return 1;
+    }
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
+    int hlen = hl + pad + 1;
+    pre[8] = (unsigned char)(hlen & 0xff);
+    pre[9] = (unsigned char)(hlen >> 8);
+    fwrite(pre, 1, 10, f);
+    fwrite(header, 1, (size_t)hl, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t by = (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype);
+    if (by) fwrite(t->data, 1, by, f);
+    if (fclose(f) != 0) {
+        snprintf(msg, cap, "%s: write failed", path);
+        return 1;
+    }
+    return 0;
+}
+
+void cli_tensor_free(cli_tensor *t)
+{
+    free(t->t.data);
+    t->t.data = NULL;
+}

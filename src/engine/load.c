@@ -1,0 +1,854 @@
+/* load.c - phase 1: map an ONNX file and read ModelProto with pb.h.
+ *
+ * Every string and array the model owns is copied into one pool; weight data
+ * (TensorProto.raw_data) is borrowed from the mapping when it is aligned for
+ * its element type, and copied otherwise. Every length, count and tag is
+ * checked: a malformed file is an ONYX_ERR_PARSE, never a crash. */
+#include "engine.h"
+#include "pb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- pool ---- */
+
+struct onyx_pool_chunk {
+    onyx_pool_chunk *next;
+    size_t cap;
+    _Alignas(16) unsigned char data[];
+};
+
+void *onyx_pool_alloc(onyx_pool *pl, size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bytes == 0) bytes = 16;
+    if (!pl->head || pl->used + bytes > pl->cap) {
+        size_t cap = bytes > 65536 ? bytes : 65536;
+        onyx_pool_chunk *c = malloc(sizeof *c + cap);
+        if (!c) return NULL;
+        c->next = pl->head;
+        c->cap = cap;
+        pl->head = c;
+        pl->used = 0;
+        pl->cap = cap;
+    }
+    void *p = pl->head->data + pl->used;
+    pl->used += bytes;
+    memset(p, 0, bytes);
+    return p;
+}
+
+char *onyx_pool_strndup(onyx_pool *pl, const char *s, size_t n)
+{
+    char *d = onyx_pool_alloc(pl, n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+void onyx_pool_free(onyx_pool *pl)
+{
+    onyx_pool_chunk *c = pl->head;
+    while (c) {
+        onyx_pool_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    pl->head = NULL;
+    pl->used = pl->cap = 0;
+}
+
+void onyx_seterr(onyx_error *err, onyx_status st, const char *fmt, ...)
+{
+    if (!err) return;
+    err->status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+onyx_limits onyx_limits_default(void)
+{
+    onyx_limits l;
+    l.max_nodes = 1000000;
+    l.max_tensor_bytes = (int64_t)1 << 32; /* 4 GiB */
+    l.max_attr_elems = (int64_t)1 << 24;
+    l.max_arena_bytes = (int64_t)1 << 32;
+    if (sizeof(size_t) < 8) {
+        l.max_tensor_bytes = (int64_t)1 << 30;
+        l.max_arena_bytes = (int64_t)1 << 30;
+    }
+    return l;
+}
+
+/* ---- parsing state ---- */
+
+typedef struct loader {
+    onyx_model *m; /* NULL when parsing a lone TensorProto */
+    onyx_pool *pool;
+    const onyx_limits *lim;
+    char msg[400];
+} loader;
+
+#define LFAIL(L, ...)                                                          \
+    do {                                                                       \
+        snprintf((L)->msg, sizeof (L)->msg, __VA_ARGS__);                      \
+        return ONYX_ERR_PARSE;                                                 \
+    } while (0)
+
+#define LNOMEM(L)                                                              \
+    do {                                                                       \
+        snprintf((L)->msg, sizeof (L)->msg, "out of memory");                  \
+        return ONYX_ERR_NOMEM;                                                 \
+    } while (0)
+
+static const char *pb_str(pb_reader *r, onyx_pool *pl)
+{
+    pb_reader s = pb_sub(r);
+    if (r->bad) return NULL;
+    return onyx_pool_strndup(pl, (const char *)s.p, (size_t)(s.end - s.p));
+}
+
+/* A growable array in the pool: doubles on demand, old storage is left to
+ * the pool (bounded by 2x the final size). */
+typedef struct vec {
+    void *data;
+    int64_t n, cap;
+} vec;
+
+static void *vec_push(vec *v, size_t elem, onyx_pool *pl)
+{
+    if (v->n == v->cap) {
+        int64_t cap = v->cap ? v->cap * 2 : 8;
+        void *d = onyx_pool_alloc(pl, (size_t)cap * elem);
+        if (!d) return NULL;
+        if (v->n) memcpy(d, v->data, (size_t)v->n * elem);
+        v->data = d;
+        v->cap = cap;
+    }
+    return (char *)v->data + (size_t)(v->n++) * elem;
+}
+
+/* Appends a repeated scalar field, packed (LEN) or not. kind: 'v' varint
+ * int64, 'f' fixed32 float, 'd' fixed64 double, 'i' varint as int32. */
+static onyx_status read_repeated(loader *L, pb_reader *r, int wire, char kind,
+                                 vec *v, int64_t max)
+{
+    size_t elem = kind == 'f' || kind == 'i' ? 4 : 8;
+    pb_reader s;
+    int packed = wire == PB_LEN;
+    if (packed) {
+        s = pb_sub(r);
+        if (r->bad) LFAIL(L, "truncated packed field");
+    } else {
+        s = *r;
+    }
+    int expect = kind == 'f' ? PB_FIXED32 : kind == 'd' ? PB_FIXED64 : PB_VARINT;
+    if (!packed && wire != expect) LFAIL(L, "wrong wire type %d for a repeated field", wire);
+    do {
+        if (v->n >= max) LFAIL(L, "repeated field has more than %lld entries", (long long)max);
+        void *slot = vec_push(v, elem, L->pool);
+        if (!slot) LNOMEM(L);
+        switch (kind) {
+        case 'v': *(int64_t *)slot = (int64_t)pb_varint(&s); break;
+        case 'i': *(int32_t *)slot = (int32_t)pb_varint(&s); break;
+        case 'f': *(float *)slot = pb_float(&s); break;
+        default: *(double *)slot = pb_double(&s); break;
+        }
+        if (s.bad) LFAIL(L, "truncated repeated field");
+    } while (packed && pb_more(&s));
+    if (!packed) *r = s;
+    return ONYX_OK;
+}
+
+/* ---- TensorProto ---- */
+
+static int64_t checked_numel(const int64_t *dims, int rank, int64_t limit)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0) return -1;
+        if (dims[i] && n > limit / dims[i]) return -1;
+        n *= dims[i];
+    }
+    return n;
+}
+
+onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
+                              const onyx_limits *lim, onyx_tensor *t,
+                              const char **name, char *msg, size_t msg_cap)
+{
+    loader L = {NULL, pool, lim, {0}};
+    pb_reader r = pb_open(buf, len);
+    vec dims = {0}, f32 = {0}, i32 = {0}, i64 = {0}, f64 = {0};
+    const uint8_t *raw = NULL;
+    int64_t raw_len = -1;
+    int dtype = 0, external = 0, has_strings = 0, has_segment = 0;
+    const char *nm = "";
+    uint32_t field;
+    int wire;
+    onyx_status st = ONYX_OK;
+    memset(t, 0, sizeof *t);
+    while (st == ONYX_OK && pb_next(&r, &field, &wire)) {
+        switch (field) {
+        case 1: st = read_repeated(&L, &r, wire, 'v', &dims, ONYX_MAX_RANK + 1); break;
+        case 2:
+            if (wire != PB_VARINT) goto badwire;
+            dtype = (int)pb_varint(&r);
+            break;
+        case 3: has_segment = 1; pb_skip(&r, wire); break;
+        case 4: st = read_repeated(&L, &r, wire, 'f', &f32, lim->max_tensor_bytes / 4); break;
+        case 5: st = read_repeated(&L, &r, wire, 'i', &i32, lim->max_tensor_bytes / 4); break;
+        case 6: has_strings = 1; pb_skip(&r, wire); break;
+        case 7: st = read_repeated(&L, &r, wire, 'v', &i64, lim->max_tensor_bytes / 8); break;
+        case 8: {
+            if (wire != PB_LEN) goto badwire;
+            nm = pb_str(&r, pool);
+            if (!nm && !r.bad) { st = ONYX_ERR_NOMEM; snprintf(L.msg, sizeof L.msg, "out of memory"); }
+            break;
+        }
+        case 9: {
+            if (wire != PB_LEN) goto badwire;
+            pb_reader s = pb_sub(&r);
+            raw = s.p;
+            raw_len = s.end - s.p;
+            break;
+        }
+        case 10: st = read_repeated(&L, &r, wire, 'd', &f64, lim->max_tensor_bytes / 8); break;
+        case 11: st = read_repeated(&L, &r, wire, 'v', &i64, lim->max_tensor_bytes / 8); break;
+        case 13: external = 1; pb_skip(&r, wire); break;
+        case 14:
+            if (wire != PB_VARINT) goto badwire;
+            if (pb_varint(&r) == 1) external = 1;
+            break;
+        default: pb_skip(&r, wire);
+        }
+        continue;
+    badwire:
+        snprintf(L.msg, sizeof L.msg, "field %u has wrong wire type %d", field, wire);
+        st = ONYX_ERR_PARSE;
+    }
+    if (st == ONYX_OK && r.bad) {
+        snprintf(L.msg, sizeof L.msg, "truncated or malformed TensorProto");
+        st = ONYX_ERR_PARSE;
+    }
+    if (name) *name = nm ? nm : "";
+    if (st != ONYX_OK) goto out;
+    if (external) {
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' uses external data, which onyx does not read", nm);
+        st = ONYX_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if (has_segment || has_strings) {
+        snprintf(L.msg, sizeof L.msg, "tensor '%s': %s are not supported", nm,
+                 has_strings ? "string tensors" : "segmented tensors");
+        st = ONYX_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if (dims.n > ONYX_MAX_RANK) {
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' has rank > %d", nm, ONYX_MAX_RANK);
+        st = ONYX_ERR_UNSUPPORTED;
+        goto out;
+    }
+    size_t es = onyx_dtype_size((onyx_dtype)dtype);
+    if (es == 0 || dtype == ONYX_STRING) {
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' has data type %d (%s), which onyx does not hold",
+                 nm, dtype, onyx_dtype_name((onyx_dtype)dtype));
+        st = ONYX_ERR_UNSUPPORTED;
+        goto out;
+    }
+    t->dtype = (onyx_dtype)dtype;
+    t->rank = (int)dims.n;
+    for (int i = 0; i < t->rank; i++) t->dims[i] = ((int64_t *)dims.data)[i];
+    int64_t n = checked_numel(t->dims, t->rank, lim->max_tensor_bytes / (int64_t)es);
+    if (n < 0) {
+        char b[128];
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' has shape %s: negative or more than %lld bytes",
+                 nm, onyx_shape_str(t, b, sizeof b), (long long)lim->max_tensor_bytes);
+        st = ONYX_ERR_LIMIT;
+        goto out;
+    }
+    size_t bytes = (size_t)n * es;
+    if (raw) {
+        if ((uint64_t)raw_len != (uint64_t)bytes) {
+            snprintf(L.msg, sizeof L.msg, "tensor '%s': raw_data has %lld bytes, shape needs %zu",
+                     nm, (long long)raw_len, bytes);
+            st = ONYX_ERR_PARSE;
+            goto out;
+        }
+        if (((uintptr_t)raw % es) == 0) {
+            t->data = (void *)raw; /* borrowed from the caller's bytes */
+        } else {
+            t->data = onyx_pool_alloc(pool, bytes);
+            if (!t->data) goto nomem;
+            memcpy(t->data, raw, bytes);
+        }
+        goto out;
+    }
+    t->data = onyx_pool_alloc(pool, bytes);
+    if (!t->data) goto nomem;
+    /* the typed field that ONNX uses for each data type */
+    vec *src = NULL;
+    switch (t->dtype) {
+    case ONYX_FLOAT: src = &f32; break;
+    case ONYX_DOUBLE: src = &f64; break;
+    case ONYX_INT64:
+    case ONYX_UINT32:
+    case ONYX_UINT64: src = &i64; break;
+    default: src = &i32; break; /* int32, int16, int8, uint16, uint8, bool, float16 */
+    }
+    if (src->n != n) {
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' has %lld values, shape needs %lld", nm,
+                 (long long)src->n, (long long)n);
+        st = ONYX_ERR_PARSE;
+        goto out;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        switch (t->dtype) {
+        case ONYX_FLOAT: ((float *)t->data)[k] = ((float *)src->data)[k]; break;
+        case ONYX_DOUBLE: ((double *)t->data)[k] = ((double *)src->data)[k]; break;
+        case ONYX_INT64:
+        case ONYX_UINT64: ((int64_t *)t->data)[k] = ((int64_t *)src->data)[k]; break;
+        case ONYX_UINT32: ((uint32_t *)t->data)[k] = (uint32_t)((int64_t *)src->data)[k]; break;
+        case ONYX_INT32: ((int32_t *)t->data)[k] = ((int32_t *)src->data)[k]; break;
+        case ONYX_INT16:
+        case ONYX_UINT16:
+        case ONYX_FLOAT16:
+        case ONYX_BFLOAT16: ((uint16_t *)t->data)[k] = (uint16_t)((int32_t *)src->data)[k]; break;
+        case ONYX_BOOL: ((uint8_t *)t->data)[k] = ((int32_t *)src->data)[k] != 0; break;
+        default: ((uint8_t *)t->data)[k] = (uint8_t)((int32_t *)src->data)[k]; break;
+        }
+    }
+    goto out;
+nomem:
+    snprintf(L.msg, sizeof L.msg, "out of memory");
+    st = ONYX_ERR_NOMEM;
+out:
+    if (st != ONYX_OK && msg) snprintf(msg, msg_cap, "%s", L.msg);
+    return st;
+}
+
+static onyx_status read_tensor(loader *L, pb_reader *r, int wire, onyx_tensor *t,
+                               const char **name)
+{
+    if (wire != PB_LEN) LFAIL(L, "TensorProto has wire type %d", wire);
+    pb_reader s = pb_sub(r);
+    if (r->bad) LFAIL(L, "truncated TensorProto");
+    return onyx_parse_tensor(s.p, (size_t)(s.end - s.p), L->pool, L->lim, t, name,
+                             L->msg, sizeof L->msg);
+}
+
+/* ---- ValueInfoProto ---- */
+
+static onyx_status read_value_info(loader *L, pb_reader r, onyx_value_info *v)
+{
+    onyx_pool *pl = L->pool;
+    uint32_t f;
+    int w;
+    v->name = "";
+    v->rank = -1;
+    while (pb_next(&r, &f, &w)) {
+        if (f == 1 && w == PB_LEN) {
+            v->name = pb_str(&r, pl);
+            if (!v->name) goto bad;
+        } else if (f == 2 && w == PB_LEN) { /* TypeProto */
+            pb_reader tp = pb_sub(&r);
+            uint32_t f2;
+            int w2;
+            while (pb_next(&tp, &f2, &w2)) {
+                if (f2 != 1 || w2 != PB_LEN) { /* sequence, map, optional... */
+                    if (f2 == 4 || f2 == 5 || f2 == 8 || f2 == 9)
+                        LFAIL(L, "value '%s' is not a tensor (sequence, map, sparse or optional types are not supported)", v->name);
+                    pb_skip(&tp, w2);
+                    continue;
+                }
+                pb_reader tt = pb_sub(&tp);
+                uint32_t f3;
+                int w3;
+                while (pb_next(&tt, &f3, &w3)) {
+                    if (f3 == 1 && w3 == PB_VARINT) {
+                        v->dtype = (onyx_dtype)pb_varint(&tt);
+                    } else if (f3 == 2 && w3 == PB_LEN) {
+                        pb_reader sh = pb_sub(&tt);
+                        uint32_t f4;
+                        int w4;
+                        v->rank = 0;
+                        while (pb_next(&sh, &f4, &w4)) {
+                            if (f4 != 1 || w4 != PB_LEN) {
+                                pb_skip(&sh, w4);
+                                continue;
+                            }
+                            if (v->rank >= ONYX_MAX_RANK)
+                                LFAIL(L, "value '%s' has rank > %d", v->name, ONYX_MAX_RANK);
+                            pb_reader d = pb_sub(&sh);
+                            int k = v->rank++;
+                            v->dims[k] = -1;
+                            v->dim_names[k] = NULL;
+                            uint32_t f5;
+                            int w5;
+                            while (pb_next(&d, &f5, &w5)) {
+                                if (f5 == 1 && w5 == PB_VARINT) {
+                                    v->dims[k] = (int64_t)pb_varint(&d);
+                                    if (v->dims[k] < 0) v->dims[k] = -1;
+                                } else if (f5 == 2 && w5 == PB_LEN) {
+                                    v->dim_names[k] = pb_str(&d, pl);
+                                    if (!v->dim_names[k]) goto bad;
+                                } else {
+                                    pb_skip(&d, w5);
+                                }
+                            }
+                            if (d.bad) goto bad;
+                        }
+                        if (sh.bad) goto bad;
+                    } else {
+                        pb_skip(&tt, w3);
+                    }
+                }
+                if (tt.bad) goto bad;
+            }
+            if (tp.bad) goto bad;
+        } else {
+            pb_skip(&r, w);
+        }
+    }
+    if (r.bad) goto bad;
+    return ONYX_OK;
+bad:
+    LFAIL(L, "malformed ValueInfoProto '%s'", v->name ? v->name : "");
+}
+
+/* ---- AttributeProto ---- */
+
+static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
+{
+    onyx_pool *pl = L->pool;
+    vec ints = {0}, floats = {0}, strs = {0};
+    int has_f = 0, has_i = 0, has_s = 0, has_t = 0, has_g = 0, n_t = 0;
+    uint32_t f;
+    int w;
+    a->name = "";
+    while (pb_next(&r, &f, &w)) {
+        switch (f) {
+        case 1:
+            if (w != PB_LEN) goto badwire;
+            a->name = pb_str(&r, pl);
+            if (!a->name) goto bad;
+            break;
+        case 20:
+            if (w != PB_VARINT) goto badwire;
+            a->type = (onyx_attr_type)pb_varint(&r);
+            break;
+        case 2:
+            if (w != PB_FIXED32) goto badwire;
+            a->f = pb_float(&r);
+            has_f = 1;
+            break;
+        case 3:
+            if (w != PB_VARINT) goto badwire;
+            a->i = (int64_t)pb_varint(&r);
+            has_i = 1;
+            break;
+        case 4: {
+            if (w != PB_LEN) goto badwire;
+            pb_reader s = pb_sub(&r);
+            if (r.bad) goto bad;
+            a->s_len = (size_t)(s.end - s.p);
+            a->s = onyx_pool_strndup(pl, (const char *)s.p, a->s_len);
+            if (!a->s) LNOMEM(L);
+            has_s = 1;
+            break;
+        }
+        case 5: {
+            onyx_tensor *t = onyx_pool_alloc(pl, sizeof *t);
+            if (!t) LNOMEM(L);
+            ONYX_TRY(read_tensor(L, &r, w, t, NULL));
+            a->t = t;
+            has_t = 1;
+            break;
+        }
+        case 6:
+        case 11: has_g = 1; pb_skip(&r, w); break;
+        case 7: ONYX_TRY(read_repeated(L, &r, w, 'f', &floats, L->lim->max_attr_elems)); break;
+        case 8: ONYX_TRY(read_repeated(L, &r, w, 'v', &ints, L->lim->max_attr_elems)); break;
+        case 9: {
+            if (w != PB_LEN) goto badwire;
+            if (strs.n >= L->lim->max_attr_elems) LFAIL(L, "attribute has too many strings");
+            const char **slot = vec_push(&strs, sizeof(char *), pl);
+            if (!slot) LNOMEM(L);
+            *slot = pb_str(&r, pl);
+            if (!*slot) goto bad;
+            break;
+        }
+        case 10: n_t++; pb_skip(&r, w); break;
+        default: pb_skip(&r, w);
+        }
+    }
+    if (r.bad) goto bad;
+    if (a->type == ONYX_ATTR_UNDEFINED) { /* IR < 3 files omit the type */
+        if (floats.n) a->type = ONYX_ATTR_FLOATS;
+        else if (ints.n) a->type = ONYX_ATTR_INTS;
+        else if (strs.n) a->type = ONYX_ATTR_STRINGS;
+        else if (has_t) a->type = ONYX_ATTR_TENSOR;
+        else if (has_g) a->type = ONYX_ATTR_GRAPH;
+        else if (has_s) a->type = ONYX_ATTR_STRING;
+        else if (has_i) a->type = ONYX_ATTR_INT;
+        else if (has_f) a->type = ONYX_ATTR_FLOAT;
+    }
+    switch (a->type) {
+    case ONYX_ATTR_FLOATS: a->floats = floats.data; a->n = floats.n; break;
+    case ONYX_ATTR_INTS: a->ints = ints.data; a->n = ints.n; break;
+    case ONYX_ATTR_STRINGS: a->strings = strs.data; a->n = strs.n; break;
+    case ONYX_ATTR_STRING: if (!a->s) a->s = ""; break;
+    case ONYX_ATTR_TENSOR:
+        if (!a->t) LFAIL(L, "attribute '%s' of type TENSOR has no tensor", a->name);
+        break;
+    default: break;
+    }
+    (void)n_t;
+    return ONYX_OK;
+badwire:
+    LFAIL(L, "attribute '%s': field %u has wrong wire type %d", a->name ? a->name : "", f, w);
+bad:
+    LFAIL(L, "malformed AttributeProto '%s'", a->name ? a->name : "");
+}
+
+/* ---- NodeProto ---- */
+
+static onyx_status read_node(loader *L, pb_reader r, onyx_nodedef *n)
+{
+    onyx_pool *pl = L->pool;
+    vec ins = {0}, outs = {0}, attrs = {0};
+    uint32_t f;
+    int w;
+    n->name = "";
+    n->op_type = "";
+    n->domain = "";
+    while (pb_next(&r, &f, &w)) {
+        if ((f == 1 || f == 2 || f == 3 || f == 4 || f == 5 || f == 7) && w != PB_LEN)
+            LFAIL(L, "NodeProto field %u has wrong wire type %d", f, w);
+        if (f == 1 || f == 2) {
+            vec *v = f == 1 ? &ins : &outs;
+            if (v->n >= 65536) LFAIL(L, "node has too many inputs or outputs");
+            const char **slot = vec_push(v, sizeof(char *), pl);
+            if (!slot) LNOMEM(L);
+            *slot = pb_str(&r, pl);
+            if (!*slot) goto bad;
+        } else if (f == 3) {
+            n->name = pb_str(&r, pl);
+            if (!n->name) goto bad;
+        } else if (f == 4) {
+            n->op_type = pb_str(&r, pl);
+            if (!n->op_type) goto bad;
+        } else if (f == 7) {
+            n->domain = pb_str(&r, pl);
+            if (!n->domain) goto bad;
+        } else if (f == 5) {
+            if (attrs.n >= 4096) LFAIL(L, "node has too many attributes");
+            onyx_attr *a = vec_push(&attrs, sizeof *a, pl);
+            if (!a) LNOMEM(L);
+            pb_reader s = pb_sub(&r);
+            if (r.bad) goto bad;
+            ONYX_TRY(read_attr(L, s, a));
+        } else {
+            pb_skip(&r, w);
+        }
+    }
+    if (r.bad) goto bad;
+    n->inputs = ins.data;
+    n->n_in = (int)ins.n;
+    n->outputs = outs.data;
+    n->n_out = (int)outs.n;
+    n->attrs = attrs.data;
+    n->n_attrs = (int)attrs.n;
+    return ONYX_OK;
+bad:
+    LFAIL(L, "malformed NodeProto '%s'", n->name ? n->name : "");
+}
+
+/* ---- GraphProto and ModelProto ---- */
+
+static onyx_status read_graph(loader *L, pb_reader r)
+{
+    onyx_model *m = L->m;
+    onyx_pool *pl = &m->pool;
+    vec nodes = {0}, inits = {0}, ins = {0}, outs = {0};
+    uint32_t f;
+    int w;
+    while (pb_next(&r, &f, &w)) {
+        if ((f == 1 || f == 5 || f == 11 || f == 12 || f == 15) && w != PB_LEN)
+            LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
+        if (f == 1) {
+            if (nodes.n >= m->lim.max_nodes)
+                LFAIL(L, "graph has more than %lld nodes", (long long)m->lim.max_nodes);
+            onyx_nodedef *n = vec_push(&nodes, sizeof *n, pl);
+            if (!n) LNOMEM(L);
+            pb_reader s = pb_sub(&r);
+            if (r.bad) break;
+            onyx_status st = read_node(L, s, n);
+            if (st != ONYX_OK) return st;
+        } else if (f == 5) {
+            if (inits.n >= m->lim.max_nodes)
+                LFAIL(L, "graph has more than %lld initializers", (long long)m->lim.max_nodes);
+            onyx_init *in = vec_push(&inits, sizeof *in, pl);
+            if (!in) LNOMEM(L);
+            onyx_status st = read_tensor(L, &r, w, &in->t, &in->name);
+            if (st != ONYX_OK) return st;
+        } else if (f == 11 || f == 12) {
+            vec *v = f == 11 ? &ins : &outs;
+            if (v->n >= 65536) LFAIL(L, "graph has too many inputs or outputs");
+            onyx_value_info *vi = vec_push(v, sizeof *vi, pl);
+            if (!vi) LNOMEM(L);
+            pb_reader s = pb_sub(&r);
+            if (r.bad) break;
+            ONYX_TRY(read_value_info(L, s, vi));
+        } else if (f == 15) {
+            LFAIL(L, "sparse initializers are not supported");
+        } else {
+            pb_skip(&r, w);
+        }
+    }
+    if (r.bad) LFAIL(L, "truncated or malformed GraphProto");
+    m->nodes = nodes.data;
+    m->n_nodes = (int)nodes.n;
+    m->inits = inits.data;
+    m->n_inits = (int)inits.n;
+    m->outputs = outs.data;
+    m->n_outputs = (int)outs.n;
+    /* graph inputs that are also initializers are constants, not inputs */
+    m->inputs = onyx_pool_alloc(pl, sizeof(onyx_value_info) * (size_t)(ins.n + 1));
+    if (!m->inputs) LNOMEM(L);
+    m->n_inputs = 0;
+    for (int64_t i = 0; i < ins.n; i++) {
+        onyx_value_info *vi = &((onyx_value_info *)ins.data)[i];
+        int is_init = 0;
+        for (int k = 0; k < m->n_inits && !is_init; k++)
+            is_init = strcmp(m->inits[k].name, vi->name) == 0;
+        if (!is_init) m->inputs[m->n_inputs++] = *vi;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status read_model(loader *L, const void *data, size_t len)
+{
+    onyx_model *m = L->m;
+    onyx_pool *pl = &m->pool;
+    pb_reader r = pb_open(data, len);
+    vec keys = {0}, vals = {0};
+    int have_graph = 0, have_opset = 0;
+    uint32_t f;
+    int w;
+    m->opset = 0;
+    m->producer = "";
+    while (pb_next(&r, &f, &w)) {
+        if (f == 1 && w == PB_VARINT) {
+            m->ir_version = (int64_t)pb_varint(&r);
+        } else if (f == 2 && w == PB_LEN) {
+            m->producer = pb_str(&r, pl);
+            if (!m->producer) break;
+        } else if (f == 8 && w == PB_LEN) {
+            pb_reader s = pb_sub(&r);
+            const char *domain = "";
+            int64_t version = 0;
+            uint32_t f2;
+            int w2;
+            while (pb_next(&s, &f2, &w2)) {
+                if (f2 == 1 && w2 == PB_LEN) domain = pb_str(&s, pl);
+                else if (f2 == 2 && w2 == PB_VARINT) version = (int64_t)pb_varint(&s);
+                else pb_skip(&s, w2);
+                if (!domain) break;
+            }
+            if (s.bad || !domain) LFAIL(L, "malformed opset_import");
+            if (domain[0] == 0 || strcmp(domain, "ai.onnx") == 0) {
+                if (version < 1 || version > 1000) LFAIL(L, "opset version %lld is not valid", (long long)version);
+                m->opset = (int)version;
+                have_opset = 1;
+            }
+        } else if (f == 7 && w == PB_LEN) {
+            if (have_graph) LFAIL(L, "model has two graphs");
+            pb_reader s = pb_sub(&r);
+            if (r.bad) break;
+            ONYX_TRY(read_graph(L, s));
+            have_graph = 1;
+        } else if (f == 14 && w == PB_LEN) {
+            pb_reader s = pb_sub(&r);
+            const char *k = "", *v = "";
+            uint32_t f2;
+            int w2;
+            while (pb_next(&s, &f2, &w2)) {
+                if (f2 == 1 && w2 == PB_LEN) k = pb_str(&s, pl);
+                else if (f2 == 2 && w2 == PB_LEN) v = pb_str(&s, pl);
+                else pb_skip(&s, w2);
+                if (!k || !v) break;
+            }
+            if (s.bad || !k || !v) LFAIL(L, "malformed metadata_props");
+            const char **ks = vec_push(&keys, sizeof(char *), pl);
+            const char **vs = vec_push(&vals, sizeof(char *), pl);
+            if (!ks || !vs) LNOMEM(L);
+            *ks = k;
+            *vs = v;
+        } else {
+            pb_skip(&r, w);
+        }
+    }
+    if (r.bad) LFAIL(L, "truncated or malformed ModelProto (at byte %zu of %zu)",
+                     (size_t)(r.p - (const uint8_t *)data), len);
+    if (!have_graph) LFAIL(L, "not an ONNX model: no graph");
+    if (!have_opset) {
+        if (m->ir_version >= 3) LFAIL(L, "model imports no ai.onnx opset");
+        m->opset = 1;
+    }
+    m->meta_keys = keys.data;
+    m->meta_values = vals.data;
+    m->n_meta = (int)keys.n;
+    if (m->opset < 1 || m->opset > 17) {
+        snprintf(L->msg, sizeof L->msg,
+                 "opset %d is not supported (onyx reads opsets 1 to 17)", m->opset);
+        return ONYX_ERR_UNSUPPORTED;
+    }
+    return ONYX_OK;
+}
+
+static onyx_model *load_bytes(onyx_model *m, const void *data, size_t len,
+                              onyx_error *err)
+{
+    loader L;
+    L.m = m;
+    L.pool = &m->pool;
+    L.lim = &m->lim;
+    L.msg[0] = 0;
+    onyx_status st = read_model(&L, data, len);
+    if (st != ONYX_OK) {
+        onyx_seterr(err, st, "%s: %s", m->path, L.msg);
+        onyx_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static onyx_model *model_alloc(const char *label, const onyx_limits *lim,
+                               onyx_error *err)
+{
+    onyx_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "%s: out of memory", label);
+        return NULL;
+    }
+    m->lim = lim ? *lim : onyx_limits_default();
+    m->path = onyx_pool_strndup(&m->pool, label, strlen(label));
+    if (!m->path) {
+        free(m);
+        onyx_seterr(err, ONYX_ERR_NOMEM, "%s: out of memory", label);
+        return NULL;
+    }
+    return m;
+}
+
+onyx_model *onyx_model_load_memory(const void *data, size_t len,
+                                   const char *label, onyx_error *err)
+{
+    onyx_model *m = model_alloc(label ? label : "<memory>", NULL, err);
+    if (!m) return NULL;
+    return load_bytes(m, data, len, err);
+}
+
+onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,
+                               onyx_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        onyx_seterr(err, ONYX_ERR_IO, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if (sb.st_size == 0) {
+        onyx_seterr(err, ONYX_ERR_PARSE, "%s: empty file", path);
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2) {
+        onyx_seterr(err, ONYX_ERR_LIMIT, "%s: file too large", path);
+        close(fd);
+        return NULL;
+    }
+    size_t len = (size_t)sb.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        return NULL;
+    }
+    onyx_model *m = model_alloc(path, lim, err);
+    if (!m) {
+        munmap(map, len);
+        return NULL;
+    }
+    m->map = map;
+    m->map_len = len;
+    return load_bytes(m, map, len, err);
+}
+
+onyx_model *onyx_model_load(const char *path, onyx_error *err)
+{
+    return onyx_model_load_ex(path, NULL, err);
+}
+
+void onyx_model_free(onyx_model *m)
+{
+    if (!m) return;
+    if (m->map) munmap(m->map, m->map_len);
+    onyx_pool_free(&m->pool);
+    free(m);
+}
+
+/* ---- queries ---- */
+
+int onyx_model_opset(const onyx_model *m) { return m->opset; }
+const char *onyx_model_path(const onyx_model *m) { return m->path; }
+const char *onyx_model_producer(const onyx_model *m) { return m->producer; }
+int onyx_model_num_inputs(const onyx_model *m) { return m->n_inputs; }
+const onyx_value_info *onyx_model_input(const onyx_model *m, int i)
+{
+    return i >= 0 && i < m->n_inputs ? &m->inputs[i] : NULL;
+}
+int onyx_model_num_outputs(const onyx_model *m) { return m->n_outputs; }
+const onyx_value_info *onyx_model_output(const onyx_model *m, int i)
+{
+    return i >= 0 && i < m->n_outputs ? &m->outputs[i] : NULL;
+}
+int onyx_model_num_nodes(const onyx_model *m) { return m->n_nodes; }
+const char *onyx_model_node_op(const onyx_model *m, int i)
+{
+    return i >= 0 && i < m->n_nodes ? m->nodes[i].op_type : NULL;
+}
+
+void onyx_model_params(const onyx_model *m, int64_t *count, int64_t *bytes)
+{
+    int64_t c = 0, b = 0;
+    for (int i = 0; i < m->n_inits; i++) {
+        int64_t n = onyx_numel(&m->inits[i].t);
+        c += n;
+        b += n * (int64_t)onyx_dtype_size(m->inits[i].t.dtype);
+    }
+    if (count) *count = c;
+    if (bytes) *bytes = b;
+}
+
+const char *onyx_model_meta(const onyx_model *m, const char *key)
+{
+    for (int i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta_keys[i], key) == 0) return m->meta_values[i];
+    return NULL;
+}

@@ -1,0 +1,710 @@
+/* resolve.c - phases 2 and 3: bind input shapes, order the graph, prepare
+ * every node (shape inference), fold constants, drop Identity/Dropout and
+ * dead nodes, then plan the arena.
+ *
+ * Tensor states while resolving:
+ *   const  value fixed for every run (initializer, Constant, folded): the
+ *          node that made it is gone, its data lives in the program pool;
+ *   known  value bound by the caller or computed from bound values: visible
+ *          to prepare (for shapes), but the node still runs;
+ *   neither: only dtype and shape are known. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a string -> int map (open addressing, power-of-two size) ---- */
+typedef struct strmap {
+    const char **keys;
+    int *vals;
+    size_t cap;
+} strmap;
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h;
+}
+
+static int strmap_init(strmap *m, size_t n, onyx_pool *pl)
+{
+    m->cap = 16;
+    while (m->cap < n * 2) m->cap *= 2;
+    m->keys = onyx_pool_alloc(pl, m->cap * sizeof *m->keys);
+    m->vals = onyx_pool_alloc(pl, m->cap * sizeof *m->vals);
+    return m->keys && m->vals;
+}
+
+static int *strmap_slot(strmap *m, const char *k, int insert)
+{
+    size_t i = (size_t)str_hash(k) & (m->cap - 1);
+    while (m->keys[i]) {
+        if (strcmp(m->keys[i], k) == 0) return &m->vals[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    if (!insert) return NULL;
+    m->keys[i] = k;
+    m->vals[i] = -1;
+    return &m->vals[i];
+}
+
+/* ---- resolver state ---- */
+typedef struct resolver {
+    const onyx_model *m;
+    onyx_program *p;
+    onyx_error *err;
+    strmap names;    /* tensor name -> tensor index */
+    int cap_tensors;
+    unsigned char *known; /* per tensor: value visible to prepare */
+    int *consumers;  /* per tensor: number of uses by live nodes + outputs */
+} resolver;
+
+#define RFAIL(R, st, ...)                                                      \
+    do {                                                                       \
+        onyx_seterr((R)->err, (st), __VA_ARGS__);                              \
+        return (st);                                                           \
+    } while (0)
+
+static int add_tensor(resolver *R, const char *name)
+{
+    onyx_program *p = R->p;
+    if (p->n_tensors >= R->cap_tensors) return -1;
+    int i = p->n_tensors++;
+    memset(&p->tensors[i], 0, sizeof p->tensors[i]);
+    p->tensors[i].name = name;
+    p->tensors[i].loc = ONYX_LOC_ARENA;
+    p->tensors[i].first = p->tensors[i].last = -1;
+    if (name[0]) *strmap_slot(&R->names, name, 1) = i;
+    return i;
+}
+
+static int find_tensor(resolver *R, const char *name)
+{
+    int *v = strmap_slot(&R->names, name, 0);
+    return v ? *v : -1;
+}
+
+/* bytes of t, or -1 when over the limit / malformed */
+static int64_t tensor_bytes(const onyx_tensor *t, int64_t limit)
+{
+    size_t es = onyx_dtype_size(t->dtype);
+    if (es == 0 || t->rank < 0 || t->rank > ONYX_MAX_RANK) return -1;
+    int64_t n = (int64_t)es;
+    for (int i = 0; i < t->rank; i++) {
+        if (t->dims[i] < 0) return -1;
+        if (t->dims[i] && n > limit / t->dims[i]) return -1;
+        n *= t->dims[i];
+    }
+    return n > limit ? -1 : n;
+}
+
+static const char *node_label(const onyx_nodedef *nd, int idx, char *buf,
+                              size_t cap)
+{
+    snprintf(buf, cap, "node %d '%s' (%s)", idx, nd->name, nd->op_type);
+    return buf;
+}
+
+/* ---- inputs ---- */
+static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
+{
+    const onyx_model *m = R->m;
+    onyx_program *p = R->p;
+    for (int b = 0; b < n_binds; b++) {
+        int found = 0;
+        for (int i = 0; i < m->n_inputs && !found; i++)
+            found = strcmp(m->inputs[i].name, binds[b].name) == 0;
+        if (!found)
+            RFAIL(R, ONYX_ERR_INVALID, "%s: the model has no input named '%s'",
+                  m->path, binds[b].name);
+    }
+    p->n_inputs = m->n_inputs;
+    p->inputs = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_inputs + 1));
+    p->input_names = onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_inputs + 1));
+    if (!p->inputs || !p->input_names) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->n_inputs; i++) {
+        const onyx_value_info *vi = &m->inputs[i];
+        const onyx_bind *bd = NULL;
+        for (int b = 0; b < n_binds; b++)
+            if (strcmp(binds[b].name, vi->name) == 0) bd = &binds[b];
+        if (find_tensor(R, vi->name) >= 0)
+            RFAIL(R, ONYX_ERR_PARSE, "%s: graph input '%s' is declared twice", m->path, vi->name);
+        int ti = add_tensor(R, vi->name);
+        if (ti < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        onyx_ptensor *pt = &p->tensors[ti];
+        if (onyx_dtype_size(vi->dtype) == 0)
+            RFAIL(R, ONYX_ERR_UNSUPPORTED, "%s: input '%s' has dtype %s, which onyx does not take",
+                  m->path, vi->name, onyx_dtype_name(vi->dtype));
+        pt->t.dtype = vi->dtype;
+        if (bd) {
+            if (bd->rank < 0 || bd->rank > ONYX_MAX_RANK)
+                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s': rank %d is not valid", m->path, vi->name, bd->rank);
+            if (vi->rank >= 0 && vi->rank != bd->rank)
+                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has rank %d, the model expects %d",
+                      m->path, vi->name, bd->rank, vi->rank);
+            pt->t.rank = bd->rank;
+            for (int d = 0; d < bd->rank; d++) {
+                if (bd->dims[d] < 0)
+                    RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s': dim %d is negative", m->path, vi->name, d);
+                if (vi->rank >= 0 && vi->dims[d] >= 0 && !vi->dim_names[d] &&
+                    vi->dims[d] != bd->dims[d]) {
+                    char a[128], b2[128];
+                    onyx_tensor got = {0}, want = {0};
+                    got.rank = want.rank = bd->rank;
+                    memcpy(got.dims, bd->dims, sizeof got.dims);
+                    memcpy(want.dims, vi->dims, sizeof want.dims);
+                    RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has shape %s, the model expects %s",
+                          m->path, vi->name, onyx_shape_str(&got, a, sizeof a),
+                          onyx_shape_str(&want, b2, sizeof b2));
+                }
+                pt->t.dims[d] = bd->dims[d];
+            }
+            if (bd->data) {
+                pt->t.data = (void *)bd->data;
+                R->known[ti] = 1;
+            }
+        } else {
+            if (vi->rank < 0)
+                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has no shape in the model: give one",
+                      m->path, vi->name);
+            pt->t.rank = vi->rank;
+            for (int d = 0; d < vi->rank; d++) {
+                if (vi->dims[d] < 0)
+                    RFAIL(R, ONYX_ERR_INVALID,
+                          "%s: input '%s' dim %d ('%s') is symbolic: give its size",
+                          m->path, vi->name, d, vi->dim_names[d] ? vi->dim_names[d] : "?");
+                pt->t.dims[d] = vi->dims[d];
+            }
+        }
+        int64_t by = tensor_bytes(&pt->t, m->lim.max_tensor_bytes);
+        if (by < 0)
+            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes", m->path,
+                  vi->name, (long long)m->lim.max_tensor_bytes);
+        pt->bytes = (size_t)by;
+        p->inputs[i] = ti;
+        p->input_names[i] = vi->name;
+    }
+    return ONYX_OK;
+}
+
+/* ---- topological order (Kahn), with dangling-name and cycle checks ---- */
+static onyx_status order_nodes(resolver *R, int *order)
+{
+    const onyx_model *m = R->m;
+    int n = m->n_nodes;
+    strmap prod;
+    onyx_pool tmp = {0};
+    onyx_status st = ONYX_OK;
+    int *indeg = calloc((size_t)n + 1, sizeof(int));
+    int *queue = calloc((size_t)n + 1, sizeof(int));
+    /* edges: consumer lists via a CSR built from (producer -> consumer) */
+    int64_t n_edges = 0;
+    for (int i = 0; i < n; i++) n_edges += m->nodes[i].n_in;
+    int *edge_from = calloc((size_t)n_edges + 1, sizeof(int));
+    int *edge_to = calloc((size_t)n_edges + 1, sizeof(int));
+    int *start = calloc((size_t)n + 2, sizeof(int));
+    int *adj = calloc((size_t)n_edges + 1, sizeof(int));
+    int64_t n_out = 0;
+    for (int i = 0; i < n; i++) n_out += m->nodes[i].n_out;
+    if (!indeg || !queue || !edge_from || !edge_to || !start || !adj ||
+        !strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
+        onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
+        st = ONYX_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n && st == ONYX_OK; i++) {
+        const onyx_nodedef *nd = &m->nodes[i];
+        for (int k = 0; k < nd->n_out; k++) {
+            if (!nd->outputs[k][0]) continue;
+            int *slot = strmap_slot(&prod, nd->outputs[k], 1);
+            if (*slot >= 0 || find_tensor(R, nd->outputs[k]) >= 0) {
+                char lb[256];
+                onyx_seterr(R->err, ONYX_ERR_PARSE, "%s: %s: output '%s' is defined twice",
+                            m->path, node_label(nd, i, lb, sizeof lb), nd->outputs[k]);
+                st = ONYX_ERR_PARSE;
+                break;
+            }
+            *slot = i;
+        }
+    }
+    int64_t e = 0;
+    for (int i = 0; i < n && st == ONYX_OK; i++) {
+        const onyx_nodedef *nd = &m->nodes[i];
+        for (int k = 0; k < nd->n_in; k++) {
+            const char *nm = nd->inputs[k];
+            if (!nm[0]) continue;
+            int *slot = strmap_slot(&prod, nm, 0);
+            if (slot) {
+                edge_from[e] = *slot;
+                edge_to[e] = i;
+                e++;
+                indeg[i]++;
+            } else if (find_tensor(R, nm) < 0) {
+                char lb[256];
+                onyx_seterr(R->err, ONYX_ERR_PARSE,
+                            "%s: %s: input '%s' is not produced by any node, initializer or graph input",
+                            m->path, node_label(nd, i, lb, sizeof lb), nm);
+                st = ONYX_ERR_PARSE;
+                break;
+            }
+        }
+    }
+    if (st != ONYX_OK) goto out;
+    for (int64_t k = 0; k < e; k++) start[edge_from[k] + 1]++;
+    for (int i = 0; i < n; i++) start[i + 1] += start[i];
+    {
+        int *fill = queue; /* reuse as a cursor array temporarily */
+        for (int i = 0; i < n; i++) fill[i] = start[i];
+        for (int64_t k = 0; k < e; k++) adj[fill[edge_from[k]]++] = edge_to[k];
+    }
+    int head = 0, tail = 0;
+    for (int i = 0; i < n; i++)
+        if (indeg[i] == 0) queue[tail++] = i;
+    while (head < tail) {
+        int u = queue[head++];
+        order[head - 1] = u;
+        for (int k = start[u]; k < start[u + 1]; k++)
+            if (--indeg[adj[k]] == 0) queue[tail++] = adj[k];
+    }
+    if (tail < n) {
+        int bad = 0;
+        while (bad < n && indeg[bad] == 0) bad++;
+        char lb[256];
+        onyx_seterr(R->err, ONYX_ERR_PARSE, "%s: the graph has a cycle through %s", m->path,
+                    node_label(&m->nodes[bad], bad, lb, sizeof lb));
+        st = ONYX_ERR_PARSE;
+    }
+out:
+    free(indeg);
+    free(queue);
+    free(edge_from);
+    free(edge_to);
+    free(start);
+    free(adj);
+    onyx_pool_free(&tmp);
+    return st;
+}
+
+static void free_params(void *params, void (*fp)(void *))
+{
+    if (!params) return;
+    if (fp) fp(params);
+    else free(params);
+}
+
+/* Runs a prepared node now (constant folding / known values): outputs get
+ * data in the program pool. */
+static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
+                            onyx_tensor **in, onyx_tensor **out, const char *label)
+{
+    onyx_program *p = R->p;
+    for (int k = 0; k < pr->n_out; k++) {
+        if (!out[k]) continue;
+        size_t by = (size_t)onyx_numel(out[k]) * onyx_dtype_size(out[k]->dtype);
+        out[k]->data = onyx_pool_alloc(&p->pool, by ? by : 1);
+        if (!out[k]->data) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    }
+    void *scratch = NULL;
+    if (pr->scratch_bytes) {
+        scratch = aligned_alloc(64, (pr->scratch_bytes + 63) & ~(size_t)63);
+        if (!scratch) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        memset(scratch, 0, pr->scratch_bytes);
+    }
+    onyx_exec e;
+    memset(&e, 0, sizeof e);
+    e.in = (const onyx_tensor *const *)in;
+    e.out = out;
+    e.n_in = pr->n_in;
+    e.n_out = pr->n_out;
+    e.params = pr->params;
+    e.scratch = scratch;
+    onyx_status st = op->eval(&e);
+    free(scratch);
+    if (st != ONYX_OK)
+        RFAIL(R, st, "%s: %s: %s", R->m->path, label, e.err ? e.err : "evaluation failed");
+    return ONYX_OK;
+}
+
+/* ---- the main pass ---- */
+static onyx_status resolve_nodes(resolver *R, const int *order)
+{
+    const onyx_model *m = R->m;
+    onyx_program *p = R->p;
+    int n = m->n_nodes;
+    char lb[256];
+    /* which node outputs are needed: walk backwards from the graph outputs */
+    unsigned char *live = calloc((size_t)n + 1, 1);
+    strmap need;
+    onyx_pool tmp = {0};
+    onyx_status st = ONYX_OK;
+    int64_t n_names = m->n_outputs;
+    for (int i = 0; i < n; i++) n_names += m->nodes[i].n_in;
+    if (!live || !strmap_init(&need, (size_t)n_names + 1, &tmp)) {
+        free(live);
+        onyx_pool_free(&tmp);
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < m->n_outputs; i++) *strmap_slot(&need, m->outputs[i].name, 1) = 1;
+    for (int j = n - 1; j >= 0; j--) {
+        const onyx_nodedef *nd = &m->nodes[order[j]];
+        for (int k = 0; k < nd->n_out && !live[order[j]]; k++)
+            if (nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0))
+                live[order[j]] = 1;
+        if (!live[order[j]]) continue;
+        for (int k = 0; k < nd->n_in; k++)
+            if (nd->inputs[k][0]) *strmap_slot(&need, nd->inputs[k], 1) = 1;
+    }
+
+    p->nodes = onyx_pool_alloc(&p->pool, sizeof(onyx_pnode) * (size_t)(n + 1));
+    if (!p->nodes) {
+        st = ONYX_ERR_NOMEM;
+        onyx_seterr(R->err, st, "out of memory");
+        goto out;
+    }
+    for (int j = 0; j < n && st == ONYX_OK; j++) {
+        int ni = order[j];
+        const onyx_nodedef *nd = &m->nodes[ni];
+        if (!live[ni]) continue;
+        node_label(nd, ni, lb, sizeof lb);
+        if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
+            st = ONYX_ERR_UNSUPPORTED;
+            onyx_seterr(R->err, st, "%s: %s: op domain '%s' is not supported", m->path, lb, nd->domain);
+            break;
+        }
+        const onyx_op *op = onyx_op_find(nd->op_type);
+        if (!op) {
+            st = ONYX_ERR_UNSUPPORTED;
+            onyx_seterr(R->err, st, "%s: %s: op '%s' is not supported by onyx", m->path, lb, nd->op_type);
+            break;
+        }
+        if (nd->n_in > 64 || nd->n_out > 64) {
+            st = ONYX_ERR_LIMIT;
+            onyx_seterr(R->err, st, "%s: %s: more than 64 inputs or outputs", m->path, lb);
+            break;
+        }
+        int in_idx[64], out_idx[64];
+        onyx_tensor in_t[64], out_t[64];
+        onyx_tensor *in_p[64], *out_p[64];
+        unsigned char in_const[64];
+        int all_const = 1, all_known = 1;
+        for (int k = 0; k < nd->n_in; k++) {
+            in_idx[k] = nd->inputs[k][0] ? find_tensor(R, nd->inputs[k]) : -1;
+            if (nd->inputs[k][0] && in_idx[k] < 0) {
+                st = ONYX_ERR_PARSE;
+                onyx_seterr(R->err, st, "%s: %s: input '%s' is undefined", m->path, lb, nd->inputs[k]);
+                break;
+            }
+            if (in_idx[k] < 0) {
+                in_p[k] = NULL;
+                in_const[k] = 1;
+                continue;
+            }
+            onyx_ptensor *pt = &p->tensors[in_idx[k]];
+            in_t[k] = pt->t;
+            in_const[k] = pt->loc == ONYX_LOC_CONST;
+            if (!in_const[k] && !R->known[in_idx[k]]) in_t[k].data = NULL;
+            if (!in_const[k]) all_const = 0;
+            if (!in_t[k].data) all_known = 0;
+            in_p[k] = &in_t[k];
+        }
+        if (st != ONYX_OK) break;
+        int needed_out = 0;
+        for (int k = 0; k < nd->n_out; k++) {
+            memset(&out_t[k], 0, sizeof out_t[k]);
+            int used = nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0);
+            needed_out += used;
+            out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
+        }
+        /* Identity is a rename: its output is its input tensor */
+        if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 && nd->n_out == 1 &&
+            in_idx[0] >= 0) {
+            *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
+            continue;
+        }
+        onyx_prep pr;
+        char msg[400];
+        msg[0] = 0;
+        memset(&pr, 0, sizeof pr);
+        pr.op_type = nd->op_type;
+        pr.opset = m->opset;
+        pr.n_in = nd->n_in;
+        pr.n_out = nd->n_out;
+        pr.in = (const onyx_tensor *const *)in_p;
+        pr.in_const = in_const;
+        pr.out = out_p;
+        pr.attrs = nd->attrs;
+        pr.n_attrs = nd->n_attrs;
+        pr.msg = msg;
+        pr.msg_cap = sizeof msg;
+        st = op->prepare(&pr);
+        if (st != ONYX_OK) {
+            onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb, msg[0] ? msg : "prepare failed");
+            free_params(pr.params, pr.free_params);
+            break;
+        }
+        int64_t out_bytes = 0;
+        for (int k = 0; k < nd->n_out; k++) {
+            if (!out_p[k]) continue;
+            int64_t by = tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+            if (by < 0) {
+                char sb[128];
+                st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT : ONYX_ERR_UNSUPPORTED;
+                onyx_seterr(R->err, st, "%s: %s: output '%s' (%s %s) is invalid or larger than %lld bytes",
+                            m->path, lb, nd->outputs[k], onyx_dtype_name(out_t[k].dtype),
+                            onyx_shape_str(&out_t[k], sb, sizeof sb),
+                            (long long)m->lim.max_tensor_bytes);
+                break;
+            }
+            out_bytes += by;
+            out_t[k].data = NULL;
+        }
+        if (st != ONYX_OK) {
+            free_params(pr.params, pr.free_params);
+            break;
+        }
+        /* Dropout in inference with no mask used is a rename too */
+        if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
+            (nd->n_out < 2 || !out_p[1])) {
+            free_params(pr.params, pr.free_params);
+            *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
+            continue;
+        }
+        int shape_only = strcmp(nd->op_type, "Shape") == 0 || strcmp(nd->op_type, "Size") == 0;
+        int fold = all_const || shape_only;
+        int compute_known = !fold && all_known && out_bytes <= 65536;
+        /* new tensors for the outputs */
+        for (int k = 0; k < nd->n_out; k++) {
+            out_idx[k] = -1;
+            if (!out_p[k]) continue;
+            int ti = add_tensor(R, nd->outputs[k]);
+            if (ti < 0) {
+                st = ONYX_ERR_NOMEM;
+                onyx_seterr(R->err, st, "out of memory");
+                break;
+            }
+            out_idx[k] = ti;
+        }
+        if (st == ONYX_OK && (fold || compute_known)) {
+            if (shape_only && !all_known) in_p[0]->data = NULL;
+            st = eval_now(R, op, &pr, in_p, out_p, lb);
+        }
+        if (st != ONYX_OK) {
+            free_params(pr.params, pr.free_params);
+            break;
+        }
+        for (int k = 0; k < nd->n_out; k++) {
+            if (out_idx[k] < 0) continue;
+            onyx_ptensor *pt = &p->tensors[out_idx[k]];
+            pt->t = out_t[k];
+            pt->bytes = (size_t)tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+            if (fold) pt->loc = ONYX_LOC_CONST;
+            else if (compute_known) R->known[out_idx[k]] = 1;
+        }
+        if (fold) {
+            free_params(pr.params, pr.free_params);
+            continue;
+        }
+        /* keep the node */
+        onyx_pnode *pn = &p->nodes[p->n_nodes];
+        pn->name = nd->name;
+        pn->op_type = nd->op_type;
+        pn->op = op;
+        pn->n_in = nd->n_in;
+        pn->n_out = nd->n_out;
+        pn->in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
+        pn->out = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
+        if (!pn->in || !pn->out) {
+            free_params(pr.params, pr.free_params);
+            st = ONYX_ERR_NOMEM;
+            onyx_seterr(R->err, st, "out of memory");
+            break;
+        }
+        memcpy(pn->in, in_idx, sizeof(int) * (size_t)nd->n_in);
+        memcpy(pn->out, out_idx, sizeof(int) * (size_t)nd->n_out);
+        pn->params = pr.params;
+        pn->free_params = pr.free_params;
+        pn->scratch_bytes = pr.scratch_bytes;
+        for (int k = 0; k < nd->n_in; k++)
+            if (in_idx[k] >= 0) in_t[k].data = NULL;
+        pn->flops = onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
+                                    (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs,
+                                    nd->n_attrs);
+        p->flops += pn->flops;
+        p->n_nodes++;
+    }
+out:
+    free(live);
+    onyx_pool_free(&tmp);
+    return st;
+}
+
+/* ---- graph outputs and the plan ---- */
+static onyx_status plan(resolver *R)
+{
+    const onyx_model *m = R->m;
+    onyx_program *p = R->p;
+    p->n_outputs = m->n_outputs;
+    p->outputs = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_outputs + 1));
+    p->output_names = onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_outputs + 1));
+    if (!p->outputs || !p->output_names) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->n_outputs; i++) {
+        int ti = find_tensor(R, m->outputs[i].name);
+        if (ti < 0)
+            RFAIL(R, ONYX_ERR_PARSE, "%s: graph output '%s' is not produced by any node",
+                  m->path, m->outputs[i].name);
+        p->outputs[i] = ti;
+        p->output_names[i] = m->outputs[i].name;
+    }
+    /* liveness: [producer, last consumer]; graph inputs from the start,
+     * graph outputs to the end (they must survive the run) */
+    int end = p->n_nodes;
+    for (int i = 0; i < p->n_inputs; i++) {
+        p->tensors[p->inputs[i]].first = 0;
+        p->tensors[p->inputs[i]].last = end;
+    }
+    for (int j = 0; j < p->n_nodes; j++) {
+        onyx_pnode *pn = &p->nodes[j];
+        for (int k = 0; k < pn->n_out; k++)
+            if (pn->out[k] >= 0) {
+                onyx_ptensor *pt = &p->tensors[pn->out[k]];
+                pt->first = j;
+                if (pt->last < j) pt->last = j;
+            }
+        for (int k = 0; k < pn->n_in; k++)
+            if (pn->in[k] >= 0) {
+                onyx_ptensor *pt = &p->tensors[pn->in[k]];
+                if (pt->last < j) pt->last = j;
+            }
+    }
+    for (int i = 0; i < p->n_outputs; i++) p->tensors[p->outputs[i]].last = end;
+
+    int n_bufs = 0;
+    onyx_buf *bufs = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
+    int *who = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof(int));
+    if (!bufs || !who) {
+        free(bufs);
+        free(who);
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < p->n_tensors; i++) {
+        onyx_ptensor *pt = &p->tensors[i];
+        if (pt->loc != ONYX_LOC_ARENA || pt->first < 0) continue;
+        bufs[n_bufs].bytes = pt->bytes;
+        bufs[n_bufs].first = pt->first;
+        bufs[n_bufs].last = pt->last;
+        who[n_bufs++] = i;
+    }
+    for (int j = 0; j < p->n_nodes; j++) {
+        if (!p->nodes[j].scratch_bytes) continue;
+        if ((int64_t)p->nodes[j].scratch_bytes > m->lim.max_arena_bytes) {
+            free(bufs);
+            free(who);
+            RFAIL(R, ONYX_ERR_LIMIT, "%s: node '%s' (%s) asks for %zu bytes of scratch", m->path,
+                  p->nodes[j].name, p->nodes[j].op_type, p->nodes[j].scratch_bytes);
+        }
+        bufs[n_bufs].bytes = p->nodes[j].scratch_bytes;
+        bufs[n_bufs].first = bufs[n_bufs].last = j;
+        who[n_bufs++] = -1 - j;
+    }
+    size_t total = onyx_plan_buffers(bufs, n_bufs, 64);
+    for (int b = 0; b < n_bufs; b++) {
+        if (who[b] >= 0) p->tensors[who[b]].offset = bufs[b].offset;
+        else p->nodes[-1 - who[b]].scratch_offset = bufs[b].offset;
+    }
+    free(bufs);
+    free(who);
+    if ((int64_t)total > m->lim.max_arena_bytes)
+        RFAIL(R, ONYX_ERR_LIMIT, "%s: the arena needs %zu bytes, more than the limit of %lld",
+              m->path, total, (long long)m->lim.max_arena_bytes);
+    p->arena_bytes = total;
+    return ONYX_OK;
+}
+
+onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
+                               int n_binds, onyx_error *err)
+{
+    onyx_program *p = calloc(1, sizeof *p);
+    if (!p) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->model = m;
+    resolver R;
+    memset(&R, 0, sizeof R);
+    R.m = m;
+    R.p = p;
+    R.err = err;
+    int64_t cap = (int64_t)m->n_inits + m->n_inputs;
+    for (int i = 0; i < m->n_nodes; i++) cap += m->nodes[i].n_out;
+    R.cap_tensors = (int)(cap + 1);
+    int *order = calloc((size_t)m->n_nodes + 1, sizeof(int));
+    R.known = calloc((size_t)R.cap_tensors, 1);
+    p->tensors = onyx_pool_alloc(&p->pool, sizeof(onyx_ptensor) * (size_t)R.cap_tensors);
+    onyx_status st = ONYX_OK;
+    if (!order || !R.known || !p->tensors || !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        st = ONYX_ERR_NOMEM;
+    }
+    for (int i = 0; st == ONYX_OK && i < m->n_inits; i++) {
+        int ti = add_tensor(&R, m->inits[i].name);
+        p->tensors[ti].t = m->inits[i].t;
+        p->tensors[ti].loc = ONYX_LOC_CONST;
+        p->tensors[ti].bytes = (size_t)onyx_numel(&m->inits[i].t) * onyx_dtype_size(m->inits[i].t.dtype);
+    }
+    if (st == ONYX_OK) st = bind_inputs(&R, binds, n_binds);
+    if (st == ONYX_OK) st = order_nodes(&R, order);
+    if (st == ONYX_OK) st = resolve_nodes(&R, order);
+    if (st == ONYX_OK) st = plan(&R);
+    free(order);
+    free(R.known);
+    if (st != ONYX_OK) {
+        onyx_program_free(p);
+        return NULL;
+    }
+    /* bound values were only for resolving: at run time inputs are data */
+    for (int i = 0; i < p->n_inputs; i++) p->tensors[p->inputs[i]].t.data = NULL;
+    for (int i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].loc == ONYX_LOC_ARENA) p->tensors[i].t.data = NULL;
+    return p;
+}
+
+void onyx_program_free(onyx_program *p)
+{
+    if (!p) return;
+    for (int j = 0; j < p->n_nodes; j++) free_params(p->nodes[j].params, p->nodes[j].free_params);
+    onyx_pool_free(&p->pool);
+    free(p);
+}
+
+size_t onyx_program_arena_bytes(const onyx_program *p) { return p->arena_bytes; }
+int onyx_program_num_nodes(const onyx_program *p) { return p->n_nodes; }
+int64_t onyx_program_flops(const onyx_program *p) { return p->flops; }
+int onyx_program_num_inputs(const onyx_program *p) { return p->n_inputs; }
+int onyx_program_num_outputs(const onyx_program *p) { return p->n_outputs; }
+const char *onyx_program_input_name(const onyx_program *p, int i) { return p->input_names[i]; }
+const char *onyx_program_output_name(const onyx_program *p, int i) { return p->output_names[i]; }
+const onyx_tensor *onyx_program_input_info(const onyx_program *p, int i)
+{
+    return &p->tensors[p->inputs[i]].t;
+}
+const onyx_tensor *onyx_program_output_info(const onyx_program *p, int i)
+{
+    return &p->tensors[p->outputs[i]].t;
+}
+int onyx_program_find_input(const onyx_program *p, const char *name)
+{
+    for (int i = 0; i < p->n_inputs; i++)
+        if (strcmp(p->input_names[i], name) == 0) return i;
+    return -1;
+}
+int onyx_program_find_output(const onyx_program *p, const char *name)
+{
+    for (int i = 0; i < p->n_outputs; i++)
+        if (strcmp(p->output_names[i], name) == 0) return i;
+    return -1;
+}
+const char *onyx_program_node_name(const onyx_program *p, int i) { return p->nodes[i].name; }
+const char *onyx_program_node_op(const onyx_program *p, int i) { return p->nodes[i].op_type; }
+int64_t onyx_program_node_flops(const onyx_program *p, int i) { return p->nodes[i].flops; }

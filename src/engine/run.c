@@ -1,0 +1,140 @@
+/* run.c - phase 4: an instance (arena + tensor table) runs the program.
+ *
+ * Everything run needs is built in onyx_instance_new: the tensors with their
+ * data pointers into this instance's arena, and one onyx_exec per node with
+ * its input/output pointer arrays. onyx_instance_run is then a loop of
+ * indirect calls: no allocation, no locks, no I/O. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct onyx_instance {
+    const onyx_program *p;
+    unsigned char *arena;    /* owned, 64-aligned */
+    onyx_tensor *tensors;    /* owned: one per program tensor */
+    onyx_exec *execs;        /* owned: one per node */
+    onyx_tensor **ptrs;      /* owned: the in/out pointer arrays of execs */
+    int profiling;
+    uint64_t *node_ns;       /* owned: per-node time when profiling */
+};
+
+onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
+{
+    onyx_instance *x = calloc(1, sizeof *x);
+    if (!x) goto nomem;
+    x->p = p;
+    size_t arena = (p->arena_bytes + 63) & ~(size_t)63;
+    x->arena = aligned_alloc(64, arena ? arena : 64);
+    x->tensors = calloc((size_t)p->n_tensors + 1, sizeof *x->tensors);
+    x->execs = calloc((size_t)p->n_nodes + 1, sizeof *x->execs);
+    x->node_ns = calloc((size_t)p->n_nodes + 1, sizeof *x->node_ns);
+    size_t n_ptrs = 0;
+    for (int j = 0; j < p->n_nodes; j++) n_ptrs += (size_t)(p->nodes[j].n_in + p->nodes[j].n_out);
+    x->ptrs = calloc(n_ptrs + 1, sizeof *x->ptrs);
+    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs) goto nomem;
+    memset(x->arena, 0, arena ? arena : 64);
+    for (int i = 0; i < p->n_tensors; i++) {
+        const onyx_ptensor *pt = &p->tensors[i];
+        x->tensors[i] = pt->t;
+        if (pt->loc == ONYX_LOC_ARENA) x->tensors[i].data = x->arena + pt->offset;
+    }
+    onyx_tensor **cur = x->ptrs;
+    for (int j = 0; j < p->n_nodes; j++) {
+        const onyx_pnode *pn = &p->nodes[j];
+        onyx_exec *e = &x->execs[j];
+        e->in = (const onyx_tensor *const *)cur;
+        for (int k = 0; k < pn->n_in; k++) *cur++ = pn->in[k] >= 0 ? &x->tensors[pn->in[k]] : NULL;
+        e->out = cur;
+        for (int k = 0; k < pn->n_out; k++) *cur++ = pn->out[k] >= 0 ? &x->tensors[pn->out[k]] : NULL;
+        e->n_in = pn->n_in;
+        e->n_out = pn->n_out;
+        e->params = pn->params;
+        e->scratch = pn->scratch_bytes ? x->arena + pn->scratch_offset : NULL;
+    }
+    return x;
+nomem:
+    onyx_instance_free(x);
+    onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory for an instance (arena %zu bytes)",
+                p->arena_bytes);
+    return NULL;
+}
+
+void onyx_instance_free(onyx_instance *x)
+{
+    if (!x) return;
+    free(x->arena);
+    free(x->tensors);
+    free(x->execs);
+    free(x->ptrs);
+    free(x->node_ns);
+    free(x);
+}
+
+onyx_tensor *onyx_instance_input(onyx_instance *x, int i)
+{
+    if (i < 0 || i >= x->p->n_inputs) return NULL;
+    return &x->tensors[x->p->inputs[i]];
+}
+
+const onyx_tensor *onyx_instance_output(const onyx_instance *x, int i)
+{
+    if (i < 0 || i >= x->p->n_outputs) return NULL;
+    return &x->tensors[x->p->outputs[i]];
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
+{
+    const onyx_program *p = x->p;
+    int n = p->n_nodes;
+    if (!x->profiling) {
+        for (int j = 0; j < n; j++) {
+            onyx_exec *e = &x->execs[j];
+            onyx_status st = p->nodes[j].op->eval(e);
+            if (st != ONYX_OK) {
+                if (why) *why = e->err ? e->err : "evaluation failed";
+                if (node) *node = j;
+                return st;
+            }
+        }
+        return ONYX_OK;
+    }
+    for (int j = 0; j < n; j++) {
+        onyx_exec *e = &x->execs[j];
+        uint64_t t0 = now_ns();
+        onyx_status st = p->nodes[j].op->eval(e);
+        x->node_ns[j] += now_ns() - t0;
+        if (st != ONYX_OK) {
+            if (why) *why = e->err ? e->err : "evaluation failed";
+            if (node) *node = j;
+            return st;
+        }
+    }
+    return ONYX_OK;
+}
+
+void onyx_instance_profile(onyx_instance *x, int enable) { x->profiling = enable; }
+const uint64_t *onyx_instance_node_ns(const onyx_instance *x) { return x->node_ns; }
+void onyx_instance_profile_reset(onyx_instance *x)
+{
+    memset(x->node_ns, 0, sizeof *x->node_ns * (size_t)(x->p->n_nodes + 1));
+}
+
+void onyx_run_error(const onyx_program *p, onyx_status st, const char *why,
+                    int node, onyx_error *err)
+{
+    if (node >= 0 && node < p->n_nodes)
+        onyx_seterr(err, st, "%s: node '%s' (%s): %s", p->model->path, p->nodes[node].name,
+                    p->nodes[node].op_type, why ? why : "failed");
+    else
+        onyx_seterr(err, st, "%s: %s", p->model->path, why ? why : "failed");
+}
