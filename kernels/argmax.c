@@ -64,8 +64,8 @@ static onyx_status argmax_prepare(onyx_prep *p)
     int64_t keepdims = onyx_attr_int(p, "keepdims", 1);
     ONYX_CHECK(p, keepdims == 0 || keepdims == 1,
                "keepdims %lld must be 0 or 1", (long long)keepdims);
-    int64_t last = p->opset >= 12 ? onyx_attr_int(p, "select_last_index", 0)
-                                  : 0;
+    int64_t last =
+        p->opset >= 12 ? onyx_attr_int(p, "select_last_index", 0) : 0;
     ONYX_CHECK(p, last == 0 || last == 1,
                "select_last_index %lld must be 0 or 1", (long long)last);
     ONYX_CHECK(p, X->dims[axis] > 0,
@@ -84,8 +84,10 @@ static onyx_status argmax_prepare(onyx_prep *p)
     for (int i = 0; i < X->rank; i++) {
         if (i < axis) ap->outer *= X->dims[i];
         if (i > axis) ap->inner *= X->dims[i];
-        if (i != axis) odims[orank++] = X->dims[i];
-        else if (keepdims) odims[orank++] = 1;
+        if (i != axis)
+            odims[orank++] = X->dims[i];
+        else if (keepdims)
+            odims[orank++] = 1;
     }
     p->scratch_bytes = (size_t)ap->inner * 8;
     onyx_set_shape(p->out[AM_REDUCED], ONYX_INT64, orank, odims);

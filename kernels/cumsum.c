@@ -38,13 +38,15 @@ static void split_at(const int64_t *dims, int rank, int axis, int64_t *outer,
             if (n == 0) break;                                                 \
             const T *xr = x + o * n * inner + (reverse ? (n - 1) * inner : 0); \
             T *yr = y + o * n * inner + (reverse ? (n - 1) * inner : 0);       \
-            for (int64_t j = 0; j < inner; j++) yr[j] = exclusive ? 0 : xr[j]; \
+            for (int64_t j = 0; j < inner; j++)                                \
+                yr[j] = exclusive ? 0 : xr[j];                                 \
             for (int64_t k = 1; k < n; k++) {                                  \
                 const T *xs = exclusive ? xr : xr + step;                      \
                 T *yp = yr;                                                    \
                 xr += step;                                                    \
                 yr += step;                                                    \
-                for (int64_t j = 0; j < inner; j++) yr[j] = yp[j] + xs[j];     \
+                for (int64_t j = 0; j < inner; j++)                            \
+                    yr[j] = yp[j] + xs[j];                                     \
             }                                                                  \
         }                                                                      \
     }
@@ -89,7 +91,8 @@ static onyx_status cumsum_prepare(onyx_prep *p)
     if (!cp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     p->params = cp;
     cp->rank = X->rank;
-    for (int i = 0; i < X->rank; i++) cp->dims[i] = X->dims[i];
+    for (int i = 0; i < X->rank; i++)
+        cp->dims[i] = X->dims[i];
     /* only a constant axis may be fixed now; a bound value may change */
     cp->axis = p->in_const[CS_AXIS] ? axis : -1;
     cp->exclusive = (int)exclusive;

@@ -22,7 +22,10 @@ struct onyx_fft {
     float *filt;  /* Bluestein (m, 2): FFT of conj(w) wrapped around, / m */
 };
 
-static int is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+static int is_pow2(int n)
+{
+    return n > 0 && (n & (n - 1)) == 0;
+}
 
 /* out (m,2) = unnormalised DFT of in (m,2), sign -1 forward, +1 inverse.
  * m is a power of two; in and out do not overlap. */
@@ -55,7 +58,8 @@ static void radix2(float *out, const float *in, int m, const int *rev,
 static void radix2_tables(int m, int *rev, float *tw)
 {
     int bits = 0;
-    while ((1 << bits) < m) bits++;
+    while ((1 << bits) < m)
+        bits++;
     for (int i = 0; i < m; i++) {
         int r = 0;
         for (int b = 0; b < bits; b++)
@@ -72,13 +76,14 @@ static void radix2_tables(int m, int *rev, float *tw)
 onyx_fft *onyx_fft_new(int n)
 {
     if (n < 1 || n > (1 << 28)) return NULL;
-    int kind = is_pow2(n)                   ? FFT_RADIX2
+    int kind = is_pow2(n)                 ? FFT_RADIX2
                : n <= ONYX_FFT_DIRECT_MAX ? FFT_DIRECT
                                           : FFT_BLUESTEIN;
     int m = n;
     if (kind == FFT_BLUESTEIN) {
         m = 1;
-        while (m < 2 * n - 1) m <<= 1;
+        while (m < 2 * n - 1)
+            m <<= 1;
     }
     if (kind == FFT_DIRECT) m = 0;
     size_t n_tw = kind == FFT_DIRECT ? 2 * (size_t)n : (size_t)m;
@@ -130,13 +135,17 @@ onyx_fft *onyx_fft_new(int n)
             }
         }
         radix2(f->filt, b, m, f->rev, f->tw, 0);
-        for (int i = 0; i < 2 * m; i++) f->filt[i] /= (float)m;
+        for (int i = 0; i < 2 * m; i++)
+            f->filt[i] /= (float)m;
         free(b);
     }
     return f;
 }
 
-void onyx_fft_free(onyx_fft *f) { free(f); }
+void onyx_fft_free(onyx_fft *f)
+{
+    free(f);
+}
 
 size_t onyx_fft_work_floats(const onyx_fft *f)
 {
@@ -178,7 +187,8 @@ static void bluestein(const onyx_fft *f, float *out, const float *in,
         a[2 * j] = xr * wr - xi * wi;
         a[2 * j + 1] = xr * wi + xi * wr;
     }
-    for (int j = 2 * n; j < 2 * m; j++) a[j] = 0;
+    for (int j = 2 * n; j < 2 * m; j++)
+        a[j] = 0;
     radix2(fa, a, m, f->rev, f->tw, 0);
     for (int j = 0; j < m; j++) { /* pointwise product with the filter */
         float xr = fa[2 * j], xi = fa[2 * j + 1];
@@ -206,6 +216,22 @@ void onyx_fft_run(const onyx_fft *f, float *out, const float *in, int inverse,
     }
     if (inverse) {
         float sc = 1.0f / (float)n;
-        for (int i = 0; i < 2 * n; i++) out[i] *= sc;
+        for (int i = 0; i < 2 * n; i++)
+            out[i] *= sc;
+    }
+}
+
+void onyx_fft_split_real2(float *A, float *B, long stride, const float *Z,
+                          int n, int n_out)
+{
+    for (int k = 0; k < n_out; k++) {
+        int m = k ? n - k : 0;
+        float zr = Z[2 * k], zi = Z[2 * k + 1];
+        float mr = Z[2 * m], mi = Z[2 * m + 1];
+        float *a = A + k * stride, *b = B + k * stride;
+        a[0] = 0.5f * (zr + mr);
+        a[1] = 0.5f * (zi - mi);
+        b[0] = 0.5f * (zi + mi);
+        b[1] = 0.5f * (mr - zr);
     }
 }

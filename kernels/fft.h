@@ -28,4 +28,11 @@ size_t onyx_fft_work_floats(const onyx_fft *f);
 void onyx_fft_run(const onyx_fft *f, float *out, const float *in, int inverse,
                   float *work);
 
+/* Two real signals a, b for the price of one complex FFT: given
+ * Z (n,2) = transform of a + i b (forward or inverse), write the first n_out
+ * bins of each one's transform, bin k at A + k*stride (re, im), likewise B:
+ *   A_k = (Z_k + conj Z_{n-k}) / 2,  B_k = (Z_k - conj Z_{n-k}) / 2i. */
+void onyx_fft_split_real2(float *A, float *B, long stride, const float *Z,
+                          int n, int n_out);
+
 #endif

@@ -71,6 +71,20 @@ static onyx_status gather_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
+/* One outer row: y[j] = row[I[j]] for n chunks of c bytes. c is a constant
+ * at the calls that matter (one float, one int64) so the copies inline.
+ * Returns 0, or -1 on an index out of range. */
+static inline int gather_row(char *y, const char *row, const onyx_tensor *I,
+                             int64_t n, int64_t axis_len, size_t c)
+{
+    for (int64_t j = 0; j < n; j++) {
+        int64_t i = get_index(I, j, axis_len);
+        if (i < 0) return -1;
+        memcpy(y + j * (int64_t)c, row + i * (int64_t)c, c);
+    }
+    return 0;
+}
+
 static onyx_status gather_eval(onyx_exec *e)
 {
     const gather_params *gp = e->params;
@@ -79,16 +93,19 @@ static onyx_status gather_eval(onyx_exec *e)
     const char *x = e->in[G_DATA]->data;
     char *y = e->out[G_OUT]->data;
     size_t c = gp->chunk;
+    int64_t n = gp->n_idx, len = gp->axis_len;
     for (int64_t o = 0; o < gp->outer; o++) {
-        const char *row = x + o * gp->axis_len * (int64_t)c;
-        for (int64_t j = 0; j < gp->n_idx; j++) {
-            int64_t i = get_index(I, j, gp->axis_len);
-            if (i < 0) {
-                e->err = index_error;
-                return ONYX_ERR_RUNTIME;
-            }
-            memcpy(y, row + i * (int64_t)c, c);
-            y += c;
+        const char *row = x + o * len * (int64_t)c;
+        char *yo = y + o * n * (int64_t)c;
+        int bad;
+        switch (c) {
+        case 4: bad = gather_row(yo, row, I, n, len, 4); break;
+        case 8: bad = gather_row(yo, row, I, n, len, 8); break;
+        default: bad = gather_row(yo, row, I, n, len, c); break;
+        }
+        if (bad) {
+            e->err = index_error;
+            return ONYX_ERR_RUNTIME;
         }
     }
     return ONYX_OK;
@@ -139,27 +156,21 @@ static onyx_status gather_el_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-static onyx_status gather_el_eval(onyx_exec *e)
+/* Y[j] = X[offset of j with the axis coordinate replaced by I[j]], walked
+ * with an odometer over the indices' shape that keeps the offset in X of
+ * the element whose axis coordinate is 0. es is a constant at the calls that
+ * matter. Returns 0, or -1 on an index out of range. */
+static inline int gather_el_all(char *y, const char *x, const onyx_tensor *I,
+                                const gather_el_params *gp, int64_t axis_len,
+                                size_t es)
 {
-    const gather_el_params *gp = e->params;
-    const onyx_tensor *X = e->in[G_DATA], *I = e->in[G_INDICES];
-    if (!e->out[G_OUT]) return ONYX_OK;
     int r = gp->rank, axis = gp->axis;
-    int64_t n = onyx_numel(I);
-    int64_t axis_len = X->dims[axis], axis_stride = gp->x_strides[axis];
-    const char *x = X->data;
-    char *y = e->out[G_OUT]->data;
-    size_t es = gp->esize;
-    /* odometer over the indices' shape, keeping the offset in X of the
-     * element with the index axis at 0 */
+    int64_t n = onyx_numel(I), axis_stride = gp->x_strides[axis];
     int64_t idx[ONYX_MAX_RANK] = {0};
     int64_t off = 0;
     for (int64_t j = 0; j < n; j++) {
         int64_t i = get_index(I, j, axis_len);
-        if (i < 0) {
-            e->err = index_error;
-            return ONYX_ERR_RUNTIME;
-        }
+        if (i < 0) return -1;
         memcpy(y + j * (int64_t)es, x + (off + i * axis_stride) * (int64_t)es,
                es);
         for (int k = r - 1; k >= 0; k--) {
@@ -168,6 +179,26 @@ static onyx_status gather_el_eval(onyx_exec *e)
             if (k != axis) off -= gp->x_strides[k] * gp->dims[k];
             idx[k] = 0;
         }
+    }
+    return 0;
+}
+
+static onyx_status gather_el_eval(onyx_exec *e)
+{
+    const gather_el_params *gp = e->params;
+    const onyx_tensor *X = e->in[G_DATA], *I = e->in[G_INDICES];
+    if (!e->out[G_OUT]) return ONYX_OK;
+    int64_t len = X->dims[gp->axis];
+    char *y = e->out[G_OUT]->data;
+    int bad;
+    switch (gp->esize) {
+    case 4: bad = gather_el_all(y, X->data, I, gp, len, 4); break;
+    case 8: bad = gather_el_all(y, X->data, I, gp, len, 8); break;
+    default: bad = gather_el_all(y, X->data, I, gp, len, gp->esize); break;
+    }
+    if (bad) {
+        e->err = index_error;
+        return ONYX_ERR_RUNTIME;
     }
     return ONYX_OK;
 }

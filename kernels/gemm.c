@@ -24,27 +24,174 @@ void onyx_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
 #else
 
-/* C[i][j] = beta*C + alpha * sum_p a(i,p) b(p,j), in row blocks so a strip of
- * C stays in cache while B streams through. */
+/* The portable sgemm, organised like BLIS / GotoBLAS:
+ *
+ *   for each KC-deep slice of the k axis:
+ *     for each NC-wide block of columns:   pack B block  (KC, NC) -> Bp
+ *       for each MC-tall block of rows:    pack A block  (MC, KC) -> Ap
+ *         for each NR x MR tile:           micro-kernel, C tile += Ap @ Bp
+ *
+ * Packing copies the operands, transposed or not, into the exact order the
+ * micro-kernel reads them (MR rows of A interleaved per k step, NR columns
+ * of B per k step), zero-filled past the matrix edges, with alpha folded
+ * into A. The micro-kernel keeps an MR x NR tile of C in local accumulators
+ * across the whole KC loop: plain C with fixed trip counts, which the
+ * compiler turns into vector registers (SSE on x86-64, NEON on ARM).
+ *
+ * The pack buffers live on the stack (eval must not allocate): about
+ * 4 * (MC + NC) * KC = 160 KB. */
+#include <string.h>
+
+#define GEMM_MR 6   /* micro-tile rows: 6 x 8 = 12 4-wide accumulators */
+#define GEMM_NR 8   /* micro-tile columns */
+#define GEMM_KC 128 /* depth of a packed slice */
+#define GEMM_MC 60  /* rows of a packed A block, a multiple of MR */
+#define GEMM_NC 256 /* columns of a packed B block, a multiple of NR */
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* -O2 alone does not fully unroll the tile loops; the kernel needs it. */
+#define GEMM_HOT __attribute__((optimize("O3")))
+#else
+#define GEMM_HOT
+#endif
+
+/* Ap (MC/MR panels of (kc, MR)) = alpha * op(A)[i0 : i0+mc, p0 : p0+kc] */
+static void pack_a(float *Ap, int trans_a, const float *A, int lda, int i0,
+                   int p0, int mc, int kc, float alpha)
+{
+    for (int ib = 0; ib < mc; ib += GEMM_MR) {
+        int mr = mc - ib < GEMM_MR ? mc - ib : GEMM_MR;
+        for (int p = 0; p < kc; p++, Ap += GEMM_MR) {
+            int i = 0;
+            if (!trans_a)
+                for (; i < mr; i++)
+                    Ap[i] = alpha * A[(long)(i0 + ib + i) * lda + p0 + p];
+            else
+                for (; i < mr; i++)
+                    Ap[i] = alpha * A[(long)(p0 + p) * lda + i0 + ib + i];
+            for (; i < GEMM_MR; i++) Ap[i] = 0;
+        }
+    }
+}
+
+/* Bp (NC/NR panels of (kc, NR)) = op(B)[p0 : p0+kc, j0 : j0+nc] */
+static void pack_b(float *Bp, int trans_b, const float *B, int ldb, int p0,
+                   int j0, int kc, int nc)
+{
+    for (int jb = 0; jb < nc; jb += GEMM_NR) {
+        int nr = nc - jb < GEMM_NR ? nc - jb : GEMM_NR;
+        for (int p = 0; p < kc; p++, Bp += GEMM_NR) {
+            int j = 0;
+            if (!trans_b) {
+                const float *b = B + (long)(p0 + p) * ldb + j0 + jb;
+                for (; j < nr; j++) Bp[j] = b[j];
+            } else {
+                const float *b = B + (long)(j0 + jb) * ldb + p0 + p;
+                for (; j < nr; j++) Bp[j] = b[(long)j * ldb];
+            }
+            for (; j < GEMM_NR; j++) Bp[j] = 0;
+        }
+    }
+}
+
+/* C (mr, nr) += Ap (kc, MR)^T @ Bp (kc, NR), mr <= MR, nr <= NR */
+GEMM_HOT static void micro_kernel(int kc, const float *restrict Ap,
+                                  const float *restrict Bp, float *restrict C,
+                                  int ldc, int mr, int nr)
+{
+    float acc[GEMM_MR][GEMM_NR];
+    for (int i = 0; i < GEMM_MR; i++)
+        for (int j = 0; j < GEMM_NR; j++) acc[i][j] = 0;
+    for (int p = 0; p < kc; p++, Ap += GEMM_MR, Bp += GEMM_NR)
+        for (int i = 0; i < GEMM_MR; i++)
+            for (int j = 0; j < GEMM_NR; j++) acc[i][j] += Ap[i] * Bp[j];
+    if (mr == GEMM_MR && nr == GEMM_NR) {
+        for (int i = 0; i < GEMM_MR; i++)
+            for (int j = 0; j < GEMM_NR; j++) C[(long)i * ldc + j] += acc[i][j];
+    } else {
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) C[(long)i * ldc + j] += acc[i][j];
+    }
+}
+
+/* Small products (a row or two of C, or tiny k) skip the packing: row i of
+ * C gets alpha * sum_p a(i,p) * row p of op(B) -- or dot products of
+ * contiguous rows when B is transposed. */
+GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
+                                float alpha, const float *A, int lda,
+                                const float *B, int ldb, float *C, int ldc)
+{
+    for (int i = 0; i < m; i++) {
+        float *c = C + (long)i * ldc;
+        if (!trans_b) {
+            for (int p = 0; p < k; p++) {
+                float a = alpha * (trans_a ? A[(long)p * lda + i] : A[(long)i * lda + p]);
+                const float *b = B + (long)p * ldb;
+                for (int j = 0; j < n; j++) c[j] += a * b[j];
+            }
+        } else if (!trans_a) {
+            /* c[j] += alpha * dot(A row i, B row j), 8 partial sums */
+            const float *a = A + (long)i * lda;
+            for (int j = 0; j < n; j++) {
+                const float *b = B + (long)j * ldb;
+                float part[8] = {0};
+                int p = 0;
+                for (; p + 8 <= k; p += 8)
+                    for (int t = 0; t < 8; t++) part[t] += a[p + t] * b[p + t];
+                float s = 0;
+                for (; p < k; p++) s += a[p] * b[p];
+                for (int t = 0; t < 8; t++) s += part[t];
+                c[j] += alpha * s;
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                float s = 0;
+                for (int p = 0; p < k; p++)
+                    s += A[(long)p * lda + i] * B[(long)j * ldb + p];
+                c[j] += alpha * s;
+            }
+        }
+    }
+}
+
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc)
 {
     if (m <= 0 || n <= 0) return;
-    for (int i = 0; i < m; i++) {
-        float *c = C + (long)i * ldc;
-        if (beta == 0)
-            for (int j = 0; j < n; j++) c[j] = 0;
-        else if (beta != 1)
-            for (int j = 0; j < n; j++) c[j] *= beta;
-        for (int p = 0; p < k; p++) {
-            float a = alpha * (trans_a ? A[(long)p * lda + i] : A[(long)i * lda + p]);
-            if (!trans_b) {
-                const float *b = B + (long)p * ldb;
-                for (int j = 0; j < n; j++) c[j] += a * b[j];
-            } else {
-                const float *b = B + p;
-                for (int j = 0; j < n; j++) c[j] += a * b[(long)j * ldb];
+    /* C = beta * C first; everything after accumulates into it */
+    if (beta != 1)
+        for (int i = 0; i < m; i++) {
+            float *c = C + (long)i * ldc;
+            if (beta == 0)
+                memset(c, 0, (size_t)n * sizeof(float));
+            else
+                for (int j = 0; j < n; j++) c[j] *= beta;
+        }
+    if (k <= 0 || alpha == 0) return;
+    if (m < 4 || k < 4 || (long)m * n * k < 4096) {
+        gemm_small(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    _Alignas(64) float Ap[GEMM_MC * GEMM_KC];
+    _Alignas(64) float Bp[GEMM_NC * GEMM_KC];
+    for (int p0 = 0; p0 < k; p0 += GEMM_KC) {
+        int kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
+        for (int j0 = 0; j0 < n; j0 += GEMM_NC) {
+            int nc = n - j0 < GEMM_NC ? n - j0 : GEMM_NC;
+            pack_b(Bp, trans_b, B, ldb, p0, j0, kc, nc);
+            for (int i0 = 0; i0 < m; i0 += GEMM_MC) {
+                int mc = m - i0 < GEMM_MC ? m - i0 : GEMM_MC;
+                pack_a(Ap, trans_a, A, lda, i0, p0, mc, kc, alpha);
+                for (int jb = 0; jb < nc; jb += GEMM_NR) {
+                    int nr = nc - jb < GEMM_NR ? nc - jb : GEMM_NR;
+                    for (int ib = 0; ib < mc; ib += GEMM_MR) {
+                        int mr = mc - ib < GEMM_MR ? mc - ib : GEMM_MR;
+                        micro_kernel(kc, Ap + ib * kc, Bp + jb * kc,
+                                     C + (long)(i0 + ib) * ldc + j0 + jb, ldc,
+                                     mr, nr);
+                    }
+                }
             }
         }
     }

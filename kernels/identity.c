@@ -37,7 +37,30 @@ static onyx_status identity_eval(onyx_exec *e)
 
 /* Dropout across opsets: 6 has attributes is_test and ratio, 7-11 ratio and
  * a mask of X's dtype (bool from 10), 12+ takes ratio and training_mode as
- * inputs. Inference only: training_mode must be absent or false. */
+ * inputs. Inference only: training_mode must be absent or false -- or true
+ * with ratio 0, which drops nothing either. When training_mode or ratio is
+ * not known at prepare, eval checks them (params->check_at_eval). */
+typedef struct {
+    int check_at_eval;
+} dropout_params;
+
+/* 1 when training_mode (known value) is true */
+static int dropout_training(const onyx_tensor *T)
+{
+    return T && onyx_numel(T) > 0 && *(const uint8_t *)T->data;
+}
+
+/* ratio as a double; 0.5 when omitted */
+static double dropout_ratio(const onyx_tensor *R)
+{
+    if (!R || onyx_numel(R) == 0) return 0.5;
+    return onyx_get_double(R, 0);
+}
+
+static const char dropout_training_msg[] =
+    "training_mode is true with a nonzero ratio: onyx runs Dropout for "
+    "inference only";
+
 static onyx_status dropout_prepare(onyx_prep *p)
 {
     ONYX_CHECK(p, p->n_in >= 1 && p->n_in <= 3,
@@ -46,6 +69,7 @@ static onyx_status dropout_prepare(onyx_prep *p)
                "Dropout has 1 or 2 outputs, got %d", p->n_out);
     ONYX_TRY(onyx_need_dtype(p, DROP_IN_X, ONYX_MASK(ONYX_FLOAT)));
     const onyx_tensor *X = p->in[DROP_IN_X];
+    int check_at_eval = 0;
 
     if (p->opset < 12) {
         ONYX_CHECK(p, p->n_in == 1,
@@ -68,16 +92,17 @@ static onyx_status dropout_prepare(onyx_prep *p)
         const onyx_tensor *T =
             p->n_in > DROP_IN_TRAINING ? p->in[DROP_IN_TRAINING] : NULL;
         if (T && onyx_numel(T) > 0) {
+            ONYX_CHECK(p, onyx_numel(T) == 1,
+                       "training_mode must be a scalar, it has %lld elements",
+                       (long long)onyx_numel(T));
             ONYX_TRY(onyx_need_dtype(p, DROP_IN_TRAINING,
                                      ONYX_MASK(ONYX_BOOL)));
-            if (!T->data)
-                return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
-                                 "training_mode must be a constant false: "
-                                 "onyx runs Dropout for inference only");
-            if (*(const uint8_t *)T->data)
-                return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
-                                 "training_mode is true: onyx runs Dropout "
-                                 "for inference only");
+            int ratio_known = !R || onyx_numel(R) == 0 || R->data;
+            if (!T->data || !ratio_known)
+                check_at_eval = 1;
+            else if (dropout_training(T) && dropout_ratio(R) != 0.0)
+                return onyx_fail(p, ONYX_ERR_UNSUPPORTED, "%s",
+                                 dropout_training_msg);
         }
     }
     if (p->out[DROP_OUT_Y])
@@ -86,12 +111,23 @@ static onyx_status dropout_prepare(onyx_prep *p)
         onyx_dtype mdt = p->opset >= 10 ? ONYX_BOOL : X->dtype;
         onyx_set_shape(p->out[DROP_OUT_MASK], mdt, X->rank, X->dims);
     }
+    dropout_params *dp = malloc(sizeof *dp);
+    if (!dp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    dp->check_at_eval = check_at_eval;
+    p->params = dp;
     return ONYX_OK;
 }
 
 static onyx_status dropout_eval(onyx_exec *e)
 {
+    const dropout_params *dp = e->params;
     const onyx_tensor *X = e->in[DROP_IN_X];
+    if (dp->check_at_eval && dropout_training(e->in[DROP_IN_TRAINING]) &&
+        dropout_ratio(e->n_in > DROP_IN_RATIO ? e->in[DROP_IN_RATIO] : NULL) !=
+            0.0) {
+        e->err = dropout_training_msg;
+        return ONYX_ERR_UNSUPPORTED;
+    }
     if (e->out[DROP_OUT_Y]) copy_tensor(e->out[DROP_OUT_Y], X);
     onyx_tensor *M = e->n_out > DROP_OUT_MASK ? e->out[DROP_OUT_MASK] : NULL;
     if (M) {

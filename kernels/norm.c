@@ -14,7 +14,8 @@
 static void mean_var(const float *x, int64_t n, float *mean, float *var)
 {
     double s = 0.0;
-    for (int64_t k = 0; k < n; k++) s += x[k];
+    for (int64_t k = 0; k < n; k++)
+        s += x[k];
     float m = n ? (float)(s / (double)n) : 0.0f;
     float v = 0.0f;
     for (int64_t k = 0; k < n; k++) {
@@ -35,7 +36,8 @@ static void channel_affine(float *y, const float *x, const float *a,
             const float *xc = x + (o * C + c) * inner;
             float *yc = y + (o * C + c) * inner;
             float ac = a[c], bc = b[c];
-            for (int64_t j = 0; j < inner; j++) yc[j] = ac * xc[j] + bc;
+            for (int64_t j = 0; j < inner; j++)
+                yc[j] = ac * xc[j] + bc;
         }
 }
 
@@ -46,8 +48,7 @@ static float *out_data(onyx_exec *e, int i)
 }
 
 /* Does input i hold a float32 tensor of exactly n elements? */
-static onyx_status need_vector(onyx_prep *p, int i, const char *what,
-                               int64_t n)
+static onyx_status need_vector(onyx_prep *p, int i, const char *what, int64_t n)
 {
     ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_FLOAT)));
     char buf[96];
@@ -65,9 +66,9 @@ enum { BN_Y = 0, BN_RUNNING_MEAN, BN_RUNNING_VAR };
 typedef struct {
     int64_t N, C, inner; /* X viewed as (N, C, inner) */
     float epsilon, momentum;
-    int training;        /* opset 14+ training_mode=1: batch statistics */
-    int folded;          /* ab holds the folded constants */
-    float ab[];          /* a (C,) then b (C,) when folded */
+    int training; /* opset 14+ training_mode=1: batch statistics */
+    int folded;   /* ab holds the folded constants */
+    float ab[];   /* a (C,) then b (C,) when folded */
 } bn_params;
 
 /* a = scale / sqrt(var + eps), b = B - mean * a; all (C,). */
@@ -112,11 +113,13 @@ static onyx_status bn_prepare(onyx_prep *p)
                        "training mode (is_test=0) is not supported");
     }
     int64_t C = X->dims[1], inner = 1;
-    for (int i = 2; i < X->rank; i++) inner *= X->dims[i];
+    for (int i = 2; i < X->rank; i++)
+        inner *= X->dims[i];
     /* opset < 9 with spatial=0: statistics per activation (C x D1 x ...),
      * which is the (N, C*inner, 1) view of the same affine map. */
     int spatial = p->opset < 9 ? (int)onyx_attr_int(p, "spatial", 1) : 1;
-    for (int i = BN_SCALE; i <= BN_VAR; i++) ONYX_TRY(onyx_need_input(p, i));
+    for (int i = BN_SCALE; i <= BN_VAR; i++)
+        ONYX_TRY(onyx_need_input(p, i));
     if (!spatial && onyx_numel(p->in[BN_SCALE]) != C) {
         C *= inner;
         inner = 1;
@@ -129,8 +132,8 @@ static onyx_status bn_prepare(onyx_prep *p)
 
     int folded = !training && p->in_const[BN_SCALE] && p->in_const[BN_B] &&
                  p->in_const[BN_MEAN] && p->in_const[BN_VAR];
-    bn_params *bp = calloc(1, sizeof *bp + (folded ? 2 * (size_t)C : 0) *
-                                              sizeof(float));
+    bn_params *bp =
+        calloc(1, sizeof *bp + (folded ? 2 * (size_t)C : 0) * sizeof(float));
     if (!bp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     bp->N = X->dims[0];
     bp->C = C;
@@ -161,7 +164,8 @@ static void bn_batch_stats(float *mean, float *var, const float *x, int64_t N,
         double s = 0.0;
         for (int64_t n = 0; n < N; n++) {
             const float *xc = x + (n * C + c) * inner;
-            for (int64_t j = 0; j < inner; j++) s += xc[j];
+            for (int64_t j = 0; j < inner; j++)
+                s += xc[j];
         }
         double cnt = (double)(N * inner);
         double m = cnt > 0 ? s / cnt : 0.0, v = 0.0;
@@ -199,8 +203,8 @@ static onyx_status bn_eval(onyx_exec *e)
             mean = bm;
             var = bv;
         }
-        bn_fold(ws, ws + C, e->in[BN_SCALE]->data, e->in[BN_B]->data, mean,
-                var, C, bp->epsilon);
+        bn_fold(ws, ws + C, e->in[BN_SCALE]->data, e->in[BN_B]->data, mean, var,
+                C, bp->epsilon);
         a = ws;
         b = ws + C;
     }
@@ -239,7 +243,8 @@ static onyx_status instnorm_prepare(onyx_prep *p)
     ip->N = X->dims[0];
     ip->C = C;
     ip->inner = 1;
-    for (int i = 2; i < X->rank; i++) ip->inner *= X->dims[i];
+    for (int i = 2; i < X->rank; i++)
+        ip->inner *= X->dims[i];
     ip->epsilon = eps;
     p->params = ip;
     onyx_set_shape(p->out[IN_Y], ONYX_FLOAT, X->rank, X->dims);
@@ -260,7 +265,8 @@ static onyx_status instnorm_eval(onyx_exec *e)
             float m, v;
             mean_var(xc, inner, &m, &v);
             float a = scale[c] / sqrtf(v + ip->epsilon), b = B[c] - m * a;
-            for (int64_t j = 0; j < inner; j++) yc[j] = a * xc[j] + b;
+            for (int64_t j = 0; j < inner; j++)
+                yc[j] = a * xc[j] + b;
         }
     return ONYX_OK;
 }
@@ -289,7 +295,8 @@ static void expand_to(float *dst, const float *src, int rank,
                       const int64_t *dims, const int64_t *str)
 {
     int64_t idx[ONYX_MAX_RANK] = {0}, off = 0, n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
     for (int64_t k = 0; k < n; k++) {
         dst[k] = src[off];
         for (int i = rank - 1; i >= 0; i--) {
@@ -342,7 +349,8 @@ static onyx_status layernorm_prepare(onyx_prep *p)
     onyx_tensor norm; /* the normalised shape X.dims[axis:] */
     memset(&norm, 0, sizeof norm);
     norm.rank = X->rank - axis;
-    for (int i = 0; i < norm.rank; i++) norm.dims[i] = X->dims[axis + i];
+    for (int i = 0; i < norm.rank; i++)
+        norm.dims[i] = X->dims[axis + i];
     ONYX_TRY(ln_check_bcast(p, S, "Scale", &norm));
     if (B) ONYX_TRY(ln_check_bcast(p, B, "B", &norm));
 
@@ -352,8 +360,10 @@ static onyx_status layernorm_prepare(onyx_prep *p)
     lp->epsilon = eps;
     lp->outer = lp->n = 1;
     for (int i = 0; i < X->rank; i++) {
-        if (i < axis) lp->outer *= X->dims[i];
-        else lp->n *= X->dims[i];
+        if (i < axis)
+            lp->outer *= X->dims[i];
+        else
+            lp->n *= X->dims[i];
     }
     lp->rank = norm.rank;
     memcpy(lp->dims, norm.dims, sizeof lp->dims);
@@ -366,7 +376,8 @@ static onyx_status layernorm_prepare(onyx_prep *p)
 
     onyx_set_shape(p->out[LN_Y], ONYX_FLOAT, X->rank, X->dims);
     int64_t sdims[ONYX_MAX_RANK];
-    for (int i = 0; i < X->rank; i++) sdims[i] = i < axis ? X->dims[i] : 1;
+    for (int i = 0; i < X->rank; i++)
+        sdims[i] = i < axis ? X->dims[i] : 1;
     for (int i = LN_MEAN; i <= LN_INVSTD && i < p->n_out; i++)
         if (p->out[i]) onyx_set_shape(p->out[i], ONYX_FLOAT, X->rank, sdims);
     return ONYX_OK;
@@ -405,7 +416,8 @@ static onyx_status layernorm_eval(onyx_exec *e)
             for (int64_t k = 0; k < n; k++)
                 yr[k] = (xr[k] - m) * r * scale[k] + bias[k];
         else
-            for (int64_t k = 0; k < n; k++) yr[k] = (xr[k] - m) * r * scale[k];
+            for (int64_t k = 0; k < n; k++)
+                yr[k] = (xr[k] - m) * r * scale[k];
     }
     return ONYX_OK;
 }

@@ -21,15 +21,15 @@ typedef enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE } pad_mode;
 typedef struct {
     pad_mode mode;
     int rank;
-    size_t es;                       /* element size in bytes */
-    int64_t odims[ONYX_MAX_RANK];    /* output shape */
-    int64_t istr[ONYX_MAX_RANK];     /* input strides (elements) */
-    int64_t map_off[ONYX_MAX_RANK];  /* start of axis a's map in map[] */
-    int64_t lo, hi;       /* last axis: output [lo, hi) is a plain copy */
-    int64_t src_lo;       /* ... of source elements from src_lo on */
-    int value_input;      /* constant_value comes from input PAD_VALUE */
+    size_t es;                      /* element size in bytes */
+    int64_t odims[ONYX_MAX_RANK];   /* output shape */
+    int64_t istr[ONYX_MAX_RANK];    /* input strides (elements) */
+    int64_t map_off[ONYX_MAX_RANK]; /* start of axis a's map in map[] */
+    int64_t lo, hi;         /* last axis: output [lo, hi) is a plain copy */
+    int64_t src_lo;         /* ... of source elements from src_lo on */
+    int value_input;        /* constant_value comes from input PAD_VALUE */
     unsigned char value[8]; /* the constant, as one element of the dtype */
-    int64_t map[];        /* per axis: source index of each output index */
+    int64_t map[];          /* per axis: source index of each output index */
 } pad_params;
 
 /* Source index of output index i on an axis of n elements with pads before
@@ -53,11 +53,13 @@ static void fill(void *dst, const void *value, size_t es, int64_t count)
     if (es == 4) {
         uint32_t v, *d = dst;
         memcpy(&v, value, 4);
-        for (int64_t k = 0; k < count; k++) d[k] = v;
+        for (int64_t k = 0; k < count; k++)
+            d[k] = v;
     } else if (es == 8) {
         uint64_t v, *d = dst;
         memcpy(&v, value, 8);
-        for (int64_t k = 0; k < count; k++) d[k] = v;
+        for (int64_t k = 0; k < count; k++)
+            d[k] = v;
     } else if (es == 1) {
         memset(dst, *(const unsigned char *)value, (size_t)count);
     } else {
@@ -94,9 +96,12 @@ static onyx_status pad_prepare(onyx_prep *p)
 
     const char *mode_s = onyx_attr_string(p, "mode", "constant");
     pad_mode mode;
-    if (strcmp(mode_s, "constant") == 0) mode = PAD_CONSTANT;
-    else if (strcmp(mode_s, "reflect") == 0) mode = PAD_REFLECT;
-    else if (strcmp(mode_s, "edge") == 0) mode = PAD_EDGE;
+    if (strcmp(mode_s, "constant") == 0)
+        mode = PAD_CONSTANT;
+    else if (strcmp(mode_s, "reflect") == 0)
+        mode = PAD_REFLECT;
+    else if (strcmp(mode_s, "edge") == 0)
+        mode = PAD_EDGE;
     else
         return onyx_fail(p, ONYX_ERR_INVALID,
                          "mode '%s' is not one of constant, reflect, edge",
@@ -116,7 +121,8 @@ static onyx_status pad_prepare(onyx_prep *p)
         ONYX_CHECK(p, npads == 2 * rank,
                    "pads has %lld values; data of rank %d needs %d",
                    (long long)npads, rank, 2 * rank);
-        for (int64_t i = 0; i < npads; i++) pads[i] = onyx_get_int(P, i);
+        for (int64_t i = 0; i < npads; i++)
+            pads[i] = onyx_get_int(P, i);
         V = p->n_in > PAD_VALUE ? p->in[PAD_VALUE] : NULL;
         if (V && onyx_numel(V) == 0) V = NULL; /* empty: omitted */
         if (V) {
@@ -137,7 +143,8 @@ static onyx_status pad_prepare(onyx_prep *p)
         ONYX_CHECK(p, npads == 2 * rank,
                    "pads has %lld values; data of rank %d needs %d",
                    (long long)npads, rank, 2 * rank);
-        for (int64_t i = 0; i < npads; i++) pads[i] = pa[i];
+        for (int64_t i = 0; i < npads; i++)
+            pads[i] = pa[i];
         store_scalar(value, X->dtype, onyx_attr_float(p, "value", 0.0f));
     }
 
@@ -201,7 +208,8 @@ static onyx_status pad_eval(onyx_exec *e)
     }
     int last = rank - 1;
     int64_t row = pp->odims[last], rows = 1;
-    for (int a = 0; a < last; a++) rows *= pp->odims[a];
+    for (int a = 0; a < last; a++)
+        rows *= pp->odims[a];
     if (row == 0 || rows == 0) return ONYX_OK;
     const int64_t *lmap = pp->map + pp->map_off[last];
     int64_t idx[ONYX_MAX_RANK] = {0};

@@ -39,9 +39,9 @@ typedef enum {
 
 typedef struct {
     reduce_kind kind;
-    int is_int;      /* int64 data, else float32 */
-    int copy;        /* noop_with_empty_axes with no axes: Y = X */
-    int ng;          /* number of merged groups (>= 1) */
+    int is_int; /* int64 data, else float32 */
+    int copy;   /* noop_with_empty_axes with no axes: Y = X */
+    int ng;     /* number of merged groups (>= 1) */
     int64_t size[ONYX_MAX_RANK];
     int64_t istr[ONYX_MAX_RANK]; /* stride of group g in X (elements) */
     int64_t ostr[ONYX_MAX_RANK]; /* stride of group g in Y, 0 when reduced */
@@ -53,9 +53,9 @@ static const struct {
     const char *name;
     reduce_kind kind;
 } reduce_ops[] = {
-    {"ReduceSum", RK_SUM},     {"ReduceMean", RK_MEAN},
-    {"ReduceMax", RK_MAX},     {"ReduceMin", RK_MIN},
-    {"ReduceProd", RK_PROD},   {"ReduceL2", RK_L2},
+    {"ReduceSum", RK_SUM},         {"ReduceMean", RK_MEAN},
+    {"ReduceMax", RK_MAX},         {"ReduceMin", RK_MIN},
+    {"ReduceProd", RK_PROD},       {"ReduceL2", RK_L2},
     {"ReduceSumSquare", RK_SUMSQ}, {"ReduceLogSumExp", RK_LSE},
 };
 
@@ -78,22 +78,28 @@ static const struct {
         A a = *acc;                                                            \
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
-            for (int64_t j = 0; j < n; j++) a += x[j];                         \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a += x[j];                                                     \
             break;                                                             \
         case ACC_SUMSQ:                                                        \
-            for (int64_t j = 0; j < n; j++) a += (A)x[j] * x[j];               \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a += (A)x[j] * x[j];                                           \
             break;                                                             \
         case ACC_PROD:                                                         \
-            for (int64_t j = 0; j < n; j++) a *= x[j];                         \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a *= x[j];                                                     \
             break;                                                             \
         case ACC_MAX:                                                          \
-            for (int64_t j = 0; j < n; j++) a = x[j] > a ? x[j] : a;           \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a = x[j] > a ? x[j] : a;                                       \
             break;                                                             \
         case ACC_MIN:                                                          \
-            for (int64_t j = 0; j < n; j++) a = x[j] < a ? x[j] : a;           \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a = x[j] < a ? x[j] : a;                                       \
             break;                                                             \
         case ACC_SUMEXP:                                                       \
-            for (int64_t j = 0; j < n; j++) a += EXP(x[j] - m);                \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a += EXP(x[j] - m);                                            \
             break;                                                             \
         }                                                                      \
         *acc = (T)a;                                                           \
@@ -105,13 +111,16 @@ static const struct {
     {                                                                          \
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
-            for (int64_t j = 0; j < n; j++) acc[j] += x[j];                    \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] += x[j];                                                \
             break;                                                             \
         case ACC_SUMSQ:                                                        \
-            for (int64_t j = 0; j < n; j++) acc[j] += x[j] * x[j];             \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] += x[j] * x[j];                                         \
             break;                                                             \
         case ACC_PROD:                                                         \
-            for (int64_t j = 0; j < n; j++) acc[j] *= x[j];                    \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] *= x[j];                                                \
             break;                                                             \
         case ACC_MAX:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \
@@ -122,7 +131,8 @@ static const struct {
                 acc[j] = x[j] < acc[j] ? x[j] : acc[j];                        \
             break;                                                             \
         case ACC_SUMEXP:                                                       \
-            for (int64_t j = 0; j < n; j++) acc[j] += (T)EXP(x[j] - m[j]);     \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] += (T)EXP(x[j] - m[j]);                                 \
             break;                                                             \
         }                                                                      \
     }                                                                          \
@@ -203,7 +213,8 @@ static onyx_status reduce_prepare(onyx_prep *p)
         reduced[ax] = 1;
     }
     if (nax == 0)
-        for (int i = 0; i < rank; i++) reduced[i] = !noop;
+        for (int i = 0; i < rank; i++)
+            reduced[i] = !noop;
 
     reduce_params *rp = calloc(1, sizeof *rp);
     if (!rp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
@@ -217,8 +228,10 @@ static onyx_status reduce_prepare(onyx_prep *p)
     int64_t odims[ONYX_MAX_RANK];
     int orank = 0;
     for (int i = 0; i < rank; i++) {
-        if (!reduced[i]) odims[orank++] = X->dims[i];
-        else if (keepdims) odims[orank++] = 1;
+        if (!reduced[i])
+            odims[orank++] = X->dims[i];
+        else if (keepdims)
+            odims[orank++] = 1;
     }
     onyx_set_shape(p->out[RD_REDUCED], X->dtype, orank, odims);
     rp->out_n = onyx_numel(p->out[RD_REDUCED]);
@@ -277,21 +290,25 @@ static void reduce_eval_f32(const reduce_params *rp, const float *x, float *y,
                  : k == ACC_MAX ? -INFINITY
                  : k == ACC_MIN ? INFINITY
                                 : 0.0f;
-    for (int64_t o = 0; o < rp->out_n; o++) y[o] = init;
+    for (int64_t o = 0; o < rp->out_n; o++)
+        y[o] = init;
     walk_f32 w = {rp, k, x, y, NULL};
     if (rp->in_n) walk_group_f32(&w, 0, 0, 0);
     switch (rp->kind) {
     case RK_MEAN: {
         float r = 1.0f / (float)rp->count; /* inf for count 0: NaN, as numpy */
-        for (int64_t o = 0; o < rp->out_n; o++) y[o] *= r;
+        for (int64_t o = 0; o < rp->out_n; o++)
+            y[o] *= r;
         break;
     }
     case RK_L2:
-        for (int64_t o = 0; o < rp->out_n; o++) y[o] = sqrtf(y[o]);
+        for (int64_t o = 0; o < rp->out_n; o++)
+            y[o] = sqrtf(y[o]);
         break;
     case RK_LSE: {
         /* log(sum(exp(x))) = m + log(sum(exp(x - m))), m the maximum */
-        for (int64_t o = 0; o < rp->out_n; o++) scratch[o] = 0.0f;
+        for (int64_t o = 0; o < rp->out_n; o++)
+            scratch[o] = 0.0f;
         walk_f32 w2 = {rp, ACC_SUMEXP, x, scratch, y};
         if (rp->in_n) walk_group_f32(&w2, 0, 0, 0);
         for (int64_t o = 0; o < rp->out_n; o++)
@@ -310,11 +327,13 @@ static void reduce_eval_i64(const reduce_params *rp, const int64_t *x,
                    : k == ACC_MAX ? INT64_MIN
                    : k == ACC_MIN ? INT64_MAX
                                   : 0;
-    for (int64_t o = 0; o < rp->out_n; o++) y[o] = init;
+    for (int64_t o = 0; o < rp->out_n; o++)
+        y[o] = init;
     walk_i64 w = {rp, k, x, y, NULL};
     if (rp->in_n) walk_group_i64(&w, 0, 0, 0);
     if (rp->kind == RK_MEAN && rp->count > 0)
-        for (int64_t o = 0; o < rp->out_n; o++) y[o] /= rp->count;
+        for (int64_t o = 0; o < rp->out_n; o++)
+            y[o] /= rp->count;
     if (rp->kind == RK_L2)
         for (int64_t o = 0; o < rp->out_n; o++)
             y[o] = (int64_t)sqrt((double)y[o]);
@@ -329,8 +348,10 @@ static onyx_status reduce_eval(onyx_exec *e)
         memcpy(y, x, (size_t)rp->in_n * (rp->is_int ? 8 : 4));
         return ONYX_OK;
     }
-    if (rp->is_int) reduce_eval_i64(rp, x, y);
-    else reduce_eval_f32(rp, x, y, e->scratch);
+    if (rp->is_int)
+        reduce_eval_i64(rp, x, y);
+    else
+        reduce_eval_f32(rp, x, y, e->scratch);
     return ONYX_OK;
 }
 

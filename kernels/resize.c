@@ -23,23 +23,18 @@ enum {
     RS_TF_HALF_PIXEL_FOR_NN,
     RS_TF_CROP_AND_RESIZE
 };
-enum {
-    RS_ROUND_PREFER_FLOOR,
-    RS_ROUND_PREFER_CEIL,
-    RS_FLOOR,
-    RS_CEIL
-};
+enum { RS_ROUND_PREFER_FLOOR, RS_ROUND_PREFER_CEIL, RS_FLOOR, RS_CEIL };
 
 typedef struct {
-    int axis;        /* the tensor axis this pass resamples */
-    int64_t outer;   /* product of the dims before the axis (at this pass) */
-    int64_t n_in;    /* length of the axis before the pass */
-    int64_t n_out;   /* length after */
-    int64_t inner;   /* product of the dims after the axis (at this pass) */
-    double scale;    /* the axis' scale factor (out/in for sizes) */
-    size_t off_idx;  /* table offsets (bytes) in the table block: */
-    size_t off_w;    /*   idx int32 (n_out, taps), w float (n_out, taps), */
-    size_t off_ext;  /*   ext uint8 (n_out,): 1 = extrapolation_value */
+    int axis;       /* the tensor axis this pass resamples */
+    int64_t outer;  /* product of the dims before the axis (at this pass) */
+    int64_t n_in;   /* length of the axis before the pass */
+    int64_t n_out;  /* length after */
+    int64_t inner;  /* product of the dims after the axis (at this pass) */
+    double scale;   /* the axis' scale factor (out/in for sizes) */
+    size_t off_idx; /* table offsets (bytes) in the table block: */
+    size_t off_w;   /*   idx int32 (n_out, taps), w float (n_out, taps), */
+    size_t off_ext; /*   ext uint8 (n_out,): 1 = extrapolation_value */
 } resize_pass;
 
 typedef struct {
@@ -52,7 +47,7 @@ typedef struct {
     resize_pass pass[ONYX_MAX_RANK];
     size_t table_bytes;
     int tables_in_scratch; /* roi is not constant: eval builds the tables */
-    size_t buf_off[2];     /* byte offsets of the ping-pong buffers in scratch */
+    size_t buf_off[2]; /* byte offsets of the ping-pong buffers in scratch */
     unsigned char *tables; /* table_bytes, owned, when built in prepare */
 } resize_params;
 
@@ -63,7 +58,10 @@ static void resize_free(void *params)
     free(r);
 }
 
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+static size_t align64(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
 
 /* ONNX's cubic convolution weights for taps at distances 1+r, r, 1-r, 2-r
  * from the sample point, r in (0, 1]. */
@@ -151,7 +149,8 @@ static void resize_build(const resize_params *r, const resize_pass *ps,
                 if (i < 0 || i >= ps->n_in) c[t] = 0;
                 sum += c[t];
             }
-            for (int t = 0; t < taps; t++) c[t] /= sum;
+            for (int t = 0; t < taps; t++)
+                c[t] /= sum;
         }
         for (int t = 0; t < taps; t++) {
             int64_t i = first + t; /* edge padding: clamp into the axis */
@@ -195,8 +194,8 @@ static onyx_status resize_prepare(onyx_prep *p)
 {
     static const char *const modes[] = {"nearest", "linear", "cubic"};
     static const char *const ctms[] = {
-        "half_pixel",    "pytorch_half_pixel",   "align_corners",
-        "asymmetric",    "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+        "half_pixel", "pytorch_half_pixel",   "align_corners",
+        "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
     static const char *const nearest_modes[] = {
         "round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     /* inputs: X, scales (opset 10); X, roi, scales, sizes (11, 13) */
@@ -216,8 +215,8 @@ static onyx_status resize_prepare(onyx_prep *p)
                p->opset >= 11 ? ", cubic" : " (opset 10)");
     int ctm = RS_ASYMMETRIC, nmode = RS_FLOOR; /* opset 10: Upsample's rule */
     if (p->opset >= 11) {
-        const char *s = onyx_attr_string(p, "coordinate_transformation_mode",
-                                         "half_pixel");
+        const char *s =
+            onyx_attr_string(p, "coordinate_transformation_mode", "half_pixel");
         ctm = parse_choice(s, ctms, 6);
         ONYX_CHECK(p, ctm >= 0,
                    "coordinate_transformation_mode '%s' is unknown", s);
@@ -259,8 +258,8 @@ static onyx_status resize_prepare(onyx_prep *p)
                    (long long)onyx_numel(Z), rank);
         for (int i = 0; i < rank; i++) {
             out_dims[i] = ((const int64_t *)Z->data)[i];
-            ONYX_CHECK(p, out_dims[i] >= 1, "sizes[%d] = %lld must be >= 1",
-                       i, (long long)out_dims[i]);
+            ONYX_CHECK(p, out_dims[i] >= 1, "sizes[%d] = %lld must be >= 1", i,
+                       (long long)out_dims[i]);
             ONYX_CHECK(p, X->dims[i] >= 1, "input %s has an empty axis %d",
                        onyx_shape_str(X, sb, sizeof sb), i);
             scale[i] = (double)out_dims[i] / (double)X->dims[i];
@@ -318,9 +317,11 @@ static onyx_status resize_prepare(onyx_prep *p)
         int a = order[k];
         ps->axis = a;
         ps->outer = 1;
-        for (int i = 0; i < a; i++) ps->outer *= cur[i];
+        for (int i = 0; i < a; i++)
+            ps->outer *= cur[i];
         ps->inner = 1;
-        for (int i = a + 1; i < rank; i++) ps->inner *= cur[i];
+        for (int i = a + 1; i < rank; i++)
+            ps->inner *= cur[i];
         ps->n_in = cur[a];
         ps->n_out = out_dims[a];
         ps->scale = scale[a];
@@ -372,10 +373,13 @@ static void resize_run_pass(float *y, const float *x, const resize_pass *ps,
                 const int32_t *ij = idx + j * taps;
                 const float *wj = wt + j * taps;
                 float acc = 0;
-                if (ext[j]) acc = ext_value;
-                else if (taps == 1) acc = xo[ij[0]];
+                if (ext[j])
+                    acc = ext_value;
+                else if (taps == 1)
+                    acc = xo[ij[0]];
                 else
-                    for (int t = 0; t < taps; t++) acc += wj[t] * xo[ij[t]];
+                    for (int t = 0; t < taps; t++)
+                        acc += wj[t] * xo[ij[t]];
                 yo[j] = acc;
             }
             continue;
@@ -385,7 +389,8 @@ static void resize_run_pass(float *y, const float *x, const resize_pass *ps,
             const float *wj = wt + j * taps;
             float *yr = yo + j * inner;
             if (ext[j]) {
-                for (int64_t i = 0; i < inner; i++) yr[i] = ext_value;
+                for (int64_t i = 0; i < inner; i++)
+                    yr[i] = ext_value;
                 continue;
             }
             if (taps == 1) {
@@ -394,12 +399,14 @@ static void resize_run_pass(float *y, const float *x, const resize_pass *ps,
             }
             const float *x0 = xo + ij[0] * inner;
             float w0 = wj[0];
-            for (int64_t i = 0; i < inner; i++) yr[i] = w0 * x0[i];
+            for (int64_t i = 0; i < inner; i++)
+                yr[i] = w0 * x0[i];
             for (int t = 1; t < taps; t++) {
                 const float *xt = xo + ij[t] * inner;
                 float w = wj[t];
                 if (w == 0) continue;
-                for (int64_t i = 0; i < inner; i++) yr[i] += w * xt[i];
+                for (int64_t i = 0; i < inner; i++)
+                    yr[i] += w * xt[i];
             }
         }
     }
@@ -424,7 +431,7 @@ static onyx_status resize_eval(onyx_exec *e)
     const float *src = X->data;
     for (int k = 0; k < r->n_pass; k++) {
         float *dst = k == r->n_pass - 1 ? (float *)Y->data
-                                         : (float *)(sc + r->buf_off[k % 2]);
+                                        : (float *)(sc + r->buf_off[k % 2]);
         resize_run_pass(dst, src, &r->pass[k], tables, r->taps,
                         r->extrapolation);
         src = dst;

@@ -23,19 +23,23 @@ typedef struct {
 static void softmax_row(float *y, const float *x, int64_t n, int log)
 {
     float m = -INFINITY;
-    for (int64_t k = 0; k < n; k++) m = x[k] > m ? x[k] : m;
+    for (int64_t k = 0; k < n; k++)
+        m = x[k] > m ? x[k] : m;
     float s = 0.0f;
     if (log) {
-        for (int64_t k = 0; k < n; k++) s += expf(x[k] - m);
+        for (int64_t k = 0; k < n; k++)
+            s += expf(x[k] - m);
         float ls = logf(s); /* (x - m) - ls keeps precision for large x */
-        for (int64_t k = 0; k < n; k++) y[k] = (x[k] - m) - ls;
+        for (int64_t k = 0; k < n; k++)
+            y[k] = (x[k] - m) - ls;
     } else {
         for (int64_t k = 0; k < n; k++) {
             y[k] = expf(x[k] - m);
             s += y[k];
         }
         float r = 1.0f / s;
-        for (int64_t k = 0; k < n; k++) y[k] *= r;
+        for (int64_t k = 0; k < n; k++)
+            y[k] *= r;
     }
 }
 
@@ -50,7 +54,8 @@ static void softmax_cols(float *y, const float *x, int64_t n, int64_t inner,
     }
     for (int64_t k = 1; k < n; k++) {
         const float *xk = x + k * inner;
-        for (int64_t j = 0; j < inner; j++) m[j] = xk[j] > m[j] ? xk[j] : m[j];
+        for (int64_t j = 0; j < inner; j++)
+            m[j] = xk[j] > m[j] ? xk[j] : m[j];
     }
     for (int64_t k = 0; k < n; k++) {
         const float *xk = x + k * inner;
@@ -61,17 +66,21 @@ static void softmax_cols(float *y, const float *x, int64_t n, int64_t inner,
         }
     }
     if (log) {
-        for (int64_t j = 0; j < inner; j++) s[j] = logf(s[j]);
+        for (int64_t j = 0; j < inner; j++)
+            s[j] = logf(s[j]);
         for (int64_t k = 0; k < n; k++) {
             const float *xk = x + k * inner;
             float *yk = y + k * inner;
-            for (int64_t j = 0; j < inner; j++) yk[j] = (xk[j] - m[j]) - s[j];
+            for (int64_t j = 0; j < inner; j++)
+                yk[j] = (xk[j] - m[j]) - s[j];
         }
     } else {
-        for (int64_t j = 0; j < inner; j++) s[j] = 1.0f / s[j];
+        for (int64_t j = 0; j < inner; j++)
+            s[j] = 1.0f / s[j];
         for (int64_t k = 0; k < n; k++) {
             float *yk = y + k * inner;
-            for (int64_t j = 0; j < inner; j++) yk[j] *= s[j];
+            for (int64_t j = 0; j < inner; j++)
+                yk[j] *= s[j];
         }
     }
 }
@@ -88,9 +97,11 @@ static onyx_status softmax_prepare(onyx_prep *p)
         ONYX_CHECK(p, axis_attr == 0 || axis_attr == -1,
                    "axis %lld is out of range for a scalar input",
                    (long long)axis_attr);
+    } else if (!modern && axis_attr == X->rank) {
+        /* the 2-D view [numel, 1]: the default axis 1 on a 1-D input */
+        axis = X->rank;
     } else {
-        /* opset < 13 allows axis == rank (one column per row) */
-        ONYX_TRY(onyx_axis(p, axis_attr, X->rank, modern ? 0 : 1, &axis));
+        ONYX_TRY(onyx_axis(p, axis_attr, X->rank, 0, &axis));
     }
     ONYX_CHECK(p, p->out[SM_Y] != NULL, "output Y is required");
     softmax_params *sp = calloc(1, sizeof *sp);
@@ -98,9 +109,12 @@ static onyx_status softmax_prepare(onyx_prep *p)
     sp->log = p->op_type[0] == 'L';
     sp->outer = sp->n = sp->inner = 1;
     for (int i = 0; i < X->rank; i++) {
-        if (i < axis) sp->outer *= X->dims[i];
-        else if (i == axis || !modern) sp->n *= X->dims[i];
-        else sp->inner *= X->dims[i];
+        if (i < axis)
+            sp->outer *= X->dims[i];
+        else if (i == axis || !modern)
+            sp->n *= X->dims[i];
+        else
+            sp->inner *= X->dims[i];
     }
     p->params = sp;
     if (sp->inner > 1) p->scratch_bytes = 2 * (size_t)sp->inner * sizeof(float);

@@ -9,14 +9,14 @@ enum { STFT_SIGNAL = 0, STFT_STEP = 1, STFT_WINDOW = 2, STFT_LENGTH = 3 };
 enum { STFT_OUTPUT = 0 };
 
 typedef struct {
-    onyx_fft *fft;      /* plan for n_fft, owned */
+    onyx_fft *fft; /* plan for n_fft, owned */
     int64_t batch;
-    int64_t len;        /* signal length */
-    int c;              /* 1 real signal, 2 complex */
-    int64_t step;       /* frame_step, samples */
-    int64_t frames;     /* 1 + (len - n_fft) / step */
-    int64_t n_fft;      /* frame length = DFT size */
-    int64_t n_out;      /* bins per frame: n_fft/2+1 when onesided, else n_fft */
+    int64_t len;    /* signal length */
+    int c;          /* 1 real signal, 2 complex */
+    int64_t step;   /* frame_step, samples */
+    int64_t frames; /* 1 + (len - n_fft) / step */
+    int64_t n_fft;  /* frame length = DFT size */
+    int64_t n_out;  /* bins per frame: n_fft/2+1 when onesided, else n_fft */
     int has_window;
     size_t work_floats; /* FFT work space, after the two (n_fft,2) buffers */
 } stft_params;
@@ -38,8 +38,8 @@ static int stft_has(const onyx_prep *p, int i)
 static onyx_status stft_scalar(onyx_prep *p, int i, const char *what,
                                int64_t *v)
 {
-    ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_INT64) |
-                                       ONYX_MASK(ONYX_INT32)));
+    ONYX_TRY(
+        onyx_need_dtype(p, i, ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32)));
     ONYX_TRY(onyx_need_value(p, i));
     ONYX_CHECK(p, onyx_numel(p->in[i]) == 1, "%s must be a scalar", what);
     *v = onyx_get_int(p->in[i], 0);
@@ -116,24 +116,41 @@ static onyx_status stft_eval(onyx_exec *e)
     const float *x = e->in[STFT_SIGNAL]->data;
     const float *win = s->has_window ? e->in[STFT_WINDOW]->data : NULL;
     float *y = Y->data;
-    float *buf = e->scratch;          /* (n_fft, 2) windowed frame */
+    float *buf = e->scratch;          /* (n_fft, 2) windowed frame(s) */
     float *spec = buf + 2 * s->n_fft; /* (n_fft, 2) its transform */
     float *work = spec + 2 * s->n_fft;
     int c = s->c;
-    for (int64_t b = 0; b < s->batch; b++) {
-        for (int64_t f = 0; f < s->frames; f++) {
-            /* x [batch, len, c] -> buf, times the window */
-            const float *xs = x + (b * s->len + f * s->step) * c;
-            for (int64_t j = 0; j < s->n_fft; j++) {
+    int64_t n = s->n_fft, n_frames = s->batch * s->frames;
+    /* frame g = b * frames + f of x [batch, len, c] starts at sample
+     * f * step of batch b; its bins go to y [batch, frames, n_out, 2]. */
+    for (int64_t g = 0; g < n_frames;) {
+        int64_t b = g / s->frames, f = g % s->frames;
+        const float *xs = x + (b * s->len + f * s->step) * c;
+        float *ys = y + g * s->n_out * 2;
+        if (c == 1 && g + 1 < n_frames) {
+            /* two real frames as re and im of one complex FFT */
+            int64_t b2 = (g + 1) / s->frames, f2 = (g + 1) % s->frames;
+            const float *xs2 = x + b2 * s->len + f2 * s->step;
+            for (int64_t j = 0; j < n; j++) {
                 float w = win ? win[j] : 1.0f;
-                buf[2 * j] = xs[j * c] * w;
-                buf[2 * j + 1] = c == 2 ? xs[j * c + 1] * w : 0.0f;
+                buf[2 * j] = xs[j] * w;
+                buf[2 * j + 1] = xs2[j] * w;
             }
             onyx_fft_run(s->fft, spec, buf, 0, work);
-            /* spec -> y [batch, frames, n_out, 2] */
-            float *ys = y + ((b * s->frames + f) * s->n_out) * 2;
-            for (int64_t k = 0; k < 2 * s->n_out; k++) ys[k] = spec[k];
+            onyx_fft_split_real2(ys, ys + s->n_out * 2, 2, spec, (int)n,
+                                 (int)s->n_out);
+            g += 2;
+            continue;
         }
+        for (int64_t j = 0; j < n; j++) {
+            float w = win ? win[j] : 1.0f;
+            buf[2 * j] = xs[j * c] * w;
+            buf[2 * j + 1] = c == 2 ? xs[j * c + 1] * w : 0.0f;
+        }
+        onyx_fft_run(s->fft, spec, buf, 0, work);
+        for (int64_t k = 0; k < 2 * s->n_out; k++)
+            ys[k] = spec[k];
+        g++;
     }
     return ONYX_OK;
 }

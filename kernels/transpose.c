@@ -51,6 +51,16 @@ static inline void copy_run(char *dst, const char *src, int64_t n,
         memcpy(dst, src, (size_t)n * esize);
         return;
     }
+    if (stride == 0) { /* a broadcast: one value, doubled until full */
+        size_t done = esize, total = (size_t)n * esize;
+        memcpy(dst, src, esize);
+        while (done < total) {
+            size_t c = done < total - done ? done : total - done;
+            memcpy(dst + done, dst, c);
+            done += c;
+        }
+        return;
+    }
     for (int64_t i = 0; i < n; i++)
         memcpy(dst + i * esize, src + i * stride * (int64_t)esize, esize);
 }

@@ -34,11 +34,10 @@ static onyx_status out_dtype(onyx_prep *p, onyx_dtype *dt)
 }
 
 /* A scalar int32/int64 input whose value is needed now. */
-static onyx_status int_scalar(onyx_prep *p, int i, const char *what,
-                              int64_t *v)
+static onyx_status int_scalar(onyx_prep *p, int i, const char *what, int64_t *v)
 {
-    ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_INT64) |
-                                       ONYX_MASK(ONYX_INT32)));
+    ONYX_TRY(
+        onyx_need_dtype(p, i, ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32)));
     ONYX_TRY(onyx_need_value(p, i));
     ONYX_CHECK(p, onyx_numel(p->in[i]) == 1, "%s must be a scalar", what);
     *v = onyx_get_int(p->in[i], 0);
@@ -57,8 +56,7 @@ static onyx_status window_prepare(onyx_prep *p, float a0, float a1, float a2)
     if (!w) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *w = (window_params){a0, a1, a2, (int)periodic};
     p->params = w;
-    if (p->out[WIN_OUTPUT])
-        onyx_set_shape(p->out[WIN_OUTPUT], dt, 1, &size);
+    if (p->out[WIN_OUTPUT]) onyx_set_shape(p->out[WIN_OUTPUT], dt, 1, &size);
     return ONYX_OK;
 }
 
@@ -129,10 +127,9 @@ static onyx_status mel_prepare(onyx_prep *p)
     ONYX_TRY(int_scalar(p, MEL_DFT_LENGTH, "dft_length", &n_dft));
     ONYX_CHECK(p, n_mel >= 1, "num_mel_bins %lld must be >= 1",
                (long long)n_mel);
-    ONYX_CHECK(p, n_dft >= 1, "dft_length %lld must be >= 1",
-               (long long)n_dft);
-    ONYX_TRY(onyx_need_dtype(p, MEL_SAMPLE_RATE, ONYX_MASK(ONYX_INT64) |
-                                                     ONYX_MASK(ONYX_INT32)));
+    ONYX_CHECK(p, n_dft >= 1, "dft_length %lld must be >= 1", (long long)n_dft);
+    ONYX_TRY(onyx_need_dtype(p, MEL_SAMPLE_RATE,
+                             ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32)));
     for (int i = MEL_LOWER_HZ; i <= MEL_UPPER_HZ; i++) {
         ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_FLOAT)));
         ONYX_CHECK(p, onyx_numel(p->in[i]) == 1, "%s must be a scalar",
@@ -153,7 +150,10 @@ static onyx_status mel_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-static double hz_to_mel(double hz) { return 2595.0 * log10(1.0 + hz / 700.0); }
+static double hz_to_mel(double hz)
+{
+    return 2595.0 * log10(1.0 + hz / 700.0);
+}
 
 static onyx_status mel_eval(onyx_exec *e)
 {
@@ -180,14 +180,18 @@ static onyx_status mel_eval(onyx_exec *e)
     float *yf = Y->dtype == ONYX_FLOAT ? Y->data : NULL;
     int64_t *yi = Y->dtype == ONYX_INT64 ? Y->data : NULL;
     for (int64_t k = 0; k < n_spec * n_mel; k++) {
-        if (yf) yf[k] = 0;
-        else yi[k] = 0;
+        if (yf)
+            yf[k] = 0;
+        else
+            yi[k] = 0;
     }
 #define MEL_SET(j, i, v)                                                       \
     do {                                                                       \
         if ((j) >= 0 && (j) < n_spec) {                                        \
-            if (yf) yf[(j) * n_mel + (i)] = (float)(v);                        \
-            else yi[(j) * n_mel + (i)] = (int64_t)(v);                         \
+            if (yf)                                                            \
+                yf[(j)*n_mel + (i)] = (float)(v);                              \
+            else                                                               \
+                yi[(j)*n_mel + (i)] = (int64_t)(v);                            \
         }                                                                      \
     } while (0)
     for (int64_t i = 0; i < n_mel; i++) {

@@ -708,6 +708,19 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
     m->meta_keys = keys.data;
     m->meta_values = vals.data;
     m->n_meta = (int)keys.n;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const onyx_nodedef *nd = &m->nodes[i];
+        if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
+            snprintf(L->msg, sizeof L->msg, "node %d '%s' (%s): op domain '%s' is not supported",
+                     i, nd->name, nd->op_type, nd->domain);
+            return ONYX_ERR_UNSUPPORTED;
+        }
+        if (!onyx_op_find(nd->op_type)) {
+            snprintf(L->msg, sizeof L->msg, "node %d '%s' (%s): op '%s' is not supported by onyx",
+                     i, nd->name, nd->op_type, nd->op_type);
+            return ONYX_ERR_UNSUPPORTED;
+        }
+    }
     if (m->opset < 1 || m->opset > 17) {
         snprintf(L->msg, sizeof L->msg,
                  "opset %d is not supported (onyx reads opsets 1 to 17)", m->opset);

@@ -608,6 +608,14 @@ START_TEST(test_identity_dropout)
                             (onyx_tensor *[]){&X, &R, &TM}, 3, out, 1, msg),
                      ONYX_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(msg, "training_mode"));
+    /* ... unless ratio is 0: nothing is dropped, y = x, mask all true */
+    r = 0;
+    ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
+                            (onyx_tensor *[]){&X, &R, &TM}, 3, out, 2, msg),
+                     ONYX_OK);
+    expect_f32(&out[0], x, 3, 0);
+    expect_u8(&out[1], ONYX_BOOL, (uint8_t[]){1, 1, 1}, 3);
+    kt_free(out, 2);
     /* ratio out of range (opset 10 attribute) */
     onyx_attr bad[] = {KT_FLOAT("ratio", 1.5f)};
     ck_assert_int_eq(

@@ -9,13 +9,16 @@
 #include <stdio.h>
 
 #define D(...) ((int64_t[]){__VA_ARGS__})
-#define T_F32(rank, dims, ...) kt_tensor(ONYX_FLOAT, rank, dims, (float[]){__VA_ARGS__})
-#define T_I64(rank, dims, ...) kt_tensor(ONYX_INT64, rank, dims, (int64_t[]){__VA_ARGS__})
+#define T_F32(rank, dims, ...)                                                 \
+    kt_tensor(ONYX_FLOAT, rank, dims, (float[]){__VA_ARGS__})
+#define T_I64(rank, dims, ...)                                                 \
+    kt_tensor(ONYX_INT64, rank, dims, (int64_t[]){__VA_ARGS__})
 
 static void expect_shape(const onyx_tensor *t, int rank, const int64_t *dims)
 {
     ck_assert_int_eq(t->rank, rank);
-    for (int i = 0; i < rank; i++) ck_assert_int_eq(t->dims[i], dims[i]);
+    for (int i = 0; i < rank; i++)
+        ck_assert_int_eq(t->dims[i], dims[i]);
 }
 
 static void expect_f32(const onyx_tensor *t, int n, const float *want)
@@ -62,9 +65,9 @@ START_TEST(reduce_sum_axis_attr)
     onyx_tensor x = X23, out[1];
     char msg[256];
     onyx_attr at[] = {KT_INTS("axes", 1, D(1))};
-    ck_assert_int_eq(kt_run("ReduceSum", 11, at, 1, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceSum", 11, at, 1, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 2, D(2, 1));
     expect_f32(&out[0], 2, (float[]){6, 15});
     kt_free(out, 1);
@@ -77,8 +80,8 @@ START_TEST(reduce_sum_axes_input)
     onyx_tensor x = X23, ax = T_I64(1, D(1), 0), out[1];
     char msg[256];
     onyx_attr at[] = {KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ReduceSum", 13, at, 1,
-                            (onyx_tensor *[]){&x, &ax}, 2, out, 1, msg),
+    ck_assert_int_eq(kt_run("ReduceSum", 13, at, 1, (onyx_tensor *[]){&x, &ax},
+                            2, out, 1, msg),
                      ONYX_OK);
     expect_shape(&out[0], 1, D(3));
     expect_f32(&out[0], 3, (float[]){5, 7, 9});
@@ -100,8 +103,8 @@ START_TEST(reduce_sum_default_and_noop)
     /* empty axes tensor with noop_with_empty_axes=1: Y = X */
     onyx_tensor ax = kt_tensor(ONYX_INT64, 1, D(0), NULL);
     onyx_attr at[] = {KT_INT("noop_with_empty_axes", 1)};
-    ck_assert_int_eq(kt_run("ReduceSum", 13, at, 1,
-                            (onyx_tensor *[]){&x, &ax}, 2, out, 1, msg),
+    ck_assert_int_eq(kt_run("ReduceSum", 13, at, 1, (onyx_tensor *[]){&x, &ax},
+                            2, out, 1, msg),
                      ONYX_OK);
     expect_shape(&out[0], 2, D(2, 3));
     expect_f32(&out[0], 6, (float[]){1, 2, 3, 4, 5, 6});
@@ -116,9 +119,9 @@ START_TEST(reduce_mean_middle_axis)
     onyx_tensor x = X222, out[1];
     char msg[256];
     onyx_attr at[] = {KT_INTS("axes", 1, D(-2)), KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ReduceMean", 13, at, 2, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceMean", 13, at, 2, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 2, D(2, 2));
     expect_f32(&out[0], 4, (float[]){1, 2, 5, 6});
     kt_free(out, 1);
@@ -132,15 +135,15 @@ START_TEST(reduce_max_min_outer_inner)
     onyx_tensor x = X222, out[1];
     char msg[256];
     onyx_attr at[] = {KT_INTS("axes", 2, D(0, 2))};
-    ck_assert_int_eq(kt_run("ReduceMax", 13, at, 1, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceMax", 13, at, 1, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 3, D(1, 2, 1));
     expect_f32(&out[0], 2, (float[]){5, 7});
     kt_free(out, 1);
-    ck_assert_int_eq(kt_run("ReduceMin", 13, at, 1, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceMin", 13, at, 1, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 2, (float[]){0, 2});
     kt_free(out, 1);
 }
@@ -152,16 +155,16 @@ START_TEST(reduce_prod_l2_sumsquare_lse)
     char msg[256];
     /* prod of 1,2,3,4 = 24 */
     onyx_tensor a = T_F32(1, D(4), 1, 2, 3, 4);
-    ck_assert_int_eq(kt_run("ReduceProd", 11, NULL, 0, (onyx_tensor *[]){&a},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("ReduceProd", 11, NULL, 0, (onyx_tensor *[]){&a}, 1,
+                            out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 1, (float[]){24});
     kt_free(out, 1);
     /* L2 of (3,4) = 5 */
     onyx_tensor b = T_F32(1, D(2), 3, 4);
-    ck_assert_int_eq(kt_run("ReduceL2", 13, NULL, 0, (onyx_tensor *[]){&b}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceL2", 13, NULL, 0, (onyx_tensor *[]){&b}, 1, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 1, (float[]){5});
     kt_free(out, 1);
     /* sum of squares of 1,2,3,4 = 1+4+9+16 = 30 */
@@ -173,8 +176,8 @@ START_TEST(reduce_prod_l2_sumsquare_lse)
     /* log(e^0 + e^ln3) = ln 4; log(2 e^1000) = 1000 + ln 2 (no overflow) */
     onyx_tensor c = T_F32(2, D(2, 2), 0, logf(3), 1000, 1000);
     onyx_attr at[] = {KT_INTS("axes", 1, D(1)), KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ReduceLogSumExp", 13, at, 2,
-                            (onyx_tensor *[]){&c}, 1, out, 1, msg),
+    ck_assert_int_eq(kt_run("ReduceLogSumExp", 13, at, 2, (onyx_tensor *[]){&c},
+                            1, out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 2, (float[]){logf(4), 1000 + logf(2)});
     kt_free(out, 1);
@@ -188,20 +191,20 @@ START_TEST(reduce_int64)
     onyx_tensor x = T_I64(2, D(2, 3), 1, -2, 3, 4, 5, -6), out[1];
     char msg[256];
     onyx_attr a1[] = {KT_INTS("axes", 1, D(1)), KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ReduceSum", 11, a1, 2, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceSum", 11, a1, 2, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 2, (int64_t[]){2, 3});
     kt_free(out, 1);
-    ck_assert_int_eq(kt_run("ReduceMean", 11, a1, 2, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceMean", 11, a1, 2, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 2, (int64_t[]){0, 1});
     kt_free(out, 1);
     onyx_attr a0[] = {KT_INTS("axes", 1, D(0)), KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ReduceMax", 11, a0, 2, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ReduceMax", 11, a0, 2, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 3, (int64_t[]){4, 5, 3});
     kt_free(out, 1);
 }
@@ -237,33 +240,33 @@ START_TEST(argmax_basic)
     /* ArgMax along axis 1: row 0 max 3 at 1 (first) or 2 (last); row 1 max 5
      * at 0 (first) or 2 (last) */
     onyx_attr a1[] = {KT_INT("axis", 1)};
-    ck_assert_int_eq(kt_run("ArgMax", 13, a1, 1, (onyx_tensor *[]){&x}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ArgMax", 13, a1, 1, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 2, D(2, 1));
     expect_i64(&out[0], 2, (int64_t[]){1, 0});
     kt_free(out, 1);
     onyx_attr a2[] = {KT_INT("axis", -1), KT_INT("select_last_index", 1)};
-    ck_assert_int_eq(kt_run("ArgMax", 12, a2, 2, (onyx_tensor *[]){&x}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ArgMax", 12, a2, 2, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 2, (int64_t[]){2, 2});
     kt_free(out, 1);
     /* ArgMin along axis 0 (default), keepdims=0: columns (1,5) -> 0,
      * (3,2) -> 1, (3,5) -> 0 */
     onyx_attr a3[] = {KT_INT("keepdims", 0)};
-    ck_assert_int_eq(kt_run("ArgMin", 11, a3, 1, (onyx_tensor *[]){&x}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ArgMin", 11, a3, 1, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 1, D(3));
     expect_i64(&out[0], 3, (int64_t[]){0, 1, 0});
     kt_free(out, 1);
     /* int64 ArgMin, last index: [4,1,1] -> 2 */
     onyx_tensor xi = T_I64(1, D(3), 4, 1, 1);
     onyx_attr a4[] = {KT_INT("select_last_index", 1)};
-    ck_assert_int_eq(kt_run("ArgMin", 13, a4, 1, (onyx_tensor *[]){&xi}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ArgMin", 13, a4, 1, (onyx_tensor *[]){&xi}, 1, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 1, (int64_t[]){2});
     kt_free(out, 1);
 }
@@ -287,13 +290,13 @@ START_TEST(softmax_axes)
     char msg[256];
     /* e^0 : e^ln3 = 1 : 3 -> 0.25, 0.75; 1000s: equal halves, no overflow */
     onyx_tensor x = T_F32(2, D(2, 2), 0, logf(3), 1000, 1000);
-    ck_assert_int_eq(kt_run("Softmax", 13, NULL, 0, (onyx_tensor *[]){&x}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Softmax", 13, NULL, 0, (onyx_tensor *[]){&x}, 1, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 4, (float[]){0.25f, 0.75f, 0.5f, 0.5f});
     kt_free(out, 1);
-    ck_assert_int_eq(kt_run("LogSoftmax", 13, NULL, 0, (onyx_tensor *[]){&x},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("LogSoftmax", 13, NULL, 0, (onyx_tensor *[]){&x}, 1,
+                            out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 4,
                (float[]){logf(0.25f), logf(0.75f), logf(0.5f), logf(0.5f)});
@@ -303,19 +306,19 @@ START_TEST(softmax_axes)
      * opset 11, axis 1: one row of 4, weights 1,1,3,3 / 8 */
     onyx_tensor y = T_F32(3, D(1, 2, 2), 0, 0, logf(3), logf(3));
     onyx_attr a1[] = {KT_INT("axis", 1)};
-    ck_assert_int_eq(kt_run("Softmax", 13, a1, 1, (onyx_tensor *[]){&y}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Softmax", 13, a1, 1, (onyx_tensor *[]){&y}, 1, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 4, (float[]){0.25f, 0.25f, 0.75f, 0.75f});
     kt_free(out, 1);
-    ck_assert_int_eq(kt_run("Softmax", 11, a1, 1, (onyx_tensor *[]){&y}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Softmax", 11, a1, 1, (onyx_tensor *[]){&y}, 1, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 4, (float[]){0.125f, 0.125f, 0.375f, 0.375f});
     kt_free(out, 1);
     /* opset 11 default axis is 1 (not -1): on (2,2) same as the last axis */
-    ck_assert_int_eq(kt_run("LogSoftmax", 11, NULL, 0, (onyx_tensor *[]){&x},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("LogSoftmax", 11, NULL, 0, (onyx_tensor *[]){&x}, 1,
+                            out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 4,
                (float[]){logf(0.25f), logf(0.75f), logf(0.5f), logf(0.5f)});
@@ -350,8 +353,8 @@ START_TEST(cumsum_modes)
     for (int m = 0; m < 4; m++) {
         onyx_attr at[] = {KT_INT("exclusive", m & 1),
                           KT_INT("reverse", m >> 1)};
-        ck_assert_int_eq(kt_run("CumSum", 14, at, 2,
-                                (onyx_tensor *[]){&x, &ax}, 2, out, 1, msg),
+        ck_assert_int_eq(kt_run("CumSum", 14, at, 2, (onyx_tensor *[]){&x, &ax},
+                                2, out, 1, msg),
                          ONYX_OK);
         expect_f32(&out[0], 4, want[m]);
         kt_free(out, 1);
@@ -359,8 +362,8 @@ START_TEST(cumsum_modes)
     /* int64 [[1,2],[3,4]] along axis -2: [[1,2],[4,6]]; axis as int32 */
     onyx_tensor xi = T_I64(2, D(2, 2), 1, 2, 3, 4);
     onyx_tensor a32 = kt_tensor(ONYX_INT32, 1, D(1), (int32_t[]){-2});
-    ck_assert_int_eq(kt_run("CumSum", 11, NULL, 0,
-                            (onyx_tensor *[]){&xi, &a32}, 2, out, 1, msg),
+    ck_assert_int_eq(kt_run("CumSum", 11, NULL, 0, (onyx_tensor *[]){&xi, &a32},
+                            2, out, 1, msg),
                      ONYX_OK);
     expect_i64(&out[0], 4, (int64_t[]){1, 2, 4, 6});
     kt_free(out, 1);
@@ -395,15 +398,15 @@ START_TEST(pad_modes)
     onyx_tensor b = T_F32(1, D(3), 1, 2, 3);
     onyx_tensor p22 = T_I64(1, D(2), 2, 2);
     onyx_attr refl[] = {KT_STRING("mode", "reflect")};
-    ck_assert_int_eq(kt_run("Pad", 13, refl, 1,
-                            (onyx_tensor *[]){&b, &p22}, 2, out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Pad", 13, refl, 1, (onyx_tensor *[]){&b, &p22}, 2, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 7, (float[]){3, 2, 1, 2, 3, 2, 1});
     kt_free(out, 1);
     /* edge [1,2,3] with pads [1,2]: 1 | 1 2 3 | 3 3 */
     onyx_attr edge[] = {KT_STRING("mode", "edge")};
-    ck_assert_int_eq(kt_run("Pad", 11, edge, 1,
-                            (onyx_tensor *[]){&b, &pads}, 2, out, 1, msg),
+    ck_assert_int_eq(kt_run("Pad", 11, edge, 1, (onyx_tensor *[]){&b, &pads}, 2,
+                            out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 6, (float[]){1, 1, 2, 3, 3, 3});
     kt_free(out, 1);
@@ -411,27 +414,27 @@ START_TEST(pad_modes)
      * of zeros above, a column of zeros on the right */
     onyx_tensor c = T_F32(2, D(2, 2), 1, 2, 3, 4);
     onyx_attr old[] = {KT_INTS("pads", 4, D(1, 0, 0, 1))};
-    ck_assert_int_eq(kt_run("Pad", 2, old, 1, (onyx_tensor *[]){&c}, 1, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Pad", 2, old, 1, (onyx_tensor *[]){&c}, 1, out, 1, msg),
+        ONYX_OK);
     expect_shape(&out[0], 2, D(3, 3));
     expect_f32(&out[0], 9, (float[]){0, 0, 0, 1, 2, 0, 3, 4, 0});
     kt_free(out, 1);
     /* negative pads crop: [1,2,3,4] pads [-1,1]: 2 3 4 | 0 */
     onyx_tensor d = T_F32(1, D(4), 1, 2, 3, 4);
     onyx_tensor pc = T_I64(1, D(2), -1, 1);
-    ck_assert_int_eq(kt_run("Pad", 11, NULL, 0, (onyx_tensor *[]){&d, &pc}, 2,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Pad", 11, NULL, 0, (onyx_tensor *[]){&d, &pc}, 2, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], 4, (float[]){2, 3, 4, 0});
     kt_free(out, 1);
     /* int64 reflect on axis 0 of [[1,2],[3,4],[5,6]] pads [1,0,1,0]:
      * rows 3-4 | 1-2 3-4 5-6 | 3-4 */
     onyx_tensor e = T_I64(2, D(3, 2), 1, 2, 3, 4, 5, 6);
     onyx_tensor p4 = T_I64(1, D(4), 1, 0, 1, 0);
-    ck_assert_int_eq(kt_run("Pad", 13, refl, 1, (onyx_tensor *[]){&e, &p4}, 2,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Pad", 13, refl, 1, (onyx_tensor *[]){&e, &p4}, 2, out, 1, msg),
+        ONYX_OK);
     expect_i64(&out[0], 10, (int64_t[]){3, 4, 1, 2, 3, 4, 5, 6, 3, 4});
     kt_free(out, 1);
 }
@@ -465,8 +468,7 @@ START_TEST(batchnorm_inference)
     char msg[256];
     onyx_attr at[] = {KT_FLOAT("epsilon", 0)};
     onyx_tensor *in[] = {&x, &s, &b, &m, &v};
-    ck_assert_int_eq(kt_run("BatchNormalization", 9, at, 1, in, 5, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("BatchNormalization", 9, at, 1, in, 5, out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], 4, (float[]){-1, 1, -1, 3});
     kt_free(out, 1);
@@ -491,9 +493,8 @@ START_TEST(batchnorm_training)
     char msg[256];
     onyx_attr at[] = {KT_FLOAT("epsilon", 0), KT_INT("training_mode", 1)};
     onyx_tensor *in[] = {&x, &s, &b, &m, &v};
-    ck_assert_int_eq(kt_run("BatchNormalization", 15, at, 2, in, 5, out, 3,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("BatchNormalization", 15, at, 2, in, 5, out, 3, msg), ONYX_OK);
     expect_f32(&out[0], 2, (float[]){-1, 1});
     expect_f32(&out[1], 1, (float[]){0.2f});
     expect_f32(&out[2], 1, (float[]){1});
@@ -533,9 +534,9 @@ START_TEST(instancenorm_basic)
                             (onyx_tensor *[]){&x, &s, &b}, 3, out, 1, msg),
                      ONYX_OK);
     float r = 2 / sqrtf(1.25f);
-    expect_f32(&out[0], 4,
-               (float[]){-1.5f * r + 1, -.5f * r + 1, .5f * r + 1,
-                         1.5f * r + 1});
+    expect_f32(
+        &out[0], 4,
+        (float[]){-1.5f * r + 1, -.5f * r + 1, .5f * r + 1, 1.5f * r + 1});
     kt_free(out, 1);
     onyx_tensor s2 = T_F32(1, D(2), 1, 1);
     expect_fail("InstanceNormalization", 6, NULL, 0,

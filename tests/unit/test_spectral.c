@@ -30,9 +30,9 @@ START_TEST(dft_real_4)
     onyx_tensor in = kt_tensor(ONYX_FLOAT, 3, (int64_t[]){1, 4, 1}, x);
     onyx_tensor out[1];
     char msg[256];
-    ck_assert_int_eq(kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&in}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&in}, 1, out, 1, msg),
+        ONYX_OK);
     ck_assert_int_eq(out[0].rank, 3);
     ck_assert_int_eq(out[0].dims[1], 4);
     ck_assert_int_eq(out[0].dims[2], 2);
@@ -50,20 +50,41 @@ START_TEST(dft_inverse_and_onesided)
     onyx_tensor out[1];
     char msg[256];
     onyx_attr inv[] = {KT_INT("inverse", 1)};
-    ck_assert_int_eq(kt_run("DFT", 17, inv, 1, (onyx_tensor *[]){&in}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("DFT", 17, inv, 1, (onyx_tensor *[]){&in}, 1, out, 1, msg),
+        ONYX_OK);
     expect_floats(&out[0], (float[]){1, 0, 2, 0, 3, 0, 4, 0}, 8);
     kt_free(out, 1);
 
     float x[] = {1, 2, 3, 4};
     onyx_tensor re = kt_tensor(ONYX_FLOAT, 3, (int64_t[]){1, 4, 1}, x);
     onyx_attr one[] = {KT_INT("onesided", 1)};
-    ck_assert_int_eq(kt_run("DFT", 17, one, 1, (onyx_tensor *[]){&re}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("DFT", 17, one, 1, (onyx_tensor *[]){&re}, 1, out, 1, msg),
+        ONYX_OK);
     ck_assert_int_eq(out[0].dims[1], 3);
     expect_floats(&out[0], (float[]){10, 0, -2, 2, -2, 0}, 6);
+    kt_free(out, 1);
+}
+END_TEST
+
+/* Inverse DFT of two real signals side by side (axis 1 of [1, 4, 2, 1]):
+ * a = 1,2,3,4: x_k = 1/4 sum a_j i^{jk} = 2.5, -.5-.5i, -.5, -.5+.5i;
+ * b = 4,3,2,1: 2.5, .5+.5i, .5, .5-.5i. */
+START_TEST(dft_inverse_real_pair)
+{
+    float x[] = {1, 4, 2, 3, 3, 2, 4, 1};
+    onyx_tensor in = kt_tensor(ONYX_FLOAT, 4, (int64_t[]){1, 4, 2, 1}, x);
+    onyx_tensor out[1];
+    char msg[256];
+    onyx_attr inv[] = {KT_INT("inverse", 1)};
+    ck_assert_int_eq(
+        kt_run("DFT", 17, inv, 1, (onyx_tensor *[]){&in}, 1, out, 1, msg),
+        ONYX_OK);
+    expect_floats(&out[0],
+                  (float[]){2.5f, 0, 2.5f, 0, -.5f, -.5f, .5f, .5f, -.5f, 0,
+                            .5f, 0, -.5f, .5f, .5f, -.5f},
+                  16);
     kt_free(out, 1);
 }
 END_TEST
@@ -81,15 +102,15 @@ START_TEST(dft_length_truncates_on_axis2)
     onyx_tensor out[1];
     char msg[256];
     onyx_attr at[] = {KT_INT("axis", 2)};
-    ck_assert_int_eq(kt_run("DFT", 17, at, 1, (onyx_tensor *[]){&in, &n}, 2,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("DFT", 17, at, 1, (onyx_tensor *[]){&in, &n}, 2, out, 1, msg),
+        ONYX_OK);
     ck_assert_int_eq(out[0].dims[2], 3);
     float h = sqrtf(3.0f) / 2;
-    expect_floats(&out[0],
-                  (float[]){6, 0, -1.5f, h, -1.5f, -h, 60, 0, -15, 10 * h, -15,
-                            -10 * h},
-                  12);
+    expect_floats(
+        &out[0],
+        (float[]){6, 0, -1.5f, h, -1.5f, -h, 60, 0, -15, 10 * h, -15, -10 * h},
+        12);
     kt_free(out, 1);
 }
 END_TEST
@@ -108,9 +129,9 @@ static void check_long_dft(int n, int n_fft)
     onyx_tensor nt = kt_tensor(ONYX_INT64, 0, NULL, &len);
     onyx_tensor out[1];
     char msg[256];
-    ck_assert_int_eq(kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&in, &nt}, 2,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&in, &nt}, 2, out, 1, msg),
+        ONYX_OK);
     const float *y = out[0].data;
     for (int k = 0; k < n_fft; k++) {
         double re = 0, im = 0;
@@ -142,13 +163,13 @@ START_TEST(dft_errors)
     onyx_tensor out[1];
     char msg[256];
     onyx_attr ax[] = {KT_INT("axis", 2)}; /* axis 2 is the [re, im] dim */
-    ck_assert_int_ne(kt_run("DFT", 17, ax, 1, (onyx_tensor *[]){&in}, 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_ne(
+        kt_run("DFT", 17, ax, 1, (onyx_tensor *[]){&in}, 1, out, 1, msg),
+        ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "axis"));
-    ck_assert_int_ne(kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&bad}, 1,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_ne(
+        kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&bad}, 1, out, 1, msg),
+        ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "1 or 2"));
 }
 END_TEST
@@ -174,10 +195,10 @@ START_TEST(stft_frames)
     ck_assert_int_eq(out[0].rank, 4);
     ck_assert_int_eq(out[0].dims[1], 3);
     ck_assert_int_eq(out[0].dims[2], 3);
-    expect_floats(&out[0],
-                  (float[]){6,  0, -2, 2, -2, 0, 14, 0, -2, 2, -2, 0,
-                            22, 0, -2, 2, -2, 0},
-                  18);
+    expect_floats(
+        &out[0],
+        (float[]){6, 0, -2, 2, -2, 0, 14, 0, -2, 2, -2, 0, 22, 0, -2, 2, -2, 0},
+        18);
     kt_free(out, 1);
 
     /* window [1, 0, 1, 0] keeps samples a and a+2: X0 = 2a+2, X1 = a - (a+2)
@@ -186,13 +207,11 @@ START_TEST(stft_frames)
     onyx_tensor win = kt_tensor(ONYX_FLOAT, 1, (int64_t[]){4}, w);
     onyx_attr two[] = {KT_INT("onesided", 0)};
     ck_assert_int_eq(kt_run("STFT", 17, two, 1,
-                            (onyx_tensor *[]){&sig, &st, &win}, 3, out, 1,
-                            msg),
+                            (onyx_tensor *[]){&sig, &st, &win}, 3, out, 1, msg),
                      ONYX_OK);
     ck_assert_int_eq(out[0].dims[2], 4);
-    expect_floats(&out[0],
-                  (float[]){2, 0, -2, 0, 2, 0, -2, 0, 6,  0, -2, 0,
-                            6, 0, -2, 0, 10, 0, -2, 0, 10, 0, -2, 0},
+    expect_floats(&out[0], (float[]){2, 0, -2, 0, 2,  0, -2, 0, 6,  0, -2, 0,
+                                     6, 0, -2, 0, 10, 0, -2, 0, 10, 0, -2, 0},
                   24);
     kt_free(out, 1);
 }
@@ -209,13 +228,13 @@ START_TEST(stft_errors)
     onyx_tensor win = kt_tensor(ONYX_FLOAT, 1, (int64_t[]){4}, w);
     onyx_tensor out[1];
     char msg[256];
-    ck_assert_int_ne(kt_run("STFT", 17, NULL, 0,
-                            (onyx_tensor *[]){&sig, &st}, 2, out, 1, msg),
+    ck_assert_int_ne(kt_run("STFT", 17, NULL, 0, (onyx_tensor *[]){&sig, &st},
+                            2, out, 1, msg),
                      ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "frame_length"));
     ck_assert_int_ne(kt_run("STFT", 17, NULL, 0,
-                            (onyx_tensor *[]){&sig, &st, &win, &fl}, 4, out,
-                            1, msg),
+                            (onyx_tensor *[]){&sig, &st, &win, &fl}, 4, out, 1,
+                            msg),
                      ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "differs"));
 }
@@ -229,9 +248,8 @@ static void run_window(const char *op, int64_t n, int periodic, float *want)
     onyx_tensor out[1];
     char msg[256];
     onyx_attr at[] = {KT_INT("periodic", periodic)};
-    ck_assert_int_eq(kt_run(op, 17, at, 1, (onyx_tensor *[]){&sz}, 1, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run(op, 17, at, 1, (onyx_tensor *[]){&sz}, 1, out, 1, msg), ONYX_OK);
     ck_assert_int_eq(out[0].dtype, ONYX_FLOAT);
     expect_floats(&out[0], want, (int)n);
     kt_free(out, 1);
@@ -257,21 +275,21 @@ START_TEST(window_int64_and_errors)
     onyx_tensor out[1];
     char msg[256];
     onyx_attr i64[] = {KT_INT("output_datatype", ONYX_INT64)};
-    ck_assert_int_eq(kt_run("HannWindow", 17, i64, 1, (onyx_tensor *[]){&sz},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("HannWindow", 17, i64, 1, (onyx_tensor *[]){&sz}, 1,
+                            out, 1, msg),
                      ONYX_OK);
     ck_assert_int_eq(out[0].dtype, ONYX_INT64);
     const int64_t *y = out[0].data; /* 0, .5, 1, .5 truncated */
     ck_assert(y[0] == 0 && y[1] == 0 && y[2] == 1 && y[3] == 0);
     kt_free(out, 1);
     onyx_attr dbl[] = {KT_INT("output_datatype", ONYX_DOUBLE)};
-    ck_assert_int_eq(kt_run("HannWindow", 17, dbl, 1, (onyx_tensor *[]){&sz},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("HannWindow", 17, dbl, 1, (onyx_tensor *[]){&sz}, 1,
+                            out, 1, msg),
                      ONYX_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(msg, "output_datatype"));
     onyx_attr per[] = {KT_INT("periodic", 2)};
-    ck_assert_int_eq(kt_run("HannWindow", 17, per, 1, (onyx_tensor *[]){&sz},
-                            1, out, 1, msg),
+    ck_assert_int_eq(kt_run("HannWindow", 17, per, 1, (onyx_tensor *[]){&sz}, 1,
+                            out, 1, msg),
                      ONYX_ERR_INVALID);
 }
 END_TEST
@@ -300,7 +318,8 @@ START_TEST(melweightmatrix)
     float want[72] = {0};
     int ones[8][2] = {{0, 0}, {0, 1}, {1, 2}, {1, 3},
                       {2, 4}, {3, 5}, {4, 6}, {5, 7}};
-    for (int i = 0; i < 8; i++) want[ones[i][0] * 8 + ones[i][1]] = 1;
+    for (int i = 0; i < 8; i++)
+        want[ones[i][0] * 8 + ones[i][1]] = 1;
     expect_floats(&out[0], want, 72);
     kt_free(out, 1);
 }
@@ -335,9 +354,8 @@ START_TEST(resize_nearest_2x)
                      ONYX_OK);
     ck_assert_int_eq(out[0].dims[2], 4);
     ck_assert_int_eq(out[0].dims[3], 4);
-    expect_floats(&out[0],
-                  (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4},
-                  16);
+    expect_floats(
+        &out[0], (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16);
     kt_free(out, 1);
 }
 END_TEST
@@ -478,6 +496,7 @@ static Suite *spectral_suite(void)
     TCase *t = tcase_create("core");
     tcase_add_test(t, dft_real_4);
     tcase_add_test(t, dft_inverse_and_onesided);
+    tcase_add_test(t, dft_inverse_real_pair);
     tcase_add_test(t, dft_length_truncates_on_axis2);
     tcase_add_test(t, dft_long_lengths);
     tcase_add_test(t, dft_errors);

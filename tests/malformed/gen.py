@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""Writes malformed ONNX files into OUTDIR for tests/malformed/check.sh.
+
+Files named must_fail_*.onnx must be refused (exit status 1); fuzz_*.onnx
+(truncations and byte flips of valid models) may load or not, but must never
+crash or trip a sanitizer.
+
+usage: /usr/bin/python3 tests/malformed/gen.py OUTDIR
+"""
+import os
+import random
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def key(field, wire):
+    return varint(field << 3 | wire)
+
+
+def ld(field, payload):
+    return key(field, 2) + varint(len(payload)) + payload
+
+
+def model_bytes(nodes, inputs, outputs, inits=(), opset=13):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    return m.SerializeToString()
+
+
+def vi(name, shape, dt=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dt, shape)
+
+
+def base_conv():
+    w = numpy_helper.from_array(np.random.RandomState(0).randn(4, 1, 3).astype(np.float32), "w")
+    b = numpy_helper.from_array(np.zeros(4, np.float32), "b")
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1]),
+             helper.make_node("Relu", ["y"], ["z"]),
+             helper.make_node("Reshape", ["z", "s"], ["o"])]
+    s = numpy_helper.from_array(np.array([1, -1], np.int64), "s")
+    return model_bytes(nodes, [vi("x", [1, 1, 16])], [vi("o", [1, 64])], [w, b, s])
+
+
+def raw_tensor(name, dt, dims):
+    """A TensorProto that declares dims but carries no data (make_tensor
+    refuses to build one)."""
+    t = TensorProto()
+    t.name = name
+    t.data_type = dt
+    t.dims.extend(dims)
+    return t
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    files = {}
+    good = base_conv()
+    opset = ld(8, key(2, 0) + varint(13))
+
+    # structural errors the loader or resolver must refuse
+    files["must_fail_empty"] = b""
+    files["must_fail_garbage"] = b"\xff" * 64
+    files["must_fail_text"] = b"this is not an onnx model\n"
+    files["must_fail_no_graph"] = key(1, 0) + varint(7) + opset
+    # wrong wire types: graph as a varint, a node's op_type as fixed32
+    files["must_fail_graph_varint"] = key(7, 0) + varint(5) + opset
+    files["must_fail_optype_fixed32"] = opset + ld(7, ld(1, key(4, 5) + b"abcd"))
+    # a length that runs past the end of the file
+    files["must_fail_len_overrun"] = opset + key(7, 2) + varint(1 << 40) + b"\x00" * 8
+    # a varint longer than 10 bytes
+    files["must_fail_long_varint"] = key(1, 0) + b"\xff" * 12 + opset
+    # group wire types (3, 4) are not valid
+    files["must_fail_group_wire"] = opset + key(7, 3) + key(7, 4)
+    # field number 0
+    files["must_fail_field_zero"] = b"\x02\x00" + opset
+    # huge declared sizes: a tensor of 2^40 elements with no data
+    t = raw_tensor("w", TensorProto.FLOAT, [1 << 20, 1 << 20])
+    files["must_fail_huge_tensor"] = model_bytes(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [1])], [vi("y", None)], [t])
+    # shapes whose element count overflows int64
+    t = raw_tensor("w", TensorProto.FLOAT, [1 << 62, 8])
+    files["must_fail_overflow_shape"] = model_bytes(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [1])], [vi("y", None)], [t])
+    # an input declaring a 2^40-element shape
+    files["must_fail_huge_input"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [1 << 20, 1 << 20])], [vi("y", None)])
+    # raw_data shorter than its shape
+    t = raw_tensor("w", TensorProto.FLOAT, [4])
+    t.raw_data = np.zeros(3, np.float32).tobytes()
+    files["must_fail_short_raw"] = model_bytes(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [4])], [vi("y", None)], [t])
+    # a ConstantOfShape asked for 2^50 elements
+    s = numpy_helper.from_array(np.array([1 << 25, 1 << 25], np.int64), "s")
+    files["must_fail_huge_constantofshape"] = model_bytes(
+        [helper.make_node("ConstantOfShape", ["s"], ["y"])], [], [vi("y", None)], [s])
+    # a cycle
+    files["must_fail_cycle"] = model_bytes(
+        [helper.make_node("Add", ["x", "b"], ["a"]), helper.make_node("Relu", ["a"], ["b"])],
+        [vi("x", [2])], [vi("b", [2])])
+    # a self loop
+    files["must_fail_self_loop"] = model_bytes(
+        [helper.make_node("Add", ["x", "a"], ["a"])], [vi("x", [2])], [vi("a", [2])])
+    # a dangling input name
+    files["must_fail_dangling"] = model_bytes(
+        [helper.make_node("Add", ["x", "nowhere"], ["y"])], [vi("x", [2])], [vi("y", [2])])
+    # an output nobody produces
+    files["must_fail_missing_output"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2])], [vi("z", [2])])
+    # an op outside the core set
+    files["must_fail_unknown_op"] = model_bytes(
+        [helper.make_node("NonMaxSuppression", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])])
+    # an op from another domain
+    files["must_fail_domain"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"], domain="com.example")], [vi("x", [2])], [vi("y", [2])])
+    # an output defined twice
+    files["must_fail_double_def"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Neg", ["x"], ["y"])],
+        [vi("x", [2])], [vi("y", [2])])
+    # shapes that do not match
+    files["must_fail_bad_matmul"] = model_bytes(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], [vi("x", [2, 3])], [vi("y", None)],
+        [numpy_helper.from_array(np.zeros((4, 5), np.float32), "w")])
+    # a rank above what onyx holds
+    files["must_fail_rank"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [1] * 12)], [vi("y", None)])
+    # an unsupported opset
+    files["must_fail_opset"] = model_bytes(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])], opset=99)
+    # external data
+    t = raw_tensor("w", TensorProto.FLOAT, [2])
+    t.data_location = TensorProto.EXTERNAL
+    e = t.external_data.add()
+    e.key, e.value = "location", "/etc/passwd"
+    files["must_fail_external"] = model_bytes(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [2])], [vi("y", [2])], [t])
+    # a string tensor
+    t = helper.make_tensor("w", TensorProto.STRING, [1], [b"hi"])
+    files["must_fail_string"] = model_bytes(
+        [helper.make_node("Identity", ["w"], ["y"])], [], [vi("y", None)], [t])
+    # a Reshape to an impossible shape
+    s = numpy_helper.from_array(np.array([3, -1], np.int64), "s")
+    files["must_fail_bad_reshape"] = model_bytes(
+        [helper.make_node("Reshape", ["x", "s"], ["y"])], [vi("x", [1, 16])], [vi("y", None)], [s])
+
+    # fuzz: truncations and byte flips of a valid model
+    rng = random.Random(1234)
+    for i in range(60):
+        n = rng.randrange(1, len(good))
+        files["fuzz_trunc_%02d" % i] = good[:n]
+    for i in range(200):
+        b = bytearray(good)
+        for _ in range(rng.randrange(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        files["fuzz_flip_%03d" % i] = bytes(b)
+    files["valid_conv"] = good
+
+    for name, data in files.items():
+        with open(os.path.join(out, name + ".onnx"), "wb") as f:
+            f.write(data)
+    print("%d files written to %s" % (len(files), out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Every test of onyx; `make test` runs this. Stops at the first failure.
+#   1. unit tests (Check), OpenBLAS build
+#   2. ONNX conformance: all core tests must pass, OpenBLAS build
+#   3. the same two with the engine's own GEMM (make BLAS=none)
+#   4. malformed models, unit tests and conformance under ASan + UBSan
+#   5. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+OUT=${ONYX_TEST_OUT:-build/test-out}
+mkdir -p "$OUT"
+LIST=tests/conformance/core_tests.txt
+WANT="$(grep -c . $LIST) passed, 0 failed, 0 skipped"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+conformance() { # $1: onyx binary, $2: label
+    "$1" test $LIST >"$OUT/conformance-$2.txt" 2>&1 || true
+    grep -v '^PASS' "$OUT/conformance-$2.txt" || true
+    got=$(tail -n 1 "$OUT/conformance-$2.txt")
+    echo "conformance ($2): $got"
+    [ "$got" = "$WANT" ] || { echo "expected: $WANT"; exit 1; }
+}
+
+step "unit tests (OpenBLAS)"
+make -s -j"$JOBS" cli unit
+make -s test-unit
+
+step "conformance (OpenBLAS)"
+conformance bin/onyx openblas
+
+step "unit tests (BLAS=none)"
+make -s -j"$JOBS" BLAS=none cli unit
+make -s BLAS=none test-unit
+
+step "conformance (BLAS=none)"
+conformance build/none/onyx none
+
+step "ASan + UBSan: malformed models, unit tests, conformance"
+make -s -j"$JOBS" SAN=1 OPT=-O1 cli unit
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+sh tests/malformed/check.sh build/openblas-san/onyx "$OUT/malformed"
+make -s SAN=1 OPT=-O1 test-unit
+conformance build/openblas-san/onyx san
+
+step "PyTorch-exported models vs PyTorch"
+/usr/bin/python3 tests/models/torch_models.py bin/onyx "$OUT/torch"
+
+printf '\nall tests passed\n'
