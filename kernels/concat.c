@@ -49,7 +49,8 @@ static onyx_status concat_prepare(onyx_prep *p)
     ONYX_TRY(onyx_axis(p, onyx_attr_int(p, "axis", 0), R->rank, 0, &axis));
 
     int64_t dims[ONYX_MAX_RANK];
-    for (int k = 0; k < R->rank; k++) dims[k] = R->dims[k];
+    for (int k = 0; k < R->rank; k++)
+        dims[k] = R->dims[k];
     dims[axis] = 0;
     for (int i = 0; i < p->n_in; i++) {
         const onyx_tensor *X = p->in[i];
@@ -123,7 +124,8 @@ static onyx_status split_prepare(onyx_prep *p)
     if (p->opset < 13) {
         const int64_t *v;
         given = onyx_attr_ints(p, "split", &v);
-        for (int64_t i = 0; i < given && i < n; i++) sizes[i] = v[i];
+        for (int64_t i = 0; i < given && i < n; i++)
+            sizes[i] = v[i];
     } else if (p->n_in > S_SPLIT && p->in[S_SPLIT] &&
                onyx_numel(p->in[S_SPLIT]) > 0) {
         st = onyx_need_value(p, S_SPLIT);
@@ -157,7 +159,8 @@ static onyx_status split_prepare(onyx_prep *p)
                            "axis %d of length %lld does not split into %d "
                            "equal parts",
                            axis, (long long)len, n);
-        for (int i = 0; i < n; i++) sizes[i] = len / n;
+        for (int i = 0; i < n; i++)
+            sizes[i] = len / n;
     }
     parts_params *pp = st == ONYX_OK ? parts_new(p, n) : NULL;
     if (st == ONYX_OK && !pp)
@@ -178,7 +181,8 @@ static onyx_status split_prepare(onyx_prep *p)
         pp->chunk[i] = sizes[i] * inner;
         if (!p->out[i]) continue;
         int64_t dims[ONYX_MAX_RANK];
-        for (int k = 0; k < X->rank; k++) dims[k] = X->dims[k];
+        for (int k = 0; k < X->rank; k++)
+            dims[k] = X->dims[k];
         dims[axis] = sizes[i];
         onyx_set_shape(p->out[i], X->dtype, X->rank, dims);
     }

@@ -17,7 +17,7 @@ static int is_data_type(onyx_dtype t)
 
 /* params of Constant and ConstantOfShape: the bytes to write */
 typedef struct {
-    size_t bytes;      /* Constant: the whole value; ConstantOfShape: one element */
+    size_t bytes; /* Constant: the whole value; ConstantOfShape: one element */
     unsigned char data[];
 } bytes_params;
 
@@ -50,8 +50,9 @@ static onyx_status constant_prepare(onyx_prep *p)
                    a ? a->name : "", names[i]);
         if (b) a = b;
     }
-    ONYX_CHECK(p, a != NULL, "needs one of the attributes value, value_float, "
-                             "value_floats, value_int, value_ints");
+    ONYX_CHECK(p, a != NULL,
+               "needs one of the attributes value, value_float, "
+               "value_floats, value_int, value_ints");
 
     onyx_dtype dt;
     int rank = 0;
@@ -68,7 +69,8 @@ static onyx_status constant_prepare(onyx_prep *p)
                              onyx_dtype_name(t->dtype));
         dt = t->dtype;
         rank = t->rank;
-        for (int k = 0; k < rank; k++) dims[k] = t->dims[k];
+        for (int k = 0; k < rank; k++)
+            dims[k] = t->dims[k];
         src = t->data;
         bytes = (size_t)onyx_numel(t) * onyx_dtype_size(dt);
         ONYX_CHECK(p, src || !bytes, "value has no data");
@@ -83,7 +85,8 @@ static onyx_status constant_prepare(onyx_prep *p)
         src = &a->i;
         bytes = sizeof(int64_t);
     } else if (strcmp(a->name, "value_floats") == 0) {
-        ONYX_CHECK(p, a->type == ONYX_ATTR_FLOATS, "value_floats is not floats");
+        ONYX_CHECK(p, a->type == ONYX_ATTR_FLOATS,
+                   "value_floats is not floats");
         dt = ONYX_FLOAT;
         rank = 1;
         dims[0] = a->n;
@@ -163,12 +166,14 @@ static onyx_status cos_eval(onyx_exec *e)
     unsigned char *y = Y->data;
     size_t es = bp->bytes;
     int all_zero = 1;
-    for (size_t b = 0; b < es; b++) all_zero &= bp->data[b] == 0;
+    for (size_t b = 0; b < es; b++)
+        all_zero &= bp->data[b] == 0;
     if (all_zero) {
         memset(y, 0, (size_t)n * es);
         return ONYX_OK;
     }
-    for (int64_t i = 0; i < n; i++) memcpy(y + i * (int64_t)es, bp->data, es);
+    for (int64_t i = 0; i < n; i++)
+        memcpy(y + i * (int64_t)es, bp->data, es);
     return ONYX_OK;
 }
 
@@ -201,8 +206,9 @@ static onyx_status range_prepare(onyx_prep *p)
         double start = onyx_get_double(p->in[RG_START], 0);
         double limit = onyx_get_double(p->in[RG_LIMIT], 0);
         double delta = onyx_get_double(p->in[RG_DELTA], 0);
-        ONYX_CHECK(p, delta != 0 && isfinite(start) && isfinite(limit) &&
-                          isfinite(delta),
+        ONYX_CHECK(p,
+                   delta != 0 && isfinite(start) && isfinite(limit) &&
+                       isfinite(delta),
                    "start %g, limit %g, delta %g do not make a range", start,
                    limit, delta);
         double len = ceil((limit - start) / delta);
@@ -235,21 +241,24 @@ static onyx_status range_eval(onyx_exec *e)
     case ONYX_FLOAT: {
         float start = *(const float *)S->data, delta = *(const float *)D->data;
         float *y = Y->data;
-        for (int64_t i = 0; i < n; i++) y[i] = start + (float)i * delta;
+        for (int64_t i = 0; i < n; i++)
+            y[i] = start + (float)i * delta;
         break;
     }
     case ONYX_INT64: {
         int64_t start = *(const int64_t *)S->data;
         int64_t delta = *(const int64_t *)D->data;
         int64_t *y = Y->data;
-        for (int64_t i = 0; i < n; i++) y[i] = start + i * delta;
+        for (int64_t i = 0; i < n; i++)
+            y[i] = start + i * delta;
         break;
     }
     default: {
         int32_t start = *(const int32_t *)S->data;
         int32_t delta = *(const int32_t *)D->data;
         int32_t *y = Y->data;
-        for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(start + i * delta);
+        for (int64_t i = 0; i < n; i++)
+            y[i] = (int32_t)(start + i * delta);
         break;
     }
     }

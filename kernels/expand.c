@@ -30,8 +30,8 @@ static onyx_status view_eval(onyx_exec *e)
 {
     const view_params *vp = e->params;
     if (!e->out[E_OUT]) return ONYX_OK;
-    onyx_view_copy(e->out[E_OUT]->data, e->in[E_X]->data, vp->esize,
-                   vp->rank, vp->dims, vp->strides);
+    onyx_view_copy(e->out[E_OUT]->data, e->in[E_X]->data, vp->esize, vp->rank,
+                   vp->dims, vp->strides);
     return ONYX_OK;
 }
 
@@ -81,7 +81,8 @@ static onyx_status expand_prepare(onyx_prep *p)
     view_params *vp = calloc(1, sizeof *vp);
     if (!vp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     vp->rank = Y.rank;
-    for (int k = 0; k < Y.rank; k++) vp->dims[k] = Y.dims[k];
+    for (int k = 0; k < Y.rank; k++)
+        vp->dims[k] = Y.dims[k];
     onyx_broadcast_strides(X, &Y, vp->strides);
     return view_finish(p, vp);
 }
@@ -102,7 +103,8 @@ static onyx_status tile_prepare(onyx_prep *p)
                (long long)n, X->rank);
     const int64_t *reps = p->in[E_ARG]->data;
     int64_t dims[ONYX_MAX_RANK];
-    for (int k = 0; k < X->rank; k++) dims[k] = X->dims[k] * reps[k];
+    for (int k = 0; k < X->rank; k++)
+        dims[k] = X->dims[k] * reps[k];
     if (p->out[E_OUT]) onyx_set_shape(p->out[E_OUT], X->dtype, X->rank, dims);
 
     view_params *vp = calloc(1, sizeof *vp);

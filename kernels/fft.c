@@ -1,144 +1,247 @@
-/* fft.c - complex FFT of any length (see fft.h): radix-2 for powers of two,
- * a direct DFT for short other lengths, Bluestein for long other lengths. */
+/* fft.c - complex FFT of any length (see fft.h): a mixed-radix
+ * Cooley-Tukey (radix 4, 2, 3, 5 and a generic odd radix) when every prime
+ * factor of n is small, Bluestein's chirp-z through a mixed-radix FFT of a
+ * power-of-two length otherwise. */
 #include "fft.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Lengths up to this (not a power of two) use the direct O(n^2) DFT: with a
- * precomputed table it beats Bluestein's three FFTs of length >= 2n-1. */
-#define ONYX_FFT_DIRECT_MAX 64
+/* Prime factors above this go through Bluestein: a generic radix-p
+ * butterfly costs p^2 per p outputs. */
+#define ONYX_FFT_MAX_RADIX  31
+#define ONYX_FFT_MAX_STAGES 32
 
-enum { FFT_RADIX2, FFT_DIRECT, FFT_BLUESTEIN };
+typedef struct {
+    float r, i;
+} cpx;
+
+/* The mixed-radix core for one length: stage s splits its length into
+ * factor[2s] (the radix p) times factor[2s+1] (what remains, m). */
+typedef struct {
+    int n;
+    int factor[2 * ONYX_FFT_MAX_STAGES];
+    cpx *tw; /* (n,) e^{-2 pi i k/n} */
+} fft_core;
 
 struct onyx_fft {
-    int n;        /* transform length */
-    int kind;     /* FFT_RADIX2 / FFT_DIRECT / FFT_BLUESTEIN */
-    int m;        /* power-of-two length of the radix-2 core (n, or >= 2n-1) */
-    int *rev;     /* (m,) bit-reversal permutation of the radix-2 core */
-    float *tw;    /* (m/2, 2) e^{-2 pi i k/m}; direct: (n, 2) e^{-2 pi i k/n} */
-    float *chirp; /* Bluestein (n, 2): w_k = e^{-pi i k^2/n} */
-    float *filt;  /* Bluestein (m, 2): FFT of conj(w) wrapped around, / m */
+    int n;         /* transform length */
+    int bluestein; /* 0: core is length n; 1: core is length m >= 2n-1 */
+    fft_core core;
+    cpx *chirp; /* Bluestein (n,): w_k = e^{-pi i k^2/n} */
+    cpx *filt;  /* Bluestein (m,): FFT of conj(w) wrapped around, / m */
 };
 
-static int is_pow2(int n)
+static inline cpx cmul(cpx a, cpx b)
 {
-    return n > 0 && (n & (n - 1)) == 0;
+    return (cpx){a.r * b.r - a.i * b.i, a.r * b.i + a.i * b.r};
 }
 
-/* out (m,2) = unnormalised DFT of in (m,2), sign -1 forward, +1 inverse.
- * m is a power of two; in and out do not overlap. */
-static void radix2(float *out, const float *in, int m, const int *rev,
-                   const float *tw, int inverse)
+/* Radix order: 4s first (cheapest butterfly), then 2, 3, 5, 7, ... Returns
+ * 0 when a prime factor exceeds ONYX_FFT_MAX_RADIX. */
+static int factorize(int n, int *factor)
 {
-    for (int i = 0; i < m; i++) {
-        out[2 * i] = in[2 * rev[i]];
-        out[2 * i + 1] = in[2 * rev[i] + 1];
+    int p = 4, s = 0;
+    while (n > 1) {
+        while (n % p) {
+            p = p == 4 ? 2 : p == 2 ? 3 : p + 2;
+            if ((int64_t)p * p > n) p = n;
+        }
+        if (p > ONYX_FFT_MAX_RADIX || s >= ONYX_FFT_MAX_STAGES) return 0;
+        n /= p;
+        factor[2 * s] = p;
+        factor[2 * s + 1] = n;
+        s++;
     }
-    float s = inverse ? -1.0f : 1.0f; /* conjugates the forward twiddles */
-    for (int len = 2; len <= m; len <<= 1) {
-        int half = len >> 1, step = m / len;
-        for (int b = 0; b < m; b += len) {
-            float *lo = out + 2 * b, *hi = out + 2 * (b + half);
-            for (int j = 0; j < half; j++) {
-                float wr = tw[2 * j * step], wi = s * tw[2 * j * step + 1];
-                float xr = hi[2 * j] * wr - hi[2 * j + 1] * wi;
-                float xi = hi[2 * j] * wi + hi[2 * j + 1] * wr;
-                hi[2 * j] = lo[2 * j] - xr;
-                hi[2 * j + 1] = lo[2 * j + 1] - xi;
-                lo[2 * j] += xr;
-                lo[2 * j + 1] += xi;
+    if (s == 0) { /* n == 1: one trivial stage */
+        factor[0] = 1;
+        factor[1] = 1;
+    }
+    return 1;
+}
+
+static void fill_twiddles(cpx *tw, int n)
+{
+    for (int k = 0; k < n; k++) {
+        double a = -2.0 * M_PI * k / n;
+        tw[k] = (cpx){(float)cos(a), (float)sin(a)};
+    }
+}
+
+/* ---- butterflies: combine p sub-transforms of length m in place ---- */
+
+static void bfly2(cpx *F, const cpx *tw, int fstride, int m)
+{
+    for (int k = 0; k < m; k++) {
+        cpx t = cmul(F[k + m], tw[k * fstride]);
+        F[k + m] = (cpx){F[k].r - t.r, F[k].i - t.i};
+        F[k].r += t.r;
+        F[k].i += t.i;
+    }
+}
+
+static void bfly3(cpx *F, const cpx *tw, int fstride, int m)
+{
+    float e = tw[fstride * m].i; /* Im e^{-2 pi i/3} = -sqrt(3)/2 */
+    for (int k = 0; k < m; k++) {
+        cpx s1 = cmul(F[k + m], tw[k * fstride]);
+        cpx s2 = cmul(F[k + 2 * m], tw[2 * k * fstride]);
+        cpx s3 = {s1.r + s2.r, s1.i + s2.i};
+        cpx s0 = {(s1.r - s2.r) * e, (s1.i - s2.i) * e};
+        cpx h = {F[k].r - 0.5f * s3.r, F[k].i - 0.5f * s3.i};
+        F[k].r += s3.r;
+        F[k].i += s3.i;
+        F[k + 2 * m] = (cpx){h.r + s0.i, h.i - s0.r};
+        F[k + m] = (cpx){h.r - s0.i, h.i + s0.r};
+    }
+}
+
+static void bfly4(cpx *F, const cpx *tw, int fstride, int m)
+{
+    for (int k = 0; k < m; k++) {
+        cpx s0 = cmul(F[k + m], tw[k * fstride]);
+        cpx s1 = cmul(F[k + 2 * m], tw[2 * k * fstride]);
+        cpx s2 = cmul(F[k + 3 * m], tw[3 * k * fstride]);
+        cpx s5 = {F[k].r - s1.r, F[k].i - s1.i};
+        cpx f0 = {F[k].r + s1.r, F[k].i + s1.i};
+        cpx s3 = {s0.r + s2.r, s0.i + s2.i};
+        cpx s4 = {s0.r - s2.r, s0.i - s2.i};
+        F[k + 2 * m] = (cpx){f0.r - s3.r, f0.i - s3.i};
+        F[k] = (cpx){f0.r + s3.r, f0.i + s3.i};
+        F[k + m] = (cpx){s5.r + s4.i, s5.i - s4.r};
+        F[k + 3 * m] = (cpx){s5.r - s4.i, s5.i + s4.r};
+    }
+}
+
+static void bfly5(cpx *F, const cpx *tw, int fstride, int m)
+{
+    cpx ya = tw[fstride * m], yb = tw[2 * fstride * m]; /* e^{-2 pi i/5}, ^2 */
+    for (int u = 0; u < m; u++) {
+        cpx s0 = F[u];
+        cpx s1 = cmul(F[u + m], tw[u * fstride]);
+        cpx s2 = cmul(F[u + 2 * m], tw[2 * u * fstride]);
+        cpx s3 = cmul(F[u + 3 * m], tw[3 * u * fstride]);
+        cpx s4 = cmul(F[u + 4 * m], tw[4 * u * fstride]);
+        cpx s7 = {s1.r + s4.r, s1.i + s4.i}, s10 = {s1.r - s4.r, s1.i - s4.i};
+        cpx s8 = {s2.r + s3.r, s2.i + s3.i}, s9 = {s2.r - s3.r, s2.i - s3.i};
+        F[u] = (cpx){s0.r + s7.r + s8.r, s0.i + s7.i + s8.i};
+        cpx s5 = {s0.r + s7.r * ya.r + s8.r * yb.r,
+                  s0.i + s7.i * ya.r + s8.i * yb.r};
+        cpx s6 = {s10.i * ya.i + s9.i * yb.i, -s10.r * ya.i - s9.r * yb.i};
+        F[u + m] = (cpx){s5.r - s6.r, s5.i - s6.i};
+        F[u + 4 * m] = (cpx){s5.r + s6.r, s5.i + s6.i};
+        cpx s11 = {s0.r + s7.r * yb.r + s8.r * ya.r,
+                   s0.i + s7.i * yb.r + s8.i * ya.r};
+        cpx s12 = {-s10.i * yb.i + s9.i * ya.i, s10.r * yb.i - s9.r * ya.i};
+        F[u + 2 * m] = (cpx){s11.r + s12.r, s11.i + s12.i};
+        F[u + 3 * m] = (cpx){s11.r - s12.r, s11.i - s12.i};
+    }
+}
+
+/* Any radix p: output q1 of butterfly u is sum_q in_q e^{-2 pi i q k/n}
+ * with k = u + q1 m, the twiddle index walked mod n. */
+static void bfly_generic(cpx *F, const cpx *tw, int fstride, int m, int p,
+                         int n)
+{
+    cpx s[ONYX_FFT_MAX_RADIX];
+    for (int u = 0; u < m; u++) {
+        for (int q = 0; q < p; q++)
+            s[q] = F[u + q * m];
+        for (int q1 = 0, k = u; q1 < p; q1++, k += m) {
+            int t = 0, step = fstride * k % n;
+            cpx acc = s[0];
+            for (int q = 1; q < p; q++) {
+                t += step;
+                if (t >= n) t -= n;
+                cpx v = cmul(s[q], tw[t]);
+                acc.r += v.r;
+                acc.i += v.i;
             }
+            F[k] = acc;
         }
     }
 }
 
-/* Twiddle table for the radix-2 core of length m. */
-static void radix2_tables(int m, int *rev, float *tw)
+/* out (p*m,) = DFT of the p*m inputs in[0], in[stride], ...: decimation in
+ * time, recursing on the p interleaved sub-sequences. */
+static void core_work(const fft_core *c, cpx *out, const cpx *in, int fstride,
+                      const int *factor)
 {
-    int bits = 0;
-    while ((1 << bits) < m)
-        bits++;
-    for (int i = 0; i < m; i++) {
-        int r = 0;
-        for (int b = 0; b < bits; b++)
-            if (i & (1 << b)) r |= 1 << (bits - 1 - b);
-        rev[i] = r;
+    int p = factor[0], m = factor[1];
+    if (m == 1) {
+        for (int q = 0; q < p; q++)
+            out[q] = in[q * fstride];
+    } else {
+        for (int q = 0; q < p; q++)
+            core_work(c, out + q * m, in + q * fstride, fstride * p,
+                      factor + 2);
     }
-    for (int k = 0; k < m / 2; k++) {
-        double a = -2.0 * M_PI * k / m;
-        tw[2 * k] = (float)cos(a);
-        tw[2 * k + 1] = (float)sin(a);
+    switch (p) {
+    case 1: break;
+    case 2: bfly2(out, c->tw, fstride, m); break;
+    case 3: bfly3(out, c->tw, fstride, m); break;
+    case 4: bfly4(out, c->tw, fstride, m); break;
+    case 5: bfly5(out, c->tw, fstride, m); break;
+    default: bfly_generic(out, c->tw, fstride, m, p, c->n); break;
     }
+}
+
+/* out (n,) = unnormalised forward DFT of in (n,); no overlap. */
+static void core_run(const fft_core *c, cpx *out, const cpx *in)
+{
+    core_work(c, out, in, 1, c->factor);
 }
 
 onyx_fft *onyx_fft_new(int n)
 {
     if (n < 1 || n > (1 << 28)) return NULL;
-    int kind = is_pow2(n)                 ? FFT_RADIX2
-               : n <= ONYX_FFT_DIRECT_MAX ? FFT_DIRECT
-                                          : FFT_BLUESTEIN;
+    int factor[2 * ONYX_FFT_MAX_STAGES];
+    int bluestein = !factorize(n, factor);
     int m = n;
-    if (kind == FFT_BLUESTEIN) {
+    if (bluestein) {
         m = 1;
         while (m < 2 * n - 1)
             m <<= 1;
+        factorize(m, factor);
     }
-    if (kind == FFT_DIRECT) m = 0;
-    size_t n_tw = kind == FFT_DIRECT ? 2 * (size_t)n : (size_t)m;
-    size_t n_chirp = kind == FFT_BLUESTEIN ? 2 * (size_t)n : 0;
-    size_t n_filt = kind == FFT_BLUESTEIN ? 2 * (size_t)m : 0;
-    /* one block: struct, rev (ints), then the float tables */
-    size_t bytes = sizeof(onyx_fft) + (size_t)m * sizeof(int) +
-                   (n_tw + n_chirp + n_filt) * sizeof(float);
-    onyx_fft *f = calloc(1, bytes);
+    size_t n_cpx = (size_t)m + (bluestein ? (size_t)n + (size_t)m : 0);
+    onyx_fft *f = calloc(1, sizeof(onyx_fft) + n_cpx * sizeof(cpx));
     if (!f) return NULL;
     f->n = n;
-    f->kind = kind;
-    f->m = m;
-    f->rev = (int *)(f + 1);
-    f->tw = (float *)(f->rev + m);
-    f->chirp = f->tw + n_tw;
-    f->filt = f->chirp + n_chirp;
+    f->bluestein = bluestein;
+    f->core.n = m;
+    for (int i = 0; i < 2 * ONYX_FFT_MAX_STAGES; i++)
+        f->core.factor[i] = factor[i];
+    f->core.tw = (cpx *)(f + 1);
+    fill_twiddles(f->core.tw, m);
+    if (!bluestein) return f;
 
-    if (kind == FFT_DIRECT) {
-        for (int k = 0; k < n; k++) {
-            double a = -2.0 * M_PI * k / n;
-            f->tw[2 * k] = (float)cos(a);
-            f->tw[2 * k + 1] = (float)sin(a);
-        }
-        return f;
+    /* jk = (j^2 + k^2 - (k-j)^2) / 2, so the DFT is w_k * sum_j
+     * (x_j w_j) conj(w_{k-j}): a circular convolution of length m. k^2 is
+     * reduced mod 2n first to keep the angle exact. */
+    f->chirp = f->core.tw + m;
+    f->filt = f->chirp + n;
+    for (int k = 0; k < n; k++) {
+        int64_t k2 = ((int64_t)k * k) % (2 * (int64_t)n);
+        double a = -M_PI * (double)k2 / n;
+        f->chirp[k] = (cpx){(float)cos(a), (float)sin(a)};
     }
-    radix2_tables(m, f->rev, f->tw);
-    if (kind == FFT_BLUESTEIN) {
-        /* jk = (j^2 + k^2 - (k-j)^2) / 2, so the DFT is w_k * sum_j
-         * (x_j w_j) conj(w_{k-j}): a convolution done with length-m FFTs.
-         * k^2 is reduced mod 2n first to keep the angle exact. */
-        for (int k = 0; k < n; k++) {
-            int64_t k2 = ((int64_t)k * k) % (2 * (int64_t)n);
-            double a = -M_PI * (double)k2 / n;
-            f->chirp[2 * k] = (float)cos(a);
-            f->chirp[2 * k + 1] = (float)sin(a);
-        }
-        float *b = calloc(2 * (size_t)m, sizeof(float));
-        if (!b) {
-            free(f);
-            return NULL;
-        }
-        for (int k = 0; k < n; k++) {
-            b[2 * k] = f->chirp[2 * k];
-            b[2 * k + 1] = -f->chirp[2 * k + 1];
-            if (k) {
-                b[2 * (m - k)] = b[2 * k];
-                b[2 * (m - k) + 1] = b[2 * k + 1];
-            }
-        }
-        radix2(f->filt, b, m, f->rev, f->tw, 0);
-        for (int i = 0; i < 2 * m; i++)
-            f->filt[i] /= (float)m;
-        free(b);
+    cpx *b = calloc((size_t)m, sizeof(cpx));
+    if (!b) {
+        free(f);
+        return NULL;
     }
+    for (int k = 0; k < n; k++) {
+        b[k] = (cpx){f->chirp[k].r, -f->chirp[k].i};
+        if (k) b[m - k] = b[k];
+    }
+    core_run(&f->core, f->filt, b);
+    for (int i = 0; i < m; i++) {
+        f->filt[i].r /= (float)m;
+        f->filt[i].i /= (float)m;
+    }
+    free(b);
     return f;
 }
 
@@ -149,75 +252,52 @@ void onyx_fft_free(onyx_fft *f)
 
 size_t onyx_fft_work_floats(const onyx_fft *f)
 {
-    return f->kind == FFT_BLUESTEIN ? 4 * (size_t)f->m : 0;
+    /* conj(in) (n,) for the inverse, then Bluestein's two (m,) buffers */
+    return 2 * (size_t)f->n + (f->bluestein ? 4 * (size_t)f->core.n : 0);
 }
 
-/* out (n,2) = unnormalised DFT of in (n,2), direct sum with a twiddle table
- * indexed by jk mod n; accumulates in double. */
-static void direct(float *out, const float *in, int n, const float *tw,
-                   int inverse)
+/* out (n,) = unnormalised forward DFT via Bluestein; work: 2 x (m,). */
+static void bluestein(const onyx_fft *f, cpx *out, const cpx *in, cpx *work)
 {
-    float s = inverse ? -1.0f : 1.0f;
-    for (int k = 0; k < n; k++) {
-        double re = 0, im = 0;
-        int t = 0; /* j*k mod n */
-        for (int j = 0; j < n; j++) {
-            float wr = tw[2 * t], wi = s * tw[2 * t + 1];
-            re += (double)in[2 * j] * wr - (double)in[2 * j + 1] * wi;
-            im += (double)in[2 * j] * wi + (double)in[2 * j + 1] * wr;
-            t += k;
-            if (t >= n) t -= n;
-        }
-        out[2 * k] = (float)re;
-        out[2 * k + 1] = (float)im;
+    int n = f->n, m = f->core.n;
+    cpx *a = work, *fa = work + m;
+    for (int j = 0; j < n; j++)
+        a[j] = cmul(in[j], f->chirp[j]);
+    for (int j = n; j < m; j++)
+        a[j] = (cpx){0, 0};
+    core_run(&f->core, fa, a);
+    /* pointwise product with the filter, conjugated so that the forward
+     * core computes the inverse transform: IDFT(y) = conj(DFT(conj y)) */
+    for (int j = 0; j < m; j++) {
+        cpx v = cmul(fa[j], f->filt[j]);
+        fa[j] = (cpx){v.r, -v.i};
     }
-}
-
-/* out (n,2) = unnormalised DFT via Bluestein; the inverse is
- * conj(DFT(conj(x))). work: a (m,2) then A (m,2). */
-static void bluestein(const onyx_fft *f, float *out, const float *in,
-                      int inverse, float *work)
-{
-    int n = f->n, m = f->m;
-    float *a = work, *fa = work + 2 * (size_t)m;
-    float s = inverse ? -1.0f : 1.0f;
-    for (int j = 0; j < n; j++) { /* a_j = x_j w_j */
-        float xr = in[2 * j], xi = s * in[2 * j + 1];
-        float wr = f->chirp[2 * j], wi = f->chirp[2 * j + 1];
-        a[2 * j] = xr * wr - xi * wi;
-        a[2 * j + 1] = xr * wi + xi * wr;
-    }
-    for (int j = 2 * n; j < 2 * m; j++)
-        a[j] = 0;
-    radix2(fa, a, m, f->rev, f->tw, 0);
-    for (int j = 0; j < m; j++) { /* pointwise product with the filter */
-        float xr = fa[2 * j], xi = fa[2 * j + 1];
-        float br = f->filt[2 * j], bi = f->filt[2 * j + 1];
-        fa[2 * j] = xr * br - xi * bi;
-        fa[2 * j + 1] = xr * bi + xi * br;
-    }
-    radix2(a, fa, m, f->rev, f->tw, 1);
-    for (int k = 0; k < n; k++) { /* X_k = w_k * conv_k */
-        float xr = a[2 * k], xi = a[2 * k + 1];
-        float wr = f->chirp[2 * k], wi = f->chirp[2 * k + 1];
-        out[2 * k] = xr * wr - xi * wi;
-        out[2 * k + 1] = s * (xr * wi + xi * wr);
-    }
+    core_run(&f->core, a, fa);
+    for (int k = 0; k < n; k++)
+        out[k] = cmul((cpx){a[k].r, -a[k].i}, f->chirp[k]);
 }
 
 void onyx_fft_run(const onyx_fft *f, float *out, const float *in, int inverse,
                   float *work)
 {
     int n = f->n;
-    switch (f->kind) {
-    case FFT_RADIX2: radix2(out, in, n, f->rev, f->tw, inverse); break;
-    case FFT_DIRECT: direct(out, in, n, f->tw, inverse); break;
-    default: bluestein(f, out, in, inverse, work); break;
+    const cpx *x = (const cpx *)in;
+    cpx *y = (cpx *)out, *w = (cpx *)work;
+    if (inverse) { /* IDFT(x) = conj(DFT(conj x)) / n */
+        cpx *xc = w;
+        for (int j = 0; j < n; j++)
+            xc[j] = (cpx){x[j].r, -x[j].i};
+        x = xc;
+        w += n;
     }
+    if (f->bluestein)
+        bluestein(f, y, x, w);
+    else
+        core_run(&f->core, y, x);
     if (inverse) {
         float sc = 1.0f / (float)n;
-        for (int i = 0; i < 2 * n; i++)
-            out[i] *= sc;
+        for (int k = 0; k < n; k++)
+            y[k] = (cpx){y[k].r * sc, -y[k].i * sc};
     }
 }
 

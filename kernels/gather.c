@@ -52,9 +52,12 @@ static onyx_status gather_prepare(onyx_prep *p)
                ONYX_MAX_RANK);
     int64_t dims[ONYX_MAX_RANK];
     int j = 0;
-    for (int k = 0; k < axis; k++) dims[j++] = X->dims[k];
-    for (int k = 0; k < I->rank; k++) dims[j++] = I->dims[k];
-    for (int k = axis + 1; k < X->rank; k++) dims[j++] = X->dims[k];
+    for (int k = 0; k < axis; k++)
+        dims[j++] = X->dims[k];
+    for (int k = 0; k < I->rank; k++)
+        dims[j++] = I->dims[k];
+    for (int k = axis + 1; k < X->rank; k++)
+        dims[j++] = X->dims[k];
     if (p->out[G_OUT]) onyx_set_shape(p->out[G_OUT], X->dtype, r, dims);
 
     gather_params *gp = calloc(1, sizeof *gp);

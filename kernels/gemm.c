@@ -42,11 +42,11 @@ void onyx_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
  * 4 * (MC + NC) * KC = 160 KB. */
 #include <string.h>
 
-#define GEMM_MR 6   /* micro-tile rows: 6 x 8 = 12 4-wide accumulators */
-#define GEMM_NR 8   /* micro-tile columns */
-#define GEMM_KC 128 /* depth of a packed slice */
-#define GEMM_MC 60  /* rows of a packed A block, a multiple of MR */
-#define GEMM_NC 256 /* columns of a packed B block, a multiple of NR */
+#define GEMM_MR 2   /* micro-tile rows: 2 x 16 = 8 4-wide accumulators */
+#define GEMM_NR 16  /* micro-tile columns */
+#define GEMM_KC 256 /* depth of a packed slice */
+#define GEMM_MC 32  /* rows of a packed A block, a multiple of MR */
+#define GEMM_NC 128 /* columns of a packed B block, a multiple of NR */
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* -O2 alone does not fully unroll the tile loops; the kernel needs it. */

@@ -108,9 +108,6 @@ static onyx_status bn_prepare(onyx_prep *p)
                                  "BatchNormalization is only supported from "
                                  "opset 14 (training_mode=1)",
                                  i);
-        if (p->opset < 7)
-            ONYX_CHECK(p, onyx_attr_int(p, "is_test", 0) == 1 || p->n_out == 1,
-                       "training mode (is_test=0) is not supported");
     }
     int64_t C = X->dims[1], inner = 1;
     for (int i = 2; i < X->rank; i++)

@@ -31,8 +31,7 @@ static void set_out(onyx_prep *p, int rank, const int64_t *dims)
 
 /* Axes from the `axes` attribute (before opset 13) or from input 1 (from
  * opset 13). *n is -1 when none is given. */
-static onyx_status read_axes(onyx_prep *p, int64_t *axes, int64_t *n,
-                             int max_n)
+static onyx_status read_axes(onyx_prep *p, int64_t *axes, int64_t *n, int max_n)
 {
     *n = -1;
     if (p->opset < 13) {
@@ -41,7 +40,8 @@ static onyx_status read_axes(onyx_prep *p, int64_t *axes, int64_t *n,
         if (c < 0) return ONYX_OK;
         ONYX_CHECK(p, c <= max_n, "axes has %lld entries, more than rank %d",
                    (long long)c, max_n);
-        for (int64_t i = 0; i < c; i++) axes[i] = v[i];
+        for (int64_t i = 0; i < c; i++)
+            axes[i] = v[i];
         *n = c;
         return ONYX_OK;
     }
@@ -55,7 +55,8 @@ static onyx_status read_axes(onyx_prep *p, int64_t *axes, int64_t *n,
                A->rank);
     ONYX_CHECK(p, c <= max_n, "axes has %lld entries, more than rank %d",
                (long long)c, max_n);
-    for (int64_t i = 0; i < c; i++) axes[i] = onyx_get_int(A, i);
+    for (int64_t i = 0; i < c; i++)
+        axes[i] = onyx_get_int(A, i);
     *n = c;
     return ONYX_OK;
 }
@@ -110,10 +111,9 @@ static onyx_status reshape_prepare(onyx_prep *p)
         known = total;
     }
     char b[96];
-    ONYX_CHECK(p, known == total,
-               "input %s has %lld elements, the new shape %lld",
-               onyx_shape_str(X, b, sizeof b), (long long)total,
-               (long long)known);
+    ONYX_CHECK(
+        p, known == total, "input %s has %lld elements, the new shape %lld",
+        onyx_shape_str(X, b, sizeof b), (long long)total, (long long)known);
     set_out(p, (int)n, dims);
     return ONYX_OK;
 }
@@ -134,7 +134,8 @@ static onyx_status flatten_prepare(onyx_prep *p)
                X->rank);
     if (axis < 0) axis += X->rank;
     int64_t dims[2] = {1, 1};
-    for (int k = 0; k < X->rank; k++) dims[k < axis ? 0 : 1] *= X->dims[k];
+    for (int k = 0; k < X->rank; k++)
+        dims[k < axis ? 0 : 1] *= X->dims[k];
     set_out(p, 2, dims);
     return ONYX_OK;
 }
@@ -151,7 +152,8 @@ static onyx_status squeeze_prepare(onyx_prep *p)
     ONYX_TRY(read_axes(p, axes, &n, X->rank));
     int drop[ONYX_MAX_RANK] = {0};
     if (n <= 0) { /* no axes (or an empty list): every axis of length 1 */
-        for (int k = 0; k < X->rank; k++) drop[k] = X->dims[k] == 1;
+        for (int k = 0; k < X->rank; k++)
+            drop[k] = X->dims[k] == 1;
     } else {
         for (int64_t i = 0; i < n; i++) {
             int a;
@@ -195,7 +197,8 @@ static onyx_status unsqueeze_prepare(onyx_prep *p)
         added[a] = 1;
     }
     int64_t dims[ONYX_MAX_RANK];
-    for (int k = 0, j = 0; k < r; k++) dims[k] = added[k] ? 1 : X->dims[j++];
+    for (int k = 0, j = 0; k < r; k++)
+        dims[k] = added[k] ? 1 : X->dims[j++];
     set_out(p, r, dims);
     return ONYX_OK;
 }

@@ -156,11 +156,13 @@ static const struct {
 };
 
 /* f(clamp(x, -clip, clip)) lane-wise; clip is +inf when the attribute is
- * absent. */
-static inline v4f rnn_act_v4(const rnn_act *a, v4f x, float clip)
+ * absent. `kind` is a constant where rnn_act_apply inlines this, so the
+ * switch disappears from the common loops. */
+static inline __attribute__((always_inline)) v4f
+rnn_act_v4(rnn_act_kind kind, const rnn_act *a, v4f x, float clip)
 {
     x = v4_max(v4_min(x, v4_set1(clip)), v4_set1(-clip));
-    switch (a->kind) {
+    switch (kind) {
     case ACT_TANH: return v4_tanh(x);
     case ACT_SIGMOID: return v4_sigmoid(x);
     case ACT_RELU: return v4_max(x, v4_set1(0.0f));
@@ -180,7 +182,7 @@ static inline v4f rnn_act_v4(const rnn_act *a, v4f x, float clip)
     float v[4];
     memcpy(v, &x, sizeof v);
     for (int k = 0; k < 4; k++) {
-        if (a->kind == ACT_ELU)
+        if (kind == ACT_ELU)
             v[k] = v[k] >= 0 ? v[k] : a->alpha * expm1f(v[k]);
         else /* softplus, without overflow for large x */
             v[k] = v[k] > 0 ? v[k] + log1pf(expf(-v[k])) : log1pf(expf(v[k]));
@@ -189,30 +191,65 @@ static inline v4f rnn_act_v4(const rnn_act *a, v4f x, float clip)
     return x;
 }
 
+static inline __attribute__((always_inline)) void
+rnn_act_loop(rnn_act_kind kind, const rnn_act *a, float *y, const float *x,
+             int n, float clip)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        v4_store(y + j, rnn_act_v4(kind, a, v4_load(x + j), clip));
+    if (j < n)
+        v4_store_n(y + j, rnn_act_v4(kind, a, v4_load_n(x + j, n - j), clip),
+                   n - j);
+}
+
+/* y (n,) = f(clamp(x)); y may be x */
+static void rnn_act_apply(const rnn_act *a, float *y, const float *x, int n,
+                          float clip)
+{
+    switch (a->kind) {
+    case ACT_SIGMOID: rnn_act_loop(ACT_SIGMOID, a, y, x, n, clip); break;
+    case ACT_TANH: rnn_act_loop(ACT_TANH, a, y, x, n, clip); break;
+    default: rnn_act_loop(a->kind, a, y, x, n, clip); break;
+    }
+}
+
 /* ---- matrix products ---- */
 
 /* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
- * Columns in blocks of 32 kept in registers across the whole k loop. */
+ * Columns in blocks of 32 (8 vectors) kept in registers across the k loop. */
 static void matvec_acc(float *out, const float *x, const float *W, int ldw,
                        int N, int K)
 {
     int j = 0;
     for (; j + 32 <= N; j += 32) {
-        v4f a[8];
-        for (int q = 0; q < 8; q++) a[q] = v4_load(out + j + 4 * q);
+        float *o = out + j;
+        v4f a0 = v4_load(o), a1 = v4_load(o + 4), a2 = v4_load(o + 8),
+            a3 = v4_load(o + 12), a4 = v4_load(o + 16), a5 = v4_load(o + 20),
+            a6 = v4_load(o + 24), a7 = v4_load(o + 28);
         const float *w = W + j;
         for (int k = 0; k < K; k++, w += ldw) {
-            float xk = x[k];
-            for (int q = 0; q < 8; q++) a[q] += xk * v4_load(w + 4 * q);
+            v4f xk = v4_set1(x[k]);
+            a0 += xk * v4_load(w);
+            a1 += xk * v4_load(w + 4);
+            a2 += xk * v4_load(w + 8);
+            a3 += xk * v4_load(w + 12);
+            a4 += xk * v4_load(w + 16);
+            a5 += xk * v4_load(w + 20);
+            a6 += xk * v4_load(w + 24);
+            a7 += xk * v4_load(w + 28);
         }
-        for (int q = 0; q < 8; q++) v4_store(out + j + 4 * q, a[q]);
+        v4_store(o, a0), v4_store(o + 4, a1), v4_store(o + 8, a2);
+        v4_store(o + 12, a3), v4_store(o + 16, a4), v4_store(o + 20, a5);
+        v4_store(o + 24, a6), v4_store(o + 28, a7);
     }
     for (; j + 8 <= N; j += 8) {
         v4f a0 = v4_load(out + j), a1 = v4_load(out + j + 4);
         const float *w = W + j;
         for (int k = 0; k < K; k++, w += ldw) {
-            a0 += x[k] * v4_load(w);
-            a1 += x[k] * v4_load(w + 4);
+            v4f xk = v4_set1(x[k]);
+            a0 += xk * v4_load(w);
+            a1 += xk * v4_load(w + 4);
         }
         v4_store(out + j, a0);
         v4_store(out + j + 4, a1);
@@ -267,7 +304,7 @@ typedef struct rnn_params {
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, pack_n;
     int packed;            /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
-    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_n;
+    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_n;
     float pack[];
 } rnn_params;
 
@@ -505,6 +542,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->s_h = s, s += up16((size_t)Bn * H);
     k->s_c = s, s += up16((size_t)Bn * H);
     k->s_tmp = s, s += up16((size_t)Bn * H);
+    k->s_tmp2 = s, s += up16((size_t)H);
     k->s_n = s;
 
     size_t pbytes = sizeof *k + (k->packed ? k->D * k->pack_n * sizeof(float) : 0);
@@ -522,59 +560,74 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 
 /* ---- one step of each cell, for batch row b ----
  * g: the row's gate pre-activations (projection + recurrent product),
- * h, c: the row's state, updated in place. */
+ * h, c: the row's state, updated in place. Each is a few passes over H
+ * floats that stay in L1. */
 
 static void rnn_cell_rnn(const rnn_params *k, const rnn_act *act, float *g,
                          float *h)
 {
-    for (int j = 0; j < k->H; j += 4) {
-        int n = k->H - j < 4 ? k->H - j : 4;
-        v4_store_n(h + j, rnn_act_v4(&act[0], v4_load_n(g + j, n), k->clip), n);
-    }
+    rnn_act_apply(&act[0], h, g, k->H, k->clip);
 }
 
-/* g holds z r h; for linear_before_reset, a = Ht-1 Rh^T + Rbh */
+/* g holds z r h pre-activations; with linear_before_reset, a holds
+ * Ht-1 Rh^T + Rbh, else z and r are already activated and g's h part
+ * includes (r (.) Ht-1) Rh^T. tmp: H floats. */
 static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
-                         const float *a, float *h)
+                         const float *a, float *h, float *tmp)
 {
     int H = k->H;
-    for (int j = 0; j < H; j += 4) {
-        int n = H - j < 4 ? H - j : 4;
-        v4f z = v4_load_n(g + j, n); /* lbr=0: already activated */
-        v4f hh = v4_load_n(g + 2 * H + j, n);
-        if (a) {
-            z = rnn_act_v4(&act[0], z, k->clip);
-            v4f r = rnn_act_v4(&act[0], v4_load_n(g + H + j, n), k->clip);
-            hh += r * v4_load_n(a + j, n);
+    float *z = g, *hh = g + 2 * H;
+    if (a) {
+        rnn_act_apply(&act[0], g, g, 2 * H, k->clip); /* z, r */
+        const float *r = g + H;
+        for (int j = 0; j < H; j += 4) {
+            int n = H - j < 4 ? H - j : 4;
+            v4_store_n(tmp + j,
+                       v4_load_n(hh + j, n) + v4_load_n(r + j, n) * v4_load_n(a + j, n),
+                       n);
         }
-        hh = rnn_act_v4(&act[1], hh, k->clip);
-        v4f hp = v4_load_n(h + j, n);
-        v4_store_n(h + j, hh + z * (hp - hh), n); /* (1-z) hh + z h */
+        rnn_act_apply(&act[1], hh, tmp, H, k->clip);
+    } else {
+        rnn_act_apply(&act[1], hh, hh, H, k->clip);
+    }
+    for (int j = 0; j < H; j += 4) { /* h = (1-z) hh + z h */
+        int n = H - j < 4 ? H - j : 4;
+        v4f x = v4_load_n(hh + j, n);
+        v4_store_n(h + j, x + v4_load_n(z + j, n) * (v4_load_n(h + j, n) - x), n);
     }
 }
 
-/* g holds i o f c; P the peepholes i o f (NULL: none) */
+/* g holds i o f c pre-activations; P the peepholes i o f (NULL: none);
+ * tmp: H floats */
 static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
-                          const float *P, float *h, float *c)
+                          const float *P, float *h, float *c, float *tmp)
 {
     int H = k->H;
+    float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
+    if (P)
+        for (int j = 0; j < H; j += 4) {
+            int n = H - j < 4 ? H - j : 4;
+            v4f cp = v4_load_n(c + j, n);
+            v4_store_n(gi + j, v4_load_n(gi + j, n) + v4_load_n(P + j, n) * cp, n);
+            v4_store_n(gf + j, v4_load_n(gf + j, n) + v4_load_n(P + 2 * H + j, n) * cp,
+                       n);
+        }
+    rnn_act_apply(&act[0], gi, gi, H, k->clip);
+    if (!k->input_forget) rnn_act_apply(&act[0], gf, gf, H, k->clip);
+    rnn_act_apply(&act[1], gc, gc, H, k->clip);
+    for (int j = 0; j < H; j += 4) { /* c = f c + i cc; o's peephole sees c */
+        int n = H - j < 4 ? H - j : 4;
+        v4f i = v4_load_n(gi + j, n);
+        v4f f = k->input_forget ? 1.0f - i : v4_load_n(gf + j, n);
+        v4f cn = f * v4_load_n(c + j, n) + i * v4_load_n(gc + j, n);
+        v4_store_n(c + j, cn, n);
+        if (P) v4_store_n(go + j, v4_load_n(go + j, n) + v4_load_n(P + H + j, n) * cn, n);
+    }
+    rnn_act_apply(&act[0], go, go, H, k->clip);
+    rnn_act_apply(&act[2], tmp, c, H, INFINITY);
     for (int j = 0; j < H; j += 4) {
         int n = H - j < 4 ? H - j : 4;
-        v4f cp = v4_load_n(c + j, n);
-        v4f gi = v4_load_n(g + j, n), go = v4_load_n(g + H + j, n);
-        v4f gf = v4_load_n(g + 2 * H + j, n), gc = v4_load_n(g + 3 * H + j, n);
-        if (P) {
-            gi += v4_load_n(P + j, n) * cp;
-            gf += v4_load_n(P + 2 * H + j, n) * cp;
-        }
-        v4f i = rnn_act_v4(&act[0], gi, k->clip);
-        v4f f = k->input_forget ? 1.0f - i : rnn_act_v4(&act[0], gf, k->clip);
-        v4f cc = rnn_act_v4(&act[1], gc, k->clip);
-        v4f cn = f * cp + i * cc;
-        if (P) go += v4_load_n(P + H + j, n) * cn;
-        v4f o = rnn_act_v4(&act[0], go, k->clip);
-        v4_store_n(c + j, cn, n);
-        v4_store_n(h + j, o * rnn_act_v4(&act[2], cn, INFINITY), n);
+        v4_store_n(h + j, v4_load_n(go + j, n) * v4_load_n(tmp + j, n), n);
     }
 }
 
@@ -599,6 +652,7 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
     const rnn_act *act = k->act[d];
     float *xp = scratch + k->s_xp, *gates = scratch + k->s_gates;
     float *h = scratch + k->s_h, *c = scratch + k->s_c, *tmp = scratch + k->s_tmp;
+    float *tmp2 = scratch + k->s_tmp2;
 
     /* state row b of initial_h / Y_h: [D,B,H] or [B,D,H] */
     for (int b = 0; b < B; b++) {
@@ -665,12 +719,7 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                     /* z r activated here, tmp = r (.) Ht-1 */
                     for (int b = 0; b < B; b++) {
                         float *gb = g + (size_t)b * GH;
-                        for (int j = 0; j < 2 * H; j += 4) {
-                            int n = 2 * H - j < 4 ? 2 * H - j : 4;
-                            v4_store_n(gb + j,
-                                       rnn_act_v4(&act[0], v4_load_n(gb + j, n), k->clip),
-                                       n);
-                        }
+                        rnn_act_apply(&act[0], gb, gb, 2 * H, k->clip);
                         for (int j = 0; j < H; j += 4) {
                             int n = H - j < 4 ? H - j : 4;
                             v4_store_n(tmp + (size_t)b * H + j,
@@ -692,9 +741,10 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                 if (k->cell == CELL_RNN)
                     rnn_cell_rnn(k, act, gb, hb);
                 else if (k->cell == CELL_GRU)
-                    rnn_cell_gru(k, act, gb, k->lbr ? tmp + (size_t)b * H : NULL, hb);
+                    rnn_cell_gru(k, act, gb, k->lbr ? tmp + (size_t)b * H : NULL, hb,
+                                 tmp2);
                 else
-                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * H);
+                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * H, tmp2);
                 if (Y) {
                     int t = reverse ? len - 1 - s : s;
                     size_t o = k->layout ? (((size_t)b * T + t) * D + d) * H

@@ -38,7 +38,8 @@ static onyx_status slice_arg(onyx_prep *p, const char *name, int input,
         int64_t c = onyx_attr_ints(p, name, &a);
         ONYX_CHECK(p, c <= ONYX_MAX_RANK, "%s has %lld entries", name,
                    (long long)c);
-        for (int64_t i = 0; i < c; i++) v[i] = a[i];
+        for (int64_t i = 0; i < c; i++)
+            v[i] = a[i];
         *n = c;
         return ONYX_OK;
     }
@@ -53,7 +54,8 @@ static onyx_status slice_arg(onyx_prep *p, const char *name, int input,
                t->rank);
     ONYX_CHECK(p, c <= ONYX_MAX_RANK, "%s has %lld entries", name,
                (long long)c);
-    for (int64_t i = 0; i < c; i++) v[i] = onyx_get_int(t, i);
+    for (int64_t i = 0; i < c; i++)
+        v[i] = onyx_get_int(t, i);
     *n = c;
     return ONYX_OK;
 }
@@ -75,22 +77,26 @@ static onyx_status slice_prepare(onyx_prep *p)
     ONYX_TRY(slice_arg(p, "ends", S_ENDS, ends, &ne));
     ONYX_TRY(slice_arg(p, "axes", S_AXES, axes, &na));
     ONYX_TRY(slice_arg(p, "steps", S_STEPS, steps, &nst));
-    ONYX_CHECK(p, ns >= 0, p->opset < 10 ? "attribute starts is required"
-                                         : "input 1 (starts) is required");
-    ONYX_CHECK(p, ne >= 0, p->opset < 10 ? "attribute ends is required"
-                                         : "input 2 (ends) is required");
-    ONYX_CHECK(p, ne == ns, "starts has %lld entries, ends %lld",
-               (long long)ns, (long long)ne);
+    ONYX_CHECK(p, ns >= 0,
+               p->opset < 10 ? "attribute starts is required"
+                             : "input 1 (starts) is required");
+    ONYX_CHECK(p, ne >= 0,
+               p->opset < 10 ? "attribute ends is required"
+                             : "input 2 (ends) is required");
+    ONYX_CHECK(p, ne == ns, "starts has %lld entries, ends %lld", (long long)ns,
+               (long long)ne);
     if (na < 0) {
         ONYX_CHECK(p, ns <= r, "starts has %lld entries for rank %d",
                    (long long)ns, r);
-        for (int i = 0; i < ns; i++) axes[i] = i;
+        for (int i = 0; i < ns; i++)
+            axes[i] = i;
     } else {
         ONYX_CHECK(p, na == ns, "axes has %lld entries, starts %lld",
                    (long long)na, (long long)ns);
     }
     if (nst < 0) {
-        for (int i = 0; i < ns; i++) steps[i] = 1;
+        for (int i = 0; i < ns; i++)
+            steps[i] = 1;
     } else {
         ONYX_CHECK(p, nst == ns, "steps has %lld entries, starts %lld",
                    (long long)nst, (long long)ns);

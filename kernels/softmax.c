@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { SM_X = 0 };
 enum { SM_Y = 0 };
@@ -19,26 +20,91 @@ typedef struct {
     int log;                 /* LogSoftmax */
 } softmax_params;
 
+/* ---- four-lane helpers (GCC/Clang vector extensions: SSE2 or NEON) ----- */
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+static inline v4f v4_set1(float a)
+{
+    return (v4f){a, a, a, a};
+}
+
+static inline v4f v4_max(v4f a, v4f b)
+{
+    v4i gt = a > b;
+    return (v4f)((gt & (v4i)a) | (~gt & (v4i)b));
+}
+
+/* e^x for x <= 0 (all softmax needs: x minus its maximum), about 1 ulp.
+ * x = n ln2 + r, |r| <= ln2/2; e^r by Cephes' expf polynomial; 2^n in the
+ * exponent bits. Below -87.3 (2^-126) the result is 0; NaN stays NaN. */
+static inline v4f v4_exp_neg(v4f x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds */
+    v4i tiny = x < v4_set1(-87.33654f);
+    v4f fn = (x * 1.44269504088896341f + magic) - magic;
+    v4f r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+    v4f p = v4_set1(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    v4i scale = (__builtin_convertvector(fn, v4i) + 127) << 23;
+    return (v4f)(~tiny & (v4i)(p * (v4f)scale));
+}
+
+/* ---- the kernels --------------------------------------------------------- */
+
 /* y (n,) = softmax(x (n,)), or log-softmax when log. */
 static void softmax_row(float *y, const float *x, int64_t n, int log)
 {
+    int64_t n4 = n & ~(int64_t)3, k;
+    v4f vm = v4_set1(-INFINITY);
+    for (k = 0; k < n4; k += 4)
+        vm = v4_max(vm, v4_load(x + k));
     float m = -INFINITY;
-    for (int64_t k = 0; k < n; k++)
+    for (int u = 0; u < 4; u++)
+        m = vm[u] > m ? vm[u] : m;
+    for (; k < n; k++)
         m = x[k] > m ? x[k] : m;
-    float s = 0.0f;
+
+    /* y = e^(x - m), s = sum(y) */
+    v4f vs = v4_set1(0.0f);
+    for (k = 0; k < n4; k += 4) {
+        v4f e = v4_exp_neg(v4_load(x + k) - m);
+        v4_store(y + k, e);
+        vs += e;
+    }
+    float s = (vs[0] + vs[1]) + (vs[2] + vs[3]);
+    for (; k < n; k++) {
+        y[k] = expf(x[k] - m);
+        s += y[k];
+    }
     if (log) {
-        for (int64_t k = 0; k < n; k++)
-            s += expf(x[k] - m);
         float ls = logf(s); /* (x - m) - ls keeps precision for large x */
-        for (int64_t k = 0; k < n; k++)
+        for (k = 0; k < n4; k += 4)
+            v4_store(y + k, (v4_load(x + k) - m) - ls);
+        for (; k < n; k++)
             y[k] = (x[k] - m) - ls;
     } else {
-        for (int64_t k = 0; k < n; k++) {
-            y[k] = expf(x[k] - m);
-            s += y[k];
-        }
         float r = 1.0f / s;
-        for (int64_t k = 0; k < n; k++)
+        for (k = 0; k < n4; k += 4)
+            v4_store(y + k, v4_load(y + k) * r);
+        for (; k < n; k++)
             y[k] *= r;
     }
 }
@@ -48,38 +114,49 @@ static void softmax_row(float *y, const float *x, int64_t n, int log)
 static void softmax_cols(float *y, const float *x, int64_t n, int64_t inner,
                          int log, float *m, float *s)
 {
-    for (int64_t j = 0; j < inner; j++) {
-        m[j] = x[j];
-        s[j] = 0.0f;
-    }
+    int64_t in4 = inner & ~(int64_t)3, j;
+    memcpy(m, x, (size_t)inner * sizeof *m);
+    memset(s, 0, (size_t)inner * sizeof *s);
     for (int64_t k = 1; k < n; k++) {
         const float *xk = x + k * inner;
-        for (int64_t j = 0; j < inner; j++)
+        for (j = 0; j < in4; j += 4)
+            v4_store(m + j, v4_max(v4_load(m + j), v4_load(xk + j)));
+        for (; j < inner; j++)
             m[j] = xk[j] > m[j] ? xk[j] : m[j];
     }
     for (int64_t k = 0; k < n; k++) {
         const float *xk = x + k * inner;
         float *yk = y + k * inner;
-        for (int64_t j = 0; j < inner; j++) {
+        for (j = 0; j < in4; j += 4) {
+            v4f e = v4_exp_neg(v4_load(xk + j) - v4_load(m + j));
+            v4_store(yk + j, e);
+            v4_store(s + j, v4_load(s + j) + e);
+        }
+        for (; j < inner; j++) {
             yk[j] = expf(xk[j] - m[j]);
             s[j] += yk[j];
         }
     }
     if (log) {
-        for (int64_t j = 0; j < inner; j++)
+        for (j = 0; j < inner; j++)
             s[j] = logf(s[j]);
         for (int64_t k = 0; k < n; k++) {
             const float *xk = x + k * inner;
             float *yk = y + k * inner;
-            for (int64_t j = 0; j < inner; j++)
+            for (j = 0; j < in4; j += 4)
+                v4_store(yk + j,
+                         (v4_load(xk + j) - v4_load(m + j)) - v4_load(s + j));
+            for (; j < inner; j++)
                 yk[j] = (xk[j] - m[j]) - s[j];
         }
     } else {
-        for (int64_t j = 0; j < inner; j++)
+        for (j = 0; j < inner; j++)
             s[j] = 1.0f / s[j];
         for (int64_t k = 0; k < n; k++) {
             float *yk = y + k * inner;
-            for (int64_t j = 0; j < inner; j++)
+            for (j = 0; j < in4; j += 4)
+                v4_store(yk + j, v4_load(yk + j) * v4_load(s + j));
+            for (; j < inner; j++)
                 yk[j] *= s[j];
         }
     }

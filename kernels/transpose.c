@@ -126,7 +126,8 @@ void onyx_view_copy(void *dst, const void *src, size_t esize, int rank,
     int outer_rank = rank - inner;
     int64_t block = dims[rank - 1] * (tiled ? dims[rank - 2] : 1);
     int64_t n_outer = 1;
-    for (int k = 0; k < outer_rank; k++) n_outer *= dims[k];
+    for (int k = 0; k < outer_rank; k++)
+        n_outer *= dims[k];
     int64_t idx[ONYX_VIEW_MAX_RANK] = {0};
     int64_t off = 0; /* source offset, elements */
     for (int64_t o = 0; o < n_outer; o++) {
@@ -171,7 +172,8 @@ static onyx_status transpose_prepare(onyx_prep *p)
     const int64_t *pv;
     int64_t n = onyx_attr_ints(p, "perm", &pv);
     if (n < 0) { /* default: reverse the axes */
-        for (int k = 0; k < r; k++) perm[k] = r - 1 - k;
+        for (int k = 0; k < r; k++)
+            perm[k] = r - 1 - k;
     } else {
         ONYX_CHECK(p, n == r, "perm has %lld entries for an input of rank %d",
                    (long long)n, r);
@@ -190,7 +192,8 @@ static onyx_status transpose_prepare(onyx_prep *p)
         in_strides[k] = s;
         s *= X->dims[k];
     }
-    for (int k = 0; k < r; k++) dims[k] = X->dims[perm[k]];
+    for (int k = 0; k < r; k++)
+        dims[k] = X->dims[perm[k]];
     if (p->out[T_Y]) onyx_set_shape(p->out[T_Y], X->dtype, r, dims);
 
     transpose_params *tp = calloc(1, sizeof *tp);

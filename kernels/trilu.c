@@ -42,7 +42,8 @@ static onyx_status trilu_prepare(onyx_prep *p)
     tp->rows = X->dims[X->rank - 2];
     tp->cols = X->dims[X->rank - 1];
     tp->batch = 1;
-    for (int d = 0; d < X->rank - 2; d++) tp->batch *= X->dims[d];
+    for (int d = 0; d < X->rank - 2; d++)
+        tp->batch *= X->dims[d];
     tp->esize = onyx_dtype_size(X->dtype);
     p->params = tp;
     return ONYX_OK;

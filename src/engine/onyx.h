@@ -110,6 +110,10 @@ const char *onyx_program_node_name(const onyx_program *p, int i);
 const char *onyx_program_node_op(const onyx_program *p, int i);
 int64_t onyx_program_node_flops(const onyx_program *p, int i);
 
+/* Threads the BLAS library may use. The engine sets 1 the first time a
+ * program is made, unless this was called before. Process-wide. */
+void onyx_set_blas_threads(int n);
+
 /* ---- run ---- */
 
 onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err);

@@ -169,31 +169,37 @@ END_TEST
 
 START_TEST(sgemm_matches_naive)
 {
-    /* odd sizes cross every block edge of the portable kernel */
-    enum { M = 37, N = 53, K = 71, LD = 80 };
+    /* odd sizes cross the block edges of the portable kernel: the first
+     * splits M over two row blocks, the second K over two slices and N
+     * over two column blocks; the third is a single row (no packing) */
+    enum { LD = 320 };
     static float A[LD * LD], B[LD * LD], C[LD * LD], R[LD * LD];
+    static const int sizes[][3] = {{37, 53, 71}, {5, 130, 300}, {1, 21, 9}};
     for (int i = 0; i < LD * LD; i++) {
         A[i] = (float)((i * 7) % 13) - 6;
         B[i] = (float)((i * 5) % 11) - 5;
     }
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-            for (int bi = 0; bi < 3; bi++) {
-                float alpha = 0.5f, beta = bi == 0 ? 0.0f : bi == 1 ? 1.0f : -2.0f;
-                for (int i = 0; i < LD * LD; i++) C[i] = R[i] = (float)(i % 5);
-                for (int i = 0; i < M; i++)
-                    for (int j = 0; j < N; j++) {
-                        double s = 0;
-                        for (int p = 0; p < K; p++)
-                            s += (double)(ta ? A[p * LD + i] : A[i * LD + p]) *
-                                 (tb ? B[j * LD + p] : B[p * LD + j]);
-                        R[i * LD + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * R[i * LD + j]));
-                    }
-                onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C, LD);
-                for (int i = 0; i < LD * LD; i++)
-                    ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-3f, "ta %d tb %d beta %g: C[%d] = %g, expected %g",
-                                  ta, tb, beta, i, C[i], R[i]);
-            }
+    for (int sz = 0; sz < 3; sz++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int bi = 0; bi < 3; bi++) {
+                    int M = sizes[sz][0], N = sizes[sz][1], K = sizes[sz][2];
+                    float alpha = 0.5f, beta = bi == 0 ? 0.0f : bi == 1 ? 1.0f : -2.0f;
+                    for (int i = 0; i < LD * LD; i++) C[i] = R[i] = (float)(i % 5);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) {
+                            double s = 0;
+                            for (int p = 0; p < K; p++)
+                                s += (double)(ta ? A[p * LD + i] : A[i * LD + p]) *
+                                     (tb ? B[j * LD + p] : B[p * LD + j]);
+                            R[i * LD + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * R[i * LD + j]));
+                        }
+                    onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C, LD);
+                    for (int i = 0; i < LD * LD; i++)
+                        ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-3f * (1 + fabsf(R[i])),
+                                      "%dx%dx%d ta %d tb %d beta %g: C[%d] = %g, expected %g", M, N,
+                                      K, ta, tb, beta, i, C[i], R[i]);
+                }
 }
 END_TEST
 

@@ -9,14 +9,15 @@
 #include <string.h>
 
 #define DIMS(...) ((const int64_t[]){__VA_ARGS__})
-#define INS(...) ((onyx_tensor *[]){__VA_ARGS__})
+#define INS(...)  ((onyx_tensor *[]){__VA_ARGS__})
 
 static char msg[256];
 
 static void assert_dims(const onyx_tensor *t, int rank, const int64_t *dims)
 {
     ck_assert_int_eq(t->rank, rank);
-    for (int i = 0; i < rank; i++) ck_assert_int_eq(t->dims[i], dims[i]);
+    for (int i = 0; i < rank; i++)
+        ck_assert_int_eq(t->dims[i], dims[i]);
 }
 
 static void assert_floats(const onyx_tensor *t, const float *v, int n)
@@ -50,7 +51,8 @@ static void assert_fails(onyx_status st, onyx_status want, const char *word)
 static float seq[256];
 static void fill_seq(void)
 {
-    for (int i = 0; i < 256; i++) seq[i] = (float)i;
+    for (int i = 0; i < 256; i++)
+        seq[i] = (float)i;
 }
 
 /* ---- Reshape, Flatten, Squeeze, Unsqueeze, Shape, Size ------------------ */
@@ -62,9 +64,8 @@ START_TEST(reshape_zero_and_minus_one)
     int64_t s[] = {0, -1};
     onyx_tensor sh = kt_tensor(ONYX_INT64, 1, DIMS(2), s);
     onyx_tensor out[1];
-    ck_assert_int_eq(kt_run("Reshape", 13, NULL, 0, INS(&x, &sh), 2, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Reshape", 13, NULL, 0, INS(&x, &sh), 2, out, 1, msg), ONYX_OK);
     assert_dims(&out[0], 2, DIMS(2, 12));
     assert_floats(&out[0], seq, 24);
     kt_free(out, 1);
@@ -81,8 +82,7 @@ START_TEST(reshape_allowzero)
     onyx_tensor sh = kt_tensor(ONYX_INT64, 1, DIMS(2), s);
     onyx_attr at[] = {KT_INT("allowzero", 1)};
     onyx_tensor out[1];
-    ck_assert_int_eq(kt_run("Reshape", 14, at, 1, INS(&x, &sh), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Reshape", 14, at, 1, INS(&x, &sh), 2, out, 1, msg),
                      ONYX_OK);
     assert_dims(&out[0], 2, DIMS(3, 0));
     kt_free(out, 1);
@@ -124,8 +124,9 @@ START_TEST(flatten_axes)
      * 3 (= rank) -> [24,1]; 4 is out of range */
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, DIMS(2, 3, 4), seq);
     onyx_tensor out[1];
-    struct { int64_t axis, d0, d1; } cases[] = {
-        {0, 1, 24}, {1, 2, 12}, {-1, 6, 4}, {3, 24, 1}};
+    struct {
+        int64_t axis, d0, d1;
+    } cases[] = {{0, 1, 24}, {1, 2, 12}, {-1, 6, 4}, {3, 24, 1}};
     for (int c = 0; c < 4; c++) {
         onyx_attr at[] = {KT_INT("axis", cases[c].axis)};
         ck_assert_int_eq(kt_run("Flatten", 13, at, 1, INS(&x), 1, out, 1, msg),
@@ -155,22 +156,20 @@ START_TEST(squeeze_variants)
     /* opset 13: axes input [0] -> [3,1,2] */
     int64_t a0[] = {0};
     onyx_tensor axes = kt_tensor(ONYX_INT64, 1, DIMS(1), a0);
-    ck_assert_int_eq(kt_run("Squeeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Squeeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1, msg),
+        ONYX_OK);
     assert_dims(&out[0], 3, DIMS(3, 1, 2));
     kt_free(out, 1);
     /* no axes: every 1 goes -> [3,2] */
-    ck_assert_int_eq(kt_run("Squeeze", 13, NULL, 0, INS(&x, NULL), 2, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Squeeze", 13, NULL, 0, INS(&x, NULL), 2, out, 1, msg), ONYX_OK);
     assert_dims(&out[0], 2, DIMS(3, 2));
     kt_free(out, 1);
     /* dim 1 has length 3: refused */
     int64_t a1[] = {1};
     axes = kt_tensor(ONYX_INT64, 1, DIMS(1), a1);
-    assert_fails(kt_run("Squeeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1,
-                        msg),
+    assert_fails(kt_run("Squeeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1, msg),
                  ONYX_ERR_INVALID, "length 3");
 }
 END_TEST
@@ -190,20 +189,20 @@ START_TEST(unsqueeze_variants)
     /* opset 13 input [-1]: -1 of rank 3 is 2 -> [2,3,1] */
     int64_t am[] = {-1};
     onyx_tensor axes = kt_tensor(ONYX_INT64, 1, DIMS(1), am);
-    ck_assert_int_eq(kt_run("Unsqueeze", 13, NULL, 0, INS(&x, &axes), 2, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Unsqueeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1, msg),
+        ONYX_OK);
     assert_dims(&out[0], 3, DIMS(2, 3, 1));
     kt_free(out, 1);
     /* duplicates and a missing axes input are refused */
     int64_t dup[] = {1, -3};
     axes = kt_tensor(ONYX_INT64, 1, DIMS(2), dup);
-    assert_fails(kt_run("Unsqueeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1,
-                        msg),
-                 ONYX_ERR_INVALID, "twice");
-    assert_fails(kt_run("Unsqueeze", 13, NULL, 0, INS(&x, NULL), 2, out, 1,
-                        msg),
-                 ONYX_ERR_INVALID, "required");
+    assert_fails(
+        kt_run("Unsqueeze", 13, NULL, 0, INS(&x, &axes), 2, out, 1, msg),
+        ONYX_ERR_INVALID, "twice");
+    assert_fails(
+        kt_run("Unsqueeze", 13, NULL, 0, INS(&x, NULL), 2, out, 1, msg),
+        ONYX_ERR_INVALID, "required");
 }
 END_TEST
 
@@ -237,7 +236,8 @@ START_TEST(shape_and_size)
 }
 END_TEST
 
-/* ---- Transpose ------------------------------------------------------------ */
+/* ---- Transpose ------------------------------------------------------------
+ */
 
 START_TEST(transpose_default_and_perm)
 {
@@ -279,7 +279,8 @@ START_TEST(transpose_large_and_types)
                      ONYX_OK);
     const int64_t *y = out[0].data;
     for (int j = 0; j < 53; j++)
-        for (int i = 0; i < 37; i++) ck_assert_int_eq(y[j * 37 + i], i * 53 + j);
+        for (int i = 0; i < 37; i++)
+            ck_assert_int_eq(y[j * 37 + i], i * 53 + j);
     kt_free(out, 1);
     onyx_tensor b = kt_tensor(ONYX_BOOL, 2, DIMS(37, 53), xb);
     ck_assert_int_eq(kt_run("Transpose", 13, NULL, 0, INS(&b), 1, out, 1, msg),
@@ -308,7 +309,8 @@ START_TEST(transpose_bad_perm)
 }
 END_TEST
 
-/* ---- Concat, Split -------------------------------------------------------- */
+/* ---- Concat, Split --------------------------------------------------------
+ */
 
 START_TEST(concat_axis)
 {
@@ -318,8 +320,7 @@ START_TEST(concat_axis)
     onyx_tensor tb = kt_tensor(ONYX_FLOAT, 2, DIMS(2, 2), b);
     onyx_tensor out[1];
     onyx_attr at[] = {KT_INT("axis", -1)};
-    ck_assert_int_eq(kt_run("Concat", 13, at, 1, INS(&ta, &tb), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Concat", 13, at, 1, INS(&ta, &tb), 2, out, 1, msg),
                      ONYX_OK);
     assert_dims(&out[0], 2, DIMS(2, 3));
     assert_floats(&out[0], (const float[]){0, 10, 11, 1, 12, 13}, 6);
@@ -335,9 +336,9 @@ START_TEST(concat_axis)
     onyx_tensor t1 = kt_tensor(ONYX_INT64, 1, DIMS(1), i1);
     onyx_tensor t2 = kt_tensor(ONYX_INT64, 1, DIMS(0), NULL);
     onyx_tensor t3 = kt_tensor(ONYX_INT64, 1, DIMS(2), i3);
-    ck_assert_int_eq(kt_run("Concat", 13, a0, 1, INS(&t1, &t2, &t3), 3, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Concat", 13, a0, 1, INS(&t1, &t2, &t3), 3, out, 1, msg),
+        ONYX_OK);
     assert_ints(&out[0], DIMS(5, 6, 7), 3);
     kt_free(out, 1);
 }
@@ -362,16 +363,15 @@ START_TEST(split_variants)
     ck_assert_int_eq(kt_run("Split", 11, a2, 2, INS(&x), 1, out, 2, msg),
                      ONYX_OK);
     assert_floats(&out[0], (const float[]){0, 6}, 2);
-    assert_floats(&out[1], (const float[]){1, 2, 3, 4, 5, 7, 8, 9, 10, 11},
-                  10);
+    assert_floats(&out[1], (const float[]){1, 2, 3, 4, 5, 7, 8, 9, 10, 11}, 10);
     kt_free(out, 2);
     /* opset 13 input split [4,0,2], second output unused */
     int64_t s3[] = {4, 0, 2};
     onyx_tensor st = kt_tensor(ONYX_INT64, 1, DIMS(3), s3);
     int used[] = {1, 0, 1};
-    ck_assert_int_eq(kt_run_ex("Split", 13, a1, 1, INS(&x, &st), 2, out, 3,
-                               used, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run_ex("Split", 13, a1, 1, INS(&x, &st), 2, out, 3, used, msg),
+        ONYX_OK);
     assert_floats(&out[0], (const float[]){0, 1, 2, 3, 6, 7, 8, 9}, 8);
     assert_floats(&out[2], (const float[]){4, 5, 10, 11}, 4);
     kt_free(out, 3);
@@ -385,7 +385,8 @@ START_TEST(split_variants)
 }
 END_TEST
 
-/* ---- Slice ----------------------------------------------------------------- */
+/* ---- Slice -----------------------------------------------------------------
+ */
 
 START_TEST(slice_opset9_attributes)
 {
@@ -448,7 +449,8 @@ START_TEST(slice_steps_and_clamping)
 }
 END_TEST
 
-/* ---- Gather, GatherElements ------------------------------------------------ */
+/* ---- Gather, GatherElements ------------------------------------------------
+ */
 
 START_TEST(gather_axes_and_indices)
 {
@@ -458,9 +460,8 @@ START_TEST(gather_axes_and_indices)
     /* axis 0, int64 indices [[2,-3]] (-3 is row 0) -> [1,2,2]: rows 2, 0 */
     int64_t i0[] = {2, -3};
     onyx_tensor ti = kt_tensor(ONYX_INT64, 2, DIMS(1, 2), i0);
-    ck_assert_int_eq(kt_run("Gather", 13, NULL, 0, INS(&x, &ti), 2, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Gather", 13, NULL, 0, INS(&x, &ti), 2, out, 1, msg), ONYX_OK);
     assert_dims(&out[0], 3, DIMS(1, 2, 2));
     assert_floats(&out[0], (const float[]){4, 5, 0, 1}, 4);
     kt_free(out, 1);
@@ -496,37 +497,38 @@ START_TEST(gather_elements)
     onyx_tensor ti = kt_tensor(ONYX_INT64, 2, DIMS(2, 2), ix);
     onyx_tensor out[1];
     onyx_attr a1[] = {KT_INT("axis", 1)};
-    ck_assert_int_eq(kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out, 1, msg),
+        ONYX_OK);
     assert_floats(&out[0], (const float[]){1, 1, 4, 3}, 4);
     kt_free(out, 1);
     /* axis 0 with a [1,2] int32 index [[-1,0]]: Y[0][j] = X[I[0][j]][j] ->
      * [[X[1][0], X[0][1]]] = [[3,2]] */
     int32_t i2[] = {-1, 0};
     ti = kt_tensor(ONYX_INT32, 2, DIMS(1, 2), i2);
-    ck_assert_int_eq(kt_run("GatherElements", 13, NULL, 0, INS(&x, &ti), 2,
-                            out, 1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("GatherElements", 13, NULL, 0, INS(&x, &ti), 2, out, 1, msg),
+        ONYX_OK);
     assert_dims(&out[0], 2, DIMS(1, 2));
     assert_floats(&out[0], (const float[]){3, 2}, 2);
     kt_free(out, 1);
     /* index 2 on an axis of 2 */
     int64_t bad[] = {0, 2, 0, 0};
     ti = kt_tensor(ONYX_INT64, 2, DIMS(2, 2), bad);
-    assert_fails(kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out, 1,
-                        msg),
-                 ONYX_ERR_RUNTIME, "out of range");
+    assert_fails(
+        kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out, 1, msg),
+        ONYX_ERR_RUNTIME, "out of range");
     kt_free(out, 1);
     /* rank mismatch */
     ti = kt_tensor(ONYX_INT64, 1, DIMS(2), ix);
-    assert_fails(kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out, 1,
-                        msg),
-                 ONYX_ERR_INVALID, "same rank");
+    assert_fails(
+        kt_run("GatherElements", 13, a1, 1, INS(&x, &ti), 2, out, 1, msg),
+        ONYX_ERR_INVALID, "same rank");
 }
 END_TEST
 
-/* ---- Expand, Tile ------------------------------------------------------------ */
+/* ---- Expand, Tile
+ * ------------------------------------------------------------ */
 
 START_TEST(expand_and_tile)
 {
@@ -536,14 +538,14 @@ START_TEST(expand_and_tile)
     int64_t s[] = {2, 1, 4};
     onyx_tensor ts = kt_tensor(ONYX_INT64, 1, DIMS(3), s);
     onyx_tensor out[1];
-    ck_assert_int_eq(kt_run("Expand", 13, NULL, 0, INS(&x, &ts), 2, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Expand", 13, NULL, 0, INS(&x, &ts), 2, out, 1, msg), ONYX_OK);
     assert_dims(&out[0], 3, DIMS(2, 3, 4));
     const float *y = out[0].data;
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 4; j++) ck_assert(y[b * 12 + i * 4 + j] == i);
+            for (int j = 0; j < 4; j++)
+                ck_assert(y[b * 12 + i * 4 + j] == i);
     kt_free(out, 1);
     /* shape [2,2] does not broadcast with [3,1] */
     int64_t bad[] = {2, 2};
@@ -555,15 +557,13 @@ START_TEST(expand_and_tile)
     onyx_tensor x2 = kt_tensor(ONYX_FLOAT, 2, DIMS(2, 2), seq);
     int64_t r1[] = {2, 1}, r2[] = {1, 2};
     onyx_tensor tr = kt_tensor(ONYX_INT64, 1, DIMS(2), r1);
-    ck_assert_int_eq(kt_run("Tile", 13, NULL, 0, INS(&x2, &tr), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Tile", 13, NULL, 0, INS(&x2, &tr), 2, out, 1, msg),
                      ONYX_OK);
     assert_dims(&out[0], 2, DIMS(4, 2));
     assert_floats(&out[0], (const float[]){0, 1, 2, 3, 0, 1, 2, 3}, 8);
     kt_free(out, 1);
     tr = kt_tensor(ONYX_INT64, 1, DIMS(2), r2);
-    ck_assert_int_eq(kt_run("Tile", 13, NULL, 0, INS(&x2, &tr), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Tile", 13, NULL, 0, INS(&x2, &tr), 2, out, 1, msg),
                      ONYX_OK);
     assert_floats(&out[0], (const float[]){0, 1, 0, 1, 2, 3, 2, 3}, 8);
     kt_free(out, 1);
@@ -571,6 +571,46 @@ START_TEST(expand_and_tile)
     tr = kt_tensor(ONYX_INT64, 1, DIMS(1), r1);
     assert_fails(kt_run("Tile", 13, NULL, 0, INS(&x2, &tr), 2, out, 1, msg),
                  ONYX_ERR_INVALID, "repeats");
+}
+END_TEST
+
+START_TEST(bool_and_int64_data)
+{
+    onyx_tensor out[1];
+    /* bool [2,1] = {1,0} expanded to [2,3] -> {1,1,1,0,0,0} */
+    uint8_t b[] = {1, 0};
+    onyx_tensor tb = kt_tensor(ONYX_BOOL, 2, DIMS(2, 1), b);
+    int64_t s[] = {2, 3};
+    onyx_tensor ts = kt_tensor(ONYX_INT64, 1, DIMS(2), s);
+    ck_assert_int_eq(
+        kt_run("Expand", 13, NULL, 0, INS(&tb, &ts), 2, out, 1, msg), ONYX_OK);
+    ck_assert_int_eq(out[0].dtype, ONYX_BOOL);
+    const uint8_t *yb = out[0].data;
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(yb[i], i < 3);
+    kt_free(out, 1);
+    /* int64 [10,20,30,40,50] sliced 4 down to 0 (exclusive) by -2 ->
+     * elements 4, 2: {50,30} */
+    int64_t v[] = {10, 20, 30, 40, 50};
+    onyx_tensor tv = kt_tensor(ONYX_INT64, 1, DIMS(5), v);
+    int64_t st[] = {4}, en[] = {0}, sp[] = {-2};
+    onyx_tensor t1 = kt_tensor(ONYX_INT64, 1, DIMS(1), st);
+    onyx_tensor t2 = kt_tensor(ONYX_INT64, 1, DIMS(1), en);
+    onyx_tensor t4 = kt_tensor(ONYX_INT64, 1, DIMS(1), sp);
+    ck_assert_int_eq(kt_run("Slice", 13, NULL, 0, INS(&tv, &t1, &t2, NULL, &t4),
+                            5, out, 1, msg),
+                     ONYX_OK);
+    assert_ints(&out[0], DIMS(50, 30), 2);
+    kt_free(out, 1);
+    /* bool Gather along axis 0 with [1,1,0] -> {0,0,1} */
+    int64_t ix[] = {1, 1, 0};
+    onyx_tensor ti = kt_tensor(ONYX_INT64, 1, DIMS(3), ix);
+    onyx_tensor tb1 = kt_tensor(ONYX_BOOL, 1, DIMS(2), b);
+    ck_assert_int_eq(
+        kt_run("Gather", 13, NULL, 0, INS(&tb1, &ti), 2, out, 1, msg), ONYX_OK);
+    yb = out[0].data;
+    ck_assert(yb[0] == 0 && yb[1] == 0 && yb[2] == 1);
+    kt_free(out, 1);
 }
 END_TEST
 
@@ -617,9 +657,9 @@ START_TEST(constant_of_shape)
     /* default: float zeros of shape [2,3] */
     int64_t s[] = {2, 3};
     onyx_tensor ts = kt_tensor(ONYX_INT64, 1, DIMS(2), s);
-    ck_assert_int_eq(kt_run("ConstantOfShape", 9, NULL, 0, INS(&ts), 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ConstantOfShape", 9, NULL, 0, INS(&ts), 1, out, 1, msg),
+        ONYX_OK);
     assert_dims(&out[0], 2, DIMS(2, 3));
     assert_floats(&out[0], (const float[]){0, 0, 0, 0, 0, 0}, 6);
     kt_free(out, 1);
@@ -628,17 +668,16 @@ START_TEST(constant_of_shape)
     onyx_tensor v = kt_tensor(ONYX_INT64, 1, DIMS(1), five);
     onyx_attr at[] = {{.name = "value", .type = ONYX_ATTR_TENSOR, .t = &v}};
     onyx_tensor empty = kt_tensor(ONYX_INT64, 1, DIMS(0), s);
-    ck_assert_int_eq(kt_run("ConstantOfShape", 9, at, 1, INS(&empty), 1, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("ConstantOfShape", 9, at, 1, INS(&empty), 1, out, 1, msg),
+        ONYX_OK);
     ck_assert_int_eq(out[0].rank, 0);
     assert_ints(&out[0], five, 1);
     kt_free(out, 1);
     /* a value of two elements is refused */
     onyx_tensor v2 = kt_tensor(ONYX_INT64, 1, DIMS(2), s);
     onyx_attr bad[] = {{.name = "value", .type = ONYX_ATTR_TENSOR, .t = &v2}};
-    assert_fails(kt_run("ConstantOfShape", 9, bad, 1, INS(&ts), 1, out, 1,
-                        msg),
+    assert_fails(kt_run("ConstantOfShape", 9, bad, 1, INS(&ts), 1, out, 1, msg),
                  ONYX_ERR_INVALID, "one element");
 }
 END_TEST
@@ -651,9 +690,8 @@ START_TEST(range_types)
     onyx_tensor a = kt_tensor(ONYX_FLOAT, 0, NULL, &fs);
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 0, NULL, &fl);
     onyx_tensor c = kt_tensor(ONYX_FLOAT, 0, NULL, &fd);
-    ck_assert_int_eq(kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1, msg), ONYX_OK);
     assert_floats(&out[0], (const float[]){1, 3}, 2);
     kt_free(out, 1);
     /* int64 10..4 step -3: ceil(-6/-3) = 2 elements, [10,7] */
@@ -661,17 +699,15 @@ START_TEST(range_types)
     a = kt_tensor(ONYX_INT64, 0, NULL, &is);
     b = kt_tensor(ONYX_INT64, 0, NULL, &il);
     c = kt_tensor(ONYX_INT64, 0, NULL, &id);
-    ck_assert_int_eq(kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1, msg), ONYX_OK);
     assert_ints(&out[0], DIMS(10, 7), 2);
     kt_free(out, 1);
     /* 0..4 step -1 is empty; step 0 is refused */
     is = 0;
     id = -1;
-    ck_assert_int_eq(kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1,
-                            msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Range", 11, NULL, 0, INS(&a, &b, &c), 3, out, 1, msg), ONYX_OK);
     assert_dims(&out[0], 1, DIMS(0));
     kt_free(out, 1);
     id = 0;
@@ -680,7 +716,8 @@ START_TEST(range_types)
 }
 END_TEST
 
-/* ---- Trilu ---------------------------------------------------------------- */
+/* ---- Trilu ----------------------------------------------------------------
+ */
 
 START_TEST(trilu_upper_lower)
 {
@@ -691,15 +728,13 @@ START_TEST(trilu_upper_lower)
     /* upper, k=1: keep j - i >= 1 -> [[0,2,3],[0,0,6]] */
     int64_t k1 = 1;
     onyx_tensor tk = kt_tensor(ONYX_INT64, 0, NULL, &k1);
-    ck_assert_int_eq(kt_run("Trilu", 14, NULL, 0, INS(&x, &tk), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Trilu", 14, NULL, 0, INS(&x, &tk), 2, out, 1, msg),
                      ONYX_OK);
     assert_floats(&out[0], (const float[]){0, 2, 3, 0, 0, 6}, 6);
     kt_free(out, 1);
     /* lower, no k: keep j <= i -> [[1,0,0],[4,5,0]] */
     onyx_attr lo[] = {KT_INT("upper", 0)};
-    ck_assert_int_eq(kt_run("Trilu", 14, lo, 1, INS(&x, NULL), 2, out, 1,
-                            msg),
+    ck_assert_int_eq(kt_run("Trilu", 14, lo, 1, INS(&x, NULL), 2, out, 1, msg),
                      ONYX_OK);
     assert_floats(&out[0], (const float[]){1, 0, 0, 4, 5, 0}, 6);
     kt_free(out, 1);
@@ -738,6 +773,7 @@ static Suite *shape_ops_suite(void)
     tcase_add_test(tc, gather_axes_and_indices);
     tcase_add_test(tc, gather_elements);
     tcase_add_test(tc, expand_and_tile);
+    tcase_add_test(tc, bool_and_int64_data);
     tcase_add_test(tc, constant_attributes);
     tcase_add_test(tc, constant_of_shape);
     tcase_add_test(tc, range_types);

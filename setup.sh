@@ -1,0 +1,19 @@
+#!/bin/sh
+# Sets up onyx on a fresh Debian 12 machine: installs the Debian packages it
+# builds and tests with, then builds the onyx command.
+set -eu
+cd "$(dirname "$0")"
+PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
+      pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
+      python3-torch"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done)
+if [ -n "$missing" ]; then
+    echo "installing:" $missing
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # shellcheck disable=SC2086
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+make -j"$(nproc)" cli
+echo "built bin/onyx; run the tests with: make test"
