@@ -8,6 +8,12 @@
  * operand is either contiguous (stride 1) or a repeated scalar (stride 0). */
 #include "onyx_kernel.h"
 
+/* -O2 in GCC < 12 does not vectorise loops (12 only when no scalar epilogue
+ * is needed): ask for it here, where the inner loops are flat. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

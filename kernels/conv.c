@@ -14,6 +14,14 @@
 enum { CONV_X = 0, CONV_W = 1, CONV_B = 2 };
 enum { CONV_Y = 0 };
 
+/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
+ * (very-cheap cost model) leaves scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV_HOT __attribute__((optimize("O3")))
+#else
+#define CONV_HOT
+#endif
+
 typedef struct {
     int64_t N, C, M, G;   /* batch, in channels, out channels, groups */
     int64_t Cg, Mg;       /* channels per group: C/G in, M/G out */
@@ -182,7 +190,8 @@ static onyx_status conv_prepare(onyx_prep *p)
 /* col (K, P) from x (Cg, D, H, W): row (c, a, b, w) holds, for every output
  * position, the input under kernel tap (a, b, w) of channel c, or 0 where
  * the tap falls on padding. */
-static void im2col(float *col, const float *x, const conv_plan *q)
+CONV_HOT static void im2col(float *restrict col, const float *restrict x,
+                   const conv_plan *q)
 {
     const int64_t P = q->P, plane = q->out[1] * q->out[2];
     for (int64_t c = 0; c < q->Cg; c++)
@@ -232,8 +241,9 @@ static void im2col(float *col, const float *x, const conv_plan *q)
 /* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one
  * channel of a depthwise convolution, accumulated tap by tap over the
  * valid output ranges so the inner loop has no bounds checks. */
-static void depthwise_channel(float *y, const float *x, const float *w,
-                              float bias, const conv_plan *q)
+CONV_HOT static void depthwise_channel(float *restrict y, const float *restrict x,
+                              const float *restrict w, float bias,
+                              const conv_plan *q)
 {
     const int64_t plane = q->out[1] * q->out[2];
     for (int64_t i = 0; i < q->P; i++) y[i] = bias;

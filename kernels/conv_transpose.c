@@ -12,6 +12,14 @@
 enum { CT_X = 0, CT_W = 1, CT_B = 2 };
 enum { CT_Y = 0 };
 
+/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
+ * (very-cheap cost model) leaves scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CT_HOT __attribute__((optimize("O3")))
+#else
+#define CT_HOT
+#endif
+
 typedef struct {
     int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
     int64_t Cg, Mg;        /* C/G, M/G */
@@ -185,7 +193,8 @@ static onyx_status ct_prepare(onyx_prep *p)
 /* y (Mg, out...) += col (Mg*KK, S_in) scattered: row (m, a, b, t) adds the
  * contribution of kernel tap (a, b, t) of every input position to the
  * output position it lands on, skipping those cropped by the padding. */
-static void col2im(float *y, const float *col, const ct_plan *q)
+CT_HOT static void col2im(float *restrict y, const float *restrict col,
+                   const ct_plan *q)
 {
     const int64_t plane_in = q->in[1] * q->in[2];
     const int64_t plane_out = q->out[1] * q->out[2];

@@ -33,11 +33,11 @@ static onyx_status dft_prepare(onyx_prep *p)
     ONYX_TRY(onyx_need_dtype(p, DFT_INPUT, ONYX_MASK(ONYX_FLOAT)));
     const onyx_tensor *X = p->in[DFT_INPUT];
     char sb[96];
+    onyx_shape_str(X, sb, sizeof sb);
     ONYX_CHECK(p,
                X->rank >= 3 &&
                    (X->dims[X->rank - 1] == 1 || X->dims[X->rank - 1] == 2),
-               "input %s must be [batch, signal dims..., 1 or 2]",
-               onyx_shape_str(X, sb, sizeof sb));
+               "input %s must be [batch, signal dims..., 1 or 2]", sb);
     int64_t axis = onyx_attr_int(p, "axis", 1);
     int64_t inverse = onyx_attr_int(p, "inverse", 0);
     int64_t onesided = onyx_attr_int(p, "onesided", 0);

@@ -14,6 +14,14 @@
 enum { POOL_X = 0 };
 enum { POOL_Y = 0, POOL_INDICES = 1 };
 
+/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
+ * (very-cheap cost model) leaves scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define POOL_HOT __attribute__((optimize("O3")))
+#else
+#define POOL_HOT
+#endif
+
 typedef enum { POOL_AVG, POOL_MAX, POOL_GLOBAL_AVG, POOL_GLOBAL_MAX } pool_kind;
 
 /* One output position's window along one axis: taps first, first + d, ...
@@ -214,7 +222,7 @@ static onyx_status gmax_prepare(onyx_prep *p) { return global_prepare(p, POOL_GL
 
 /* y (out...) = mean of x (in...) over each window; the divisor counts the
  * taps inside the input, or inside the padded input (count_include_pad). */
-static void avg_plane(float *y, const float *x, const pool_plan *q)
+POOL_HOT static void avg_plane(float *y, const float *x, const pool_plan *q)
 {
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
     const int64_t in1 = q->in[1], in2 = q->in[2];
@@ -239,7 +247,7 @@ static void avg_plane(float *y, const float *x, const pool_plan *q)
 
 /* y (out...) = max of x (in...) over each window, padding excluded; when
  * ind is set, the flat index of the (first) maximum, offset by base. */
-static void max_plane(float *y, int64_t *ind, int64_t base, const float *x,
+POOL_HOT static void max_plane(float *y, int64_t *ind, int64_t base, const float *x,
                       const pool_plan *q)
 {
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
@@ -272,7 +280,7 @@ static void max_plane(float *y, int64_t *ind, int64_t base, const float *x,
             }
 }
 
-static onyx_status pool_eval(onyx_exec *e)
+POOL_HOT static onyx_status pool_eval(onyx_exec *e)
 {
     const pool_plan *q = e->params;
     const float *X = e->in[POOL_X]->data;

@@ -59,8 +59,122 @@ static const struct {
     {"ReduceSumSquare", RK_SUMSQ}, {"ReduceLogSumExp", RK_LSE},
 };
 
+/* ---- float fast paths (four lanes: GCC/Clang vector extensions) -------- */
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* lane-wise a > b ? a : b (want_max) or a < b ? a : b */
+static inline v4f v4_pick(v4f a, v4f b, int want_max)
+{
+    v4i m = want_max ? a > b : a < b;
+    return (v4f)((m & (v4i)a) | (~m & (v4i)b));
+}
+
+/* acc[0] folded with the contiguous run x (n,) for the common folds; 0 when
+ * the generic loop must do it. Sums go through four float lanes into a
+ * double, per block of 1024, so long runs stay accurate. */
+static int fast_reduced_f32(acc_kind k, float *acc, const float *x, int64_t n)
+{
+    if (n < 8) return 0;
+    if (k == ACC_SUM || k == ACC_SUMSQ) {
+        double a = *acc;
+        for (int64_t k0 = 0; k0 < n; k0 += 1024) {
+            int64_t k1 = n - k0 < 1024 ? n : k0 + 1024, j = k0;
+            v4f s = {0, 0, 0, 0};
+            if (k == ACC_SUM)
+                for (; j + 4 <= k1; j += 4)
+                    s += v4_load(x + j);
+            else
+                for (; j + 4 <= k1; j += 4) {
+                    v4f v = v4_load(x + j);
+                    s += v * v;
+                }
+            float t = (s[0] + s[1]) + (s[2] + s[3]);
+            for (; j < k1; j++)
+                t += k == ACC_SUM ? x[j] : x[j] * x[j];
+            a += t;
+        }
+        *acc = (float)a;
+        return 1;
+    }
+    if (k == ACC_MAX || k == ACC_MIN) {
+        int mx = k == ACC_MAX;
+        v4f b = v4_load(x);
+        int64_t j = 4;
+        for (; j + 4 <= n; j += 4)
+            b = v4_pick(v4_load(x + j), b, mx);
+        float a = *acc;
+        for (int u = 0; u < 4; u++)
+            a = (mx ? b[u] > a : b[u] < a) ? b[u] : a;
+        for (; j < n; j++)
+            a = (mx ? x[j] > a : x[j] < a) ? x[j] : a;
+        *acc = a;
+        return 1;
+    }
+    return 0;
+}
+
+/* acc (n,) folded elementwise with x (n,) for the common folds. */
+static int fast_kept_f32(acc_kind k, float *acc, const float *x, int64_t n)
+{
+    int64_t j = 0;
+    switch (k) {
+    case ACC_SUM:
+        for (; j + 4 <= n; j += 4)
+            v4_store(acc + j, v4_load(acc + j) + v4_load(x + j));
+        for (; j < n; j++)
+            acc[j] += x[j];
+        return 1;
+    case ACC_SUMSQ:
+        for (; j + 4 <= n; j += 4) {
+            v4f v = v4_load(x + j);
+            v4_store(acc + j, v4_load(acc + j) + v * v);
+        }
+        for (; j < n; j++)
+            acc[j] += x[j] * x[j];
+        return 1;
+    case ACC_MAX:
+    case ACC_MIN:
+        for (; j + 4 <= n; j += 4)
+            v4_store(acc + j,
+                     v4_pick(v4_load(x + j), v4_load(acc + j), k == ACC_MAX));
+        for (; j < n; j++)
+            acc[j] =
+                (k == ACC_MAX ? x[j] > acc[j] : x[j] < acc[j]) ? x[j] : acc[j];
+        return 1;
+    default: return 0;
+    }
+}
+
+/* int64 always takes the generic loops */
+static int fast_reduced_i64(acc_kind k, int64_t *acc, const int64_t *x,
+                            int64_t n)
+{
+    (void)k, (void)acc, (void)x, (void)n;
+    return 0;
+}
+
+static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
+{
+    (void)k, (void)acc, (void)x, (void)n;
+    return 0;
+}
+
 /* The walk, once per element type T with accumulator type A.
- * ctx: x, acc and m (ACC_SUMEXP only) are X, the accumulators (shaped as Y)
+ * walk_T: x, acc and m (ACC_SUMEXP only) are X, the accumulators (shaped as Y)
  * and the per-output maxima (shaped as Y). */
 #define REDUCE_WALK(T, A, SFX, EXP)                                            \
     typedef struct {                                                           \
@@ -75,6 +189,7 @@ static const struct {
     static void run_reduced_##SFX(acc_kind k, T *acc, const T *x, int64_t n,   \
                                   T m)                                         \
     {                                                                          \
+        if (fast_reduced_##SFX(k, acc, x, n)) return;                          \
         A a = *acc;                                                            \
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
@@ -109,6 +224,7 @@ static const struct {
     static void run_kept_##SFX(acc_kind k, T *acc, const T *x, int64_t n,      \
                                const T *m)                                     \
     {                                                                          \
+        if (fast_kept_##SFX(k, acc, x, n)) return;                             \
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \

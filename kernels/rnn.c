@@ -68,10 +68,11 @@ static inline v4f v4_min(v4f a, v4f b) { return v4_select(a < b, a, b); }
 static inline v4f v4_max(v4f a, v4f b) { return v4_select(a > b, a, b); }
 static inline v4f v4_abs(v4f a) { return (v4f)((v4i)a & 0x7fffffff); }
 
-/* e^x, relative error about 2e-7 on [-87, 88] (inputs are clamped there).
- * x = n ln2 + r with |r| <= ln2/2, e^r by a degree-7 polynomial (Cephes
- * coefficients), 2^n built in the exponent bits. */
-static inline v4f v4_exp(v4f x)
+/* e^x - 1 and e^x, relative error about 2e-7 on [-87, 88] (inputs are
+ * clamped there). x = n ln2 + r with |r| <= ln2/2; e^r - 1 = r + r^2 q(r)
+ * with Cephes' expf polynomial, 2^n built in the exponent bits. Keeping the
+ * -1 apart makes expm1 exact near 0, which tanh needs. */
+static inline v4f v4_expm1_parts(v4f x, v4f *scale)
 {
     x = v4_max(v4_min(x, v4_set1(88.0f)), v4_set1(-87.0f));
     /* n = floor(x log2e + 0.5), truncating a positive number */
@@ -80,37 +81,32 @@ static inline v4f v4_exp(v4f x)
     v4f n = __builtin_convertvector(ni, v4f);
     v4f r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    v4f p = v4_set1(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    v4f scale = (v4f)((ni + 127) << 23);
-    return p * scale;
+    v4f q = v4_set1(1.9875691500e-4f);
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    *scale = (v4f)((ni + 127) << 23);
+    return q * (r * r) + r; /* e^r - 1 */
+}
+
+static inline v4f v4_exp(v4f x)
+{
+    v4f s, em = v4_expm1_parts(x, &s);
+    return em * s + s;
 }
 
 static inline v4f v4_sigmoid(v4f x) { return 1.0f / (1.0f + v4_exp(-x)); }
 
-/* tanh: odd Taylor polynomial to x^15 for |x| < 0.55 (no cancellation near
- * 0, truncation error < 1e-7 relative), 1 - 2/(e^{2|x|}+1) above. */
+/* tanh(x) = e/(e + 2) with e = expm1(2x): no cancellation near 0, one
+ * division, no branch. |x| is clamped to 9, where tanh rounds to +-1. */
 static inline v4f v4_tanh(v4f x)
 {
-    v4f ax = v4_abs(x);
-    v4f x2 = x * x;
-    v4f p = v4_set1(-929569.0f / 638512875.0f);
-    p = p * x2 + 21844.0f / 6081075.0f;
-    p = p * x2 + -1382.0f / 155925.0f;
-    p = p * x2 + 62.0f / 2835.0f;
-    p = p * x2 + -17.0f / 315.0f;
-    p = p * x2 + 2.0f / 15.0f;
-    p = p * x2 + -1.0f / 3.0f;
-    v4f small = x + x * x2 * p;
-    v4f e = v4_exp(2.0f * v4_min(ax, v4_set1(9.0f)));
-    v4f big = 1.0f - 2.0f / (e + 1.0f);
-    big = (v4f)((v4i)big | ((v4i)x & (int32_t)0x80000000)); /* sign of x */
-    return v4_select(ax < 0.55f, small, big);
+    x = v4_max(v4_min(x, v4_set1(9.0f)), v4_set1(-9.0f));
+    v4f s, em = v4_expm1_parts(2.0f * x, &s);
+    em = em * s + (s - 1.0f); /* s - 1 is exact for these n */
+    return em / (em + 2.0f);
 }
 
 /* ---- activation functions of the spec ---- */
@@ -264,12 +260,13 @@ static void matvec_acc(float *out, const float *x, const float *W, int ldw,
 }
 
 /* out (M, N) += x (M, K) @ W (K, N); row strides ldo, ldx, ldw.
- * A few rows: our own loop (no BLAS call overhead); more: onyx_sgemm. */
+ * A few rows or a small product: our own loop (a BLAS call costs more than
+ * the arithmetic); else onyx_sgemm. */
 static void mat_acc(float *out, int ldo, const float *x, int ldx,
                     const float *W, int ldw, int M, int N, int K)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
-    if (M <= 4) {
+    if (M <= 4 || (int64_t)M * N * K <= 32768) {
         for (int m = 0; m < M; m++)
             matvec_acc(out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw, N, K);
         return;

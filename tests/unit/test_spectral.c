@@ -115,9 +115,10 @@ START_TEST(dft_length_truncates_on_axis2)
 }
 END_TEST
 
-/* Lengths 100 (Bluestein) and 64 (radix-2) against a double-precision
- * direct sum, complex input; also dft_length 128 > 100 zero-pads. */
-static void check_long_dft(int n, int n_fft)
+/* Long transforms of a complex signal against a double-precision direct
+ * sum, for each kind of FFT plan; dft_length 128 > 100 zero-pads, 97 < 100
+ * truncates. */
+static void check_long_dft(int n, int n_fft, int inverse)
 {
     float x[2 * 128];
     for (int j = 0; j < n; j++) {
@@ -129,29 +130,33 @@ static void check_long_dft(int n, int n_fft)
     onyx_tensor nt = kt_tensor(ONYX_INT64, 0, NULL, &len);
     onyx_tensor out[1];
     char msg[256];
+    onyx_attr inv[] = {KT_INT("inverse", inverse)};
     ck_assert_int_eq(
-        kt_run("DFT", 17, NULL, 0, (onyx_tensor *[]){&in, &nt}, 2, out, 1, msg),
+        kt_run("DFT", 17, inv, 1, (onyx_tensor *[]){&in, &nt}, 2, out, 1, msg),
         ONYX_OK);
     const float *y = out[0].data;
+    double sign = inverse ? 1 : -1, norm = inverse ? 1.0 / n_fft : 1;
     for (int k = 0; k < n_fft; k++) {
         double re = 0, im = 0;
         for (int j = 0; j < n && j < n_fft; j++) {
-            double a = -2 * M_PI * (double)j * k / n_fft;
+            double a = sign * 2 * M_PI * (double)j * k / n_fft;
             re += x[2 * j] * cos(a) - x[2 * j + 1] * sin(a);
             im += x[2 * j] * sin(a) + x[2 * j + 1] * cos(a);
         }
-        ck_assert_double_eq_tol(y[2 * k], re, 1e-3);
-        ck_assert_double_eq_tol(y[2 * k + 1], im, 1e-3);
+        ck_assert_double_eq_tol(y[2 * k], re * norm, 1e-3);
+        ck_assert_double_eq_tol(y[2 * k + 1], im * norm, 1e-3);
     }
     kt_free(out, 1);
 }
 
 START_TEST(dft_long_lengths)
 {
-    check_long_dft(100, 100);
-    check_long_dft(64, 64);
-    check_long_dft(100, 128);
-    check_long_dft(100, 97);
+    check_long_dft(100, 100, 0); /* radix 4, 5, 5 */
+    check_long_dft(64, 64, 0);   /* radix 4, 4, 4 */
+    check_long_dft(100, 128, 0); /* zero-padded */
+    check_long_dft(100, 97, 0);  /* prime: Bluestein */
+    check_long_dft(100, 97, 1);
+    check_long_dft(63, 63, 1); /* radix 3, 3, 7 (generic) */
 }
 END_TEST
 
