@@ -8,15 +8,26 @@
  * operand is either contiguous (stride 1) or a repeated scalar (stride 0). */
 #include "onyx_kernel.h"
 
-/* -O2 in GCC < 12 does not vectorise loops (12 only when no scalar epilogue
- * is needed): ask for it here, where the inner loops are flat. */
+/* GCC's -O2 vectorises only loops that need no scalar epilogue, and with
+ * trapping math it keeps the selects (Max, PRelu, Where) as branches: the
+ * inner loops here are flat, ask for vectorisation. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic",              \
+                     "no-trapping-math")
 #endif
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* On x86-64 the inner loops are also compiled for AVX2, picked at load time
+ * by the CPU (same results: no FMA contraction in ISO C mode). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
+    defined(__linux__)
+#define BIN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BIN_CLONES
+#endif
 
 /* y (n,) = f(a, b[, c]); sa/sb/sc are 1 for a contiguous operand, 0 for a
  * scalar repeated n times. */
@@ -26,8 +37,9 @@ typedef void (*bin_fn)(void *y, const void *a, const void *b, const void *c,
 /* An inner loop y[i] = EXPR(A, B) for each of the four stride cases, so the
  * compiler sees plain contiguous loops it can vectorise. */
 #define BIN_FN(name, TA, TB, TY, EXPR)                                         \
-    static void name(void *yv, const void *av, const void *bv,                 \
-                     const void *cv, int64_t n, int sa, int sb, int sc)        \
+    BIN_CLONES static void name(void *yv, const void *av, const void *bv,      \
+                                const void *cv, int64_t n, int sa, int sb,     \
+                                int sc)                                        \
     {                                                                          \
         TY *y = yv;                                                            \
         const TA *a = av;                                                      \
@@ -56,7 +68,8 @@ typedef void (*bin_fn)(void *y, const void *a, const void *b, const void *c,
             const TA A = a[0];                                                 \
             const TB B = b[0];                                                 \
             const TY v = (EXPR);                                               \
-            for (int64_t i = 0; i < n; i++) y[i] = v;                          \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = v;                                                      \
         }                                                                      \
     }
 
@@ -101,6 +114,8 @@ static inline float min_f32(float a, float b)
     return (a < b || a != a) ? a : b;
 }
 
+/* (clang-format would read A * B as a declaration) */
+/* clang-format off */
 BIN_FN(add_f32, float, float, float, A + B)
 BIN_FN(sub_f32, float, float, float, A - B)
 BIN_FN(mul_f32, float, float, float, A * B)
@@ -117,8 +132,7 @@ BIN_FN(min_i64, int64_t, int64_t, int64_t, A < B ? A : B)
 BIN_FN(pow_f32_f32, float, float, float, powf(A, B))
 BIN_FN(pow_f32_i64, float, int64_t, float, powf(A, (float)B))
 BIN_FN(pow_i64_i64, int64_t, int64_t, int64_t, pow_i64(A, B))
-BIN_FN(pow_i64_f32, int64_t, float, int64_t,
-       (int64_t)pow((double)A, (double)B))
+BIN_FN(pow_i64_f32, int64_t, float, int64_t, (int64_t)pow((double)A, (double)B))
 BIN_FN(square_f32, float, float, float, ((void)B, A * A)) /* Pow(x, 2) */
 
 BIN_FN(eq_f32, float, float, uint8_t, A == B)
@@ -136,17 +150,20 @@ BIN_FN(and_b8, uint8_t, uint8_t, uint8_t, (A != 0) & (B != 0))
 BIN_FN(or_b8, uint8_t, uint8_t, uint8_t, (A != 0) | (B != 0))
 
 BIN_FN(prelu_f32, float, float, float, A < 0 ? A * B : A)
+/* clang-format on */
 
 /* Where: y = cond ? x : y, by element size (the dtype does not matter). */
 #define WHERE_FN(name, T)                                                      \
-    static void name(void *yv, const void *cv, const void *xv,                 \
-                     const void *zv, int64_t n, int sc, int sx, int sz)        \
+    BIN_CLONES static void name(void *yv, const void *cv, const void *xv,      \
+                                const void *zv, int64_t n, int sc, int sx,     \
+                                int sz)                                        \
     {                                                                          \
         T *y = yv;                                                             \
         const uint8_t *c = cv;                                                 \
         const T *x = xv, *z = zv;                                              \
         if (sc && sx && sz) {                                                  \
-            for (int64_t i = 0; i < n; i++) y[i] = c[i] ? x[i] : z[i];         \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = c[i] ? x[i] : z[i];                                     \
         } else {                                                               \
             for (int64_t i = 0; i < n; i++)                                    \
                 y[i] = c[i * sc] ? x[i * sx] : z[i * sz];                      \
@@ -194,23 +211,23 @@ static const bin_def bin_defs[] = {
     {"PRelu", K_PRELU, prelu_f32, NULL, NULL},
 };
 
+enum { BIN_MAX_INPUTS = 32 }; /* Sum/Max/Min/Mean inputs */
+
 /* The broadcast plan: the output folded to `rank` dims; row k of stride
  * holds input k's strides (elements) over those dims, row n_ops the
  * output's own contiguous strides. */
 typedef struct {
     bin_fn fn;
-    int where;        /* three operands: cond, X, Y */
-    int n_ops;        /* inputs */
-    size_t esize[32]; /* element size of each input (at most 32 inputs) */
-    size_t ysize;     /* element size of the output */
-    float mean_scale; /* Mean: 1/n_ops, else 0 */
-    int rank;         /* >= 1 */
+    int where;                    /* three operands: cond, X, Y */
+    int n_ops;                    /* inputs */
+    size_t esize[BIN_MAX_INPUTS]; /* element size of each input */
+    size_t ysize;                 /* element size of the output */
+    float mean_scale;             /* Mean: 1/n_ops, else 0 */
+    int rank;                     /* >= 1 */
     int64_t dims[ONYX_MAX_RANK];
-    int64_t n; /* numel of the output */
+    int64_t n;                       /* numel of the output */
     int64_t stride[][ONYX_MAX_RANK]; /* n_ops + 1 rows */
 } bin_params;
-
-enum { BIN_MAX_INPUTS = 32 };
 
 static const bin_def *bin_find(const char *name)
 {
@@ -228,7 +245,8 @@ static void bin_plan(bin_params *b, const onyx_tensor *const *ts,
 {
     int r = Y->rank, m = b->n_ops;
     int64_t full[BIN_MAX_INPUTS][ONYX_MAX_RANK];
-    for (int k = 0; k < m; k++) onyx_broadcast_strides(ts[k], Y, full[k]);
+    for (int k = 0; k < m; k++)
+        onyx_broadcast_strides(ts[k], Y, full[k]);
 
     /* keep the dims of size > 1 */
     int64_t d[ONYX_MAX_RANK], s[BIN_MAX_INPUTS][ONYX_MAX_RANK];
@@ -236,23 +254,26 @@ static void bin_plan(bin_params *b, const onyx_tensor *const *ts,
     for (int i = 0; i < r; i++) {
         if (Y->dims[i] == 1) continue;
         d[nd] = Y->dims[i];
-        for (int k = 0; k < m; k++) s[k][nd] = full[k][i];
+        for (int k = 0; k < m; k++)
+            s[k][nd] = full[k][i];
         nd++;
     }
     b->n = onyx_numel(Y);
     if (nd == 0) {
         b->rank = 1;
         b->dims[0] = 1;
-        for (int k = 0; k <= m; k++) b->stride[k][0] = 0;
+        for (int k = 0; k <= m; k++)
+            b->stride[k][0] = 0;
         return;
     }
 
-    /* merge from the innermost dim outwards; out[] is built reversed */
+    /* merge from the innermost dim outwards: od/os are built innermost
+     * first */
     int64_t od[ONYX_MAX_RANK], os[BIN_MAX_INPUTS][ONYX_MAX_RANK];
-    int no = 0;
+    int no = 1;
     od[0] = d[nd - 1];
-    for (int k = 0; k < m; k++) os[k][0] = s[k][nd - 1];
-    no = 1;
+    for (int k = 0; k < m; k++)
+        os[k][0] = s[k][nd - 1];
     for (int i = nd - 2; i >= 0; i--) {
         int ok = 1;
         for (int k = 0; k < m && ok; k++)
@@ -264,13 +285,15 @@ static void bin_plan(bin_params *b, const onyx_tensor *const *ts,
             continue;
         }
         od[no] = d[i];
-        for (int k = 0; k < m; k++) os[k][no] = s[k][i];
+        for (int k = 0; k < m; k++)
+            os[k][no] = s[k][i];
         no++;
     }
     b->rank = no;
     for (int j = 0; j < no; j++) {
         b->dims[j] = od[no - 1 - j];
-        for (int k = 0; k < m; k++) b->stride[k][j] = os[k][no - 1 - j];
+        for (int k = 0; k < m; k++)
+            b->stride[k][j] = os[k][no - 1 - j];
     }
     int64_t st = 1;
     for (int j = no - 1; j >= 0; j--) {
@@ -325,7 +348,8 @@ static onyx_status legacy_broadcast(onyx_prep *p, onyx_tensor *B)
     ONYX_CHECK(p, B->rank <= want,
                "B has rank %d, too many for broadcast at axis %d", B->rank,
                axis);
-    while (B->rank < want) B->dims[B->rank++] = 1;
+    while (B->rank < want)
+        B->dims[B->rank++] = 1;
     return ONYX_OK;
 }
 
@@ -336,7 +360,8 @@ static void legacy_prelu_slope(const onyx_prep *p, onyx_tensor *slope)
     const onyx_tensor *X = p->in[0];
     if (p->opset >= 7 || slope->rank != 1 || X->rank < 3) return;
     if (slope->dims[0] != X->dims[1]) return;
-    while (slope->rank < X->rank - 1) slope->dims[slope->rank++] = 1;
+    while (slope->rank < X->rank - 1)
+        slope->dims[slope->rank++] = 1;
 }
 
 static bin_fn pick_fn(const bin_def *d, onyx_dtype t)
@@ -381,7 +406,8 @@ static onyx_status bin_prepare(onyx_prep *p)
         ONYX_CHECK(p, p->n_in == want, "%s takes %d inputs, got %d", d->name,
                    want, p->n_in);
     }
-    for (int i = 0; i < p->n_in; i++) ONYX_TRY(onyx_need_input(p, i));
+    for (int i = 0; i < p->n_in; i++)
+        ONYX_TRY(onyx_need_input(p, i));
 
     /* the inputs as broadcast sees them (legacy rules may append 1s) */
     onyx_tensor shapes[BIN_MAX_INPUTS];
@@ -421,8 +447,7 @@ static onyx_status bin_prepare(onyx_prep *p)
         for (int i = 1; i < p->n_in; i++)
             ONYX_CHECK(p, p->in[i]->dtype == t0,
                        "input %d is %s but input 0 is %s: they must match", i,
-                       onyx_dtype_name(p->in[i]->dtype),
-                       onyx_dtype_name(t0));
+                       onyx_dtype_name(p->in[i]->dtype), onyx_dtype_name(t0));
         fn = pick_fn(d, t0);
         if (!fn)
             return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
@@ -445,8 +470,8 @@ static onyx_status bin_prepare(onyx_prep *p)
                    onyx_shape_str(p->in[0], b, sizeof b));
     }
 
-    bin_params *b = calloc(1, sizeof *b + (size_t)(p->n_in + 1) *
-                                              sizeof b->stride[0]);
+    bin_params *b =
+        calloc(1, sizeof *b + (size_t)(p->n_in + 1) * sizeof b->stride[0]);
     if (!b) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     p->params = b;
     b->fn = fn;
@@ -489,10 +514,12 @@ static onyx_status bin_eval(onyx_exec *e)
     }
     /* y = in0 op in1, then y = y op in_k: later inputs fold into y */
     bin_run(b, b->fn, y, ptr, esz, 0, 1, -1);
-    for (int k = 2; k < m; k++) bin_run(b, b->fn, y, ptr, esz, m, k, -1);
+    for (int k = 2; k < m; k++)
+        bin_run(b, b->fn, y, ptr, esz, m, k, -1);
     if (b->mean_scale != 0.0f) {
         float *yf = (float *)y;
-        for (int64_t i = 0; i < b->n; i++) yf[i] *= b->mean_scale;
+        for (int64_t i = 0; i < b->n; i++)
+            yf[i] *= b->mean_scale;
     }
     return ONYX_OK;
 }

@@ -19,6 +19,7 @@ static inline int64_t f2i(double v)
     return (int64_t)v;
 }
 
+/* clang-format off */
 /* value v (of any source type) as the integer the target keeps */
 #define AS_INT(v)                                                              \
     _Generic((v), float: f2i((double)(v)), double: f2i((double)(v)),           \
@@ -31,6 +32,7 @@ static inline int64_t f2i(double v)
 #define CONV_I8(v) ((int8_t)(uint8_t)(uint64_t)AS_INT(v))
 #define CONV_U8(v) ((uint8_t)(uint64_t)AS_INT(v))
 #define CONV_BOOL(v) ((uint8_t)((v) != 0))
+/* clang-format on */
 
 /* The dtypes Cast handles: (ONNX enum, C type, short name). */
 #define CAST_TYPES(X)                                                          \
@@ -48,7 +50,8 @@ static inline int64_t f2i(double v)
     {                                                                          \
         TO *y = yv;                                                            \
         const TI *x = xv;                                                      \
-        for (int64_t i = 0; i < n; i++) y[i] = CONV_##no(x[i]);                \
+        for (int64_t i = 0; i < n; i++)                                        \
+            y[i] = CONV_##no(x[i]);                                            \
     }
 #define CAST_FROM(ei, TI, ni)                                                  \
     CAST_FN(TI, ni, float, F32)                                                \

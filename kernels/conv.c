@@ -50,7 +50,9 @@ static void tap_range(int64_t n_out, int64_t s, int64_t off, int64_t n,
     *hi = b;
 }
 
-/* An ints attribute with one entry per spatial axis, dflt when absent. */
+/* An ints attribute with one entry per spatial axis, dflt when absent.
+ * Values are capped so that sizes computed from them cannot overflow. */
+enum { ATTR_MAX = 1 << 30 };
 static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
                                 int64_t dflt, int64_t min, int64_t *out)
 {
@@ -63,8 +65,9 @@ static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
     ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
                (long long)n, nsp);
     for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, v[i] >= min, "%s[%d] = %lld must be >= %lld", name, i,
-                   (long long)v[i], (long long)min);
+        ONYX_CHECK(p, v[i] >= min && v[i] <= ATTR_MAX,
+                   "%s[%d] = %lld must be in [%lld, %d]", name, i,
+                   (long long)v[i], (long long)min, ATTR_MAX);
         out[i] = v[i];
     }
     return ONYX_OK;
@@ -167,6 +170,9 @@ static onyx_status conv_prepare(onyx_prep *p)
                    onyx_shape_str(B, sx, sizeof sx), (long long)M);
         q.has_bias = 1;
     }
+    ONYX_CHECK(p, (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
+                          (double)(q.N * M) < 0x1p40,
+               "output of more than 2^40 elements");
     q.S_in = q.in[0] * q.in[1] * q.in[2];
     q.P = q.out[0] * q.out[1] * q.out[2];
     q.K = q.Cg * q.k[0] * q.k[1] * q.k[2];

@@ -114,40 +114,64 @@ GEMM_HOT static void micro_kernel(int kc, const float *restrict Ap,
     }
 }
 
-/* Small products (a row or two of C, or tiny k) skip the packing: row i of
- * C gets alpha * sum_p a(i,p) * row p of op(B) -- or dot products of
- * contiguous rows when B is transposed. */
+/* c (n) += alpha * sum_p a[p * as] * row p of B (k, n): four rows of B per
+ * pass over c, so c is loaded and stored k/4 times instead of k. */
+GEMM_HOT static void row_axpy(float *restrict c, const float *a, long as, float alpha,
+                     const float *restrict B, int ldb, int n, int k)
+{
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+        float a0 = alpha * a[p * as], a1 = alpha * a[(p + 1) * as];
+        float a2 = alpha * a[(p + 2) * as], a3 = alpha * a[(p + 3) * as];
+        const float *b0 = B + (long)p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
+                    *b3 = b2 + ldb;
+        for (int j = 0; j < n; j++)
+            c[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+    }
+    for (; p < k; p++) {
+        float a0 = alpha * a[p * as];
+        const float *b0 = B + (long)p * ldb;
+        for (int j = 0; j < n; j++) c[j] += a0 * b0[j];
+    }
+}
+
+/* c[j] += alpha * dot(a (k), row j of B (n, k)), with 8 partial sums that
+ * the compiler keeps in vector registers. */
+static void row_dots(float *restrict c, const float *restrict a, float alpha,
+                     const float *restrict B, int ldb, int n, int k)
+{
+    for (int j = 0; j < n; j++) {
+        const float *b = B + (long)j * ldb;
+        float part[8] = {0}, s = 0;
+        int p = 0;
+        for (; p + 8 <= k; p += 8)
+            for (int t = 0; t < 8; t++) part[t] += a[p + t] * b[p + t];
+        for (; p < k; p++) s += a[p] * b[p];
+        for (int t = 0; t < 8; t++) s += part[t];
+        c[j] += alpha * s;
+    }
+}
+
+/* Small products (a few rows of C, or tiny sizes) skip the packing: each
+ * row of C is an axpy over the rows of op(B), or dot products with the rows
+ * of B when it is transposed. */
 GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
                                 float alpha, const float *A, int lda,
                                 const float *B, int ldb, float *C, int ldc)
 {
     for (int i = 0; i < m; i++) {
         float *c = C + (long)i * ldc;
+        /* row i of op(A): element p at a[p * as] */
+        const float *a = trans_a ? A + i : A + (long)i * lda;
+        long as = trans_a ? lda : 1;
         if (!trans_b) {
-            for (int p = 0; p < k; p++) {
-                float a = alpha * (trans_a ? A[(long)p * lda + i] : A[(long)i * lda + p]);
-                const float *b = B + (long)p * ldb;
-                for (int j = 0; j < n; j++) c[j] += a * b[j];
-            }
+            row_axpy(c, a, as, alpha, B, ldb, n, k);
         } else if (!trans_a) {
-            /* c[j] += alpha * dot(A row i, B row j), 8 partial sums */
-            const float *a = A + (long)i * lda;
-            for (int j = 0; j < n; j++) {
-                const float *b = B + (long)j * ldb;
-                float part[8] = {0};
-                int p = 0;
-                for (; p + 8 <= k; p += 8)
-                    for (int t = 0; t < 8; t++) part[t] += a[p + t] * b[p + t];
-                float s = 0;
-                for (; p < k; p++) s += a[p] * b[p];
-                for (int t = 0; t < 8; t++) s += part[t];
-                c[j] += alpha * s;
-            }
+            row_dots(c, a, alpha, B, ldb, n, k);
         } else {
             for (int j = 0; j < n; j++) {
                 float s = 0;
-                for (int p = 0; p < k; p++)
-                    s += A[(long)p * lda + i] * B[(long)j * ldb + p];
+                for (int p = 0; p < k; p++) s += a[p * as] * B[(long)j * ldb + p];
                 c[j] += alpha * s;
             }
         }

@@ -95,8 +95,8 @@ static onyx_status dropout_prepare(onyx_prep *p)
             ONYX_CHECK(p, onyx_numel(T) == 1,
                        "training_mode must be a scalar, it has %lld elements",
                        (long long)onyx_numel(T));
-            ONYX_TRY(onyx_need_dtype(p, DROP_IN_TRAINING,
-                                     ONYX_MASK(ONYX_BOOL)));
+            ONYX_TRY(
+                onyx_need_dtype(p, DROP_IN_TRAINING, ONYX_MASK(ONYX_BOOL)));
             int ratio_known = !R || onyx_numel(R) == 0 || R->data;
             if (!T->data || !ratio_known)
                 check_at_eval = 1;
@@ -137,7 +137,8 @@ static onyx_status dropout_eval(onyx_exec *e)
             memset(M->data, 1, (size_t)n);
         } else {
             float *m = M->data;
-            for (int64_t i = 0; i < n; i++) m[i] = 1.0f;
+            for (int64_t i = 0; i < n; i++)
+                m[i] = 1.0f;
         }
     }
     return ONYX_OK;

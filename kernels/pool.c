@@ -45,7 +45,9 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* An ints attribute with one entry per spatial axis, dflt when absent. */
+/* An ints attribute with one entry per spatial axis, dflt when absent.
+ * Values are capped so that sizes computed from them cannot overflow. */
+enum { ATTR_MAX = 1 << 30 };
 static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
                                 int64_t dflt, int64_t min, int64_t *out)
 {
@@ -58,8 +60,9 @@ static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
     ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
                (long long)n, nsp);
     for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, v[i] >= min, "%s[%d] = %lld must be >= %lld", name, i,
-                   (long long)v[i], (long long)min);
+        ONYX_CHECK(p, v[i] >= min && v[i] <= ATTR_MAX,
+                   "%s[%d] = %lld must be in [%lld, %d]", name, i,
+                   (long long)v[i], (long long)min, ATTR_MAX);
         out[i] = v[i];
     }
     return ONYX_OK;
@@ -108,8 +111,9 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
                "(%d)",
                nsp);
     for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, kv[i] >= 1, "kernel_shape[%d] = %lld must be >= 1", i,
-                   (long long)kv[i]);
+        ONYX_CHECK(p, kv[i] >= 1 && kv[i] <= ATTR_MAX,
+                   "kernel_shape[%d] = %lld must be in [1, %d]", i,
+                   (long long)kv[i], ATTR_MAX);
         ks[i] = kv[i];
     }
     ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
@@ -163,6 +167,9 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         ydims[2 + i] = o;
     }
 
+    ONYX_CHECK(p, (double)out[0] * (double)out[1] * (double)out[2] *
+                          (double)(X->dims[0] * X->dims[1]) < 0x1p40,
+               "output of more than 2^40 elements");
     int64_t nwin = out[0] + out[1] + out[2];
     pool_plan *q = calloc(1, sizeof *q + (size_t)nwin * sizeof(pool_win));
     if (!q) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");

@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__ARM_NEON) && !defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 /* ---- 4-wide float vectors (GNU C vector extensions) ----
  * The compiler maps them to SSE on x86-64 and NEON on ARM; written this way
@@ -37,7 +40,10 @@ static inline v4f v4_load(const float *p)
     return v;
 }
 
-static inline void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
 
 /* the first n (1..4) lanes of p; the rest are 0 */
 static inline v4f v4_load_n(const float *p, int n)
@@ -56,17 +62,44 @@ static inline void v4_store_n(float *p, v4f v, int n)
         memcpy(p, &v, (size_t)n * sizeof(float));
 }
 
-static inline v4f v4_set1(float a) { return (v4f){a, a, a, a}; }
+static inline v4f v4_set1(float a)
+{
+    return (v4f){a, a, a, a};
+}
 
 /* lane-wise mask ? a : b, mask lanes all ones or all zeros */
 static inline v4f v4_select(v4i mask, v4f a, v4f b)
 {
-    return (v4f)((mask & (v4i)a) | (~mask & (v4i)b));
+    return (v4f)((v4i)b ^ (((v4i)a ^ (v4i)b) & mask));
 }
 
-static inline v4f v4_min(v4f a, v4f b) { return v4_select(a < b, a, b); }
-static inline v4f v4_max(v4f a, v4f b) { return v4_select(a > b, a, b); }
-static inline v4f v4_abs(v4f a) { return (v4f)((v4i)a & 0x7fffffff); }
+static inline v4f v4_min(v4f a, v4f b)
+{
+    return v4_select(a < b, a, b);
+}
+static inline v4f v4_max(v4f a, v4f b)
+{
+    return v4_select(a > b, a, b);
+}
+static inline v4f v4_abs(v4f a)
+{
+    return (v4f)((v4i)a & 0x7fffffff);
+}
+
+/* a / b for b >= 1 (all the divisions below). 32-bit ARM NEON has no vector
+ * division (the compiler would fall back to four VFP divides, slow on the
+ * Cortex-A8): a reciprocal estimate and two Newton steps, ~2e-7 relative. */
+static inline v4f v4_div(v4f a, v4f b)
+{
+#if defined(__ARM_NEON) && !defined(__aarch64__)
+    float32x4_t bb = (float32x4_t)b, r = vrecpeq_f32(bb);
+    r = vmulq_f32(r, vrecpsq_f32(bb, r));
+    r = vmulq_f32(r, vrecpsq_f32(bb, r));
+    return a * (v4f)r;
+#else
+    return a / b;
+#endif
+}
 
 /* e^x - 1 and e^x, relative error about 2e-7 on [-87, 88] (inputs are
  * clamped there). x = n ln2 + r with |r| <= ln2/2; e^r - 1 = r + r^2 q(r)
@@ -76,8 +109,8 @@ static inline v4f v4_expm1_parts(v4f x, v4f *scale)
 {
     x = v4_max(v4_min(x, v4_set1(88.0f)), v4_set1(-87.0f));
     /* n = floor(x log2e + 0.5), truncating a positive number */
-    v4i ni = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, v4i) -
-             128;
+    v4i ni =
+        __builtin_convertvector(x * 1.44269504088896341f + 128.5f, v4i) - 128;
     v4f n = __builtin_convertvector(ni, v4f);
     v4f r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
@@ -97,16 +130,19 @@ static inline v4f v4_exp(v4f x)
     return em * s + s;
 }
 
-static inline v4f v4_sigmoid(v4f x) { return 1.0f / (1.0f + v4_exp(-x)); }
+static inline v4f v4_sigmoid(v4f x)
+{
+    return v4_div(v4_set1(1.0f), 1.0f + v4_exp(-x));
+}
 
 /* tanh(x) = e/(e + 2) with e = expm1(2x): no cancellation near 0, one
- * division, no branch. |x| is clamped to 9, where tanh rounds to +-1. */
+ * division, no branch. Beyond the clamp of expm1 (2x in [-87, 88]) the
+ * quotient is +-1 in float anyway. */
 static inline v4f v4_tanh(v4f x)
 {
-    x = v4_max(v4_min(x, v4_set1(9.0f)), v4_set1(-9.0f));
     v4f s, em = v4_expm1_parts(2.0f * x, &s);
     em = em * s + (s - 1.0f); /* s - 1 is exact for these n */
-    return em / (em + 2.0f);
+    return v4_div(em, em + 2.0f);
 }
 
 /* ---- activation functions of the spec ---- */
@@ -157,20 +193,19 @@ static const struct {
 static inline __attribute__((always_inline)) v4f
 rnn_act_v4(rnn_act_kind kind, const rnn_act *a, v4f x, float clip)
 {
-    x = v4_max(v4_min(x, v4_set1(clip)), v4_set1(-clip));
+    if (clip < INFINITY) x = v4_max(v4_min(x, v4_set1(clip)), v4_set1(-clip));
     switch (kind) {
     case ACT_TANH: return v4_tanh(x);
     case ACT_SIGMOID: return v4_sigmoid(x);
     case ACT_RELU: return v4_max(x, v4_set1(0.0f));
     case ACT_AFFINE: return a->alpha * x + a->beta;
     case ACT_LEAKYRELU: return v4_select(x >= 0.0f, x, a->alpha * x);
-    case ACT_THRESHOLDEDRELU:
-        return v4_select(x >= a->alpha, x, v4_set1(0.0f));
+    case ACT_THRESHOLDEDRELU: return v4_select(x >= a->alpha, x, v4_set1(0.0f));
     case ACT_SCALEDTANH: return a->alpha * v4_tanh(a->beta * x);
     case ACT_HARDSIGMOID:
         return v4_max(v4_min(a->alpha * x + a->beta, v4_set1(1.0f)),
                       v4_set1(0.0f));
-    case ACT_SOFTSIGN: return x / (1.0f + v4_abs(x));
+    case ACT_SOFTSIGN: return v4_div(x, 1.0f + v4_abs(x));
     case ACT_ELU:
     case ACT_SOFTPLUS: break;
     }
@@ -203,10 +238,14 @@ rnn_act_loop(rnn_act_kind kind, const rnn_act *a, float *y, const float *x,
 static void rnn_act_apply(const rnn_act *a, float *y, const float *x, int n,
                           float clip)
 {
-    switch (a->kind) {
-    case ACT_SIGMOID: rnn_act_loop(ACT_SIGMOID, a, y, x, n, clip); break;
-    case ACT_TANH: rnn_act_loop(ACT_TANH, a, y, x, n, clip); break;
-    default: rnn_act_loop(a->kind, a, y, x, n, clip); break;
+    if (clip < INFINITY) {
+        rnn_act_loop(a->kind, a, y, x, n, clip);
+        return;
+    }
+    switch (a->kind) { /* the common ones, without clip */
+    case ACT_SIGMOID: rnn_act_loop(ACT_SIGMOID, a, y, x, n, INFINITY); break;
+    case ACT_TANH: rnn_act_loop(ACT_TANH, a, y, x, n, INFINITY); break;
+    default: rnn_act_loop(a->kind, a, y, x, n, INFINITY); break;
     }
 }
 
@@ -254,7 +293,8 @@ static void matvec_acc(float *out, const float *x, const float *W, int ldw,
         int n = N - j < 4 ? N - j : 4;
         v4f a0 = v4_load_n(out + j, n);
         const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) a0 += x[k] * v4_load_n(w, n);
+        for (int k = 0; k < K; k++, w += ldw)
+            a0 += x[k] * v4_load_n(w, n);
         v4_store_n(out + j, a0, n);
     }
 }
@@ -268,7 +308,8 @@ static void mat_acc(float *out, int ldo, const float *x, int ldx,
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
         for (int m = 0; m < M; m++)
-            matvec_acc(out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw, N, K);
+            matvec_acc(out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw, N,
+                       K);
         return;
     }
     onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
@@ -299,13 +340,16 @@ typedef struct rnn_params {
      *   (Wb + Rb, except GRU h gate with linear_before_reset: Wbh only),
      *   rbh (H) GRU Rbh for linear_before_reset, P (3H) peepholes i o f */
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, pack_n;
-    int packed;            /* 1: pack[] holds D * pack_n floats */
+    int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
     size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_n;
     float pack[];
 } rnn_params;
 
-static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+static size_t up16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
 
 /* Pack W, R, B, P (B, P may be NULL) for all directions into dst. */
 static void rnn_pack(const rnn_params *k, const float *W, const float *R,
@@ -317,9 +361,11 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
         const float *Wd = W + (size_t)d * GH * I, *Rd = R + (size_t)d * GH * H;
         float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
         for (int j = 0; j < GH; j++)
-            for (int i = 0; i < I; i++) WT[(size_t)i * GH + j] = Wd[(size_t)j * I + i];
+            for (int i = 0; i < I; i++)
+                WT[(size_t)i * GH + j] = Wd[(size_t)j * I + i];
         for (int j = 0; j < GH; j++)
-            for (int i = 0; i < H; i++) RT[(size_t)i * GH + j] = Rd[(size_t)j * H + i];
+            for (int i = 0; i < H; i++)
+                RT[(size_t)i * GH + j] = Rd[(size_t)j * H + i];
         for (int j = 0; j < GH; j++) {
             float wb = Bias ? Bias[(size_t)d * 2 * GH + j] : 0.0f;
             float rb = Bias ? Bias[(size_t)d * 2 * GH + GH + j] : 0.0f;
@@ -368,7 +414,8 @@ static onyx_status rnn_parse_acts(onyx_prep *p, rnn_params *k, int n_per_dir)
     for (int q = 0; q < n; q++) {
         const char *name = a->type == ONYX_ATTR_STRINGS ? a->strings[q] : a->s;
         int found = -1;
-        for (size_t t = 0; t < sizeof rnn_act_table / sizeof rnn_act_table[0]; t++)
+        for (size_t t = 0; t < sizeof rnn_act_table / sizeof rnn_act_table[0];
+             t++)
             if (strcasecmp(name, rnn_act_table[t].name) == 0) found = (int)t;
         if (found < 0)
             return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
@@ -390,8 +437,8 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     const int n_in_max = cell == CELL_LSTM ? 8 : 6;
     ONYX_CHECK(p, p->n_in >= 3 && p->n_in <= n_in_max,
                "takes 3 to %d inputs, got %d", n_in_max, p->n_in);
-    ONYX_CHECK(p, p->n_out <= (cell == CELL_LSTM ? 3 : 2), "too many outputs (%d)",
-               p->n_out);
+    ONYX_CHECK(p, p->n_out <= (cell == CELL_LSTM ? 3 : 2),
+               "too many outputs (%d)", p->n_out);
     for (int i = 0; i < p->n_in; i++) {
         if (i == IN_SEQ || (i > IN_R && !rnn_opt(p->in, p->n_in, i))) continue;
         ONYX_TRY(onyx_need_dtype(p, i, ONYX_MASK(ONYX_FLOAT)));
@@ -400,11 +447,13 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     const onyx_tensor *Bt = rnn_opt(p->in, p->n_in, IN_B);
     const onyx_tensor *seq = rnn_opt(p->in, p->n_in, IN_SEQ);
     const onyx_tensor *h0 = rnn_opt(p->in, p->n_in, IN_H0);
-    const onyx_tensor *c0 = cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_C0) : NULL;
-    const onyx_tensor *P = cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_P) : NULL;
+    const onyx_tensor *c0 =
+        cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_C0) : NULL;
+    const onyx_tensor *P =
+        cell == CELL_LSTM ? rnn_opt(p->in, p->n_in, IN_P) : NULL;
     if (seq)
-        ONYX_TRY(onyx_need_dtype(p, IN_SEQ,
-                                 ONYX_MASK(ONYX_INT32) | ONYX_MASK(ONYX_INT64)));
+        ONYX_TRY(onyx_need_dtype(
+            p, IN_SEQ, ONYX_MASK(ONYX_INT32) | ONYX_MASK(ONYX_INT64)));
 
     rnn_params k0;
     memset(&k0, 0, sizeof k0);
@@ -434,8 +483,10 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->layout = (int)layout;
     const onyx_attr *clip = onyx_attr_get(p, "clip");
     k->clip = clip ? onyx_attr_float(p, "clip", 0) : INFINITY;
-    ONYX_CHECK(p, k->clip > 0, "clip must be positive, got %g", (double)k->clip);
-    k->lbr = cell == CELL_GRU && onyx_attr_int(p, "linear_before_reset", 0) != 0;
+    ONYX_CHECK(p, k->clip > 0, "clip must be positive, got %g",
+               (double)k->clip);
+    k->lbr =
+        cell == CELL_GRU && onyx_attr_int(p, "linear_before_reset", 0) != 0;
     k->input_forget =
         cell == CELL_LSTM && onyx_attr_int(p, "input_forget", 0) != 0;
     ONYX_TRY(rnn_parse_acts(p, k, n_acts[cell]));
@@ -447,24 +498,27 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     int64_t Bn = layout ? X->dims[0] : X->dims[1];
     int64_t I = X->dims[2];
     ONYX_CHECK(p, R->rank == 3 && R->dims[0] == k->D,
-               "R must be [%d, %d*hidden_size, hidden_size], got %s", k->D, k->G,
-               onyx_shape_str(R, s1, sizeof s1));
+               "R must be [%d, %d*hidden_size, hidden_size], got %s", k->D,
+               k->G, onyx_shape_str(R, s1, sizeof s1));
     int64_t H = onyx_attr_int(p, "hidden_size", R->dims[2]);
-    ONYX_CHECK(p, H > 0, "hidden_size must be positive, got %lld", (long long)H);
+    ONYX_CHECK(p, H > 0, "hidden_size must be positive, got %lld",
+               (long long)H);
     int64_t GH = k->G * H;
     ONYX_CHECK(p, R->dims[1] == GH && R->dims[2] == H,
                "R %s does not match [%d, %lld, %lld] (hidden_size %lld)",
                onyx_shape_str(R, s1, sizeof s1), k->D, (long long)GH,
                (long long)H, (long long)H);
-    ONYX_CHECK(p, W->rank == 3 && W->dims[0] == k->D && W->dims[1] == GH &&
-                      W->dims[2] == I,
+    ONYX_CHECK(p,
+               W->rank == 3 && W->dims[0] == k->D && W->dims[1] == GH &&
+                   W->dims[2] == I,
                "W %s does not match [%d, %lld, %lld] for X %s",
                onyx_shape_str(W, s1, sizeof s1), k->D, (long long)GH,
                (long long)I, onyx_shape_str(X, s2, sizeof s2));
     if (Bt)
-        ONYX_CHECK(p, Bt->rank == 2 && Bt->dims[0] == k->D && Bt->dims[1] == 2 * GH,
-                   "B %s does not match [%d, %lld]",
-                   onyx_shape_str(Bt, s1, sizeof s1), k->D, (long long)(2 * GH));
+        ONYX_CHECK(
+            p, Bt->rank == 2 && Bt->dims[0] == k->D && Bt->dims[1] == 2 * GH,
+            "B %s does not match [%d, %lld]", onyx_shape_str(Bt, s1, sizeof s1),
+            k->D, (long long)(2 * GH));
     if (seq)
         ONYX_CHECK(p, seq->rank == 1 && seq->dims[0] == Bn,
                    "sequence_lens %s does not match batch size %lld",
@@ -474,8 +528,10 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
         const onyx_tensor *s = states[q];
         if (!s) continue;
         int ok = s->rank == 3 && s->dims[2] == H &&
-                 s->dims[layout ? 1 : 0] == k->D && s->dims[layout ? 0 : 1] == Bn;
-        ONYX_CHECK(p, ok, "%s %s does not match %s", q ? "initial_c" : "initial_h",
+                 s->dims[layout ? 1 : 0] == k->D &&
+                 s->dims[layout ? 0 : 1] == Bn;
+        ONYX_CHECK(p, ok, "%s %s does not match %s",
+                   q ? "initial_c" : "initial_h",
                    onyx_shape_str(s, s1, sizeof s1),
                    layout ? "[batch, num_directions, hidden_size]"
                           : "[num_directions, batch, hidden_size]");
@@ -484,8 +540,9 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
         ONYX_CHECK(p, P->rank == 2 && P->dims[0] == k->D && P->dims[1] == 3 * H,
                    "P %s does not match [%d, %lld]",
                    onyx_shape_str(P, s1, sizeof s1), k->D, (long long)(3 * H));
-    ONYX_CHECK(p, T < (1 << 30) && Bn < (1 << 30) && I < (1 << 24) &&
-                      GH < (1 << 24) && (T * Bn < (1ll << 31)),
+    ONYX_CHECK(p,
+               T < (1 << 30) && Bn < (1 << 30) && I < (1 << 24) &&
+                   GH < (1 << 24) && (T * Bn < (1ll << 31)),
                "sizes too large");
     k->T = (int)T;
     k->B = (int)Bn;
@@ -525,8 +582,14 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
                 (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
                 W->data && R->data && (!Bt || Bt->data) && (!P || P->data);
 
-    /* scratch: the input projection of TC steps (B rows each) for one
-     * direction, the gate rows of one step, the state h, c and a temporary */
+    /* scratch, in floats:
+     *   pack   D * pack_n   W^T, R^T, biases, P when not packed in prepare
+     *   xp     TC*B x GH    input projection of TC steps, one direction;
+     *                       long sequences go in chunks of TC steps
+     *   gates  B x GH       one step's gate rows (unequal sequence_lens)
+     *   h, c   B x H        state of the direction being run
+     *   tmp    B x H        GRU: r (.) Ht-1, or Ht-1 Rh^T + Rbh
+     *   tmp2   H            one row's temporary inside a cell */
     int64_t cap = 1 << 16; /* floats of projection kept at once */
     int64_t TC = cap / (Bn * GH > 0 ? Bn * GH : 1);
     if (TC < 1) TC = 1;
@@ -542,7 +605,8 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->s_tmp2 = s, s += up16((size_t)H);
     k->s_n = s;
 
-    size_t pbytes = sizeof *k + (k->packed ? k->D * k->pack_n * sizeof(float) : 0);
+    size_t pbytes =
+        sizeof *k + (k->packed ? k->D * k->pack_n * sizeof(float) : 0);
     rnn_params *kp = malloc(pbytes);
     if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory for weights");
     *kp = *k;
@@ -580,7 +644,8 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
         for (int j = 0; j < H; j += 4) {
             int n = H - j < 4 ? H - j : 4;
             v4_store_n(tmp + j,
-                       v4_load_n(hh + j, n) + v4_load_n(r + j, n) * v4_load_n(a + j, n),
+                       v4_load_n(hh + j, n) +
+                           v4_load_n(r + j, n) * v4_load_n(a + j, n),
                        n);
         }
         rnn_act_apply(&act[1], hh, tmp, H, k->clip);
@@ -590,7 +655,8 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
     for (int j = 0; j < H; j += 4) { /* h = (1-z) hh + z h */
         int n = H - j < 4 ? H - j : 4;
         v4f x = v4_load_n(hh + j, n);
-        v4_store_n(h + j, x + v4_load_n(z + j, n) * (v4_load_n(h + j, n) - x), n);
+        v4_store_n(h + j, x + v4_load_n(z + j, n) * (v4_load_n(h + j, n) - x),
+                   n);
     }
 }
 
@@ -605,8 +671,10 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
         for (int j = 0; j < H; j += 4) {
             int n = H - j < 4 ? H - j : 4;
             v4f cp = v4_load_n(c + j, n);
-            v4_store_n(gi + j, v4_load_n(gi + j, n) + v4_load_n(P + j, n) * cp, n);
-            v4_store_n(gf + j, v4_load_n(gf + j, n) + v4_load_n(P + 2 * H + j, n) * cp,
+            v4_store_n(gi + j, v4_load_n(gi + j, n) + v4_load_n(P + j, n) * cp,
+                       n);
+            v4_store_n(gf + j,
+                       v4_load_n(gf + j, n) + v4_load_n(P + 2 * H + j, n) * cp,
                        n);
         }
     rnn_act_apply(&act[0], gi, gi, H, k->clip);
@@ -618,7 +686,9 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
         v4f f = k->input_forget ? 1.0f - i : v4_load_n(gf + j, n);
         v4f cn = f * v4_load_n(c + j, n) + i * v4_load_n(gc + j, n);
         v4_store_n(c + j, cn, n);
-        if (P) v4_store_n(go + j, v4_load_n(go + j, n) + v4_load_n(P + H + j, n) * cn, n);
+        if (P)
+            v4_store_n(go + j,
+                       v4_load_n(go + j, n) + v4_load_n(P + H + j, n) * cn, n);
     }
     rnn_act_apply(&act[0], go, go, H, k->clip);
     rnn_act_apply(&act[2], tmp, c, H, INFINITY);
@@ -638,8 +708,8 @@ static int rnn_len(const onyx_tensor *seq, int T, int b)
 static void rnn_direction(const rnn_params *k, int d, const float *pk,
                           float *scratch, const float *X,
                           const onyx_tensor *seq, int uniform, int maxlen,
-                          const float *h0, const float *c0, float *Y,
-                          float *Yh, float *Yc)
+                          const float *h0, const float *c0, float *Y, float *Yh,
+                          float *Yc)
 {
     const int T = k->T, B = k->B, I = k->I, H = k->H, GH = k->GH, D = k->D;
     const int reverse = d == 1 || k->reverse0;
@@ -648,16 +718,21 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
     const float *P = k->has_P ? pk + k->o_P : NULL;
     const rnn_act *act = k->act[d];
     float *xp = scratch + k->s_xp, *gates = scratch + k->s_gates;
-    float *h = scratch + k->s_h, *c = scratch + k->s_c, *tmp = scratch + k->s_tmp;
+    float *h = scratch + k->s_h, *c = scratch + k->s_c,
+          *tmp = scratch + k->s_tmp;
     float *tmp2 = scratch + k->s_tmp2;
 
     /* state row b of initial_h / Y_h: [D,B,H] or [B,D,H] */
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)(k->layout ? b * D + d : d * B + b) * H;
-        if (h0) memcpy(h + (size_t)b * H, h0 + o, (size_t)H * sizeof(float));
-        else memset(h + (size_t)b * H, 0, (size_t)H * sizeof(float));
-        if (c0) memcpy(c + (size_t)b * H, c0 + o, (size_t)H * sizeof(float));
-        else memset(c + (size_t)b * H, 0, (size_t)H * sizeof(float));
+        if (h0)
+            memcpy(h + (size_t)b * H, h0 + o, (size_t)H * sizeof(float));
+        else
+            memset(h + (size_t)b * H, 0, (size_t)H * sizeof(float));
+        if (c0)
+            memcpy(c + (size_t)b * H, c0 + o, (size_t)H * sizeof(float));
+        else
+            memset(c + (size_t)b * H, 0, (size_t)H * sizeof(float));
     }
 
     for (int s0 = 0; s0 < maxlen; s0 += k->TC) {
@@ -670,13 +745,14 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             int nt = (s1 < len ? s1 : len) - s0;
             if (nt <= 0) continue;
             for (int q = 0; q < nt; q++)
-                memcpy(xp + ((size_t)q * B + b) * GH, bx, (size_t)GH * sizeof(float));
+                memcpy(xp + ((size_t)q * B + b) * GH, bx,
+                       (size_t)GH * sizeof(float));
             if (uniform && !k->layout) continue; /* one product below */
             int tlo = reverse ? len - s0 - nt : s0;
             const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
                                        : X + ((size_t)tlo * B + b) * I;
-            mat_acc(xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT, GH,
-                    nt, GH, I);
+            mat_acc(xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT,
+                    GH, nt, GH, I);
         }
         if (uniform && !k->layout) {
             int nt = s1 - s0;
@@ -701,7 +777,8 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                         continue;
                     }
                     int q = reverse ? (s1 < len ? s1 : len) - 1 - s : s - s0;
-                    memcpy(gb, xp + ((size_t)q * B + b) * GH, (size_t)GH * sizeof(float));
+                    memcpy(gb, xp + ((size_t)q * B + b) * GH,
+                           (size_t)GH * sizeof(float));
                 }
             }
 
@@ -710,7 +787,8 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                 mat_acc(g, GH, h, H, RT, GH, B, 2 * H, H);
                 if (k->lbr) {
                     for (int b = 0; b < B; b++)
-                        memcpy(tmp + (size_t)b * H, rbh, (size_t)H * sizeof(float));
+                        memcpy(tmp + (size_t)b * H, rbh,
+                               (size_t)H * sizeof(float));
                     mat_acc(tmp, H, h, H, RT + 2 * H, GH, B, H, H);
                 } else {
                     /* z r activated here, tmp = r (.) Ht-1 */
@@ -738,8 +816,8 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                 if (k->cell == CELL_RNN)
                     rnn_cell_rnn(k, act, gb, hb);
                 else if (k->cell == CELL_GRU)
-                    rnn_cell_gru(k, act, gb, k->lbr ? tmp + (size_t)b * H : NULL, hb,
-                                 tmp2);
+                    rnn_cell_gru(k, act, gb,
+                                 k->lbr ? tmp + (size_t)b * H : NULL, hb, tmp2);
                 else
                     rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * H, tmp2);
                 if (Y) {
@@ -766,8 +844,10 @@ static onyx_status rnn_eval(onyx_exec *e)
     const onyx_tensor *Bt = rnn_opt(e->in, e->n_in, IN_B);
     const onyx_tensor *seq = rnn_opt(e->in, e->n_in, IN_SEQ);
     const onyx_tensor *h0 = rnn_opt(e->in, e->n_in, IN_H0);
-    const onyx_tensor *c0 = k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_C0) : NULL;
-    const onyx_tensor *P = k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_P) : NULL;
+    const onyx_tensor *c0 =
+        k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_C0) : NULL;
+    const onyx_tensor *P =
+        k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_P) : NULL;
     const float *pack = k->pack;
     if (!k->packed) {
         rnn_pack(k, e->in[IN_W]->data, e->in[IN_R]->data, Bt ? Bt->data : NULL,
@@ -791,8 +871,10 @@ static onyx_status rnn_eval(onyx_exec *e)
         }
     }
     float *Y = e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL;
-    float *Yh = e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL;
-    float *Yc = e->n_out > OUT_YC && e->out[OUT_YC] ? e->out[OUT_YC]->data : NULL;
+    float *Yh =
+        e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL;
+    float *Yc =
+        e->n_out > OUT_YC && e->out[OUT_YC] ? e->out[OUT_YC]->data : NULL;
     if (Y && (maxlen < k->T || !uniform)) /* steps past a sequence's end */
         memset(Y, 0, (size_t)k->T * k->D * k->B * k->H * sizeof(float));
 
@@ -803,9 +885,18 @@ static onyx_status rnn_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-static onyx_status rnn_prepare_rnn(onyx_prep *p) { return rnn_prepare(p, CELL_RNN); }
-static onyx_status rnn_prepare_gru(onyx_prep *p) { return rnn_prepare(p, CELL_GRU); }
-static onyx_status rnn_prepare_lstm(onyx_prep *p) { return rnn_prepare(p, CELL_LSTM); }
+static onyx_status rnn_prepare_rnn(onyx_prep *p)
+{
+    return rnn_prepare(p, CELL_RNN);
+}
+static onyx_status rnn_prepare_gru(onyx_prep *p)
+{
+    return rnn_prepare(p, CELL_GRU);
+}
+static onyx_status rnn_prepare_lstm(onyx_prep *p)
+{
+    return rnn_prepare(p, CELL_LSTM);
+}
 
 const onyx_op onyx_op_RNN = {"RNN", rnn_prepare_rnn, rnn_eval};
 const onyx_op onyx_op_GRU = {"GRU", rnn_prepare_gru, rnn_eval};

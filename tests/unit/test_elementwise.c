@@ -9,7 +9,7 @@
 
 static char msg[256];
 
-#define DIMS(...) ((int64_t[]){__VA_ARGS__})
+#define DIMS(...)               ((int64_t[]){__VA_ARGS__})
 #define T(dt, rank, dims, data) kt_tensor((dt), (rank), DIMS dims, (data))
 
 /* out[0] must be float32 of n elements equal to want (within tol) */
@@ -29,7 +29,8 @@ static void expect_i64(const onyx_tensor *o, const int64_t *want, int n)
     ck_assert_int_eq(o->dtype, ONYX_INT64);
     ck_assert_int_eq(onyx_numel(o), n);
     const int64_t *y = o->data;
-    for (int i = 0; i < n; i++) ck_assert_int_eq(y[i], want[i]);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(y[i], want[i]);
 }
 
 static void expect_u8(const onyx_tensor *o, onyx_dtype dt, const uint8_t *want,
@@ -38,12 +39,13 @@ static void expect_u8(const onyx_tensor *o, onyx_dtype dt, const uint8_t *want,
     ck_assert_int_eq(o->dtype, dt);
     ck_assert_int_eq(onyx_numel(o), n);
     const uint8_t *y = o->data;
-    for (int i = 0; i < n; i++) ck_assert_int_eq(y[i], want[i]);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(y[i], want[i]);
 }
 
 /* run a one-input op on x (float32, n elements) and compare */
-static void unary_case(const char *op, int opset, const onyx_attr *at,
-                       int nat, const float *x, const float *want, int n)
+static void unary_case(const char *op, int opset, const onyx_attr *at, int nat,
+                       const float *x, const float *want, int n)
 {
     onyx_tensor in = kt_tensor(ONYX_FLOAT, 1, DIMS(n), x), out[1];
     ck_assert_msg(kt_run(op, opset, at, nat, (onyx_tensor *[]){&in}, 1, out, 1,
@@ -112,30 +114,76 @@ START_TEST(test_math_and_rounding)
 {
     unary_case("Abs", 13, NULL, 0, (float[]){-2, 3}, (float[]){2, 3}, 2);
     unary_case("Neg", 13, NULL, 0, (float[]){-2, 3}, (float[]){2, -3}, 2);
-    unary_case("Sqrt", 13, NULL, 0, (float[]){4, 2.25f}, (float[]){2, 1.5f},
-               2);
+    unary_case("Sqrt", 13, NULL, 0, (float[]){4, 2.25f}, (float[]){2, 1.5f}, 2);
     unary_case("Reciprocal", 13, NULL, 0, (float[]){4, -0.5f},
                (float[]){0.25f, -2}, 2);
-    unary_case("Exp", 13, NULL, 0, (float[]){0, 1},
-               (float[]){1, 2.7182818f}, 2);
-    unary_case("Log", 13, NULL, 0, (float[]){1, 2.7182818f},
-               (float[]){0, 1}, 2);
+    unary_case("Exp", 13, NULL, 0, (float[]){0, 1}, (float[]){1, 2.7182818f},
+               2);
+    unary_case("Log", 13, NULL, 0, (float[]){1, 2.7182818f}, (float[]){0, 1},
+               2);
     /* erf(1) = 0.8427008 */
     unary_case("Erf", 13, NULL, 0, (float[]){0, 1, -1},
                (float[]){0, 0.8427008f, -0.8427008f}, 3);
-    unary_case("Floor", 13, NULL, 0, (float[]){-1.5f, 1.5f},
-               (float[]){-2, 1}, 2);
-    unary_case("Ceil", 13, NULL, 0, (float[]){-1.5f, 1.5f},
-               (float[]){-1, 2}, 2);
+    unary_case("Floor", 13, NULL, 0, (float[]){-1.5f, 1.5f}, (float[]){-2, 1},
+               2);
+    unary_case("Ceil", 13, NULL, 0, (float[]){-1.5f, 1.5f}, (float[]){-1, 2},
+               2);
     /* halves round to even */
     unary_case("Round", 11, NULL, 0, (float[]){0.5f, 1.5f, 2.5f, -2.5f, 2.6f},
                (float[]){0, 2, 2, -2, 3}, 5);
-    unary_case("Sign", 13, NULL, 0, (float[]){-3, 0, 0.1f},
-               (float[]){-1, 0, 1}, 3);
+    unary_case("Sign", 13, NULL, 0, (float[]){-3, 0, 0.1f}, (float[]){-1, 0, 1},
+               3);
     /* tanh(1) = 0.7615942, sin(pi/2) = 1, cos(0) = 1 */
     unary_case("Tanh", 13, NULL, 0, (float[]){1}, (float[]){0.7615942f}, 1);
     unary_case("Sin", 7, NULL, 0, (float[]){1.5707964f}, (float[]){1}, 1);
     unary_case("Cos", 7, NULL, 0, (float[]){0}, (float[]){1}, 1);
+}
+END_TEST
+
+/* The vectorised exp/tanh/sigmoid/erf at the ends of their ranges */
+START_TEST(test_math_edges)
+{
+    /* e^-100 is below FLT_MIN: 0; e^100 overflows: inf; e^88 = 1.6516363e38
+     * (the top of the range); e^-87 = 1.6458115e-38 */
+    const float xe[] = {-100, 100, 88, -87, 0};
+    onyx_tensor X = T(ONYX_FLOAT, 1, (5), xe), out[1];
+    ck_assert_int_eq(
+        kt_run("Exp", 13, NULL, 0, (onyx_tensor *[]){&X}, 1, out, 1, msg),
+        ONYX_OK);
+    const float *y = out[0].data;
+    ck_assert(y[0] == 0.0f);
+    ck_assert(isinf(y[1]) && y[1] > 0);
+    ck_assert(fabsf(y[2] / 1.6516363e38f - 1) < 1e-6f);
+    ck_assert(fabsf(y[3] / 1.6458115e-38f - 1) < 1e-6f);
+    ck_assert(y[4] == 1.0f);
+    kt_free(out, 1);
+
+    /* saturation, odd symmetry, and tiny arguments (tanh x = x, erf x =
+     * 2x/sqrt(pi) = 1.1283792e-6 for x = 1e-6) */
+    unary_case("Tanh", 13, NULL, 0, (float[]){-30, 30, 1e-6f, -0.3f},
+               (float[]){-1, 1, 1e-6f, -0.29131261f}, 4);
+    unary_case("Sigmoid", 13, NULL, 0, (float[]){-200, 200, 1e-6f},
+               (float[]){0, 1, 0.50000025f}, 3);
+    unary_case("Erf", 13, NULL, 0, (float[]){-5, 5, 1e-6f, 2},
+               (float[]){-1, 1, 1.1283792e-6f, 0.99532227f}, 4);
+    /* Elu near 0 keeps relative precision: e^-1e-4 - 1 = -9.9995e-5 */
+    onyx_tensor Xs = T(ONYX_FLOAT, 0, (0), &(float){-1e-4f});
+    ck_assert_int_eq(
+        kt_run("Elu", 6, NULL, 0, (onyx_tensor *[]){&Xs}, 1, out, 1, msg),
+        ONYX_OK);
+    ck_assert(fabsf(*(float *)out[0].data / -9.9995e-5f - 1) < 1e-6f);
+    kt_free(out, 1);
+
+    /* NaN stays NaN */
+    const char *ops[] = {"Exp", "Tanh", "Sigmoid", "Erf", "Elu", "Relu"};
+    onyx_tensor N = T(ONYX_FLOAT, 0, (0), &(float){NAN});
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(
+            kt_run(ops[i], 13, NULL, 0, (onyx_tensor *[]){&N}, 1, out, 1, msg),
+            ONYX_OK);
+        ck_assert_msg(isnan(*(float *)out[0].data), "%s(NaN)", ops[i]);
+        kt_free(out, 1);
+    }
 }
 END_TEST
 
@@ -179,9 +227,9 @@ START_TEST(test_clip)
         ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "inputs"));
     /* error: int64 bound on a float X */
-    ck_assert_int_eq(kt_run("Clip", 13, NULL, 0,
-                            (onyx_tensor *[]){&X, &Li}, 2, out, 1, msg),
-                     ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Clip", 13, NULL, 0, (onyx_tensor *[]){&X, &Li}, 2, out, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "min"));
 }
 END_TEST
@@ -305,7 +353,8 @@ START_TEST(test_broadcast_middle_axis)
     expect_f32(&out[0], want, 12, 0);
     kt_free(out, 1);
     /* the same, bias first: b - x */
-    for (int i = 0; i < 12; i++) want[i] = bias[(i / 2) % 3] - (float)i;
+    for (int i = 0; i < 12; i++)
+        want[i] = bias[(i / 2) % 3] - (float)i;
     run2("Sub", 13, &B, &X, out);
     expect_f32(&out[0], want, 12, 0);
     kt_free(out, 1);
@@ -313,7 +362,8 @@ START_TEST(test_broadcast_middle_axis)
     /* X [2,3,2] with [2,1,2]: {1,2,3,4} repeated along the middle axis */
     float m[] = {1, 2, 3, 4};
     onyx_tensor M = T(ONYX_FLOAT, 3, (2, 1, 2), m);
-    for (int i = 0; i < 12; i++) want[i] = x[i] * m[(i / 6) * 2 + i % 2];
+    for (int i = 0; i < 12; i++)
+        want[i] = x[i] * m[(i / 6) * 2 + i % 2];
     run2("Mul", 13, &X, &M, out);
     expect_f32(&out[0], want, 12, 0);
     kt_free(out, 1);
@@ -368,7 +418,8 @@ START_TEST(test_pow)
 
     /* constant exponent 2 (the square fast path), and 0.5 */
     float two = 2, half = 0.5f, xs[] = {-3, 4};
-    onyx_tensor Xs = T(ONYX_FLOAT, 1, (2), xs), E2 = T(ONYX_FLOAT, 0, (0), &two),
+    onyx_tensor Xs = T(ONYX_FLOAT, 1, (2), xs),
+                E2 = T(ONYX_FLOAT, 0, (0), &two),
                 Eh = T(ONYX_FLOAT, 0, (0), &half);
     run2("Pow", 13, &Xs, &E2, out);
     expect_f32(&out[0], (float[]){9, 16}, 2, 0);
@@ -384,9 +435,9 @@ START_TEST(test_pow)
     /* error: bool exponent */
     uint8_t bb = 1;
     onyx_tensor Bb = T(ONYX_BOOL, 0, (0), &bb);
-    ck_assert_int_eq(kt_run("Pow", 13, NULL, 0, (onyx_tensor *[]){&Xf, &Bb}, 2,
-                            out, 1, msg),
-                     ONYX_ERR_UNSUPPORTED);
+    ck_assert_int_eq(
+        kt_run("Pow", 13, NULL, 0, (onyx_tensor *[]){&Xf, &Bb}, 2, out, 1, msg),
+        ONYX_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(msg, "bool"));
 }
 END_TEST
@@ -420,7 +471,8 @@ START_TEST(test_variadic)
     kt_free(out, 1);
     /* NaN propagates through Max like numpy.maximum */
     float nan_[] = {NAN, 1};
-    onyx_tensor N = T(ONYX_FLOAT, 1, (2), nan_), One = T(ONYX_FLOAT, 0, (0), &c);
+    onyx_tensor N = T(ONYX_FLOAT, 1, (2), nan_),
+                One = T(ONYX_FLOAT, 0, (0), &c);
     run2("Max", 13, &One, &N, out);
     ck_assert(isnan(((float *)out[0].data)[0]));
     ck_assert(((float *)out[0].data)[1] == 3);
@@ -469,17 +521,17 @@ START_TEST(test_compare_logic)
     kt_free(out, 1);
 
     /* errors: And of floats; mixed dtypes; shapes [3] and [2] */
-    ck_assert_int_eq(kt_run("And", 7, NULL, 0, (onyx_tensor *[]){&A, &B}, 2,
-                            out, 1, msg),
-                     ONYX_ERR_UNSUPPORTED);
-    ck_assert_int_eq(kt_run("Less", 13, NULL, 0, (onyx_tensor *[]){&A, &IA}, 2,
-                            out, 1, msg),
-                     ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("And", 7, NULL, 0, (onyx_tensor *[]){&A, &B}, 2, out, 1, msg),
+        ONYX_ERR_UNSUPPORTED);
+    ck_assert_int_eq(
+        kt_run("Less", 13, NULL, 0, (onyx_tensor *[]){&A, &IA}, 2, out, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "must match"));
     onyx_tensor F2 = T(ONYX_FLOAT, 1, (2), a);
-    ck_assert_int_eq(kt_run("Add", 14, NULL, 0, (onyx_tensor *[]){&A, &F2}, 2,
-                            out, 1, msg),
-                     ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Add", 14, NULL, 0, (onyx_tensor *[]){&A, &F2}, 2, out, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "broadcast"));
 }
 END_TEST
@@ -491,8 +543,8 @@ START_TEST(test_where)
     float x[] = {1, 2, 3, 4}, y = -1;
     onyx_tensor C = T(ONYX_BOOL, 2, (2, 1), c), X = T(ONYX_FLOAT, 2, (2, 2), x),
                 Y = T(ONYX_FLOAT, 0, (0), &y), out[1];
-    ck_assert_int_eq(kt_run("Where", 16, NULL, 0,
-                            (onyx_tensor *[]){&C, &X, &Y}, 3, out, 1, msg),
+    ck_assert_int_eq(kt_run("Where", 16, NULL, 0, (onyx_tensor *[]){&C, &X, &Y},
+                            3, out, 1, msg),
                      ONYX_OK);
     expect_f32(&out[0], (float[]){1, 2, -1, -1}, 4, 0);
     kt_free(out, 1);
@@ -509,8 +561,8 @@ START_TEST(test_where)
     kt_free(out, 1);
 
     /* errors: float condition; X and Y of different dtypes */
-    ck_assert_int_eq(kt_run("Where", 9, NULL, 0,
-                            (onyx_tensor *[]){&X, &X, &X}, 3, out, 1, msg),
+    ck_assert_int_eq(kt_run("Where", 9, NULL, 0, (onyx_tensor *[]){&X, &X, &X},
+                            3, out, 1, msg),
                      ONYX_ERR_UNSUPPORTED);
     ck_assert_int_eq(kt_run("Where", 9, NULL, 0,
                             (onyx_tensor *[]){&C2, &Xi, &X}, 3, out, 1, msg),
@@ -542,9 +594,9 @@ START_TEST(test_prelu)
     /* error: slope [2,2,2] would grow X */
     float s8[8] = {0};
     onyx_tensor S8 = T(ONYX_FLOAT, 3, (2, 2, 2), s8);
-    ck_assert_int_eq(kt_run("PRelu", 9, NULL, 0, (onyx_tensor *[]){&X, &S8}, 2,
-                            out, 1, msg),
-                     ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("PRelu", 9, NULL, 0, (onyx_tensor *[]){&X, &S8}, 2, out, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "slope"));
 }
 END_TEST
@@ -554,13 +606,14 @@ START_TEST(test_legacy_broadcast)
     /* opset 6 Add with broadcast=1 axis=1: B [3] aligns with A [2,3,2]'s
      * axis 1, i.e. acts as [3,1] */
     float a[12] = {0}, b[] = {1, 2, 3}, want[12];
-    for (int i = 0; i < 12; i++) want[i] = b[(i / 2) % 3];
-    onyx_tensor A = T(ONYX_FLOAT, 3, (2, 3, 2), a), B = T(ONYX_FLOAT, 1, (3), b),
-                out[1];
+    for (int i = 0; i < 12; i++)
+        want[i] = b[(i / 2) % 3];
+    onyx_tensor A = T(ONYX_FLOAT, 3, (2, 3, 2), a),
+                B = T(ONYX_FLOAT, 1, (3), b), out[1];
     onyx_attr at[] = {KT_INT("broadcast", 1), KT_INT("axis", 1)};
-    ck_assert_int_eq(kt_run("Add", 6, at, 2, (onyx_tensor *[]){&A, &B}, 2, out,
-                            1, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Add", 6, at, 2, (onyx_tensor *[]){&A, &B}, 2, out, 1, msg),
+        ONYX_OK);
     expect_f32(&out[0], want, 12, 0);
     kt_free(out, 1);
 }
@@ -709,6 +762,7 @@ static Suite *elementwise_suite(void)
     tcase_add_test(u, test_relu_family);
     tcase_add_test(u, test_selu_sigmoid_softplus);
     tcase_add_test(u, test_math_and_rounding);
+    tcase_add_test(u, test_math_edges);
     tcase_add_test(u, test_clip);
     tcase_add_test(u, test_unary_int_and_bool);
     suite_add_tcase(s, u);

@@ -21,8 +21,7 @@ static onyx_tensor T2(int64_t a, int64_t b, const float *d)
     return kt_tensor(ONYX_FLOAT, 2, (int64_t[]){a, b}, d);
 }
 
-static void check_close(const float *got, const double *want, int n,
-                        double tol)
+static void check_close(const float *got, const double *want, int n, double tol)
 {
     for (int i = 0; i < n; i++)
         ck_assert_msg(fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i])),
@@ -47,8 +46,8 @@ START_TEST(rnn_tanh_forward)
     ck_assert_int_eq(out[0].rank, 4);
     ck_assert_int_eq(out[0].dims[0], 2);
     ck_assert_int_eq(out[1].rank, 3);
-    check_close(out[0].data, (double[]){0.46211715726000974, 0.8980630114608957},
-                2, EPS);
+    check_close(out[0].data,
+                (double[]){0.46211715726000974, 0.8980630114608957}, 2, EPS);
     check_close(out[1].data, (double[]){0.8980630114608957}, 1, EPS);
     kt_free(out, 2);
 }
@@ -66,15 +65,17 @@ START_TEST(rnn_bidirectional_activations)
     onyx_tensor X = T3(2, 1, 1, x), W = T3(2, 1, 1, w), R = T3(2, 1, 1, r);
     const char *acts[] = {"Affine", "LeakyRelu"};
     float alpha[] = {2, 0.1f}, beta[] = {1};
-    onyx_attr at[] = {
-        KT_STRING("direction", "bidirectional"),
-        {.name = "activations", .type = ONYX_ATTR_STRINGS, .strings = acts, .n = 2},
-        KT_FLOATS("activation_alpha", 2, alpha),
-        KT_FLOATS("activation_beta", 1, beta)};
+    onyx_attr at[] = {KT_STRING("direction", "bidirectional"),
+                      {.name = "activations",
+                       .type = ONYX_ATTR_STRINGS,
+                       .strings = acts,
+                       .n = 2},
+                      KT_FLOATS("activation_alpha", 2, alpha),
+                      KT_FLOATS("activation_beta", 1, beta)};
     onyx_tensor out[2];
-    ck_assert_int_eq(kt_run("RNN", 14, at, 4, (onyx_tensor *[]){&X, &W, &R}, 3,
-                            out, 2, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("RNN", 14, at, 4, (onyx_tensor *[]){&X, &W, &R}, 3, out, 2, msg),
+        ONYX_OK);
     check_close(out[0].data, (double[]){3, 0.9, 0, -0.2}, 4, EPS);
     check_close(out[1].data, (double[]){0, 0.9}, 2, EPS);
     kt_free(out, 2);
@@ -94,11 +95,12 @@ static void gru_case(int lbr, const double *want)
     float b[] = {0.1f, 0.2f, 0.3f, -0.2f, 0.1f, 0.4f}, h0[] = {0.5f};
     onyx_tensor X = T3(2, 1, 1, x), W = T3(1, 3, 1, w), R = T3(1, 3, 1, r),
                 B = T2(1, 6, b), H0 = T3(1, 1, 1, h0);
-    onyx_attr at[] = {KT_INT("hidden_size", 1), KT_INT("linear_before_reset", lbr)};
+    onyx_attr at[] = {KT_INT("hidden_size", 1),
+                      KT_INT("linear_before_reset", lbr)};
     onyx_tensor out[2];
     ck_assert_int_eq(kt_run("GRU", 14, at, 2,
-                            (onyx_tensor *[]){&X, &W, &R, &B, NULL, &H0}, 6, out,
-                            2, msg),
+                            (onyx_tensor *[]){&X, &W, &R, &B, NULL, &H0}, 6,
+                            out, 2, msg),
                      ONYX_OK);
     check_close(out[0].data, want, 2, EPS);
     check_close(out[1].data, want + 1, 1, EPS);
@@ -122,7 +124,8 @@ END_TEST
  *   Y_c = 0.20446361063774213 */
 static void lstm_case(int input_forget, const double *want_y, double want_c)
 {
-    float x[] = {1, -1}, w[] = {0.5f, -0.5f, 1, 0.25f}, r[] = {0.1f, 0.2f, 0.3f, 0.4f};
+    float x[] = {1, -1}, w[] = {0.5f, -0.5f, 1, 0.25f},
+          r[] = {0.1f, 0.2f, 0.3f, 0.4f};
     float b[] = {0.1f, 0, 0, 0.2f, 0, 0.1f, 0, 0}, p[] = {0.5f, -0.5f, 0.25f};
     float h0[] = {0.1f}, c0[] = {0.2f};
     onyx_tensor X = T3(2, 1, 1, x), W = T3(1, 4, 1, w), R = T3(1, 4, 1, r),
@@ -130,10 +133,11 @@ static void lstm_case(int input_forget, const double *want_y, double want_c)
                 P = T2(1, 3, p);
     onyx_attr at[] = {KT_INT("input_forget", input_forget)};
     onyx_tensor out[3];
-    ck_assert_int_eq(kt_run("LSTM", 7, at, 1,
-                            (onyx_tensor *[]){&X, &W, &R, &B, NULL, &H0, &C0, &P},
-                            8, out, 3, msg),
-                     ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("LSTM", 7, at, 1,
+               (onyx_tensor *[]){&X, &W, &R, &B, NULL, &H0, &C0, &P}, 8, out, 3,
+               msg),
+        ONYX_OK);
     check_close(out[0].data, want_y, 2, EPS);
     check_close(out[1].data, want_y + 1, 1, EPS);
     check_close(out[2].data, &want_c, 1, EPS);
@@ -156,13 +160,15 @@ START_TEST(rnn_clip)
     float x[] = {5}, w[] = {1}, r[] = {1};
     onyx_tensor X = T3(1, 1, 1, x), W = T3(1, 1, 1, w), R = T3(1, 1, 1, r);
     const char *acts[] = {"Relu"};
-    onyx_attr at[] = {
-        KT_FLOAT("clip", 0.1f),
-        {.name = "activations", .type = ONYX_ATTR_STRINGS, .strings = acts, .n = 1}};
+    onyx_attr at[] = {KT_FLOAT("clip", 0.1f),
+                      {.name = "activations",
+                       .type = ONYX_ATTR_STRINGS,
+                       .strings = acts,
+                       .n = 1}};
     onyx_tensor out[2];
     int used[] = {0, 1}; /* Y unused */
-    ck_assert_int_eq(kt_run_ex("RNN", 7, at, 2, (onyx_tensor *[]){&X, &W, &R}, 3,
-                               out, 2, used, msg),
+    ck_assert_int_eq(kt_run_ex("RNN", 7, at, 2, (onyx_tensor *[]){&X, &W, &R},
+                               3, out, 2, used, msg),
                      ONYX_OK);
     check_close(out[1].data, (double[]){0.1}, 1, EPS);
     kt_free(out, 2);
@@ -181,12 +187,15 @@ START_TEST(rnn_sequence_lens)
     onyx_tensor X = T3(2, 3, 1, x), W = T3(2, 1, 1, w), R = T3(2, 1, 1, r);
     onyx_tensor L = kt_tensor(ONYX_INT32, 1, (int64_t[]){3}, lens);
     const char *acts[] = {"Affine"};
-    onyx_attr at[] = {
-        KT_STRING("direction", "bidirectional"),
-        {.name = "activations", .type = ONYX_ATTR_STRINGS, .strings = acts, .n = 1}};
+    onyx_attr at[] = {KT_STRING("direction", "bidirectional"),
+                      {.name = "activations",
+                       .type = ONYX_ATTR_STRINGS,
+                       .strings = acts,
+                       .n = 1}};
     onyx_tensor out[2];
     ck_assert_int_eq(kt_run("RNN", 14, at, 2,
-                            (onyx_tensor *[]){&X, &W, &R, NULL, &L}, 5, out, 2, msg),
+                            (onyx_tensor *[]){&X, &W, &R, NULL, &L}, 5, out, 2,
+                            msg),
                      ONYX_OK);
     /* Y [T, D, B, H] */
     check_close(out[0].data,
@@ -207,7 +216,10 @@ typedef struct {
     float clip; /* 0: none */
 } rcase;
 
-static double sg(double x) { return 1 / (1 + exp(-x)); }
+static double sg(double x)
+{
+    return 1 / (1 + exp(-x));
+}
 static double cl(double x, float clip)
 {
     if (clip > 0) x = x < -clip ? -clip : (x > clip ? clip : x);
@@ -234,10 +246,12 @@ static void reference(const rcase *c, const float *X, const float *W,
             int rev = d == 1 || c->reverse;
             for (int s = 0; s < len; s++) {
                 int t = rev ? len - 1 - s : s;
-                const float *x = X + (c->layout ? (b * T + t) : (t * Bn + b)) * I;
+                const float *x =
+                    X + (c->layout ? (b * T + t) : (t * Bn + b)) * I;
                 for (int q = 0; q < G * H; q++) {
                     double a = 0, rh = 0;
-                    for (int i = 0; i < I; i++) a += W[(d * G * H + q) * I + i] * x[i];
+                    for (int i = 0; i < I; i++)
+                        a += W[(d * G * H + q) * I + i] * x[i];
                     if (B) a += B[d * 2 * G * H + q];
                     double rb = B ? B[d * 2 * G * H + G * H + q] : 0;
                     /* GRU h gate: recurrent part handled below */
@@ -246,38 +260,48 @@ static void reference(const rcase *c, const float *X, const float *W,
                         g[G * H + q - 2 * H] = rb;
                         continue;
                     }
-                    for (int k = 0; k < H; k++) rh += R[(d * G * H + q) * H + k] * h[k];
+                    for (int k = 0; k < H; k++)
+                        rh += R[(d * G * H + q) * H + k] * h[k];
                     g[q] = a + rh + rb;
                 }
                 for (int j = 0; j < H; j++) {
                     if (G == 1) {
                         hn[j] = tanh(cl(g[j], c->clip));
                     } else if (G == 3) {
-                        double z = sg(cl(g[j], c->clip)), r = sg(cl(g[H + j], c->clip));
+                        double z = sg(cl(g[j], c->clip)),
+                               r = sg(cl(g[H + j], c->clip));
                         double rh = 0;
                         for (int k = 0; k < H; k++)
                             rh += R[(d * 3 * H + 2 * H + j) * H + k] *
-                                  (c->lbr ? h[k] : sg(cl(g[H + k], c->clip)) * h[k]);
-                        double pre = c->lbr ? g[2 * H + j] + r * (rh + g[3 * H + j])
-                                            : g[2 * H + j] + rh + g[3 * H + j];
+                                  (c->lbr ? h[k]
+                                          : sg(cl(g[H + k], c->clip)) * h[k]);
+                        double pre =
+                            c->lbr ? g[2 * H + j] + r * (rh + g[3 * H + j])
+                                   : g[2 * H + j] + rh + g[3 * H + j];
                         double hh = tanh(cl(pre, c->clip));
                         hn[j] = (1 - z) * hh + z * h[j];
                     } else {
                         const float *p = P ? P + d * 3 * H : NULL;
-                        double i = sg(cl(g[j] + (p ? p[j] * cc[j] : 0), c->clip));
-                        double f = c->input_forget
-                                       ? 1 - i
-                                       : sg(cl(g[2 * H + j] + (p ? p[2 * H + j] * cc[j] : 0),
-                                               c->clip));
-                        double cn = f * cc[j] + i * tanh(cl(g[3 * H + j], c->clip));
-                        double o = sg(cl(g[H + j] + (p ? p[H + j] * cn : 0), c->clip));
+                        double i =
+                            sg(cl(g[j] + (p ? p[j] * cc[j] : 0), c->clip));
+                        double f =
+                            c->input_forget
+                                ? 1 - i
+                                : sg(cl(g[2 * H + j] +
+                                            (p ? p[2 * H + j] * cc[j] : 0),
+                                        c->clip));
+                        double cn =
+                            f * cc[j] + i * tanh(cl(g[3 * H + j], c->clip));
+                        double o =
+                            sg(cl(g[H + j] + (p ? p[H + j] * cn : 0), c->clip));
                         cc[j] = cn;
                         hn[j] = o * tanh(cn);
                     }
                 }
                 for (int j = 0; j < H; j++) {
                     h[j] = hn[j];
-                    int yo = c->layout ? ((b * T + t) * D + d) * H : ((t * D + d) * Bn + b) * H;
+                    int yo = c->layout ? ((b * T + t) * D + d) * H
+                                       : ((t * D + d) * Bn + b) * H;
                     Y[yo + j] = h[j];
                 }
             }
@@ -326,9 +350,13 @@ static onyx_status run_nonconst(const char *name, int opset,
     for (int i = 0; i < n_out; i++)
         out[i].data = malloc((size_t)onyx_numel(&out[i]) * sizeof(float) + 1);
     void *scratch = malloc(p.scratch_bytes + 1);
-    memset(scratch, 0xff, p.scratch_bytes); /* NaN: scratch is never read unwritten */
-    onyx_exec e = {.in = (const onyx_tensor *const *)in, .out = outp,
-                   .n_in = n_in, .n_out = n_out, .params = p.params,
+    memset(scratch, 0xff,
+           p.scratch_bytes); /* NaN: scratch is never read unwritten */
+    onyx_exec e = {.in = (const onyx_tensor *const *)in,
+                   .out = outp,
+                   .n_in = n_in,
+                   .n_out = n_out,
+                   .params = p.params,
                    .scratch = scratch};
     st = op->eval(&e);
     free(scratch);
@@ -341,31 +369,45 @@ static void random_case(const rcase *c, int nonconst)
     unsigned seed = 12345u + (unsigned)(c->T * 7 + c->B * 131 + c->H * 17);
     int G = c->op[0] == 'R' ? 1 : c->op[0] == 'G' ? 3 : 4;
     int T = c->T, Bn = c->B, I = c->I, H = c->H, D = c->D;
-    int nx = T * Bn * I, nw = D * G * H * I, nr = D * G * H * H, nb = D * 2 * G * H;
+    int nx = T * Bn * I, nw = D * G * H * I, nr = D * G * H * H,
+        nb = D * 2 * G * H;
     int ns = D * Bn * H, ny = T * D * Bn * H;
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw),
           *r = malloc(sizeof(float) * nr), *b = malloc(sizeof(float) * nb),
           *h0 = malloc(sizeof(float) * ns), *c0 = malloc(sizeof(float) * ns),
           *p = malloc(sizeof(float) * D * 3 * H);
     int32_t lens[16];
-    for (int i = 0; i < nx; i++) x[i] = frand(&seed);
-    for (int i = 0; i < nw; i++) w[i] = frand(&seed) * 0.8f;
+    for (int i = 0; i < nx; i++)
+        x[i] = frand(&seed);
+    for (int i = 0; i < nw; i++)
+        w[i] = frand(&seed) * 0.8f;
     /* recurrent weights ~1/sqrt(H): a contracting, non-chaotic map, so float
      * rounding does not grow over the steps */
-    for (int i = 0; i < nr; i++) r[i] = frand(&seed) * 1.5f / sqrtf((float)H);
-    for (int i = 0; i < nb; i++) b[i] = frand(&seed) * 0.5f;
-    for (int i = 0; i < ns; i++) h0[i] = frand(&seed), c0[i] = frand(&seed);
-    for (int i = 0; i < D * 3 * H; i++) p[i] = frand(&seed);
-    for (int i = 0; i < Bn; i++) lens[i] = (i * 7 + 3) % (T + 1);
+    for (int i = 0; i < nr; i++)
+        r[i] = frand(&seed) * 1.5f / sqrtf((float)H);
+    for (int i = 0; i < nb; i++)
+        b[i] = frand(&seed) * 0.5f;
+    for (int i = 0; i < ns; i++)
+        h0[i] = frand(&seed), c0[i] = frand(&seed);
+    for (int i = 0; i < D * 3 * H; i++)
+        p[i] = frand(&seed);
+    for (int i = 0; i < Bn; i++)
+        lens[i] = (i * 7 + 3) % (T + 1);
 
     onyx_tensor X = c->layout ? T3(Bn, T, I, x) : T3(T, Bn, I, x);
-    onyx_tensor W = T3(D, G * H, I, w), R = T3(D, G * H, H, r), B = T2(D, 2 * G * H, b);
+    onyx_tensor W = T3(D, G * H, I, w), R = T3(D, G * H, H, r),
+                B = T2(D, 2 * G * H, b);
     onyx_tensor H0 = c->layout ? T3(Bn, D, H, h0) : T3(D, Bn, H, h0);
     onyx_tensor C0 = c->layout ? T3(Bn, D, H, c0) : T3(D, Bn, H, c0);
     onyx_tensor P = T2(D, 3 * H, p);
     onyx_tensor L = kt_tensor(ONYX_INT32, 1, (int64_t[]){Bn}, lens);
-    onyx_tensor *in[8] = {&X, &W, &R, c->has_b ? &B : NULL, c->has_seq ? &L : NULL,
-                          c->has_h0 ? &H0 : NULL, c->has_c0 ? &C0 : NULL,
+    onyx_tensor *in[8] = {&X,
+                          &W,
+                          &R,
+                          c->has_b ? &B : NULL,
+                          c->has_seq ? &L : NULL,
+                          c->has_h0 ? &H0 : NULL,
+                          c->has_c0 ? &C0 : NULL,
                           c->has_p ? &P : NULL};
     int n_in = G == 4 ? 8 : 6, n_out = G == 4 ? 3 : 2;
     onyx_attr at[8];
@@ -379,13 +421,14 @@ static void random_case(const rcase *c, int nonconst)
     if (c->clip > 0) at[na++] = (onyx_attr)KT_FLOAT("clip", c->clip);
 
     onyx_tensor out[3];
-    onyx_status st = nonconst ? run_nonconst(c->op, 14, at, na, in, n_in, out, n_out)
-                              : kt_run(c->op, 14, at, na, in, n_in, out, n_out, msg);
+    onyx_status st = nonconst
+                         ? run_nonconst(c->op, 14, at, na, in, n_in, out, n_out)
+                         : kt_run(c->op, 14, at, na, in, n_in, out, n_out, msg);
     ck_assert_msg(st == ONYX_OK, "%s: %s", c->op, msg);
     double *Y = malloc(sizeof(double) * ny), *Yh = malloc(sizeof(double) * ns),
            *Yc = malloc(sizeof(double) * ns);
-    reference(c, x, w, r, c->has_b ? b : NULL, lens, h0, c0, c->has_p ? p : NULL, Y,
-              Yh, Yc);
+    reference(c, x, w, r, c->has_b ? b : NULL, lens, h0, c0,
+              c->has_p ? p : NULL, Y, Yh, Yc);
     check_close(out[0].data, Y, ny, 1e-5);
     check_close(out[1].data, Yh, ns, 1e-5);
     if (G == 4) check_close(out[2].data, Yc, ns, 1e-5);
@@ -423,13 +466,14 @@ END_TEST
 
 /* ---- errors ---- */
 
-static onyx_status run_gru(const onyx_attr *at, int na, int opset, int64_t wrows)
+static onyx_status run_gru(const onyx_attr *at, int na, int opset,
+                           int64_t wrows)
 {
     static float x[6], w[12], r[12];
     onyx_tensor X = T3(2, 1, 3, x), W = T3(1, wrows, 3, w), R = T3(1, 3, 1, r);
     onyx_tensor out[2];
-    onyx_status st = kt_run("GRU", opset, at, na, (onyx_tensor *[]){&X, &W, &R}, 3,
-                            out, 2, msg);
+    onyx_status st = kt_run("GRU", opset, at, na, (onyx_tensor *[]){&X, &W, &R},
+                            3, out, 2, msg);
     if (st == ONYX_OK) kt_free(out, 2);
     return st;
 }
@@ -451,17 +495,24 @@ START_TEST(errors)
     ck_assert_ptr_nonnull(strstr(msg, "W"));
 
     const char *bad[] = {"Sigmoid", "Cosh"};
-    onyx_attr act[] = {{.name = "activations", .type = ONYX_ATTR_STRINGS, .strings = bad, .n = 2}};
+    onyx_attr act[] = {{.name = "activations",
+                        .type = ONYX_ATTR_STRINGS,
+                        .strings = bad,
+                        .n = 2}};
     ck_assert_int_eq(run_gru(act, 1, 14, 3), ONYX_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(msg, "Cosh"));
 
     const char *three[] = {"Sigmoid", "Tanh", "Tanh"};
-    onyx_attr act3[] = {{.name = "activations", .type = ONYX_ATTR_STRINGS, .strings = three, .n = 3}};
+    onyx_attr act3[] = {{.name = "activations",
+                         .type = ONYX_ATTR_STRINGS,
+                         .strings = three,
+                         .n = 3}};
     ck_assert_int_ne(run_gru(act3, 1, 14, 3), ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "activations"));
 
     onyx_attr lay[] = {KT_INT("layout", 1)};
-    ck_assert_int_ne(run_gru(lay, 1, 7, 3), ONYX_OK); /* layout needs opset 14 */
+    ck_assert_int_ne(run_gru(lay, 1, 7, 3),
+                     ONYX_OK); /* layout needs opset 14 */
     ck_assert_ptr_nonnull(strstr(msg, "layout"));
     onyx_attr lay2[] = {KT_INT("layout", 2)};
     ck_assert_int_ne(run_gru(lay2, 1, 14, 3), ONYX_OK);
@@ -476,8 +527,8 @@ START_TEST(errors)
     onyx_tensor X = kt_tensor(ONYX_INT64, 3, (int64_t[]){2, 1, 3}, xi);
     onyx_tensor W = T3(1, 3, 3, w), R = T3(1, 3, 1, r);
     onyx_tensor out[2];
-    ck_assert_int_eq(kt_run("GRU", 14, NULL, 0, (onyx_tensor *[]){&X, &W, &R}, 3,
-                            out, 2, msg),
+    ck_assert_int_eq(kt_run("GRU", 14, NULL, 0, (onyx_tensor *[]){&X, &W, &R},
+                            3, out, 2, msg),
                      ONYX_ERR_UNSUPPORTED);
 
     /* sequence_lens beyond seq_length is an eval error */
@@ -486,7 +537,8 @@ START_TEST(errors)
     onyx_tensor Xf = T3(2, 1, 3, xf);
     onyx_tensor L = kt_tensor(ONYX_INT32, 1, (int64_t[]){1}, lens);
     ck_assert_int_eq(kt_run("GRU", 14, NULL, 0,
-                            (onyx_tensor *[]){&Xf, &W, &R, NULL, &L}, 5, out, 2, msg),
+                            (onyx_tensor *[]){&Xf, &W, &R, NULL, &L}, 5, out, 2,
+                            msg),
                      ONYX_ERR_RUNTIME);
     ck_assert_ptr_nonnull(strstr(msg, "sequence_lens"));
     kt_free(out, 2);
