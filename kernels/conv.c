@@ -23,18 +23,21 @@ enum { CONV_Y = 0 };
 #endif
 
 typedef struct {
-    int64_t N, C, M, G;   /* batch, in channels, out channels, groups */
-    int64_t Cg, Mg;       /* channels per group: C/G in, M/G out */
+    int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
+    int64_t Cg, Mg;        /* channels per group: C/G in, M/G out */
     int64_t in[3], out[3]; /* spatial sizes (D, H, W), 1-padded in front */
     int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
-    int64_t S_in, P;      /* in[0]*in[1]*in[2], out[0]*out[1]*out[2] */
-    int64_t K;            /* Cg * k[0]*k[1]*k[2]: rows of the column matrix */
-    int pointwise;        /* 1x1 kernel, stride 1, no pad: X is the columns */
-    int depthwise;        /* Cg == 1 and Mg == 1: direct loop, no sgemm */
+    int64_t S_in, P; /* in[0]*in[1]*in[2], out[0]*out[1]*out[2] */
+    int64_t K;       /* Cg * k[0]*k[1]*k[2]: rows of the column matrix */
+    int pointwise;   /* 1x1 kernel, stride 1, no pad: X is the columns */
+    int depthwise;   /* Cg == 1 and Mg == 1: direct loop, no sgemm */
     int has_bias;
 } conv_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
 
 /* Output positions o in [*lo, *hi) whose input position o*s + off lies in
  * [0, n): the part of a kernel tap's sweep that does not hit padding. */
@@ -59,7 +62,8 @@ static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
     const int64_t *v;
     int64_t n = onyx_attr_ints(p, name, &v);
     if (n < 0) {
-        for (int i = 0; i < nsp; i++) out[i] = dflt;
+        for (int i = 0; i < nsp; i++)
+            out[i] = dflt;
         return ONYX_OK;
     }
     ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
@@ -91,10 +95,11 @@ static onyx_status conv_prepare(onyx_prep *p)
     int64_t G = onyx_attr_int(p, "group", 1);
     ONYX_CHECK(p, G >= 1, "group = %lld must be >= 1", (long long)G);
     int64_t C = X->dims[1], M = W->dims[0];
-    ONYX_CHECK(p, C % G == 0 && W->dims[1] * G == C,
-               "X %s with group %lld does not match W %s (W[1] must be C/group)",
-               onyx_shape_str(X, sx, sizeof sx), (long long)G,
-               onyx_shape_str(W, sw, sizeof sw));
+    ONYX_CHECK(
+        p, C % G == 0 && W->dims[1] * G == C,
+        "X %s with group %lld does not match W %s (W[1] must be C/group)",
+        onyx_shape_str(X, sx, sizeof sx), (long long)G,
+        onyx_shape_str(W, sw, sizeof sw));
     ONYX_CHECK(p, M % G == 0, "W[0] = %lld is not divisible by group %lld",
                (long long)M, (long long)G);
 
@@ -170,8 +175,10 @@ static onyx_status conv_prepare(onyx_prep *p)
                    onyx_shape_str(B, sx, sizeof sx), (long long)M);
         q.has_bias = 1;
     }
-    ONYX_CHECK(p, (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
-                          (double)(q.N * M) < 0x1p40,
+    ONYX_CHECK(p,
+               (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
+                       (double)(q.N * M) <
+                   0x1p40,
                "output of more than 2^40 elements");
     q.S_in = q.in[0] * q.in[1] * q.in[2];
     q.P = q.out[0] * q.out[1] * q.out[2];
@@ -183,7 +190,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     ONYX_CHECK(p, q.K <= 0x7fffffff && q.P <= 0x7fffffff && M <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
 
-    if (p->out[CONV_Y]) onyx_set_shape(p->out[CONV_Y], ONYX_FLOAT, X->rank, ydims);
+    if (p->out[CONV_Y])
+        onyx_set_shape(p->out[CONV_Y], ONYX_FLOAT, X->rank, ydims);
     conv_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -197,7 +205,7 @@ static onyx_status conv_prepare(onyx_prep *p)
  * position, the input under kernel tap (a, b, w) of channel c, or 0 where
  * the tap falls on padding. */
 CONV_HOT static void im2col(float *restrict col, const float *restrict x,
-                   const conv_plan *q)
+                            const conv_plan *q)
 {
     const int64_t P = q->P, plane = q->out[1] * q->out[2];
     for (int64_t c = 0; c < q->Cg; c++)
@@ -213,7 +221,8 @@ CONV_HOT static void im2col(float *restrict col, const float *restrict x,
                     tap_range(q->out[2], q->s[2], offw, q->in[2], &wlo, &whi);
                     const int64_t sw = q->s[2], ow_n = q->out[2];
                     float *row = col + ((c * q->k[0] + a) * q->k[1] * q->k[2] +
-                                        b * q->k[2] + w) * P;
+                                        b * q->k[2] + w) *
+                                           P;
                     for (int64_t od = 0; od < q->out[0]; od++) {
                         float *rp = row + od * plane;
                         if (od < dlo || od >= dhi) {
@@ -231,14 +240,16 @@ CONV_HOT static void im2col(float *restrict col, const float *restrict x,
                                 x + ((c * q->in[0] + id) * q->in[1] + ih) *
                                         q->in[2];
                             int64_t ow = 0;
-                            for (; ow < wlo; ow++) rp[ow] = 0;
+                            for (; ow < wlo; ow++)
+                                rp[ow] = 0;
                             if (sw == 1 && whi > wlo)
                                 memcpy(rp + wlo, xr + wlo + offw,
                                        (size_t)(whi - wlo) * sizeof(float));
                             else if (sw != 1)
                                 for (ow = wlo; ow < whi; ow++)
                                     rp[ow] = xr[ow * sw + offw];
-                            for (ow = whi; ow < ow_n; ow++) rp[ow] = 0;
+                            for (ow = whi; ow < ow_n; ow++)
+                                rp[ow] = 0;
                         }
                     }
                 }
@@ -247,12 +258,14 @@ CONV_HOT static void im2col(float *restrict col, const float *restrict x,
 /* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one
  * channel of a depthwise convolution, accumulated tap by tap over the
  * valid output ranges so the inner loop has no bounds checks. */
-CONV_HOT static void depthwise_channel(float *restrict y, const float *restrict x,
-                              const float *restrict w, float bias,
-                              const conv_plan *q)
+CONV_HOT static void depthwise_channel(float *restrict y,
+                                       const float *restrict x,
+                                       const float *restrict w, float bias,
+                                       const conv_plan *q)
 {
     const int64_t plane = q->out[1] * q->out[2];
-    for (int64_t i = 0; i < q->P; i++) y[i] = bias;
+    for (int64_t i = 0; i < q->P; i++)
+        y[i] = bias;
     for (int64_t a = 0; a < q->k[0]; a++)
         for (int64_t b = 0; b < q->k[1]; b++)
             for (int64_t t = 0; t < q->k[2]; t++) {
@@ -269,8 +282,7 @@ CONV_HOT static void depthwise_channel(float *restrict y, const float *restrict 
                     int64_t id = od * q->s[0] + offd;
                     for (int64_t oh = hlo; oh < hhi; oh++) {
                         int64_t ih = oh * q->s[1] + offh;
-                        const float *xr =
-                            x + (id * q->in[1] + ih) * q->in[2];
+                        const float *xr = x + (id * q->in[1] + ih) * q->in[2];
                         float *yr = y + od * plane + oh * q->out[2];
                         if (sw == 1)
                             for (int64_t ow = wlo; ow < whi; ow++)
@@ -314,7 +326,8 @@ static onyx_status conv_eval(onyx_exec *e)
             if (B) {
                 for (int64_t m = 0; m < q->Mg; m++) {
                     float bv = B[g * q->Mg + m], *yr = yg + m * q->P;
-                    for (int64_t i = 0; i < q->P; i++) yr[i] = bv;
+                    for (int64_t i = 0; i < q->P; i++)
+                        yr[i] = bv;
                 }
                 beta = 1.0f;
             }

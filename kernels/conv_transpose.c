@@ -25,14 +25,20 @@ typedef struct {
     int64_t Cg, Mg;        /* C/G, M/G */
     int64_t in[3], out[3]; /* spatial sizes, 1-padded in front */
     int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
-    int64_t S_in, S_out;   /* products of in[] and out[] */
-    int64_t KK;            /* k[0]*k[1]*k[2] */
+    int64_t S_in, S_out;             /* products of in[] and out[] */
+    int64_t KK;                      /* k[0]*k[1]*k[2] */
     int has_bias;
 } ct_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
 /* floor(a / 2), also for negative a (ONNX's reference uses Python's //) */
-static int64_t floor_half(int64_t a) { return a >= 0 ? a / 2 : -((-a + 1) / 2); }
+static int64_t floor_half(int64_t a)
+{
+    return a >= 0 ? a / 2 : -((-a + 1) / 2);
+}
 
 /* Input positions i in [*lo, *hi) whose output position i*s + off lies in
  * [0, n): the part of a kernel tap's scatter that lands inside Y. */
@@ -57,7 +63,8 @@ static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
     const int64_t *v;
     int64_t n = onyx_attr_ints(p, name, &v);
     if (n < 0) {
-        for (int i = 0; i < nsp; i++) out[i] = dflt;
+        for (int i = 0; i < nsp; i++)
+            out[i] = dflt;
         return ONYX_OK;
     }
     ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
@@ -116,8 +123,8 @@ static onyx_status ct_prepare(onyx_prep *p)
     ONYX_TRY(spatial_attr(p, "output_padding", nsp, 0, 0, op));
     ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
     const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"), same = same_upper ||
-                                                       !strcmp(ap, "SAME_LOWER");
+    int same_upper = !strcmp(ap, "SAME_UPPER"),
+        same = same_upper || !strcmp(ap, "SAME_LOWER");
     int valid = !strcmp(ap, "VALID");
     ONYX_CHECK(p, same || valid || !strcmp(ap, "NOTSET") || !ap[0],
                "unknown auto_pad '%s'", ap);
@@ -126,8 +133,8 @@ static onyx_status ct_prepare(onyx_prep *p)
     int64_t nos = onyx_attr_ints(p, "output_shape", &osv);
     if (nos >= 0) {
         ONYX_CHECK(p, nos == nsp || nos == nsp + 2,
-                   "output_shape has %lld entries, expected %d",
-                   (long long)nos, nsp);
+                   "output_shape has %lld entries, expected %d", (long long)nos,
+                   nsp);
         osv += nos - nsp;
     }
 
@@ -178,8 +185,10 @@ static onyx_status ct_prepare(onyx_prep *p)
                    onyx_shape_str(B, sx, sizeof sx), (long long)M);
         q.has_bias = 1;
     }
-    ONYX_CHECK(p, (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
-                          (double)(q.N * M) < 0x1p40,
+    ONYX_CHECK(p,
+               (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
+                       (double)(q.N * M) <
+                   0x1p40,
                "output of more than 2^40 elements");
     q.S_in = q.in[0] * q.in[1] * q.in[2];
     q.S_out = q.out[0] * q.out[1] * q.out[2];
@@ -200,7 +209,7 @@ static onyx_status ct_prepare(onyx_prep *p)
  * contribution of kernel tap (a, b, t) of every input position to the
  * output position it lands on, skipping those cropped by the padding. */
 CT_HOT static void col2im(float *restrict y, const float *restrict col,
-                   const ct_plan *q)
+                          const ct_plan *q)
 {
     const int64_t plane_in = q->in[1] * q->in[2];
     const int64_t plane_out = q->out[1] * q->out[2];
@@ -221,7 +230,8 @@ CT_HOT static void col2im(float *restrict y, const float *restrict col,
                         int64_t od = id * q->s[0] + offd;
                         for (int64_t ih = hlo; ih < hhi; ih++) {
                             int64_t oh = ih * q->s[1] + offh;
-                            const float *cr = col + id * plane_in + ih * q->in[2];
+                            const float *cr =
+                                col + id * plane_in + ih * q->in[2];
                             float *yr = ym + od * plane_out + oh * q->out[2];
                             if (sw == 1)
                                 for (int64_t iw = wlo; iw < whi; iw++)
@@ -251,7 +261,8 @@ static onyx_status ct_eval(onyx_exec *e)
             float *yg = Y + (n * q->M + g * q->Mg) * q->S_out;
             for (int64_t m = 0; m < q->Mg; m++) {
                 float bv = B ? B[g * q->Mg + m] : 0.0f, *ym = yg + m * q->S_out;
-                for (int64_t i = 0; i < q->S_out; i++) ym[i] = bv;
+                for (int64_t i = 0; i < q->S_out; i++)
+                    ym[i] = bv;
             }
             /* col (Mg*KK, S_in) = W_g^T, W_g (Cg, Mg*KK), @ X_g (Cg, S_in) */
             onyx_sgemm(1, 0, rows, S_in, Cg, 1.0f, W + g * q->Cg * rows, rows,

@@ -12,7 +12,8 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     if (k <= 0) {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
-                C[(long)i * ldc + j] = beta == 0 ? 0 : beta * C[(long)i * ldc + j];
+                C[(long)i * ldc + j] =
+                    beta == 0 ? 0 : beta * C[(long)i * ldc + j];
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
@@ -20,7 +21,10 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 ldb, beta, C, ldc);
 }
 
-void onyx_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+void onyx_blas_threads(int n)
+{
+    openblas_set_num_threads(n < 1 ? 1 : n);
+}
 
 #else
 
@@ -69,7 +73,8 @@ static void pack_a(float *Ap, int trans_a, const float *A, int lda, int i0,
             else
                 for (; i < mr; i++)
                     Ap[i] = alpha * A[(long)(p0 + p) * lda + i0 + ib + i];
-            for (; i < GEMM_MR; i++) Ap[i] = 0;
+            for (; i < GEMM_MR; i++)
+                Ap[i] = 0;
         }
     }
 }
@@ -84,12 +89,15 @@ static void pack_b(float *Bp, int trans_b, const float *B, int ldb, int p0,
             int j = 0;
             if (!trans_b) {
                 const float *b = B + (long)(p0 + p) * ldb + j0 + jb;
-                for (; j < nr; j++) Bp[j] = b[j];
+                for (; j < nr; j++)
+                    Bp[j] = b[j];
             } else {
                 const float *b = B + (long)(j0 + jb) * ldb + p0 + p;
-                for (; j < nr; j++) Bp[j] = b[(long)j * ldb];
+                for (; j < nr; j++)
+                    Bp[j] = b[(long)j * ldb];
             }
-            for (; j < GEMM_NR; j++) Bp[j] = 0;
+            for (; j < GEMM_NR; j++)
+                Bp[j] = 0;
         }
     }
 }
@@ -101,23 +109,28 @@ GEMM_HOT static void micro_kernel(int kc, const float *restrict Ap,
 {
     float acc[GEMM_MR][GEMM_NR];
     for (int i = 0; i < GEMM_MR; i++)
-        for (int j = 0; j < GEMM_NR; j++) acc[i][j] = 0;
+        for (int j = 0; j < GEMM_NR; j++)
+            acc[i][j] = 0;
     for (int p = 0; p < kc; p++, Ap += GEMM_MR, Bp += GEMM_NR)
         for (int i = 0; i < GEMM_MR; i++)
-            for (int j = 0; j < GEMM_NR; j++) acc[i][j] += Ap[i] * Bp[j];
+            for (int j = 0; j < GEMM_NR; j++)
+                acc[i][j] += Ap[i] * Bp[j];
     if (mr == GEMM_MR && nr == GEMM_NR) {
         for (int i = 0; i < GEMM_MR; i++)
-            for (int j = 0; j < GEMM_NR; j++) C[(long)i * ldc + j] += acc[i][j];
+            for (int j = 0; j < GEMM_NR; j++)
+                C[(long)i * ldc + j] += acc[i][j];
     } else {
         for (int i = 0; i < mr; i++)
-            for (int j = 0; j < nr; j++) C[(long)i * ldc + j] += acc[i][j];
+            for (int j = 0; j < nr; j++)
+                C[(long)i * ldc + j] += acc[i][j];
     }
 }
 
 /* c (n) += alpha * sum_p a[p * as] * row p of B (k, n): four rows of B per
  * pass over c, so c is loaded and stored k/4 times instead of k. */
-GEMM_HOT static void row_axpy(float *restrict c, const float *a, long as, float alpha,
-                     const float *restrict B, int ldb, int n, int k)
+GEMM_HOT static void row_axpy(float *restrict c, const float *a, long as,
+                              float alpha, const float *restrict B, int ldb,
+                              int n, int k)
 {
     int p = 0;
     for (; p + 4 <= k; p += 4) {
@@ -131,7 +144,8 @@ GEMM_HOT static void row_axpy(float *restrict c, const float *a, long as, float 
     for (; p < k; p++) {
         float a0 = alpha * a[p * as];
         const float *b0 = B + (long)p * ldb;
-        for (int j = 0; j < n; j++) c[j] += a0 * b0[j];
+        for (int j = 0; j < n; j++)
+            c[j] += a0 * b0[j];
     }
 }
 
@@ -145,9 +159,12 @@ static void row_dots(float *restrict c, const float *restrict a, float alpha,
         float part[8] = {0}, s = 0;
         int p = 0;
         for (; p + 8 <= k; p += 8)
-            for (int t = 0; t < 8; t++) part[t] += a[p + t] * b[p + t];
-        for (; p < k; p++) s += a[p] * b[p];
-        for (int t = 0; t < 8; t++) s += part[t];
+            for (int t = 0; t < 8; t++)
+                part[t] += a[p + t] * b[p + t];
+        for (; p < k; p++)
+            s += a[p] * b[p];
+        for (int t = 0; t < 8; t++)
+            s += part[t];
         c[j] += alpha * s;
     }
 }
@@ -171,7 +188,8 @@ GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
         } else {
             for (int j = 0; j < n; j++) {
                 float s = 0;
-                for (int p = 0; p < k; p++) s += a[p * as] * B[(long)j * ldb + p];
+                for (int p = 0; p < k; p++)
+                    s += a[p * as] * B[(long)j * ldb + p];
                 c[j] += alpha * s;
             }
         }
@@ -190,10 +208,13 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
             if (beta == 0)
                 memset(c, 0, (size_t)n * sizeof(float));
             else
-                for (int j = 0; j < n; j++) c[j] *= beta;
+                for (int j = 0; j < n; j++)
+                    c[j] *= beta;
         }
     if (k <= 0 || alpha == 0) return;
-    if (m < 4 || k < 4 || (long)m * n * k < 4096) {
+    /* measured: the axpy rows beat packing up to ~16 rows of C, the dot
+     * products (transposed B) only for a few */
+    if (k < 4 || (long)m * n * k < 4096 || m < (trans_b ? 4 : 16)) {
         gemm_small(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
@@ -221,6 +242,9 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     }
 }
 
-void onyx_blas_threads(int n) { (void)n; }
+void onyx_blas_threads(int n)
+{
+    (void)n;
+}
 
 #endif

@@ -13,8 +13,8 @@ typedef struct {
     int trans_a, trans_b;
     int64_t M, N, K;
     float alpha, beta;
-    int has_c;           /* C present, non-empty and beta != 0 */
-    int64_t c_rs, c_cs;  /* C's row and column strides broadcast to (M, N) */
+    int has_c;          /* C present, non-empty and beta != 0 */
+    int64_t c_rs, c_cs; /* C's row and column strides broadcast to (M, N) */
 } gemm_plan;
 
 static onyx_status gemm_prepare(onyx_prep *p)
@@ -25,9 +25,9 @@ static onyx_status gemm_prepare(onyx_prep *p)
     const onyx_tensor *C = p->n_in > GEMM_C ? p->in[GEMM_C] : NULL;
     if (C && onyx_numel(C) == 0) C = NULL;
     char sa[96], sb[96];
-    ONYX_CHECK(p, A->rank == 2 && B->rank == 2,
-               "A %s and B %s must be matrices",
-               onyx_shape_str(A, sa, sizeof sa), onyx_shape_str(B, sb, sizeof sb));
+    ONYX_CHECK(
+        p, A->rank == 2 && B->rank == 2, "A %s and B %s must be matrices",
+        onyx_shape_str(A, sa, sizeof sa), onyx_shape_str(B, sb, sizeof sb));
     gemm_plan q;
     memset(&q, 0, sizeof q);
     q.trans_a = onyx_attr_int(p, "transA", 0) != 0;
@@ -50,11 +50,10 @@ static onyx_status gemm_prepare(onyx_prep *p)
         /* C's dims right-aligned with (M, N); each 1 or equal */
         int64_t cm = C->rank >= 2 ? C->dims[C->rank - 2] : 1;
         int64_t cn = C->rank >= 1 ? C->dims[C->rank - 1] : 1;
-        ONYX_CHECK(p, C->rank <= 2 && (cm == 1 || cm == q.M) &&
-                          (cn == 1 || cn == q.N),
-                   "C %s cannot be broadcast to (%lld, %lld)",
-                   onyx_shape_str(C, sa, sizeof sa), (long long)q.M,
-                   (long long)q.N);
+        ONYX_CHECK(
+            p, C->rank <= 2 && (cm == 1 || cm == q.M) && (cn == 1 || cn == q.N),
+            "C %s cannot be broadcast to (%lld, %lld)",
+            onyx_shape_str(C, sa, sizeof sa), (long long)q.M, (long long)q.N);
         q.c_cs = cn == 1 ? 0 : 1;
         q.c_rs = cm == 1 ? 0 : cn;
         q.has_c = q.beta != 0.0f;
@@ -82,16 +81,19 @@ static onyx_status gemm_eval(onyx_exec *e)
             const float *c = C + i * q->c_rs;
             float *y = Y + i * q->N;
             if (q->c_cs)
-                for (int64_t j = 0; j < q->N; j++) y[j] = q->beta * c[j];
+                for (int64_t j = 0; j < q->N; j++)
+                    y[j] = q->beta * c[j];
             else
-                for (int64_t j = 0; j < q->N; j++) y[j] = q->beta * c[0];
+                for (int64_t j = 0; j < q->N; j++)
+                    y[j] = q->beta * c[0];
         }
         beta = 1.0f;
     }
     /* Y (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * Y */
-    int lda = (int)(q->trans_a ? q->M : q->K), ldb = (int)(q->trans_b ? q->K : q->N);
-    onyx_sgemm(q->trans_a, q->trans_b, (int)q->M, (int)q->N, (int)q->K, q->alpha,
-               A, lda, B, ldb, beta, Y, (int)q->N);
+    int lda = (int)(q->trans_a ? q->M : q->K),
+        ldb = (int)(q->trans_b ? q->K : q->N);
+    onyx_sgemm(q->trans_a, q->trans_b, (int)q->M, (int)q->N, (int)q->K,
+               q->alpha, A, lda, B, ldb, beta, Y, (int)q->N);
     return ONYX_OK;
 }
 

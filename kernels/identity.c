@@ -1,7 +1,9 @@
-/* identity.c - Identity and Dropout in inference mode: Y is a copy of X;
- * Dropout's optional mask output is all true. (The engine usually drops
- * these nodes; the kernels are there for when it cannot.) */
+/* identity.c - Identity and Dropout. Identity and inference-mode Dropout
+ * copy X to Y (the engine usually drops these nodes; the kernels are there
+ * for when it cannot); training-mode Dropout draws its mask the way ONNX's
+ * numpy reference does (mt19937.h). */
 #include "onyx_kernel.h"
+#include "mt19937.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +39,20 @@ static onyx_status identity_eval(onyx_exec *e)
 
 /* Dropout across opsets: 6 has attributes is_test and ratio, 7-11 ratio and
  * a mask of X's dtype (bool from 10), 12+ takes ratio and training_mode as
- * inputs. Inference only: training_mode must be absent or false -- or true
- * with ratio 0, which drops nothing either. When training_mode or ratio is
- * not known at prepare, eval checks them (params->check_at_eval). */
+ * inputs and has a seed attribute.
+ *
+ * Inference (training_mode absent or false, or ratio 0): Y = X, mask all
+ * true. Training (training_mode true, ratio nonzero) follows ONNX's
+ * reference, which draws from numpy's legacy RandomState seeded with seed
+ * (default 0):
+ *   u = uniform(0, 1, X.shape)         numpy's random_sample(), C order
+ *   mask = u >= ratio                  in double (a float ratio widened)
+ *   Y = mask * X * (1 / (1 - ratio))   in float32
+ * The generator is re-seeded on every run, so a run's output depends only on
+ * its inputs and the seed. training_mode and ratio are read at eval. */
 typedef struct {
-    int check_at_eval;
+    uint32_t seed;
+    int seed_ok; /* the attribute lies in [0, 2^32 - 1], numpy's range */
 } dropout_params;
 
 /* 1 when training_mode (known value) is true */
@@ -57,9 +68,38 @@ static double dropout_ratio(const onyx_tensor *R)
     return onyx_get_double(R, 0);
 }
 
-static const char dropout_training_msg[] =
-    "training_mode is true with a nonzero ratio: onyx runs Dropout for "
-    "inference only";
+/* 1 / (1 - ratio) as numpy's reference gets it: in the ratio's own precision
+ * (float32 for a float ratio), then used as a float32 factor */
+static float dropout_scale(const onyx_tensor *R)
+{
+    if (!R || onyx_numel(R) == 0) return 2.0f; /* ratio 0.5 */
+    if (R->dtype == ONYX_FLOAT) return 1.0f / (1.0f - *(const float *)R->data);
+    return (float)(1.0 / (1.0 - onyx_get_double(R, 0)));
+}
+
+/* numpy refuses other seeds, so the reference has no answer for them */
+#define DROPOUT_SEED_WHY                                                       \
+    "outside [0, 2^32 - 1]: training-mode Dropout draws its mask from "        \
+    "numpy's RandomState(seed), which takes no other seed"
+static const char dropout_seed_msg[] = "seed is " DROPOUT_SEED_WHY;
+
+/* Training-mode Dropout of n floats: u[i] = random_sample() of
+ * RandomState(seed), drawn in order;
+ *   mask[i] = u[i] >= ratio,  Y[i] = (mask[i] * X[i]) * scale   (float32)
+ * so a dropped negative x gives -0 and an infinite scale gives NaN, as in
+ * numpy. Y or mask may be NULL; Y may be X. */
+static void dropout_train_f32(float *Y, uint8_t *mask, const float *X,
+                              int64_t n, double ratio, float scale,
+                              uint32_t seed)
+{
+    onyx_mt19937 rng; /* ~2.5 KB on the stack, seeded afresh every run */
+    onyx_mt19937_seed(&rng, seed);
+    for (int64_t i = 0; i < n; i++) {
+        int keep = onyx_mt19937_next_double(&rng) >= ratio;
+        if (Y) Y[i] = ((float)keep * X[i]) * scale;
+        if (mask) mask[i] = (uint8_t)keep;
+    }
+}
 
 static onyx_status dropout_prepare(onyx_prep *p)
 {
@@ -69,7 +109,8 @@ static onyx_status dropout_prepare(onyx_prep *p)
                "Dropout has 1 or 2 outputs, got %d", p->n_out);
     ONYX_TRY(onyx_need_dtype(p, DROP_IN_X, ONYX_MASK(ONYX_FLOAT)));
     const onyx_tensor *X = p->in[DROP_IN_X];
-    int check_at_eval = 0;
+    int64_t seed = onyx_attr_int(p, "seed", 0);
+    int seed_ok = seed >= 0 && seed <= (int64_t)UINT32_MAX;
 
     if (p->opset < 12) {
         ONYX_CHECK(p, p->n_in == 1,
@@ -97,12 +138,13 @@ static onyx_status dropout_prepare(onyx_prep *p)
                        (long long)onyx_numel(T));
             ONYX_TRY(
                 onyx_need_dtype(p, DROP_IN_TRAINING, ONYX_MASK(ONYX_BOOL)));
+            /* a bad seed is an error only when the mask is drawn; when
+             * training_mode or ratio is not known yet, eval tells */
             int ratio_known = !R || onyx_numel(R) == 0 || R->data;
-            if (!T->data || !ratio_known)
-                check_at_eval = 1;
-            else if (dropout_training(T) && dropout_ratio(R) != 0.0)
-                return onyx_fail(p, ONYX_ERR_UNSUPPORTED, "%s",
-                                 dropout_training_msg);
+            ONYX_CHECK(p,
+                       seed_ok || !T->data || !ratio_known ||
+                           !dropout_training(T) || dropout_ratio(R) == 0.0,
+                       "seed %lld is " DROPOUT_SEED_WHY, (long long)seed);
         }
     }
     if (p->out[DROP_OUT_Y])
@@ -113,7 +155,8 @@ static onyx_status dropout_prepare(onyx_prep *p)
     }
     dropout_params *dp = malloc(sizeof *dp);
     if (!dp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
-    dp->check_at_eval = check_at_eval;
+    dp->seed = seed_ok ? (uint32_t)seed : 0;
+    dp->seed_ok = seed_ok;
     p->params = dp;
     return ONYX_OK;
 }
@@ -122,14 +165,24 @@ static onyx_status dropout_eval(onyx_exec *e)
 {
     const dropout_params *dp = e->params;
     const onyx_tensor *X = e->in[DROP_IN_X];
-    if (dp->check_at_eval && dropout_training(e->in[DROP_IN_TRAINING]) &&
-        dropout_ratio(e->n_in > DROP_IN_RATIO ? e->in[DROP_IN_RATIO] : NULL) !=
-            0.0) {
-        e->err = dropout_training_msg;
-        return ONYX_ERR_UNSUPPORTED;
-    }
-    if (e->out[DROP_OUT_Y]) copy_tensor(e->out[DROP_OUT_Y], X);
+    const onyx_tensor *R =
+        e->n_in > DROP_IN_RATIO ? e->in[DROP_IN_RATIO] : NULL;
+    const onyx_tensor *T =
+        e->n_in > DROP_IN_TRAINING ? e->in[DROP_IN_TRAINING] : NULL;
+    onyx_tensor *Y = e->out[DROP_OUT_Y];
     onyx_tensor *M = e->n_out > DROP_OUT_MASK ? e->out[DROP_OUT_MASK] : NULL;
+    double ratio = dropout_ratio(R);
+    if (dropout_training(T) && ratio != 0.0) {
+        /* training_mode exists from opset 12 on, where the mask is bool */
+        if (!dp->seed_ok) {
+            e->err = dropout_seed_msg;
+            return ONYX_ERR_INVALID;
+        }
+        dropout_train_f32(Y ? Y->data : NULL, M ? M->data : NULL, X->data,
+                          onyx_numel(X), ratio, dropout_scale(R), dp->seed);
+        return ONYX_OK;
+    }
+    if (Y) copy_tensor(Y, X);
     if (M) {
         /* nothing is dropped: every mask entry is true (1.0 before opset 10) */
         int64_t n = onyx_numel(M);

@@ -13,12 +13,13 @@ enum { MM_Y = 0 };
 
 typedef struct {
     int64_t M, N, K;
-    int nb;                        /* rank of the broadcast batch shape */
-    int64_t bdims[ONYX_MAX_RANK];  /* broadcast batch shape */
-    int64_t sa[ONYX_MAX_RANK], sb[ONYX_MAX_RANK]; /* batch strides, in elements */
-    int64_t nbatch;                /* product of bdims */
-    int fold;                      /* B shared by every batch, A contiguous:
-                                      one sgemm with nbatch*M rows */
+    int nb;                       /* rank of the broadcast batch shape */
+    int64_t bdims[ONYX_MAX_RANK]; /* broadcast batch shape */
+    int64_t sa[ONYX_MAX_RANK],
+        sb[ONYX_MAX_RANK]; /* batch strides, in elements */
+    int64_t nbatch;        /* product of bdims */
+    int fold;              /* B shared by every batch, A contiguous:
+                              one sgemm with nbatch*M rows */
 } mm_plan;
 
 static onyx_status mm_prepare(onyx_prep *p)
@@ -29,7 +30,8 @@ static onyx_status mm_prepare(onyx_prep *p)
     char sa[96], sb[96];
     ONYX_CHECK(p, A->rank >= 1 && B->rank >= 1,
                "MatMul needs operands of rank >= 1, got %s and %s",
-               onyx_shape_str(A, sa, sizeof sa), onyx_shape_str(B, sb, sizeof sb));
+               onyx_shape_str(A, sa, sizeof sa),
+               onyx_shape_str(B, sb, sizeof sb));
     int a1 = A->rank == 1, b1 = B->rank == 1;
     mm_plan q;
     memset(&q, 0, sizeof q);
@@ -38,7 +40,8 @@ static onyx_status mm_prepare(onyx_prep *p)
     int64_t kb = b1 ? B->dims[0] : B->dims[B->rank - 2];
     q.N = b1 ? 1 : B->dims[B->rank - 1];
     ONYX_CHECK(p, q.K == kb, "inner dimensions of A %s and B %s differ",
-               onyx_shape_str(A, sa, sizeof sa), onyx_shape_str(B, sb, sizeof sb));
+               onyx_shape_str(A, sa, sizeof sa),
+               onyx_shape_str(B, sb, sizeof sb));
     ONYX_CHECK(p, q.M <= 0x7fffffff && q.N <= 0x7fffffff && q.K <= 0x7fffffff,
                "matrices too large for a 32-bit sgemm");
 
@@ -49,8 +52,10 @@ static onyx_status mm_prepare(onyx_prep *p)
     memset(&bo, 0, sizeof bo);
     ba.rank = a1 ? 0 : A->rank - 2;
     bb.rank = b1 ? 0 : B->rank - 2;
-    for (int i = 0; i < ba.rank; i++) ba.dims[i] = A->dims[i];
-    for (int i = 0; i < bb.rank; i++) bb.dims[i] = B->dims[i];
+    for (int i = 0; i < ba.rank; i++)
+        ba.dims[i] = A->dims[i];
+    for (int i = 0; i < bb.rank; i++)
+        bb.dims[i] = B->dims[i];
     const onyx_tensor *bs[2] = {&ba, &bb};
     if (onyx_broadcast_shape(p, bs, 2, &bo) != ONYX_OK)
         return onyx_fail(p, ONYX_ERR_INVALID,
@@ -74,7 +79,8 @@ static onyx_status mm_prepare(onyx_prep *p)
 
     int64_t ydims[ONYX_MAX_RANK];
     int r = 0;
-    for (int i = 0; i < q.nb; i++) ydims[r++] = q.bdims[i];
+    for (int i = 0; i < q.nb; i++)
+        ydims[r++] = q.bdims[i];
     if (!a1) ydims[r++] = q.M;
     if (!b1) ydims[r++] = q.N;
     if (p->out[MM_Y]) onyx_set_shape(p->out[MM_Y], ONYX_FLOAT, r, ydims);

@@ -32,18 +32,24 @@ typedef struct {
 
 typedef struct {
     pool_kind kind;
-    int64_t NC;            /* N * C planes */
+    int64_t NC;                  /* N * C planes */
     int64_t in[3], out[3], d[3]; /* spatial sizes and dilations, 1-padded */
-    int64_t S_in, S_out;   /* products of in[] and out[] */
-    int64_t istr[3];       /* Indices: stride of each axis (storage_order) */
+    int64_t S_in, S_out;         /* products of in[] and out[] */
+    int64_t istr[3]; /* Indices: stride of each axis (storage_order) */
     int count_include_pad;
-    pool_win *win[3];      /* win[a][o], o < out[a]: points into wins */
+    pool_win *win[3]; /* win[a][o], o < out[a]: points into wins */
     pool_win wins[];
 } pool_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 
 /* An ints attribute with one entry per spatial axis, dflt when absent.
  * Values are capped so that sizes computed from them cannot overflow. */
@@ -54,7 +60,8 @@ static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
     const int64_t *v;
     int64_t n = onyx_attr_ints(p, name, &v);
     if (n < 0) {
-        for (int i = 0; i < nsp; i++) out[i] = dflt;
+        for (int i = 0; i < nsp; i++)
+            out[i] = dflt;
         return ONYX_OK;
     }
     ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
@@ -87,10 +94,10 @@ static onyx_status global_prepare(onyx_prep *p, pool_kind kind)
     }
     q->S_out = 1;
     p->params = q;
-    ONYX_CHECK(p, q->S_in > 0 || q->NC == 0,
-               "X %s has an empty spatial extent",
+    ONYX_CHECK(p, q->S_in > 0 || q->NC == 0, "X %s has an empty spatial extent",
                onyx_shape_str(X, sx, sizeof sx));
-    if (p->out[POOL_Y]) onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+    if (p->out[POOL_Y])
+        onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
     return ONYX_OK;
 }
 
@@ -125,8 +132,8 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
                "storage_order = %lld must be 0 (row major) or 1 (column major)",
                (long long)order);
     const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"), same = same_upper ||
-                                                       !strcmp(ap, "SAME_LOWER");
+    int same_upper = !strcmp(ap, "SAME_UPPER"),
+        same = same_upper || !strcmp(ap, "SAME_LOWER");
     int valid = !strcmp(ap, "VALID");
     ONYX_CHECK(p, same || valid || !strcmp(ap, "NOTSET") || !ap[0],
                "unknown auto_pad '%s'", ap);
@@ -167,8 +174,10 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         ydims[2 + i] = o;
     }
 
-    ONYX_CHECK(p, (double)out[0] * (double)out[1] * (double)out[2] *
-                          (double)(X->dims[0] * X->dims[1]) < 0x1p40,
+    ONYX_CHECK(p,
+               (double)out[0] * (double)out[1] * (double)out[2] *
+                       (double)(X->dims[0] * X->dims[1]) <
+                   0x1p40,
                "output of more than 2^40 elements");
     int64_t nwin = out[0] + out[1] + out[2];
     pool_plan *q = calloc(1, sizeof *q + (size_t)nwin * sizeof(pool_win));
@@ -188,10 +197,13 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         for (int64_t o = 0; o < out[a]; o++, w++) {
             int64_t start = o * s[a] - pb[a];
             int64_t k0 = start >= 0 ? 0 : ceil_div(-start, d[a]);
-            int64_t k1 = in[a] - start > 0 ? min64(k[a], ceil_div(in[a] - start, d[a])) : 0;
-            int64_t kp = in[a] + pe[a] - start > 0
-                             ? min64(k[a], ceil_div(in[a] + pe[a] - start, d[a]))
+            int64_t k1 = in[a] - start > 0
+                             ? min64(k[a], ceil_div(in[a] - start, d[a]))
                              : 0;
+            int64_t kp =
+                in[a] + pe[a] - start > 0
+                    ? min64(k[a], ceil_div(in[a] + pe[a] - start, d[a]))
+                    : 0;
             w->first = start + k0 * d[a];
             w->n = k1 > k0 ? k1 - k0 : 0;
             w->npad = kp;
@@ -211,7 +223,8 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         }
     }
 
-    if (p->out[POOL_Y]) onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+    if (p->out[POOL_Y])
+        onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
     if (p->n_out > POOL_INDICES && p->out[POOL_INDICES]) {
         ONYX_CHECK(p, kind == POOL_MAX, "only MaxPool has an Indices output");
         onyx_set_shape(p->out[POOL_INDICES], ONYX_INT64, X->rank, ydims);
@@ -222,10 +235,22 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
     return ONYX_OK;
 }
 
-static onyx_status avgpool_prepare(onyx_prep *p) { return pool_prepare(p, POOL_AVG); }
-static onyx_status maxpool_prepare(onyx_prep *p) { return pool_prepare(p, POOL_MAX); }
-static onyx_status gavg_prepare(onyx_prep *p) { return global_prepare(p, POOL_GLOBAL_AVG); }
-static onyx_status gmax_prepare(onyx_prep *p) { return global_prepare(p, POOL_GLOBAL_MAX); }
+static onyx_status avgpool_prepare(onyx_prep *p)
+{
+    return pool_prepare(p, POOL_AVG);
+}
+static onyx_status maxpool_prepare(onyx_prep *p)
+{
+    return pool_prepare(p, POOL_MAX);
+}
+static onyx_status gavg_prepare(onyx_prep *p)
+{
+    return global_prepare(p, POOL_GLOBAL_AVG);
+}
+static onyx_status gmax_prepare(onyx_prep *p)
+{
+    return global_prepare(p, POOL_GLOBAL_MAX);
+}
 
 /* y (out...) = mean of x (in...) over each window; the divisor counts the
  * taps inside the input, or inside the padded input (count_include_pad). */
@@ -242,9 +267,12 @@ POOL_HOT static void avg_plane(float *y, const float *x, const pool_plan *q)
                 for (int64_t i = 0; i < a->n; i++)
                     for (int64_t j = 0; j < b->n; j++) {
                         const float *row =
-                            x + ((a->first + i * d0) * in1 + b->first + j * d1) * in2 +
+                            x +
+                            ((a->first + i * d0) * in1 + b->first + j * d1) *
+                                in2 +
                             c->first;
-                        for (int64_t t = 0; t < c->n; t++) sum += row[t * d2];
+                        for (int64_t t = 0; t < c->n; t++)
+                            sum += row[t * d2];
                     }
                 int64_t cnt = q->count_include_pad ? a->npad * b->npad * c->npad
                                                    : a->n * b->n * c->n;
@@ -254,8 +282,8 @@ POOL_HOT static void avg_plane(float *y, const float *x, const pool_plan *q)
 
 /* y (out...) = max of x (in...) over each window, padding excluded; when
  * ind is set, the flat index of the (first) maximum, offset by base. */
-POOL_HOT static void max_plane(float *y, int64_t *ind, int64_t base, const float *x,
-                      const pool_plan *q)
+POOL_HOT static void max_plane(float *y, int64_t *ind, int64_t base,
+                               const float *x, const pool_plan *q)
 {
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
     const int64_t in1 = q->in[1], in2 = q->in[2];
@@ -306,7 +334,8 @@ POOL_HOT static onyx_status pool_eval(onyx_exec *e)
             break;
         case POOL_GLOBAL_AVG: {
             float sum = 0;
-            for (int64_t i = 0; i < q->S_in; i++) sum += x[i];
+            for (int64_t i = 0; i < q->S_in; i++)
+                sum += x[i];
             *y = sum / (float)q->S_in;
             break;
         }
@@ -326,4 +355,5 @@ const onyx_op onyx_op_AveragePool = {"AveragePool", avgpool_prepare, pool_eval};
 const onyx_op onyx_op_MaxPool = {"MaxPool", maxpool_prepare, pool_eval};
 const onyx_op onyx_op_GlobalAveragePool = {"GlobalAveragePool", gavg_prepare,
                                            pool_eval};
-const onyx_op onyx_op_GlobalMaxPool = {"GlobalMaxPool", gmax_prepare, pool_eval};
+const onyx_op onyx_op_GlobalMaxPool = {"GlobalMaxPool", gmax_prepare,
+                                       pool_eval};

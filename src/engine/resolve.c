@@ -294,6 +294,15 @@ static void free_params(void *params, void (*fp)(void *))
     else free(params);
 }
 
+/* 1 when a Dropout node may run in training mode and so draw a mask (it is
+ * then no rename): its training_mode input (opset 12+, a bool scalar checked
+ * by prepare) is present and not a constant false. */
+static int dropout_may_train(int n_in, onyx_tensor *const *in, const unsigned char *in_const)
+{
+    if (n_in <= 2 || !in[2] || onyx_numel(in[2]) == 0) return 0;
+    return !in_const[2] || !in[2]->data || *(const uint8_t *)in[2]->data != 0;
+}
+
 /* Runs a prepared node now (constant folding / known values): outputs get
  * data in the program pool. */
 static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
@@ -410,11 +419,9 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             in_p[k] = &in_t[k];
         }
         if (st != ONYX_OK) break;
-        int needed_out = 0;
         for (int k = 0; k < nd->n_out; k++) {
             memset(&out_t[k], 0, sizeof out_t[k]);
             int used = nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0);
-            needed_out += used;
             out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
         }
         /* Identity is a rename: its output is its input tensor */
@@ -466,7 +473,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         }
         /* Dropout in inference with no mask used is a rename too */
         if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
-            (nd->n_out < 2 || !out_p[1])) {
+            (nd->n_out < 2 || !out_p[1]) && !dropout_may_train(nd->n_in, in_p, in_const)) {
             free_params(pr.params, pr.free_params);
             *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
             continue;

@@ -25,18 +25,22 @@ static void expect(const onyx_tensor *t, const float *want, int n)
 static void expect_dims(const onyx_tensor *t, int rank, const int64_t *dims)
 {
     ck_assert_int_eq(t->rank, rank);
-    for (int i = 0; i < rank; i++) ck_assert_int_eq(t->dims[i], dims[i]);
+    for (int i = 0; i < rank; i++)
+        ck_assert_int_eq(t->dims[i], dims[i]);
 }
 
 /* ---- MatMul ---------------------------------------------------------- */
 
 START_TEST(matmul_2d)
 {
-    /* [[1,2],[3,4]] @ [[5,6],[7,8]] = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]] */
+    /* [[1,2],[3,4]] @ [[5,6],[7,8]] = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]]
+     */
     onyx_tensor a = kt_tensor(ONYX_FLOAT, 2, D(2, 2), F(1, 2, 3, 4));
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(2, 2), F(5, 6, 7, 8));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 2, D(2, 2));
     expect(&y[0], F(19, 22, 43, 50), 4);
     kt_free(y, 1);
@@ -49,17 +53,23 @@ START_TEST(matmul_vectors)
     onyx_tensor v = kt_tensor(ONYX_FLOAT, 1, D(2), F(1, 1));
     onyx_tensor y[1];
     /* [1,1] @ [[1,2],[3,4]] = [1+3, 2+4]; the row axis is dropped */
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&v, &m}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&v, &m}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 1, D(2));
     expect(&y[0], F(4, 6), 2);
     kt_free(y, 1);
     /* [[1,2],[3,4]] @ [1,1] = [1+2, 3+4] */
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&m, &v}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&m, &v}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 1, D(2));
     expect(&y[0], F(3, 7), 2);
     kt_free(y, 1);
     /* [1,1] @ [1,1] = 2, a scalar */
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&v, &v}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&v, &v}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 0, NULL);
     expect(&y[0], F(2), 1);
     kt_free(y, 1);
@@ -72,21 +82,27 @@ START_TEST(matmul_batch_broadcast)
     onyx_tensor a = kt_tensor(ONYX_FLOAT, 3, D(2, 1, 2), F(1, 2, 3, 4));
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(2, 1), F(1, 10));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 3, D(2, 1, 1));
     expect(&y[0], F(21, 43), 2);
     kt_free(y, 1);
     /* A (1,2) @ B (2,2,1): A shared; B[0] picks a[0], B[1] picks a[1] */
     onyx_tensor a2 = kt_tensor(ONYX_FLOAT, 2, D(1, 2), F(1, 2));
     onyx_tensor b2 = kt_tensor(ONYX_FLOAT, 3, D(2, 2, 1), F(1, 0, 0, 1));
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a2, &b2}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a2, &b2},
+                            2, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 3, D(2, 1, 1));
     expect(&y[0], F(1, 2), 2);
     kt_free(y, 1);
     /* A (2,1,1,1) @ B (3,1,1): batch (2,3); Y[i][j] = a[i] * b[j] */
     onyx_tensor a3 = kt_tensor(ONYX_FLOAT, 4, D(2, 1, 1, 1), F(1, 10));
     onyx_tensor b3 = kt_tensor(ONYX_FLOAT, 3, D(3, 1, 1), F(1, 2, 3));
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a3, &b3}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a3, &b3},
+                            2, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 4, D(2, 3, 1, 1));
     expect(&y[0], F(1, 2, 3, 10, 20, 30), 6);
     kt_free(y, 1);
@@ -98,14 +114,22 @@ START_TEST(matmul_errors)
     onyx_tensor a = kt_tensor(ONYX_FLOAT, 2, D(2, 3), F(1, 2, 3, 4, 5, 6));
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(2, 2), F(1, 2, 3, 4));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "inner dimensions"));
-    onyx_tensor a3 = kt_tensor(ONYX_FLOAT, 3, D(2, 2, 2), F(0, 0, 0, 0, 0, 0, 0, 0));
-    onyx_tensor b3 = kt_tensor(ONYX_FLOAT, 3, D(3, 2, 2), F(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
-    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a3, &b3}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    onyx_tensor a3 =
+        kt_tensor(ONYX_FLOAT, 3, D(2, 2, 2), F(0, 0, 0, 0, 0, 0, 0, 0));
+    onyx_tensor b3 = kt_tensor(ONYX_FLOAT, 3, D(3, 2, 2),
+                               F(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    ck_assert_int_eq(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a3, &b3},
+                            2, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "batch dims"));
     onyx_tensor ai = kt_tensor(ONYX_INT64, 1, D(1), (int64_t[]){1});
-    ck_assert_int_ne(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&ai, &ai}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_ne(kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&ai, &ai},
+                            2, y, 1, msg),
+                     ONYX_OK);
     ck_assert_ptr_nonnull(strstr(msg, "int64"));
 }
 END_TEST
@@ -121,7 +145,9 @@ START_TEST(gemm_alpha_beta_vector_c)
     onyx_tensor c = kt_tensor(ONYX_FLOAT, 1, D(2), F(1, 2));
     onyx_attr at[] = {KT_FLOAT("alpha", 2.0f), KT_FLOAT("beta", 0.5f)};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Gemm", 13, at, 2, (onyx_tensor *[]){&a, &b, &c}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Gemm", 13, at, 2, (onyx_tensor *[]){&a, &b, &c}, 3, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 2, D(2, 2));
     expect(&y[0], F(8.5f, 11, 20.5f, 23), 4);
     kt_free(y, 1);
@@ -136,16 +162,22 @@ START_TEST(gemm_transposed_column_c)
     onyx_tensor c = kt_tensor(ONYX_FLOAT, 2, D(2, 1), F(1, 2));
     onyx_attr at[] = {KT_INT("transA", 1), KT_INT("transB", 1)};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Gemm", 13, at, 2, (onyx_tensor *[]){&at_, &bt, &c}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("Gemm", 13, at, 2, (onyx_tensor *[]){&at_, &bt, &c},
+                            3, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(5, 6, 12, 13), 4);
     kt_free(y, 1);
     /* no C (opset 11+): the bare product */
-    ck_assert_int_eq(kt_run("Gemm", 11, at, 2, (onyx_tensor *[]){&at_, &bt, NULL}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("Gemm", 11, at, 2,
+                            (onyx_tensor *[]){&at_, &bt, NULL}, 3, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(4, 5, 10, 11), 4);
     kt_free(y, 1);
     /* scalar C = 3 broadcast everywhere */
     onyx_tensor s = kt_tensor(ONYX_FLOAT, 0, NULL, F(3));
-    ck_assert_int_eq(kt_run("Gemm", 11, at, 2, (onyx_tensor *[]){&at_, &bt, &s}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("Gemm", 11, at, 2, (onyx_tensor *[]){&at_, &bt, &s},
+                            3, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(7, 8, 13, 14), 4);
     kt_free(y, 1);
 }
@@ -157,10 +189,14 @@ START_TEST(gemm_errors)
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(3, 2), F(1, 0, 0, 1, 1, 1));
     onyx_tensor c = kt_tensor(ONYX_FLOAT, 1, D(3), F(1, 2, 3));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Gemm", 13, NULL, 0, (onyx_tensor *[]){&a, &b, &c}, 3, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("Gemm", 13, NULL, 0, (onyx_tensor *[]){&a, &b, &c},
+                            3, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "cannot be broadcast"));
     onyx_attr at[] = {KT_INT("transB", 1)};
-    ck_assert_int_eq(kt_run("Gemm", 13, at, 1, (onyx_tensor *[]){&a, &b, NULL}, 3, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("Gemm", 13, at, 1, (onyx_tensor *[]){&a, &b, NULL},
+                            3, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "inner dimensions"));
 }
 END_TEST
@@ -170,40 +206,52 @@ END_TEST
 START_TEST(sgemm_matches_naive)
 {
     /* odd sizes cross the block edges of the portable kernel: the first
-     * splits M over two row blocks, the second K over two slices and N
-     * over two column blocks; the third is a single row (no packing) */
+     * splits M over two row blocks, the next two K over two slices and N
+     * over two column blocks (5 rows: packed only for a transposed B); the
+     * last is a single row (never packed) */
     enum { LD = 320 };
     static float A[LD * LD], B[LD * LD], C[LD * LD], R[LD * LD];
-    static const int sizes[][3] = {{37, 53, 71}, {5, 130, 300}, {1, 21, 9}};
+    static const int sizes[][3] = {
+        {37, 53, 71}, {5, 130, 300}, {20, 130, 300}, {1, 21, 9}};
     for (int i = 0; i < LD * LD; i++) {
         A[i] = (float)((i * 7) % 13) - 6;
         B[i] = (float)((i * 5) % 11) - 5;
     }
-    for (int sz = 0; sz < 3; sz++)
+    for (int sz = 0; sz < 4; sz++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
                 for (int bi = 0; bi < 3; bi++) {
                     int M = sizes[sz][0], N = sizes[sz][1], K = sizes[sz][2];
-                    float alpha = 0.5f, beta = bi == 0 ? 0.0f : bi == 1 ? 1.0f : -2.0f;
-                    for (int i = 0; i < LD * LD; i++) C[i] = R[i] = (float)(i % 5);
+                    float alpha = 0.5f, beta = bi == 0   ? 0.0f
+                                               : bi == 1 ? 1.0f
+                                                         : -2.0f;
+                    for (int i = 0; i < LD * LD; i++)
+                        C[i] = R[i] = (float)(i % 5);
                     for (int i = 0; i < M; i++)
                         for (int j = 0; j < N; j++) {
                             double s = 0;
                             for (int p = 0; p < K; p++)
-                                s += (double)(ta ? A[p * LD + i] : A[i * LD + p]) *
+                                s += (double)(ta ? A[p * LD + i]
+                                                 : A[i * LD + p]) *
                                      (tb ? B[j * LD + p] : B[p * LD + j]);
-                            R[i * LD + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * R[i * LD + j]));
+                            R[i * LD + j] =
+                                (float)(alpha * s +
+                                        (beta == 0 ? 0 : beta * R[i * LD + j]));
                         }
-                    onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C, LD);
+                    onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C,
+                               LD);
                     /* every element, also those outside the (M, N) block
                      * that must stay untouched; one assert (each costs a
                      * write to Check's pipe) */
                     int bad = -1;
                     for (int i = 0; i < LD * LD && bad < 0; i++)
-                        if (!(fabsf(C[i] - R[i]) <= 1e-3f * (1 + fabsf(R[i])))) bad = i;
-                    ck_assert_msg(bad < 0, "%dx%dx%d ta %d tb %d beta %g: C[%d] = %g, expected %g",
-                                  M, N, K, ta, tb, beta, bad, bad < 0 ? 0 : C[bad],
-                                  bad < 0 ? 0 : R[bad]);
+                        if (!(fabsf(C[i] - R[i]) <= 1e-3f * (1 + fabsf(R[i]))))
+                            bad = i;
+                    ck_assert_msg(
+                        bad < 0,
+                        "%dx%dx%d ta %d tb %d beta %g: C[%d] = %g, expected %g",
+                        M, N, K, ta, tb, beta, bad, bad < 0 ? 0 : C[bad],
+                        bad < 0 ? 0 : R[bad]);
                 }
 }
 END_TEST
@@ -214,20 +262,27 @@ START_TEST(conv_2d_basic_and_bias)
 {
     /* X = 0..8 in 3x3, 2x2 kernel of ones: each output is the sum of a
      * 2x2 block: 0+1+3+4, 1+2+4+5, 3+4+6+7, 4+5+7+8; bias adds 1 */
-    onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 3, 3), F(0, 1, 2, 3, 4, 5, 6, 7, 8));
+    onyx_tensor x =
+        kt_tensor(ONYX_FLOAT, 4, D(1, 1, 3, 3), F(0, 1, 2, 3, 4, 5, 6, 7, 8));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 2, 2), F(1, 1, 1, 1));
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 1, D(1), F(1));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w, &b}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w, &b},
+                            3, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 4, D(1, 1, 2, 2));
     expect(&y[0], F(9, 13, 21, 25), 4);
     kt_free(y, 1);
     /* 3x3 kernel, pads 1, stride 2: the corner windows see the 2x2 corner
      * blocks, giving the same sums without bias */
-    onyx_tensor w3 = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 3, 3), F(1, 1, 1, 1, 1, 1, 1, 1, 1));
-    onyx_attr at[] = {KT_INTS("pads", 4, D(1, 1, 1, 1)), KT_INTS("strides", 2, D(2, 2)),
+    onyx_tensor w3 =
+        kt_tensor(ONYX_FLOAT, 4, D(1, 1, 3, 3), F(1, 1, 1, 1, 1, 1, 1, 1, 1));
+    onyx_attr at[] = {KT_INTS("pads", 4, D(1, 1, 1, 1)),
+                      KT_INTS("strides", 2, D(2, 2)),
                       KT_INTS("kernel_shape", 2, D(3, 3))};
-    ck_assert_int_eq(kt_run("Conv", 11, at, 3, (onyx_tensor *[]){&x, &w3, NULL}, 3, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("Conv", 11, at, 3, (onyx_tensor *[]){&x, &w3, NULL},
+                            3, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 4, D(1, 1, 2, 2));
     expect(&y[0], F(8, 12, 20, 24), 4);
     kt_free(y, 1);
@@ -238,11 +293,14 @@ START_TEST(conv_1d_depthwise)
 {
     /* two channels, group 2: ch0 [1,2,3,4] * [1,-1] -> differences -1;
      * ch1 [10,20,30,40] * [.5,.5] -> pairwise means 15, 25, 35 */
-    onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, D(1, 2, 4), F(1, 2, 3, 4, 10, 20, 30, 40));
+    onyx_tensor x =
+        kt_tensor(ONYX_FLOAT, 3, D(1, 2, 4), F(1, 2, 3, 4, 10, 20, 30, 40));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 3, D(2, 1, 2), F(1, -1, 0.5f, 0.5f));
     onyx_attr at[] = {KT_INT("group", 2)};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Conv", 11, at, 1, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, at, 1, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 3, D(1, 2, 3));
     expect(&y[0], F(-1, -1, -1, 15, 25, 35), 6);
     kt_free(y, 1);
@@ -255,16 +313,22 @@ START_TEST(conv_1d_dilated_same_upper)
      * y[o] = x[o-2] + x[o] + x[o+2] = 0+1+3, 0+2+4, 1+3+5, 2+4+0, 3+5+0 */
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 5), F(1, 2, 3, 4, 5));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 3), F(1, 1, 1));
-    onyx_attr at[] = {KT_INTS("dilations", 1, D(2)), KT_STRING("auto_pad", "SAME_UPPER")};
+    onyx_attr at[] = {KT_INTS("dilations", 1, D(2)),
+                      KT_STRING("auto_pad", "SAME_UPPER")};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Conv", 11, at, 2, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, at, 2, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(4, 6, 9, 6, 8), 5);
     kt_free(y, 1);
     /* SAME_LOWER with stride 2 on 4 inputs, kernel 2: out 2, pad 0 total;
      * kernel 3: total pad 1 goes in front: y = [0+1+2, 2+3+4] */
     onyx_tensor x4 = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 4), F(1, 2, 3, 4));
-    onyx_attr at2[] = {KT_INTS("strides", 1, D(2)), KT_STRING("auto_pad", "SAME_LOWER")};
-    ck_assert_int_eq(kt_run("Conv", 11, at2, 2, (onyx_tensor *[]){&x4, &w}, 2, y, 1, msg), ONYX_OK);
+    onyx_attr at2[] = {KT_INTS("strides", 1, D(2)),
+                       KT_STRING("auto_pad", "SAME_LOWER")};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, at2, 2, (onyx_tensor *[]){&x4, &w}, 2, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(3, 9), 2);
     kt_free(y, 1);
 }
@@ -276,13 +340,19 @@ START_TEST(conv_pointwise_and_3d)
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 1, 2), F(1, 2, 3, 4));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 4, D(2, 2, 1, 1), F(1, 1, 2, -1));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(4, 6, -1, 0), 4);
     kt_free(y, 1);
     /* 3-D: a 2x2x2 cube of ones over 0..7 sums to 28 */
-    onyx_tensor x3 = kt_tensor(ONYX_FLOAT, 5, D(1, 1, 2, 2, 2), F(0, 1, 2, 3, 4, 5, 6, 7));
-    onyx_tensor w3 = kt_tensor(ONYX_FLOAT, 5, D(1, 1, 2, 2, 2), F(1, 1, 1, 1, 1, 1, 1, 1));
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x3, &w3}, 2, y, 1, msg), ONYX_OK);
+    onyx_tensor x3 =
+        kt_tensor(ONYX_FLOAT, 5, D(1, 1, 2, 2, 2), F(0, 1, 2, 3, 4, 5, 6, 7));
+    onyx_tensor w3 =
+        kt_tensor(ONYX_FLOAT, 5, D(1, 1, 2, 2, 2), F(1, 1, 1, 1, 1, 1, 1, 1));
+    ck_assert_int_eq(
+        kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x3, &w3}, 2, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 5, D(1, 1, 1, 1, 1));
     expect(&y[0], F(28), 1);
     kt_free(y, 1);
@@ -290,9 +360,10 @@ START_TEST(conv_pointwise_and_3d)
 END_TEST
 
 /* Direct 2-D convolution by the definition, to check im2col + sgemm. */
-static void conv2d_ref(float *y, const float *x, const float *w, const float *b, int N, int C, int H,
-                       int Wd, int M, int G, int kh, int kw, int sh, int sw, int dh, int dw, int ph,
-                       int pw, int OH, int OW)
+static void conv2d_ref(float *y, const float *x, const float *w, const float *b,
+                       int N, int C, int H, int Wd, int M, int G, int kh,
+                       int kw, int sh, int sw, int dh, int dw, int ph, int pw,
+                       int OH, int OW)
 {
     int Cg = C / G, Mg = M / G;
     for (int n = 0; n < N; n++)
@@ -304,10 +375,15 @@ static void conv2d_ref(float *y, const float *x, const float *w, const float *b,
                     for (int c = 0; c < Cg; c++)
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++) {
-                                int ih = oh * sh - ph + i * dh, iw = ow * sw - pw + j * dw;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd) continue;
-                                s += (double)x[((n * C + g * Cg + c) * H + ih) * Wd + iw] *
-                                     w[((m * Cg + c) * kh + i) * kw + j];
+                                int ih = oh * sh - ph + i * dh,
+                                    iw = ow * sw - pw + j * dw;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd)
+                                    continue;
+                                s +=
+                                    (double)
+                                        x[((n * C + g * Cg + c) * H + ih) * Wd +
+                                          iw] *
+                                    w[((m * Cg + c) * kh + i) * kw + j];
                             }
                     y[((n * M + m) * OH + oh) * OW + ow] = (float)s;
                 }
@@ -319,23 +395,33 @@ START_TEST(conv_2d_matches_reference)
      * depthwise path (group = C = M) */
     enum { N = 2, C = 4, H = 7, Wd = 6 };
     static float x[N * C * H * Wd], w[8 * 4 * 3 * 2], b[8], r[N * 8 * 8 * 8];
-    for (int i = 0; i < N * C * H * Wd; i++) x[i] = (float)((i * 37) % 17) / 4 - 2;
-    for (int i = 0; i < 8 * 4 * 3 * 2; i++) w[i] = (float)((i * 11) % 7) / 3 - 1;
-    for (int i = 0; i < 8; i++) b[i] = (float)i / 2;
-    struct { int M, G; } cases[] = {{8, 2}, {4, 4}, {8, 4}, {6, 1}};
+    for (int i = 0; i < N * C * H * Wd; i++)
+        x[i] = (float)((i * 37) % 17) / 4 - 2;
+    for (int i = 0; i < 8 * 4 * 3 * 2; i++)
+        w[i] = (float)((i * 11) % 7) / 3 - 1;
+    for (int i = 0; i < 8; i++)
+        b[i] = (float)i / 2;
+    struct {
+        int M, G;
+    } cases[] = {{8, 2}, {4, 4}, {8, 4}, {6, 1}};
     for (unsigned t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         int M = cases[t].M, G = cases[t].G, Cg = C / G;
-        /* kernel 3x2, stride (2,1), dilation (1,2), pads top 1 left 2 bottom 0 right 1 */
+        /* kernel 3x2, stride (2,1), dilation (1,2), pads top 1 left 2 bottom 0
+         * right 1 */
         int OH = (H + 1 - 3) / 2 + 1, OW = (Wd + 3 - 3) / 1 + 1;
         onyx_tensor tx = kt_tensor(ONYX_FLOAT, 4, D(N, C, H, Wd), x);
         onyx_tensor tw = kt_tensor(ONYX_FLOAT, 4, D(M, Cg, 3, 2), w);
         onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), b);
         onyx_attr at[] = {KT_INT("group", G), KT_INTS("strides", 2, D(2, 1)),
-                          KT_INTS("dilations", 2, D(1, 2)), KT_INTS("pads", 4, D(1, 2, 0, 1))};
+                          KT_INTS("dilations", 2, D(1, 2)),
+                          KT_INTS("pads", 4, D(1, 2, 0, 1))};
         onyx_tensor y[1];
-        ck_assert_int_eq(kt_run("Conv", 11, at, 4, (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg), ONYX_OK);
+        ck_assert_int_eq(kt_run("Conv", 11, at, 4,
+                                (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg),
+                         ONYX_OK);
         expect_dims(&y[0], 4, D(N, M, OH, OW));
-        conv2d_ref(r, x, w, b, N, C, H, Wd, M, G, 3, 2, 2, 1, 1, 2, 1, 2, OH, OW);
+        conv2d_ref(r, x, w, b, N, C, H, Wd, M, G, 3, 2, 2, 1, 1, 2, 1, 2, OH,
+                   OW);
         expect(&y[0], r, N * M * OH * OW);
         kt_free(y, 1);
     }
@@ -348,23 +434,35 @@ START_TEST(conv_errors)
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 4, D(1, 3, 2, 2), F(0));
     onyx_tensor y[1];
     /* W says 3 input channels, X has 2 */
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "W[1]"));
     onyx_tensor w2 = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 2, 2), F(0));
     onyx_attr ks[] = {KT_INTS("kernel_shape", 2, D(3, 3))};
-    ck_assert_int_eq(kt_run("Conv", 11, ks, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, ks, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "kernel_shape"));
     onyx_attr ap[] = {KT_STRING("auto_pad", "SAME_MIDDLE")};
-    ck_assert_int_eq(kt_run("Conv", 11, ap, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, ap, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "SAME_MIDDLE"));
     onyx_attr st[] = {KT_INTS("strides", 2, D(0, 1))};
-    ck_assert_int_eq(kt_run("Conv", 11, st, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, st, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "strides"));
     onyx_tensor bias = kt_tensor(ONYX_FLOAT, 1, D(2), F(0, 0));
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &w2, &bias}, 3, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0,
+                            (onyx_tensor *[]){&x, &w2, &bias}, 3, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "B [2]"));
     onyx_tensor big = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 5, 5), F(0));
-    ck_assert_int_eq(kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &big}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&x, &big}, 2, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "does not fit"));
 }
 END_TEST
@@ -378,25 +476,36 @@ START_TEST(convtranspose_1d)
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 3), F(1, 2, 3));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 2), F(1, 1));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0,
+                            (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 3, D(1, 1, 4));
     expect(&y[0], F(1, 3, 5, 3), 4);
     kt_free(y, 1);
     /* stride 2: inputs land at 2i and 2i+1 -> [1,1,2,2,3,3]; pads 1,1 crop
      * one at each end -> [1,2,2,3] */
     onyx_attr at[] = {KT_INTS("strides", 1, D(2)), KT_INTS("pads", 2, D(1, 1))};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, at, 2, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, at, 2,
+                            (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(1, 2, 2, 3), 4);
     kt_free(y, 1);
     /* output_padding 1 adds a zero (plus bias 0.5) at the end */
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 1, D(1), F(0.5f));
-    onyx_attr op[] = {KT_INTS("strides", 1, D(2)), KT_INTS("output_padding", 1, D(1))};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, op, 2, (onyx_tensor *[]){&x, &w, &b}, 3, y, 1, msg), ONYX_OK);
+    onyx_attr op[] = {KT_INTS("strides", 1, D(2)),
+                      KT_INTS("output_padding", 1, D(1))};
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, op, 2,
+                            (onyx_tensor *[]){&x, &w, &b}, 3, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(1.5f, 1.5f, 2.5f, 2.5f, 3.5f, 3.5f, 0.5f), 7);
     kt_free(y, 1);
-    /* output_shape 7 asks for the same (total padding -1: one extra at the end) */
-    onyx_attr os[] = {KT_INTS("strides", 1, D(2)), KT_INTS("output_shape", 1, D(7))};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, os, 2, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    /* output_shape 7 asks for the same (total padding -1: one extra at the end)
+     */
+    onyx_attr os[] = {KT_INTS("strides", 1, D(2)),
+                      KT_INTS("output_shape", 1, D(7))};
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, os, 2,
+                            (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(1, 1, 2, 2, 3, 3, 0), 7);
     kt_free(y, 1);
 }
@@ -409,18 +518,24 @@ START_TEST(convtranspose_2d_channels)
      * W[0][0] = 1s, W[0][1] = [1,2,3,4], W[1][0] = 1s, W[1][1] = 0s
      * -> Y[0] = 1*1 + 2*1 = 3 everywhere, Y[1] = [1,2,3,4] */
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 1, 1), F(1, 2));
-    onyx_tensor w = kt_tensor(ONYX_FLOAT, 4, D(2, 2, 2, 2),
-                              F(1, 1, 1, 1, 1, 2, 3, 4, 1, 1, 1, 1, 0, 0, 0, 0));
+    onyx_tensor w =
+        kt_tensor(ONYX_FLOAT, 4, D(2, 2, 2, 2),
+                  F(1, 1, 1, 1, 1, 2, 3, 4, 1, 1, 1, 1, 0, 0, 0, 0));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0,
+                            (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 4, D(1, 2, 2, 2));
     expect(&y[0], F(3, 3, 3, 3, 1, 2, 3, 4), 8);
     kt_free(y, 1);
     /* group 2: each input channel only feeds its own output channel;
      * W (2, 1, 2, 2): ch0 -> 1s * 1, ch1 -> [1,2,3,4] * 2 */
-    onyx_tensor wg = kt_tensor(ONYX_FLOAT, 4, D(2, 1, 2, 2), F(1, 1, 1, 1, 1, 2, 3, 4));
+    onyx_tensor wg =
+        kt_tensor(ONYX_FLOAT, 4, D(2, 1, 2, 2), F(1, 1, 1, 1, 1, 2, 3, 4));
     onyx_attr at[] = {KT_INT("group", 2)};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, at, 1, (onyx_tensor *[]){&x, &wg}, 2, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, at, 1,
+                            (onyx_tensor *[]){&x, &wg}, 2, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(1, 1, 1, 1, 2, 4, 6, 8), 8);
     kt_free(y, 1);
 }
@@ -431,14 +546,20 @@ START_TEST(convtranspose_errors)
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, D(1, 2, 3), F(0));
     onyx_tensor w = kt_tensor(ONYX_FLOAT, 3, D(3, 1, 2), F(0));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0, (onyx_tensor *[]){&x, &w}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, NULL, 0,
+                            (onyx_tensor *[]){&x, &w}, 2, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "channels"));
     onyx_tensor w2 = kt_tensor(ONYX_FLOAT, 3, D(2, 1, 2), F(0));
     onyx_attr os[] = {KT_INTS("output_shape", 2, D(4, 4))};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, os, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, os, 1,
+                            (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "output_shape"));
     onyx_attr pd[] = {KT_INTS("pads", 2, D(3, 3))};
-    ck_assert_int_eq(kt_run("ConvTranspose", 11, pd, 1, (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, pd, 1,
+                            (onyx_tensor *[]){&x, &w2}, 2, y, 1, msg),
+                     ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "not in [1,"));
 }
 END_TEST
@@ -450,11 +571,15 @@ START_TEST(maxpool_2d_indices)
     /* X = 0..15 in 4x4, 2x2 windows, stride 2: the bottom-right of each
      * block wins: 5, 7, 13, 15, which are also the row-major indices */
     float xv[16];
-    for (int i = 0; i < 16; i++) xv[i] = (float)i;
+    for (int i = 0; i < 16; i++)
+        xv[i] = (float)i;
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 4, 4), xv);
-    onyx_attr at[] = {KT_INTS("kernel_shape", 2, D(2, 2)), KT_INTS("strides", 2, D(2, 2))};
+    onyx_attr at[] = {KT_INTS("kernel_shape", 2, D(2, 2)),
+                      KT_INTS("strides", 2, D(2, 2))};
     onyx_tensor y[2];
-    ck_assert_int_eq(kt_run("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 2, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 2, msg),
+        ONYX_OK);
     expect_dims(&y[0], 4, D(1, 1, 2, 2));
     expect(&y[0], F(5, 7, 13, 15), 4);
     ck_assert_int_eq(y[1].dtype, ONYX_INT64);
@@ -463,14 +588,18 @@ START_TEST(maxpool_2d_indices)
     kt_free(y, 2);
     /* storage_order 1 numbers column major: (h, w) -> w*4 + h:
      * (1,1) 5, (1,3) 13, (3,1) 7, (3,3) 15 */
-    onyx_attr at2[] = {KT_INTS("kernel_shape", 2, D(2, 2)), KT_INTS("strides", 2, D(2, 2)),
+    onyx_attr at2[] = {KT_INTS("kernel_shape", 2, D(2, 2)),
+                       KT_INTS("strides", 2, D(2, 2)),
                        KT_INT("storage_order", 1)};
-    ck_assert_int_eq(kt_run("MaxPool", 12, at2, 3, (onyx_tensor *[]){&x}, 1, y, 2, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, at2, 3, (onyx_tensor *[]){&x}, 1, y, 2, msg),
+        ONYX_OK);
     ind = y[1].data;
     ck_assert(ind[0] == 5 && ind[1] == 13 && ind[2] == 7 && ind[3] == 15);
     kt_free(y, 2);
     /* Indices alone (Y unused by the graph) */
-    ck_assert_int_eq(kt_run_ex("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 2, (int[]){0, 1}, msg),
+    ck_assert_int_eq(kt_run_ex("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1,
+                               y, 2, (int[]){0, 1}, msg),
                      ONYX_OK);
     ind = y[1].data;
     ck_assert(ind[0] == 5 && ind[1] == 7 && ind[2] == 13 && ind[3] == 15);
@@ -480,25 +609,34 @@ END_TEST
 
 START_TEST(maxpool_1d_dilation_pads_ceil)
 {
-    /* kernel 2 dilated by 2 takes x[o] and x[o+2]: max(1,2), max(5,4), max(2,3) */
+    /* kernel 2 dilated by 2 takes x[o] and x[o+2]: max(1,2), max(5,4), max(2,3)
+     */
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 5), F(1, 5, 2, 4, 3));
-    onyx_attr at[] = {KT_INTS("kernel_shape", 1, D(2)), KT_INTS("dilations", 1, D(2))};
+    onyx_attr at[] = {KT_INTS("kernel_shape", 1, D(2)),
+                      KT_INTS("dilations", 1, D(2))};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(2, 5, 3), 3);
     kt_free(y, 1);
     /* kernel 2, stride 2, pad 1 in front: windows {pad,1}, {5,2}, {4,3};
      * padding never wins even against negatives */
     onyx_tensor xn = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 5), F(-1, 5, 2, 4, 3));
-    onyx_attr at2[] = {KT_INTS("kernel_shape", 1, D(2)), KT_INTS("strides", 1, D(2)),
+    onyx_attr at2[] = {KT_INTS("kernel_shape", 1, D(2)),
+                       KT_INTS("strides", 1, D(2)),
                        KT_INTS("pads", 2, D(1, 0))};
-    ck_assert_int_eq(kt_run("MaxPool", 12, at2, 3, (onyx_tensor *[]){&xn}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, at2, 3, (onyx_tensor *[]){&xn}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(-1, 5, 4), 3);
     kt_free(y, 1);
     /* ceil_mode: 5 inputs, kernel 2, stride 2 -> 3 windows, the last {3} */
-    onyx_attr at3[] = {KT_INTS("kernel_shape", 1, D(2)), KT_INTS("strides", 1, D(2)),
-                       KT_INT("ceil_mode", 1)};
-    ck_assert_int_eq(kt_run("MaxPool", 12, at3, 3, (onyx_tensor *[]){&xn}, 1, y, 1, msg), ONYX_OK);
+    onyx_attr at3[] = {KT_INTS("kernel_shape", 1, D(2)),
+                       KT_INTS("strides", 1, D(2)), KT_INT("ceil_mode", 1)};
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, at3, 3, (onyx_tensor *[]){&xn}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(5, 4, 3), 3);
     kt_free(y, 1);
 }
@@ -509,28 +647,39 @@ START_TEST(avgpool_pads_and_ceil)
     /* 2x2 input [1,2;3,4], 3x3 windows with pad 1: every window holds all
      * four values: 10/4 = 2.5 without the pads, 10/9 counting them */
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 2, 2), F(1, 2, 3, 4));
-    onyx_attr at[] = {KT_INTS("kernel_shape", 2, D(3, 3)), KT_INTS("pads", 4, D(1, 1, 1, 1))};
+    onyx_attr at[] = {KT_INTS("kernel_shape", 2, D(3, 3)),
+                      KT_INTS("pads", 4, D(1, 1, 1, 1))};
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("AveragePool", 11, at, 2, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, at, 2, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+        ONYX_OK);
     expect_dims(&y[0], 4, D(1, 1, 2, 2));
     expect(&y[0], F(2.5f, 2.5f, 2.5f, 2.5f), 4);
     kt_free(y, 1);
-    onyx_attr at2[] = {KT_INTS("kernel_shape", 2, D(3, 3)), KT_INTS("pads", 4, D(1, 1, 1, 1)),
+    onyx_attr at2[] = {KT_INTS("kernel_shape", 2, D(3, 3)),
+                       KT_INTS("pads", 4, D(1, 1, 1, 1)),
                        KT_INT("count_include_pad", 1)};
-    ck_assert_int_eq(kt_run("AveragePool", 11, at2, 3, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, at2, 3, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(10.f / 9, 10.f / 9, 10.f / 9, 10.f / 9), 4);
     kt_free(y, 1);
     /* 1-D ceil_mode: [1..5], kernel 2, stride 2: 1.5, 3.5 and the partial
      * window {5} averaged over its one element */
     onyx_tensor x1 = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 5), F(1, 2, 3, 4, 5));
-    onyx_attr at3[] = {KT_INTS("kernel_shape", 1, D(2)), KT_INTS("strides", 1, D(2)),
-                       KT_INT("ceil_mode", 1)};
-    ck_assert_int_eq(kt_run("AveragePool", 11, at3, 3, (onyx_tensor *[]){&x1}, 1, y, 1, msg), ONYX_OK);
+    onyx_attr at3[] = {KT_INTS("kernel_shape", 1, D(2)),
+                       KT_INTS("strides", 1, D(2)), KT_INT("ceil_mode", 1)};
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, at3, 3, (onyx_tensor *[]){&x1}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(1.5f, 3.5f, 5), 3);
     kt_free(y, 1);
     /* SAME_UPPER, kernel 2, stride 1: the last window is {5, pad} -> 5 */
-    onyx_attr at4[] = {KT_INTS("kernel_shape", 1, D(2)), KT_STRING("auto_pad", "SAME_UPPER")};
-    ck_assert_int_eq(kt_run("AveragePool", 11, at4, 2, (onyx_tensor *[]){&x1}, 1, y, 1, msg), ONYX_OK);
+    onyx_attr at4[] = {KT_INTS("kernel_shape", 1, D(2)),
+                       KT_STRING("auto_pad", "SAME_UPPER")};
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, at4, 2, (onyx_tensor *[]){&x1}, 1, y, 1, msg),
+        ONYX_OK);
     expect(&y[0], F(1.5f, 2.5f, 3.5f, 4.5f, 5), 5);
     kt_free(y, 1);
 }
@@ -539,13 +688,18 @@ END_TEST
 START_TEST(global_pools)
 {
     /* ch0 [1,2,3,4]: mean 2.5, max 4; ch1 [-1,-2,-3,-10]: mean -4, max -1 */
-    onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 2, 2), F(1, 2, 3, 4, -1, -2, -3, -10));
+    onyx_tensor x =
+        kt_tensor(ONYX_FLOAT, 4, D(1, 2, 2, 2), F(1, 2, 3, 4, -1, -2, -3, -10));
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run("GlobalAveragePool", 11, NULL, 0, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("GlobalAveragePool", 11, NULL, 0,
+                            (onyx_tensor *[]){&x}, 1, y, 1, msg),
+                     ONYX_OK);
     expect_dims(&y[0], 4, D(1, 2, 1, 1));
     expect(&y[0], F(2.5f, -4), 2);
     kt_free(y, 1);
-    ck_assert_int_eq(kt_run("GlobalMaxPool", 11, NULL, 0, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_OK);
+    ck_assert_int_eq(kt_run("GlobalMaxPool", 11, NULL, 0, (onyx_tensor *[]){&x},
+                            1, y, 1, msg),
+                     ONYX_OK);
     expect(&y[0], F(4, -1), 2);
     kt_free(y, 1);
 }
@@ -555,16 +709,25 @@ START_TEST(pool_errors)
 {
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 2, 2), F(1, 2, 3, 4));
     onyx_tensor y[2];
-    ck_assert_int_eq(kt_run("MaxPool", 12, NULL, 0, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, NULL, 0, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "kernel_shape"));
-    onyx_attr so[] = {KT_INTS("kernel_shape", 2, D(2, 2)), KT_INT("storage_order", 2)};
-    ck_assert_int_eq(kt_run("MaxPool", 12, so, 2, (onyx_tensor *[]){&x}, 1, y, 2, msg), ONYX_ERR_INVALID);
+    onyx_attr so[] = {KT_INTS("kernel_shape", 2, D(2, 2)),
+                      KT_INT("storage_order", 2)};
+    ck_assert_int_eq(
+        kt_run("MaxPool", 12, so, 2, (onyx_tensor *[]){&x}, 1, y, 2, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "storage_order"));
     onyx_attr big[] = {KT_INTS("kernel_shape", 2, D(3, 3))};
-    ck_assert_int_eq(kt_run("AveragePool", 11, big, 1, (onyx_tensor *[]){&x}, 1, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, big, 1, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "larger than"));
     onyx_tensor x2 = kt_tensor(ONYX_FLOAT, 2, D(2, 2), F(1, 2, 3, 4));
-    ck_assert_int_eq(kt_run("AveragePool", 11, big, 1, (onyx_tensor *[]){&x2}, 1, y, 1, msg), ONYX_ERR_INVALID);
+    ck_assert_int_eq(
+        kt_run("AveragePool", 11, big, 1, (onyx_tensor *[]){&x2}, 1, y, 1, msg),
+        ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "rank"));
 }
 END_TEST

@@ -1,7 +1,9 @@
 /* test_elementwise.c - unit tests of the elementwise kernels: unary.c,
- * binary.c, identity.c and cast.c. Every expected number is worked out by
- * hand in the comment beside it. */
+ * binary.c, identity.c (and its mt19937.c) and cast.c. Every expected number
+ * is worked out by hand in the comment beside it (the generator's, by
+ * numpy). */
 #include "ktest.h"
+#include "../../kernels/mt19937.h"
 
 #include <check.h>
 #include <math.h>
@@ -648,7 +650,7 @@ START_TEST(test_identity_dropout)
     expect_f32(&out[1], (float[]){1, 1, 1}, 3, 0);
     kt_free(out, 2);
 
-    /* training_mode false is fine, true is refused */
+    /* training_mode false: a copy */
     uint8_t tm = 0;
     onyx_tensor TM = T(ONYX_BOOL, 0, (0), &tm);
     ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
@@ -656,12 +658,9 @@ START_TEST(test_identity_dropout)
                      ONYX_OK);
     expect_f32(&out[0], x, 3, 0);
     kt_free(out, 1);
+    /* training_mode true with ratio 0: nothing is dropped, y = x, mask all
+     * true */
     tm = 1;
-    ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
-                            (onyx_tensor *[]){&X, &R, &TM}, 3, out, 1, msg),
-                     ONYX_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(msg, "training_mode"));
-    /* ... unless ratio is 0: nothing is dropped, y = x, mask all true */
     r = 0;
     ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
                             (onyx_tensor *[]){&X, &R, &TM}, 3, out, 2, msg),
@@ -675,6 +674,102 @@ START_TEST(test_identity_dropout)
         kt_run("Dropout", 10, bad, 1, (onyx_tensor *[]){&X}, 1, out, 1, msg),
         ONYX_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(msg, "ratio"));
+}
+END_TEST
+
+/* The generator behind training-mode Dropout: numpy's legacy RandomState.
+ * Expected values pasted from numpy 1.24:
+ *   np.random.RandomState(0).random_sample(4)
+ *   np.random.RandomState(5).random_sample(4)
+ * printed with repr (17 significant digits round-trip exactly). */
+START_TEST(test_mt19937_numpy)
+{
+    const double want0[] = {0.5488135039273248, 0.7151893663724195,
+                            0.6027633760716439, 0.5448831829968969};
+    const double want5[] = {0.22199317108973948, 0.8707323061773764,
+                            0.20671915533942642, 0.9186109079379216};
+    onyx_mt19937 rng;
+    onyx_mt19937_seed(&rng, 0);
+    for (int i = 0; i < 4; i++) {
+        double u = onyx_mt19937_next_double(&rng);
+        ck_assert_msg(u == want0[i], "seed 0: u[%d] = %.17g, want %.17g", i, u,
+                      want0[i]);
+    }
+    onyx_mt19937_seed(&rng, 5);
+    for (int i = 0; i < 4; i++) {
+        double u = onyx_mt19937_next_double(&rng);
+        ck_assert_msg(u == want5[i], "seed 5: u[%d] = %.17g, want %.17g", i, u,
+                      want5[i]);
+    }
+    /* the raw first output for seed 5489, the default seed of Matsumoto and
+     * Nishimura's mt19937ar.c and of C++'s std::mt19937: 3499211612 (numpy:
+     * RandomState(5489).randint(0, 2**32, dtype=np.uint32)) */
+    onyx_mt19937_seed(&rng, 5489);
+    ck_assert_uint_eq(onyx_mt19937_next32(&rng), 3499211612u);
+}
+END_TEST
+
+/* Dropout in training mode: ONNX's reference
+ *   np.random.seed(seed); mask = np.random.uniform(0, 1, x.shape) >= ratio
+ *   y = mask * x * (1 / (1 - ratio))
+ * with the uniform draws of test_mt19937_numpy. */
+START_TEST(test_dropout_training)
+{
+    uint8_t tm = 1;
+    onyx_tensor TM = T(ONYX_BOOL, 0, (0), &tm), out[2];
+
+    /* seed 0 (the default), ratio 0.5: u = .549 .715 .603 .545 .424 .646,
+     * so only the fifth is dropped (a dropped -5 gives -0); kept ones
+     * scale by 1 / (1 - 0.5) = 2 */
+    float x0[] = {1, -2, 3, 4, -5, 6}, r0 = 0.5f;
+    onyx_tensor X0 = T(ONYX_FLOAT, 2, (2, 3), x0),
+                R0 = T(ONYX_FLOAT, 0, (0), &r0);
+    ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
+                            (onyx_tensor *[]){&X0, &R0, &TM}, 3, out, 2, msg),
+                     ONYX_OK);
+    expect_f32(&out[0], (float[]){2, -4, 6, 8, 0, 12}, 6, 0);
+    ck_assert(signbit(((float *)out[0].data)[4]));
+    expect_u8(&out[1], ONYX_BOOL, (uint8_t[]){1, 1, 1, 1, 0, 1}, 6);
+    kt_free(out, 2);
+    /* ratio omitted means 0.5: the same y */
+    ck_assert_int_eq(kt_run("Dropout", 13, NULL, 0,
+                            (onyx_tensor *[]){&X0, NULL, &TM}, 3, out, 1, msg),
+                     ONYX_OK);
+    expect_f32(&out[0], (float[]){2, -4, 6, 8, 0, 12}, 6, 0);
+    kt_free(out, 1);
+
+    /* seed 5, ratio 0.3: u = .222 .871 .207 .919 .488 .612 drops the first
+     * and third. The scale is 1 / (1 - 0.3f) in float32 = 1.4285715 and y is
+     * x times it: 5 * 1.4285715 = 7.1428576 and 10 * 1.4285715 = 14.285715
+     * (dividing by 0.7f instead would give 7.142857 and 14.285714) */
+    float x5[] = {1, 5, -2, 10, -7, 3}, r5 = 0.3f;
+    onyx_tensor X5 = T(ONYX_FLOAT, 1, (6), x5), R5 = T(ONYX_FLOAT, 0, (0), &r5);
+    onyx_attr seed5[] = {KT_INT("seed", 5)};
+    ck_assert_int_eq(kt_run("Dropout", 13, seed5, 1,
+                            (onyx_tensor *[]){&X5, &R5, &TM}, 3, out, 2, msg),
+                     ONYX_OK);
+    const float want5[] = {0, 7.1428576f, -0.0f, 14.285715f, -10, 4.285714f};
+    const float *y = out[0].data;
+    for (int i = 0; i < 6; i++)
+        ck_assert_msg(memcmp(&y[i], &want5[i], sizeof(float)) == 0,
+                      "y[%d] = %.9g, want %.9g", i, (double)y[i],
+                      (double)want5[i]);
+    expect_u8(&out[1], ONYX_BOOL, (uint8_t[]){0, 1, 0, 1, 1, 1}, 6);
+    kt_free(out, 2);
+
+    /* numpy takes seeds in [0, 2^32 - 1] only */
+    onyx_attr neg[] = {KT_INT("seed", -1)};
+    ck_assert_int_eq(kt_run("Dropout", 13, neg, 1,
+                            (onyx_tensor *[]){&X5, &R5, &TM}, 3, out, 1, msg),
+                     ONYX_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(msg, "seed"));
+    /* ... which matters only when a mask is drawn */
+    tm = 0;
+    ck_assert_int_eq(kt_run("Dropout", 13, neg, 1,
+                            (onyx_tensor *[]){&X5, &R5, &TM}, 3, out, 1, msg),
+                     ONYX_OK);
+    expect_f32(&out[0], x5, 6, 0);
+    kt_free(out, 1);
 }
 END_TEST
 
@@ -779,6 +874,8 @@ static Suite *elementwise_suite(void)
     suite_add_tcase(s, b);
     TCase *o = tcase_create("identity_cast");
     tcase_add_test(o, test_identity_dropout);
+    tcase_add_test(o, test_mt19937_numpy);
+    tcase_add_test(o, test_dropout_training);
     tcase_add_test(o, test_cast);
     suite_add_tcase(s, o);
     return s;
