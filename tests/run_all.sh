@@ -3,8 +3,9 @@
 #   1. unit tests (Check), OpenBLAS build
 #   2. ONNX conformance: all core tests must pass, OpenBLAS build
 #   3. the same two with the engine's own GEMM (make BLAS=none)
-#   4. malformed models, unit tests and conformance under ASan + UBSan
-#   5. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
+#   4. malformed models, command, unit tests and conformance under ASan + UBSan
+#   5. the command's interface (exit statuses, input errors)
+#   6. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -30,6 +31,9 @@ make -s test-unit
 step "conformance (OpenBLAS)"
 conformance bin/onyx openblas
 
+step "the onyx command's interface"
+sh tests/cli/check.sh bin/onyx "$OUT/cli"
+
 step "unit tests (BLAS=none)"
 make -s -j"$JOBS" BLAS=none cli unit
 make -s BLAS=none test-unit
@@ -42,6 +46,7 @@ make -s -j"$JOBS" SAN=1 OPT=-O1 cli unit
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 sh tests/malformed/check.sh build/openblas-san/onyx "$OUT/malformed"
+sh tests/cli/check.sh build/openblas-san/onyx "$OUT/cli-san"
 make -s SAN=1 OPT=-O1 test-unit
 conformance build/openblas-san/onyx san
 
