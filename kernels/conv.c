@@ -22,6 +22,9 @@ enum { CONV_Y = 0 };
 #define CONV_HOT
 #endif
 
+/* Size of one im2col pass, in floats (512 KB, a typical L2). */
+#define CONV_COL_FLOATS (128 * 1024)
+
 typedef struct {
     int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
     int64_t Cg, Mg;        /* channels per group: C/G in, M/G out */
@@ -29,6 +32,8 @@ typedef struct {
     int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
     int64_t S_in, P; /* in[0]*in[1]*in[2], out[0]*out[1]*out[2] */
     int64_t K;       /* Cg * k[0]*k[1]*k[2]: rows of the column matrix */
+    int64_t chunk;   /* output positions per im2col pass: the column
+                        matrix (K, chunk) is the scratch */
     int pointwise;   /* 1x1 kernel, stride 1, no pad: X is the columns */
     int depthwise;   /* Cg == 1 and Mg == 1: direct loop, no sgemm */
     int has_bias;
@@ -185,29 +190,36 @@ static onyx_status conv_prepare(onyx_prep *p)
     q.K = q.Cg * q.k[0] * q.k[1] * q.k[2];
     q.pointwise = 1;
     for (int i = 0; i < 3; i++)
-        if (q.k[i] != 1 || q.s[i] != 1 || q.pb[i] != 0) q.pointwise = 0;
+        if (q.k[i] != 1 || q.s[i] != 1 || q.pb[i] != 0 || q.out[i] != q.in[i])
+            q.pointwise = 0;
     q.depthwise = q.Cg == 1 && q.Mg == 1 && !q.pointwise;
     ONYX_CHECK(p, q.K <= 0x7fffffff && q.P <= 0x7fffffff && M <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
 
     if (p->out[CONV_Y])
         onyx_set_shape(p->out[CONV_Y], ONYX_FLOAT, X->rank, ydims);
+    /* the column matrix is built CONV_COL_FLOATS at a time (at least 64
+     * columns), not whole: it stays in cache for the sgemm, and the scratch
+     * stays small for long signals */
+    q.chunk = CONV_COL_FLOATS / q.K;
+    if (q.chunk < 64) q.chunk = 64;
+    if (q.chunk > q.P) q.chunk = q.P;
     conv_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     p->params = qp;
     if (!q.pointwise && !q.depthwise)
-        p->scratch_bytes = (size_t)q.K * (size_t)q.P * sizeof(float);
+        p->scratch_bytes = (size_t)q.K * (size_t)q.chunk * sizeof(float);
     return ONYX_OK;
 }
 
-/* col (K, P) from x (Cg, D, H, W): row (c, a, b, w) holds, for every output
- * position, the input under kernel tap (a, b, w) of channel c, or 0 where
- * the tap falls on padding. */
+/* col (K, p1 - p0) from x (Cg, D, H, W): row (c, a, b, w) holds, for the
+ * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
+ * under kernel tap (a, b, w) of channel c, or 0 where it falls on padding. */
 CONV_HOT static void im2col(float *restrict col, const float *restrict x,
-                            const conv_plan *q)
+                            int64_t p0, int64_t p1, const conv_plan *q)
 {
-    const int64_t P = q->P, plane = q->out[1] * q->out[2];
+    const int64_t OW = q->out[2], plane = q->out[1] * OW, sw = q->s[2];
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t a = 0; a < q->k[0]; a++)
             for (int64_t b = 0; b < q->k[1]; b++)
@@ -218,39 +230,40 @@ CONV_HOT static void im2col(float *restrict col, const float *restrict x,
                     int64_t dlo, dhi, hlo, hhi, wlo, whi;
                     tap_range(q->out[0], q->s[0], offd, q->in[0], &dlo, &dhi);
                     tap_range(q->out[1], q->s[1], offh, q->in[1], &hlo, &hhi);
-                    tap_range(q->out[2], q->s[2], offw, q->in[2], &wlo, &whi);
-                    const int64_t sw = q->s[2], ow_n = q->out[2];
-                    float *row = col + ((c * q->k[0] + a) * q->k[1] * q->k[2] +
-                                        b * q->k[2] + w) *
-                                           P;
-                    for (int64_t od = 0; od < q->out[0]; od++) {
-                        float *rp = row + od * plane;
-                        if (od < dlo || od >= dhi) {
-                            memset(rp, 0, (size_t)plane * sizeof(float));
+                    tap_range(OW, sw, offw, q->in[2], &wlo, &whi);
+                    /* one output row (od, oh) segment [ow0, ow1) at a time;
+                     * dst[ow - ow0] is its column ow */
+                    for (int64_t p = p0; p < p1;) {
+                        int64_t od = p / plane, oh = p % plane / OW;
+                        int64_t ow0 = p % OW;
+                        int64_t ow1 = OW - ow0 < p1 - p ? OW : ow0 + (p1 - p);
+                        float *dst = col;
+                        col += ow1 - ow0;
+                        p += ow1 - ow0;
+                        if (od < dlo || od >= dhi || oh < hlo || oh >= hhi) {
+                            for (int64_t ow = ow0; ow < ow1; ow++)
+                                dst[ow - ow0] = 0;
                             continue;
                         }
                         int64_t id = od * q->s[0] + offd;
-                        for (int64_t oh = 0; oh < q->out[1]; oh++, rp += ow_n) {
-                            if (oh < hlo || oh >= hhi) {
-                                memset(rp, 0, (size_t)ow_n * sizeof(float));
-                                continue;
-                            }
-                            int64_t ih = oh * q->s[1] + offh;
-                            const float *xr =
-                                x + ((c * q->in[0] + id) * q->in[1] + ih) *
-                                        q->in[2];
-                            int64_t ow = 0;
-                            for (; ow < wlo; ow++)
-                                rp[ow] = 0;
-                            if (sw == 1 && whi > wlo)
-                                memcpy(rp + wlo, xr + wlo + offw,
-                                       (size_t)(whi - wlo) * sizeof(float));
-                            else if (sw != 1)
-                                for (ow = wlo; ow < whi; ow++)
-                                    rp[ow] = xr[ow * sw + offw];
-                            for (ow = whi; ow < ow_n; ow++)
-                                rp[ow] = 0;
-                        }
+                        int64_t ih = oh * q->s[1] + offh;
+                        const float *xr =
+                            x +
+                            ((c * q->in[0] + id) * q->in[1] + ih) * q->in[2];
+                        int64_t lo = wlo > ow0 ? wlo : ow0;
+                        int64_t hi = whi < ow1 ? whi : ow1;
+                        if (hi < lo) hi = lo;
+                        int64_t ow = ow0;
+                        for (; ow < lo; ow++)
+                            dst[ow - ow0] = 0;
+                        if (sw == 1)
+                            for (; ow < hi; ow++)
+                                dst[ow - ow0] = xr[ow + offw];
+                        else
+                            for (; ow < hi; ow++)
+                                dst[ow - ow0] = xr[ow * sw + offw];
+                        for (; ow < ow1; ow++)
+                            dst[ow - ow0] = 0;
                     }
                 }
 }
@@ -317,11 +330,6 @@ static onyx_status conv_eval(onyx_exec *e)
         for (int64_t g = 0; g < q->G; g++) {
             const float *xg = xn + g * q->Cg * q->S_in;
             float *yg = yn + g * q->Mg * q->P;
-            const float *cols = xg; /* pointwise: X_g (Cg, P) is the matrix */
-            if (!q->pointwise) {
-                im2col(col, xg, q);
-                cols = col;
-            }
             float beta = 0.0f;
             if (B) {
                 for (int64_t m = 0; m < q->Mg; m++) {
@@ -331,9 +339,21 @@ static onyx_status conv_eval(onyx_exec *e)
                 }
                 beta = 1.0f;
             }
-            /* Y_g (Mg, P) = W_g (Mg, K) @ cols (K, P) [+ bias] */
-            onyx_sgemm(0, 0, Mg, P, K, 1.0f, W + g * q->Mg * q->K, K, cols, P,
-                       beta, yg, P);
+            const float *Wg = W + g * q->Mg * q->K;
+            if (q->pointwise) {
+                /* Y_g (Mg, P) = W_g (Mg, Cg) @ X_g (Cg, P) [+ bias] */
+                onyx_sgemm(0, 0, Mg, P, K, 1.0f, Wg, K, xg, P, beta, yg, P);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < q->P; p0 += q->chunk) {
+                int64_t p1 = p0 + q->chunk < q->P ? p0 + q->chunk : q->P;
+                int cols = (int)(p1 - p0);
+                im2col(col, xg, p0, p1, q);
+                /* Y_g[:, p0:p1] (Mg, cols) = W_g (Mg, K) @ col (K, cols) [+ b]
+                 */
+                onyx_sgemm(0, 0, Mg, cols, K, 1.0f, Wg, K, col, cols, beta,
+                           yg + p0, P);
+            }
         }
     }
     return ONYX_OK;

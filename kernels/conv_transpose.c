@@ -20,6 +20,9 @@ enum { CT_Y = 0 };
 #define CT_HOT
 #endif
 
+/* Size of one column-matrix pass, in floats (512 KB, a typical L2). */
+#define CT_COL_FLOATS (128 * 1024)
+
 typedef struct {
     int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
     int64_t Cg, Mg;        /* C/G, M/G */
@@ -27,6 +30,8 @@ typedef struct {
     int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
     int64_t S_in, S_out;             /* products of in[] and out[] */
     int64_t KK;                      /* k[0]*k[1]*k[2] */
+    int64_t chunk; /* input positions per sgemm + col2im pass: the column
+                      matrix (Mg*KK, chunk) is the scratch */
     int has_bias;
 } ct_plan;
 
@@ -197,49 +202,62 @@ static onyx_status ct_prepare(onyx_prep *p)
                "transposed convolution too large for a 32-bit sgemm");
 
     if (p->out[CT_Y]) onyx_set_shape(p->out[CT_Y], ONYX_FLOAT, X->rank, ydims);
+    /* the column matrix is made CT_COL_FLOATS at a time (at least 64
+     * columns): it stays in cache for col2im, and the scratch stays small */
+    q.chunk = CT_COL_FLOATS / (q.Mg * q.KK);
+    if (q.chunk < 64) q.chunk = 64;
+    if (q.chunk > q.S_in) q.chunk = q.S_in;
     ct_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     p->params = qp;
-    p->scratch_bytes = (size_t)(q.Mg * q.KK) * (size_t)q.S_in * sizeof(float);
+    p->scratch_bytes = (size_t)(q.Mg * q.KK) * (size_t)q.chunk * sizeof(float);
     return ONYX_OK;
 }
 
-/* y (Mg, out...) += col (Mg*KK, S_in) scattered: row (m, a, b, t) adds the
- * contribution of kernel tap (a, b, t) of every input position to the
- * output position it lands on, skipping those cropped by the padding. */
+/* y (Mg, out...) += col (Mg*KK, p1 - p0) scattered: row (m, a, b, t) holds
+ * the contribution of kernel tap (a, b, t) for the input positions
+ * p0 <= p < p1 (flat over X's D, H, W); each is added to the output
+ * position it lands on, unless the padding crops it. */
 CT_HOT static void col2im(float *restrict y, const float *restrict col,
-                          const ct_plan *q)
+                          int64_t p0, int64_t p1, const ct_plan *q)
 {
-    const int64_t plane_in = q->in[1] * q->in[2];
-    const int64_t plane_out = q->out[1] * q->out[2];
+    const int64_t IW = q->in[2], plane_in = q->in[1] * IW;
+    const int64_t plane_out = q->out[1] * q->out[2], sw = q->s[2];
     for (int64_t m = 0; m < q->Mg; m++) {
         float *ym = y + m * q->S_out;
         for (int64_t a = 0; a < q->k[0]; a++)
             for (int64_t b = 0; b < q->k[1]; b++)
-                for (int64_t t = 0; t < q->k[2]; t++, col += q->S_in) {
+                for (int64_t t = 0; t < q->k[2]; t++) {
                     int64_t offd = a * q->d[0] - q->pb[0];
                     int64_t offh = b * q->d[1] - q->pb[1];
                     int64_t offw = t * q->d[2] - q->pb[2];
                     int64_t dlo, dhi, hlo, hhi, wlo, whi;
                     tap_range(q->in[0], q->s[0], offd, q->out[0], &dlo, &dhi);
                     tap_range(q->in[1], q->s[1], offh, q->out[1], &hlo, &hhi);
-                    tap_range(q->in[2], q->s[2], offw, q->out[2], &wlo, &whi);
-                    const int64_t sw = q->s[2];
-                    for (int64_t id = dlo; id < dhi; id++) {
+                    tap_range(IW, sw, offw, q->out[2], &wlo, &whi);
+                    /* one input row (id, ih) segment [iw0, iw1) at a time;
+                     * src[iw - iw0] is its column iw */
+                    for (int64_t p = p0; p < p1;) {
+                        int64_t id = p / plane_in, ih = p % plane_in / IW;
+                        int64_t iw0 = p % IW;
+                        int64_t iw1 = IW - iw0 < p1 - p ? IW : iw0 + (p1 - p);
+                        const float *src = col;
+                        col += iw1 - iw0;
+                        p += iw1 - iw0;
+                        if (id < dlo || id >= dhi || ih < hlo || ih >= hhi)
+                            continue;
                         int64_t od = id * q->s[0] + offd;
-                        for (int64_t ih = hlo; ih < hhi; ih++) {
-                            int64_t oh = ih * q->s[1] + offh;
-                            const float *cr =
-                                col + id * plane_in + ih * q->in[2];
-                            float *yr = ym + od * plane_out + oh * q->out[2];
-                            if (sw == 1)
-                                for (int64_t iw = wlo; iw < whi; iw++)
-                                    yr[iw + offw] += cr[iw];
-                            else
-                                for (int64_t iw = wlo; iw < whi; iw++)
-                                    yr[iw * sw + offw] += cr[iw];
-                        }
+                        int64_t oh = ih * q->s[1] + offh;
+                        float *yr = ym + od * plane_out + oh * q->out[2];
+                        int64_t lo = wlo > iw0 ? wlo : iw0;
+                        int64_t hi = whi < iw1 ? whi : iw1;
+                        if (sw == 1)
+                            for (int64_t iw = lo; iw < hi; iw++)
+                                yr[iw + offw] += src[iw - iw0];
+                        else
+                            for (int64_t iw = lo; iw < hi; iw++)
+                                yr[iw * sw + offw] += src[iw - iw0];
                     }
                 }
     }
@@ -264,10 +282,16 @@ static onyx_status ct_eval(onyx_exec *e)
                 for (int64_t i = 0; i < q->S_out; i++)
                     ym[i] = bv;
             }
-            /* col (Mg*KK, S_in) = W_g^T, W_g (Cg, Mg*KK), @ X_g (Cg, S_in) */
-            onyx_sgemm(1, 0, rows, S_in, Cg, 1.0f, W + g * q->Cg * rows, rows,
-                       xg, S_in, 0.0f, col, S_in);
-            col2im(yg, col, q);
+            const float *Wg = W + g * q->Cg * rows;
+            for (int64_t p0 = 0; p0 < q->S_in; p0 += q->chunk) {
+                int64_t p1 = p0 + q->chunk < q->S_in ? p0 + q->chunk : q->S_in;
+                int cols = (int)(p1 - p0);
+                /* col (Mg*KK, cols) = W_g^T @ X_g[:, p0:p1], with W_g
+                 * (Cg, Mg*KK) and X_g (Cg, S_in) */
+                onyx_sgemm(1, 0, rows, cols, Cg, 1.0f, Wg, rows, xg + p0, S_in,
+                           0.0f, col, cols);
+                col2im(yg, col, p0, p1, q);
+            }
         }
     return ONYX_OK;
 }

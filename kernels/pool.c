@@ -3,8 +3,9 @@
  *
  * prepare works out, for every output position along every axis, which
  * input positions its window covers (clipped to the input, and to the padded
- * input for count_include_pad), so eval is plain loops without bounds
- * checks. 1-D and 2-D pools run as 3-D ones with leading dims of 1. */
+ * input for count_include_pad); eval builds each output row tap by tap, in
+ * loops without bounds checks. 1-D and 2-D pools run as 3-D ones with
+ * leading dims of 1. */
 #include "onyx_kernel.h"
 
 #include <math.h>
@@ -32,9 +33,10 @@ typedef struct {
 
 typedef struct {
     pool_kind kind;
-    int64_t NC;                  /* N * C planes */
-    int64_t in[3], out[3], d[3]; /* spatial sizes and dilations, 1-padded */
-    int64_t S_in, S_out;         /* products of in[] and out[] */
+    int64_t NC;                      /* N * C planes */
+    int64_t in[3], out[3];           /* spatial sizes, 1-padded in front */
+    int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
+    int64_t S_in, S_out;             /* products of in[] and out[] */
     int64_t istr[3]; /* Indices: stride of each axis (storage_order) */
     int count_include_pad;
     pool_win *win[3]; /* win[a][o], o < out[a]: points into wins */
@@ -192,7 +194,10 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
     for (int a = 0; a < 3; a++) {
         q->in[a] = in[a];
         q->out[a] = out[a];
+        q->k[a] = k[a];
+        q->s[a] = s[a];
         q->d[a] = d[a];
+        q->pb[a] = pb[a];
         q->win[a] = w;
         for (int64_t o = 0; o < out[a]; o++, w++) {
             int64_t start = o * s[a] - pb[a];
@@ -252,67 +257,128 @@ static onyx_status gmax_prepare(onyx_prep *p)
     return global_prepare(p, POOL_GLOBAL_MAX);
 }
 
-/* y (out...) = mean of x (in...) over each window; the divisor counts the
- * taps inside the input, or inside the padded input (count_include_pad). */
-POOL_HOT static void avg_plane(float *y, const float *x, const pool_plan *q)
+/* Output positions o in [*lo, *hi) whose input position o*s + off lies in
+ * [0, n): where a kernel tap along W does not fall on padding. */
+static void tap_range(int64_t n_out, int64_t s, int64_t off, int64_t n,
+                      int64_t *lo, int64_t *hi)
 {
-    const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
-    const int64_t in1 = q->in[1], in2 = q->in[2];
-    const int64_t d0 = q->d[0], d1 = q->d[1], d2 = q->d[2];
-    for (int64_t od = 0; od < q->out[0]; od++)
-        for (int64_t oh = 0; oh < q->out[1]; oh++)
-            for (int64_t ow = 0; ow < q->out[2]; ow++) {
-                const pool_win *a = &W0[od], *b = &W1[oh], *c = &W2[ow];
-                float sum = 0;
-                for (int64_t i = 0; i < a->n; i++)
-                    for (int64_t j = 0; j < b->n; j++) {
-                        const float *row =
-                            x +
-                            ((a->first + i * d0) * in1 + b->first + j * d1) *
-                                in2 +
-                            c->first;
-                        for (int64_t t = 0; t < c->n; t++)
-                            sum += row[t * d2];
-                    }
-                int64_t cnt = q->count_include_pad ? a->npad * b->npad * c->npad
-                                                   : a->n * b->n * c->n;
-                *y++ = cnt > 0 ? sum / (float)cnt : 0.0f;
-            }
+    int64_t a = off >= 0 ? 0 : ceil_div(-off, s);
+    int64_t b = n - off <= 0 ? 0 : ceil_div(n - off, s);
+    if (a > n_out) a = n_out;
+    if (b > n_out) b = n_out;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
 }
 
-/* y (out...) = max of x (in...) over each window, padding excluded; when
- * ind is set, the flat index of the (first) maximum, offset by base. */
-POOL_HOT static void max_plane(float *y, int64_t *ind, int64_t base,
-                               const float *x, const pool_plan *q)
+/* The flat index of the first element of window (a, b, c) equal to v:
+ * Indices are a second pass, so the plain max loop stays branch-free. */
+static int64_t max_index(const float *x, float v, const pool_win *a,
+                         const pool_win *b, const pool_win *c,
+                         const pool_plan *q)
+{
+    for (int64_t i = 0; i < a->n; i++)
+        for (int64_t j = 0; j < b->n; j++) {
+            int64_t id = a->first + i * q->d[0], ih = b->first + j * q->d[1];
+            const float *row = x + (id * q->in[1] + ih) * q->in[2];
+            for (int64_t t = 0; t < c->n; t++) {
+                int64_t iw = c->first + t * q->d[2];
+                if (row[iw] == v)
+                    return id * q->istr[0] + ih * q->istr[1] + iw * q->istr[2];
+            }
+        }
+    /* all NaN (or an empty window): the window's first position */
+    return a->first * q->istr[0] + b->first * q->istr[1] +
+           c->first * q->istr[2];
+}
+
+/* y (out...) = max or mean of x (in...) over each window, padding
+ * excluded (the mean's divisor counts it with count_include_pad). Each
+ * output row is built tap by tap along W, over the outputs that tap does
+ * not put on padding, so the inner loops run over whole rows and
+ * vectorise. Indices, when asked for, are a second pass over each window. */
+POOL_HOT static void pool_plane(float *restrict y, int64_t *ind, int64_t base,
+                                const float *restrict x, const pool_plan *q)
 {
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
-    const int64_t in1 = q->in[1], in2 = q->in[2];
-    const int64_t d0 = q->d[0], d1 = q->d[1], d2 = q->d[2];
+    const int64_t OW = q->out[2], in2 = q->in[2], s2 = q->s[2];
+    const int is_max = q->kind == POOL_MAX;
     for (int64_t od = 0; od < q->out[0]; od++)
-        for (int64_t oh = 0; oh < q->out[1]; oh++)
-            for (int64_t ow = 0; ow < q->out[2]; ow++) {
-                const pool_win *a = &W0[od], *b = &W1[oh], *c = &W2[ow];
-                float best = -INFINITY;
-                int64_t bd = a->first, bh = b->first, bw = c->first;
-                for (int64_t i = 0; i < a->n; i++)
-                    for (int64_t j = 0; j < b->n; j++) {
-                        int64_t id = a->first + i * d0, ih = b->first + j * d1;
-                        const float *row = x + (id * in1 + ih) * in2;
-                        for (int64_t t = 0; t < c->n; t++) {
-                            int64_t iw = c->first + t * d2;
-                            if (row[iw] > best) {
-                                best = row[iw];
-                                bd = id;
-                                bh = ih;
-                                bw = iw;
+        for (int64_t oh = 0; oh < q->out[1]; oh++, y += OW) {
+            const pool_win *a = &W0[od], *b = &W1[oh];
+            for (int64_t ow = 0; ow < OW; ow++)
+                y[ow] = is_max ? -INFINITY : 0;
+            for (int64_t i = 0; i < a->n; i++)
+                for (int64_t j = 0; j < b->n; j++) {
+                    const float *row =
+                        x + ((a->first + i * q->d[0]) * q->in[1] + b->first +
+                             j * q->d[1]) *
+                                in2;
+                    for (int64_t t = 0; t < q->k[2]; t++) {
+                        int64_t off = t * q->d[2] - q->pb[2], lo, hi;
+                        tap_range(OW, s2, off, in2, &lo, &hi);
+                        if (is_max && s2 == 1)
+                            for (int64_t ow = lo; ow < hi; ow++) {
+                                float v = row[ow + off];
+                                y[ow] = v > y[ow] ? v : y[ow];
                             }
-                        }
+                        else if (is_max)
+                            for (int64_t ow = lo; ow < hi; ow++) {
+                                float v = row[ow * s2 + off];
+                                y[ow] = v > y[ow] ? v : y[ow];
+                            }
+                        else if (s2 == 1)
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                y[ow] += row[ow + off];
+                        else
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                y[ow] += row[ow * s2 + off];
                     }
-                *y++ = best;
-                if (ind)
-                    *ind++ = base + bd * q->istr[0] + bh * q->istr[1] +
-                             bw * q->istr[2];
+                }
+            if (!is_max) {
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const pool_win *c = &W2[ow];
+                    int64_t cnt = q->count_include_pad
+                                      ? a->npad * b->npad * c->npad
+                                      : a->n * b->n * c->n;
+                    y[ow] = cnt > 0 ? y[ow] / (float)cnt : 0.0f;
+                }
+            } else if (ind) {
+                for (int64_t ow = 0; ow < OW; ow++)
+                    *ind++ = base + max_index(x, y[ow], a, b, &W2[ow], q);
             }
+        }
+}
+
+/* sum and max of x (n), with 8 partial results the compiler vectorises */
+POOL_HOT static float sum_f32(const float *x, int64_t n)
+{
+    float part[8] = {0}, s = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int t = 0; t < 8; t++)
+            part[t] += x[i + t];
+    for (; i < n; i++)
+        s += x[i];
+    for (int t = 0; t < 8; t++)
+        s += part[t];
+    return s;
+}
+
+POOL_HOT static float max_f32(const float *x, int64_t n)
+{
+    float part[8], best = -INFINITY;
+    for (int t = 0; t < 8; t++)
+        part[t] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int t = 0; t < 8; t++)
+            part[t] = x[i + t] > part[t] ? x[i + t] : part[t];
+    for (; i < n; i++)
+        best = x[i] > best ? x[i] : best;
+    for (int t = 0; t < 8; t++)
+        best = part[t] > best ? part[t] : best;
+    return best;
 }
 
 POOL_HOT static onyx_status pool_eval(onyx_exec *e)
@@ -328,24 +394,12 @@ POOL_HOT static onyx_status pool_eval(onyx_exec *e)
         const float *x = X + nc * q->S_in;
         float *y = Y ? Y + nc * q->S_out : NULL;
         switch (q->kind) {
-        case POOL_AVG: avg_plane(y, x, q); break;
+        case POOL_AVG:
         case POOL_MAX:
-            max_plane(y, I ? I + nc * q->S_out : NULL, nc * q->S_in, x, q);
+            pool_plane(y, I ? I + nc * q->S_out : NULL, nc * q->S_in, x, q);
             break;
-        case POOL_GLOBAL_AVG: {
-            float sum = 0;
-            for (int64_t i = 0; i < q->S_in; i++)
-                sum += x[i];
-            *y = sum / (float)q->S_in;
-            break;
-        }
-        case POOL_GLOBAL_MAX: {
-            float best = -INFINITY;
-            for (int64_t i = 0; i < q->S_in; i++)
-                if (x[i] > best) best = x[i];
-            *y = best;
-            break;
-        }
+        case POOL_GLOBAL_AVG: *y = sum_f32(x, q->S_in) / (float)q->S_in; break;
+        case POOL_GLOBAL_MAX: *y = max_f32(x, q->S_in); break;
         }
     }
     return ONYX_OK;

@@ -345,6 +345,16 @@ START_TEST(conv_pointwise_and_3d)
         ONYX_OK);
     expect(&y[0], F(4, 6, -1, 0), 4);
     kt_free(y, 1);
+    /* 1x1 kernel with an end pad is not pointwise: the padded position
+     * sees only zeros: 2 * [1, 2, pad] = [2, 4, 0] */
+    onyx_tensor x1 = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 2), F(1, 2));
+    onyx_tensor w1 = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 1), F(2));
+    onyx_attr pe[] = {KT_INTS("pads", 2, D(0, 1))};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, pe, 1, (onyx_tensor *[]){&x1, &w1}, 2, y, 1, msg),
+        ONYX_OK);
+    expect(&y[0], F(2, 4, 0), 3);
+    kt_free(y, 1);
     /* 3-D: a 2x2x2 cube of ones over 0..7 sums to 28 */
     onyx_tensor x3 =
         kt_tensor(ONYX_FLOAT, 5, D(1, 1, 2, 2, 2), F(0, 1, 2, 3, 4, 5, 6, 7));
@@ -425,6 +435,47 @@ START_TEST(conv_2d_matches_reference)
         expect(&y[0], r, N * M * OH * OW);
         kt_free(y, 1);
     }
+}
+END_TEST
+
+START_TEST(conv_chunked_matches_reference)
+{
+    /* outputs long enough that the column matrix is built in several
+     * passes, one ending mid-row: 1-D (K = 4*3, 30000 outputs, dilation 2,
+     * pads 2 and 1) and 2-D (K = 9, 130x130 outputs) */
+    enum { L = 30001, HW = 130 };
+    static float x[4 * L], w[3 * 4 * 3], b[3], r[3 * L];
+    for (int i = 0; i < 4 * L; i++)
+        x[i] = (float)((i * 37) % 17) / 4 - 2;
+    for (int i = 0; i < 36; i++)
+        w[i] = (float)((i * 11) % 7) / 3 - 1;
+    for (int i = 0; i < 3; i++)
+        b[i] = (float)i;
+    onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(1, 4, L), x);
+    onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(3, 4, 3), w);
+    onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(3), b);
+    onyx_attr at[] = {KT_INTS("dilations", 1, D(2)),
+                      KT_INTS("pads", 2, D(2, 1))};
+    onyx_tensor y[1];
+    ck_assert_int_eq(kt_run("Conv", 11, at, 2, (onyx_tensor *[]){&tx, &tw, &tb},
+                            3, y, 1, msg),
+                     ONYX_OK);
+    expect_dims(&y[0], 3, D(1, 3, L - 1));
+    /* as 2-D with H = 1: pads top 0 left 2 bottom 0 right 1 */
+    conv2d_ref(r, x, w, b, 1, 4, 1, L, 3, 1, 1, 3, 1, 1, 1, 2, 0, 2, 1, L - 1);
+    expect(&y[0], r, 3 * (L - 1));
+    kt_free(y, 1);
+
+    onyx_tensor tx2 = kt_tensor(ONYX_FLOAT, 4, D(1, 1, HW, HW), x);
+    onyx_tensor tw2 = kt_tensor(ONYX_FLOAT, 4, D(2, 1, 3, 3), w);
+    onyx_attr at2[] = {KT_INTS("pads", 4, D(1, 1, 1, 1))};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, at2, 1, (onyx_tensor *[]){&tx2, &tw2}, 2, y, 1, msg),
+        ONYX_OK);
+    conv2d_ref(r, x, w, NULL, 1, 1, HW, HW, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1, HW,
+               HW);
+    expect(&y[0], r, 2 * HW * HW);
+    kt_free(y, 1);
 }
 END_TEST
 
@@ -537,6 +588,71 @@ START_TEST(convtranspose_2d_channels)
                             (onyx_tensor *[]){&x, &wg}, 2, y, 1, msg),
                      ONYX_OK);
     expect(&y[0], F(1, 1, 1, 1, 2, 4, 6, 8), 8);
+    kt_free(y, 1);
+}
+END_TEST
+
+/* 2-D transposed convolution by the definition (scatter form), groups 1:
+ * y[m][i*s - p + k*d] += x[c][i] * w[c][m][k] per axis. */
+static void convt2d_ref(float *y, const float *x, const float *w,
+                        const float *b, int C, int H, int Wd, int M, int kh,
+                        int kw, int s, int ph, int pw, int OH, int OW)
+{
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < OH * OW; i++)
+            y[m * OH * OW + i] = b ? b[m] : 0;
+    for (int c = 0; c < C; c++)
+        for (int ih = 0; ih < H; ih++)
+            for (int iw = 0; iw < Wd; iw++)
+                for (int m = 0; m < M; m++)
+                    for (int a = 0; a < kh; a++)
+                        for (int t = 0; t < kw; t++) {
+                            int oh = ih * s - ph + a, ow = iw * s - pw + t;
+                            if (oh < 0 || oh >= OH || ow < 0 || ow >= OW)
+                                continue;
+                            y[(m * OH + oh) * OW + ow] +=
+                                x[(c * H + ih) * Wd + iw] *
+                                w[((c * M + m) * kh + a) * kw + t];
+                        }
+}
+
+START_TEST(convtranspose_chunked_matches_reference)
+{
+    /* inputs long enough for several column-matrix passes, one ending
+     * mid-row: 1-D (3 -> 2 channels, kernel 4, stride 2, pads 1, output
+     * padding 1) and 2-D (150x150, kernel 3x3, pads 1) */
+    enum { L = 20000, HW = 150 };
+    static float x[3 * L], w[3 * 2 * 4], b[2], r[2 * (2 * L + 1)];
+    for (int i = 0; i < 3 * L; i++)
+        x[i] = (float)((i * 37) % 17) / 4 - 2;
+    for (int i = 0; i < 24; i++)
+        w[i] = (float)((i * 11) % 7) / 3 - 1;
+    b[0] = 0.5f;
+    b[1] = -1;
+    onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(1, 3, L), x);
+    onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(3, 2, 4), w);
+    onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(2), b);
+    onyx_attr at[] = {KT_INTS("strides", 1, D(2)), KT_INTS("pads", 2, D(1, 1)),
+                      KT_INTS("output_padding", 1, D(1))};
+    onyx_tensor y[1];
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, at, 3,
+                            (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg),
+                     ONYX_OK);
+    /* 2 * (L - 1) + 1 + 4 - 2 = 2L + 1 */
+    expect_dims(&y[0], 3, D(1, 2, 2 * L + 1));
+    convt2d_ref(r, x, w, b, 3, 1, L, 2, 1, 4, 2, 0, 1, 1, 2 * L + 1);
+    expect(&y[0], r, 2 * (2 * L + 1));
+    kt_free(y, 1);
+
+    static float r2[HW * HW];
+    onyx_tensor tx2 = kt_tensor(ONYX_FLOAT, 4, D(1, 1, HW, HW), x);
+    onyx_tensor tw2 = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 3, 3), w);
+    onyx_attr at2[] = {KT_INTS("pads", 4, D(1, 1, 1, 1))};
+    ck_assert_int_eq(kt_run("ConvTranspose", 11, at2, 1,
+                            (onyx_tensor *[]){&tx2, &tw2}, 2, y, 1, msg),
+                     ONYX_OK);
+    convt2d_ref(r2, x, w, NULL, 1, HW, HW, 1, 3, 3, 1, 1, 1, HW, HW);
+    expect(&y[0], r2, HW * HW);
     kt_free(y, 1);
 }
 END_TEST
@@ -751,9 +867,11 @@ static Suite *conv_suite(void)
     tcase_add_test(cv, conv_1d_dilated_same_upper);
     tcase_add_test(cv, conv_pointwise_and_3d);
     tcase_add_test(cv, conv_2d_matches_reference);
+    tcase_add_test(cv, conv_chunked_matches_reference);
     tcase_add_test(cv, conv_errors);
     tcase_add_test(cv, convtranspose_1d);
     tcase_add_test(cv, convtranspose_2d_channels);
+    tcase_add_test(cv, convtranspose_chunked_matches_reference);
     tcase_add_test(cv, convtranspose_errors);
     suite_add_tcase(s, cv);
     TCase *pl = tcase_create("pool");
