@@ -1,32 +1,6 @@
-/* gemm.c - onyx_sgemm: OpenBLAS or a portable blocked loop. */
+/* gemm.c - onyx_sgemm: OpenBLAS for large products, else (and with
+ * BLAS=none always) the portable blocked kernel below. */
 #include "gemm.h"
-
-#ifdef ONYX_USE_OPENBLAS
-#include <cblas.h>
-
-void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc)
-{
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                C[(long)i * ldc + j] =
-                    beta == 0 ? 0 : beta * C[(long)i * ldc + j];
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
-                ldb, beta, C, ldc);
-}
-
-void onyx_blas_threads(int n)
-{
-    openblas_set_num_threads(n < 1 ? 1 : n);
-}
-
-#else
 
 /* The portable sgemm, organised like BLIS / GotoBLAS:
  *
@@ -240,9 +214,10 @@ GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
     }
 }
 
-void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc)
+static void sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
+                           float alpha, const float *A, int lda,
+                           const float *B, int ldb, float beta, float *C,
+                           int ldc)
 {
     if (m <= 0 || n <= 0) return;
     /* C = beta * C first; everything after accumulates into it */
@@ -286,9 +261,42 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     }
 }
 
-void onyx_blas_threads(int n)
+#ifdef ONYX_USE_OPENBLAS
+#include <cblas.h>
+
+/* OpenBLAS's small-matrix path (taken up to M*N*K = 100^3 on AVX-512 CPUs)
+ * calls malloc on every call, and eval must never allocate (the real-time
+ * contract; tests/unit/test_runtime.c checks it). Those sizes run on the
+ * portable kernel, which is quick there; larger ones go to cblas_sgemm. */
+#define OPENBLAS_MIN_MNK 1.0e6
+
+void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc)
 {
-    (void)n;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK) {
+        sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta,
+                       C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
+                ldb, beta, C, ldc);
 }
+
+void onyx_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+
+#else
+
+void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc)
+{
+    sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
+                   ldc);
+}
+
+void onyx_blas_threads(int n) { (void)n; }
 
 #endif

@@ -95,12 +95,32 @@ const onyx_attr *onyx_attr_get(const onyx_prep *p, const char *name)
     return NULL;
 }
 
+static const char *attr_type_name(onyx_attr_type t)
+{
+    static const char *const names[] = {"UNDEFINED", "FLOAT",  "INT",
+                                        "STRING",    "TENSOR", "GRAPH",
+                                        "FLOATS",    "INTS",   "STRINGS"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/* A wrong-typed attribute: remember it for the engine (the prep the kernel
+ * got is not const: the getters take const only for convenience). */
+static void attr_mistyped(const onyx_prep *p, const onyx_attr *a,
+                          const char *want)
+{
+    onyx_prep *w = (onyx_prep *)p;
+    if (!w->bad_attr && w->msg && w->msg_cap)
+        snprintf(w->msg, w->msg_cap, "attribute '%s' has type %s, expected %s",
+                 a->name, attr_type_name(a->type), want);
+    w->bad_attr = 1;
+}
+
 int64_t onyx_attr_int(const onyx_prep *p, const char *name, int64_t dflt)
 {
     const onyx_attr *a = onyx_attr_get(p, name);
     if (!a) return dflt;
     if (a->type == ONYX_ATTR_INT) return a->i;
-    if (a->type == ONYX_ATTR_FLOAT) return (int64_t)a->f;
+    attr_mistyped(p, a, "INT");
     return dflt;
 }
 
@@ -109,7 +129,8 @@ float onyx_attr_float(const onyx_prep *p, const char *name, float dflt)
     const onyx_attr *a = onyx_attr_get(p, name);
     if (!a) return dflt;
     if (a->type == ONYX_ATTR_FLOAT) return a->f;
-    if (a->type == ONYX_ATTR_INT) return (float)a->i;
+    if (a->type == ONYX_ATTR_INT) return (float)a->i; /* old exporters */
+    attr_mistyped(p, a, "FLOAT");
     return dflt;
 }
 
@@ -117,8 +138,10 @@ const char *onyx_attr_string(const onyx_prep *p, const char *name,
                              const char *dflt)
 {
     const onyx_attr *a = onyx_attr_get(p, name);
-    if (!a || a->type != ONYX_ATTR_STRING) return dflt;
-    return a->s;
+    if (!a) return dflt;
+    if (a->type == ONYX_ATTR_STRING) return a->s;
+    attr_mistyped(p, a, "STRING");
+    return dflt;
 }
 
 int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
@@ -134,6 +157,7 @@ int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
         *v = &a->i;
         return 1;
     }
+    attr_mistyped(p, a, "INTS");
     return -1;
 }
 
@@ -150,6 +174,7 @@ int64_t onyx_attr_floats(const onyx_prep *p, const char *name,
         *v = &a->f;
         return 1;
     }
+    attr_mistyped(p, a, "FLOATS");
     return -1;
 }
 

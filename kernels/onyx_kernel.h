@@ -118,6 +118,9 @@ typedef struct onyx_prep {
     size_t scratch_bytes;  /* per-instance scratch handed to eval, 64-aligned */
     char *msg;             /* error message buffer (msg_cap bytes) */
     size_t msg_cap;
+    /* set by the attribute getters when an attribute has the wrong type; the
+     * engine then refuses the node with the getter's message */
+    int bad_attr;
 } onyx_prep;
 
 /* What eval sees: the same tensors with data pointers set for this instance. */
@@ -169,9 +172,10 @@ onyx_status onyx_fail(onyx_prep *p, onyx_status st, const char *fmt, ...)
         if (st_ != ONYX_OK) return st_;                                        \
     } while (0)
 
-/* Attributes. Lookups return the default when absent; a present attribute of
- * the wrong type is an error reported through p (check with p->msg[0]) --
- * use the _req variants to get a status. */
+/* Attributes. Lookups return the default when absent. A present attribute
+ * of the wrong type (a string where an int is expected...) also returns the
+ * default, and sets p->bad_attr and p->msg: the engine refuses the node
+ * after prepare, so kernels need not check. */
 const onyx_attr *onyx_attr_get(const onyx_prep *p, const char *name);
 int64_t onyx_attr_int(const onyx_prep *p, const char *name, int64_t dflt);
 float onyx_attr_float(const onyx_prep *p, const char *name, float dflt);

@@ -446,6 +446,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         pr.msg = msg;
         pr.msg_cap = sizeof msg;
         st = op->prepare(&pr);
+        if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
         if (st != ONYX_OK) {
             onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb, msg[0] ? msg : "prepare failed");
             free_params(pr.params, pr.free_params);

@@ -158,6 +158,10 @@ def main():
     files["must_fail_bad_reshape"] = model_bytes(
         [helper.make_node("Reshape", ["x", "s"], ["y"])], [vi("x", [1, 16])], [vi("y", None)], [s])
 
+    # an attribute of the wrong type (axis as a string)
+    files["must_fail_attr_type"] = model_bytes(
+        [helper.make_node("Softmax", ["x"], ["y"], axis="one")], [vi("x", [2, 3])], [vi("y", None)])
+
     # fuzz: truncations and byte flips of a valid model
     rng = random.Random(1234)
     for i in range(60):

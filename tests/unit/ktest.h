@@ -75,7 +75,14 @@ static inline onyx_status kt_run_ex(const char *name, int opset,
     p.msg = msg;
     p.msg_cap = 256;
     onyx_status st = op->prepare(&p);
-    if (st != ONYX_OK) return st;
+    if (st == ONYX_OK && p.bad_attr) st = ONYX_ERR_INVALID;
+    if (st != ONYX_OK) {
+        if (p.params) {
+            if (p.free_params) p.free_params(p.params);
+            else free(p.params);
+        }
+        return st;
+    }
     for (int i = 0; i < n_out; i++) {
         if (!outp[i]) continue;
         size_t bytes = (size_t)onyx_numel(&out[i]) * onyx_dtype_size(out[i].dtype);
