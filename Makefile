@@ -16,7 +16,7 @@ BUILD := build/$(VARIANT)
 
 CC ?= cc
 OPT ?= -O2
-CFLAGS_ONYX := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -fPIC -fno-math-errno \
+CFLAGS_ONYX := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) -g -Wall -Wextra -Wshadow -fPIC -fno-math-errno \
 	-Ikernels -Isrc/engine
 LDLIBS_ONYX := -lm -lpthread
 

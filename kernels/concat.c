@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
 /* For both ops: rows = product of the dims before the axis; part i moves
  * chunk[i] bytes per row (0 for an absent part); the whole tensor has
  * row_bytes per row. */
@@ -39,7 +35,7 @@ static onyx_status concat_prepare(onyx_prep *p)
      * pass empty 1-D tensors of another rank, which add nothing. */
     const onyx_tensor *R = NULL;
     for (int i = 0; i < p->n_in; i++) {
-        ONYX_TRY(onyx_need_dtype(p, i, DATA_TYPES));
+        ONYX_TRY(onyx_need_dtype(p, i, ONYX_DATA_DTYPES));
         if (!R && onyx_numel(p->in[i]) > 0) R = p->in[i];
     }
     if (!R) R = p->in[0];
@@ -107,7 +103,7 @@ enum { S_X = 0, S_SPLIT = 1 };
 
 static onyx_status split_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, S_X, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, S_X, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[S_X];
     int axis;
     ONYX_TRY(onyx_axis(p, onyx_attr_int(p, "axis", 0), X->rank, 0, &axis));

@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
 static int is_data_type(onyx_dtype t)
 {
-    return t > 0 && t < 32 && (DATA_TYPES & ONYX_MASK(t));
+    return t > 0 && t < 32 && (ONYX_DATA_DTYPES & ONYX_MASK(t));
 }
 
 /* params of Constant and ConstantOfShape: the bytes to write */

@@ -7,6 +7,7 @@
  * serves all ranks. */
 #include "gemm.h"
 #include "onyx_kernel.h"
+#include "spatial.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,48 +40,6 @@ typedef struct {
     int has_bias;
 } conv_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
-/* Output positions o in [*lo, *hi) whose input position o*s + off lies in
- * [0, n): the part of a kernel tap's sweep that does not hit padding. */
-static void tap_range(int64_t n_out, int64_t s, int64_t off, int64_t n,
-                      int64_t *lo, int64_t *hi)
-{
-    int64_t a = off >= 0 ? 0 : ceil_div(-off, s);
-    int64_t b = n - off <= 0 ? 0 : ceil_div(n - off, s);
-    if (a > n_out) a = n_out;
-    if (b > n_out) b = n_out;
-    if (b < a) b = a;
-    *lo = a;
-    *hi = b;
-}
-
-/* An ints attribute with one entry per spatial axis, dflt when absent.
- * Values are capped so that sizes computed from them cannot overflow. */
-enum { ATTR_MAX = 1 << 30 };
-static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
-                                int64_t dflt, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int64_t n = onyx_attr_ints(p, name, &v);
-    if (n < 0) {
-        for (int i = 0; i < nsp; i++)
-            out[i] = dflt;
-        return ONYX_OK;
-    }
-    ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
-               (long long)n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, v[i] >= min && v[i] <= ATTR_MAX,
-                   "%s[%d] = %lld must be in [%lld, %d]", name, i,
-                   (long long)v[i], (long long)min, ATTR_MAX);
-        out[i] = v[i];
-    }
-    return ONYX_OK;
-}
 
 static onyx_status conv_prepare(onyx_prep *p)
 {
@@ -127,7 +86,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
     ONYX_TRY(spatial_attr(p, "dilations", nsp, 1, 1, dl));
     ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
-    const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
+    spatial_pad ap;
+    ONYX_TRY(spatial_auto_pad(p, &ap));
 
     conv_plan q;
     memset(&q, 0, sizeof q);
@@ -145,20 +105,18 @@ static onyx_status conv_prepare(onyx_prep *p)
     for (int i = 0; i < nsp; i++) {
         int a = 3 - nsp + i;
         int64_t in = X->dims[2 + i], ke = (ks[i] - 1) * dl[i] + 1, out, pb;
-        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+        if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
             out = ceil_div(in, st[i]);
             int64_t total = (out - 1) * st[i] + ke - in;
             if (total < 0) total = 0;
-            pb = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-        } else if (!strcmp(ap, "VALID")) {
+            pb = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        } else if (ap == PAD_VALID) {
             out = in >= ke ? (in - ke) / st[i] + 1 : 0;
             pb = 0;
-        } else if (!strcmp(ap, "NOTSET") || !ap[0]) {
+        } else {
             int64_t span = in + pads[i] + pads[nsp + i];
             out = span >= ke ? (span - ke) / st[i] + 1 : 0;
             pb = pads[i];
-        } else {
-            return onyx_fail(p, ONYX_ERR_INVALID, "unknown auto_pad '%s'", ap);
         }
         ONYX_CHECK(p, out >= 1,
                    "kernel %lld (dilated %lld) does not fit spatial axis %d "

@@ -5,6 +5,7 @@
  * Like conv.c, every case runs as 3-D with leading spatial dims of 1. */
 #include "gemm.h"
 #include "onyx_kernel.h"
+#include "spatial.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,52 +36,10 @@ typedef struct {
     int has_bias;
 } ct_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
 /* floor(a / 2), also for negative a (ONNX's reference uses Python's //) */
 static int64_t floor_half(int64_t a)
 {
     return a >= 0 ? a / 2 : -((-a + 1) / 2);
-}
-
-/* Input positions i in [*lo, *hi) whose output position i*s + off lies in
- * [0, n): the part of a kernel tap's scatter that lands inside Y. */
-static void tap_range(int64_t n_in, int64_t s, int64_t off, int64_t n,
-                      int64_t *lo, int64_t *hi)
-{
-    int64_t a = off >= 0 ? 0 : ceil_div(-off, s);
-    int64_t b = n - off <= 0 ? 0 : ceil_div(n - off, s);
-    if (a > n_in) a = n_in;
-    if (b > n_in) b = n_in;
-    if (b < a) b = a;
-    *lo = a;
-    *hi = b;
-}
-
-/* An ints attribute with one entry per spatial axis, dflt when absent.
- * Values are capped so that sizes computed from them cannot overflow. */
-enum { ATTR_MAX = 1 << 30 };
-static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
-                                int64_t dflt, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int64_t n = onyx_attr_ints(p, name, &v);
-    if (n < 0) {
-        for (int i = 0; i < nsp; i++)
-            out[i] = dflt;
-        return ONYX_OK;
-    }
-    ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
-               (long long)n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, v[i] >= min && v[i] <= ATTR_MAX,
-                   "%s[%d] = %lld must be in [%lld, %d]", name, i,
-                   (long long)v[i], (long long)min, ATTR_MAX);
-        out[i] = v[i];
-    }
-    return ONYX_OK;
 }
 
 static onyx_status ct_prepare(onyx_prep *p)
@@ -127,12 +86,10 @@ static onyx_status ct_prepare(onyx_prep *p)
     ONYX_TRY(spatial_attr(p, "dilations", nsp, 1, 1, dl));
     ONYX_TRY(spatial_attr(p, "output_padding", nsp, 0, 0, op));
     ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
-    const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"),
-        same = same_upper || !strcmp(ap, "SAME_LOWER");
-    int valid = !strcmp(ap, "VALID");
-    ONYX_CHECK(p, same || valid || !strcmp(ap, "NOTSET") || !ap[0],
-               "unknown auto_pad '%s'", ap);
+    spatial_pad ap;
+    ONYX_TRY(spatial_auto_pad(p, &ap));
+    int same_upper = ap == PAD_SAME_UPPER;
+    int same = same_upper || ap == PAD_SAME_LOWER, valid = ap == PAD_VALID;
     /* output_shape: the spatial sizes, or (in older exports) all of N, C too */
     const int64_t *osv;
     int64_t nos = onyx_attr_ints(p, "output_shape", &osv);
@@ -172,9 +129,9 @@ static onyx_status ct_prepare(onyx_prep *p)
             out = full - pads[i] - pads[nsp + i];
             pb = pads[i];
         }
-        ONYX_CHECK(p, out >= 1 && out <= ATTR_MAX,
+        ONYX_CHECK(p, out >= 1 && out <= SPATIAL_MAX,
                    "output size %lld on spatial axis %d is not in [1, %d]",
-                   (long long)out, i, ATTR_MAX);
+                   (long long)out, i, SPATIAL_MAX);
         q.in[a] = in;
         q.out[a] = out;
         q.k[a] = ks[i];

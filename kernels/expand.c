@@ -1,20 +1,11 @@
 /* expand.c - Expand (broadcast to a shape) and Tile (repeat along each axis).
  * Both are views of the input with some strides 0, planned in prepare and
- * copied by the strided copy of transpose.c. */
+ * copied by the strided copy of view.h. */
 #include "onyx_kernel.h"
+#include "view.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
-/* The strided copy, defined in transpose.c. */
-#define ONYX_VIEW_MAX_RANK 16
-int onyx_view_simplify(int rank, int64_t *dims, int64_t *strides);
-void onyx_view_copy(void *dst, const void *src, size_t esize, int rank,
-                    const int64_t *dims, const int64_t *strides);
 
 enum { E_X = 0, E_ARG = 1, E_OUT = 0 };
 
@@ -66,7 +57,7 @@ static onyx_status view_finish(onyx_prep *p, view_params *vp)
 
 static onyx_status expand_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, E_X, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, E_X, ONYX_DATA_DTYPES));
     int64_t n;
     ONYX_TRY(read_arg(p, "shape", &n));
     const onyx_tensor *X = p->in[E_X];
@@ -95,7 +86,7 @@ const onyx_op onyx_op_Expand = {"Expand", expand_prepare, view_eval};
  * (0, s0, 0, s1, ...): each repeat axis re-reads the same input. */
 static onyx_status tile_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, E_X, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, E_X, ONYX_DATA_DTYPES));
     int64_t n;
     ONYX_TRY(read_arg(p, "repeats", &n));
     const onyx_tensor *X = p->in[E_X];

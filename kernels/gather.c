@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
 #define INDEX_TYPES (ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32))
 
 enum { G_DATA = 0, G_INDICES = 1, G_OUT = 0 };
@@ -26,7 +23,7 @@ static inline int64_t get_index(const onyx_tensor *I, int64_t k, int64_t d)
 
 static onyx_status check_inputs(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, G_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, G_DATA, ONYX_DATA_DTYPES));
     ONYX_TRY(onyx_need_dtype(p, G_INDICES, INDEX_TYPES));
     ONYX_CHECK(p, p->in[G_DATA]->rank >= 1, "data must have rank >= 1");
     return ONYX_OK;

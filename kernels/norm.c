@@ -3,30 +3,13 @@
  * LayerNormalization. They share the per-channel affine map y = a*x + b and
  * the mean/variance of a run of floats. */
 #include "onyx_kernel.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared math (four lanes: GCC/Clang vector extensions, SSE2 or NEON) */
-
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-static inline float v4_sum(v4f v)
-{
-    return (v[0] + v[1]) + (v[2] + v[3]);
-}
+/* ---- shared math (four lanes, vmath.h) ---- */
 
 /* Mean and population variance of x (n,): two passes for accuracy; float
  * lanes summed in blocks of 1024 into a double so long rows stay exact. */

@@ -194,6 +194,11 @@ onyx_status onyx_need_value(onyx_prep *p, int i);
 /* Require input i's dtype to be one of a mask of (1u << ONYX_xxx). */
 onyx_status onyx_need_dtype(onyx_prep *p, int i, unsigned mask);
 #define ONYX_MASK(t) (1u << (t))
+/* The element types the data-movement ops (Transpose, Slice, Concat, Gather,
+ * Reshape...) take: all that onyx computes with or indexes by. */
+#define ONYX_DATA_DTYPES                                                       \
+    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
+     ONYX_MASK(ONYX_BOOL))
 
 /* Read element k of an int64/int32 or float tensor as int64 / double. */
 int64_t onyx_get_int(const onyx_tensor *t, int64_t k);

@@ -7,6 +7,7 @@
  * loops without bounds checks. 1-D and 2-D pools run as 3-D ones with
  * leading dims of 1. */
 #include "onyx_kernel.h"
+#include "spatial.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,38 +44,10 @@ typedef struct {
     pool_win wins[];
 } pool_plan;
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
 
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
-}
-
-/* An ints attribute with one entry per spatial axis, dflt when absent.
- * Values are capped so that sizes computed from them cannot overflow. */
-enum { ATTR_MAX = 1 << 30 };
-static onyx_status spatial_attr(onyx_prep *p, const char *name, int nsp,
-                                int64_t dflt, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int64_t n = onyx_attr_ints(p, name, &v);
-    if (n < 0) {
-        for (int i = 0; i < nsp; i++)
-            out[i] = dflt;
-        return ONYX_OK;
-    }
-    ONYX_CHECK(p, n == nsp, "%s has %lld entries, expected %d", name,
-               (long long)n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, v[i] >= min && v[i] <= ATTR_MAX,
-                   "%s[%d] = %lld must be in [%lld, %d]", name, i,
-                   (long long)v[i], (long long)min, ATTR_MAX);
-        out[i] = v[i];
-    }
-    return ONYX_OK;
 }
 
 static onyx_status global_prepare(onyx_prep *p, pool_kind kind)
@@ -120,9 +93,9 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
                "(%d)",
                nsp);
     for (int i = 0; i < nsp; i++) {
-        ONYX_CHECK(p, kv[i] >= 1 && kv[i] <= ATTR_MAX,
+        ONYX_CHECK(p, kv[i] >= 1 && kv[i] <= SPATIAL_MAX,
                    "kernel_shape[%d] = %lld must be in [1, %d]", i,
-                   (long long)kv[i], ATTR_MAX);
+                   (long long)kv[i], SPATIAL_MAX);
         ks[i] = kv[i];
     }
     ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
@@ -133,12 +106,10 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
     ONYX_CHECK(p, order == 0 || order == 1,
                "storage_order = %lld must be 0 (row major) or 1 (column major)",
                (long long)order);
-    const char *ap = onyx_attr_string(p, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"),
-        same = same_upper || !strcmp(ap, "SAME_LOWER");
-    int valid = !strcmp(ap, "VALID");
-    ONYX_CHECK(p, same || valid || !strcmp(ap, "NOTSET") || !ap[0],
-               "unknown auto_pad '%s'", ap);
+    spatial_pad ap;
+    ONYX_TRY(spatial_auto_pad(p, &ap));
+    int same_upper = ap == PAD_SAME_UPPER;
+    int same = same_upper || ap == PAD_SAME_LOWER, valid = ap == PAD_VALID;
 
     int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, pb[3] = {0, 0, 0},
             pe[3] = {0, 0, 0}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
@@ -255,20 +226,6 @@ static onyx_status gavg_prepare(onyx_prep *p)
 static onyx_status gmax_prepare(onyx_prep *p)
 {
     return global_prepare(p, POOL_GLOBAL_MAX);
-}
-
-/* Output positions o in [*lo, *hi) whose input position o*s + off lies in
- * [0, n): where a kernel tap along W does not fall on padding. */
-static void tap_range(int64_t n_out, int64_t s, int64_t off, int64_t n,
-                      int64_t *lo, int64_t *hi)
-{
-    int64_t a = off >= 0 ? 0 : ceil_div(-off, s);
-    int64_t b = n - off <= 0 ? 0 : ceil_div(n - off, s);
-    if (a > n_out) a = n_out;
-    if (b > n_out) b = n_out;
-    if (b < a) b = a;
-    *lo = a;
-    *hi = b;
 }
 
 /* The flat index of the first element of window (a, b, c) equal to v:

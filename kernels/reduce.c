@@ -7,6 +7,7 @@
  * group is one contiguous run folded into one element of Y, a kept innermost
  * group is a vector update of a row of Y. */
 #include "onyx_kernel.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -59,28 +60,12 @@ static const struct {
     {"ReduceSumSquare", RK_SUMSQ}, {"ReduceLogSumExp", RK_LSE},
 };
 
-/* ---- float fast paths (four lanes: GCC/Clang vector extensions) -------- */
-
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
+/* ---- float fast paths (four lanes, vmath.h) ---------------------------- */
 
 /* lane-wise a > b ? a : b (want_max) or a < b ? a : b */
-static inline v4f v4_pick(v4f a, v4f b, int want_max)
+static inline v4f pick4(v4f a, v4f b, int want_max)
 {
-    v4i m = want_max ? a > b : a < b;
-    return (v4f)((m & (v4i)a) | (~m & (v4i)b));
+    return want_max ? v4_max(a, b) : v4_min(a, b);
 }
 
 /* acc[0] folded with the contiguous run x (n,) for the common folds; 0 when
@@ -102,7 +87,7 @@ static int fast_reduced_f32(acc_kind k, float *acc, const float *x, int64_t n)
                     v4f v = v4_load(x + j);
                     s += v * v;
                 }
-            float t = (s[0] + s[1]) + (s[2] + s[3]);
+            float t = v4_sum(s);
             for (; j < k1; j++)
                 t += k == ACC_SUM ? x[j] : x[j] * x[j];
             a += t;
@@ -115,7 +100,7 @@ static int fast_reduced_f32(acc_kind k, float *acc, const float *x, int64_t n)
         v4f b = v4_load(x);
         int64_t j = 4;
         for (; j + 4 <= n; j += 4)
-            b = v4_pick(v4_load(x + j), b, mx);
+            b = pick4(v4_load(x + j), b, mx);
         float a = *acc;
         for (int u = 0; u < 4; u++)
             a = (mx ? b[u] > a : b[u] < a) ? b[u] : a;
@@ -150,7 +135,7 @@ static int fast_kept_f32(acc_kind k, float *acc, const float *x, int64_t n)
     case ACC_MIN:
         for (; j + 4 <= n; j += 4)
             v4_store(acc + j,
-                     v4_pick(v4_load(x + j), v4_load(acc + j), k == ACC_MAX));
+                     pick4(v4_load(x + j), v4_load(acc + j), k == ACC_MAX));
         for (; j < n; j++)
             acc[j] =
                 (k == ACC_MAX ? x[j] > acc[j] : x[j] < acc[j]) ? x[j] : acc[j];

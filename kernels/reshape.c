@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
 enum { R_DATA = 0, R_ARG = 1, R_OUT = 0 };
 
 /* Y has X's bytes: copy them unless the engine made Y an alias of X. */
@@ -65,7 +61,7 @@ static onyx_status read_axes(onyx_prep *p, int64_t *axes, int64_t *n, int max_n)
 
 static onyx_status reshape_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, R_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, R_DATA, ONYX_DATA_DTYPES));
     ONYX_TRY(onyx_need_value(p, R_ARG));
     ONYX_TRY(onyx_need_dtype(p, R_ARG, ONYX_MASK(ONYX_INT64)));
     const onyx_tensor *X = p->in[R_DATA], *S = p->in[R_ARG];
@@ -124,7 +120,7 @@ const onyx_op onyx_op_Reshape = {"Reshape", reshape_prepare, copy_eval};
 
 static onyx_status flatten_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, R_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, R_DATA, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[R_DATA];
     /* axis in [-r, r]; negative counts from the back (r + axis), which
      * onyx_axis(extra=1) would not do */
@@ -146,7 +142,7 @@ const onyx_op onyx_op_Flatten = {"Flatten", flatten_prepare, copy_eval};
 
 static onyx_status squeeze_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, R_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, R_DATA, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[R_DATA];
     int64_t axes[ONYX_MAX_RANK], n;
     ONYX_TRY(read_axes(p, axes, &n, X->rank));
@@ -178,7 +174,7 @@ const onyx_op onyx_op_Squeeze = {"Squeeze", squeeze_prepare, copy_eval};
 
 static onyx_status unsqueeze_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, R_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, R_DATA, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[R_DATA];
     int64_t axes[ONYX_MAX_RANK], n;
     ONYX_TRY(read_axes(p, axes, &n, ONYX_MAX_RANK));

@@ -17,133 +17,12 @@
  */
 #include "onyx_kernel.h"
 #include "gemm.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#if defined(__ARM_NEON) && !defined(__aarch64__)
-#include <arm_neon.h>
-#endif
-
-/* ---- 4-wide float vectors (GNU C vector extensions) ----
- * The compiler maps them to SSE on x86-64 and NEON on ARM; written this way
- * the cell math is vectorised at -O2 without relying on the auto-vectoriser.
- * Loads and stores go through memcpy, so pointers need no alignment. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* the first n (1..4) lanes of p; the rest are 0 */
-static inline v4f v4_load_n(const float *p, int n)
-{
-    if (n == 4) return v4_load(p);
-    v4f v = {0};
-    memcpy(&v, p, (size_t)n * sizeof(float));
-    return v;
-}
-
-static inline void v4_store_n(float *p, v4f v, int n)
-{
-    if (n == 4)
-        v4_store(p, v);
-    else
-        memcpy(p, &v, (size_t)n * sizeof(float));
-}
-
-static inline v4f v4_set1(float a)
-{
-    return (v4f){a, a, a, a};
-}
-
-/* lane-wise mask ? a : b, mask lanes all ones or all zeros */
-static inline v4f v4_select(v4i mask, v4f a, v4f b)
-{
-    return (v4f)((v4i)b ^ (((v4i)a ^ (v4i)b) & mask));
-}
-
-static inline v4f v4_min(v4f a, v4f b)
-{
-    return v4_select(a < b, a, b);
-}
-static inline v4f v4_max(v4f a, v4f b)
-{
-    return v4_select(a > b, a, b);
-}
-static inline v4f v4_abs(v4f a)
-{
-    return (v4f)((v4i)a & 0x7fffffff);
-}
-
-/* a / b for b >= 1 (all the divisions below). 32-bit ARM NEON has no vector
- * division (the compiler would fall back to four VFP divides, slow on the
- * Cortex-A8): a reciprocal estimate and two Newton steps, ~2e-7 relative. */
-static inline v4f v4_div(v4f a, v4f b)
-{
-#if defined(__ARM_NEON) && !defined(__aarch64__)
-    float32x4_t bb = (float32x4_t)b, r = vrecpeq_f32(bb);
-    r = vmulq_f32(r, vrecpsq_f32(bb, r));
-    r = vmulq_f32(r, vrecpsq_f32(bb, r));
-    return a * (v4f)r;
-#else
-    return a / b;
-#endif
-}
-
-/* e^x - 1 and e^x, relative error about 2e-7 on [-87, 88] (inputs are
- * clamped there). x = n ln2 + r with |r| <= ln2/2; e^r - 1 = r + r^2 q(r)
- * with Cephes' expf polynomial, 2^n built in the exponent bits. Keeping the
- * -1 apart makes expm1 exact near 0, which tanh needs. */
-static inline v4f v4_expm1_parts(v4f x, v4f *scale)
-{
-    x = v4_max(v4_min(x, v4_set1(88.0f)), v4_set1(-87.0f));
-    /* n = floor(x log2e + 0.5), truncating a positive number */
-    v4i ni =
-        __builtin_convertvector(x * 1.44269504088896341f + 128.5f, v4i) - 128;
-    v4f n = __builtin_convertvector(ni, v4f);
-    v4f r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    v4f q = v4_set1(1.9875691500e-4f);
-    q = q * r + 1.3981999507e-3f;
-    q = q * r + 8.3334519073e-3f;
-    q = q * r + 4.1665795894e-2f;
-    q = q * r + 1.6666665459e-1f;
-    q = q * r + 5.0000001201e-1f;
-    *scale = (v4f)((ni + 127) << 23);
-    return q * (r * r) + r; /* e^r - 1 */
-}
-
-static inline v4f v4_exp(v4f x)
-{
-    v4f s, em = v4_expm1_parts(x, &s);
-    return em * s + s;
-}
-
-static inline v4f v4_sigmoid(v4f x)
-{
-    return v4_div(v4_set1(1.0f), 1.0f + v4_exp(-x));
-}
-
-/* tanh(x) = e/(e + 2) with e = expm1(2x): no cancellation near 0, one
- * division, no branch. Beyond the clamp of expm1 (2x in [-87, 88]) the
- * quotient is +-1 in float anyway. */
-static inline v4f v4_tanh(v4f x)
-{
-    v4f s, em = v4_expm1_parts(2.0f * x, &s);
-    em = em * s + (s - 1.0f); /* s - 1 is exact for these n */
-    return v4_div(em, em + 2.0f);
-}
 
 /* ---- activation functions of the spec ---- */
 typedef enum {
@@ -206,18 +85,15 @@ rnn_act_v4(rnn_act_kind kind, const rnn_act *a, v4f x, float clip)
         return v4_max(v4_min(a->alpha * x + a->beta, v4_set1(1.0f)),
                       v4_set1(0.0f));
     case ACT_SOFTSIGN: return v4_div(x, 1.0f + v4_abs(x));
-    case ACT_ELU:
+    case ACT_ELU: return v4_select(x >= 0.0f, x, a->alpha * v4_expm1(x));
     case ACT_SOFTPLUS: break;
     }
-    /* rare ones, lane by lane with libm for accuracy near 0 */
+    /* softplus, rare: lane by lane with libm for accuracy near 0, without
+     * overflow for large x */
     float v[4];
     memcpy(v, &x, sizeof v);
-    for (int k = 0; k < 4; k++) {
-        if (kind == ACT_ELU)
-            v[k] = v[k] >= 0 ? v[k] : a->alpha * expm1f(v[k]);
-        else /* softplus, without overflow for large x */
-            v[k] = v[k] > 0 ? v[k] + log1pf(expf(-v[k])) : log1pf(expf(v[k]));
-    }
+    for (int k = 0; k < 4; k++)
+        v[k] = v[k] > 0 ? v[k] + log1pf(expf(-v[k])) : log1pf(expf(v[k]));
     memcpy(&x, v, sizeof v);
     return x;
 }

@@ -1,20 +1,10 @@
 /* slice.c - Slice: a strided window of the input (starts, ends, axes, steps),
- * planned in prepare as a view and copied by the strided copy of
- * transpose.c. */
+ * planned in prepare as a view and copied by the strided copy of view.h. */
 #include "onyx_kernel.h"
+#include "view.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
-/* The strided copy, defined in transpose.c. */
-#define ONYX_VIEW_MAX_RANK 16
-int onyx_view_simplify(int rank, int64_t *dims, int64_t *strides);
-void onyx_view_copy(void *dst, const void *src, size_t esize, int rank,
-                    const int64_t *dims, const int64_t *strides);
 
 enum { S_DATA = 0, S_STARTS, S_ENDS, S_AXES, S_STEPS, S_OUT = 0 };
 
@@ -67,7 +57,7 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
 
 static onyx_status slice_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, S_DATA, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, S_DATA, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[S_DATA];
     int r = X->rank;
     int64_t starts[ONYX_MAX_RANK], ends[ONYX_MAX_RANK], axes[ONYX_MAX_RANK],

@@ -7,6 +7,7 @@
  *   opset < 13:  X is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])]
  *                and each row is normalised; inner = 1; default axis 1. */
 #include "onyx_kernel.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,53 +20,6 @@ typedef struct {
     int64_t outer, n, inner; /* X viewed as (outer, n, inner) */
     int log;                 /* LogSoftmax */
 } softmax_params;
-
-/* ---- four-lane helpers (GCC/Clang vector extensions: SSE2 or NEON) ----- */
-
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-static inline v4f v4_set1(float a)
-{
-    return (v4f){a, a, a, a};
-}
-
-static inline v4f v4_max(v4f a, v4f b)
-{
-    v4i gt = a > b;
-    return (v4f)((gt & (v4i)a) | (~gt & (v4i)b));
-}
-
-/* e^x for x <= 0 (all softmax needs: x minus its maximum), about 1 ulp.
- * x = n ln2 + r, |r| <= ln2/2; e^r by Cephes' expf polynomial; 2^n in the
- * exponent bits. Below -87.3 (2^-126) the result is 0; NaN stays NaN. */
-static inline v4f v4_exp_neg(v4f x)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds */
-    v4i tiny = x < v4_set1(-87.33654f);
-    v4f fn = (x * 1.44269504088896341f + magic) - magic;
-    v4f r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
-    v4f p = v4_set1(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    v4i scale = (__builtin_convertvector(fn, v4i) + 127) << 23;
-    return (v4f)(~tiny & (v4i)(p * (v4f)scale));
-}
 
 /* ---- the kernels --------------------------------------------------------- */
 
@@ -89,7 +43,7 @@ static void softmax_row(float *y, const float *x, int64_t n, int log)
         v4_store(y + k, e);
         vs += e;
     }
-    float s = (vs[0] + vs[1]) + (vs[2] + vs[3]);
+    float s = v4_sum(vs);
     for (; k < n; k++) {
         y[k] = expf(x[k] - m);
         s += y[k];

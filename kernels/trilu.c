@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA_TYPES                                                             \
-    (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
-     ONYX_MASK(ONYX_BOOL))
-
 enum { T_X = 0, T_K = 1, T_Y = 0 };
 
 /* X seen as (batch, rows, cols) */
@@ -20,7 +16,7 @@ typedef struct {
 
 static onyx_status trilu_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, T_X, DATA_TYPES));
+    ONYX_TRY(onyx_need_dtype(p, T_X, ONYX_DATA_DTYPES));
     const onyx_tensor *X = p->in[T_X];
     char b[96];
     ONYX_CHECK(p, X->rank >= 2, "input %s must have rank >= 2",

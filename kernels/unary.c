@@ -3,7 +3,7 @@
 #include "onyx_kernel.h"
 
 /* GCC's -O2 vectorises only loops that need no scalar epilogue, and with
- * trapping math it will not turn the selects of the math routines below
+ * trapping math it will not turn the selects of the vmath.h routines
  * into blends. Every loop here is a flat elementwise one: ask for both.
  * (Results are unchanged: no reassociation, no fast-math.) */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -15,6 +15,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The math of Exp, Tanh, Sigmoid, Erf and the expm1 of Elu, Selu, Celu,
+ * one float at a time: the loops below are left to the auto-vectoriser,
+ * which makes them 4 or 8 lanes wide (see vmath.h). */
+#define VMATH_LANES 1
+#include "vmath.h"
 
 /* clang-format off */
 typedef enum {
@@ -148,125 +154,6 @@ static onyx_status unary_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* ---- vectorisable float32 math ----
- * Branch-free, so GCC and Clang vectorise the loops that call them; no libm
- * calls. Polynomials are least-squares fits (near minimax) made for onyx.
- * Largest errors against double precision, over every 31st float:
- * exp 0.95 ulp, expm1 1.64, tanh 1.32, sigmoid 2.43, erf 3.14 ulp; results
- * below FLT_MIN flush to 0. NaN in, NaN out. */
-
-static inline uint32_t f2u(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static inline float u2f(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* e^x: x = n ln2 + r with |r| <= ln2/2; e^r by polynomial, 2^n by building
- * the exponent bits (in two halves so 2^128 and 2^-126 stay representable).
- * Below ln(FLT_MIN) it flushes to 0; above ln(FLT_MAX) it is +inf. */
-static inline float exp_f(float x)
-{
-    const float hi = 88.7228394f, lo = -87.3365479f;
-    float xc = x > hi ? hi : x;
-    xc = xc < lo ? lo : xc;
-    /* n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer that lands
-     * in the low mantissa bits of t */
-    float t = xc * 1.44269504f + 12582912.0f;
-    float n = t - 12582912.0f;
-    /* ln2 in two parts; n * 0.693359375 is exact */
-    float r = xc - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float q = 1.99116432e-4f;
-    q = q * r + 1.39355962e-3f;
-    q = q * r + 8.33328068e-3f;
-    q = q * r + 4.16664556e-2f;
-    q = q * r + 0.166666672f;
-    q = q * r + 0.5f;
-    float p = (q * r) * r + r + 1.0f;
-    int32_t ni = (int32_t)(f2u(t) - 0x4B400000u);
-    int32_t n1 = ni / 2, n2 = ni - n1;
-    float y =
-        p * u2f((uint32_t)(n1 + 127) << 23) * u2f((uint32_t)(n2 + 127) << 23);
-    /* a NaN x went through the clamps and the arithmetic as NaN */
-    y = x < lo ? 0.0f : y;
-    return x > hi ? INFINITY : y;
-}
-
-/* e^x - 1, accurate near 0 where exp(x) - 1 would cancel */
-static inline float expm1_f(float x)
-{
-    float q = 2.47842818e-5f;
-    q = q * x + 1.99616639e-4f;
-    q = q * x + 1.38892548e-3f;
-    q = q * x + 8.33318383e-3f;
-    q = q * x + 4.16666605e-2f;
-    q = q * x + 0.166666672f;
-    q = q * x + 0.5f;
-    float small = (q * x) * x + x;
-    float big = exp_f(x) - 1.0f;
-    return (x > -0.5f && x < 0.5f) ? small : big;
-}
-
-/* tanh: odd polynomial below 0.625, else 1 - 2 / (e^2|x| + 1) */
-static inline float tanh_f(float x)
-{
-    float z = x * x;
-    float q = -5.70499059e-3f;
-    q = q * z + 2.06390899e-2f;
-    q = q * z - 5.37397154e-2f;
-    q = q * z + 0.133314416f;
-    q = q * z - 0.333332807f;
-    float small = (q * z) * x + x;
-    float a = x < 0 ? -x : x;
-    float big = 1.0f - 2.0f / (exp_f(2.0f * a) + 1.0f);
-    big = x < 0 ? -big : big;
-    return a < 0.625f ? small : big;
-}
-
-/* 1 / (1 + e^-x): e^-x overflows to inf for x < -88.7, giving 0 */
-static inline float sigmoid_f(float x)
-{
-    return 1.0f / (1.0f + exp_f(-x));
-}
-
-/* erf: odd polynomial below 0.875; above, 1 - e^R(|x|) with R a fit of
- * log(erfc) on [0.875, 4] (erf(x) rounds to 1 beyond 4) */
-static inline float erf_f(float x)
-{
-    float z = x * x;
-    float q = 8.53898309e-5f;
-    q = q * z - 8.18196509e-4f;
-    q = q * z + 5.20443963e-3f;
-    q = q * z - 2.68607549e-2f;
-    q = q * z + 0.112837195f;
-    q = q * z - 0.376126349f;
-    q = q * z + 1.12837923f;
-    float small = q * x;
-    float a = x < 0 ? -x : x;
-    float u = (a < 4.0f ? a : 4.0f) - 2.4375f;
-    float r = -7.44200168e-9f;
-    r = r * u + 1.60649665e-6f;
-    r = r * u - 1.40682378e-5f;
-    r = r * u + 8.34246894e-5f;
-    r = r * u - 4.50382417e-4f;
-    r = r * u + 2.30106758e-3f;
-    r = r * u - 1.14165274e-2f;
-    r = r * u - 0.941805840f;
-    r = r * u - 5.23482323f;
-    r = r * u - 7.47595692f;
-    float big = 1.0f - exp_f(r);
-    big = x < 0 ? -big : big;
-    big = x != x ? x : big;
-    return a < 0.875f ? small : big;
-}
-
 static inline float softplusf(float x)
 {
     /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|) */
@@ -308,7 +195,7 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         break;
     case U_EXP:
         for (int64_t i = 0; i < n; i++)
-            y[i] = exp_f(x[i]);
+            y[i] = v1_exp(x[i]);
         break;
     case U_LOG:
         for (int64_t i = 0; i < n; i++)
@@ -332,11 +219,11 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         break;
     case U_TANH:
         for (int64_t i = 0; i < n; i++)
-            y[i] = tanh_f(x[i]);
+            y[i] = v1_tanh(x[i]);
         break;
     case U_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            y[i] = sigmoid_f(x[i]);
+            y[i] = v1_sigmoid(x[i]);
         break;
     case U_RELU:
         /* NaN passes through, as in numpy and PyTorch */
@@ -349,16 +236,16 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         break;
     case U_ELU:
         for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] < 0 ? a * expm1_f(x[i]) : x[i];
+            y[i] = x[i] < 0 ? a * v1_expm1(x[i]) : x[i];
         break;
     case U_SELU:
         /* a = alpha, b = gamma */
         for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] <= 0 ? b * a * expm1_f(x[i]) : b * x[i];
+            y[i] = x[i] <= 0 ? b * a * v1_expm1(x[i]) : b * x[i];
         break;
     case U_CELU:
         for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] < 0 ? a * expm1_f(x[i] / a) : x[i];
+            y[i] = x[i] < 0 ? a * v1_expm1(x[i] / a) : x[i];
         break;
     case U_SOFTPLUS:
         for (int64_t i = 0; i < n; i++)
@@ -379,7 +266,7 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         break;
     case U_ERF:
         for (int64_t i = 0; i < n; i++)
-            y[i] = erf_f(x[i]);
+            y[i] = v1_erf(x[i]);
         break;
     case U_FLOOR:
         for (int64_t i = 0; i < n; i++)

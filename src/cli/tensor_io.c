@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define IOFAIL(...)                                                            \
@@ -30,7 +31,7 @@ static unsigned char *read_file(const char *path, size_t *len, char *msg, size_t
         size_t got = fread(buf + n, 1, c - n, f);
         n += got;
         if (n < c) break;
-        if (c > ((size_t)1 << 33)) { /* 8 GiB is more than any input */
+        if (c > SIZE_MAX / 4) { /* more than any input could be */
             free(buf);
             buf = NULL;
             break;
