@@ -2,9 +2,8 @@
  * as im2col + onyx_sgemm per group, with a copy-free path for 1x1 kernels
  * and a direct loop for depthwise convolutions.
  *
- * Every convolution is run as a 3-D one: a 1-D or 2-D input gets leading
- * spatial dims of size 1 (kernel 1, stride 1, no pad), so one loop nest
- * serves all ranks. */
+ * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
+ * loop nest serves all ranks. */
 #include "gemm.h"
 #include "onyx_kernel.h"
 #include "spatial.h"
@@ -26,142 +25,68 @@ enum { CONV_Y = 0 };
 /* Size of one im2col pass, in floats (512 KB, a typical L2). */
 #define CONV_COL_FLOATS (128 * 1024)
 
+/* What eval needs: the geometry, and how to run it. */
 typedef struct {
-    int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
-    int64_t Cg, Mg;        /* channels per group: C/G in, M/G out */
-    int64_t in[3], out[3]; /* spatial sizes (D, H, W), 1-padded in front */
-    int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
-    int64_t S_in, P; /* in[0]*in[1]*in[2], out[0]*out[1]*out[2] */
-    int64_t K;       /* Cg * k[0]*k[1]*k[2]: rows of the column matrix */
-    int64_t chunk;   /* output positions per im2col pass: the column
-                        matrix (K, chunk) is the scratch */
-    int pointwise;   /* 1x1 kernel, stride 1, no pad: X is the columns */
-    int depthwise;   /* Cg == 1 and Mg == 1: direct loop, no sgemm */
-    int has_bias;
+    conv_geom geom;
+    int64_t K;     /* Cg * KK: rows of the column matrix */
+    int64_t chunk; /* output positions per im2col pass: the column matrix
+                      (K, chunk) is the scratch */
+    int pointwise; /* 1x1 kernel, stride 1, no pad: X is the columns */
+    int depthwise; /* Cg == 1 and Mg == 1: direct loop, no sgemm */
 } conv_plan;
-
 
 static onyx_status conv_prepare(onyx_prep *p)
 {
-    ONYX_TRY(onyx_need_dtype(p, CONV_X, ONYX_MASK(ONYX_FLOAT)));
-    ONYX_TRY(onyx_need_dtype(p, CONV_W, ONYX_MASK(ONYX_FLOAT)));
-    const onyx_tensor *X = p->in[CONV_X], *W = p->in[CONV_W];
-    const onyx_tensor *B = p->n_in > CONV_B ? p->in[CONV_B] : NULL;
-    if (B && onyx_numel(B) == 0) B = NULL;
-    char sx[96], sw[96];
-    ONYX_CHECK(p, X->rank >= 3 && X->rank <= 5,
-               "X %s must have rank 3, 4 or 5 (N, C, 1 to 3 spatial dims)",
-               onyx_shape_str(X, sx, sizeof sx));
-    ONYX_CHECK(p, W->rank == X->rank, "W %s must have the rank of X %s",
-               onyx_shape_str(W, sw, sizeof sw),
-               onyx_shape_str(X, sx, sizeof sx));
-    int nsp = X->rank - 2;
-    int64_t G = onyx_attr_int(p, "group", 1);
-    ONYX_CHECK(p, G >= 1, "group = %lld must be >= 1", (long long)G);
-    int64_t C = X->dims[1], M = W->dims[0];
-    ONYX_CHECK(
-        p, C % G == 0 && W->dims[1] * G == C,
-        "X %s with group %lld does not match W %s (W[1] must be C/group)",
-        onyx_shape_str(X, sx, sizeof sx), (long long)G,
-        onyx_shape_str(W, sw, sizeof sw));
-    ONYX_CHECK(p, M % G == 0, "W[0] = %lld is not divisible by group %lld",
-               (long long)M, (long long)G);
-
-    int64_t ks[3], st[3], dl[3], pads[6];
-    const int64_t *kv;
-    int64_t nk = onyx_attr_ints(p, "kernel_shape", &kv);
-    if (nk >= 0) {
-        ONYX_CHECK(p, nk == nsp, "kernel_shape has %lld entries, expected %d",
-                   (long long)nk, nsp);
-        for (int i = 0; i < nsp; i++)
-            ONYX_CHECK(p, kv[i] == W->dims[2 + i],
-                       "kernel_shape[%d] = %lld does not match W %s", i,
-                       (long long)kv[i], onyx_shape_str(W, sw, sizeof sw));
-    }
-    for (int i = 0; i < nsp; i++) {
-        ks[i] = W->dims[2 + i];
-        ONYX_CHECK(p, ks[i] >= 1, "W %s has an empty kernel",
-                   onyx_shape_str(W, sw, sizeof sw));
-    }
-    ONYX_TRY(spatial_attr(p, "strides", nsp, 1, 1, st));
-    ONYX_TRY(spatial_attr(p, "dilations", nsp, 1, 1, dl));
-    ONYX_TRY(spatial_attr(p, "pads", 2 * nsp, 0, 0, pads));
-    spatial_pad ap;
-    ONYX_TRY(spatial_auto_pad(p, &ap));
-
     conv_plan q;
     memset(&q, 0, sizeof q);
-    q.N = X->dims[0];
-    q.C = C;
-    q.M = M;
-    q.G = G;
-    q.Cg = C / G;
-    q.Mg = M / G;
-    for (int i = 0; i < 3; i++) {
-        q.in[i] = q.out[i] = q.k[i] = q.s[i] = q.d[i] = 1;
-        q.pb[i] = 0;
-    }
-    int64_t ydims[ONYX_MAX_RANK] = {q.N, M};
-    for (int i = 0; i < nsp; i++) {
-        int a = 3 - nsp + i;
-        int64_t in = X->dims[2 + i], ke = (ks[i] - 1) * dl[i] + 1, out, pb;
-        if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
-            out = ceil_div(in, st[i]);
-            int64_t total = (out - 1) * st[i] + ke - in;
+    conv_geom *g = &q.geom;
+    ONYX_TRY(conv_geom_begin(p, 0, g));
+    const onyx_tensor *X = p->in[CONV_X];
+    char sx[96];
+    /* output size and pad begin per spatial axis, from auto_pad or pads */
+    for (int i = 0; i < g->nsp; i++) {
+        int a = 3 - g->nsp + i;
+        int64_t in = g->in[a], st = g->s[a], out, pb;
+        int64_t ke = (g->k[a] - 1) * g->d[a] + 1; /* dilated kernel */
+        if (g->auto_pad == PAD_SAME_UPPER || g->auto_pad == PAD_SAME_LOWER) {
+            out = ceil_div(in, st);
+            int64_t total = (out - 1) * st + ke - in;
             if (total < 0) total = 0;
-            pb = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-        } else if (ap == PAD_VALID) {
-            out = in >= ke ? (in - ke) / st[i] + 1 : 0;
+            pb = g->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        } else if (g->auto_pad == PAD_VALID) {
+            out = in >= ke ? (in - ke) / st + 1 : 0;
             pb = 0;
         } else {
-            int64_t span = in + pads[i] + pads[nsp + i];
-            out = span >= ke ? (span - ke) / st[i] + 1 : 0;
-            pb = pads[i];
+            int64_t span = in + g->pads[i] + g->pads[g->nsp + i];
+            out = span >= ke ? (span - ke) / st + 1 : 0;
+            pb = g->pads[i];
         }
         ONYX_CHECK(p, out >= 1,
                    "kernel %lld (dilated %lld) does not fit spatial axis %d "
                    "of X %s with its padding",
-                   (long long)ks[i], (long long)ke, i,
+                   (long long)g->k[a], (long long)ke, i,
                    onyx_shape_str(X, sx, sizeof sx));
-        q.in[a] = in;
-        q.out[a] = out;
-        q.k[a] = ks[i];
-        q.s[a] = st[i];
-        q.d[a] = dl[i];
-        q.pb[a] = pb;
-        ydims[2 + i] = out;
+        g->out[a] = out;
+        g->pb[a] = pb;
     }
-    if (B) {
-        ONYX_TRY(onyx_need_dtype(p, CONV_B, ONYX_MASK(ONYX_FLOAT)));
-        ONYX_CHECK(p, B->rank == 1 && B->dims[0] == M,
-                   "B %s must be a vector of %lld (W[0]) biases",
-                   onyx_shape_str(B, sx, sizeof sx), (long long)M);
-        q.has_bias = 1;
-    }
-    ONYX_CHECK(p,
-               (double)q.out[0] * (double)q.out[1] * (double)q.out[2] *
-                       (double)(q.N * M) <
-                   0x1p40,
-               "output of more than 2^40 elements");
-    q.S_in = q.in[0] * q.in[1] * q.in[2];
-    q.P = q.out[0] * q.out[1] * q.out[2];
-    q.K = q.Cg * q.k[0] * q.k[1] * q.k[2];
+    ONYX_TRY(conv_geom_end(p, g, p->out[CONV_Y]));
+    q.K = g->Cg * g->KK;
     q.pointwise = 1;
     for (int i = 0; i < 3; i++)
-        if (q.k[i] != 1 || q.s[i] != 1 || q.pb[i] != 0 || q.out[i] != q.in[i])
+        if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 ||
+            g->out[i] != g->in[i])
             q.pointwise = 0;
-    q.depthwise = q.Cg == 1 && q.Mg == 1 && !q.pointwise;
-    ONYX_CHECK(p, q.K <= 0x7fffffff && q.P <= 0x7fffffff && M <= 0x7fffffff,
-               "convolution too large for a 32-bit sgemm");
+    q.depthwise = g->Cg == 1 && g->Mg == 1 && !q.pointwise;
+    ONYX_CHECK(
+        p, q.K <= 0x7fffffff && g->S_out <= 0x7fffffff && g->M <= 0x7fffffff,
+        "convolution too large for a 32-bit sgemm");
 
-    if (p->out[CONV_Y])
-        onyx_set_shape(p->out[CONV_Y], ONYX_FLOAT, X->rank, ydims);
     /* the column matrix is built CONV_COL_FLOATS at a time (at least 64
      * columns), not whole: it stays in cache for the sgemm, and the scratch
      * stays small for long signals */
     q.chunk = CONV_COL_FLOATS / q.K;
     if (q.chunk < 64) q.chunk = 64;
-    if (q.chunk > q.P) q.chunk = q.P;
+    if (q.chunk > g->S_out) q.chunk = g->S_out;
     conv_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -175,7 +100,7 @@ static onyx_status conv_prepare(onyx_prep *p)
  * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
  * under kernel tap (a, b, w) of channel c, or 0 where it falls on padding. */
 CONV_HOT static void im2col(float *restrict col, const float *restrict x,
-                            int64_t p0, int64_t p1, const conv_plan *q)
+                            int64_t p0, int64_t p1, const conv_geom *q)
 {
     const int64_t OW = q->out[2], plane = q->out[1] * OW, sw = q->s[2];
     for (int64_t c = 0; c < q->Cg; c++)
@@ -232,10 +157,10 @@ CONV_HOT static void im2col(float *restrict col, const float *restrict x,
 CONV_HOT static void depthwise_channel(float *restrict y,
                                        const float *restrict x,
                                        const float *restrict w, float bias,
-                                       const conv_plan *q)
+                                       const conv_geom *q)
 {
     const int64_t plane = q->out[1] * q->out[2];
-    for (int64_t i = 0; i < q->P; i++)
+    for (int64_t i = 0; i < q->S_out; i++)
         y[i] = bias;
     for (int64_t a = 0; a < q->k[0]; a++)
         for (int64_t b = 0; b < q->k[1]; b++)
@@ -269,44 +194,45 @@ CONV_HOT static void depthwise_channel(float *restrict y,
 static onyx_status conv_eval(onyx_exec *e)
 {
     const conv_plan *q = e->params;
+    const conv_geom *cg = &q->geom;
     const float *X = e->in[CONV_X]->data, *W = e->in[CONV_W]->data;
-    const float *B = q->has_bias ? e->in[CONV_B]->data : NULL;
+    const float *B = cg->has_bias ? e->in[CONV_B]->data : NULL;
     if (!e->out[CONV_Y]) return ONYX_OK;
     float *Y = e->out[CONV_Y]->data;
     float *col = e->scratch;
-    const int Mg = (int)q->Mg, P = (int)q->P, K = (int)q->K;
+    const int Mg = (int)cg->Mg, P = (int)cg->S_out, K = (int)q->K;
 
-    for (int64_t n = 0; n < q->N; n++) {
-        const float *xn = X + n * q->C * q->S_in;
-        float *yn = Y + n * q->M * q->P;
+    for (int64_t n = 0; n < cg->N; n++) {
+        const float *xn = X + n * cg->C * cg->S_in;
+        float *yn = Y + n * cg->M * P;
         if (q->depthwise) {
-            for (int64_t m = 0; m < q->M; m++)
-                depthwise_channel(yn + m * q->P, xn + m * q->S_in, W + m * q->K,
-                                  B ? B[m] : 0.0f, q);
+            for (int64_t m = 0; m < cg->M; m++)
+                depthwise_channel(yn + m * P, xn + m * cg->S_in, W + m * K,
+                                  B ? B[m] : 0.0f, cg);
             continue;
         }
-        for (int64_t g = 0; g < q->G; g++) {
-            const float *xg = xn + g * q->Cg * q->S_in;
-            float *yg = yn + g * q->Mg * q->P;
+        for (int64_t g = 0; g < cg->G; g++) {
+            const float *xg = xn + g * cg->Cg * cg->S_in;
+            float *yg = yn + g * cg->Mg * P;
             float beta = 0.0f;
             if (B) {
-                for (int64_t m = 0; m < q->Mg; m++) {
-                    float bv = B[g * q->Mg + m], *yr = yg + m * q->P;
-                    for (int64_t i = 0; i < q->P; i++)
+                for (int64_t m = 0; m < cg->Mg; m++) {
+                    float bv = B[g * cg->Mg + m], *yr = yg + m * P;
+                    for (int64_t i = 0; i < P; i++)
                         yr[i] = bv;
                 }
                 beta = 1.0f;
             }
-            const float *Wg = W + g * q->Mg * q->K;
+            const float *Wg = W + g * cg->Mg * K;
             if (q->pointwise) {
                 /* Y_g (Mg, P) = W_g (Mg, Cg) @ X_g (Cg, P) [+ bias] */
                 onyx_sgemm(0, 0, Mg, P, K, 1.0f, Wg, K, xg, P, beta, yg, P);
                 continue;
             }
-            for (int64_t p0 = 0; p0 < q->P; p0 += q->chunk) {
-                int64_t p1 = p0 + q->chunk < q->P ? p0 + q->chunk : q->P;
+            for (int64_t p0 = 0; p0 < P; p0 += q->chunk) {
+                int64_t p1 = p0 + q->chunk < P ? p0 + q->chunk : P;
                 int cols = (int)(p1 - p0);
-                im2col(col, xg, p0, p1, q);
+                im2col(col, xg, p0, p1, cg);
                 /* Y_g[:, p0:p1] (Mg, cols) = W_g (Mg, K) @ col (K, cols) [+ b]
                  */
                 onyx_sgemm(0, 0, Mg, cols, K, 1.0f, Wg, K, col, cols, beta,

@@ -1,7 +1,7 @@
 /* spatial.h - what Conv, ConvTranspose and the pools share about sliding a
- * kernel over 1 to 3 spatial axes: their per-axis attributes, and which
+ * kernel over 1 to 3 spatial axes: their per-axis attributes, which
  * positions of a sweep stay inside the data (so loops need no bounds
- * checks). */
+ * checks), and the geometry of a convolution (spatial.c). */
 #ifndef ONYX_SPATIAL_H
 #define ONYX_SPATIAL_H
 
@@ -82,5 +82,37 @@ static inline onyx_status spatial_auto_pad(onyx_prep *p, spatial_pad *out)
         return onyx_fail(p, ONYX_ERR_INVALID, "unknown auto_pad '%s'", ap);
     return ONYX_OK;
 }
+
+/* The geometry of a Conv or ConvTranspose, run as a 3-D one: a 1-D or 2-D
+ * input gets leading spatial axes of size 1 (kernel 1, stride 1, no pad), so
+ * one loop nest serves all ranks. Both ops take X (N, C, spatial...), W and
+ * an optional bias B (M,) as inputs 0, 1, 2; W is (M, C/G, k...) for Conv
+ * and (C, M/G, k...) for ConvTranspose. */
+typedef struct {
+    int transposed;        /* 1: ConvTranspose's W layout */
+    int nsp;               /* spatial axes of X: 1 to 3 */
+    int64_t N, C, M, G;    /* batch, in channels, out channels, groups */
+    int64_t Cg, Mg;        /* channels per group: C/G in, M/G out */
+    int64_t in[3], out[3]; /* spatial sizes (D, H, W), 1-padded in front */
+    int64_t k[3], s[3], d[3], pb[3]; /* kernel, stride, dilation, pad begin */
+    int64_t pads[6]; /* the pads attribute: nsp begins, nsp ends */
+    spatial_pad auto_pad;
+    int64_t S_in, S_out; /* products of in[] and out[] */
+    int64_t KK;          /* k[0]*k[1]*k[2]: taps of one kernel */
+    int has_bias;
+} conv_geom;
+
+/* Two halves around the op's own rule for output sizes.
+ *
+ * conv_geom_begin checks X and W (float, ranks, channels against group,
+ * kernel_shape against W) and reads group, strides, dilations, pads and
+ * auto_pad; it sets every field above but out[] and pb[] (left 1 and 0),
+ * S_in, S_out, KK and has_bias. The op then sets out[a] and pb[a] for each
+ * spatial axis i < nsp, a = 3 - nsp + i.
+ *
+ * conv_geom_end checks B, caps the output at 2^40 elements, sets S_in,
+ * S_out, KK and has_bias, and gives Y (when not NULL) its dtype and shape. */
+onyx_status conv_geom_begin(onyx_prep *p, int transposed, conv_geom *g);
+onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y);
 
 #endif

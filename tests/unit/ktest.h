@@ -39,25 +39,49 @@ static inline onyx_tensor kt_tensor(onyx_dtype dt, int rank,
 }
 
 /* Run op `name` once. in[i] may be NULL (omitted optional input). Every
- * output gets malloc'd data; free it with kt_free. A NULL entry in
- * `used_out` (when given) marks an output as not used by the graph. On
+ * output gets malloc'd data; free it with kt_free. A zero entry in
+ * `used_out` (when given) marks an output as not used by the graph. A
+ * nonzero entry in `unknown_in` (when given) marks an input as not known at
+ * prepare, like a graph input: prepare sees its data NULL and in_const 0,
+ * eval gets the data. Inputs with data are otherwise constant. Scratch is
+ * handed to eval filled with NaNs, as it is never read before written. On
  * failure, msg (256 bytes) holds prepare's or eval's message. */
 static inline onyx_status kt_run_ex(const char *name, int opset,
                                     const onyx_attr *attrs, int n_attrs,
                                     onyx_tensor *const *in, int n_in,
                                     onyx_tensor *out, int n_out,
-                                    const int *used_out, char *msg)
+                                    const int *used_out, const int *unknown_in,
+                                    char *msg)
 {
+    enum { KT_MAX_IN = 32, KT_MAX_OUT = 16 };
     const onyx_op *op = onyx_op_find(name);
     msg[0] = 0;
     if (!op) {
         strcpy(msg, "op not registered");
         return ONYX_ERR_UNSUPPORTED;
     }
-    onyx_tensor *outp[16];
+    if (n_in > KT_MAX_IN || n_out > KT_MAX_OUT) {
+        strcpy(msg, "too many inputs or outputs for kt_run_ex");
+        return ONYX_ERR_LIMIT;
+    }
+    onyx_tensor *outp[KT_MAX_OUT];
     for (int i = 0; i < n_out; i++) {
         memset(&out[i], 0, sizeof out[i]);
         outp[i] = (used_out && !used_out[i]) ? NULL : &out[i];
+    }
+    /* what prepare sees: the unknown inputs as copies without data */
+    onyx_tensor unknown[KT_MAX_IN];
+    const onyx_tensor *prep_in[KT_MAX_IN];
+    unsigned char in_const[KT_MAX_IN];
+    for (int i = 0; i < n_in; i++) {
+        prep_in[i] = in[i];
+        in_const[i] = in[i] && in[i]->data;
+        if (in[i] && unknown_in && unknown_in[i]) {
+            unknown[i] = *in[i];
+            unknown[i].data = NULL;
+            prep_in[i] = &unknown[i];
+            in_const[i] = 0;
+        }
     }
     onyx_prep p;
     memset(&p, 0, sizeof p);
@@ -65,9 +89,7 @@ static inline onyx_status kt_run_ex(const char *name, int opset,
     p.opset = opset;
     p.n_in = n_in;
     p.n_out = n_out;
-    p.in = (const onyx_tensor *const *)in;
-    unsigned char in_const[32];
-    for (int i = 0; i < n_in && i < 32; i++) in_const[i] = in[i] && in[i]->data;
+    p.in = prep_in;
     p.in_const = in_const;
     p.out = outp;
     p.attrs = attrs;
@@ -88,7 +110,8 @@ static inline onyx_status kt_run_ex(const char *name, int opset,
         size_t bytes = (size_t)onyx_numel(&out[i]) * onyx_dtype_size(out[i].dtype);
         out[i].data = calloc(1, bytes ? bytes : 1);
     }
-    void *scratch = p.scratch_bytes ? calloc(1, p.scratch_bytes) : NULL;
+    void *scratch = p.scratch_bytes ? malloc(p.scratch_bytes) : NULL;
+    if (scratch) memset(scratch, 0xff, p.scratch_bytes); /* NaN floats */
     onyx_exec e;
     memset(&e, 0, sizeof e);
     e.in = (const onyx_tensor *const *)in;
@@ -113,7 +136,7 @@ static inline onyx_status kt_run(const char *name, int opset,
                                  onyx_tensor *out, int n_out, char *msg)
 {
     return kt_run_ex(name, opset, attrs, n_attrs, in, n_in, out, n_out, NULL,
-                     msg);
+                     NULL, msg);
 }
 
 static inline void kt_free(onyx_tensor *out, int n_out)

@@ -715,7 +715,7 @@ START_TEST(maxpool_2d_indices)
     kt_free(y, 2);
     /* Indices alone (Y unused by the graph) */
     ck_assert_int_eq(kt_run_ex("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1,
-                               y, 2, (int[]){0, 1}, msg),
+                               y, 2, (int[]){0, 1}, NULL, msg),
                      ONYX_OK);
     ind = y[1].data;
     ck_assert(ind[0] == 5 && ind[1] == 7 && ind[2] == 13 && ind[3] == 15);

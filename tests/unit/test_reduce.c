@@ -474,7 +474,7 @@ START_TEST(batchnorm_inference)
     kt_free(out, 1);
     /* opset 15, outputs 1 and 2 unused: inference */
     ck_assert_int_eq(kt_run_ex("BatchNormalization", 15, at, 1, in, 5, out, 3,
-                               (int[]){1, 0, 0}, msg),
+                               (int[]){1, 0, 0}, NULL, msg),
                      ONYX_OK);
     expect_f32(&out[0], 4, (float[]){-1, 1, -1, 3});
     kt_free(out, 3);
@@ -568,7 +568,7 @@ START_TEST(layernorm_basic)
     onyx_attr a0[] = {KT_FLOAT("epsilon", 0), KT_INT("axis", 0)};
     ck_assert_int_eq(kt_run_ex("LayerNormalization", 17, a0, 2,
                                (onyx_tensor *[]){&x, &s}, 2, out, 3,
-                               (int[]){1, 0, 0}, msg),
+                               (int[]){1, 0, 0}, NULL, msg),
                      ONYX_OK);
     float r = 1 / sqrtf(2.5f);
     expect_f32(&out[0], 4, (float[]){-2 * r, 3 * r, -4 * r, 6 * r});

@@ -370,7 +370,7 @@ START_TEST(split_variants)
     onyx_tensor st = kt_tensor(ONYX_INT64, 1, DIMS(3), s3);
     int used[] = {1, 0, 1};
     ck_assert_int_eq(
-        kt_run_ex("Split", 13, a1, 1, INS(&x, &st), 2, out, 3, used, msg),
+        kt_run_ex("Split", 13, a1, 1, INS(&x, &st), 2, out, 3, used, NULL, msg),
         ONYX_OK);
     assert_floats(&out[0], (const float[]){0, 1, 2, 3, 6, 7, 8, 9}, 8);
     assert_floats(&out[2], (const float[]){4, 5, 10, 11}, 4);

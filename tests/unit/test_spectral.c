@@ -415,15 +415,16 @@ START_TEST(resize_cubic)
 }
 END_TEST
 
-/* tf_crop_and_resize on [0, 10, 20, 30], roi [0, 0] .. [1, 1.5], 3 outputs:
- * x = j * 1.5 * 3 / 2 = 0, 2.25, 4.5 -> 0, 22.5, and 4.5 > 3 is outside:
- * extrapolation_value. */
-START_TEST(resize_crop)
+/* Linear tf_crop_and_resize of x (rows, cols) to sizes sz, extrapolation
+ * value -1: y (sz[0], sz[1]) must be `want`, with the roi a constant and
+ * with it known only at eval (a graph input), where prepare cannot build
+ * the tables and eval builds them in scratch. ONNX's rule per axis, n in
+ * and size out: x_j = start * (n - 1) + j * (end - start) * (n - 1) /
+ * (size - 1), outside [0, n - 1] the extrapolation value. */
+static void expect_crop(const float *x, int64_t rows, int64_t cols,
+                        const float *roi, const int64_t *sz, const float *want)
 {
-    float x[] = {0, 10, 20, 30};
-    float roi[] = {0, 0, 1, 1.5f};
-    int64_t sz[] = {1, 3};
-    onyx_tensor X = kt_tensor(ONYX_FLOAT, 2, (int64_t[]){1, 4}, x);
+    onyx_tensor X = kt_tensor(ONYX_FLOAT, 2, (int64_t[]){rows, cols}, x);
     onyx_tensor R = kt_tensor(ONYX_FLOAT, 1, (int64_t[]){4}, roi);
     onyx_tensor Z = kt_tensor(ONYX_INT64, 1, (int64_t[]){2}, sz);
     onyx_tensor out[1];
@@ -432,10 +433,36 @@ START_TEST(resize_crop)
         KT_STRING("mode", "linear"),
         KT_STRING("coordinate_transformation_mode", "tf_crop_and_resize"),
         KT_FLOAT("extrapolation_value", -1.0f)};
-    ck_assert_int_eq(run_resize(13, at, 3, &X, &R, NULL, &Z, out, msg),
-                     ONYX_OK);
-    expect_floats(&out[0], (float[]){0, 22.5f, -1}, 3);
-    kt_free(out, 1);
+    for (int roi_unknown = 0; roi_unknown < 2; roi_unknown++) {
+        onyx_status st =
+            kt_run_ex("Resize", 13, at, 3, (onyx_tensor *[]){&X, &R, NULL, &Z},
+                      4, out, 1, NULL, (int[]){0, roi_unknown, 0, 0}, msg);
+        ck_assert_msg(st == ONYX_OK, "roi unknown %d: %s", roi_unknown, msg);
+        expect_floats(&out[0], want, (int)(sz[0] * sz[1]));
+        kt_free(out, 1);
+    }
+}
+
+/* [0, 10, 20, 30], roi [0, 0] .. [1, 1.5], 3 outputs: x = j * 1.5 * 3 / 2
+ * = 0, 2.25, 4.5 -> 0, 22.5, and 4.5 > 3 is outside: -1. */
+START_TEST(resize_crop)
+{
+    expect_crop((float[]){0, 10, 20, 30}, 1, 4, (float[]){0, 0, 1, 1.5f},
+                (int64_t[]){1, 3}, (float[]){0, 22.5f, -1});
+}
+END_TEST
+
+/* Two axes, so that the second pass reads the first one's scratch buffer
+ * behind the tables. x[r][c] = 10 r + c, which linear interpolation
+ * reproduces exactly; roi rows [.25, .75], columns [0, 1.25], sizes 2 x 3:
+ *   rows     .25*2 + j * .5*2/1   = .5, 1.5
+ *   columns      0 + j * 1.25*2/2 = 0, 1.25, 2.5 (> 2: outside)
+ * -> [5, 6.25, -1], [15, 16.25, -1]. */
+START_TEST(resize_crop_2d)
+{
+    expect_crop((float[]){0, 1, 2, 10, 11, 12, 20, 21, 22}, 3, 3,
+                (float[]){0.25f, 0, 0.75f, 1.25f}, (int64_t[]){2, 3},
+                (float[]){5, 6.25f, -1, 15, 16.25f, -1});
 }
 END_TEST
 
@@ -514,6 +541,7 @@ static Suite *spectral_suite(void)
     tcase_add_test(t, resize_linear_2x);
     tcase_add_test(t, resize_cubic);
     tcase_add_test(t, resize_crop);
+    tcase_add_test(t, resize_crop_2d);
     tcase_add_test(t, resize_opset10);
     tcase_add_test(t, resize_errors);
     suite_add_tcase(s, t);

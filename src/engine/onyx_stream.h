@@ -1,0 +1,113 @@
+/* onyx_stream.h - the streaming runner: a model as a stream processor.
+ *
+ * Shared by [onyx~], [onyx] and `onyx process`; none of them buffers,
+ * feeds back state or schedules inferences on its own.
+ *
+ * What is a signal (decided once, when the stream is made):
+ *   1. State pairs first: graph input X pairs with graph output X_out of the
+ *      same shape and dtype, plus any pairs the caller names. A state input
+ *      is fed from its output after every inference; reset zeroes it.
+ *   2. The block length B: the caller's (cfg.block), else the model's static
+ *      length. A remaining input or output is a *signal* when it has a time
+ *      axis: its symbolic dim (bound to B), or else a dim equal to B. Every
+ *      other dim but at most one is 1; that one is the channel axis and gives
+ *      one signal channel per entry.
+ *        (1,1024)  B=1024: 1 channel      (1,1,1024) B=1024: 1 channel
+ *        (1,T,1)   T=B:    1 channel      (1,T,2)    T=B:    2 channels
+ *   3. Everything else is a *control*: held until it changes (inputs), or
+ *      reported after each inference (outputs).
+ *
+ * Timing. B is the model's block, n the host's block (Pd's 64, or the chunk
+ * `onyx process` reads). With J = ceil(n / B) inferences per job:
+ *   sync     (inference inline in process): latency 0 when n is a multiple
+ *            of B, else B samples.
+ *   threaded (inference in a worker): latency 2*J*B samples: while the
+ *            worker runs job k, process() collects job k+1 and plays job k-1.
+ *            If job k is not done when it is due, process() plays silence
+ *            for it, counts an overrun, and never waits.
+ * onyx_stream_latency() returns the exact figure for the host block given
+ * at onyx_stream_start().
+ *
+ * Threads. process() is the audio side: it only loads and stores C11
+ * atomics and copies samples: no allocation, lock, syscall or I/O. work() is
+ * the worker side (threaded mode). set_control/reset/poll are for a third
+ * (control) thread and are lock-free too. Everything else (new, start, free)
+ * is not real-time and must not run concurrently with the other calls.
+ */
+#ifndef ONYX_STREAM_H
+#define ONYX_STREAM_H
+
+#include "onyx.h"
+
+typedef struct onyx_stream onyx_stream;
+
+typedef struct onyx_stream_config {
+    int block;        /* B when the time dim is symbolic; 0: the model's
+                         static length, or 64 */
+    int n_pairs;      /* explicit state pairs, in addition to X/X_out */
+    const char *const *pair_in, *const *pair_out;
+} onyx_stream_config;
+
+/* Resolves and plans the model for block B, classifies its tensors. */
+onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
+                             onyx_error *err);
+void onyx_stream_free(onyx_stream *s);
+
+/* Layout, valid after new. */
+int onyx_stream_block(const onyx_stream *s);
+int onyx_stream_signal_inputs(const onyx_stream *s);  /* channels in all */
+int onyx_stream_signal_outputs(const onyx_stream *s);
+int onyx_stream_num_controls_in(const onyx_stream *s);
+int onyx_stream_num_controls_out(const onyx_stream *s);
+const char *onyx_stream_control_in_name(const onyx_stream *s, int i);
+int onyx_stream_control_in_size(const onyx_stream *s, int i);   /* floats */
+const char *onyx_stream_control_out_name(const onyx_stream *s, int i);
+int onyx_stream_control_out_size(const onyx_stream *s, int i);
+int onyx_stream_find_control_in(const onyx_stream *s, const char *name);
+int onyx_stream_num_states(const onyx_stream *s);
+const onyx_program *onyx_stream_program(const onyx_stream *s);
+
+/* Sets the host block n and the mode (threaded != 0: inference runs in
+ * work(), called by the host's worker thread). Clears all buffers and
+ * statistics. Not real-time. */
+onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
+                              onyx_error *err);
+int onyx_stream_latency(const onyx_stream *s);
+
+/* Audio side: n frames (n == host_block). in[c] / out[c] per signal channel,
+ * in the order of the graph's inputs / outputs and then channel index. */
+void onyx_stream_process(onyx_stream *s, const float *const *in,
+                         float *const *out, int n);
+
+/* Worker side (threaded): runs one pending job if there is one; returns 1
+ * when it ran one, 0 when idle, -1 on an inference error (stats.errors). */
+int onyx_stream_work(onyx_stream *s);
+
+/* Control side. set_control copies n values (n must equal the size) for
+ * the next inference (floats, converted to the input's dtype: int64, bool);
+ * reset zeroes the states before the next inference. */
+onyx_status onyx_stream_set_control(onyx_stream *s, int i, const float *v,
+                                    int n);
+void onyx_stream_reset(onyx_stream *s);
+
+/* Copies the newest control outputs (after the inference whose sequence
+ * number it returns, 0 if none yet) into dst[i] (control_out_size floats
+ * each). The caller remembers the last sequence number it printed. */
+uint64_t onyx_stream_poll_controls(onyx_stream *s, float *const *dst);
+
+/* For [onyx] and the command: one inference on the current controls,
+ * inline, states fed back. Not for the audio thread of a signal model. */
+onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err);
+
+typedef struct onyx_stream_stats {
+    uint64_t inferences, overruns, errors;
+    double mean_us, max_us; /* inference time */
+} onyx_stream_stats;
+void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st);
+
+/* Per-node profile of the runs so far (onyx_instance_profile semantics);
+ * enable before start. */
+void onyx_stream_profile(onyx_stream *s, int enable);
+const uint64_t *onyx_stream_node_ns(const onyx_stream *s);
+
+#endif
