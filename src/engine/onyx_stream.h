@@ -44,6 +44,8 @@ typedef struct onyx_stream onyx_stream;
 typedef struct onyx_stream_config {
     int block;        /* B when the time dim is symbolic; 0: the model's
                          static length, or 64 */
+    int all_controls; /* 1: no signals, every non-state tensor is a control
+                         (the [onyx] object) */
     int n_pairs;      /* explicit state pairs, in addition to X/X_out */
     const char *const *pair_in, *const *pair_out;
 } onyx_stream_config;
