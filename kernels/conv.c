@@ -14,17 +14,6 @@
 enum { CONV_X = 0, CONV_W = 1, CONV_B = 2 };
 enum { CONV_Y = 0 };
 
-/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
- * (very-cheap cost model) leaves scalar. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define CONV_HOT __attribute__((optimize("O3")))
-#else
-#define CONV_HOT
-#endif
-
-/* Size of one im2col pass, in floats (512 KB, a typical L2). */
-#define CONV_COL_FLOATS (128 * 1024)
-
 /* What eval needs: the geometry, and how to run it. */
 typedef struct {
     conv_geom geom;
@@ -81,12 +70,7 @@ static onyx_status conv_prepare(onyx_prep *p)
         p, q.K <= 0x7fffffff && g->S_out <= 0x7fffffff && g->M <= 0x7fffffff,
         "convolution too large for a 32-bit sgemm");
 
-    /* the column matrix is built CONV_COL_FLOATS at a time (at least 64
-     * columns), not whole: it stays in cache for the sgemm, and the scratch
-     * stays small for long signals */
-    q.chunk = CONV_COL_FLOATS / q.K;
-    if (q.chunk < 64) q.chunk = 64;
-    if (q.chunk > g->S_out) q.chunk = g->S_out;
+    q.chunk = conv_chunk(q.K, g->S_out);
     conv_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -96,99 +80,63 @@ static onyx_status conv_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* col (K, p1 - p0) from x (Cg, D, H, W): row (c, a, b, w) holds, for the
+/* col (K, p1 - p0) from x (Cg, D, H, W): row (c, tap) holds, for the
  * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
- * under kernel tap (a, b, w) of channel c, or 0 where it falls on padding. */
-CONV_HOT static void im2col(float *restrict col, const float *restrict x,
-                            int64_t p0, int64_t p1, const conv_geom *q)
+ * under that kernel tap of channel c, or 0 where it falls on padding. */
+SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
+                               int64_t p0, int64_t p1, const conv_geom *q)
 {
-    const int64_t OW = q->out[2], plane = q->out[1] * OW, sw = q->s[2];
-    for (int64_t c = 0; c < q->Cg; c++)
-        for (int64_t a = 0; a < q->k[0]; a++)
-            for (int64_t b = 0; b < q->k[1]; b++)
-                for (int64_t w = 0; w < q->k[2]; w++) {
-                    int64_t offd = a * q->d[0] - q->pb[0];
-                    int64_t offh = b * q->d[1] - q->pb[1];
-                    int64_t offw = w * q->d[2] - q->pb[2];
-                    int64_t dlo, dhi, hlo, hhi, wlo, whi;
-                    tap_range(q->out[0], q->s[0], offd, q->in[0], &dlo, &dhi);
-                    tap_range(q->out[1], q->s[1], offh, q->in[1], &hlo, &hhi);
-                    tap_range(OW, sw, offw, q->in[2], &wlo, &whi);
-                    /* one output row (od, oh) segment [ow0, ow1) at a time;
-                     * dst[ow - ow0] is its column ow */
-                    for (int64_t p = p0; p < p1;) {
-                        int64_t od = p / plane, oh = p % plane / OW;
-                        int64_t ow0 = p % OW;
-                        int64_t ow1 = OW - ow0 < p1 - p ? OW : ow0 + (p1 - p);
-                        float *dst = col;
-                        col += ow1 - ow0;
-                        p += ow1 - ow0;
-                        if (od < dlo || od >= dhi || oh < hlo || oh >= hhi) {
-                            for (int64_t ow = ow0; ow < ow1; ow++)
-                                dst[ow - ow0] = 0;
-                            continue;
-                        }
-                        int64_t id = od * q->s[0] + offd;
-                        int64_t ih = oh * q->s[1] + offh;
-                        const float *xr =
-                            x +
-                            ((c * q->in[0] + id) * q->in[1] + ih) * q->in[2];
-                        int64_t lo = wlo > ow0 ? wlo : ow0;
-                        int64_t hi = whi < ow1 ? whi : ow1;
-                        if (hi < lo) hi = lo;
-                        int64_t ow = ow0;
-                        for (; ow < lo; ow++)
-                            dst[ow - ow0] = 0;
-                        if (sw == 1)
-                            for (; ow < hi; ow++)
-                                dst[ow - ow0] = xr[ow + offw];
-                        else
-                            for (; ow < hi; ow++)
-                                dst[ow - ow0] = xr[ow * sw + offw];
-                        for (; ow < ow1; ow++)
-                            dst[ow - ow0] = 0;
-                    }
-                }
+    const int64_t sw = q->s[2], plane = q->in[0] * q->in[1];
+    for (conv_walk w = conv_walk_start(q, p0, p1); w.c < q->Cg;
+         conv_walk_next(q, &w)) {
+        /* col[ow - w0] is output column ow: the input under the tap, or 0 */
+        const int64_t w0 = w.r.w0, w1 = w.r.w0 + w.r.n, offw = w.t.off[2];
+        const float *xr = x + (w.c * plane + w.r.row) * q->in[2];
+        int64_t ow = w0;
+        for (; ow < w.r.lo; ow++)
+            col[ow - w0] = 0;
+        if (sw == 1)
+            for (; ow < w.r.hi; ow++)
+                col[ow - w0] = xr[ow + offw];
+        else
+            for (; ow < w.r.hi; ow++)
+                col[ow - w0] = xr[ow * sw + offw];
+        for (; ow < w1; ow++)
+            col[ow - w0] = 0;
+        col += w.r.n;
+    }
 }
 
 /* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one
  * channel of a depthwise convolution, accumulated tap by tap over the
  * valid output ranges so the inner loop has no bounds checks. */
-CONV_HOT static void depthwise_channel(float *restrict y,
-                                       const float *restrict x,
-                                       const float *restrict w, float bias,
-                                       const conv_geom *q)
+SPATIAL_HOT static void depthwise_channel(float *restrict y,
+                                          const float *restrict x,
+                                          const float *restrict w, float bias,
+                                          const conv_geom *q)
 {
-    const int64_t plane = q->out[1] * q->out[2];
+    const int64_t plane = q->out[1] * q->out[2], sw = q->s[2];
     for (int64_t i = 0; i < q->S_out; i++)
         y[i] = bias;
-    for (int64_t a = 0; a < q->k[0]; a++)
-        for (int64_t b = 0; b < q->k[1]; b++)
-            for (int64_t t = 0; t < q->k[2]; t++) {
-                float wv = *w++;
-                int64_t offd = a * q->d[0] - q->pb[0];
-                int64_t offh = b * q->d[1] - q->pb[1];
-                int64_t offw = t * q->d[2] - q->pb[2];
-                int64_t dlo, dhi, hlo, hhi, wlo, whi;
-                tap_range(q->out[0], q->s[0], offd, q->in[0], &dlo, &dhi);
-                tap_range(q->out[1], q->s[1], offh, q->in[1], &hlo, &hhi);
-                tap_range(q->out[2], q->s[2], offw, q->in[2], &wlo, &whi);
-                const int64_t sw = q->s[2];
-                for (int64_t od = dlo; od < dhi; od++) {
-                    int64_t id = od * q->s[0] + offd;
-                    for (int64_t oh = hlo; oh < hhi; oh++) {
-                        int64_t ih = oh * q->s[1] + offh;
-                        const float *xr = x + (id * q->in[1] + ih) * q->in[2];
-                        float *yr = y + od * plane + oh * q->out[2];
-                        if (sw == 1)
-                            for (int64_t ow = wlo; ow < whi; ow++)
-                                yr[ow] += wv * xr[ow + offw];
-                        else
-                            for (int64_t ow = wlo; ow < whi; ow++)
-                                yr[ow] += wv * xr[ow * sw + offw];
-                    }
-                }
+    for (int64_t tap = 0; tap < q->KK; tap++) {
+        const float wv = w[tap];
+        const conv_tap t = conv_tap_at(q, tap);
+        const int64_t offw = t.off[2], wlo = t.lo[2], whi = t.hi[2];
+        for (int64_t od = t.lo[0]; od < t.hi[0]; od++) {
+            int64_t id = od * q->s[0] + t.off[0];
+            for (int64_t oh = t.lo[1]; oh < t.hi[1]; oh++) {
+                int64_t ih = oh * q->s[1] + t.off[1];
+                const float *xr = x + (id * q->in[1] + ih) * q->in[2];
+                float *yr = y + od * plane + oh * q->out[2];
+                if (sw == 1)
+                    for (int64_t ow = wlo; ow < whi; ow++)
+                        yr[ow] += wv * xr[ow + offw];
+                else
+                    for (int64_t ow = wlo; ow < whi; ow++)
+                        yr[ow] += wv * xr[ow * sw + offw];
             }
+        }
+    }
 }
 
 static onyx_status conv_eval(onyx_exec *e)

@@ -13,17 +13,6 @@
 enum { CT_X = 0, CT_W = 1, CT_B = 2 };
 enum { CT_Y = 0 };
 
-/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
- * (very-cheap cost model) leaves scalar. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define CT_HOT __attribute__((optimize("O3")))
-#else
-#define CT_HOT
-#endif
-
-/* Size of one column-matrix pass, in floats (512 KB, a typical L2). */
-#define CT_COL_FLOATS (128 * 1024)
-
 /* What eval needs: the geometry, and the pass size. */
 typedef struct {
     conv_geom geom;
@@ -86,11 +75,7 @@ static onyx_status ct_prepare(onyx_prep *p)
     ONYX_CHECK(p, g->Mg * g->KK <= 0x7fffffff && g->S_in <= 0x7fffffff,
                "transposed convolution too large for a 32-bit sgemm");
 
-    /* the column matrix is made CT_COL_FLOATS at a time (at least 64
-     * columns): it stays in cache for col2im, and the scratch stays small */
-    q.chunk = CT_COL_FLOATS / (g->Mg * g->KK);
-    if (q.chunk < 64) q.chunk = 64;
-    if (q.chunk > g->S_in) q.chunk = g->S_in;
+    q.chunk = conv_chunk(g->Mg * g->KK, g->S_in);
     ct_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -100,51 +85,26 @@ static onyx_status ct_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* y (Mg, out...) += col (Mg*KK, p1 - p0) scattered: row (m, a, b, t) holds
- * the contribution of kernel tap (a, b, t) for the input positions
- * p0 <= p < p1 (flat over X's D, H, W); each is added to the output
- * position it lands on, unless the padding crops it. */
-CT_HOT static void col2im(float *restrict y, const float *restrict col,
-                          int64_t p0, int64_t p1, const conv_geom *q)
+/* y (Mg, out...) += col (Mg*KK, p1 - p0) scattered: row (m, tap) holds
+ * the contribution of that kernel tap for the input positions p0 <= p < p1
+ * (flat over X's D, H, W); each is added to the output position it lands
+ * on, unless the padding crops it. */
+SPATIAL_HOT static void col2im(float *restrict y, const float *restrict col,
+                               int64_t p0, int64_t p1, const conv_geom *q)
 {
-    const int64_t IW = q->in[2], plane_in = q->in[1] * IW;
-    const int64_t plane_out = q->out[1] * q->out[2], sw = q->s[2];
-    for (int64_t m = 0; m < q->Mg; m++) {
-        float *ym = y + m * q->S_out;
-        for (int64_t a = 0; a < q->k[0]; a++)
-            for (int64_t b = 0; b < q->k[1]; b++)
-                for (int64_t t = 0; t < q->k[2]; t++) {
-                    int64_t offd = a * q->d[0] - q->pb[0];
-                    int64_t offh = b * q->d[1] - q->pb[1];
-                    int64_t offw = t * q->d[2] - q->pb[2];
-                    int64_t dlo, dhi, hlo, hhi, wlo, whi;
-                    tap_range(q->in[0], q->s[0], offd, q->out[0], &dlo, &dhi);
-                    tap_range(q->in[1], q->s[1], offh, q->out[1], &hlo, &hhi);
-                    tap_range(IW, sw, offw, q->out[2], &wlo, &whi);
-                    /* one input row (id, ih) segment [iw0, iw1) at a time;
-                     * src[iw - iw0] is its column iw */
-                    for (int64_t p = p0; p < p1;) {
-                        int64_t id = p / plane_in, ih = p % plane_in / IW;
-                        int64_t iw0 = p % IW;
-                        int64_t iw1 = IW - iw0 < p1 - p ? IW : iw0 + (p1 - p);
-                        const float *src = col;
-                        col += iw1 - iw0;
-                        p += iw1 - iw0;
-                        if (id < dlo || id >= dhi || ih < hlo || ih >= hhi)
-                            continue;
-                        int64_t od = id * q->s[0] + offd;
-                        int64_t oh = ih * q->s[1] + offh;
-                        float *yr = ym + od * plane_out + oh * q->out[2];
-                        int64_t lo = wlo > iw0 ? wlo : iw0;
-                        int64_t hi = whi < iw1 ? whi : iw1;
-                        if (sw == 1)
-                            for (int64_t iw = lo; iw < hi; iw++)
-                                yr[iw + offw] += src[iw - iw0];
-                        else
-                            for (int64_t iw = lo; iw < hi; iw++)
-                                yr[iw * sw + offw] += src[iw - iw0];
-                    }
-                }
+    const int64_t sw = q->s[2], plane = q->out[0] * q->out[1];
+    for (conv_walk w = conv_walk_start(q, p0, p1); w.c < q->Mg;
+         conv_walk_next(q, &w)) {
+        /* col[iw - w0] lands on output column iw * sw + offw of row yr */
+        const int64_t w0 = w.r.w0, offw = w.t.off[2];
+        float *yr = y + (w.c * plane + w.r.row) * q->out[2];
+        if (sw == 1)
+            for (int64_t iw = w.r.lo; iw < w.r.hi; iw++)
+                yr[iw + offw] += col[iw - w0];
+        else
+            for (int64_t iw = w.r.lo; iw < w.r.hi; iw++)
+                yr[iw * sw + offw] += col[iw - w0];
+        col += w.r.n;
     }
 }
 

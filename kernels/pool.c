@@ -16,14 +16,6 @@
 enum { POOL_X = 0 };
 enum { POOL_Y = 0, POOL_INDICES = 1 };
 
-/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
- * (very-cheap cost model) leaves scalar. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define POOL_HOT __attribute__((optimize("O3")))
-#else
-#define POOL_HOT
-#endif
-
 typedef enum { POOL_AVG, POOL_MAX, POOL_GLOBAL_AVG, POOL_GLOBAL_MAX } pool_kind;
 
 /* One output position's window along one axis: taps first, first + d, ...
@@ -254,8 +246,9 @@ static int64_t max_index(const float *x, float v, const pool_win *a,
  * output row is built tap by tap along W, over the outputs that tap does
  * not put on padding, so the inner loops run over whole rows and
  * vectorise. Indices, when asked for, are a second pass over each window. */
-POOL_HOT static void pool_plane(float *restrict y, int64_t *ind, int64_t base,
-                                const float *restrict x, const pool_plan *q)
+SPATIAL_HOT static void pool_plane(float *restrict y, int64_t *ind,
+                                   int64_t base, const float *restrict x,
+                                   const pool_plan *q)
 {
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
     const int64_t OW = q->out[2], in2 = q->in[2], s2 = q->s[2];
@@ -308,7 +301,7 @@ POOL_HOT static void pool_plane(float *restrict y, int64_t *ind, int64_t base,
 }
 
 /* sum and max of x (n), with 8 partial results the compiler vectorises */
-POOL_HOT static float sum_f32(const float *x, int64_t n)
+SPATIAL_HOT static float sum_f32(const float *x, int64_t n)
 {
     float part[8] = {0}, s = 0;
     int64_t i = 0;
@@ -322,7 +315,7 @@ POOL_HOT static float sum_f32(const float *x, int64_t n)
     return s;
 }
 
-POOL_HOT static float max_f32(const float *x, int64_t n)
+SPATIAL_HOT static float max_f32(const float *x, int64_t n)
 {
     float part[8], best = -INFINITY;
     for (int t = 0; t < 8; t++)
@@ -338,7 +331,7 @@ POOL_HOT static float max_f32(const float *x, int64_t n)
     return best;
 }
 
-POOL_HOT static onyx_status pool_eval(onyx_exec *e)
+SPATIAL_HOT static onyx_status pool_eval(onyx_exec *e)
 {
     const pool_plan *q = e->params;
     const float *X = e->in[POOL_X]->data;

@@ -115,4 +115,122 @@ typedef struct {
 onyx_status conv_geom_begin(onyx_prep *p, int transposed, conv_geom *g);
 onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y);
 
+/* ---- the sweep, for eval ----
+ * Conv sweeps the output positions over X (a gather); ConvTranspose sweeps
+ * X's positions over the output (a scatter). Either way, under a kernel
+ * tap, sweep position o lands on data position o * s + off on each axis. */
+
+/* One kernel tap: per axis its shift, and the sweep positions [lo, hi) that
+ * land inside the data (tap_range). */
+typedef struct {
+    int64_t off[3];
+    int64_t lo[3], hi[3];
+} conv_tap;
+
+/* Tap number `tap` of g's kernel, numbered C-order over (k[0], k[1], k[2])
+ * as W stores it. */
+static inline conv_tap conv_tap_at(const conv_geom *g, int64_t tap)
+{
+    const int64_t at[3] = {tap / (g->k[1] * g->k[2]), tap / g->k[2] % g->k[1],
+                           tap % g->k[2]};
+    conv_tap t;
+    for (int i = 0; i < 3; i++) {
+        int64_t n_pos = g->transposed ? g->in[i] : g->out[i];
+        int64_t n_data = g->transposed ? g->out[i] : g->in[i];
+        t.off[i] = at[i] * g->d[i] - g->pb[i];
+        tap_range(n_pos, g->s[i], t.off[i], n_data, &t.lo[i], &t.hi[i]);
+    }
+    return t;
+}
+
+/* A run of sweep positions along one row (fixed D, H) of the sweep grid,
+ * flat positions p .. p + n - 1 being the row's columns w0 .. w0 + n - 1,
+ * seen under one tap. */
+typedef struct {
+    int64_t w0, n;
+    int64_t row;    /* the data row (flat over the data's D, H) it lands on */
+    int64_t lo, hi; /* its columns w0 <= lo <= hi <= w0 + n that land inside
+                       the data; lo = hi = w0 when the row lands on padding */
+} conv_run;
+
+/* The run from flat sweep position p to the end of its row, or to p1. */
+static inline conv_run conv_run_at(const conv_geom *g, const conv_tap *t,
+                                   int64_t p, int64_t p1)
+{
+    const int64_t *pos = g->transposed ? g->in : g->out; /* the sweep grid */
+    const int64_t *data = g->transposed ? g->out : g->in;
+    int64_t d = p / (pos[1] * pos[2]), h = p / pos[2] % pos[1];
+    conv_run r;
+    r.w0 = p % pos[2];
+    r.n = pos[2] - r.w0 < p1 - p ? pos[2] - r.w0 : p1 - p;
+    r.row = 0;
+    r.lo = r.hi = r.w0;
+    if (d >= t->lo[0] && d < t->hi[0] && h >= t->lo[1] && h < t->hi[1]) {
+        r.row = (d * g->s[0] + t->off[0]) * data[1] + h * g->s[1] + t->off[1];
+        r.lo = t->lo[2] > r.w0 ? t->lo[2] : r.w0;
+        r.hi = t->hi[2] < r.w0 + r.n ? t->hi[2] : r.w0 + r.n;
+        if (r.hi < r.lo) r.hi = r.lo;
+    }
+    return r;
+}
+
+/* A walk over a sweep's column matrix, rows (c, tap) for channels c = 0,
+ * 1, ... and each of the KK taps, columns the sweep positions p0 .. p1 - 1,
+ * in memory order one run at a time:
+ *   for (conv_walk w = conv_walk_start(g, p0, p1); w.c < n_channels;
+ *        conv_walk_next(g, &w)) ... run w.r of row (w.c, w.tap) ... */
+typedef struct {
+    int64_t p0, p1;
+    int64_t c, tap; /* the row */
+    conv_tap t;     /* tap number `tap` */
+    int64_t p;      /* the run's first sweep position */
+    conv_run r;     /* the run: r.n columns of the matrix */
+} conv_walk;
+
+static inline conv_walk conv_walk_start(const conv_geom *g, int64_t p0,
+                                        int64_t p1)
+{
+    conv_walk w;
+    w.p0 = p0;
+    w.p1 = p1;
+    w.c = w.tap = 0;
+    w.t = conv_tap_at(g, 0);
+    w.p = p0;
+    w.r = conv_run_at(g, &w.t, p0, p1);
+    return w;
+}
+
+static inline void conv_walk_next(const conv_geom *g, conv_walk *w)
+{
+    w->p += w->r.n;
+    if (w->p == w->p1) { /* the row's end: the next tap, or channel */
+        w->p = w->p0;
+        if (++w->tap == g->KK) {
+            w->tap = 0;
+            w->c++;
+        }
+        w->t = conv_tap_at(g, w->tap);
+    }
+    w->r = conv_run_at(g, &w->t, w->p, w->p1);
+}
+
+/* Columns per pass of a column matrix of `rows` rows over n_pos sweep
+ * positions: about 512 KB of floats (a typical L2), so that it stays in
+ * cache from its making to its use and the scratch stays small for long
+ * signals; at least 64 columns, at most n_pos. */
+static inline int64_t conv_chunk(int64_t rows, int64_t n_pos)
+{
+    int64_t chunk = rows > 0 ? (128 * 1024) / rows : n_pos;
+    if (chunk < 64) chunk = 64;
+    return chunk < n_pos ? chunk : n_pos;
+}
+
+/* Hot loops: vectorise loops of unknown trip count, which GCC's -O2
+ * (very-cheap cost model) leaves scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SPATIAL_HOT __attribute__((optimize("O3")))
+#else
+#define SPATIAL_HOT
+#endif
+
 #endif

@@ -134,6 +134,10 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node);
 void onyx_instance_profile(onyx_instance *x, int enable);
 const uint64_t *onyx_instance_node_ns(const onyx_instance *x);
 void onyx_instance_profile_reset(onyx_instance *x);
+/* The last profiled run: per node, its start (ns after the run began) and
+ * its duration; for traces. */
+void onyx_instance_node_last(const onyx_instance *x, const uint64_t **start,
+                             const uint64_t **dur);
 
 /* Formats a run failure into err, naming the node and op. */
 void onyx_run_error(const onyx_program *p, onyx_status st, const char *why,

@@ -19,6 +19,9 @@ struct onyx_instance {
     onyx_tensor **ptrs;      /* owned: the in/out pointer arrays of execs */
     int profiling;
     uint64_t *node_ns;       /* owned: per-node time when profiling */
+    uint64_t *last_start;    /* owned: the last profiled run, per node: start
+                                (ns since the run began) and duration */
+    uint64_t *last_dur;
 };
 
 onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
@@ -31,10 +34,14 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
     x->tensors = calloc((size_t)p->n_tensors + 1, sizeof *x->tensors);
     x->execs = calloc((size_t)p->n_nodes + 1, sizeof *x->execs);
     x->node_ns = calloc((size_t)p->n_nodes + 1, sizeof *x->node_ns);
+    x->last_start = calloc((size_t)p->n_nodes + 1, sizeof *x->last_start);
+    x->last_dur = calloc((size_t)p->n_nodes + 1, sizeof *x->last_dur);
     size_t n_ptrs = 0;
     for (int j = 0; j < p->n_nodes; j++) n_ptrs += (size_t)(p->nodes[j].n_in + p->nodes[j].n_out);
     x->ptrs = calloc(n_ptrs + 1, sizeof *x->ptrs);
-    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs) goto nomem;
+    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs || !x->last_start ||
+        !x->last_dur)
+        goto nomem;
     memset(x->arena, 0, arena ? arena : 64);
     for (int i = 0; i < p->n_tensors; i++) {
         const onyx_ptensor *pt = &p->tensors[i];
@@ -70,6 +77,8 @@ void onyx_instance_free(onyx_instance *x)
     free(x->execs);
     free(x->ptrs);
     free(x->node_ns);
+    free(x->last_start);
+    free(x->last_dur);
     free(x);
 }
 
@@ -108,11 +117,15 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
         }
         return ONYX_OK;
     }
+    uint64_t begin = now_ns();
     for (int j = 0; j < n; j++) {
         onyx_exec *e = &x->execs[j];
         uint64_t t0 = now_ns();
         onyx_status st = p->nodes[j].op->eval(e);
-        x->node_ns[j] += now_ns() - t0;
+        uint64_t t1 = now_ns();
+        x->node_ns[j] += t1 - t0;
+        x->last_start[j] = t0 - begin;
+        x->last_dur[j] = t1 - t0;
         if (st != ONYX_OK) {
             if (why) *why = e->err ? e->err : "evaluation failed";
             if (node) *node = j;
@@ -124,6 +137,12 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
 
 void onyx_instance_profile(onyx_instance *x, int enable) { x->profiling = enable; }
 const uint64_t *onyx_instance_node_ns(const onyx_instance *x) { return x->node_ns; }
+void onyx_instance_node_last(const onyx_instance *x, const uint64_t **start,
+                             const uint64_t **dur)
+{
+    *start = x->last_start;
+    *dur = x->last_dur;
+}
 void onyx_instance_profile_reset(onyx_instance *x)
 {
     memset(x->node_ns, 0, sizeof *x->node_ns * (size_t)(x->p->n_nodes + 1));
