@@ -4,6 +4,7 @@
 #   make cli        bin/onyx
 #   make test       every test (unit, conformance in both BLAS builds, malformed
 #                   models under ASan+UBSan, PyTorch-exported models)
+#   make models     the model zoo in models/zoo/ (PyTorch -> ONNX + references)
 #   make BLAS=none  build the engine's own GEMM instead of OpenBLAS
 #
 # Objects go to build/<variant>/ so the OpenBLAS, BLAS=none and sanitizer
@@ -78,6 +79,9 @@ test: cli
 
 clean-onyx:
 	rm -rf build bin
+
+# the model zoo and the trained help-patch models: make models, make test-zoo
+include models/models.mk
 
 # ---- the Pd library (pd-lib-builder) --------------------------------------
 PD_SRC := $(wildcard src/pd/*.c)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Sets up onyx on a fresh Debian 12 machine: installs the Debian packages it
-# builds and tests with, then builds the onyx command.
+# builds and tests with, builds the onyx command and generates the model zoo.
 set -eu
 cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
@@ -16,4 +16,5 @@ if [ -n "$missing" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 make -j"$(nproc)" cli
-echo "built bin/onyx; run the tests with: make test"
+make models
+echo "built bin/onyx and the model zoo (models/zoo/); run the tests with: make test"

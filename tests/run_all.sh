@@ -6,6 +6,7 @@
 #   4. malformed models, command, unit tests and conformance under ASan + UBSan
 #   5. the command's interface (exit statuses, input errors)
 #   6. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
+#   7. the model zoo and trained models vs PyTorch, and block-by-block streaming
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -52,5 +53,11 @@ conformance build/openblas-san/onyx san
 
 step "PyTorch-exported models vs PyTorch"
 /usr/bin/python3 tests/models/torch_models.py bin/onyx "$OUT/torch"
+
+step "model zoo and trained models vs PyTorch; streaming"
+make -s models
+/usr/bin/python3 tests/zoo/accuracy.py bin/onyx "$OUT/zoo" models/zoo models/trained
+/usr/bin/python3 tests/zoo/accuracy.py build/none/onyx "$OUT/zoo-none" models/zoo models/trained
+/usr/bin/python3 tests/zoo/streaming.py bin/onyx "$OUT/zoo-stream" models/zoo models/trained
 
 printf '\nall tests passed\n'
