@@ -57,7 +57,7 @@ cli: $(ONYX_BIN)
 
 $(ONYX_BIN): $(CLI_OBJ) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(LDLIBS_ONYX)
+	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(LDLIBS_ONYX) -lsndfile
 
 $(BUILD)/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)

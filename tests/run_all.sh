@@ -6,7 +6,8 @@
 #   4. malformed models, command, unit tests and conformance under ASan + UBSan
 #   5. the command's interface (exit statuses, input errors)
 #   6. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
-#   7. the model zoo and trained models vs PyTorch, and block-by-block streaming
+#   7. onyx process (the streaming runner) vs PyTorch and onyx run
+#   8. the model zoo and trained models vs PyTorch, and block-by-block streaming
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -48,11 +49,15 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 sh tests/malformed/check.sh build/openblas-san/onyx "$OUT/malformed"
 sh tests/cli/check.sh build/openblas-san/onyx "$OUT/cli-san"
+/usr/bin/python3 tests/stream/check.py build/openblas-san/onyx "$OUT/stream-san"
 make -s SAN=1 OPT=-O1 test-unit
 conformance build/openblas-san/onyx san
 
 step "PyTorch-exported models vs PyTorch"
 /usr/bin/python3 tests/models/torch_models.py bin/onyx "$OUT/torch"
+
+step "onyx process (streaming runner) vs PyTorch and onyx run"
+/usr/bin/python3 tests/stream/check.py bin/onyx "$OUT/stream"
 
 step "model zoo and trained models vs PyTorch; streaming"
 make -s models

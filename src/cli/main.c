@@ -1,4 +1,5 @@
-/* main.c - the onyx command: info, run and test models outside Pd.
+/* main.c - the onyx command: info, run, test, process and bench models
+ * outside Pd.
  *
  * Exit status: 0 success, 1 a model or data error, 2 a usage error. */
 #include "cli.h"
@@ -14,6 +15,12 @@
 
 static const char *prog = "onyx";
 
+/* process.c, bench.c */
+extern const char usage_process[];
+int cmd_process(int argc, char **argv);
+extern const char usage_bench[];
+int cmd_bench(int argc, char **argv);
+
 static const char *usage_main =
     "usage: onyx COMMAND [options]\n"
     "\n"
@@ -22,6 +29,8 @@ static const char *usage_main =
     "  run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
     "                                          run it on .npy/.pb inputs\n"
     "  test PATH...                            run ONNX backend test folders\n"
+    "  process MODEL IN.wav OUT.wav [--block N] [--set NAME=v1,v2,...]\n"
+    "                                          stream a sound file through it\n"
     "\n"
     "`onyx COMMAND --help` describes each command.\n";
 
@@ -756,6 +765,8 @@ int main(int argc, char **argv)
         {"info", cmd_info, usage_info},
         {"run", cmd_run, usage_run},
         {"test", cmd_test, usage_test},
+        {"process", cmd_process, usage_process},
+        {"bench", cmd_bench, usage_bench},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;

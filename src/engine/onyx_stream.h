@@ -16,6 +16,16 @@
  *        (1,T,1)   T=B:    1 channel      (1,T,2)    T=B:    2 channels
  *   3. Everything else is a *control*: held until it changes (inputs), or
  *      reported after each inference (outputs).
+ *   Details: a symbolic dim whose name contains "batch" (or is "N") is a
+ *   batch dim, bound to 1, never the time axis. The time is symbolic when
+ *   an input that is not a state has another symbolic dim; then only
+ *   symbolic dims are time axes, except in an output whose declared shape
+ *   is missing or does not match the resolved one. A static model's length
+ *   is its largest dim among the float inputs and outputs that are not
+ *   states. When several dims could be the time axis, the symbolic one,
+ *   else the last. A signal must be float32 (new refuses others); a control
+ *   float32, int64 or bool. Without all_controls a model needs at least one
+ *   signal.
  *
  * Timing. B is the model's block, n the host's block (Pd's 64, or the chunk
  * `onyx process` reads). With J = ceil(n / B) inferences per job:
@@ -24,7 +34,10 @@
  *   threaded (inference in a worker): latency 2*J*B samples: while the
  *            worker runs job k, process() collects job k+1 and plays job k-1.
  *            If job k is not done when it is due, process() plays silence
- *            for it, counts an overrun, and never waits.
+ *            for it, counts an overrun, and never waits. A late job the
+ *            worker has not started is dropped and never runs (the state
+ *            skips it); one already running finishes, its state update
+ *            kept and its output thrown away.
  * onyx_stream_latency() returns the exact figure for the host block given
  * at onyx_stream_start().
  *
@@ -32,7 +45,10 @@
  * atomics and copies samples: no allocation, lock, syscall or I/O. work() is
  * the worker side (threaded mode). set_control/reset/poll are for a third
  * (control) thread and are lock-free too. Everything else (new, start, free)
- * is not real-time and must not run concurrently with the other calls.
+ * is not real-time and must not run concurrently with the other calls,
+ * except that start may run while a worker thread polls work() (start waits
+ * for a running job to end and keeps work() out meanwhile); join the worker
+ * before free.
  */
 #ifndef ONYX_STREAM_H
 #define ONYX_STREAM_H
@@ -43,7 +59,7 @@ typedef struct onyx_stream onyx_stream;
 
 typedef struct onyx_stream_config {
     int block;        /* B when the time dim is symbolic; 0: the model's
-                         static length, or 64 */
+                         static length, or 64 (1 with all_controls) */
     int all_controls; /* 1: no signals, every non-state tensor is a control
                          (the [onyx] object) */
     int n_pairs;      /* explicit state pairs, in addition to X/X_out */
@@ -100,6 +116,11 @@ uint64_t onyx_stream_poll_controls(onyx_stream *s, float *const *dst);
 /* For [onyx] and the command: one inference on the current controls,
  * inline, states fed back. Not for the audio thread of a signal model. */
 onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err);
+
+/* The most recent inference error since start (ONYX_OK if none), formatted
+ * into err with the node and op. Control side; the audio and worker sides
+ * only count errors (stats.errors) and keep the static reason. */
+onyx_status onyx_stream_last_error(const onyx_stream *s, onyx_error *err);
 
 typedef struct onyx_stream_stats {
     uint64_t inferences, overruns, errors;

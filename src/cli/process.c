@@ -1,0 +1,332 @@
+/* process.c - `onyx process`: a sound file streamed through the streaming
+ * runner exactly as [onyx~ -sync] plays it in Pd (host block 64), the
+ * latency compensated so that output frame t belongs to input frame t. */
+#include "cli.h"
+#include "../engine/onyx_stream.h"
+
+#include <errno.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST_BLOCK 64 /* Pd's block: the stream runs as [onyx~ -sync] would */
+#define MAX_SETS   64
+
+const char usage_process[] =
+    "usage: onyx process MODEL IN.wav OUT.wav [--block N] [--set "
+    "NAME=v1,v2,...]\n"
+    "                    [--state IN:OUT]\n"
+    "\n"
+    "Streams IN.wav (any format libsndfile reads, one channel per signal "
+    "input\n"
+    "channel of the model) through MODEL as [onyx~ -sync MODEL] would in Pd,\n"
+    "64 frames at a time, and writes OUT.wav (WAV float32, one channel per\n"
+    "signal output channel, IN.wav's sample rate). The runner's latency is\n"
+    "compensated (the input is followed by that many zeros and the first\n"
+    "output frames dropped) so that OUT.wav frame t belongs to IN.wav frame "
+    "t;\n"
+    "the figure is printed. State outputs are fed back from block to block.\n"
+    "\n"
+    "  --block N           the model's block when its time dim is symbolic\n"
+    "                      (default 64; a static model's own length "
+    "otherwise)\n"
+    "  --set NAME=v1,...   a control input's values (default zeros); "
+    "repeatable\n"
+    "  --state IN:OUT      an explicit state pair besides X / X_out; "
+    "repeatable\n"
+    "\n"
+    "Warns when IN.wav's rate differs from the model's `sample_rate` "
+    "metadata.\n";
+
+typedef struct set_arg {
+    const char *name; /* points into argv */
+    size_t name_len;
+    float v[1024];
+    int n;
+} set_arg;
+
+static int proc_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "onyx: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", usage_process);
+    return 2;
+}
+
+static int parse_set(const char *s, set_arg *a)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s) return 1;
+    a->name = s;
+    a->name_len = (size_t)(eq - s);
+    a->n = 0;
+    const char *p = eq + 1;
+    while (*p) {
+        if (a->n >= (int)(sizeof a->v / sizeof a->v[0])) return 1;
+        char *end;
+        errno = 0;
+        float v = strtof(p, &end);
+        if (end == p || errno) return 1;
+        a->v[a->n++] = v;
+        if (*end == 0) break;
+        if (*end != ',' || !end[1]) return 1;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static void progress(sf_count_t done, sf_count_t total)
+{
+    int pct = total > 0 ? (int)(100 * done / total) : 100, w = 40;
+    int fill = pct * w / 100;
+    fprintf(stderr, "\r[%.*s%*s] %3d%%", fill,
+            "########################################", w - fill, "", pct);
+}
+
+int cmd_process(int argc, char **argv)
+{
+    const char *pos[3] = {0};
+    int n_pos = 0, block = 0, n_sets = 0, n_pairs = 0;
+    static set_arg sets[MAX_SETS];
+    const char *pair_in[MAX_SETS], *pair_out[MAX_SETS];
+    static char pair_buf[MAX_SETS][512];
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--block")) {
+            if (i + 1 >= argc) return proc_usage("%s needs a number", a);
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v <= 0 || v > (1 << 24))
+                return proc_usage("bad block '%s' (want a positive integer)",
+                                  argv[i]);
+            block = (int)v;
+        } else if (!strcmp(a, "--set")) {
+            if (i + 1 >= argc) return proc_usage("%s needs NAME=v1,v2,...", a);
+            if (n_sets >= MAX_SETS) return proc_usage("too many %s options", a);
+            if (parse_set(argv[++i], &sets[n_sets++]))
+                return proc_usage("bad control '%s' (want NAME=v1,v2,...)",
+                                  argv[i]);
+        } else if (!strcmp(a, "--state")) {
+            if (i + 1 >= argc) return proc_usage("%s needs IN:OUT", a);
+            if (n_pairs >= MAX_SETS)
+                return proc_usage("too many %s options", a);
+            const char *s = argv[++i], *colon = strchr(s, ':');
+            if (!colon || colon == s || !colon[1] ||
+                strlen(s) >= sizeof pair_buf[0])
+                return proc_usage("bad state pair '%s' (want IN:OUT)", s);
+            strcpy(pair_buf[n_pairs], s);
+            pair_buf[n_pairs][colon - s] = 0;
+            pair_in[n_pairs] = pair_buf[n_pairs];
+            pair_out[n_pairs] = pair_buf[n_pairs] + (colon - s) + 1;
+            n_pairs++;
+        } else if (a[0] == '-' && a[1]) {
+            return proc_usage("unknown option '%s'", a);
+        } else if (n_pos < 3) {
+            pos[n_pos++] = a;
+        } else {
+            return proc_usage("unexpected argument '%s'", a);
+        }
+    }
+    if (n_pos < 3)
+        return proc_usage("%s", n_pos == 0   ? "no MODEL given"
+                                : n_pos == 1 ? "no IN.wav given"
+                                             : "no OUT.wav given");
+    const char *model_path = pos[0], *in_path = pos[1], *out_path = pos[2];
+
+    int rc = 1;
+    onyx_error err = {0};
+    onyx_model *m = NULL;
+    onyx_stream *s = NULL;
+    SNDFILE *in = NULL, *out = NULL;
+    float *ibuf = NULL, *obuf = NULL, *chan = NULL;
+    const float **inp = NULL;
+    float **outp = NULL;
+
+    m = onyx_model_load(model_path, &err);
+    if (!m) {
+        fprintf(stderr, "onyx: %s\n", err.msg);
+        goto done;
+    }
+    onyx_stream_config cfg = {.block = block,
+                              .n_pairs = n_pairs,
+                              .pair_in = pair_in,
+                              .pair_out = pair_out};
+    s = onyx_stream_new(m, &cfg, &err);
+    if (!s) {
+        fprintf(stderr, "onyx: %s\n", err.msg);
+        goto done;
+    }
+    int ch_in = onyx_stream_signal_inputs(s),
+        ch_out = onyx_stream_signal_outputs(s);
+    if (ch_out == 0) {
+        fprintf(stderr,
+                "onyx: %s: the model has no signal output (block %d): "
+                "nothing to write\n",
+                model_path, onyx_stream_block(s));
+        goto done;
+    }
+
+    SF_INFO ii = {0};
+    in = sf_open(in_path, SFM_READ, &ii);
+    if (!in) {
+        fprintf(stderr, "onyx: %s: %s\n", in_path, sf_strerror(NULL));
+        goto done;
+    }
+    if (ch_in > 0 && ii.channels != ch_in) {
+        fprintf(stderr,
+                "onyx: %s has %d channel%s; %s takes %d signal input "
+                "channel%s\n",
+                in_path, ii.channels, ii.channels == 1 ? "" : "s", model_path,
+                ch_in, ch_in == 1 ? "" : "s");
+        goto done;
+    }
+    if (ch_in == 0)
+        fprintf(stderr,
+                "onyx: note: the model has no signal input; %s only "
+                "gives the length\n",
+                in_path);
+    const char *sr = onyx_model_meta(m, "sample_rate");
+    if (sr && atof(sr) > 0 && atof(sr) != ii.samplerate)
+        fprintf(
+            stderr,
+            "onyx: warning: %s is at %d Hz; the model's sample_rate is %s\n",
+            in_path, ii.samplerate, sr);
+
+    /* controls: the --set values, zeros for the others */
+    for (int k = 0; k < n_sets; k++) {
+        char name[512];
+        snprintf(name, sizeof name, "%.*s", (int)sets[k].name_len,
+                 sets[k].name);
+        int c = onyx_stream_find_control_in(s, name);
+        if (c < 0) {
+            fprintf(stderr,
+                    "onyx: %s: no control input named '%s' (control inputs:",
+                    model_path, name);
+            for (int j = 0; j < onyx_stream_num_controls_in(s); j++)
+                fprintf(stderr, " %s", onyx_stream_control_in_name(s, j));
+            fprintf(stderr, "%s)\n",
+                    onyx_stream_num_controls_in(s) ? "" : " none");
+            goto done;
+        }
+        int want = onyx_stream_control_in_size(s, c);
+        if (sets[k].n != want) {
+            fprintf(stderr,
+                    "onyx: control '%s' takes %d value%s, --set gave %d\n",
+                    name, want, want == 1 ? "" : "s", sets[k].n);
+            goto done;
+        }
+        onyx_stream_set_control(s, c, sets[k].v, sets[k].n);
+    }
+    for (int j = 0; j < onyx_stream_num_controls_in(s); j++) {
+        const char *nm = onyx_stream_control_in_name(s, j);
+        int given = 0;
+        for (int k = 0; k < n_sets; k++)
+            given |= strlen(nm) == sets[k].name_len &&
+                     !strncmp(nm, sets[k].name, sets[k].name_len);
+        if (!given)
+            fprintf(stderr, "onyx: note: control input '%s' not set: zeros\n",
+                    nm);
+    }
+
+    if (onyx_stream_start(s, HOST_BLOCK, 0, &err)) {
+        fprintf(stderr, "onyx: %s\n", err.msg);
+        goto done;
+    }
+    int L = onyx_stream_latency(s);
+
+    SF_INFO oi = {0};
+    oi.samplerate = ii.samplerate;
+    oi.channels = ch_out;
+    oi.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    out = sf_open(out_path, SFM_WRITE, &oi);
+    if (!out) {
+        fprintf(stderr, "onyx: %s: %s\n", out_path, sf_strerror(NULL));
+        goto done;
+    }
+
+    int rd_ch = ii.channels;
+    ibuf = calloc((size_t)HOST_BLOCK * (size_t)rd_ch, sizeof(float));
+    obuf = calloc((size_t)HOST_BLOCK * (size_t)ch_out, sizeof(float));
+    chan = calloc((size_t)HOST_BLOCK * (size_t)(ch_in + ch_out) + 1,
+                  sizeof(float));
+    inp = calloc((size_t)ch_in + 1, sizeof *inp);
+    outp = calloc((size_t)ch_out + 1, sizeof *outp);
+    if (!ibuf || !obuf || !chan || !inp || !outp) {
+        fprintf(stderr, "onyx: out of memory\n");
+        goto done;
+    }
+    for (int c = 0; c < ch_in; c++)
+        inp[c] = chan + (size_t)c * HOST_BLOCK;
+    for (int c = 0; c < ch_out; c++)
+        outp[c] = chan + (size_t)(ch_in + c) * HOST_BLOCK;
+
+    int bar = isatty(2) && ii.frames > 5 * (sf_count_t)ii.samplerate;
+    sf_count_t read = 0, written = 0, skip = L, last_pct = -1;
+    int eof = 0;
+    while (!eof || written < read) {
+        sf_count_t got = 0;
+        if (!eof) {
+            got = sf_readf_float(in, ibuf, HOST_BLOCK);
+            if (got < HOST_BLOCK) eof = 1;
+            read += got;
+        }
+        /* deinterleave; zeros after the end (they push the latency out) */
+        for (int c = 0; c < ch_in; c++) {
+            float *d = chan + (size_t)c * HOST_BLOCK;
+            for (sf_count_t f = 0; f < HOST_BLOCK; f++)
+                d[f] = f < got ? ibuf[f * rd_ch + c] : 0.f;
+        }
+        onyx_stream_process(s, inp, outp, HOST_BLOCK);
+        sf_count_t from = skip < HOST_BLOCK ? skip : HOST_BLOCK;
+        skip -= from;
+        sf_count_t n = HOST_BLOCK - from;
+        if (n > read - written) n = read - written;
+        for (sf_count_t f = 0; f < n; f++)
+            for (int c = 0; c < ch_out; c++)
+                obuf[f * ch_out + c] = outp[c][from + f];
+        if (n > 0 && sf_writef_float(out, obuf, n) != n) {
+            fprintf(stderr, "%sonyx: %s: %s\n", bar ? "\n" : "", out_path,
+                    sf_strerror(out));
+            goto done;
+        }
+        written += n;
+        if (bar && 100 * written / ii.frames != last_pct) {
+            last_pct = 100 * written / ii.frames;
+            progress(written, ii.frames);
+        }
+    }
+    if (bar) fputc('\n', stderr);
+
+    onyx_stream_stats st;
+    onyx_stream_get_stats(s, &st);
+    if (st.errors) {
+        onyx_stream_last_error(s, &err);
+        fprintf(stderr, "onyx: %llu of %llu inferences failed: %s\n",
+                (unsigned long long)st.errors,
+                (unsigned long long)(st.errors + st.inferences), err.msg);
+        goto done;
+    }
+    printf("block: %d, host block: %d (as [onyx~ -sync] in Pd)\n",
+           onyx_stream_block(s), HOST_BLOCK);
+    printf("latency: %d samples (compensated)\n", L);
+    printf("inferences: %llu, mean %.2f us, max %.2f us\n",
+           (unsigned long long)st.inferences, st.mean_us, st.max_us);
+    printf("wrote %s: %lld frames, %d channel%s, %d Hz, float32\n", out_path,
+           (long long)written, ch_out, ch_out == 1 ? "" : "s", ii.samplerate);
+    rc = 0;
+done:
+    if (out && sf_close(out) && rc == 0) {
+        fprintf(stderr, "onyx: %s: cannot write\n", out_path);
+        rc = 1;
+    }
+    if (in) sf_close(in);
+    free(ibuf);
+    free(obuf);
+    free(chan);
+    free(inp);
+    free(outp);
+    onyx_stream_free(s);
+    onyx_model_free(m);
+    return rc;
+}

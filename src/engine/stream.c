@@ -1,0 +1,1065 @@
+/* stream.c - the streaming runner (onyx_stream.h): a model as a stream
+ * processor, shared by [onyx~], [onyx] and `onyx process`.
+ *
+ * Three sides touch a stream (see onyx_stream.h): the audio side
+ * (process), the worker side (work, threaded mode) and a control side
+ * (set_control, reset, poll_controls, get_stats). They share nothing but C11
+ * atomics and buffers whose ownership an atomic hands over.
+ *
+ * Jobs. process() cuts the host's stream into jobs of JN frames; a job is J
+ * inferences of B frames (run_job). Three timings:
+ *
+ *   sync, n % B == 0   JN = n: the call's input is one job, run inline, and
+ *                      its output is the call's output. Latency 0.
+ *   sync, otherwise    JN = B: one slot collects while the other (computed
+ *                      at the last boundary) plays. Latency B.
+ *   threaded           JN = J*B: slots move FREE -> AUDIO (collecting) ->
+ *                      READY -> WORKER -> DONE -> played -> FREE. At the
+ *                      boundary after job k, job k is handed over and job
+ *                      k-1 starts playing: latency 2*J*B. A job not DONE
+ *                      when due is an overrun: silence for it; if the
+ *                      worker has not started it, it is cancelled and never
+ *                      runs (the state skips it: the model goes on from the
+ *                      last job it ran, as if that audio had not been
+ *                      heard); if it is running, it finishes, its state
+ *                      update is kept and its output thrown away.
+ *
+ * Slot states change by atomic store or compare-exchange only; whoever
+ * moved a slot into its state owns the slot's buffers. Four slots suffice
+ * (collecting, handed over, playing, and one late job); when none is free
+ * the audio side collects into a fifth, scratch slot and that job is lost
+ * (an overrun, counted when it is due).
+ */
+#include "onyx_stream.h"
+#include "engine.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+enum { SLOT_FREE, SLOT_AUDIO, SLOT_READY, SLOT_WORKER, SLOT_DONE };
+enum { N_SLOTS = 4, SLOT_SCRATCH = N_SLOTS };
+#define FRESH 4u /* flag beside a triple buffer's middle index */
+
+/* One signal tensor: element (channel c, frame t) is at
+ * data[c * c_stride + t * t_stride] (C order, time axis and channel axis). */
+typedef struct sig_io {
+    int index;    /* graph input / output index */
+    int channels; /* 1 when the tensor has no channel axis */
+    int64_t t_stride, c_stride;
+} sig_io;
+
+typedef struct ctl_io {
+    int index; /* graph input / output index */
+    const char *name;
+    onyx_dtype dtype;
+    int size;   /* elements */
+    int offset; /* into the control buffers, in floats */
+} ctl_io;
+
+typedef struct state_io {
+    int in, out; /* graph input / output index */
+    size_t bytes;
+} state_io;
+
+typedef struct slot {
+    atomic_int state;
+    atomic_uint job; /* job number, wrapping; compared by signed difference */
+    float *in;       /* [ch_in][JN] */
+    float *out;      /* [ch_out][JN] */
+} slot;
+
+/* A triple buffer: the newest copy of a set of floats, handed from one
+ * writer to one reader without either waiting. The writer fills buf[back]
+ * and swaps it with the middle; the reader swaps a fresh middle with its
+ * front. Each side only touches its own buffer. */
+typedef struct triple {
+    float *buf[3];
+    uint64_t seq[3]; /* control outputs: the inference that filled it */
+    atomic_uint mid; /* index of the middle buffer | FRESH */
+    int back, front;
+} triple;
+
+struct onyx_stream {
+    const onyx_model *model; /* borrowed */
+    onyx_program *prog;      /* owned */
+    onyx_instance *inst;     /* owned */
+    int B, all_controls;
+
+    sig_io *sin, *sout; /* owned */
+    int n_sin, n_sout, ch_in, ch_out;
+    ctl_io *cin, *cout; /* owned */
+    int n_cin, n_cout, cin_floats, cout_floats;
+    state_io *st; /* owned */
+    int n_st;
+
+    triple cin_tb;     /* control inputs: control side -> inference */
+    float *cin_shadow; /* the control side's current values [cin_floats] */
+    triple cout_tb;    /* control outputs: inference -> control side */
+    uint64_t cout_seq; /* inferences published (inference side) */
+    atomic_int reset_req;
+    atomic_int pause, in_work; /* start() vs a worker polling work() */
+
+    /* timing, set by start */
+    int n, threaded, J, JN, latency, started;
+    slot slots[N_SLOTS + 1];
+    float *mem;         /* owned: every slot's buffers */
+    int cur, play, pos; /* audio side: collecting slot, playing slot (-1) */
+    unsigned job;       /* audio side: number of the job being collected */
+
+    atomic_uint_least64_t inferences, overruns, errors, total_ns, max_ns;
+    _Atomic(const char *) err_why; /* the last inference error */
+    atomic_int err_node, err_status;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t elems(const onyx_tensor *t)
+{
+    int64_t e = 1;
+    for (int d = 0; d < t->rank; d++)
+        e *= t->dims[d];
+    return e;
+}
+
+/* ---- triple buffers ---- */
+
+static int triple_init(triple *tb, int floats)
+{
+    for (int i = 0; i < 3; i++) {
+        tb->buf[i] = calloc((size_t)floats + 1, sizeof(float));
+        if (!tb->buf[i]) return 1;
+        tb->seq[i] = 0;
+    }
+    tb->back = 0;
+    atomic_init(&tb->mid, 1u);
+    tb->front = 2;
+    return 0;
+}
+
+static void triple_free(triple *tb)
+{
+    for (int i = 0; i < 3; i++)
+        free(tb->buf[i]);
+}
+
+static void triple_publish(triple *tb)
+{
+    unsigned old = atomic_exchange_explicit(
+        &tb->mid, (unsigned)tb->back | FRESH, memory_order_acq_rel);
+    tb->back = (int)(old & 3u);
+}
+
+/* 1 when a newer buffer became the front */
+static int triple_take(triple *tb)
+{
+    if (!(atomic_load_explicit(&tb->mid, memory_order_relaxed) & FRESH))
+        return 0;
+    unsigned old = atomic_exchange_explicit(&tb->mid, (unsigned)tb->front,
+                                            memory_order_acq_rel);
+    tb->front = (int)(old & 3u);
+    return 1;
+}
+
+/* ---- classification ---- */
+
+static int is_batch_name(const char *nm)
+{
+    if (!nm) return 0;
+    if (!strcmp(nm, "N")) return 1;
+    for (const char *p = nm; *p; p++)
+        if (!strncasecmp(p, "batch", 5)) return 1;
+    return 0;
+}
+
+/* A dim that follows B: symbolic (or unknown) and not a batch dim. */
+static int is_time_dim(const onyx_value_info *vi, int d)
+{
+    return vi->rank > d && vi->dims[d] < 0 && !is_batch_name(vi->dim_names[d]);
+}
+
+/* Finds the time and channel axes of a resolved tensor. `declared` is the
+ * file's description; `dim_eq` allows a dim equal to B as the time axis.
+ * Returns 1 for a signal. */
+static int find_axes(const onyx_tensor *t, const onyx_value_info *declared,
+                     int B, int dim_eq, int *ta, int *ca)
+{
+    *ta = *ca = -1;
+    for (int d = 0; d < t->rank && *ta < 0; d++)
+        if (is_time_dim(declared, d) && t->dims[d] == B) *ta = d;
+    for (int d = t->rank - 1; d >= 0 && *ta < 0 && dim_eq; d--)
+        if (t->dims[d] == B) *ta = d;
+    if (*ta < 0) return 0;
+    for (int d = 0; d < t->rank; d++) {
+        if (d == *ta || t->dims[d] == 1) continue;
+        if (*ca >= 0) return 0; /* two channel-like axes: a control */
+        *ca = d;
+    }
+    return 1;
+}
+
+/* Does the resolved output differ from its declaration (or lack one)? Then
+ * the declaration cannot say which dim follows B. */
+static int decl_unreliable(const onyx_tensor *t, const onyx_value_info *vi)
+{
+    if (vi->rank != t->rank) return 1;
+    for (int d = 0; d < t->rank; d++)
+        if (vi->dims[d] >= 0 && vi->dims[d] != t->dims[d]) return 1;
+    return 0;
+}
+
+static int same_shape(const onyx_tensor *a, const onyx_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank) return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d]) return 0;
+    return 1;
+}
+
+static void sig_fill(sig_io *sg, int index, const onyx_tensor *t, int ta,
+                     int ca)
+{
+    int64_t stride[ONYX_MAX_RANK];
+    int64_t s = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= t->dims[d];
+    }
+    sg->index = index;
+    sg->t_stride = stride[ta];
+    sg->channels = ca >= 0 ? (int)t->dims[ca] : 1;
+    sg->c_stride = ca >= 0 ? stride[ca] : 0;
+}
+
+static int ctl_ok_dtype(onyx_dtype dt)
+{
+    return dt == ONYX_FLOAT || dt == ONYX_INT64 || dt == ONYX_BOOL;
+}
+
+/* Binds every input's symbolic dims: batch dims to 1, the others to B. */
+static onyx_bind *make_binds(const onyx_model *m, int B, int *n_binds)
+{
+    int n = onyx_model_num_inputs(m);
+    onyx_bind *b = calloc((size_t)n + 1, sizeof *b);
+    if (!b) return NULL;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const onyx_value_info *vi = onyx_model_input(m, i);
+        int sym = 0;
+        for (int d = 0; d < vi->rank; d++)
+            sym |= vi->dims[d] < 0;
+        if (!sym) continue;
+        b[k].name = vi->name;
+        b[k].rank = vi->rank;
+        for (int d = 0; d < vi->rank; d++)
+            b[k].dims[d] = vi->dims[d] >= 0                  ? vi->dims[d]
+                           : is_batch_name(vi->dim_names[d]) ? 1
+                                                             : B;
+        k++;
+    }
+    *n_binds = k;
+    return b;
+}
+
+static int find_state_in(const onyx_stream *s, int in)
+{
+    for (int i = 0; i < s->n_st; i++)
+        if (s->st[i].in == in) return i;
+    return -1;
+}
+
+static int find_state_out(const onyx_stream *s, int out)
+{
+    for (int i = 0; i < s->n_st; i++)
+        if (s->st[i].out == out) return i;
+    return -1;
+}
+
+/* State pairs: the caller's, then every X / X_out of the same shape. */
+static onyx_status find_states(onyx_stream *s, const onyx_stream_config *cfg,
+                               onyx_error *err)
+{
+    const onyx_program *p = s->prog;
+    const char *path = onyx_model_path(s->model);
+    int ni = onyx_program_num_inputs(p), no = onyx_program_num_outputs(p);
+    s->st = calloc((size_t)ni + 1, sizeof *s->st);
+    if (!s->st) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        return ONYX_ERR_NOMEM;
+    }
+    for (int k = 0; cfg && k < cfg->n_pairs; k++) {
+        int i = onyx_program_find_input(p, cfg->pair_in[k]);
+        int o = onyx_program_find_output(p, cfg->pair_out[k]);
+        if (i < 0 || o < 0) {
+            onyx_seterr(err, ONYX_ERR_INVALID,
+                        "%s: state pair %s:%s: the model has no %s named '%s'",
+                        path, cfg->pair_in[k], cfg->pair_out[k],
+                        i < 0 ? "input" : "output",
+                        i < 0 ? cfg->pair_in[k] : cfg->pair_out[k]);
+            return ONYX_ERR_INVALID;
+        }
+        const onyx_tensor *ti = onyx_program_input_info(p, i);
+        const onyx_tensor *to = onyx_program_output_info(p, o);
+        if (!same_shape(ti, to)) {
+            char a[128], b[128];
+            onyx_seterr(
+                err, ONYX_ERR_INVALID,
+                "%s: state pair %s:%s: %s %s and %s %s differ", path,
+                cfg->pair_in[k], cfg->pair_out[k], onyx_dtype_name(ti->dtype),
+                onyx_shape_str(ti, a, sizeof a), onyx_dtype_name(to->dtype),
+                onyx_shape_str(to, b, sizeof b));
+            return ONYX_ERR_INVALID;
+        }
+        if (find_state_in(s, i) >= 0 || find_state_out(s, o) >= 0) {
+            onyx_seterr(err, ONYX_ERR_INVALID,
+                        "%s: state pair %s:%s: '%s' is already in a pair", path,
+                        cfg->pair_in[k], cfg->pair_out[k],
+                        find_state_in(s, i) >= 0 ? cfg->pair_in[k]
+                                                 : cfg->pair_out[k]);
+            return ONYX_ERR_INVALID;
+        }
+        s->st[s->n_st++] =
+            (state_io){i, o, (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
+    }
+    for (int i = 0; i < ni; i++) {
+        if (find_state_in(s, i) >= 0) continue;
+        const char *nm = onyx_program_input_name(p, i);
+        for (int o = 0; o < no; o++) {
+            const char *on = onyx_program_output_name(p, o);
+            size_t l = strlen(nm);
+            if (strncmp(on, nm, l) || strcmp(on + l, "_out")) continue;
+            const onyx_tensor *ti = onyx_program_input_info(p, i);
+            if (find_state_out(s, o) >= 0 ||
+                !same_shape(ti, onyx_program_output_info(p, o)))
+                continue;
+            s->st[s->n_st++] = (state_io){
+                i, o, (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
+        }
+    }
+    return ONYX_OK;
+}
+
+/* Largest dim of the non-state float inputs and outputs: a static model's
+ * block. */
+static int static_length(const onyx_stream *s)
+{
+    const onyx_program *p = s->prog;
+    int64_t best = 1;
+    for (int io = 0; io < 2; io++) {
+        int n = io ? onyx_program_num_outputs(p) : onyx_program_num_inputs(p);
+        for (int i = 0; i < n; i++) {
+            if ((io ? find_state_out(s, i) : find_state_in(s, i)) >= 0)
+                continue;
+            const onyx_tensor *t = io ? onyx_program_output_info(p, i)
+                                      : onyx_program_input_info(p, i);
+            if (t->dtype != ONYX_FLOAT) continue;
+            for (int d = 0; d < t->rank; d++)
+                if (t->dims[d] > best) best = t->dims[d];
+        }
+    }
+    return best > INT_MAX ? INT_MAX : (int)best;
+}
+
+static onyx_status classify(onyx_stream *s, int time_symbolic, onyx_error *err)
+{
+    const onyx_program *p = s->prog;
+    const char *path = onyx_model_path(s->model);
+    int ni = onyx_program_num_inputs(p), no = onyx_program_num_outputs(p);
+    s->sin = calloc((size_t)ni + 1, sizeof *s->sin);
+    s->sout = calloc((size_t)no + 1, sizeof *s->sout);
+    s->cin = calloc((size_t)ni + 1, sizeof *s->cin);
+    s->cout = calloc((size_t)no + 1, sizeof *s->cout);
+    if (!s->sin || !s->sout || !s->cin || !s->cout) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        return ONYX_ERR_NOMEM;
+    }
+    for (int io = 0; io < 2; io++) {
+        int n = io ? no : ni;
+        for (int i = 0; i < n; i++) {
+            if ((io ? find_state_out(s, i) : find_state_in(s, i)) >= 0)
+                continue;
+            const onyx_tensor *t = io ? onyx_program_output_info(p, i)
+                                      : onyx_program_input_info(p, i);
+            const onyx_value_info *vi = io ? onyx_model_output(s->model, i)
+                                           : onyx_model_input(s->model, i);
+            const char *nm = io ? onyx_program_output_name(p, i)
+                                : onyx_program_input_name(p, i);
+            /* a dim equal to B is the time axis in a static model, and in
+             * an output whose declaration does not follow B */
+            int dim_eq = !time_symbolic || (io && decl_unreliable(t, vi));
+            int ta, ca;
+            if (!s->all_controls && find_axes(t, vi, s->B, dim_eq, &ta, &ca)) {
+                if (t->dtype != ONYX_FLOAT) {
+                    onyx_seterr(
+                        err, ONYX_ERR_UNSUPPORTED,
+                        "%s: %s '%s' has a time axis of %d (a signal) but "
+                        "dtype %s: signals must be float32",
+                        path, io ? "output" : "input", nm, s->B,
+                        onyx_dtype_name(t->dtype));
+                    return ONYX_ERR_UNSUPPORTED;
+                }
+                sig_io *sg = io ? &s->sout[s->n_sout++] : &s->sin[s->n_sin++];
+                sig_fill(sg, i, t, ta, ca);
+                if (io)
+                    s->ch_out += sg->channels;
+                else
+                    s->ch_in += sg->channels;
+                continue;
+            }
+            if (!ctl_ok_dtype(t->dtype)) {
+                onyx_seterr(err, ONYX_ERR_UNSUPPORTED,
+                            "%s: control %s '%s' has dtype %s (controls are "
+                            "float32, int64 or bool)",
+                            path, io ? "output" : "input", nm,
+                            onyx_dtype_name(t->dtype));
+                return ONYX_ERR_UNSUPPORTED;
+            }
+            int64_t e = elems(t);
+            int *total = io ? &s->cout_floats : &s->cin_floats;
+            if (e > INT_MAX - *total) {
+                onyx_seterr(err, ONYX_ERR_LIMIT,
+                            "%s: control '%s' is too large", path, nm);
+                return ONYX_ERR_LIMIT;
+            }
+            ctl_io *c = io ? &s->cout[s->n_cout++] : &s->cin[s->n_cin++];
+            *c = (ctl_io){i, nm, t->dtype, (int)e, *total};
+            *total += (int)e;
+        }
+    }
+    if (!s->all_controls && s->n_sin == 0 && s->n_sout == 0) {
+        onyx_seterr(err, ONYX_ERR_INVALID,
+                    "%s: no signal input or output for block %d (a signal has "
+                    "a time axis: a symbolic dim, or a dim equal to the "
+                    "block); a model of controls only belongs in [onyx]",
+                    path, s->B);
+        return ONYX_ERR_INVALID;
+    }
+    return ONYX_OK;
+}
+
+onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
+                             onyx_error *err)
+{
+    onyx_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->model = m;
+    atomic_init(&s->reset_req, 0);
+    atomic_init(&s->pause, 0);
+    atomic_init(&s->in_work, 0);
+    atomic_init(&s->inferences, 0);
+    atomic_init(&s->overruns, 0);
+    atomic_init(&s->errors, 0);
+    atomic_init(&s->total_ns, 0);
+    atomic_init(&s->max_ns, 0);
+    atomic_init(&s->err_why, NULL);
+    atomic_init(&s->err_node, -1);
+    atomic_init(&s->err_status, ONYX_OK);
+    for (int k = 0; k <= N_SLOTS; k++) {
+        atomic_init(&s->slots[k].state, SLOT_FREE);
+        atomic_init(&s->slots[k].job, 0u);
+    }
+    s->all_controls = cfg && cfg->all_controls;
+    int block = cfg ? cfg->block : 0;
+    if (block < 0) {
+        onyx_seterr(err, ONYX_ERR_INVALID, "%s: block %d is not valid",
+                    onyx_model_path(m), block);
+        free(s);
+        return NULL;
+    }
+    /* Is the time symbolic? Any non-batch symbolic dim of an input that is
+     * not a state (state names are known only after resolve, so test the
+     * X / X_out naming and the caller's pairs here by name). */
+    int time_symbolic = 0;
+    for (int i = 0; i < onyx_model_num_inputs(m); i++) {
+        const onyx_value_info *vi = onyx_model_input(m, i);
+        int state = 0;
+        for (int k = 0; cfg && k < cfg->n_pairs; k++)
+            state |= !strcmp(cfg->pair_in[k], vi->name);
+        char buf[300];
+        snprintf(buf, sizeof buf, "%s_out", vi->name);
+        for (int o = 0; o < onyx_model_num_outputs(m); o++)
+            state |= !strcmp(onyx_model_output(m, o)->name, buf);
+        for (int d = 0; d < vi->rank && !state; d++)
+            time_symbolic |= is_time_dim(vi, d);
+    }
+    s->B = block ? block : s->all_controls ? 1 : 64;
+    int n_binds = 0;
+    onyx_bind *binds = make_binds(m, s->B, &n_binds);
+    if (!binds) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        free(s);
+        return NULL;
+    }
+    s->prog = onyx_program_new(m, binds, n_binds, err);
+    free(binds);
+    if (!s->prog) {
+        free(s);
+        return NULL;
+    }
+    if (find_states(s, cfg, err)) goto fail;
+    if (!time_symbolic && !block) s->B = static_length(s);
+    if (classify(s, time_symbolic, err)) goto fail;
+    s->inst = onyx_instance_new(s->prog, err);
+    if (!s->inst) goto fail;
+    s->cin_shadow = calloc((size_t)s->cin_floats + 1, sizeof(float));
+    if (!s->cin_shadow || triple_init(&s->cin_tb, s->cin_floats) ||
+        triple_init(&s->cout_tb, s->cout_floats)) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    return s;
+fail:
+    onyx_stream_free(s);
+    return NULL;
+}
+
+void onyx_stream_free(onyx_stream *s)
+{
+    if (!s) return;
+    onyx_instance_free(s->inst);
+    onyx_program_free(s->prog);
+    free(s->sin);
+    free(s->sout);
+    free(s->cin);
+    free(s->cout);
+    free(s->st);
+    free(s->cin_shadow);
+    triple_free(&s->cin_tb);
+    triple_free(&s->cout_tb);
+    free(s->mem);
+    free(s);
+}
+
+/* ---- layout ---- */
+
+int onyx_stream_block(const onyx_stream *s)
+{
+    return s->B;
+}
+int onyx_stream_signal_inputs(const onyx_stream *s)
+{
+    return s->ch_in;
+}
+int onyx_stream_signal_outputs(const onyx_stream *s)
+{
+    return s->ch_out;
+}
+int onyx_stream_num_controls_in(const onyx_stream *s)
+{
+    return s->n_cin;
+}
+int onyx_stream_num_controls_out(const onyx_stream *s)
+{
+    return s->n_cout;
+}
+int onyx_stream_num_states(const onyx_stream *s)
+{
+    return s->n_st;
+}
+const onyx_program *onyx_stream_program(const onyx_stream *s)
+{
+    return s->prog;
+}
+
+const char *onyx_stream_control_in_name(const onyx_stream *s, int i)
+{
+    return i >= 0 && i < s->n_cin ? s->cin[i].name : NULL;
+}
+int onyx_stream_control_in_size(const onyx_stream *s, int i)
+{
+    return i >= 0 && i < s->n_cin ? s->cin[i].size : -1;
+}
+const char *onyx_stream_control_out_name(const onyx_stream *s, int i)
+{
+    return i >= 0 && i < s->n_cout ? s->cout[i].name : NULL;
+}
+int onyx_stream_control_out_size(const onyx_stream *s, int i)
+{
+    return i >= 0 && i < s->n_cout ? s->cout[i].size : -1;
+}
+int onyx_stream_find_control_in(const onyx_stream *s, const char *name)
+{
+    for (int i = 0; i < s->n_cin; i++)
+        if (!strcmp(s->cin[i].name, name)) return i;
+    return -1;
+}
+
+/* ---- start ---- */
+
+static void zero_states(onyx_stream *s)
+{
+    for (int i = 0; i < s->n_st; i++)
+        memset(onyx_instance_input(s->inst, s->st[i].in)->data, 0,
+               s->st[i].bytes);
+}
+
+static void copy_controls_in(onyx_stream *s, int force);
+
+onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
+                              onyx_error *err)
+{
+    if (host_block <= 0) {
+        onyx_seterr(err, ONYX_ERR_INVALID, "host block %d is not valid",
+                    host_block);
+        return ONYX_ERR_INVALID;
+    }
+    int B = s->B;
+    int J = (host_block + B - 1) / B;
+    int JN;
+    if (threaded)
+        JN = J * B;
+    else if (host_block % B == 0)
+        JN = host_block, J = host_block / B;
+    else
+        JN = B, J = 1;
+    int64_t lat = threaded ? 2 * (int64_t)J * B : host_block % B ? B : 0;
+    int ch = s->ch_in + s->ch_out;
+    if ((int64_t)J * B > INT_MAX / 4 ||
+        (int64_t)JN * ch * (N_SLOTS + 1) > INT_MAX / 4) {
+        onyx_seterr(err, ONYX_ERR_LIMIT,
+                    "host block %d with block %d is too large", host_block, B);
+        return ONYX_ERR_LIMIT;
+    }
+    float *mem =
+        calloc((size_t)JN * (size_t)ch * (N_SLOTS + 1) + 1, sizeof(float));
+    if (!mem) {
+        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+        return ONYX_ERR_NOMEM;
+    }
+    /* A worker may be polling work(): keep it out until we are done
+     * (seq_cst store, then load, on both sides: one sees the other). */
+    atomic_store(&s->pause, 1);
+    while (atomic_load(&s->in_work)) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    free(s->mem);
+    s->mem = mem;
+    for (int k = 0; k <= N_SLOTS; k++) {
+        slot *sl = &s->slots[k];
+        sl->in = mem + (size_t)k * JN * ch;
+        sl->out = sl->in + (size_t)JN * s->ch_in;
+        atomic_store(&sl->state, SLOT_FREE);
+        atomic_store(&sl->job, 0u);
+    }
+    s->n = host_block;
+    s->threaded = threaded != 0;
+    s->J = J;
+    s->JN = JN;
+    s->latency = (int)lat;
+    s->pos = 0;
+    s->job = 0;
+    s->play = -1;
+    s->cur = 0;
+    atomic_store(&s->slots[0].state, SLOT_AUDIO);
+
+    /* every input zero (signals, states), then the current controls */
+    for (int i = 0; i < onyx_program_num_inputs(s->prog); i++) {
+        onyx_tensor *t = onyx_instance_input(s->inst, i);
+        memset(t->data, 0, (size_t)elems(t) * onyx_dtype_size(t->dtype));
+    }
+    atomic_store(&s->reset_req, 0);
+    copy_controls_in(s, 1);
+    atomic_store(&s->inferences, 0);
+    atomic_store(&s->overruns, 0);
+    atomic_store(&s->errors, 0);
+    atomic_store(&s->total_ns, 0);
+    atomic_store(&s->max_ns, 0);
+    atomic_store(&s->err_status, ONYX_OK);
+    atomic_store(&s->err_why, NULL);
+    onyx_instance_profile_reset(s->inst);
+    s->started = 1;
+    atomic_store(&s->pause, 0);
+    return ONYX_OK;
+}
+
+int onyx_stream_latency(const onyx_stream *s)
+{
+    return s->latency;
+}
+
+/* ---- one job: J inferences (inference side: audio in sync mode, worker in
+ * threaded mode, the caller of run) ---- */
+
+/* The newest control inputs into the input tensors, converted, when they
+ * changed (or when forced); the tensors keep them between runs. */
+static void copy_controls_in(onyx_stream *s, int force)
+{
+    if (!triple_take(&s->cin_tb) && !force) return;
+    const float *v = s->cin_tb.buf[s->cin_tb.front];
+    for (int k = 0; k < s->n_cin; k++) {
+        const ctl_io *c = &s->cin[k];
+        void *d = onyx_instance_input(s->inst, c->index)->data;
+        const float *x = v + c->offset;
+        for (int e = 0; e < c->size; e++) {
+            if (c->dtype == ONYX_FLOAT)
+                ((float *)d)[e] = x[e];
+            else if (c->dtype == ONYX_BOOL)
+                ((uint8_t *)d)[e] = x[e] != 0;
+            else
+                ((int64_t *)d)[e] = (int64_t)x[e]; /* set_control rounded */
+        }
+    }
+}
+
+static void publish_controls_out(onyx_stream *s)
+{
+    if (!s->n_cout) return;
+    triple *tb = &s->cout_tb;
+    float *v = tb->buf[tb->back];
+    for (int k = 0; k < s->n_cout; k++) {
+        const ctl_io *c = &s->cout[k];
+        const void *d = onyx_instance_output(s->inst, c->index)->data;
+        float *x = v + c->offset;
+        for (int e = 0; e < c->size; e++)
+            x[e] = c->dtype == ONYX_FLOAT  ? ((const float *)d)[e]
+                   : c->dtype == ONYX_BOOL ? (float)((const uint8_t *)d)[e]
+                                           : (float)((const int64_t *)d)[e];
+    }
+    tb->seq[tb->back] = ++s->cout_seq;
+    triple_publish(tb);
+}
+
+/* frames [f0, f0+B) of a slot's channel-major buffer <-> a signal tensor */
+static void sig_in(const sig_io *sg, onyx_tensor *t, const float *src, int JN,
+                   int B)
+{
+    float *d = t->data;
+    for (int c = 0; c < sg->channels; c++, src += JN) {
+        float *dc = d + c * sg->c_stride;
+        if (sg->t_stride == 1)
+            memcpy(dc, src, (size_t)B * sizeof *src);
+        else
+            for (int f = 0; f < B; f++)
+                dc[f * sg->t_stride] = src[f];
+    }
+}
+
+static void sig_out(const sig_io *sg, const onyx_tensor *t, float *dst, int JN,
+                    int B)
+{
+    const float *d = t->data;
+    for (int c = 0; c < sg->channels; c++, dst += JN) {
+        const float *dc = d + c * sg->c_stride;
+        if (sg->t_stride == 1)
+            memcpy(dst, dc, (size_t)B * sizeof *dst);
+        else
+            for (int f = 0; f < B; f++)
+                dst[f] = dc[f * sg->t_stride];
+    }
+}
+
+/* One inference: frames [0, B) of src (channel-major, JN frames per
+ * channel; NULL: the signal inputs keep their data) in, dst out (NULL: not
+ * copied), states fed back, control outputs published. */
+static onyx_status infer(onyx_stream *s, const float *src, float *dst, int JN,
+                         const char **why, int *node)
+{
+    int B = s->B;
+    if (atomic_exchange_explicit(&s->reset_req, 0, memory_order_acq_rel))
+        zero_states(s);
+    copy_controls_in(s, 0);
+    for (int k = 0; src && k < s->n_sin; k++) {
+        const sig_io *sg = &s->sin[k];
+        sig_in(sg, onyx_instance_input(s->inst, sg->index), src, JN, B);
+        src += (size_t)sg->channels * JN;
+    }
+    onyx_status st = onyx_instance_run(s->inst, why, node);
+    if (st != ONYX_OK) {
+        atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+        atomic_store_explicit(&s->err_why, *why, memory_order_relaxed);
+        atomic_store_explicit(&s->err_node, *node, memory_order_relaxed);
+        atomic_store_explicit(&s->err_status, (int)st, memory_order_release);
+        return st;
+    }
+    for (int k = 0; dst && k < s->n_sout; k++) {
+        const sig_io *sg = &s->sout[k];
+        sig_out(sg, onyx_instance_output(s->inst, sg->index), dst, JN, B);
+        dst += (size_t)sg->channels * JN;
+    }
+    for (int k = 0; k < s->n_st; k++) /* memmove: X_out may be X itself */
+        memmove(onyx_instance_input(s->inst, s->st[k].in)->data,
+                onyx_instance_output(s->inst, s->st[k].out)->data,
+                s->st[k].bytes);
+    publish_controls_out(s);
+    return ONYX_OK;
+}
+
+static void note_time(onyx_stream *s, uint64_t t0, int done)
+{
+    if (!done) return;
+    uint64_t dt = now_ns() - t0, per = dt / (uint64_t)done;
+    atomic_fetch_add_explicit(&s->inferences, (uint64_t)done,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->total_ns, dt, memory_order_relaxed);
+    if (per > atomic_load_explicit(&s->max_ns, memory_order_relaxed))
+        atomic_store_explicit(&s->max_ns, per, memory_order_relaxed);
+}
+
+/* Runs J inferences on frames [0, J*B) of in (channel-major, JN frames per
+ * channel), writing out. Returns 0, or -1 after an inference error (the
+ * rest of the job's output is silence). The time is measured per job: max
+ * is the slowest job's time per inference. */
+static int run_blocks(onyx_stream *s, const float *in, float *out, int J,
+                      int JN)
+{
+    int B = s->B, done = 0;
+    uint64_t t0 = now_ns();
+    for (; done < J; done++) {
+        const char *why = NULL;
+        int node = -1;
+        if (infer(s, in + (size_t)done * B, out + (size_t)done * B, JN, &why,
+                  &node) != ONYX_OK)
+            break;
+    }
+    note_time(s, t0, done);
+    if (done == J) return 0;
+    for (int c = 0; c < s->ch_out; c++)
+        memset(out + (size_t)c * JN + (size_t)done * B, 0,
+               (size_t)(J - done) * B * sizeof *out);
+    return -1;
+}
+
+/* ---- audio side ---- */
+
+static int before(unsigned a, unsigned b)
+{
+    return (int)(a - b) < 0;
+}
+
+/* Threaded: job s->job has just been collected in s->cur. */
+static void boundary_threaded(onyx_stream *s)
+{
+    unsigned k = s->job, due = k - 1;
+    if (s->cur != SLOT_SCRATCH)
+        atomic_store_explicit(&s->slots[s->cur].state, SLOT_READY,
+                              memory_order_release);
+    if (s->play >= 0)
+        atomic_store_explicit(&s->slots[s->play].state, SLOT_FREE,
+                              memory_order_release);
+    s->play = -1;
+    for (int i = 0; i < N_SLOTS; i++) {
+        slot *sl = &s->slots[i];
+        int st = atomic_load_explicit(&sl->state, memory_order_acquire);
+        unsigned j = atomic_load_explicit(&sl->job, memory_order_relaxed);
+        if (st == SLOT_DONE) {
+            if (j == due && k > 0)
+                s->play = i;
+            else if (before(j, due)) /* finished after it was due */
+                atomic_store_explicit(&sl->state, SLOT_FREE,
+                                      memory_order_relaxed);
+        } else if (st == SLOT_READY && !before(due, j)) {
+            /* due or older and never started: cancel it */
+            int expect = SLOT_READY;
+            atomic_compare_exchange_strong_explicit(
+                &sl->state, &expect, SLOT_FREE, memory_order_acquire,
+                memory_order_relaxed);
+        }
+    }
+    if (k > 0 && s->play < 0)
+        atomic_fetch_add_explicit(&s->overruns, 1, memory_order_relaxed);
+    s->job = k + 1;
+    s->cur = SLOT_SCRATCH;
+    for (int i = 0; i < N_SLOTS; i++)
+        if (atomic_load_explicit(&s->slots[i].state, memory_order_acquire) ==
+            SLOT_FREE) {
+            s->cur = i;
+            atomic_store_explicit(&s->slots[i].job, s->job,
+                                  memory_order_relaxed);
+            atomic_store_explicit(&s->slots[i].state, SLOT_AUDIO,
+                                  memory_order_relaxed);
+            break;
+        }
+}
+
+/* Sync with latency B: run the collected block, play it next. */
+static void boundary_sync(onyx_stream *s)
+{
+    slot *sl = &s->slots[s->cur];
+    run_blocks(s, sl->in, sl->out, 1, s->JN);
+    s->play = s->cur;
+    s->cur = 1 - s->cur;
+}
+
+void onyx_stream_process(onyx_stream *s, const float *const *in,
+                         float *const *out, int n)
+{
+    int JN = s->JN;
+    if (!s->started || n != s->n) {
+        for (int c = 0; c < s->ch_out; c++)
+            memset(out[c], 0, (size_t)n * sizeof(float));
+        return;
+    }
+    if (!s->threaded && JN == n) { /* latency 0 */
+        slot *sl = &s->slots[0];
+        for (int c = 0; c < s->ch_in; c++)
+            memcpy(sl->in + (size_t)c * JN, in[c], (size_t)n * sizeof(float));
+        run_blocks(s, sl->in, sl->out, s->J, JN);
+        for (int c = 0; c < s->ch_out; c++)
+            memcpy(out[c], sl->out + (size_t)c * JN, (size_t)n * sizeof(float));
+        return;
+    }
+    /* Copy every input channel of a stretch before writing any output:
+     * Pd may hand the same buffer as an inlet and an outlet. */
+    for (int i = 0; i < n;) {
+        int k = n - i < JN - s->pos ? n - i : JN - s->pos;
+        const slot *cur = &s->slots[s->cur];
+        for (int c = 0; c < s->ch_in; c++)
+            memcpy(cur->in + (size_t)c * JN + s->pos, in[c] + i,
+                   (size_t)k * sizeof(float));
+        for (int c = 0; c < s->ch_out; c++) {
+            if (s->play >= 0)
+                memcpy(out[c] + i,
+                       s->slots[s->play].out + (size_t)c * JN + s->pos,
+                       (size_t)k * sizeof(float));
+            else
+                memset(out[c] + i, 0, (size_t)k * sizeof(float));
+        }
+        s->pos += k;
+        i += k;
+        if (s->pos == JN) {
+            if (s->threaded)
+                boundary_threaded(s);
+            else
+                boundary_sync(s);
+            s->pos = 0;
+        }
+    }
+}
+
+/* ---- worker side ---- */
+
+static int work(onyx_stream *s);
+
+int onyx_stream_work(onyx_stream *s)
+{
+    atomic_store(&s->in_work, 1);
+    int rc = atomic_load(&s->pause) ? 0 : work(s);
+    atomic_store(&s->in_work, 0);
+    return rc;
+}
+
+static int work(onyx_stream *s)
+{
+    if (!s->started || !s->threaded) return 0;
+    int best = -1;
+    unsigned bj = 0;
+    for (int i = 0; i < N_SLOTS; i++) {
+        slot *sl = &s->slots[i];
+        if (atomic_load_explicit(&sl->state, memory_order_acquire) !=
+            SLOT_READY)
+            continue;
+        unsigned j = atomic_load_explicit(&sl->job, memory_order_relaxed);
+        if (best < 0 || before(bj, j)) best = i, bj = j;
+    }
+    if (best < 0) return 0;
+    slot *sl = &s->slots[best];
+    int expect = SLOT_READY;
+    if (!atomic_compare_exchange_strong_explicit(
+            &sl->state, &expect, SLOT_WORKER, memory_order_acq_rel,
+            memory_order_relaxed))
+        return 0; /* cancelled meanwhile */
+    int rc = run_blocks(s, sl->in, sl->out, s->J, s->JN);
+    atomic_store_explicit(&sl->state, SLOT_DONE, memory_order_release);
+    return rc < 0 ? -1 : 1;
+}
+
+/* ---- control side ---- */
+
+onyx_status onyx_stream_set_control(onyx_stream *s, int i, const float *v,
+                                    int n)
+{
+    if (i < 0 || i >= s->n_cin || n != s->cin[i].size) return ONYX_ERR_INVALID;
+    const ctl_io *c = &s->cin[i];
+    float *x = s->cin_shadow + c->offset;
+    for (int e = 0; e < n; e++) {
+        float f = v[e];
+        if (c->dtype == ONYX_INT64) { /* round to the nearest, saturate */
+            f = isnan(f) ? 0.f : roundf(f);
+            if (f > 9.2e18f) f = 9.2e18f;
+            if (f < -9.2e18f) f = -9.2e18f;
+        }
+        x[e] = f;
+    }
+    triple *tb = &s->cin_tb;
+    memcpy(tb->buf[tb->back], s->cin_shadow,
+           (size_t)s->cin_floats * sizeof(float));
+    triple_publish(tb);
+    return ONYX_OK;
+}
+
+void onyx_stream_reset(onyx_stream *s)
+{
+    atomic_store_explicit(&s->reset_req, 1, memory_order_release);
+}
+
+uint64_t onyx_stream_poll_controls(onyx_stream *s, float *const *dst)
+{
+    triple *tb = &s->cout_tb;
+    triple_take(tb);
+    const float *v = tb->buf[tb->front];
+    for (int k = 0; k < s->n_cout; k++)
+        memcpy(dst[k], v + s->cout[k].offset,
+               (size_t)s->cout[k].size * sizeof(float));
+    return tb->seq[tb->front];
+}
+
+onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err)
+{
+    const char *why = NULL;
+    int node = -1;
+    uint64_t t0 = now_ns();
+    onyx_status st = infer(s, NULL, NULL, 0, &why, &node);
+    note_time(s, t0, st == ONYX_OK);
+    if (st != ONYX_OK) onyx_run_error(s->prog, st, why, node, err);
+    return st;
+}
+
+onyx_status onyx_stream_last_error(const onyx_stream *s, onyx_error *err)
+{
+    onyx_status st =
+        (onyx_status)atomic_load_explicit(&s->err_status, memory_order_acquire);
+    if (st != ONYX_OK)
+        onyx_run_error(s->prog, st,
+                       atomic_load_explicit(&s->err_why, memory_order_relaxed),
+                       atomic_load_explicit(&s->err_node, memory_order_relaxed),
+                       err);
+    return st;
+}
+
+void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st)
+{
+    onyx_stream *w = (onyx_stream *)s; /* atomic loads take non-const */
+    st->inferences = atomic_load_explicit(&w->inferences, memory_order_relaxed);
+    st->overruns = atomic_load_explicit(&w->overruns, memory_order_relaxed);
+    st->errors = atomic_load_explicit(&w->errors, memory_order_relaxed);
+    uint64_t tot = atomic_load_explicit(&w->total_ns, memory_order_relaxed);
+    st->mean_us =
+        st->inferences ? (double)tot / (double)st->inferences / 1e3 : 0;
+    st->max_us =
+        (double)atomic_load_explicit(&w->max_ns, memory_order_relaxed) / 1e3;
+}
+
+void onyx_stream_profile(onyx_stream *s, int enable)
+{
+    onyx_instance_profile(s->inst, enable);
+}
+
+const uint64_t *onyx_stream_node_ns(const onyx_stream *s)
+{
+    return onyx_instance_node_ns(s->inst);
+}
