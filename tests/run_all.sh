@@ -8,6 +8,7 @@
 #   6. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
 #   7. onyx process (the streaming runner) vs PyTorch and onyx run
 #   8. the model zoo and trained models vs PyTorch, and block-by-block streaming
+#   9. onyx bench (its JSON and trace files)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -64,5 +65,8 @@ make -s models
 /usr/bin/python3 tests/zoo/accuracy.py bin/onyx "$OUT/zoo" models/zoo models/trained
 /usr/bin/python3 tests/zoo/accuracy.py build/none/onyx "$OUT/zoo-none" models/zoo models/trained
 /usr/bin/python3 tests/zoo/streaming.py bin/onyx "$OUT/zoo-stream" models/zoo models/trained
+
+step "onyx bench: options, JSON, trace"
+sh tests/bench/check.sh bin/onyx "$OUT/bench"
 
 printf '\nall tests passed\n'

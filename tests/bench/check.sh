@@ -1,0 +1,67 @@
+#!/bin/sh
+# `onyx bench`: its options, its JSON, and the --trace file (valid Chrome
+# trace-event JSON with one complete event per node per profiled run).
+# usage: tests/bench/check.sh ONYX_BINARY WORKDIR  (after `make models`)
+set -eu
+onyx=$1
+w=$2
+mkdir -p "$w"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+for m in gru32 simple_conv_1d log_spectrum; do
+    model=models/zoo/$m/model.onnx
+    "$onyx" bench "$model" --runs 20 --warmup 2 --json --profile --trace "$w/$m.trace.json" \
+        >"$w/$m.json" || fail "$m: onyx bench exited $?"
+    /usr/bin/python3 - "$w/$m.json" "$w/$m.trace.json" "$m" <<'PY' || fail "$m: bad JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = json.load(open(sys.argv[2]))
+name = sys.argv[3]
+for k in ["min_us", "median_us", "p99_us", "max_us", "inferences_per_s", "arena_bytes",
+          "weight_bytes", "peak_rss_bytes", "flops", "gflops", "ops", "node_times"]:
+    assert k in r, "missing " + k
+assert r["runs"] == 20
+assert 0 < r["min_us"] <= r["median_us"] <= r["p99_us"] <= r["max_us"]
+assert abs(sum(o["share"] for o in r["ops"]) - 1) < 0.01
+# the real-time budget: gru32 runs one sample per call, the others 1024
+want_block = {"gru32": 1, "simple_conv_1d": 1024, "log_spectrum": 1024}[name]
+assert r["block"] == want_block, r["block"]
+assert abs(r["budget_us"] - want_block / 48000 * 1e6) < 1e-3
+ev = t["traceEvents"]
+nodes = [e for e in ev if e.get("ph") == "X" and e.get("cat") != "run"]
+runs = [e for e in ev if e.get("cat") == "run"]
+assert len(runs) == r["profile_runs"], (len(runs), r["profile_runs"])
+assert len(nodes) == r["nodes"] * r["profile_runs"]
+for e in nodes:
+    assert e["dur"] >= 0 and e["ts"] >= 0 and e["pid"] == 1 and "op" in e["args"]
+# every node lies inside its run
+for i, run in enumerate(runs):
+    mine = nodes[i * r["nodes"]:(i + 1) * r["nodes"]]
+    for e in mine:
+        assert run["ts"] - 1 <= e["ts"] and e["ts"] + e["dur"] <= run["ts"] + run["dur"] + 1
+PY
+done
+# the table output and its profile
+"$onyx" bench models/zoo/gru32/model.onnx --seconds 0.2 --profile >"$w/table.txt" || fail "table: exit $?"
+grep -q "% of the budget" "$w/table.txt" || fail "table: no real-time line"
+grep -q "^  GRU " "$w/table.txt" || fail "table: no GRU row in the profile"
+# --shape binds the block: 64 samples per call
+"$onyx" bench models/zoo/gru32/model.onnx --runs 5 --shape x=1,64,1 --json >"$w/b64.json"
+/usr/bin/python3 -c "import json,sys; sys.exit(json.load(open('$w/b64.json'))['block'] != 64)" ||
+    fail "--shape x=1,64,1 did not give block 64"
+# usage errors exit 2, model errors 1
+for args in "" "--runs" "--runs 0" "--runs x" "--seconds -1" "--threads 0" "--bogus" "--shape x"; do
+    set +e
+    "$onyx" bench models/zoo/gru32/model.onnx $args >/dev/null 2>&1
+    rc=$?
+    set -e
+    [ -z "$args" ] && continue
+    [ $rc -eq 2 ] || fail "bench $args exited $rc, expected 2"
+done
+set +e
+"$onyx" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model should exit 2"
+"$onyx" bench "$w/missing.onnx" >/dev/null 2>&1; [ $? -eq 1 ] || fail "bench on a missing file should exit 1"
+set -e
+echo "bench: $fails failed"
+[ $fails -eq 0 ]
