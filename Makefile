@@ -84,13 +84,47 @@ clean-onyx:
 include models/models.mk
 
 # ---- the Pd library (pd-lib-builder) --------------------------------------
-PD_SRC := $(wildcard src/pd/*.c)
-ifneq ($(PD_SRC),)
+#   make pd          onyx~.pd_linux and onyx.pd_linux in the top folder (the
+#                    engine is compiled into each, with hidden visibility)
+#   make pd-rtcheck  the same with -DONYX_RT_CHECK, in build/pd-rtcheck/, for
+#                    the real-time-safety test (tests/pd/run.sh)
+# pd-lib-builder insists on 'all' as the default goal and sets CFLAGS to
+# -O3 -ffast-math when it is empty; both are kept away from the rest of this
+# Makefile (the engine relies on IEEE semantics: NaN, Inf).
+PD_CLASSES := src/pd/onyx~.c src/pd/onyx.c
+PD_GLUE := src/pd/onyx_pd.c
+PD_GOALS := pd all install pd-clean
+ifneq ($(wildcard $(PD_CLASSES)),)
+ifneq ($(filter $(PD_GOALS),$(or $(MAKECMDGOALS),default)),)
 PDLIBBUILDER_DIR ?= $(if $(wildcard ./pd-lib-builder),./pd-lib-builder,/usr/share/pd-lib-builder)
 lib.name = onyx
-class.sources = $(PD_SRC)
-common.sources = $(ENGINE_SRC)
-cflags = $(CFLAGS_ONYX)
+class.sources = $(PD_CLASSES)
+common.sources = $(PD_GLUE) $(ENGINE_SRC)
+cflags = $(CFLAGS_ONYX) -Isrc/pd -fvisibility=hidden
 ldlibs = $(LDLIBS_ONYX)
+datafiles = $(wildcard help/*.pd) README.md
+onyx_saved_cflags := $(CFLAGS)
+onyx_saved_goal := $(.DEFAULT_GOAL)
+CFLAGS := $(if $(strip $(CFLAGS)),$(CFLAGS),-DONYX_PD)
+.DEFAULT_GOAL :=
 include $(PDLIBBUILDER_DIR)/Makefile.pdlibbuilder
+CFLAGS := $(onyx_saved_cflags)
+.DEFAULT_GOAL := $(onyx_saved_goal)
 endif
+default: pd
+pd: all
+pd-clean: clean
+# pd-lib-builder compiles in place and knows no header dependencies: a
+# changed header must rebuild every object (a stale struct layout crashes)
+$(addsuffix .o,$(basename $(PD_CLASSES) $(PD_GLUE) $(ENGINE_SRC))): \
+	$(wildcard kernels/*.h src/engine/*.h src/pd/*.h)
+.PHONY: pd pd-clean pd-rtcheck
+endif
+
+PD_RT_DIR := build/pd-rtcheck
+PD_RT_BIN := $(PD_RT_DIR)/onyx~.pd_linux $(PD_RT_DIR)/onyx.pd_linux
+pd-rtcheck: $(PD_RT_BIN)
+$(PD_RT_DIR)/%.pd_linux: src/pd/%.c $(PD_GLUE) src/pd/onyx_pd.h $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ONYX) -DPD -DONYX_RT_CHECK -I/usr/include/pd -Isrc/pd \
+		-fvisibility=hidden -shared -o $@ $< $(PD_GLUE) $(ENGINE_OBJ) $(LDLIBS_ONYX)

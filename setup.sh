@@ -1,11 +1,12 @@
 #!/bin/sh
 # Sets up onyx on a fresh Debian 12 machine: installs the Debian packages it
-# builds and tests with, builds the onyx command and generates the model zoo.
+# builds and tests with, builds the onyx command and the Pd objects, and
+# generates the model zoo.
 set -eu
 cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
       pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
-      python3-torch"
+      python3-torch valgrind"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done)
@@ -16,5 +17,7 @@ if [ -n "$missing" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 make -j"$(nproc)" cli
+make -j"$(nproc)" pd
 make models
-echo "built bin/onyx and the model zoo (models/zoo/); run the tests with: make test"
+echo "built bin/onyx, onyx~.pd_linux, onyx.pd_linux and the model zoo (models/zoo/)"
+echo "run the tests with: make test"

@@ -261,13 +261,30 @@ static void sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
     }
 }
 
+/* initial-exec: the flag sits in the static TLS block, so reading it never
+ * calls __tls_get_addr, which allocates on a thread's first access when the
+ * engine is dlopen'd (the Pd externals) */
+#if defined(__GNUC__)
+static _Thread_local int sgemm_rt_thread __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local int sgemm_rt_thread;
+#endif
+
+int onyx_sgemm_realtime(int on)
+{
+    int old = sgemm_rt_thread;
+    sgemm_rt_thread = on != 0;
+    return old;
+}
+
 #ifdef ONYX_USE_OPENBLAS
 #include <cblas.h>
 
 /* OpenBLAS's small-matrix path (taken up to M*N*K = 100^3 on AVX-512 CPUs)
  * calls malloc on every call, and eval must never allocate (the real-time
  * contract; tests/unit/test_runtime.c checks it). Those sizes run on the
- * portable kernel, which is quick there; larger ones go to cblas_sgemm. */
+ * portable kernel, which is quick there; larger ones go to cblas_sgemm,
+ * except on a thread marked real-time (its locks). */
 #define OPENBLAS_MIN_MNK 1.0e6
 
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -275,7 +292,7 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 float *C, int ldc)
 {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK) {
+    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread) {
         sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta,
                        C, ldc);
         return;

@@ -12,6 +12,13 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc);
 
+/* Marks the calling thread as real-time (on != 0) or not; returns the old
+ * mark. On a real-time thread onyx_sgemm never calls into BLAS, which may
+ * take a mutex (OpenBLAS's buffer pool does, for large products): the
+ * portable kernel runs instead. The streaming runner marks the audio thread
+ * around its inline (sync) inferences. */
+int onyx_sgemm_realtime(int on);
+
 /* Number of threads BLAS may use (1 by default). No-op without OpenBLAS. */
 void onyx_blas_threads(int n);
 

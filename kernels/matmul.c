@@ -1,7 +1,9 @@
 /* matmul.c - MatMul with numpy semantics: batch dims broadcast, a 1-D A is a
  * row vector and a 1-D B a column vector (their axis is dropped from Y).
  * Each batch is one onyx_sgemm; when B has no batch (x @ W, the common
- * case) the whole batch of A is one tall sgemm. */
+ * case) the whole batch of A is one tall sgemm.
+ * Also MatMul+Add, the engine's fusion of a MatMul with the Adds that follow
+ * it (a Linear layer's bias, a residual). */
 #include "gemm.h"
 #include "onyx_kernel.h"
 
@@ -22,7 +24,8 @@ typedef struct {
                               one sgemm with nbatch*M rows */
 } mm_plan;
 
-static onyx_status mm_prepare(onyx_prep *p)
+/* Plans Y = A @ B into q and sets Y's shape. */
+static onyx_status mm_plan_make(onyx_prep *p, mm_plan *q_out)
 {
     ONYX_TRY(onyx_need_dtype(p, MM_A, ONYX_MASK(ONYX_FLOAT)));
     ONYX_TRY(onyx_need_dtype(p, MM_B, ONYX_MASK(ONYX_FLOAT)));
@@ -84,6 +87,14 @@ static onyx_status mm_prepare(onyx_prep *p)
     if (!a1) ydims[r++] = q.M;
     if (!b1) ydims[r++] = q.N;
     if (p->out[MM_Y]) onyx_set_shape(p->out[MM_Y], ONYX_FLOAT, r, ydims);
+    *q_out = q;
+    return ONYX_OK;
+}
+
+static onyx_status mm_prepare(onyx_prep *p)
+{
+    mm_plan q;
+    ONYX_TRY(mm_plan_make(p, &q));
     mm_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -91,18 +102,15 @@ static onyx_status mm_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-static onyx_status mm_eval(onyx_exec *e)
+/* Y = A @ B, shapes as planned in q */
+static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
 {
-    const mm_plan *q = e->params;
-    const float *A = e->in[MM_A]->data, *B = e->in[MM_B]->data;
-    if (!e->out[MM_Y]) return ONYX_OK;
-    float *Y = e->out[MM_Y]->data;
     const int M = (int)q->M, N = (int)q->N, K = (int)q->K;
     if (q->fold) {
         /* Y (nbatch*M, N) = A (nbatch*M, K) @ B (K, N) */
         onyx_sgemm(0, 0, (int)(q->nbatch * q->M), N, K, 1.0f, A, K, B, N, 0.0f,
                    Y, N);
-        return ONYX_OK;
+        return;
     }
     int64_t idx[ONYX_MAX_RANK] = {0};
     int64_t oa = 0, ob = 0;
@@ -120,7 +128,103 @@ static onyx_status mm_eval(onyx_exec *e)
             idx[i] = 0;
         }
     }
+}
+
+static onyx_status mm_eval(onyx_exec *e)
+{
+    if (e->out[MM_Y])
+        mm_run(e->params, e->in[MM_A]->data, e->in[MM_B]->data,
+               e->out[MM_Y]->data);
     return ONYX_OK;
 }
 
 const onyx_op onyx_op_MatMul = {"MatMul", mm_prepare, mm_eval};
+
+/* ---- MatMul+Add ------------------------------------------------------------
+ * Inputs A, B, C1 .. Cn:  Y = ((A @ B) + C1) + ... + Cn, each sum done as the
+ * Add it replaces did it, so the result is the same to the bit. Each C is
+ * one of
+ *   full    Y's shape (leading 1s aside): Y[i] += C[i]
+ *   row     [1, .., 1, N], a bias broadcast over Y's rows: Y[r, j] += C[j]
+ *   scalar  one value: Y[i] += C[0]
+ * Built by the resolver, never named in a model; prepare refuses any other
+ * C, and the resolver then keeps the Add. */
+enum { MMA_FULL, MMA_ROW, MMA_SCALAR };
+enum { MMA_MAX_ADDS = 8 };
+
+typedef struct {
+    mm_plan q;
+    int64_t rows, N; /* Y as (rows, N) */
+    int n_add;
+    unsigned char kind[MMA_MAX_ADDS];
+} mma_plan;
+
+static onyx_status mma_prepare(onyx_prep *p)
+{
+    ONYX_CHECK(p, p->n_in >= 3 && p->n_in - 2 <= MMA_MAX_ADDS && p->out[MM_Y],
+               "MatMul+Add takes A, B and 1 to %d addends", MMA_MAX_ADDS);
+    mma_plan k;
+    memset(&k, 0, sizeof k);
+    ONYX_TRY(mm_plan_make(p, &k.q));
+    const onyx_tensor *Y = p->out[MM_Y];
+    k.N = Y->rank ? Y->dims[Y->rank - 1] : 1;
+    k.rows = k.N ? onyx_numel(Y) / k.N : 0;
+    k.n_add = p->n_in - 2;
+    for (int a = 0; a < k.n_add; a++) {
+        ONYX_TRY(onyx_need_input(p, 2 + a));
+        ONYX_TRY(onyx_need_dtype(p, 2 + a, ONYX_MASK(ONYX_FLOAT)));
+        const onyx_tensor *C = p->in[2 + a];
+        int full = C->rank <= Y->rank && onyx_numel(C) == onyx_numel(Y);
+        int row = C->rank <= Y->rank && C->rank >= 1 && Y->rank >= 1 &&
+                  C->dims[C->rank - 1] == k.N;
+        for (int i = 1; i <= C->rank; i++) {
+            full = full && C->dims[C->rank - i] == Y->dims[Y->rank - i];
+            row = row && (i == 1 || C->dims[C->rank - i] == 1);
+        }
+        if (full) k.kind[a] = MMA_FULL;
+        else if (row) k.kind[a] = MMA_ROW;
+        else if (onyx_numel(C) == 1 && C->rank <= Y->rank) k.kind[a] = MMA_SCALAR;
+        else {
+            char sc[96], sy[96];
+            return onyx_fail(p, ONYX_ERR_INVALID,
+                             "addend %s is not Y's shape %s, a row or a value",
+                             onyx_shape_str(C, sc, sizeof sc),
+                             onyx_shape_str(Y, sy, sizeof sy));
+        }
+    }
+    mma_plan *kp = malloc(sizeof *kp);
+    if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    *kp = k;
+    p->params = kp;
+    return ONYX_OK;
+}
+
+static onyx_status mma_eval(onyx_exec *e)
+{
+    const mma_plan *k = e->params;
+    float *Y = e->out[MM_Y]->data;
+    mm_run(&k->q, e->in[MM_A]->data, e->in[MM_B]->data, Y);
+    const int64_t n = k->rows * k->N;
+    for (int a = 0; a < k->n_add; a++) {
+        const float *C = e->in[2 + a]->data;
+        switch (k->kind[a]) {
+        case MMA_FULL:
+            for (int64_t i = 0; i < n; i++)
+                Y[i] += C[i];
+            break;
+        case MMA_ROW:
+            for (int64_t r = 0; r < k->rows; r++)
+                for (int64_t j = 0; j < k->N; j++)
+                    Y[r * k->N + j] += C[j];
+            break;
+        default: {
+            const float c = C[0];
+            for (int64_t i = 0; i < n; i++)
+                Y[i] += c;
+        }
+        }
+    }
+    return ONYX_OK;
+}
+
+const onyx_op onyx_op_MatMulAdd = {"MatMul+Add", mma_prepare, mma_eval};

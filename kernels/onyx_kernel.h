@@ -144,6 +144,10 @@ const onyx_op *onyx_op_find(const char *op_type);
 int onyx_op_count(void);
 const onyx_op *onyx_op_at(int i);
 
+/* Ops the engine builds when it fuses nodes; no model names them, so they
+ * are not in the registry. */
+extern const onyx_op onyx_op_MatMulAdd; /* MatMul then Adds (matmul.c) */
+
 /* ---- helpers for kernels (kernels/kernel_util.c) ---- */
 size_t onyx_dtype_size(onyx_dtype t); /* 0 for types onyx cannot hold */
 const char *onyx_dtype_name(onyx_dtype t);

@@ -17,6 +17,7 @@
  */
 #include "onyx_kernel.h"
 #include "gemm.h"
+#include "rnn_act.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -110,10 +111,22 @@ rnn_act_loop(rnn_act_kind kind, const rnn_act *a, float *y, const float *x,
                    n - j);
 }
 
-/* y (n,) = f(clamp(x)); y may be x */
-static void rnn_act_apply(const rnn_act *a, float *y, const float *x, int n,
-                          float clip)
+/* y (n,) = f(clamp(x)); y may be x. avx2: the CPU has AVX2 (sigmoid and
+ * tanh then go 8 lanes at a time, same bits) */
+static void rnn_act_apply(int avx2, const rnn_act *a, float *y, const float *x,
+                          int n, float clip)
 {
+#if ONYX_RNN_ACT_AVX2
+    if (avx2 && clip == INFINITY && a->kind == ACT_SIGMOID) {
+        onyx_rnn_sigmoid_avx2(y, x, n);
+        return;
+    }
+    if (avx2 && clip == INFINITY && a->kind == ACT_TANH) {
+        onyx_rnn_tanh_avx2(y, x, n);
+        return;
+    }
+#endif
+    (void)avx2;
     if (clip < INFINITY) {
         rnn_act_loop(a->kind, a, y, x, n, clip);
         return;
@@ -129,8 +142,8 @@ static void rnn_act_apply(const rnn_act *a, float *y, const float *x, int n,
 
 /* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
  * Columns in blocks of 32 (8 vectors) kept in registers across the k loop. */
-static void matvec_acc(float *out, const float *x, const float *W, int ldw,
-                       int N, int K)
+static void matvec_acc_v4(float *out, const float *x, const float *W, int ldw,
+                          int N, int K)
 {
     int j = 0;
     for (; j + 32 <= N; j += 32) {
@@ -175,17 +188,108 @@ static void matvec_acc(float *out, const float *x, const float *W, int ldw,
     }
 }
 
+/* On x86-64 the matrix-vector product also comes in 8 floats a vector for
+ * CPUs with AVX2, chosen once in prepare (rnn_params.avx2). Each column is
+ * still summed over k in the same order, with no FMA contraction (ISO C
+ * mode): the same bits as matvec_acc_v4. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define RNN_AVX2 1
+typedef float v8f __attribute__((vector_size(32)));
+
+__attribute__((target("avx2"), always_inline)) static inline v8f v8_load(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+__attribute__((target("avx2"), always_inline)) static inline void
+v8_store(float *p, v8f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* as matvec_acc_v4: columns in blocks of 64 (8 vectors of 8), then 8 */
+__attribute__((target("avx2"))) static void
+matvec_acc_v8(float *out, const float *x, const float *W, int ldw, int N,
+              int K)
+{
+    int j = 0;
+    for (; j + 64 <= N; j += 64) {
+        float *o = out + j;
+        v8f a0 = v8_load(o), a1 = v8_load(o + 8), a2 = v8_load(o + 16),
+            a3 = v8_load(o + 24), a4 = v8_load(o + 32), a5 = v8_load(o + 40),
+            a6 = v8_load(o + 48), a7 = v8_load(o + 56);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) {
+            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
+            a0 += xk * v8_load(w);
+            a1 += xk * v8_load(w + 8);
+            a2 += xk * v8_load(w + 16);
+            a3 += xk * v8_load(w + 24);
+            a4 += xk * v8_load(w + 32);
+            a5 += xk * v8_load(w + 40);
+            a6 += xk * v8_load(w + 48);
+            a7 += xk * v8_load(w + 56);
+        }
+        v8_store(o, a0), v8_store(o + 8, a1), v8_store(o + 16, a2);
+        v8_store(o + 24, a3), v8_store(o + 32, a4), v8_store(o + 40, a5);
+        v8_store(o + 48, a6), v8_store(o + 56, a7);
+    }
+    for (; j + 32 <= N; j += 32) {
+        float *o = out + j;
+        v8f a0 = v8_load(o), a1 = v8_load(o + 8), a2 = v8_load(o + 16),
+            a3 = v8_load(o + 24);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) {
+            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
+            a0 += xk * v8_load(w);
+            a1 += xk * v8_load(w + 8);
+            a2 += xk * v8_load(w + 16);
+            a3 += xk * v8_load(w + 24);
+        }
+        v8_store(o, a0), v8_store(o + 8, a1), v8_store(o + 16, a2);
+        v8_store(o + 24, a3);
+    }
+    for (; j + 8 <= N; j += 8) {
+        v8f a0 = v8_load(out + j);
+        const float *w = W + j;
+        for (int k = 0; k < K; k++, w += ldw) {
+            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
+            a0 += xk * v8_load(w);
+        }
+        v8_store(out + j, a0);
+    }
+    if (j < N) matvec_acc_v4(out + j, x, W + j, ldw, N - j, K);
+}
+#else
+#define RNN_AVX2 0
+#endif
+
+/* the matrix-vector product for this CPU */
+static inline void matvec_acc(int avx2, float *out, const float *x,
+                              const float *W, int ldw, int N, int K)
+{
+#if RNN_AVX2
+    if (avx2) {
+        matvec_acc_v8(out, x, W, ldw, N, K);
+        return;
+    }
+#endif
+    (void)avx2;
+    matvec_acc_v4(out, x, W, ldw, N, K);
+}
+
 /* out (M, N) += x (M, K) @ W (K, N); row strides ldo, ldx, ldw.
  * A few rows or a small product: our own loop (a BLAS call costs more than
  * the arithmetic); else onyx_sgemm. */
-static void mat_acc(float *out, int ldo, const float *x, int ldx,
+static void mat_acc(int avx2, float *out, int ldo, const float *x, int ldx,
                     const float *W, int ldw, int M, int N, int K)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
         for (int m = 0; m < M; m++)
-            matvec_acc(out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw, N,
-                       K);
+            matvec_acc(avx2, out + (size_t)m * ldo, x + (size_t)m * ldx, W,
+                       ldw, N, K);
         return;
     }
     onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
@@ -211,6 +315,7 @@ typedef struct rnn_params {
     float clip;            /* +inf when absent */
     rnn_act act[2][3];     /* [direction][f, g, h] */
     int TC;                /* time steps per projection chunk */
+    int avx2;              /* the CPU has AVX2: matvec_acc_v8 */
     /* one direction's packed weights, offsets in floats:
      *   WT (I, GH) = W^T, RT (H, GH) = R^T, bx (GH) input-side bias
      *   (Wb + Rb, except GRU h gate with linear_before_reset: Wbh only),
@@ -365,6 +470,10 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
         cell == CELL_GRU && onyx_attr_int(p, "linear_before_reset", 0) != 0;
     k->input_forget =
         cell == CELL_LSTM && onyx_attr_int(p, "input_forget", 0) != 0;
+#if RNN_AVX2
+    __builtin_cpu_init();
+    k->avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
     ONYX_TRY(rnn_parse_acts(p, k, n_acts[cell]));
 
     char s1[96], s2[96];
@@ -503,7 +612,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 static void rnn_cell_rnn(const rnn_params *k, const rnn_act *act, float *g,
                          float *h)
 {
-    rnn_act_apply(&act[0], h, g, k->H, k->clip);
+    rnn_act_apply(k->avx2, &act[0], h, g, k->H, k->clip);
 }
 
 /* g holds z r h pre-activations; with linear_before_reset, a holds
@@ -515,7 +624,7 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
     int H = k->H;
     float *z = g, *hh = g + 2 * H;
     if (a) {
-        rnn_act_apply(&act[0], g, g, 2 * H, k->clip); /* z, r */
+        rnn_act_apply(k->avx2, &act[0], g, g, 2 * H, k->clip); /* z, r */
         const float *r = g + H;
         for (int j = 0; j < H; j += 4) {
             int n = H - j < 4 ? H - j : 4;
@@ -524,9 +633,9 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
                            v4_load_n(r + j, n) * v4_load_n(a + j, n),
                        n);
         }
-        rnn_act_apply(&act[1], hh, tmp, H, k->clip);
+        rnn_act_apply(k->avx2, &act[1], hh, tmp, H, k->clip);
     } else {
-        rnn_act_apply(&act[1], hh, hh, H, k->clip);
+        rnn_act_apply(k->avx2, &act[1], hh, hh, H, k->clip);
     }
     for (int j = 0; j < H; j += 4) { /* h = (1-z) hh + z h */
         int n = H - j < 4 ? H - j : 4;
@@ -553,9 +662,9 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
                        v4_load_n(gf + j, n) + v4_load_n(P + 2 * H + j, n) * cp,
                        n);
         }
-    rnn_act_apply(&act[0], gi, gi, H, k->clip);
-    if (!k->input_forget) rnn_act_apply(&act[0], gf, gf, H, k->clip);
-    rnn_act_apply(&act[1], gc, gc, H, k->clip);
+    rnn_act_apply(k->avx2, &act[0], gi, gi, H, k->clip);
+    if (!k->input_forget) rnn_act_apply(k->avx2, &act[0], gf, gf, H, k->clip);
+    rnn_act_apply(k->avx2, &act[1], gc, gc, H, k->clip);
     for (int j = 0; j < H; j += 4) { /* c = f c + i cc; o's peephole sees c */
         int n = H - j < 4 ? H - j : 4;
         v4f i = v4_load_n(gi + j, n);
@@ -566,8 +675,8 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
             v4_store_n(go + j,
                        v4_load_n(go + j, n) + v4_load_n(P + H + j, n) * cn, n);
     }
-    rnn_act_apply(&act[0], go, go, H, k->clip);
-    rnn_act_apply(&act[2], tmp, c, H, INFINITY);
+    rnn_act_apply(k->avx2, &act[0], go, go, H, k->clip);
+    rnn_act_apply(k->avx2, &act[2], tmp, c, H, INFINITY);
     for (int j = 0; j < H; j += 4) {
         int n = H - j < 4 ? H - j : 4;
         v4_store_n(h + j, v4_load_n(go + j, n) * v4_load_n(tmp + j, n), n);
@@ -605,6 +714,7 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             memcpy(h + (size_t)b * H, h0 + o, (size_t)H * sizeof(float));
         else
             memset(h + (size_t)b * H, 0, (size_t)H * sizeof(float));
+        if (k->cell != CELL_LSTM) continue; /* only LSTM has a cell state */
         if (c0)
             memcpy(c + (size_t)b * H, c0 + o, (size_t)H * sizeof(float));
         else
@@ -627,13 +737,13 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             int tlo = reverse ? len - s0 - nt : s0;
             const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
                                        : X + ((size_t)tlo * B + b) * I;
-            mat_acc(xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT,
+            mat_acc(k->avx2, xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT,
                     GH, nt, GH, I);
         }
         if (uniform && !k->layout) {
             int nt = s1 - s0;
             int tlo = reverse ? maxlen - s0 - nt : s0;
-            mat_acc(xp, GH, X + (size_t)tlo * B * I, I, WT, GH, nt * B, GH, I);
+            mat_acc(k->avx2, xp, GH, X + (size_t)tlo * B * I, I, WT, GH, nt * B, GH, I);
         }
 
         for (int s = s0; s < s1; s++) {
@@ -660,17 +770,17 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
 
             if (k->cell == CELL_GRU) {
                 /* z, r first: the h gate needs r */
-                mat_acc(g, GH, h, H, RT, GH, B, 2 * H, H);
+                mat_acc(k->avx2, g, GH, h, H, RT, GH, B, 2 * H, H);
                 if (k->lbr) {
                     for (int b = 0; b < B; b++)
                         memcpy(tmp + (size_t)b * H, rbh,
                                (size_t)H * sizeof(float));
-                    mat_acc(tmp, H, h, H, RT + 2 * H, GH, B, H, H);
+                    mat_acc(k->avx2, tmp, H, h, H, RT + 2 * H, GH, B, H, H);
                 } else {
                     /* z r activated here, tmp = r (.) Ht-1 */
                     for (int b = 0; b < B; b++) {
                         float *gb = g + (size_t)b * GH;
-                        rnn_act_apply(&act[0], gb, gb, 2 * H, k->clip);
+                        rnn_act_apply(k->avx2, &act[0], gb, gb, 2 * H, k->clip);
                         for (int j = 0; j < H; j += 4) {
                             int n = H - j < 4 ? H - j : 4;
                             v4_store_n(tmp + (size_t)b * H + j,
@@ -679,10 +789,10 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                                        n);
                         }
                     }
-                    mat_acc(g + 2 * H, GH, tmp, H, RT + 2 * H, GH, B, H, H);
+                    mat_acc(k->avx2, g + 2 * H, GH, tmp, H, RT + 2 * H, GH, B, H, H);
                 }
             } else {
-                mat_acc(g, GH, h, H, RT, GH, B, GH, H);
+                mat_acc(k->avx2, g, GH, h, H, RT, GH, B, GH, H);
             }
 
             for (int b = 0; b < B; b++) {

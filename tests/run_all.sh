@@ -9,6 +9,8 @@
 #   7. onyx process (the streaming runner) vs PyTorch and onyx run
 #   8. the model zoo and trained models vs PyTorch, and block-by-block streaming
 #   9. onyx bench (its JSON and trace files)
+#  10. the Pd objects, headless: numbers, latency, pacing, errors, real-time
+#      safety (an interposer), leaks (valgrind), help patches
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -68,5 +70,9 @@ make -s models
 
 step "onyx bench: options, JSON, trace"
 sh tests/bench/check.sh bin/onyx "$OUT/bench"
+
+step "Pd objects: headless patches, latency, real-time safety, leaks"
+make -s -j"$JOBS" pd
+sh tests/pd/run.sh
 
 printf '\nall tests passed\n'

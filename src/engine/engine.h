@@ -86,6 +86,8 @@ typedef struct onyx_ptensor {
     size_t offset; /* ARENA */
     size_t bytes;
     int first, last; /* node indices of first def and last use (liveness) */
+    int alias; /* ARENA: -1, or the tensor whose bytes this one shares (a
+                  zero-copy view: Reshape, Squeeze...; never itself an alias) */
 } onyx_ptensor;
 
 typedef struct onyx_pnode {

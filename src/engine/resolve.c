@@ -1,6 +1,8 @@
 /* resolve.c - phases 2 and 3: bind input shapes, order the graph, prepare
  * every node (shape inference), fold constants, drop Identity/Dropout and
- * dead nodes, then plan the arena.
+ * dead nodes, turn the ops that only reshape into views that share their
+ * input's bytes, fuse MatMul with the Adds that follow it, then plan the
+ * arena.
  *
  * Tensor states while resolving:
  *   const  value fixed for every run (initializer, Constant, folded): the
@@ -58,7 +60,7 @@ typedef struct resolver {
     strmap names;    /* tensor name -> tensor index */
     int cap_tensors;
     unsigned char *known; /* per tensor: value visible to prepare */
-    int *consumers;  /* per tensor: number of uses by live nodes + outputs */
+    int *producer;   /* per tensor: index of the kept node that writes it, or -1 */
 } resolver;
 
 #define RFAIL(R, st, ...)                                                      \
@@ -76,6 +78,8 @@ static int add_tensor(resolver *R, const char *name)
     p->tensors[i].name = name;
     p->tensors[i].loc = ONYX_LOC_ARENA;
     p->tensors[i].first = p->tensors[i].last = -1;
+    p->tensors[i].alias = -1;
+    R->producer[i] = -1;
     if (name[0]) *strmap_slot(&R->names, name, 1) = i;
     return i;
 }
@@ -336,6 +340,120 @@ static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
     return ONYX_OK;
 }
 
+/* ---- views: ops that only give their input a new shape ---- */
+
+/* 1 when node nd, with data input X, keeps X's bytes in order: Reshape,
+ * Flatten, Squeeze, Unsqueeze, and a Transpose whose permutation moves only
+ * axes of size 1 (the others keep their order). Its output can then share
+ * X's bytes instead of being copied. */
+static int is_view(const onyx_nodedef *nd, const onyx_tensor *X)
+{
+    const char *op = nd->op_type;
+    if (strcmp(op, "Reshape") == 0 || strcmp(op, "Flatten") == 0 ||
+        strcmp(op, "Squeeze") == 0 || strcmp(op, "Unsqueeze") == 0)
+        return 1;
+    if (strcmp(op, "Transpose") != 0) return 0;
+    const int64_t *perm = NULL; /* absent: the axes reversed */
+    for (int a = 0; a < nd->n_attrs; a++)
+        if (strcmp(nd->attrs[a].name, "perm") == 0) {
+            if (nd->attrs[a].type != ONYX_ATTR_INTS || nd->attrs[a].n != X->rank) return 0;
+            perm = nd->attrs[a].ints;
+        }
+    int64_t last = -1; /* the previous input axis of size > 1 */
+    for (int k = 0; k < X->rank; k++) {
+        int64_t ax = perm ? perm[k] : X->rank - 1 - k;
+        if (ax < 0 || ax >= X->rank) return 0;
+        if (X->dims[ax] == 1) continue;
+        if (ax < last) return 0;
+        last = ax;
+    }
+    return 1;
+}
+
+/* ---- fusion: MatMul followed by Adds ---- */
+
+/* The Add node nd (inputs in_idx, output tensor out) adds a tensor c to the
+ * output t of a kept MatMul (or already fused MatMul+Add) node P. When t is
+ * used by this Add only and c is ready when P runs, P becomes (or stays) a
+ * MatMul+Add with c as one more addend, and the Add's output name now names
+ * t. Returns 1 when fused; 0 leaves everything as it was. `uses` counts the
+ * uses of each name by live nodes and graph outputs. */
+static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd, const int *in_idx,
+                    int out, int64_t add_flops)
+{
+    onyx_program *p = R->p;
+    if (nd->n_in != 2 || nd->n_out != 1 || out < 0) return 0;
+    for (int side = 0; side < 2; side++) {
+        int t = in_idx[side], c = in_idx[1 - side];
+        if (t < 0 || c < 0 || t == c || R->producer[t] < 0 || R->known[t]) continue;
+        int j = R->producer[t];
+        onyx_pnode *P = &p->nodes[j];
+        if (strcmp(P->op_type, "MatMul") != 0 && P->op != &onyx_op_MatMulAdd) continue;
+        /* t reached under its own name (not through a rename), used once */
+        int *u = strmap_slot(uses, nd->inputs[side], 0);
+        if (strcmp(p->tensors[t].name, nd->inputs[side]) != 0 || !u || *u != 1) continue;
+        /* c must be written before P runs */
+        int cr = p->tensors[c].alias >= 0 ? p->tensors[c].alias : c;
+        if (R->producer[cr] >= j) continue;
+        if (!onyx_same_shape(&p->tensors[out].t, &p->tensors[t].t)) continue;
+        if (P->n_in + 1 > 64) continue;
+
+        /* prepare P again with c as one more input */
+        int in_idx2[64];
+        onyx_tensor in_t[64], out_t;
+        onyx_tensor *in_p[64], *out_p[1] = {&out_t};
+        unsigned char in_const[64];
+        int n_in = P->n_in + 1;
+        memcpy(in_idx2, P->in, sizeof(int) * (size_t)P->n_in);
+        in_idx2[n_in - 1] = c;
+        for (int k = 0; k < n_in; k++) {
+            in_t[k] = p->tensors[in_idx2[k]].t;
+            in_const[k] = p->tensors[in_idx2[k]].loc == ONYX_LOC_CONST;
+            if (!in_const[k]) in_t[k].data = NULL;
+            in_p[k] = &in_t[k];
+        }
+        memset(&out_t, 0, sizeof out_t);
+        char msg[400];
+        onyx_prep pr;
+        memset(&pr, 0, sizeof pr);
+        pr.op_type = onyx_op_MatMulAdd.name;
+        pr.opset = R->m->opset;
+        pr.n_in = n_in;
+        pr.n_out = 1;
+        pr.in = (const onyx_tensor *const *)in_p;
+        pr.in_const = in_const;
+        pr.out = out_p;
+        pr.msg = msg;
+        pr.msg_cap = sizeof msg;
+        if (onyx_op_MatMulAdd.prepare(&pr) != ONYX_OK || pr.bad_attr ||
+            !onyx_same_shape(&out_t, &p->tensors[t].t) || out_t.dtype != p->tensors[t].t.dtype) {
+            free_params(pr.params, pr.free_params);
+            continue;
+        }
+        int *new_in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(n_in + 1));
+        if (!new_in) {
+            free_params(pr.params, pr.free_params);
+            return 0;
+        }
+        memcpy(new_in, in_idx2, sizeof(int) * (size_t)n_in);
+        free_params(P->params, P->free_params);
+        P->op = &onyx_op_MatMulAdd;
+        P->op_type = onyx_op_MatMulAdd.name;
+        P->in = new_in;
+        P->n_in = n_in;
+        P->params = pr.params;
+        P->free_params = pr.free_params;
+        P->scratch_bytes = pr.scratch_bytes;
+        P->flops += add_flops;
+        p->flops += add_flops;
+        /* the Add's output is t: rename t so that a next Add may fuse too */
+        p->tensors[t].name = nd->outputs[0];
+        *strmap_slot(&R->names, nd->outputs[0], 1) = t;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- the main pass ---- */
 static onyx_status resolve_nodes(resolver *R, const int *order)
 {
@@ -355,7 +473,11 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         onyx_pool_free(&tmp);
         RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < m->n_outputs; i++) *strmap_slot(&need, m->outputs[i].name, 1) = 1;
+    /* need: name -> how many times live nodes and graph outputs use it */
+    for (int i = 0; i < m->n_outputs; i++) {
+        int *u = strmap_slot(&need, m->outputs[i].name, 1);
+        *u = *u < 0 ? 1 : *u + 1;
+    }
     for (int j = n - 1; j >= 0; j--) {
         const onyx_nodedef *nd = &m->nodes[order[j]];
         for (int k = 0; k < nd->n_out && !live[order[j]]; k++)
@@ -363,7 +485,10 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
                 live[order[j]] = 1;
         if (!live[order[j]]) continue;
         for (int k = 0; k < nd->n_in; k++)
-            if (nd->inputs[k][0]) *strmap_slot(&need, nd->inputs[k], 1) = 1;
+            if (nd->inputs[k][0]) {
+                int *u = strmap_slot(&need, nd->inputs[k], 1);
+                *u = *u < 0 ? 1 : *u + 1;
+            }
     }
 
     p->nodes = onyx_pool_alloc(&p->pool, sizeof(onyx_pnode) * (size_t)(n + 1));
@@ -514,6 +639,27 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             free_params(pr.params, pr.free_params);
             continue;
         }
+        /* a view: its output shares its input's bytes and the node goes (a
+         * view of a constant is that constant with a new shape) */
+        if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 && is_view(nd, in_p[0])) {
+            onyx_ptensor *src = &p->tensors[in_idx[0]], *dst = &p->tensors[out_idx[0]];
+            if (src->loc == ONYX_LOC_CONST) {
+                dst->loc = ONYX_LOC_CONST;
+                dst->t.data = src->t.data;
+            } else {
+                dst->alias = src->alias >= 0 ? src->alias : in_idx[0];
+            }
+            free_params(pr.params, pr.free_params);
+            continue;
+        }
+        int64_t flops = onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
+                                        (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs,
+                                        nd->n_attrs);
+        if (strcmp(nd->op_type, "Add") == 0 && !compute_known &&
+            fuse_add(R, &need, nd, in_idx, out_idx[0], flops)) {
+            free_params(pr.params, pr.free_params);
+            continue;
+        }
         /* keep the node */
         onyx_pnode *pn = &p->nodes[p->n_nodes];
         pn->name = nd->name;
@@ -536,10 +682,10 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         pn->scratch_bytes = pr.scratch_bytes;
         for (int k = 0; k < nd->n_in; k++)
             if (in_idx[k] >= 0) in_t[k].data = NULL;
-        pn->flops = onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
-                                    (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs,
-                                    nd->n_attrs);
+        pn->flops = flops;
         p->flops += pn->flops;
+        for (int k = 0; k < nd->n_out; k++)
+            if (out_idx[k] >= 0) R->producer[out_idx[k]] = p->n_nodes;
         p->n_nodes++;
     }
 out:
@@ -587,6 +733,15 @@ static onyx_status plan(resolver *R)
             }
     }
     for (int i = 0; i < p->n_outputs; i++) p->tensors[p->outputs[i]].last = end;
+    /* a view and the tensor it shares bytes with are one buffer, live over
+     * the union of their lifetimes (the view has no producer: it starts
+     * where its root does) */
+    for (int i = 0; i < p->n_tensors; i++) {
+        onyx_ptensor *a = &p->tensors[i];
+        if (a->alias < 0) continue;
+        onyx_ptensor *r = &p->tensors[a->alias];
+        if (r->last < a->last) r->last = a->last;
+    }
 
     int n_bufs = 0;
     onyx_buf *bufs = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
@@ -598,7 +753,7 @@ static onyx_status plan(resolver *R)
     }
     for (int i = 0; i < p->n_tensors; i++) {
         onyx_ptensor *pt = &p->tensors[i];
-        if (pt->loc != ONYX_LOC_ARENA || pt->first < 0) continue;
+        if (pt->loc != ONYX_LOC_ARENA || pt->alias >= 0 || pt->first < 0) continue;
         bufs[n_bufs].bytes = pt->bytes;
         bufs[n_bufs].first = pt->first;
         bufs[n_bufs].last = pt->last;
@@ -621,6 +776,8 @@ static onyx_status plan(resolver *R)
         if (who[b] >= 0) p->tensors[who[b]].offset = bufs[b].offset;
         else p->nodes[-1 - who[b]].scratch_offset = bufs[b].offset;
     }
+    for (int i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].alias >= 0) p->tensors[i].offset = p->tensors[p->tensors[i].alias].offset;
     free(bufs);
     free(who);
     if ((int64_t)total > m->lim.max_arena_bytes)
@@ -669,9 +826,10 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
     R.cap_tensors = (int)(cap + 1);
     int *order = calloc((size_t)m->n_nodes + 1, sizeof(int));
     R.known = calloc((size_t)R.cap_tensors, 1);
+    R.producer = calloc((size_t)R.cap_tensors, sizeof(int));
     p->tensors = onyx_pool_alloc(&p->pool, sizeof(onyx_ptensor) * (size_t)R.cap_tensors);
     onyx_status st = ONYX_OK;
-    if (!order || !R.known || !p->tensors || !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
+    if (!order || !R.known || !R.producer || !p->tensors || !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         st = ONYX_ERR_NOMEM;
     }
@@ -687,6 +845,7 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
     if (st == ONYX_OK) st = plan(&R);
     free(order);
     free(R.known);
+    free(R.producer);
     if (st != ONYX_OK) {
         onyx_program_free(p);
         return NULL;

@@ -31,6 +31,7 @@
  * (an overrun, counted when it is due).
  */
 #include "onyx_stream.h"
+#include "../../kernels/gemm.h"
 #include "engine.h"
 
 #include <ctype.h>
@@ -895,8 +896,21 @@ static void boundary_sync(onyx_stream *s)
     s->cur = 1 - s->cur;
 }
 
+static void process_frames(onyx_stream *s, const float *const *in,
+                           float *const *out, int n);
+
+/* The audio side. Inline (sync) inferences run here, on the audio thread:
+ * mark it real-time so that no BLAS call (and its locks) happens. */
 void onyx_stream_process(onyx_stream *s, const float *const *in,
                          float *const *out, int n)
+{
+    int was = onyx_sgemm_realtime(1);
+    process_frames(s, in, out, n);
+    onyx_sgemm_realtime(was);
+}
+
+static void process_frames(onyx_stream *s, const float *const *in,
+                           float *const *out, int n)
 {
     int JN = s->JN;
     if (!s->started || n != s->n) {

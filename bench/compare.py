@@ -1,0 +1,588 @@
+#!/usr/bin/python3
+"""onyx against PyTorch 1.13 on every zoo model, in one run on one machine.
+
+usage: /usr/bin/python3 bench/compare.py [--onyx BIN] [--zoo DIR] [--out DIR]
+           [--sgemm-peak BIN] [--seconds S] [--rounds N] [--block B] [NAME...]
+
+For every model of models/zoo/ (written by `make models`) and in the same
+process it times, single-threaded:
+
+  - PyTorch eager: the zoo.py module (same seeded weights as the ONNX file)
+    called under torch.inference_mode();
+  - TorchScript: the same module through torch.jit.trace and torch.jit.freeze,
+    called under torch.inference_mode();
+  - onyx: `onyx bench MODEL --json --seconds S` (a subprocess; its own timer).
+
+Each is warmed up, then timed call by call for S seconds (default 0.4);
+that is one round, and the rounds (default 3) alternate onyx, eager and
+TorchScript so that a burst of load on a shared machine hits them alike; a
+contender's figure is the lowest of its per-round medians. Stateful models
+get their state back after every call (h <- h_out). The streaming models with
+a symbolic time axis run twice: one sample per call (T = 1, as in Pd at the
+audio rate) and one block of B samples (T = 64, Pd's block). mdrnn runs one
+step per call, as its meta.json says.
+
+The same run measures the machine (bench/sgemm_peak.c): single-core OpenBLAS
+cblas_sgemm on the matrix products of the GEMM-bound models (siren_mlp,
+simple_conv_1d, resnet_1d, transformer_block), timed right after the model,
+and the bandwidth for reading a buffer of the size of basic_mlp's and
+single_mm's weights, so that onyx's time can be set against the best
+these products / this read could take.
+
+Writes DIR/results.md (the tables), DIR/results.svg (the speed-ups, log
+scale) and DIR/results.json (every number). DIR defaults to bench/.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "models"))
+import zoo  # noqa: E402
+
+# The matrix products of the GEMM-bound models, as (M, N, K, count): C(M,N) =
+# A(M,K) B(K,N). Convolutions as im2col GEMMs (M = output channels, K = input
+# channels x kernel, N = output length). Their MACs add up to meta.json's.
+GEMMS = {
+    "siren_mlp": [(1024, 256, 1, 1), (1024, 256, 256, 3), (1024, 1, 256, 1)],
+    "simple_conv_1d": [(256, 1016, 9, 1), (256, 500, 2304, 1), (8, 250, 256, 1)],
+    "resnet_1d": [(256, 1022, 3, 1), (256, 1022, 768, 6), (8, 1022, 256, 1)],
+    "transformer_block": [(128, 512, 8, 1), (128, 1536, 512, 1), (128, 128, 128, 8),
+                          (128, 512, 512, 3)],
+}
+# memory-bound at batch 1: the time to read the weights once
+READ_BOUND = ("basic_mlp", "single_mm")
+# context lines of the machine section: a large square sgemm, and batch 1
+# (a 1024 x 1024 Linear layer) through sgemm and through sgemv
+CONTEXT_SPECS = ["1024x1024x1024", "1x1024x1024", "gemv:1024x1024"]
+# the issue's targets
+GEMM_TARGET = 0.80          # of the sgemm GFLOP/s
+READ_TARGET = 1 / 1.2       # bound time / onyx time (onyx within 20% of the read)
+OVERHEAD_TARGET = 5.0       # speed-up on the overhead-bound models
+OVERHEAD_BOUND = ("simple_rnn", "mdrnn", "variational_encoder", "log_spectrum")
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ timing
+
+def time_calls(fn, seconds, min_runs=5, max_runs=1000000):
+    """Warm up (a tenth of `seconds`, at least 5 calls), then time single
+    calls for `seconds`; the median in microseconds and the number of runs."""
+    t0 = time.perf_counter()
+    i = 0
+    while i < 5 or time.perf_counter() - t0 < seconds * 0.1:
+        fn()
+        i += 1
+    times = []
+    clock = time.perf_counter_ns
+    end = time.perf_counter() + seconds
+    while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() < end):
+        a = clock()
+        fn()
+        times.append(clock() - a)
+    return float(np.median(times)) / 1e3, len(times)
+
+
+def torch_runner(module, args, state):
+    """A no-argument function calling module(*args), feeding each state
+    output back into its input ({input position: output position})."""
+    args = list(args)
+
+    if not state:
+        def run():
+            module(*args)
+    else:
+        def run():
+            out = module(*args)
+            for i, o in state.items():
+                args[i] = out[o]
+    return run
+
+
+def onyx_bench(onyx, path, shapes, seconds):
+    cmd = [onyx, "bench", path, "--json", "--seconds", str(seconds)]
+    for name, dims in shapes.items():
+        cmd += ["--shape", "%s=%s" % (name, ",".join(str(d) for d in dims))]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.strip()))
+    return json.loads(p.stdout)
+
+
+def sgemm_peak(binary, specs, seconds):
+    p = subprocess.run([binary, "--seconds", str(seconds)] + specs, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (binary, p.stderr.strip()))
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def build_sgemm_peak(path):
+    src = os.path.join(HERE, "sgemm_peak.c")
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(src):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cc = os.environ.get("CC", "cc")
+    for flags in (["-O2", "-march=native"], ["-O2"]):
+        cmd = [cc, "-std=c11"] + flags + ["-o", path, src, "-lopenblas"]
+        if subprocess.run(cmd).returncode == 0:
+            log("built %s (%s)" % (path, " ".join(cmd)))
+            return path
+    raise RuntimeError("could not build %s" % path)
+
+
+# ------------------------------------------------------------------ models
+
+def load_cases(zoo_dir, names):
+    """(name, module, inputs, meta) for every zoo model in zoo.py's order that
+    has a folder in zoo_dir; the modules come from zoo.py with its seeds, so
+    their weights are the ONNX files'."""
+    torch.set_num_threads(1)
+    out = []
+    for name, module, inputs, _outputs, _dyn, _extra in zoo.cases_seeded():
+        if names and name not in names:
+            continue
+        meta_path = os.path.join(zoo_dir, name, "meta.json")
+        if not os.path.exists(meta_path):
+            log("%s: no %s (run `make models`), skipped" % (name, meta_path))
+            continue
+        with open(meta_path) as f:
+            meta = json.load(f)
+        module.eval()
+        out.append((name, module, inputs, meta))
+    return out
+
+
+def variants(name, meta, block):
+    """The rows a model gives: (label, T or None, note). A symbolic time axis
+    gives a per-sample row (gru/lstm) and a block row (gru/lstm/tcn); a model
+    whose block_length is 1 runs one step per call."""
+    if not meta.get("time_axes"):
+        return [(name, None, "")]
+    if meta.get("block_length") == 1:
+        return [(name, 1, "one step per call")]
+    rows = []
+    if name.startswith(("gru", "lstm")):
+        rows.append((name, 1, "one sample per call"))
+    rows.append(("%s T=%d" % (name, block), block, "block of %d" % block))
+    return rows
+
+
+def bind(meta, inputs, T):
+    """Inputs cut to T along their time axis (if any) and the --shape
+    bindings for onyx."""
+    axes = meta.get("time_axes", {})
+    arrays, shapes = [], {}
+    for spec in meta["inputs"]:
+        a = np.asarray(inputs[spec["name"]], dtype=np.float32)
+        if T is not None and spec["name"] in axes:
+            ax = axes[spec["name"]]
+            a = np.take(a, np.arange(T), axis=ax)
+        if any(isinstance(d, str) for d in spec["shape"]):
+            shapes[spec["name"]] = list(a.shape)
+        arrays.append(torch.from_numpy(np.ascontiguousarray(a)))
+    return arrays, shapes
+
+
+def state_map(meta):
+    ins = [s["name"] for s in meta["inputs"]]
+    outs = [s["name"] for s in meta["outputs"]]
+    return {ins.index(s["input"]): outs.index(s["output"]) for s in meta.get("state", [])}
+
+
+def macs_of(meta, T):
+    if T is not None and "macs_per_step" in meta:
+        return int(meta["macs_per_step"]) * T
+    return int(meta["macs"])
+
+
+def gemm_specs(name):
+    return ["%dx%dx%d" % (m, n, k) for m, n, k, _ in GEMMS[name]]
+
+
+# ------------------------------------------------------------------ run
+
+def bench_row(label, name, module, inputs, meta, T, note, a, sgemm_bin):
+    path = os.path.join(a.zoo, name, "model.onnx")
+    args, shapes = bind(meta, inputs, T)
+    state = state_map(meta)
+    with torch.inference_mode():
+        eager = torch_runner(module, args, state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with torch.no_grad():
+                traced = torch.jit.freeze(torch.jit.trace(module, tuple(args), check_trace=False))
+        script = torch_runner(traced, args, state)
+        rounds = []
+        for r in range(a.rounds):
+            o = onyx_bench(a.onyx, path, shapes, a.seconds)
+            e, ne = time_calls(eager, a.seconds)
+            s, ns = time_calls(script, a.seconds)
+            g = sgemm_peak(sgemm_bin, gemm_specs(name), a.sgemm_seconds) \
+                if name in GEMMS and T is None else None
+            rounds.append({"onyx": o, "eager_us": e, "eager_runs": ne,
+                           "script_us": s, "script_runs": ns, "sgemm": g})
+    best_o = min(rounds, key=lambda x: x["onyx"]["median_us"])["onyx"]
+    row = {
+        "label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
+        "eager_us": min(x["eager_us"] for x in rounds),
+        "script_us": min(x["script_us"] for x in rounds),
+        "onyx_us": best_o["median_us"], "onyx": best_o,
+        "rounds": rounds,
+    }
+    row["torch_us"] = min(row["eager_us"], row["script_us"])
+    row["speedup"] = row["torch_us"] / row["onyx_us"]
+    if name in GEMMS and T is None:
+        # per GEMM shape, the lowest per-round median; the model's sgemm time is
+        # the sum over its products
+        best = {}
+        for x in rounds:
+            for j in x["sgemm"]:
+                key = (j["m"], j["n"], j["k"])
+                best[key] = min(best.get(key, 1e30), j["median_us"])
+        total_us = sum(best[(m, n, k)] * c for m, n, k, c in GEMMS[name])
+        flops = 2.0 * sum(m * n * k * c for m, n, k, c in GEMMS[name])
+        row["sgemm"] = {"shapes": [{"m": m, "n": n, "k": k, "count": c,
+                                    "median_us": best[(m, n, k)],
+                                    "gflops": 2.0 * m * n * k / (best[(m, n, k)] * 1e3)}
+                                   for m, n, k, c in GEMMS[name]],
+                        "time_us": total_us, "gflops": flops / (total_us * 1e3)}
+    log("%-22s MACs %11d  eager %10.2f  script %10.2f  onyx %10.2f us  x%.2f"
+        % (label, row["macs"], row["eager_us"], row["script_us"], row["onyx_us"], row["speedup"]))
+    return row
+
+
+def machine(sgemm_bin, cases, a):
+    """The context lines (a large square sgemm and a batch-1 one) and the read
+    bandwidth at the weight sizes of the memory-bound models."""
+    sizes = []
+    for name, _m, _i, meta in cases:
+        if name in READ_BOUND:
+            sizes.append((name, 4 * int(meta["params"])))
+    specs = CONTEXT_SPECS + ["read:%d" % b for _, b in sizes]
+    best = {}
+    for _ in range(a.rounds):
+        for j in sgemm_peak(sgemm_bin, specs, a.sgemm_seconds):
+            key = (j["kind"], j.get("bytes"), j.get("m"), j.get("n"), j.get("k"))
+            if key not in best or j["median_us"] < best[key]["median_us"]:
+                best[key] = j
+    return {"sgemm": [v for k, v in best.items() if k[0] in ("sgemm", "sgemv")],
+            "read": [dict(v, model=n) for n, b in sizes
+                     for k, v in best.items() if k[0] == "read" and k[1] == b]}
+
+
+# ------------------------------------------------------------------ output
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") or line.startswith("Model"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags") or line.startswith("Features"):
+                    have = set(line.split(":", 1)[1].split())
+                    return [x for x in ("avx512f", "avx2", "fma", "neon", "asimd") if x in have]
+    except OSError:
+        pass
+    return []
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def git_head():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              universal_newlines=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+def fmt_us(x):
+    if x >= 1000:
+        return "%.0f" % x
+    if x >= 10:
+        return "%.1f" % x
+    return "%.2f" % x
+
+
+def fmt_int(x):
+    return "{:,}".format(int(x)).replace(",", " ")
+
+
+def target_of(row):
+    """The speed-up the issue asks of a row: 5x where PyTorch's per-op
+    overhead dominates (the recurrent and small models), else 1x."""
+    m = row["model"]
+    if m in OVERHEAD_BOUND or m.startswith(("gru", "lstm")):
+        return OVERHEAD_TARGET
+    return 1.0
+
+
+def write_md(path, info, rows, mach):
+    L = []
+    L.append("# onyx vs PyTorch %s, single thread" % torch.__version__.split("+")[0])
+    L.append("")
+    L.append("%s. CPU: %s (%d logical CPUs%s), %s. onyx %s (`%s`). Load average %s at the "
+             "start, %s at the end. The run took %.0f s."
+             % (info["date"], info["cpu"], info["ncpu"],
+                ", " + " ".join(info["flags"]) if info["flags"] else "", info["os"],
+                info["git"], info["onyx"], info["load_start"], info["load_end"],
+                info["elapsed_s"]))
+    L.append("")
+    L.append("Method: every contender runs on one thread on the same input shapes; each is "
+             "warmed up, then timed call by call for %.2g s per round, %d rounds alternating "
+             "onyx, eager and TorchScript; a figure is the lowest per-round median. PyTorch "
+             "eager is zoo.py's module (the ONNX file's weights) under "
+             "`torch.inference_mode()`; TorchScript is `torch.jit.trace` + `torch.jit.freeze` "
+             "of it; onyx is `onyx bench --json` on the zoo's model.onnx. Stateful models get "
+             "their state fed back after every call. Speed-up = the faster PyTorch / onyx. "
+             "MACs per call (elementwise ops not counted); onyx GFLOP/s as `onyx bench` "
+             "reports it; arena = onyx's intermediate-tensor memory per instance."
+             % (info["seconds"], info["rounds"]))
+    L.append("")
+    L.append("| model | MACs | PyTorch eager us | TorchScript us | onyx us | speed-up | "
+             "target | onyx GFLOP/s | arena bytes |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        label = r["label"] + (" (%s)" % r["note"] if r["note"] and r["T"] == 1 else "")
+        t = target_of(r)
+        ok = "" if r["speedup"] >= t else " **missed**"
+        L.append("| %s | %s | %s | %s | %s | %.2fx | %gx%s | %.2f | %s |"
+                 % (label, fmt_int(r["macs"]), fmt_us(r["eager_us"]), fmt_us(r["script_us"]),
+                    fmt_us(r["onyx_us"]), r["speedup"], t, ok, r["onyx"].get("gflops", 0),
+                    fmt_int(r["onyx"].get("arena_bytes", 0))))
+    L.append("")
+    if any(r["T"] == 1 for r in rows):
+        L.append("Rows marked one sample / one step per call are per call (T = 1), state fed "
+                 "back: us per sample. `T=%d` rows are one block of %d samples per call "
+                 "(divide by %d for us per sample)." % (info["block"], info["block"], info["block"]))
+        L.append("")
+
+    gemm_rows = [r for r in rows if "sgemm" in r]
+    read = {x["model"]: x for x in mach["read"]}
+    read_rows = [r for r in rows if r["model"] in read and r["T"] is None]
+    if gemm_rows or read_rows:
+        L.append("## Against the machine")
+        L.append("")
+        L.append("sgemm: single-core OpenBLAS `cblas_sgemm` (row-major, no transposes; "
+                 "bench/sgemm_peak.c) timed in the same run on each of the model's matrix "
+                 "products (convolutions as im2col products: M = output channels, K = input "
+                 "channels x kernel, N = output length); its time is their sum, its GFLOP/s "
+                 "2 x MACs / that time. onyx's GFLOP/s here is 2 x MACs / onyx's median, "
+                 "elementwise work not counted. read: the time to read the model's weights "
+                 "once at the bandwidth measured for a buffer of their size (read repeatedly, "
+                 "so caches count, as they do for onyx).")
+        L.append("")
+        L.append("| model | bound | products or bytes | bound us | onyx us | bound GFLOP/s or GB/s "
+                 "| onyx GFLOP/s | fraction reached | target |")
+        L.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in gemm_rows:
+            s = r["sgemm"]
+            shapes = ", ".join("%s%dx%dx%d" % ("%d x " % x["count"] if x["count"] > 1 else "",
+                                                x["m"], x["n"], x["k"]) for x in s["shapes"])
+            onyx_gf = 2.0 * r["macs"] / (r["onyx_us"] * 1e3)
+            frac = onyx_gf / s["gflops"]
+            L.append("| %s | sgemm | %s | %s | %s | %.1f | %.1f | %.0f%% | %.0f%%%s |"
+                     % (r["label"], shapes, fmt_us(s["time_us"]), fmt_us(r["onyx_us"]),
+                        s["gflops"], onyx_gf, 100 * frac, 100 * GEMM_TARGET,
+                        "" if frac >= GEMM_TARGET else " **missed**"))
+            r["fraction"] = frac
+        for r in read_rows:
+            x = read[r["model"]]
+            bound = x["bytes"] / (x["gb_per_s"] * 1e3)
+            frac = bound / r["onyx_us"]
+            onyx_gf = 2.0 * r["macs"] / (r["onyx_us"] * 1e3)
+            L.append("| %s | read | %s bytes | %s | %s | %.1f GB/s | %.1f | %.0f%% | %.0f%%%s |"
+                     % (r["label"], fmt_int(x["bytes"]), fmt_us(bound), fmt_us(r["onyx_us"]),
+                        x["gb_per_s"], onyx_gf, 100 * frac, 100 * READ_TARGET,
+                        "" if frac >= READ_TARGET else " **missed**"))
+            r["fraction"] = frac
+        L.append("")
+        L.append("Fraction reached: the bound's time / onyx's time (for sgemm, onyx's GFLOP/s / "
+                 "sgemm's). The targets: 80%% of sgemm; within 20%% of the read time "
+                 "(%.0f%%)." % (100 * READ_TARGET))
+        L.append("")
+        L.append("Machine, same run:")
+        L.append("")
+        for g in mach["sgemm"]:
+            if g["kind"] == "sgemv":
+                L.append("- `cblas_sgemv` %dx%d (y = A x, A row-major), one thread: %.1f GFLOP/s "
+                         "(%s us)" % (g["m"], g["n"], g["gflops"], fmt_us(g["median_us"])))
+            else:
+                L.append("- `cblas_sgemm` %dx%dx%d (M x N x K), one thread: %.1f GFLOP/s (%s us)"
+                         % (g["m"], g["n"], g["k"], g["gflops"], fmt_us(g["median_us"])))
+        for x in mach["read"]:
+            L.append("- reading %s bytes (%s's weights): %.1f GB/s (%s us)"
+                     % (fmt_int(x["bytes"]), x["model"], x["gb_per_s"], fmt_us(x["median_us"])))
+        L.append("")
+    L.append("Generated by `make bench` (bench/compare.py); bench/README.md says how to read it.")
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+def esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_svg(path, info, rows):
+    """A horizontal bar per row: the speed-up on a log axis, a line at 1x
+    (and a dashed one at the 5x target of the overhead-bound models)."""
+    left, right, top, bar, gap = 190, 70, 80, 16, 6
+    plot_w = 560
+    height = top + len(rows) * (bar + gap) + 50
+    width = left + plot_w + right
+    sp = [r["speedup"] for r in rows] or [1.0]
+    lo = 10 ** math.floor(math.log10(min(min(sp), 1.0) / 1.2))
+    hi = 10 ** math.ceil(math.log10(max(max(sp), OVERHEAD_TARGET) * 1.2))
+
+    def x_of(v):
+        return left + plot_w * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+
+    o = []
+    o.append('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+             'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'
+             % (width, height, width, height))
+    o.append('<rect width="100%" height="100%" fill="white"/>')
+    o.append('<text x="%d" y="20" font-size="15" font-weight="bold">onyx speed-up over the '
+             'faster of PyTorch eager and TorchScript (single thread)</text>' % 10)
+    o.append('<text x="%d" y="38" fill="#555">%s, %s; log scale</text>'
+             % (10, esc(info["date"]), esc(info["cpu"])))
+    bottom = top + len(rows) * (bar + gap)
+    # grid: decades and 2x, 5x
+    d = lo
+    while d <= hi * 1.0001:
+        for mult in (1, 2, 5):
+            v = d * mult
+            if lo <= v <= hi * 1.0001:
+                x = x_of(v)
+                major = mult == 1
+                o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="1"/>'
+                         % (x, top - 4, x, bottom, "#bbb" if major else "#e4e4e4"))
+                o.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#333">%gx</text>'
+                         % (x, bottom + 16, v))
+        d *= 10
+    o.append('<text x="%d" y="%d" text-anchor="middle" fill="#333">speed-up '
+             '(PyTorch time / onyx time)</text>' % (left + plot_w // 2, bottom + 36))
+    for i, r in enumerate(rows):
+        y = top + i * (bar + gap)
+        v = r["speedup"]
+        x0, x1 = x_of(1.0), x_of(v)
+        color = "#2e7d32" if v >= target_of(r) else ("#f9a825" if v >= 1 else "#c62828")
+        o.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
+                 % (left - 8, y + bar - 4, esc(r["label"] + (" /call" if r["T"] == 1 else ""))))
+        o.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>'
+                 % (min(x0, x1), y, max(abs(x1 - x0), 1), bar, color))
+        o.append('<text x="%.1f" y="%d" fill="#111">%sx</text>'
+                 % (max(x0, x1) + 4 if v >= 1 else x0 + 4, y + bar - 4,
+                    "%.0f" % v if v >= 10 else "%.1f" % v if v >= 1 else "%.2f" % v))
+    x = x_of(1.0)
+    o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>'
+             % (x, top - 8, x, bottom))
+    o.append('<text x="%.1f" y="%d" text-anchor="middle" font-weight="bold">1x</text>'
+             % (x, top - 12))
+    x = x_of(OVERHEAD_TARGET)
+    o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555" stroke-width="1.5" '
+             'stroke-dasharray="5,4"/>' % (x, top - 8, x, bottom))
+    o.append('<text x="%.1f" y="%d" fill="#555">5x: the target of the recurrent and small '
+             'models</text>' % (x + 4, top - 12))
+    o.append('</svg>')
+    with open(path, "w") as f:
+        f.write("\n".join(o) + "\n")
+
+
+# ------------------------------------------------------------------ main
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("names", nargs="*", help="zoo models to run (default: all)")
+    p.add_argument("--onyx", default=os.path.join(ROOT, "bin", "onyx"))
+    p.add_argument("--zoo", default=os.path.join(ROOT, "models", "zoo"))
+    p.add_argument("--out", default=HERE)
+    p.add_argument("--sgemm-peak", default=None,
+                   help="the sgemm_peak binary (default: build/bench/sgemm_peak, built if needed)")
+    p.add_argument("--seconds", type=float, default=0.4, help="per contender and round")
+    p.add_argument("--sgemm-seconds", type=float, default=0.15, help="per sgemm shape and round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--block", type=int, default=64, help="T of the block rows")
+    a = p.parse_args(argv[1:])
+    t0 = time.time()
+    if not os.access(a.onyx, os.X_OK):
+        log("compare.py: %s not found (make cli)" % a.onyx)
+        return 1
+    if not os.path.isdir(a.zoo):
+        log("compare.py: %s not found (make models)" % a.zoo)
+        return 1
+    sgemm_bin = a.sgemm_peak or build_sgemm_peak(os.path.join(ROOT, "build", "bench", "sgemm_peak"))
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    info = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu_model(), "ncpu": os.cpu_count() or 1, "flags": cpu_flags(),
+        "os": "%s %s" % (platform.system(), platform.release()),
+        "git": git_head(), "onyx": os.path.relpath(a.onyx, ROOT),
+        "torch": torch.__version__, "numpy": np.__version__,
+        "load_start": loadavg(), "seconds": a.seconds, "rounds": a.rounds, "block": a.block,
+    }
+    cases = load_cases(a.zoo, set(a.names))
+    if not cases:
+        log("compare.py: no zoo model to run")
+        return 1
+    mach = machine(sgemm_bin, cases, a)
+    rows = []
+    for name, module, inputs, meta in cases:
+        for label, T, note in variants(name, meta, a.block):
+            rows.append(bench_row(label, name, module, inputs, meta, T, note, a, sgemm_bin))
+    info["load_end"] = loadavg()
+    info["elapsed_s"] = time.time() - t0
+    os.makedirs(a.out, exist_ok=True)
+    write_md(os.path.join(a.out, "results.md"), info, rows, mach)
+    write_svg(os.path.join(a.out, "results.svg"), info, rows)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump({"info": info, "machine": mach, "rows": rows}, f, indent=1)
+    log("wrote %s/results.md, results.svg, results.json in %.0f s"
+        % (os.path.relpath(a.out), time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

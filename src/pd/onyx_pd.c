@@ -1,0 +1,578 @@
+/* onyx_pd.c - the glue [onyx~] and [onyx] share: model bundles, the
+ * persistent worker thread, the worker -> Pd console queue, and the info,
+ * stats, print, profile and set code that translates the stream API to Pd.
+ */
+#include "onyx_pd.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------ bundles ------------------------------- */
+
+onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
+                                  int host_block, char *err, size_t errlen)
+{
+    onyx_error e;
+    memset(&e, 0, sizeof e);
+    onyxpd_bundle *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(b->path, sizeof b->path, "%s", path);
+    b->model = onyx_model_load(path, &e);
+    if (!b->model) {
+        snprintf(err, errlen, "%s", e.msg);
+        goto fail;
+    }
+    onyx_stream_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.block = cfg->block;
+    sc.all_controls = cfg->all_controls;
+    sc.n_pairs = cfg->n_pairs;
+    sc.pair_in = cfg->pair_in;
+    sc.pair_out = cfg->pair_out;
+    b->stream = onyx_stream_new(b->model, &sc, &e);
+    if (!b->stream) {
+        snprintf(err, errlen, "%s", e.msg);
+        goto fail;
+    }
+    onyx_stream *s = b->stream;
+    if (!cfg->all_controls) {
+        int si = onyx_stream_signal_inputs(s), so = onyx_stream_signal_outputs(s);
+        if (si > cfg->max_in || so > cfg->max_out) {
+            snprintf(err, errlen,
+                     "%s: the model has %d signal input(s) and %d signal "
+                     "output(s), the object %d inlet(s) and %d outlet(s) "
+                     "(create it with -in/-out or with the model)",
+                     path, si, so, cfg->max_in, cfg->max_out);
+            goto fail;
+        }
+    } else if (onyx_stream_num_controls_out(s) > cfg->max_out) {
+        snprintf(err, errlen,
+                 "%s: the model has %d outputs, the object %d outlets "
+                 "(create it with -out N or with the model)",
+                 path, onyx_stream_num_controls_out(s), cfg->max_out);
+        goto fail;
+    }
+    b->n_ctl_out = onyx_stream_num_controls_out(s);
+    b->max_ctl_out = 1;
+    for (int i = 0; i < b->n_ctl_out; i++)
+        if (onyx_stream_control_out_size(s, i) > b->max_ctl_out)
+            b->max_ctl_out = onyx_stream_control_out_size(s, i);
+    b->ctl_out = calloc(b->n_ctl_out + 1, sizeof *b->ctl_out);
+    b->atoms = calloc(b->max_ctl_out, sizeof *b->atoms);
+    if (!b->ctl_out || !b->atoms) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    for (int i = 0; i < b->n_ctl_out; i++) {
+        int n = onyx_stream_control_out_size(s, i);
+        b->ctl_out[i] = calloc(n > 0 ? n : 1, sizeof(float));
+        if (!b->ctl_out[i]) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto fail;
+        }
+    }
+    b->threaded = cfg->threaded;
+    if (onyxpd_bundle_start(b, host_block, err, errlen))
+        goto fail;
+    return b;
+fail:
+    onyxpd_bundle_free(b);
+    return NULL;
+}
+
+int onyxpd_bundle_start(onyxpd_bundle *b, int n, char *err, size_t errlen)
+{
+    onyx_error e;
+    memset(&e, 0, sizeof e);
+    if (onyx_stream_start(b->stream, n, b->threaded, &e) != ONYX_OK) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    b->host_block = n;
+    b->last_seq = 0;
+    b->errors_seen = 0;
+    return 0;
+}
+
+void onyxpd_bundle_free(onyxpd_bundle *b)
+{
+    if (!b)
+        return;
+    if (b->ctl_out)
+        for (int i = 0; i < b->n_ctl_out; i++)
+            free(b->ctl_out[i]);
+    free(b->ctl_out);
+    free(b->atoms);
+    onyx_stream_free(b->stream);
+    onyx_model_free(b->model);
+    free(b);
+}
+
+/* ------------------------------- worker ------------------------------- */
+
+static void onyxpd_sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+void onyxpd_worker_say(onyxpd_worker *w, int is_error, const char *fmt, ...)
+{
+    unsigned head = atomic_load(&w->q_head), tail = atomic_load(&w->q_tail);
+    if (head - tail >= ONYXPD_QUEUE_LEN) {
+        atomic_fetch_add(&w->q_dropped, 1);
+        return;
+    }
+    onyxpd_msg *m = &w->queue[head % ONYXPD_QUEUE_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
+    va_end(ap);
+    m->is_error = is_error;
+    atomic_store(&w->q_head, head + 1); /* publishes the slot */
+}
+
+void onyxpd_worker_drain(onyxpd_worker *w, const void *owner)
+{
+    unsigned tail = atomic_load(&w->q_tail);
+    while (tail != atomic_load(&w->q_head)) {
+        onyxpd_msg *m = &w->queue[tail % ONYXPD_QUEUE_LEN];
+        if (m->is_error)
+            pd_error(owner, "%s: %s", w->cfg->cls, m->text);
+        else
+            post("%s: %s", w->cfg->cls, m->text);
+        atomic_store(&w->q_tail, ++tail); /* frees the slot */
+    }
+    int lost = atomic_exchange(&w->q_dropped, 0);
+    if (lost)
+        pd_error(owner, "%s: %d worker message(s) lost", w->cfg->cls, lost);
+}
+
+static void onyxpd_worker_free_retired(onyxpd_worker *w)
+{
+    onyxpd_bundle *b = atomic_exchange(&w->retired, NULL);
+    while (b) {
+        onyxpd_bundle *next = b->next;
+        onyxpd_bundle_free(b);
+        b = next;
+    }
+}
+
+static void *onyxpd_worker_main(void *arg)
+{
+    onyxpd_worker *w = arg;
+    char err[ONYXPD_MSG_LEN];
+    while (!atomic_load(&w->quit)) {
+        int did = 0;
+        int nt = atomic_exchange(&w->threads_req, 0);
+        if (nt > 0)
+            onyx_set_blas_threads(nt);
+        char *path = atomic_exchange(&w->load_req, NULL);
+        if (path) {
+            onyxpd_bundle *b = onyxpd_bundle_open(
+                path, w->cfg, atomic_load(&w->host_block), err, sizeof err);
+            if (b) {
+                /* a finished load nobody took yet is superseded */
+                onyxpd_bundle_free(atomic_exchange(&w->ready, b));
+            } else {
+                onyxpd_worker_say(w, 1, "load failed, keeping the current "
+                                        "model: %s", err);
+            }
+            free(path);
+            did = 1;
+        }
+        onyxpd_worker_free_retired(w);
+
+        /* Dekker-style handshake with _hold: busy is raised before hold is
+         * read, so the Pd thread never sees both 'not busy' and a worker
+         * about to touch the active bundle. */
+        atomic_store(&w->busy, 1);
+        if (!atomic_load(&w->hold)) {
+            onyxpd_bundle *b = atomic_load(&w->active);
+            if (b && b->threaded) {
+                int r = onyx_stream_work(b->stream);
+                did |= r != 0;
+            }
+            if (b && atomic_exchange(&w->run_req, 0)) {
+                onyx_error e;
+                memset(&e, 0, sizeof e);
+                if (onyx_stream_run(b->stream, &e) != ONYX_OK)
+                    onyxpd_worker_say(w, 1, "%s", e.msg);
+                did = 1;
+            }
+        }
+        atomic_store(&w->busy, 0);
+        if (!did) {
+            onyxpd_bundle *b = atomic_load(&w->active);
+            onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
+        }
+    }
+    return NULL;
+}
+
+void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
+{
+    memset(w, 0, sizeof *w);
+    w->cfg = cfg;
+    atomic_init(&w->quit, 0);
+    atomic_init(&w->load_req, NULL);
+    atomic_init(&w->host_block, 64);
+    atomic_init(&w->ready, NULL);
+    atomic_init(&w->active, NULL);
+    atomic_init(&w->retired, NULL);
+    atomic_init(&w->threads_req, 0);
+    atomic_init(&w->run_req, 0);
+    atomic_init(&w->hold, 0);
+    atomic_init(&w->busy, 0);
+    atomic_init(&w->q_head, 0);
+    atomic_init(&w->q_tail, 0);
+    atomic_init(&w->q_dropped, 0);
+}
+
+int onyxpd_worker_start(onyxpd_worker *w)
+{
+    if (w->started)
+        return 0;
+    if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w))
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+void onyxpd_worker_free(onyxpd_worker *w)
+{
+    if (w->started) {
+        atomic_store(&w->quit, 1);
+        pthread_join(w->thread, NULL);
+        w->started = 0;
+    }
+    free(atomic_exchange(&w->load_req, NULL));
+    onyxpd_bundle_free(atomic_exchange(&w->ready, NULL));
+    onyxpd_bundle_free(atomic_exchange(&w->active, NULL));
+    onyxpd_worker_free_retired(w);
+}
+
+void onyxpd_worker_load(onyxpd_worker *w, const char *path)
+{
+    char *copy = strdup(path);
+    if (copy)
+        free(atomic_exchange(&w->load_req, copy));
+}
+
+onyxpd_bundle *onyxpd_worker_take_ready(onyxpd_worker *w)
+{
+    if (!atomic_load(&w->ready))
+        return NULL;
+    return atomic_exchange(&w->ready, NULL);
+}
+
+void onyxpd_worker_set_active(onyxpd_worker *w, onyxpd_bundle *b)
+{
+    onyxpd_bundle *old = atomic_exchange(&w->active, b);
+    if (!old)
+        return;
+    if (!w->started) { /* no worker can be using it */
+        onyxpd_bundle_free(old);
+        return;
+    }
+    /* the worker may still be inside work(old): it frees it afterwards */
+    onyxpd_bundle *head = atomic_load(&w->retired);
+    do
+        old->next = head;
+    while (!atomic_compare_exchange_weak(&w->retired, &head, old));
+}
+
+void onyxpd_worker_hold(onyxpd_worker *w)
+{
+    atomic_store(&w->hold, 1);
+    while (w->started && atomic_load(&w->busy))
+        onyxpd_sleep_us(50);
+}
+
+void onyxpd_worker_release(onyxpd_worker *w)
+{
+    atomic_store(&w->hold, 0);
+}
+
+/* -------------------------------- files ------------------------------- */
+
+int onyxpd_find_file(const t_canvas *canvas, const char *name, char *path,
+                     size_t pathlen)
+{
+    char dir[MAXPDSTRING], *base = NULL;
+    int fd = canvas_open(canvas, name, "", dir, &base, MAXPDSTRING, 1);
+    if (fd < 0)
+        return 0;
+    sys_close(fd);
+    snprintf(path, pathlen, "%s/%s", dir, base);
+    return 1;
+}
+
+/* ------------------------------- flags -------------------------------- */
+
+static int onyxpd_int_arg(const void *owner, const char *cls, const char *flag,
+                          int argc, const t_atom *argv, int i, int lo, int hi,
+                          int *dst)
+{
+    if (i + 1 >= argc || argv[i + 1].a_type != A_FLOAT) {
+        pd_error(owner, "%s: %s needs a number (%d to %d)", cls, flag, lo, hi);
+        return i + 1;
+    }
+    t_float f = atom_getfloat(&argv[i + 1]);
+    if (f != (int)f || f < lo || f > hi)
+        pd_error(owner, "%s: %s %g: must be a whole number from %d to %d; "
+                 "ignored", cls, flag, f, lo, hi);
+    else
+        *dst = (int)f;
+    return i + 2;
+}
+
+int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
+                       const t_atom *argv, onyxpd_flags *f)
+{
+    int i = 0;
+    while (i < argc && argv[i].a_type == A_SYMBOL &&
+           argv[i].a_w.w_symbol->s_name[0] == '-') {
+        const char *flag = argv[i].a_w.w_symbol->s_name;
+        if (!strcmp(flag, "-sync")) {
+            f->sync = 1;
+            i++;
+        } else if (!strcmp(flag, "-async")) {
+            f->async = 1;
+            i++;
+        } else if (!strcmp(flag, "-block")) {
+            i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1, 1 << 20,
+                               &f->cfg.block);
+        } else if (!strcmp(flag, "-threads")) {
+            i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
+                               ONYXPD_MAX_THREADS, &f->threads);
+        } else if (!strcmp(flag, "-in")) {
+            i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
+                               ONYXPD_MAX_SIGNALS, &f->in);
+        } else if (!strcmp(flag, "-out")) {
+            i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
+                               ONYXPD_MAX_SIGNALS, &f->out);
+        } else if (!strcmp(flag, "-state")) {
+            const char *arg = i + 1 < argc && argv[i + 1].a_type == A_SYMBOL
+                                  ? argv[i + 1].a_w.w_symbol->s_name
+                                  : NULL;
+            const char *colon = arg ? strchr(arg, ':') : NULL;
+            if (!colon || colon == arg || !colon[1])
+                pd_error(owner, "%s: -state needs IN:OUT (an input and an "
+                         "output name); ignored", cls);
+            else if (f->cfg.n_pairs >= ONYXPD_MAX_PAIRS)
+                pd_error(owner, "%s: more than %d -state pairs; ignored", cls,
+                         ONYXPD_MAX_PAIRS);
+            else {
+                char in[MAXPDSTRING];
+                snprintf(in, sizeof in, "%.*s", (int)(colon - arg), arg);
+                f->cfg.pair_in[f->cfg.n_pairs] = gensym(in)->s_name;
+                f->cfg.pair_out[f->cfg.n_pairs] = gensym(colon + 1)->s_name;
+                f->cfg.n_pairs++;
+            }
+            i += arg ? 2 : 1;
+        } else {
+            pd_error(owner, "%s: unknown flag %s; ignored", cls, flag);
+            i++;
+        }
+    }
+    return i;
+}
+
+/* --------------------------- info and stats --------------------------- */
+
+static void onyxpd_out(t_outlet *o, const char *sel, int argc, t_atom *argv)
+{
+    outlet_anything(o, gensym(sel), argc, argv);
+}
+
+static void onyxpd_out_float(t_outlet *o, const char *sel, double v)
+{
+    t_atom a;
+    SETFLOAT(&a, (t_float)v);
+    onyxpd_out(o, sel, 1, &a);
+}
+
+void onyxpd_info(t_outlet *o, const onyxpd_bundle *b, int sync)
+{
+    t_atom a[2];
+    if (!b) {
+        SETSYMBOL(&a[0], gensym("none"));
+        onyxpd_out(o, "model", 1, a);
+        onyxpd_out_float(o, "sync", sync);
+        return;
+    }
+    const onyx_stream *s = b->stream;
+    SETSYMBOL(&a[0], gensym(b->path));
+    onyxpd_out(o, "model", 1, a);
+    onyxpd_out_float(o, "inputs", onyx_stream_signal_inputs(s));
+    onyxpd_out_float(o, "outputs", onyx_stream_signal_outputs(s));
+    for (int i = 0; i < onyx_stream_num_controls_in(s); i++) {
+        SETSYMBOL(&a[0], gensym(onyx_stream_control_in_name(s, i)));
+        SETFLOAT(&a[1], onyx_stream_control_in_size(s, i));
+        onyxpd_out(o, "control_in", 2, a);
+    }
+    for (int i = 0; i < onyx_stream_num_controls_out(s); i++) {
+        SETSYMBOL(&a[0], gensym(onyx_stream_control_out_name(s, i)));
+        SETFLOAT(&a[1], onyx_stream_control_out_size(s, i));
+        onyxpd_out(o, "control_out", 2, a);
+    }
+    onyxpd_out_float(o, "states", onyx_stream_num_states(s));
+    onyxpd_out_float(o, "block", onyx_stream_block(s));
+    onyxpd_out_float(o, "latency", onyx_stream_latency(s));
+    onyxpd_out_float(o, "arena",
+                     (double)onyx_program_arena_bytes(onyx_stream_program(s)));
+    onyxpd_out_float(o, "sync", sync);
+}
+
+/* Real-time budget of one inference: B samples at sr, in microseconds. */
+static double onyxpd_budget_us(const onyxpd_bundle *b, float sr)
+{
+    return sr > 0 ? 1e6 * onyx_stream_block(b->stream) / sr : 0;
+}
+
+void onyxpd_stats(t_outlet *o, const onyxpd_bundle *b, float sr)
+{
+    onyx_stream_stats st;
+    memset(&st, 0, sizeof st);
+    if (b)
+        onyx_stream_get_stats(b->stream, &st);
+    double budget = b ? onyxpd_budget_us(b, sr) : 0;
+    onyxpd_out_float(o, "inferences", (double)st.inferences);
+    onyxpd_out_float(o, "overruns", (double)st.overruns);
+    onyxpd_out_float(o, "errors", (double)st.errors);
+    onyxpd_out_float(o, "mean_us", st.mean_us);
+    onyxpd_out_float(o, "max_us", st.max_us);
+    onyxpd_out_float(o, "mean_percent", budget > 0 ? 100 * st.mean_us / budget : 0);
+    onyxpd_out_float(o, "max_percent", budget > 0 ? 100 * st.max_us / budget : 0);
+}
+
+/* ------------------------------- print -------------------------------- */
+
+static void onyxpd_shape(char *buf, size_t len, const onyx_tensor *t)
+{
+    size_t at = snprintf(buf, len, "(");
+    for (int d = 0; t && d < t->rank && at < len; d++)
+        at += snprintf(buf + at, len - at, "%s%lld", d ? "," : "",
+                       (long long)t->dims[d]);
+    if (at < len)
+        snprintf(buf + at, len - at, ")");
+}
+
+void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
+                  int sync, int enabled, float sr)
+{
+    (void)owner;
+    if (!b) {
+        post("%s: no model loaded (send 'load FILE')", cls);
+        return;
+    }
+    const onyx_stream *s = b->stream;
+    const onyx_program *p = onyx_stream_program(s);
+    char shape[128];
+    post("%s: %s", cls, b->path);
+    post("  opset %d, producer %s, %d nodes after folding, arena %lu bytes",
+         onyx_model_opset(b->model),
+         onyx_model_producer(b->model) ? onyx_model_producer(b->model) : "?",
+         onyx_program_num_nodes(p),
+         (unsigned long)onyx_program_arena_bytes(p));
+    for (int i = 0; i < onyx_program_num_inputs(p); i++) {
+        const char *name = onyx_program_input_name(p, i);
+        onyxpd_shape(shape, sizeof shape, onyx_program_input_info(p, i));
+        post("  input  %-12s %s%s", name, shape,
+             onyx_stream_find_control_in(s, name) >= 0 ? "  control (set)" : "");
+    }
+    for (int i = 0; i < onyx_program_num_outputs(p); i++) {
+        onyxpd_shape(shape, sizeof shape, onyx_program_output_info(p, i));
+        post("  output %-12s %s", onyx_program_output_name(p, i), shape);
+    }
+    post("  %d signal input(s), %d signal output(s), %d control input(s), "
+         "%d control output(s), %d state pair(s)",
+         onyx_stream_signal_inputs(s), onyx_stream_signal_outputs(s),
+         onyx_stream_num_controls_in(s), onyx_stream_num_controls_out(s),
+         onyx_stream_num_states(s));
+    post("  block %d, latency %d samples, %s%s, budget %.1f us per inference",
+         onyx_stream_block(s), onyx_stream_latency(s),
+         sync ? "sync (inline)" : "threaded (worker)",
+         enabled ? "" : ", disabled", onyxpd_budget_us(b, sr));
+}
+
+void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b)
+{
+    (void)owner;
+    const onyx_program *p = onyx_stream_program(b->stream);
+    const uint64_t *ns = onyx_stream_node_ns(b->stream);
+    onyx_stream_stats st;
+    onyx_stream_get_stats(b->stream, &st);
+    int n = onyx_program_num_nodes(p);
+    uint64_t total = 0;
+    for (int i = 0; ns && i < n; i++)
+        total += ns[i];
+    if (!ns || !st.inferences || !total) {
+        post("%s: profile: no timed inference yet", cls);
+        return;
+    }
+    post("%s: profile over %llu inferences (us per inference, share)", cls,
+         (unsigned long long)st.inferences);
+    for (int i = 0; i < n; i++)
+        post("  %4d %-24s %-14s %10.2f %5.1f%%", i,
+             onyx_program_node_name(p, i) ? onyx_program_node_name(p, i) : "",
+             onyx_program_node_op(p, i),
+             ns[i] / 1e3 / st.inferences, 100.0 * ns[i] / total);
+    post("  total %.2f us per inference", total / 1e3 / st.inferences);
+}
+
+/* -------------------------------- set --------------------------------- */
+
+int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
+               const t_atom *argv)
+{
+    if (argc < 1 || argv[0].a_type != A_SYMBOL) {
+        pd_error(owner, "%s: set needs an input name and its values", cls);
+        return -1;
+    }
+    const char *name = argv[0].a_w.w_symbol->s_name;
+    if (!b) {
+        pd_error(owner, "%s: set %s: no model loaded", cls, name);
+        return -1;
+    }
+    int i = onyx_stream_find_control_in(b->stream, name);
+    if (i < 0) {
+        pd_error(owner, "%s: set %s: the model has no control input of that "
+                 "name (see 'print')", cls, name);
+        return -1;
+    }
+    int size = onyx_stream_control_in_size(b->stream, i);
+    if (argc - 1 != size) {
+        pd_error(owner, "%s: set %s: needs %d value(s), got %d", cls, name,
+                 size, argc - 1);
+        return -1;
+    }
+    float vbuf[256], *v = size <= 256 ? vbuf : getbytes(size * sizeof(float));
+    for (int k = 0; k < size; k++) {
+        if (argv[k + 1].a_type != A_FLOAT) {
+            pd_error(owner, "%s: set %s: value %d is not a number", cls, name,
+                     k + 1);
+            if (v != vbuf)
+                freebytes(v, size * sizeof(float));
+            return -1;
+        }
+        v[k] = atom_getfloat(&argv[k + 1]);
+    }
+    onyx_status st = onyx_stream_set_control(b->stream, i, v, size);
+    if (v != vbuf)
+        freebytes(v, size * sizeof(float));
+    if (st != ONYX_OK) {
+        pd_error(owner, "%s: set %s: refused by the model", cls, name);
+        return -1;
+    }
+    return 0;
+}

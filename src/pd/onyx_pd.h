@@ -1,0 +1,150 @@
+/* onyx_pd.h - glue shared by [onyx~] and [onyx]: the loaded-model bundle,
+ * the object's persistent worker thread, the worker -> Pd console queue, and
+ * the hooks of the real-time-safety test build.
+ *
+ * Threads. The Pd thread runs messages, clocks and perform routines (never
+ * two at once); the worker loads models and, in threaded mode, runs the
+ * inferences. They share only C11 atomics: a load request, the finished
+ * bundle, the active bundle, retired bundles and the console queue. Nothing
+ * here locks; the worker waits by polling with short sleeps.
+ */
+#ifndef ONYX_PD_H
+#define ONYX_PD_H
+
+#include "m_pd.h"
+#include "onyx.h"
+#include "onyx_stream.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Only the setup functions leave the binary (the engine is compiled into
+ * both externals with hidden visibility). */
+#define ONYXPD_EXPORT __attribute__((visibility("default")))
+
+/* Real-time check build (-DONYX_RT_CHECK): perform routines tell the test
+ * interposer (tests/pd/rtcheck.c, LD_PRELOADed) when they start and end;
+ * any malloc/free/mutex/cond call in between is counted as a violation. */
+#ifdef ONYX_RT_CHECK
+void onyx_rt_enter(void) __attribute__((weak));
+void onyx_rt_leave(void) __attribute__((weak));
+#define ONYXPD_RT_ENTER() (onyx_rt_enter ? onyx_rt_enter() : (void)0)
+#define ONYXPD_RT_LEAVE() (onyx_rt_leave ? onyx_rt_leave() : (void)0)
+#else
+#define ONYXPD_RT_ENTER() ((void)0)
+#define ONYXPD_RT_LEAVE() ((void)0)
+#endif
+
+#define ONYXPD_MAX_PAIRS 16
+#define ONYXPD_MAX_SIGNALS 64
+#define ONYXPD_MAX_THREADS 64
+#define ONYXPD_MSG_LEN 600
+
+/* What a load needs to know, fixed when the object is created. */
+typedef struct onyxpd_config {
+    const char *cls;  /* "onyx~" or "onyx", for messages */
+    int block;        /* -block N, 0 = the model's */
+    int all_controls; /* [onyx]: no signals */
+    int threaded;     /* inference in the worker ([onyx~] without -sync) */
+    int max_in;       /* signal inlets ([onyx~]) */
+    int max_out;      /* signal outlets ([onyx~]) or list outlets ([onyx]) */
+    int n_pairs;
+    const char *pair_in[ONYXPD_MAX_PAIRS], *pair_out[ONYXPD_MAX_PAIRS];
+} onyxpd_config;
+
+/* A model ready to play. Owned by whoever holds it: the worker while it
+ * loads, then the object (active), then the worker again (retired). */
+typedef struct onyxpd_bundle {
+    onyx_model *model;    /* owned; the stream borrows it */
+    onyx_stream *stream;  /* owned */
+    char path[MAXPDSTRING];
+    int host_block;       /* n given to onyx_stream_start */
+    int threaded;
+    int profiling;
+    int n_ctl_out, max_ctl_out; /* control outputs, largest size (floats) */
+    float **ctl_out;      /* [n_ctl_out][size]: poll_controls target */
+    t_atom *atoms;        /* max_ctl_out atoms to output one of them */
+    uint64_t last_seq;    /* last control output sequence sent (Pd thread) */
+    uint64_t errors_seen; /* inference errors already reported (Pd thread) */
+    struct onyxpd_bundle *next; /* retired list */
+} onyxpd_bundle;
+
+/* Loads and prepares a model; NULL with a message in err on failure. */
+onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
+                                  int host_block, char *err, size_t errlen);
+void onyxpd_bundle_free(onyxpd_bundle *b);
+/* (Re)starts the stream for host block n; not real-time. */
+int onyxpd_bundle_start(onyxpd_bundle *b, int n, char *err, size_t errlen);
+
+/* The worker -> Pd console queue (one producer, one consumer). */
+#define ONYXPD_QUEUE_LEN 16
+typedef struct onyxpd_msg {
+    int is_error;
+    char text[ONYXPD_MSG_LEN];
+} onyxpd_msg;
+
+typedef struct onyxpd_worker {
+    const onyxpd_config *cfg;          /* borrowed from the object */
+    pthread_t thread;
+    int started;
+    _Atomic int quit;
+    _Atomic(char *) load_req;          /* malloc'd path; latest wins */
+    _Atomic int host_block;            /* Pd's block for the next load */
+    _Atomic(onyxpd_bundle *) ready;    /* loaded, waiting for the swap */
+    _Atomic(onyxpd_bundle *) active;   /* the one the object plays */
+    _Atomic(onyxpd_bundle *) retired;  /* stack, freed by the worker */
+    _Atomic int threads_req;           /* BLAS threads to set, 0 = none */
+    _Atomic int run_req;               /* [onyx -async]: runs requested */
+    _Atomic int hold, busy;            /* pause handshake (see _hold) */
+    _Atomic unsigned q_head, q_tail;   /* console queue indices */
+    _Atomic int q_dropped;
+    onyxpd_msg queue[ONYXPD_QUEUE_LEN];
+} onyxpd_worker;
+
+void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg);
+/* Starts the thread if not yet running; 0 on success. */
+int onyxpd_worker_start(onyxpd_worker *w);
+/* Joins the thread (waits for a running inference or load), then frees
+ * every bundle it still holds, active included. */
+void onyxpd_worker_free(onyxpd_worker *w);
+/* Pd thread: asks for a load (replaces an unclaimed earlier request). */
+void onyxpd_worker_load(onyxpd_worker *w, const char *path);
+/* Pd thread: takes a finished load, or NULL. */
+onyxpd_bundle *onyxpd_worker_take_ready(onyxpd_worker *w);
+/* Pd thread: makes b the active bundle and retires the previous one. */
+void onyxpd_worker_set_active(onyxpd_worker *w, onyxpd_bundle *b);
+/* Pd thread: pause / resume the worker's use of the active bundle; hold
+ * returns once the worker is outside work()/run(). */
+void onyxpd_worker_hold(onyxpd_worker *w);
+void onyxpd_worker_release(onyxpd_worker *w);
+/* Worker side: a message for the Pd console. */
+void onyxpd_worker_say(onyxpd_worker *w, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Pd thread: posts queued messages (pd_error for errors, tied to owner). */
+void onyxpd_worker_drain(onyxpd_worker *w, const void *owner);
+
+/* Finds FILE like Pd does (patch folder, then the search path) and writes
+ * the full path; 0 if not found. */
+int onyxpd_find_file(const t_canvas *canvas, const char *name, char *path,
+                     size_t pathlen);
+
+/* Console output shared by both classes. */
+void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
+                  int sync, int enabled, float sr);
+void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b);
+/* info and stats lists to an outlet */
+void onyxpd_info(t_outlet *o, const onyxpd_bundle *b, int sync);
+void onyxpd_stats(t_outlet *o, const onyxpd_bundle *b, float sr);
+/* Parses `set NAME v...` into the stream; 0 on success, else a pd_error. */
+int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b,
+               int argc, const t_atom *argv);
+/* Parses creation flags common to both classes. Returns the index of the
+ * first non-flag argument. Errors are reported and the flag ignored. */
+typedef struct onyxpd_flags {
+    int sync, async, threads, in, out;
+    onyxpd_config cfg;
+} onyxpd_flags;
+int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
+                       const t_atom *argv, onyxpd_flags *f);
+
+#endif

@@ -1,0 +1,379 @@
+/* onyx~.c - [onyx~ FLAGS MODEL]: an ONNX model as a signal object.
+ *
+ * Signals go through the engine's streaming runner (onyx_stream.h), which
+ * buffers to the model's block, feeds state back and gives the latency.
+ * Threaded (default): the object's worker runs the inferences and perform
+ * only copies samples and touches atomics. -sync: inference inline in
+ * perform. Loads happen in the worker; the finished model is swapped in by
+ * the poll clock, between two DSP ticks, and a failed load keeps the old one.
+ */
+#include "onyx_pd.h"
+
+#include <string.h>
+
+/* ------------------------------- onyx~ -------------------------------- */
+
+static t_class *onyx_tilde_class;
+
+typedef struct _onyx_tilde {
+    t_object x_obj;
+    t_float x_f;               /* main signal inlet's scalar */
+    t_canvas *x_canvas;        /* for finding files */
+    onyxpd_flags x_flags;      /* creation flags; x_flags.cfg is the load config */
+    onyxpd_worker x_worker;    /* persistent worker, started by the first load */
+    onyxpd_bundle *x_cur;      /* the playing model (Pd thread's view) */
+    int x_nin, x_nout;         /* signal inlets and outlets */
+    t_outlet *x_msgout;        /* rightmost: info, stats, control outputs */
+    t_clock *x_poll;           /* drains the worker's queue, swaps, outputs */
+    int x_enabled;
+    int x_warned;              /* 'no model' already said */
+    int x_n;                   /* Pd block of the last dsp */
+    float x_sr;
+    t_sample **x_ins, **x_outs; /* signal vectors from dsp (the stream copies
+                                   inputs before writing outputs: in-place safe) */
+} t_onyx_tilde;
+
+static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
+{
+    char err[ONYXPD_MSG_LEN];
+    if (b->host_block != x->x_n && onyxpd_bundle_start(b, x->x_n, err, sizeof err)) {
+        pd_error(x, "onyx~: load failed, keeping the current model: %s", err);
+        onyxpd_bundle_free(b);
+        return;
+    }
+    x->x_cur = b;
+    x->x_warned = 0;
+    onyxpd_worker_set_active(&x->x_worker, b); /* retires the old one */
+    post("onyx~: loaded %s (block %d, latency %d samples, %s)", b->path,
+         onyx_stream_block(b->stream), onyx_stream_latency(b->stream),
+         b->threaded ? "threaded" : "sync");
+}
+
+/* Pd thread, every DSP tick: console messages, model swap, control
+ * outputs, and one report per burst of inference errors. */
+static void onyx_tilde_tick(t_onyx_tilde *x)
+{
+    onyxpd_worker_drain(&x->x_worker, x);
+    onyxpd_bundle *b = onyxpd_worker_take_ready(&x->x_worker);
+    if (b)
+        onyx_tilde_swap(x, b);
+    b = x->x_cur;
+    if (b) {
+        if (b->n_ctl_out) {
+            uint64_t seq = onyx_stream_poll_controls(b->stream, b->ctl_out);
+            if (seq && seq != b->last_seq) {
+                b->last_seq = seq;
+                for (int i = b->n_ctl_out - 1; i >= 0; i--) {
+                    int n = onyx_stream_control_out_size(b->stream, i);
+                    for (int k = 0; k < n; k++)
+                        SETFLOAT(&b->atoms[k], b->ctl_out[i][k]);
+                    outlet_anything(
+                        x->x_msgout,
+                        gensym(onyx_stream_control_out_name(b->stream, i)), n,
+                        b->atoms);
+                }
+            }
+        }
+        onyx_stream_stats st;
+        onyx_stream_get_stats(b->stream, &st);
+        if (st.errors > b->errors_seen) {
+            if (!b->errors_seen)
+                pd_error(x, "onyx~: %s: inference failed; playing silence "
+                         "for the failed blocks (see 'stats')", b->path);
+            b->errors_seen = st.errors;
+        }
+    }
+    clock_delay(x->x_poll, 64); /* units: samples (clock_setunit) */
+}
+
+static t_int *onyx_tilde_perform(t_int *w)
+{
+    t_onyx_tilde *x = (t_onyx_tilde *)w[1];
+    int n = (int)w[2];
+    ONYXPD_RT_ENTER();
+    onyxpd_bundle *b = x->x_cur;
+    int nout = 0;
+    if (b && x->x_enabled && b->host_block == n) {
+        onyx_stream *s = b->stream;
+        int nin = onyx_stream_signal_inputs(s);
+        nout = onyx_stream_signal_outputs(s);
+        const float *in[ONYXPD_MAX_SIGNALS];
+        for (int c = 0; c < nin; c++)
+            in[c] = x->x_ins[c];
+        onyx_stream_process(s, in, x->x_outs, n);
+    }
+    for (int c = nout; c < x->x_nout; c++)
+        memset(x->x_outs[c], 0, n * sizeof(t_sample));
+    ONYXPD_RT_LEAVE();
+    return w + 3;
+}
+
+static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
+{
+    int n = sp[0]->s_n;
+    x->x_sr = sp[0]->s_sr;
+    for (int c = 0; c < x->x_nin; c++)
+        x->x_ins[c] = sp[c]->s_vec;
+    for (int c = 0; c < x->x_nout; c++)
+        x->x_outs[c] = sp[x->x_nin + c]->s_vec;
+    x->x_n = n;
+    atomic_store(&x->x_worker.host_block, n);
+    onyxpd_bundle *b = x->x_cur;
+    if (b && b->host_block != n) {
+        char err[ONYXPD_MSG_LEN];
+        onyxpd_worker_hold(&x->x_worker);
+        if (onyxpd_bundle_start(b, n, err, sizeof err))
+            pd_error(x, "onyx~: %s: block %d: %s; output is silence", b->path,
+                     n, err);
+        onyxpd_worker_release(&x->x_worker);
+    }
+    if (!b && !x->x_warned) {
+        pd_error(x, "onyx~: no model loaded (send 'load FILE'); output is "
+                 "silence");
+        x->x_warned = 1;
+    }
+    dsp_add(onyx_tilde_perform, 2, x, (t_int)n);
+}
+
+/* ------------------------------ messages ------------------------------ */
+
+static int onyx_tilde_noargs(t_onyx_tilde *x, const char *msg, int argc)
+{
+    if (argc)
+        pd_error(x, "onyx~: %s takes no arguments", msg);
+    return argc != 0;
+}
+
+static int onyx_tilde_need_model(t_onyx_tilde *x, const char *msg)
+{
+    if (!x->x_cur)
+        pd_error(x, "onyx~: %s: no model loaded (send 'load FILE')", msg);
+    return !x->x_cur;
+}
+
+static void onyx_tilde_load(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    char path[MAXPDSTRING];
+    if (argc != 1 || argv[0].a_type != A_SYMBOL) {
+        pd_error(x, "onyx~: load needs one file name");
+        return;
+    }
+    const char *name = argv[0].a_w.w_symbol->s_name;
+    if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path)) {
+        pd_error(x, "onyx~: load %s: file not found (relative to the patch "
+                 "or on Pd's path); keeping the current model", name);
+        return;
+    }
+    if (onyxpd_worker_start(&x->x_worker)) {
+        pd_error(x, "onyx~: load %s: cannot start the worker thread", name);
+        return;
+    }
+    onyxpd_worker_load(&x->x_worker, path);
+}
+
+static void onyx_tilde_set(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    onyxpd_set(x, "onyx~", x->x_cur, argc, argv);
+}
+
+static void onyx_tilde_reset(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    (void)argv;
+    if (onyx_tilde_noargs(x, "reset", argc) || onyx_tilde_need_model(x, "reset"))
+        return;
+    onyx_stream_reset(x->x_cur->stream);
+}
+
+static void onyx_tilde_enable(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    t_float f = argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : -1;
+    if (f != 0 && f != 1) {
+        pd_error(x, "onyx~: enable needs 0 or 1");
+        return;
+    }
+    x->x_enabled = (int)f;
+}
+
+static void onyx_tilde_threads(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    t_float f = argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : 0;
+    if (f != (int)f || f < 1 || f > ONYXPD_MAX_THREADS) {
+        pd_error(x, "onyx~: threads needs a whole number from 1 to %d",
+                 ONYXPD_MAX_THREADS);
+        return;
+    }
+    if (onyxpd_worker_start(&x->x_worker)) {
+        pd_error(x, "onyx~: threads: cannot start the worker thread");
+        return;
+    }
+    atomic_store(&x->x_worker.threads_req, (int)f); /* the worker applies it */
+}
+
+static void onyx_tilde_info(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    (void)argv;
+    if (!onyx_tilde_noargs(x, "info", argc))
+        onyxpd_info(x->x_msgout, x->x_cur, x->x_flags.sync);
+}
+
+static void onyx_tilde_stats(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    (void)argv;
+    if (!onyx_tilde_noargs(x, "stats", argc))
+        onyxpd_stats(x->x_msgout, x->x_cur, x->x_sr);
+}
+
+static void onyx_tilde_print(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    (void)argv;
+    if (!onyx_tilde_noargs(x, "print", argc))
+        onyxpd_print(x, "onyx~", x->x_cur, x->x_flags.sync, x->x_enabled, x->x_sr);
+}
+
+/* profile: the table; profile 1|0: timing on or off (restarts the stream,
+ * which clears its buffers: a short gap in the output). */
+static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    if (onyx_tilde_need_model(x, "profile"))
+        return;
+    onyxpd_bundle *b = x->x_cur;
+    int want = b->profiling;
+    if (argc == 1 && argv[0].a_type == A_FLOAT &&
+        (argv[0].a_w.w_float == 0 || argv[0].a_w.w_float == 1))
+        want = (int)argv[0].a_w.w_float;
+    else if (argc) {
+        pd_error(x, "onyx~: profile takes nothing, 0 or 1");
+        return;
+    } else if (!b->profiling) {
+        want = 1;
+        post("onyx~: profiling on; send 'profile' again for the table");
+    } else {
+        onyxpd_profile(x, "onyx~", b);
+        return;
+    }
+    if (want == b->profiling)
+        return;
+    char err[ONYXPD_MSG_LEN];
+    onyxpd_worker_hold(&x->x_worker);
+    onyx_stream_profile(b->stream, want);
+    if (onyxpd_bundle_start(b, b->host_block, err, sizeof err))
+        pd_error(x, "onyx~: profile: %s", err);
+    onyxpd_worker_release(&x->x_worker);
+    b->profiling = want;
+}
+
+/* ---------------------------- new and free ---------------------------- */
+
+static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    t_onyx_tilde *x = (t_onyx_tilde *)pd_new(onyx_tilde_class);
+    x->x_canvas = canvas_getcurrent();
+    x->x_enabled = 1;
+    x->x_n = sys_getblksize();
+    x->x_sr = sys_getsr();
+    int i = onyxpd_parse_flags(x, "onyx~", argc, argv, &x->x_flags);
+    onyxpd_flags *f = &x->x_flags;
+    if (f->async)
+        pd_error(x, "onyx~: -async is for [onyx]; [onyx~] is threaded "
+                 "unless -sync is given");
+    f->cfg.cls = "onyx~";
+    f->cfg.threaded = !f->sync;
+    f->cfg.max_in = f->cfg.max_out = ONYXPD_MAX_SIGNALS;
+    onyxpd_worker_init(&x->x_worker, &f->cfg);
+    atomic_store(&x->x_worker.host_block, x->x_n);
+    if (f->threads)
+        onyx_set_blas_threads(f->threads);
+
+    /* A model given here is loaded now: it decides the inlets and outlets. */
+    onyxpd_bundle *b = NULL;
+    if (i < argc) {
+        char path[MAXPDSTRING], err[ONYXPD_MSG_LEN];
+        const char *name = argv[i].a_type == A_SYMBOL
+                               ? argv[i].a_w.w_symbol->s_name : NULL;
+        if (!name)
+            pd_error(x, "onyx~: the model argument must be a file name");
+        else if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path))
+            pd_error(x, "onyx~: %s: file not found (relative to the patch or "
+                     "on Pd's path)", name);
+        else if (!(b = onyxpd_bundle_open(path, &f->cfg, x->x_n, err, sizeof err)))
+            pd_error(x, "onyx~: %s", err);
+        if (i + 1 < argc)
+            pd_error(x, "onyx~: arguments after the model name are ignored");
+    }
+    x->x_nin = f->in ? f->in : b && onyx_stream_signal_inputs(b->stream) > 1
+                                   ? onyx_stream_signal_inputs(b->stream) : 1;
+    x->x_nout = f->out ? f->out : b ? onyx_stream_signal_outputs(b->stream) : 1;
+    if (b && (onyx_stream_signal_inputs(b->stream) > x->x_nin ||
+              onyx_stream_signal_outputs(b->stream) > x->x_nout)) {
+        pd_error(x, "onyx~: %s: the model has %d signal input(s) and %d "
+                 "output(s), more than -in %d -out %d", b->path,
+                 onyx_stream_signal_inputs(b->stream),
+                 onyx_stream_signal_outputs(b->stream), x->x_nin, x->x_nout);
+        onyxpd_bundle_free(b);
+        b = NULL;
+    }
+    /* later loads must fit the object as created */
+    f->cfg.max_in = x->x_nin;
+    f->cfg.max_out = x->x_nout;
+
+    for (int c = 1; c < x->x_nin; c++)
+        inlet_new(&x->x_obj, &x->x_obj.ob_pd, &s_signal, &s_signal);
+    for (int c = 0; c < x->x_nout; c++)
+        outlet_new(&x->x_obj, &s_signal);
+    x->x_msgout = outlet_new(&x->x_obj, 0);
+    x->x_ins = getbytes(x->x_nin * sizeof *x->x_ins);
+    x->x_outs = getbytes(x->x_nout * sizeof *x->x_outs);
+    x->x_poll = clock_new(x, (t_method)onyx_tilde_tick);
+    clock_setunit(x->x_poll, 1, 1);
+    if (b) {
+        x->x_cur = b;
+        onyxpd_worker_set_active(&x->x_worker, b);
+        if (b->threaded && onyxpd_worker_start(&x->x_worker))
+            pd_error(x, "onyx~: cannot start the worker thread");
+    }
+    clock_delay(x->x_poll, 64);
+    return x;
+}
+
+static void onyx_tilde_free(t_onyx_tilde *x)
+{
+    clock_free(x->x_poll);
+    onyxpd_worker_free(&x->x_worker); /* joins: waits for a running inference */
+    x->x_cur = NULL;
+    freebytes(x->x_ins, x->x_nin * sizeof *x->x_ins);
+    freebytes(x->x_outs, x->x_nout * sizeof *x->x_outs);
+}
+
+ONYXPD_EXPORT void onyx_tilde_setup(void)
+{
+    onyx_tilde_class = class_new(gensym("onyx~"), (t_newmethod)(void (*)(void))onyx_tilde_new,
+                                 (t_method)onyx_tilde_free, sizeof(t_onyx_tilde),
+                                 CLASS_DEFAULT, A_GIMME, 0);
+    CLASS_MAINSIGNALIN(onyx_tilde_class, t_onyx_tilde, x_f);
+    class_addmethod(onyx_tilde_class, (t_method)onyx_tilde_dsp, gensym("dsp"),
+                    A_CANT, 0);
+    struct { const char *name; t_method fn; } msgs[] = {
+        {"load", (t_method)onyx_tilde_load},
+        {"set", (t_method)onyx_tilde_set},
+        {"reset", (t_method)onyx_tilde_reset},
+        {"enable", (t_method)onyx_tilde_enable},
+        {"threads", (t_method)onyx_tilde_threads},
+        {"info", (t_method)onyx_tilde_info},
+        {"stats", (t_method)onyx_tilde_stats},
+        {"profile", (t_method)onyx_tilde_profile},
+        {"print", (t_method)onyx_tilde_print},
+    };
+    for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++)
+        class_addmethod(onyx_tilde_class, msgs[k].fn, gensym(msgs[k].name),
+                        A_GIMME, 0);
+}

@@ -1,0 +1,196 @@
+#!/bin/sh
+# Headless tests of [onyx~] and [onyx] with Debian's Pd (0.53). Exits non-zero
+# when any test fails. Patches are templates (*.pd.in) filled in with sed;
+# results come back on Pd's stderr ([print] with -stderr) and are checked here
+# and by compare.py. Real-time tests run `pd -nosound -nogui` without -batch,
+# with -sleepgrain 1 so that Pd runs its DSP ticks at an even pace (with the
+# default grain it runs them in bursts, which eats the threaded mode's slack).
+#   tests/pd/run.sh            everything
+#   ONYX_PD_FAST=1 ...         skips valgrind
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+T=$ROOT/build/pd-test
+M=$T/models
+mkdir -p "$T"
+PY=/usr/bin/python3
+FAILS=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+
+echo "== build"
+make -s pd cli >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+make -s pd-rtcheck >>"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+make -s BLAS=none PD_RT_DIR=build/pd-rtcheck-none pd-rtcheck >>"$T/build.log" 2>&1 ||
+    { cat "$T/build.log"; exit 1; }
+cc -O2 -Wall -Wextra -Wshadow -fPIC -shared -o "$T/librtcheck.so" tests/pd/rtcheck.c -ldl ||
+    exit 1
+if [ ! -f "$M/slow.onnx" ] || [ tests/pd/gen_models.py -nt "$M/slow.onnx" ]; then
+    $PY tests/pd/gen_models.py "$M" >"$T/gen.log" 2>&1 || { cat "$T/gen.log"; exit 1; }
+fi
+
+# fill TEMPLATE OUT NAME=VALUE...
+fill() {
+    tpl=$1 out=$2; shift 2
+    cp "$tpl" "$out"
+    for kv in "$@"; do
+        sed -i "s|@${kv%%=*}@|${kv#*=}|g" "$out"
+    done
+    sed -i "s|@M@|$M|g" "$out"
+}
+PDB="timeout 120 pd -batch -nrt -noprefs -nosound -nogui -stderr"
+PDR="timeout 120 pd -noprefs -nosound -nogui -sleepgrain 1 -stderr"
+val() { sed -n "s/^$1: //p" "$2" | tail -n 1; } # last value printed as 'NAME: v'
+
+echo "== numbers: [onyx~ -sync] vs PyTorch and onyx process (which removes the latency)"
+HAVE_PROCESS=1
+bin/onyx process --help >/dev/null 2>&1 || HAVE_PROCESS=0
+for case in "gru:-sync -block 64:64" "gru_ps:-sync:1" "conv1024:-sync:1024"; do
+    name=${case%%:*} rest=${case#*:}
+    flags=${rest%%:*} block=${rest#*:}
+    fill tests/pd/numbers.pd.in "$T/numbers_$name.pd" "FLAGS=$flags" \
+        "MODEL=$M/$name.onnx" "IN=$M/in.wav" "OUT=$T/${name}_pd.wav" MS=1100
+    $PDB -path "$ROOT" -open "$T/numbers_$name.pd" >"$T/numbers_$name.log" 2>&1
+    lat=$(val info_latency "$T/numbers_$name.log")
+    if [ -z "$lat" ] || grep -q '^error' "$T/numbers_$name.log"; then
+        fail "numbers $name: Pd run (see $T/numbers_$name.log)"; continue
+    fi
+    if $PY tests/pd/compare.py "$T/${name}_pd.wav" "$M/${name}_ref.npy" --latency "$lat"; then
+        pass "numbers $name vs PyTorch (latency $lat)"
+    else fail "numbers $name vs PyTorch"; fi
+    if [ $HAVE_PROCESS = 0 ]; then
+        fail "numbers $name vs onyx process: bin/onyx has no 'process' command"; continue
+    fi
+    if bin/onyx process "$M/$name.onnx" "$M/in.wav" "$T/${name}_cli.wav" --block "$block" \
+        >"$T/process_$name.log" 2>&1 &&
+        $PY tests/pd/compare.py "$T/${name}_pd.wav" "$T/${name}_cli.wav" --latency "$lat" --tol 1e-6; then
+        pass "numbers $name vs onyx process"
+    else fail "numbers $name vs onyx process (see $T/process_$name.log)"; fi
+done
+
+echo "== latency: identity model, measured in the patch vs info"
+for case in "s64:-sync -block 64:b" "s100:-sync -block 100:b" "t64:-block 64:r" \
+    "t100:-block 100:r" "t256:-block 256:r" "t16:-block 16:r"; do
+    name=${case%%:*} rest=${case#*:}
+    flags=${rest%%:*} mode=${rest#*:}
+    fill tests/pd/latency.pd.in "$T/lat_$name.pd" "FLAGS=$flags" \
+        "MODEL=$M/ident.onnx" "IN=$M/imp.wav" MS=1100
+    if [ "$mode" = b ]; then pd=$PDB; else pd=$PDR; fi
+    $pd -path "$ROOT" -open "$T/lat_$name.pd" >"$T/lat_$name.log" 2>&1
+    want=$(val info_latency "$T/lat_$name.log")
+    got=$(val measured_latency "$T/lat_$name.log")
+    if [ -n "$want" ] && [ "$want" = "$got" ]; then
+        pass "latency [onyx~ $flags]: info $want, measured $got"
+    else fail "latency [onyx~ $flags]: info '$want', measured '$got'"; fi
+done
+
+echo "== real-time pace (threaded): overruns, share of the budget, the audio thread never waits"
+pace() { # name flags model
+    fill tests/pd/pacing.pd.in "$T/pace_$1.pd" "FLAGS=$2" "MODEL=$M/$3.onnx" MS=4000
+    $PDR -path "$ROOT" -open "$T/pace_$1.pd" >"$T/pace_$1.log" 2>&1
+    OVR=$(val stats_overruns "$T/pace_$1.log")
+    INF=$(val stats_inferences "$T/pace_$1.log")
+    PCT=$(val stats_mean_percent "$T/pace_$1.log")
+    REAL=$(val real_ms "$T/pace_$1.log")
+    echo "   $3 $2: inferences $INF, overruns $OVR, mean $PCT% of the budget, 4000 ms logical in $REAL ms real"
+}
+pace cheap "-block 256" gru
+if [ "$OVR" = 0 ] && [ -n "$INF" ] && [ "$INF" -gt 600 ]; then pass "cheap model: 0 overruns"
+else fail "cheap model: overruns '$OVR' inferences '$INF'"; fi
+pace cheap64 "-block 64" gru
+echo "   (block 64 on a shared machine: overruns are reported, not failed)"
+pace slow "-block 64" slow
+if [ -n "$OVR" ] && [ "$OVR" -gt 100 ] &&
+    $PY -c "import sys; sys.exit(abs($REAL - 4000) > 200)"; then
+    pass "slow model: $OVR overruns, and Pd kept real time ($REAL ms for 4000 ms)"
+else fail "slow model: overruns '$OVR', real '$REAL' ms for 4000"; fi
+
+echo "== wrong messages, missing / non-ONNX / misfit models: one error each, still playing"
+fill tests/pd/errors.pd.in "$T/errors.pd"
+$PDR -path "$ROOT" -open "$T/errors.pd" >"$T/errors.log" 2>&1
+if $PY - "$T/errors.log" tests/pd/errors.expect <<'EOF'
+import sys
+log, expect = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().splitlines()
+want = {int(a): int(b) for a, b in (l.split() for l in expect if not l.startswith('#'))}
+got, step = {0: 0}, 0
+for line in log:
+    if line.startswith('step: '):
+        step = int(line[6:]); got.setdefault(step, 0)
+    elif line.startswith('error'):
+        got[step] = got.get(step, 0) + 1
+bad = [(s, want[s], got.get(s)) for s in want if got.get(s) != want[s]]
+alive = [l for l in log if l.startswith('alive: ')]
+model = [l for l in log if l.startswith('info_model: ') and l.endswith('ctl.onnx')]
+ok = not bad and alive and float(alive[-1][7:]) > 80 and model
+print('   steps with the wrong error count (step, want, got):', bad or 'none',
+      '; still playing:', alive[-1] if alive else 'no')
+sys.exit(0 if ok else 1)
+EOF
+then pass "errors"; else fail "errors (see $T/errors.log)"; fi
+
+echo "== [onyx]: lists, state, reset, -async; [onyx~] loads swapped during DSP"
+fill tests/pd/control.pd.in "$T/control.pd"
+$PDR -path "$ROOT" -open "$T/control.pd" >"$T/control.log" 2>&1
+rc=$?
+want_out=$(head -n 1 "$M/mlp_ref.txt")
+if $PY - "$T/control.log" "$M/mlp_ref.txt" <<'EOF'
+import sys
+log = open(sys.argv[1]).read().splitlines()
+ref = [list(map(float, l.split())) for l in open(sys.argv[2])]
+def vals(name): return [list(map(float, l.split(': ')[1].split())) for l in log if l.startswith(name + ': ')]
+out, s = vals('mlp_out'), vals('mlp_sum')
+ok = out and s and max(abs(a - b) for a, b in zip(out[0], ref[0])) < 1e-5 and abs(s[0][0] - ref[1][0]) < 1e-5
+ok = ok and [v[0] for v in vals('count_y')] == [1, 2, 3, 1] and vals('async_y') == [[1.0]]
+swaps = sum('onyx~: loaded' in l for l in log)
+ok = ok and swaps > 20 and not any(l.startswith('error') for l in log)
+print('   mlp', out, s, 'count', vals('count_y'), 'async', vals('async_y'), 'swaps during DSP', swaps)
+sys.exit(0 if ok else 1)
+EOF
+[ $rc = 0 ]; then pass "control object and loads during DSP"; else fail "control (see $T/control.log)"; fi
+
+echo "== real-time safety: no malloc/free/mutex/cond/sleep/write inside perform"
+for build in pd-rtcheck pd-rtcheck-none; do
+    for case in "gru:-sync" "gru:" "conv1024:-sync" "conv1024:" "slow:-sync" "slow:"; do
+        model=${case%%:*} flags=${case#*:}
+        fill tests/pd/pacing.pd.in "$T/rt.pd" "FLAGS=$flags" "MODEL=$M/$model.onnx" MS=1500
+        LD_PRELOAD=$T/librtcheck.so $PDR -path "$ROOT/build/$build" -open "$T/rt.pd" \
+            >"$T/rt.log" 2>&1
+        line=$(grep '^rtcheck: performs [1-9]' "$T/rt.log" | tail -n 1)
+        case "$line" in
+        *"violations 0 "*) pass "rtcheck $build $model ${flags:-threaded}: ${line#rtcheck: }" ;;
+        *) fail "rtcheck $build $model ${flags:-threaded}: ${line:-no report}" ;;
+        esac
+    done
+done
+
+echo "== load/free cycles leak nothing (valgrind)"
+if [ -z "${ONYX_PD_FAST:-}" ]; then
+    for case in "500:gru.onnx" "20:slow.onnx"; do
+        n=${case%%:*} load=${case#*:}
+        fill tests/pd/cycles.pd.in "$T/cycles.pd" "N=$n" "LOAD=$load"
+        timeout 900 valgrind --suppressions=tests/pd/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+            pd -batch -nrt -noprefs -nosound -nogui -stderr -path "$ROOT" \
+            -open "$T/cycles.pd" >"$T/valgrind_$n.log" 2>&1
+        rc=$?
+        lost=$(grep -e 'definitely lost:' -e 'indirectly lost:' "$T/valgrind_$n.log" |
+            sed 's/.*lost: //' | tr '\n' ' ')
+        if [ $rc = 0 ] && grep -q '^cycles_done' "$T/valgrind_$n.log"; then
+            pass "$n cycles loading $load: lost $lost"
+        else fail "$n cycles loading $load: rc $rc, lost $lost (see $T/valgrind_$n.log)"; fi
+    done
+fi
+
+echo "== help patches open with no error"
+for h in help/*.pd; do
+    printf '#N canvas 0 0 300 200 12;\n#X obj 10 10 loadbang;\n#X msg 10 40 \\; pd open %s %s;\n#X obj 10 70 delay 1000;\n#X msg 10 100 \\; pd quit;\n#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n' \
+        "$(basename "$h")" "$ROOT/help" >"$T/openhelp.pd"
+    $PDB -path "$ROOT" -open "$T/openhelp.pd" >"$T/help.log" 2>&1
+    if grep -qi -e '^error' -e "couldn't create" -e 'fail' "$T/help.log"; then
+        fail "help $h:"; sed 's/^/   /' "$T/help.log"
+    else pass "help $h"; fi
+done
+
+echo
+if [ $FAILS = 0 ]; then echo "all Pd tests passed"; else echo "$FAILS Pd test(s) failed"; fi
+[ $FAILS = 0 ]
