@@ -5,6 +5,7 @@
 #   make test       every test (unit, conformance in both BLAS builds, malformed
 #                   models under ASan+UBSan, PyTorch-exported models)
 #   make models     the model zoo in models/zoo/ (PyTorch -> ONNX + references)
+#   make bench      onyx vs PyTorch on every zoo model -> bench/results.{md,svg}
 #   make BLAS=none  build the engine's own GEMM instead of OpenBLAS
 #
 # Objects go to build/<variant>/ so the OpenBLAS, BLAS=none and sanitizer
@@ -82,6 +83,8 @@ clean-onyx:
 
 # the model zoo and the trained help-patch models: make models, make test-zoo
 include models/models.mk
+# onyx vs PyTorch on every zoo model: make bench -> bench/results.{md,svg}
+include bench/bench.mk
 
 # ---- the Pd library (pd-lib-builder) --------------------------------------
 #   make pd          onyx~.pd_linux and onyx.pd_linux in the top folder (the

@@ -14,9 +14,10 @@ process it times, single-threaded:
   - onyx: `onyx bench MODEL --json --seconds S` (a subprocess; its own timer).
 
 Each is warmed up, then timed call by call for S seconds (default 0.4);
-that is one round, and the rounds (default 3) alternate onyx, eager and
-TorchScript so that a burst of load on a shared machine hits them alike; a
-contender's figure is the lowest of its per-round medians. Stateful models
+that is one round of a row. A round goes over every row (onyx, eager,
+TorchScript, one right after the other), and there are N of them (default
+3), so that a burst of load on a shared machine spoils one round of a row,
+not all; a contender's figure is the lowest of its per-round medians. Stateful models
 get their state back after every call (h <- h_out). The streaming models with
 a symbolic time axis run twice: one sample per call (T = 1, as in Pd at the
 audio rate) and one block of B samples (T = 64, Pd's block). mdrnn runs one
@@ -223,37 +224,52 @@ def gemm_specs(name):
 
 # ------------------------------------------------------------------ run
 
-def bench_row(label, name, module, inputs, meta, T, note, a, sgemm_bin):
-    path = os.path.join(a.zoo, name, "model.onnx")
+def prepare(label, name, module, inputs, meta, T, note, a):
+    """One row's job: its inputs, the eager and TorchScript runners (traced
+    once, kept for every round) and the onyx command's arguments. Called
+    under torch.inference_mode()."""
     args, shapes = bind(meta, inputs, T)
     state = state_map(meta)
-    with torch.inference_mode():
-        eager = torch_runner(module, args, state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with torch.no_grad():
-                traced = torch.jit.freeze(torch.jit.trace(module, tuple(args), check_trace=False))
-        script = torch_runner(traced, args, state)
-        rounds = []
-        for r in range(a.rounds):
-            o = onyx_bench(a.onyx, path, shapes, a.seconds)
-            e, ne = time_calls(eager, a.seconds)
-            s, ns = time_calls(script, a.seconds)
-            g = sgemm_peak(sgemm_bin, gemm_specs(name), a.sgemm_seconds) \
-                if name in GEMMS and T is None else None
-            rounds.append({"onyx": o, "eager_us": e, "eager_runs": ne,
-                           "script_us": s, "script_runs": ns, "sgemm": g})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            traced = torch.jit.freeze(torch.jit.trace(module, tuple(args), check_trace=False))
+    return {"label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
+            "path": os.path.join(a.zoo, name, "model.onnx"), "shapes": shapes,
+            "eager": torch_runner(module, args, state),
+            "script": torch_runner(traced, args, state),
+            "gemms": gemm_specs(name) if name in GEMMS and T is None else None,
+            "rounds": []}
+
+
+def measure(job, a, sgemm_bin):
+    """One round of one row: onyx, eager, TorchScript, then (GEMM-bound
+    models) sgemm on the model's products, one right after the other."""
+    o = onyx_bench(a.onyx, job["path"], job["shapes"], a.seconds)
+    e, ne = time_calls(job["eager"], a.seconds)
+    s, ns = time_calls(job["script"], a.seconds)
+    g = sgemm_peak(sgemm_bin, job["gemms"], a.sgemm_seconds) if job["gemms"] else None
+    job["rounds"].append({"onyx": o, "eager_us": e, "eager_runs": ne,
+                          "script_us": s, "script_runs": ns, "sgemm": g})
+    log("  %-22s eager %10.2f  script %10.2f  onyx %10.2f us"
+        % (job["label"], e, s, o["median_us"]))
+
+
+def finish(job):
+    """The row: each contender's lowest per-round median."""
+    rounds = job["rounds"]
+    name, T = job["model"], job["T"]
     best_o = min(rounds, key=lambda x: x["onyx"]["median_us"])["onyx"]
-    row = {
-        "label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
+    row = {k: job[k] for k in ("label", "model", "T", "note", "macs")}
+    row.update({
         "eager_us": min(x["eager_us"] for x in rounds),
         "script_us": min(x["script_us"] for x in rounds),
         "onyx_us": best_o["median_us"], "onyx": best_o,
         "rounds": rounds,
-    }
+    })
     row["torch_us"] = min(row["eager_us"], row["script_us"])
     row["speedup"] = row["torch_us"] / row["onyx_us"]
-    if name in GEMMS and T is None:
+    if job["gemms"]:
         # per GEMM shape, the lowest per-round median; the model's sgemm time is
         # the sum over its products
         best = {}
@@ -269,24 +285,26 @@ def bench_row(label, name, module, inputs, meta, T, note, a, sgemm_bin):
                                    for m, n, k, c in GEMMS[name]],
                         "time_us": total_us, "gflops": flops / (total_us * 1e3)}
     log("%-22s MACs %11d  eager %10.2f  script %10.2f  onyx %10.2f us  x%.2f"
-        % (label, row["macs"], row["eager_us"], row["script_us"], row["onyx_us"], row["speedup"]))
+        % (row["label"], row["macs"], row["eager_us"], row["script_us"], row["onyx_us"],
+           row["speedup"]))
     return row
 
 
-def machine(sgemm_bin, cases, a):
-    """The context lines (a large square sgemm and a batch-1 one) and the read
-    bandwidth at the weight sizes of the memory-bound models."""
-    sizes = []
-    for name, _m, _i, meta in cases:
-        if name in READ_BOUND:
-            sizes.append((name, 4 * int(meta["params"])))
-    specs = CONTEXT_SPECS + ["read:%d" % b for _, b in sizes]
+def machine_specs(cases):
+    """The context lines (a large square sgemm, sgemm and sgemv at batch 1)
+    and the read bandwidth at the weight sizes of the memory-bound models."""
+    sizes = [(name, 4 * int(meta["params"])) for name, _m, _i, meta in cases
+             if name in READ_BOUND]
+    return CONTEXT_SPECS + ["read:%d" % b for _, b in sizes], sizes
+
+
+def machine(results, sizes):
+    """Each line's lowest median over the rounds."""
     best = {}
-    for _ in range(a.rounds):
-        for j in sgemm_peak(sgemm_bin, specs, a.sgemm_seconds):
-            key = (j["kind"], j.get("bytes"), j.get("m"), j.get("n"), j.get("k"))
-            if key not in best or j["median_us"] < best[key]["median_us"]:
-                best[key] = j
+    for j in results:
+        key = (j["kind"], j.get("bytes"), j.get("m"), j.get("n"), j.get("k"))
+        if key not in best or j["median_us"] < best[key]["median_us"]:
+            best[key] = j
     return {"sgemm": [v for k, v in best.items() if k[0] in ("sgemm", "sgemv")],
             "read": [dict(v, model=n) for n, b in sizes
                      for k, v in best.items() if k[0] == "read" and k[1] == b]}
@@ -367,8 +385,9 @@ def write_md(path, info, rows, mach):
                 info["elapsed_s"]))
     L.append("")
     L.append("Method: every contender runs on one thread on the same input shapes; each is "
-             "warmed up, then timed call by call for %.2g s per round, %d rounds alternating "
-             "onyx, eager and TorchScript; a figure is the lowest per-round median. PyTorch "
+             "warmed up, then timed call by call for %.2g s; %d rounds over every model, each "
+             "timing onyx, eager and TorchScript in turn; a figure is the lowest per-round "
+             "median. PyTorch "
              "eager is zoo.py's module (the ONNX file's weights) under "
              "`torch.inference_mode()`; TorchScript is `torch.jit.trace` + `torch.jit.freeze` "
              "of it; onyx is `onyx bench --json` on the zoo's model.onnx. Stateful models get "
@@ -384,9 +403,10 @@ def write_md(path, info, rows, mach):
         label = r["label"] + (" (%s)" % r["note"] if r["note"] and r["T"] == 1 else "")
         t = target_of(r)
         ok = "" if r["speedup"] >= t else " **missed**"
-        L.append("| %s | %s | %s | %s | %s | %.2fx | %gx%s | %.2f | %s |"
+        L.append("| %s | %s | %s | %s | %s | %sx | %gx%s | %.2f | %s |"
                  % (label, fmt_int(r["macs"]), fmt_us(r["eager_us"]), fmt_us(r["script_us"]),
-                    fmt_us(r["onyx_us"]), r["speedup"], t, ok, r["onyx"].get("gflops", 0),
+                    fmt_us(r["onyx_us"]), "%.3g" % r["speedup"] if r["speedup"] < 10
+                    else "%.1f" % r["speedup"], t, ok, r["onyx"].get("gflops", 0),
                     fmt_int(r["onyx"].get("arena_bytes", 0))))
     L.append("")
     if any(r["T"] == 1 for r in rows):
@@ -466,7 +486,7 @@ def write_svg(path, info, rows):
     (and a dashed one at the 5x target of the overhead-bound models)."""
     left, right, top, bar, gap = 190, 70, 80, 16, 6
     plot_w = 560
-    height = top + len(rows) * (bar + gap) + 50
+    height = top + len(rows) * (bar + gap) + 76
     width = left + plot_w + right
     sp = [r["speedup"] for r in rows] or [1.0]
     lo = 10 ** math.floor(math.log10(min(min(sp), 1.0) / 1.2))
@@ -511,7 +531,7 @@ def write_svg(path, info, rows):
                  % (min(x0, x1), y, max(abs(x1 - x0), 1), bar, color))
         o.append('<text x="%.1f" y="%d" fill="#111">%sx</text>'
                  % (max(x0, x1) + 4 if v >= 1 else x0 + 4, y + bar - 4,
-                    "%.0f" % v if v >= 10 else "%.1f" % v if v >= 1 else "%.2f" % v))
+                    "%.0f" % v if v >= 10 else "%.2f" % v))
     x = x_of(1.0)
     o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>'
              % (x, top - 8, x, bottom))
@@ -522,6 +542,13 @@ def write_svg(path, info, rows):
              'stroke-dasharray="5,4"/>' % (x, top - 8, x, bottom))
     o.append('<text x="%.1f" y="%d" fill="#555">5x: the target of the recurrent and small '
              'models</text>' % (x + 4, top - 12))
+    y = bottom + 56
+    for i, (color, text) in enumerate((("#2e7d32", "meets its target"),
+                                       ("#f9a825", "faster than PyTorch, below its target"),
+                                       ("#c62828", "slower than PyTorch"))):
+        x = 10 + i * 250
+        o.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (x, y - 10, color))
+        o.append('<text x="%d" y="%d">%s</text>' % (x + 16, y, text))
     o.append('</svg>')
     with open(path, "w") as f:
         f.write("\n".join(o) + "\n")
@@ -567,11 +594,21 @@ def main(argv):
     if not cases:
         log("compare.py: no zoo model to run")
         return 1
-    mach = machine(sgemm_bin, cases, a)
-    rows = []
-    for name, module, inputs, meta in cases:
-        for label, T, note in variants(name, meta, a.block):
-            rows.append(bench_row(label, name, module, inputs, meta, T, note, a, sgemm_bin))
+    specs, sizes = machine_specs(cases)
+    mach_runs = []
+    with torch.inference_mode():
+        jobs = [prepare(label, name, module, inputs, meta, T, note, a)
+                for name, module, inputs, meta in cases
+                for label, T, note in variants(name, meta, a.block)]
+        # the rounds go over every row in turn, so that a burst of load from a
+        # neighbour, which may last seconds, spoils one round of a row, not all
+        for r in range(a.rounds):
+            log("round %d of %d" % (r + 1, a.rounds))
+            mach_runs += sgemm_peak(sgemm_bin, specs, a.sgemm_seconds)
+            for job in jobs:
+                measure(job, a, sgemm_bin)
+    mach = machine(mach_runs, sizes)
+    rows = [finish(job) for job in jobs]
     info["load_end"] = loadavg()
     info["elapsed_s"] = time.time() - t0
     os.makedirs(a.out, exist_ok=True)
