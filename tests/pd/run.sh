@@ -7,6 +7,7 @@
 # default grain it runs them in bursts, which eats the threaded mode's slack).
 #   tests/pd/run.sh            everything
 #   ONYX_PD_FAST=1 ...         skips valgrind
+# tests/pd/help.py plays the help patches' examples (see its docstring).
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -189,6 +190,15 @@ for h in help/*.pd; do
     if grep -qi -e '^error' -e "couldn't create" -e 'fail' "$T/help.log"; then
         fail "help $h:"; sed 's/^/   /' "$T/help.log"
     else pass "help $h"; fi
+done
+
+echo "== help patches: every example played headless (load, DSP, messages, a few seconds), no console error"
+if [ ! -f models/zoo/mdrnn/model.onnx ]; then # onyx-help.pd's mdrnn comes from the zoo
+    make -s models >"$T/models.log" 2>&1 || { cat "$T/models.log"; exit 1; }
+fi
+for h in onyx~-help.pd onyx-help.pd; do
+    if $PY tests/pd/help.py "$ROOT" "$T/help" "$h"; then pass "help $h: every example"
+    else fail "help $h: examples (see $T/help)"; fi
 done
 
 echo

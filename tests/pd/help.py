@@ -1,0 +1,431 @@
+#!/usr/bin/python3
+"""Runs the help patches headless and plays every example in them.
+
+usage: tests/pd/help.py ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+
+For each help patch a wrapper patch opens it with `pd open`, then adds, by
+dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
+click (message boxes, toggles, sliders, radios, bangs) and taps ([print],
+[env~] -> [print]) on the outlets to check. The help patches themselves stay
+as they are: the boxes are found here by their text. The wrapper turns DSP
+on, "clicks" through a timed script (load, every message, the sources, the
+sliders, a few seconds of running) and quits. The test fails on any error
+line in Pd's stderr, and when the examples do not do what they show (the
+classifier names its test sources, the overdrive and the synth make sound,
+the presets MLP gives its corner presets, the mdrnn walks).
+"""
+import math
+import os
+import re
+import subprocess
+import sys
+
+ERROR_RE = re.compile(r"^error|couldn't create|\.\.\. couldn't|connection failed|bad arguments|"
+                      r"no method|^expr|stack overflow|not found|DSP loop|fail", re.I)
+
+
+# ------------------------------------------------------------ the patch file
+
+class Canvas:
+    def __init__(self, name):
+        self.name, self.boxes, self.conns = name, [], []
+
+
+def unescape(s):
+    return s.replace("\\$", "$").replace("\\,", ",").replace("\\;", ";").replace("\\\\", "\\")
+
+
+def parse(path):
+    """Canvases by name ('top', or the subpatch name): boxes as (kind, text)."""
+    text = open(path).read()
+    records = re.split(r"(?<!\\);\s*\n", text)
+    canvases, stack = {}, []
+    for rec in records:
+        rec = " ".join(rec.split())
+        if not rec:
+            continue
+        if rec.startswith("#N canvas"):
+            parts = rec.split()
+            name = "top" if not stack else parts[6] if len(parts) > 7 else "(subpatch)"
+            c = Canvas(name)
+            stack.append(c)
+            canvases.setdefault(name, c)
+            continue
+        if not rec.startswith("#X "):
+            continue
+        parts = rec.split(" ", 4)
+        kind = parts[1]
+        if kind == "restore":
+            stack.pop()
+            stack[-1].boxes.append(("obj", parts[4] if len(parts) > 4 else ""))
+        elif kind in ("obj", "msg", "text", "floatatom", "symbolatom", "listbox"):
+            body = parts[4] if len(parts) > 4 else ""
+            body = re.sub(r"(?<!\\), f \d+$", "", body)
+            stack[-1].boxes.append((kind, unescape(body)))
+        elif kind == "connect":
+            a, ao, b, bi = map(int, rec.split()[2:6])
+            stack[-1].conns.append((a, ao, b, bi))
+    return canvases
+
+
+class Finder:
+    def __init__(self, path):
+        self.canvases = parse(path)
+
+    def find(self, text, kind="msg", canvas="top", to=None, label=None, text_prefix=None):
+        """Index of the box with this text (or GUI of this kind and label);
+        with `to`, the one connected (directly or through a [t a]) to a box
+        whose text contains `to`."""
+        c = self.canvases[canvas]
+        hits = []
+        for i, (k, t) in enumerate(c.boxes):
+            if label is not None:
+                f = t.split()
+                if kind == "floatatom":
+                    if k == "floatatom" and len(f) > 4 and f[4] == label:
+                        hits.append(i)
+                    continue
+                pos = {"hsl": 9, "tgl": 5, "bng": 7}[kind]
+                if k == "obj" and f and f[0] == kind and len(f) > pos and f[pos] == label:
+                    hits.append(i)
+            elif kind == "hradio":
+                if k == "obj" and t.split()[0] == "hradio":
+                    hits.append(i)
+            elif k == kind and (t == text if text_prefix is None else t.startswith(text_prefix)):
+                hits.append(i)
+        if to is not None:
+            def targets(i):
+                out = [b for a, _, b, _ in c.conns if a == i]
+                for b in list(out):
+                    if c.boxes[b][1] == "t a":
+                        out += [d for a, _, d, _ in c.conns if a == b]
+                return out
+            hits = [i for i in hits if any(to in c.boxes[b][1] for b in targets(i))]
+        if len(hits) != 1:
+            raise SystemExit("help.py: %s %r (label %r, to %r) in %s: %d matches" %
+                             (kind, text, label, to, canvas, len(hits)))
+        return hits[0]
+
+    def count(self, canvas):
+        return len(self.canvases[canvas].boxes)
+
+
+# ------------------------------------------------------------ the wrapper
+
+class Wrapper:
+    def __init__(self, help_name, help_dir, finder):
+        self.name, self.dir, self.f = help_name, help_dir, finder
+        self.added = {}          # canvas -> objects added so far
+        self.setup, self.events, self.n = [], [], 0
+
+    def _canvas_sym(self, canvas):
+        return "pd-" + self.name if canvas == "top" else "pd-" + canvas
+
+    def _add(self, canvas, text):
+        idx = self.f.count(canvas) + self.added.get(canvas, 0)
+        self.added[canvas] = self.added.get(canvas, 0) + 1
+        self.setup.append("%s obj 0 0 %s" % (self._canvas_sym(canvas), text))
+        return idx
+
+    def _connect(self, canvas, a, ao, b, bi):
+        self.setup.append("%s connect %d %d %d %d" % (self._canvas_sym(canvas), a, ao, b, bi))
+
+    def hook(self, idx, canvas="top"):
+        """A receive name that 'clicks' box idx."""
+        self.n += 1
+        name = "onyxtest-%d" % self.n
+        r = self._add(canvas, "r " + name)
+        self._connect(canvas, r, 0, idx, 0)
+        return name
+
+    def tap(self, idx, outlet, label, canvas="top", signal=False):
+        src = idx
+        if signal:
+            src = self._add(canvas, "env~ 4096")
+            self._connect(canvas, idx, outlet, src, 0)
+            outlet = 0
+        p = self._add(canvas, "print " + label)
+        self._connect(canvas, src, outlet, p, 0)
+
+    def at(self, ms, recv, msg="bang"):
+        self.events.append((ms, "%s %s" % (recv, msg)))
+
+    def mark(self, ms, label):
+        self.events.append((ms, "onyxtest-mark %s" % label))
+
+    def write(self, path, end_ms):
+        lines = ["#N canvas 0 0 400 300 12;", "#X obj 10 10 loadbang;", "#X obj 200 10 r onyxtest-mark;",
+                 "#X obj 200 40 print mark;"]
+        setup = "\\; pd open %s %s \\; " % (self.name, self.dir) + " \\; ".join(self.setup)
+        lines.append("#X msg 10 40 %s;" % setup)
+        conns = ["#X connect 0 0 3 0;", "#X connect 1 0 2 0;"]
+        n = 4
+        events = self.events + [(end_ms, "pd dsp 0"), (end_ms + 50, "pd quit")]
+        for ms, m in events:
+            lines.append("#X obj 10 %d delay %d;" % (70 + n, ms))
+            lines.append("#X msg 10 %d \\; %s;" % (100 + n, m.replace("$", "\\$").replace(";", "\\;")))
+            conns += ["#X connect 0 0 %d 0;" % n, "#X connect %d 0 %d 0;" % (n, n + 1)]
+            n += 2
+        with open(path, "w") as f:
+            f.write("\n".join(lines + conns) + "\n")
+
+
+def run_pd(wrapper_path, log_path):
+    cmd = ["timeout", "120", "pd", "-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
+           "-open", wrapper_path]
+    # no -path: the help patches' [declare -path ..] must find the objects
+    with open(log_path, "w") as log:
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd="/").returncode
+    return rc, open(log_path).read().splitlines()
+
+
+def values(log, label):
+    out = []
+    for line in log:
+        if line.startswith(label + ": "):
+            try:
+                out.append([float(v) for v in line[len(label) + 2:].split()])
+            except ValueError:
+                out.append(line[len(label) + 2:].split())
+    return out
+
+
+def phases(log, label):
+    """Lines with this label, grouped by the last 'mark: NAME' before them."""
+    cur, out = None, {}
+    for line in log:
+        if line.startswith("mark: "):
+            cur = line[6:].strip()
+            out.setdefault(cur, [])
+        elif line.startswith(label + ": ") and cur is not None:
+            out[cur].append(line[len(label) + 2:].split())
+    return out
+
+
+class Result:
+    def __init__(self, name):
+        self.name, self.bad = name, []
+
+    def check(self, ok, what):
+        print("   %s %s" % ("ok  " if ok else "BAD ", what))
+        if not ok:
+            self.bad.append(what)
+
+
+# ------------------------------------------------------------ onyx~-help.pd
+
+def test_tilde(root, out):
+    name = "onyx~-help.pd"
+    f = Finder(os.path.join(root, "help", name))
+    w = Wrapper(name, os.path.join(root, "help"), f)
+    od = f.find("onyx~ ../models/trained/overdrive.onnx", "obj")
+    cls = f.find("onyx~ ../models/trained/sound_classes.onnx", "obj")
+    w.tap(od, 0, "tap-od", signal=True)
+    w.tap(od, 1, "tap-od-info")
+    w.tap(cls, 0, "tap-cls")
+    w.tap(f.find(None, "obj", to="sel 0 1 2 3", text_prefix="expr if("), 0, "tap-argmax")
+    src = w.hook(f.find(None, "hradio", to="t f f"))
+    csrc = w.hook(f.find(None, "hradio", to="expr $f1==0"))
+    vol = w.hook(f.find(None, "hsl", label="volume"))
+    lvl = w.hook(f.find(None, "hsl", label="level"))
+    hz = w.hook(f.find(None, "floatatom", label="Hz", to="osc~ 220"))
+    msgs = {m: w.hook(f.find(m, to="onyx~ ../models/trained/overdrive.onnx"))
+            for m in ["load ../models/trained/overdrive.onnx", "reset", "info", "stats", "print", "profile",
+                      "profile 0", "threads 2"]}
+    cinfo = w.hook(f.find("info", to="sound_classes"))
+    cstats = w.hook(f.find("stats", to="sound_classes"))
+    ptgl = w.hook(f.find(None, "tgl", label="print_probs"))
+    flags = []
+    fl = f.canvases["flags"]
+    for i, (k, t) in enumerate(fl.boxes):
+        if k == "msg" and t == "info":
+            flags.append(w.hook(i, canvas="flags"))
+
+    w.at(100, "pd", "dsp 1")
+    w.at(120, vol, "0.3")
+    w.at(130, lvl, "0.8")
+    w.at(140, hz, "330")
+    w.mark(150, "tone")
+    w.mark(1000, "tone-end")
+    w.at(1010, src, "1")
+    w.mark(1100, "noise")
+    w.mark(1900, "noise-end")
+    w.at(1910, src, "0")
+    for k, m in enumerate(["info", "stats", "print", "profile", "reset", "threads 2"]):
+        w.at(2000 + 40 * k, msgs[m])
+    w.at(2400, msgs["profile"])
+    w.at(2450, msgs["profile 0"])
+    tg = w.hook(f.find(None, "tgl", label="empty", to="enable $1"))
+    w.at(2500, tg, "0")
+    w.at(2600, tg, "1")
+    w.at(2700, msgs["load ../models/trained/overdrive.onnx"])
+    # classifier: each source for 500 ms
+    for k, s in enumerate(["sine", "square", "saw", "noise"]):
+        w.at(3000 + 600 * k, csrc, str(k))
+        w.mark(3300 + 600 * k, "cls-" + s)
+    w.mark(5400, "cls-end")
+    w.at(5450, ptgl, "1")
+    w.at(5550, ptgl, "0")
+    w.at(5600, cinfo)
+    w.at(5650, cstats)
+    for k, h in enumerate(flags):
+        w.at(5700 + 20 * k, h)
+    w.at(5900, msgs["stats"])
+    wp = os.path.join(out, "help_tilde.pd")
+    w.write(wp, 6000)
+    rc, log = run_pd(wp, os.path.join(out, "help_tilde.log"))
+
+    r = Result(name)
+    errs = [l for l in log if ERROR_RE.search(l)]
+    r.check(not errs, "no error in the console%s" % ("" if not errs else ": " + " | ".join(errs[:5])))
+    r.check(rc == 0, "pd exited with 0 (got %d)" % rc)
+    env = phases(log, "tap-od")
+    tone = [float(v[0]) for v in env.get("tone", [])][5:]
+    noise = [float(v[0]) for v in env.get("noise", [])]
+    r.check(tone and min(tone) > 70, "overdrive on the tone: level %s dB" % (min(tone) if tone else None))
+    r.check(noise and max(noise) > 70, "overdrive on noise bursts: peak %s dB" % (max(noise) if noise else None))
+    got = phases(log, "tap-cls")
+    for k, s in enumerate(["sine", "square", "saw", "noise"]):
+        p = [list(map(float, v[1:])) for v in got.get("cls-" + s, []) if v and v[0] == "probs"]
+        last = p[0] if p else None  # the first block after the mark (300 ms after the switch)
+        r.check(last is not None and len(last) == 4 and last.index(max(last)) == k,
+                "classifier on the %s: probs %s" % (s, last))
+    r.check(any(l.startswith("probs: ") for l in log), "the print_probs toggle prints probs")
+    am = phases(log, "tap-argmax")
+    seen = [(am.get("cls-" + s) or [["?"]])[0][0] for s in ["sine", "square", "saw", "noise"]]
+    r.check(seen == ["0", "1", "2", "3"], "the most likely class shown: %s" % seen)
+    info = {v[0]: v[1:] for v in values(log, "tap-od-info") if isinstance(v, list) and v and isinstance(v[0], str)}
+    r.check(info.get("model", [""])[0].endswith("overdrive.onnx") and info.get("latency") == ["128"],
+            "overdrive info: model %s, latency %s" % (info.get("model"), info.get("latency")))
+    st = {v[0]: v[1:] for v in values(log, "tap-od-info") if v and isinstance(v[0], str)}
+    r.check(st.get("inferences") and float(st["inferences"][0]) > 100,
+            "overdrive stats: inferences %s overruns %s" % (st.get("inferences"), st.get("overruns")))
+    lat = {k: dict((v[0], v[1:]) for v in values(log, "flags-%d" % k) if v and isinstance(v[0], str))
+           for k in range(1, 6)}
+    r.check(lat[1].get("latency") == ["0"] and lat[2].get("latency") == ["512"] and
+            all(lat[k].get("model") for k in range(1, 6)),
+            "flags: -sync latency %s, -block 256 latency %s, every flag object has a model" %
+            (lat[1].get("latency"), lat[2].get("latency")))
+    r.check(any("profile over" in l for l in log), "profile prints its table")
+    return r
+
+
+# ------------------------------------------------------------ onyx-help.pd
+
+CORNER_10 = [0.85, 0.60, 0.01, 0.10, 0.20, 0.10, 0.02, 0.90]
+
+
+def test_ctl(root, out):
+    name = "onyx-help.pd"
+    f = Finder(os.path.join(root, "help", name))
+    w = Wrapper(name, os.path.join(root, "help"), f)
+    pre = f.find("onyx ../models/trained/presets.onnx", "obj")
+    md = f.find("onyx ../models/zoo/mdrnn/model.onnx", "obj")
+    syn = f.find("pd synth", "obj")
+    w.tap(pre, 0, "tap-params")
+    w.tap(pre, 1, "tap-presets-info")
+    w.tap(syn, 0, "tap-synth", signal=True)
+    w.tap(md, 3, "tap-mdrnn-info")
+    w.tap(f.find("pack f f", "obj", to="t l l l"), 0, "tap-point")
+    hx = w.hook(f.find(None, "hsl", label="x"))
+    hy = w.hook(f.find(None, "hsl", label="y"))
+    play = w.hook(f.find(None, "tgl", label="play"))
+    vol = w.hook(f.find(None, "hsl", label="volume"))
+    run = w.hook(f.find(None, "tgl", label="run"))
+    step = w.hook(f.find(None, "bng", label="step"))
+    rst = w.hook(f.find(None, "bng", label="reset"))
+    temp = w.hook(f.find(None, "hsl", label="temperature"))
+    pm = {m: w.hook(f.find(m, to="presets.onnx"))
+          for m in ["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
+                    "load ../models/trained/presets.onnx"]}
+    mi = w.hook(f.find("info", to="mdrnn"))
+    ms = w.hook(f.find("stats", to="mdrnn"))
+    fl = f.canvases["flags"]
+    fmsg = [(i, t) for i, (k, t) in enumerate(fl.boxes) if k == "msg"]
+    fh = [(w.hook(i, canvas="flags"), t) for i, t in fmsg]
+
+    w.at(100, "pd", "dsp 1")
+    w.at(120, vol, "0.3")
+    w.at(140, play, "1")
+    w.mark(150, "xy")
+    w.at(200, hx, "1")
+    w.at(220, hy, "0")
+    w.mark(300, "xy-end")
+    w.mark(400, "synth")
+    w.at(600, hx, "0.2")
+    w.at(800, hy, "0.9")
+    w.mark(1600, "synth-end")
+    for k, m in enumerate(["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
+                           "load ../models/trained/presets.onnx"]):
+        w.at(1700 + 40 * k, pm[m])
+    w.at(2100, play, "0")
+    w.mark(2200, "mdrnn")
+    w.at(2200, temp, "0.5")
+    w.at(2210, run, "1")
+    w.at(3200, run, "0")
+    w.mark(3250, "mdrnn-end")
+    w.at(3300, step)
+    w.at(3350, rst)
+    w.mark(3360, "after-reset")
+    w.at(3400, step)
+    w.at(3450, mi)
+    w.at(3500, ms)
+    w.at(3550, temp, "0")
+    w.mark(3560, "t0")
+    w.at(3600, step)
+    w.at(3650, step)
+    w.mark(3700, "flags")
+    t = 3700
+    for h, text in fh:
+        if text == "0 0":
+            t += 300  # after the load of -out 3
+        w.at(t, h)
+        t += 30
+    w.mark(t + 300, "end")
+    wp = os.path.join(out, "help_ctl.pd")
+    w.write(wp, t + 400)
+    rc, log = run_pd(wp, os.path.join(out, "help_ctl.log"))
+
+    r = Result(name)
+    errs = [l for l in log if ERROR_RE.search(l)]
+    r.check(not errs, "no error in the console%s" % ("" if not errs else ": " + " | ".join(errs[:5])))
+    r.check(rc == 0, "pd exited with 0 (got %d)" % rc)
+    ph = phases(log, "tap-params")
+    corner = [list(map(float, v)) for v in ph.get("xy", [])]
+    last = corner[-1] if corner else None
+    r.check(last is not None and len(last) == 8 and max(abs(a - b) for a, b in zip(last, CORNER_10)) < 0.02,
+            "presets at x=1 y=0 give the bright pluck preset: %s" % last)
+    env = [float(v[0]) for v in phases(log, "tap-synth").get("synth", [])]
+    r.check(env and max(env) > 60, "the synth plays: peak %s dB" % (max(env) if env else None))
+    pts = [list(map(float, v)) for v in phases(log, "tap-point").get("mdrnn", [])]
+    ok = len(pts) >= 15 and all(len(p) == 2 and all(math.isfinite(x) for x in p) for p in pts)
+    spread = max(p[0] for p in pts) - min(p[0] for p in pts) if pts else 0
+    r.check(ok and spread > 0.05, "mdrnn gesture: %d points, x spread %.3f" % (len(pts), spread))
+    t0 = [list(map(float, v)) for v in phases(log, "tap-point").get("t0", [])]
+    r.check(len(t0) == 2, "temperature 0: the most likely mean, %s" % t0)
+    mdi = {v[0]: v[1:] for v in values(log, "tap-mdrnn-info") if v and isinstance(v[0], str)}
+    r.check(mdi.get("states") == ["2"] and mdi.get("inferences"),
+            "mdrnn info/stats: states %s, inferences %s" % (mdi.get("states"), mdi.get("inferences")))
+    fo = [values(log, "flags-%d" % k) for k in range(1, 5)]
+    r.check(all(fo), "flags subpatch: every object answers (%s)" % [len(v) for v in fo])
+    return r
+
+
+TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__.split("\n\n")[1])
+        return 2
+    root, out = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    os.makedirs(out, exist_ok=True)
+    fails = 0
+    for name in argv[3:] or list(TESTS):
+        r = TESTS[name](root, out)
+        fails += bool(r.bad)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
