@@ -5,8 +5,11 @@
  * product  X (rows, I) @ W^T (I, G*H) + bias  into scratch; each time step
  * then adds  H_{t-1} (B, H) @ R^T (H, G*H)  and applies the cell. W^T, R^T and
  * the pre-summed biases are packed once in prepare when W/R/B/P are constant,
- * otherwise into scratch at every eval. Batch 1 (per-sample audio models)
- * uses the hand-written matrix-vector product below rather than a BLAS call.
+ * otherwise into scratch at every eval. Each gate is padded to Hp units, a
+ * multiple of the vector width, so that the cells and the recurrent product
+ * run on whole vectors. Up to 4 batch rows (per-sample audio models, and
+ * simple_rnn's 256 units) use the hand-written matrix-vector product below on
+ * R^T packed in column panels, rather than a BLAS call.
  *
  * Shapes (layout 0; layout 1 swaps the first two axes of X, Y, Y_h, Y_c,
  * initial_h and initial_c, see rnn_prepare):
@@ -111,22 +114,31 @@ rnn_act_loop(rnn_act_kind kind, const rnn_act *a, float *y, const float *x,
                    n - j);
 }
 
-/* y (n,) = f(clamp(x)); y may be x. avx2: the CPU has AVX2 (sigmoid and
- * tanh then go 8 lanes at a time, same bits) */
-static void rnn_act_apply(int avx2, const rnn_act *a, float *y, const float *x,
+/* the instruction sets rnn.c picks from, once in prepare */
+enum { ISA_V4, ISA_AVX2, ISA_AVX512 };
+
+/* y (n,) = f(clamp(x)); y may be x. isa: ISA_AVX2 / ISA_AVX512 when the CPU
+ * has them (sigmoid and tanh then go 8 / 16 lanes at a time, same bits) */
+static void rnn_act_apply(int isa, const rnn_act *a, float *y, const float *x,
                           int n, float clip)
 {
 #if ONYX_RNN_ACT_AVX2
-    if (avx2 && clip == INFINITY && a->kind == ACT_SIGMOID) {
-        onyx_rnn_sigmoid_avx2(y, x, n);
+    if (isa != ISA_V4 && clip == INFINITY && a->kind == ACT_SIGMOID) {
+        if (isa == ISA_AVX512)
+            onyx_rnn_sigmoid_avx512(y, x, n);
+        else
+            onyx_rnn_sigmoid_avx2(y, x, n);
         return;
     }
-    if (avx2 && clip == INFINITY && a->kind == ACT_TANH) {
-        onyx_rnn_tanh_avx2(y, x, n);
+    if (isa != ISA_V4 && clip == INFINITY && a->kind == ACT_TANH) {
+        if (isa == ISA_AVX512)
+            onyx_rnn_tanh_avx512(y, x, n);
+        else
+            onyx_rnn_tanh_avx2(y, x, n);
         return;
     }
 #endif
-    (void)avx2;
+    (void)isa;
     if (clip < INFINITY) {
         rnn_act_loop(a->kind, a, y, x, n, clip);
         return;
@@ -266,29 +278,112 @@ matvec_acc_v8(float *out, const float *x, const float *W, int ldw, int N,
 #endif
 
 /* the matrix-vector product for this CPU */
-static inline void matvec_acc(int avx2, float *out, const float *x,
+static inline void matvec_acc(int isa, float *out, const float *x,
                               const float *W, int ldw, int N, int K)
 {
 #if RNN_AVX2
-    if (avx2) {
+    if (isa != ISA_V4) {
         matvec_acc_v8(out, x, W, ldw, N, K);
         return;
     }
 #endif
-    (void)avx2;
+    (void)isa;
     matvec_acc_v4(out, x, W, ldw, N, K);
+}
+
+/* ---- the recurrent product of up to 4 batch rows ----
+ * out (N,) = init (N,) + x (K,) @ Wp (K, N); init may be out. Wp is a part
+ * of R^T packed by rnn_pack in column panels of RNN_PW: the panel at column
+ * j0 (w = min(RNN_PW, N - j0) columns) is K rows of w floats at Wp + K*j0,
+ * read front to back as one stream (simple_rnn's 256 KB of R come from L2
+ * at every step). N is a multiple of the vector width L. A panel goes in
+ * chunks of 8 vectors summed in registers over k, with FMA where the CPU
+ * has it (contraction is switched on for these functions only). Written
+ * once, made for each vector type by RNN_MATVEC. */
+#define RNN_PW 128
+#define RNN_MATVEC_ROWS 4 /* batch rows up to which rnn_matvec runs */
+
+#define RNN_MATVEC(SUF, VT, L, ATTR)                                           \
+    ATTR static inline __attribute__((always_inline)) void rnn_chunk_##SUF(    \
+        float *out, const float *init, const float *x, const float *w,         \
+        int ldw, int K, int nv)                                                \
+    {                                                                          \
+        VT a[8];                                                               \
+        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
+            memcpy(&a[v], init + v * L, sizeof a[v]);                          \
+        for (int k = 0; k < K; k++, w += ldw) {                                \
+            const float xk = x[k];                                             \
+            _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++) {             \
+                VT wv;                                                         \
+                memcpy(&wv, w + v * L, sizeof wv);                             \
+                a[v] += xk * wv;                                               \
+            }                                                                  \
+        }                                                                      \
+        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
+            memcpy(out + v * L, &a[v], sizeof a[v]);                           \
+    }                                                                          \
+    ATTR static void rnn_matvec_##SUF(float *out, const float *init,           \
+                                      const float *x, const float *Wp, int K,  \
+                                      int N)                                   \
+    {                                                                          \
+        for (int j0 = 0; j0 < N; j0 += RNN_PW) {                               \
+            int w = N - j0 < RNN_PW ? N - j0 : RNN_PW;                         \
+            const float *P = Wp + (size_t)K * j0;                              \
+            for (int c = 0; c < w; c += 8 * L) {                               \
+                float *o = out + j0 + c;                                       \
+                const float *i0 = init + j0 + c;                               \
+                switch ((w - c) / L) {                                         \
+                case 1: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 1); break;      \
+                case 2: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 2); break;      \
+                case 3: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 3); break;      \
+                case 4: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 4); break;      \
+                case 5: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 5); break;      \
+                case 6: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 6); break;      \
+                case 7: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 7); break;      \
+                default: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 8); break;     \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+    }
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+RNN_MATVEC(v4, v4f, 4, )
+#if RNN_AVX2
+typedef float v16f __attribute__((vector_size(64)));
+RNN_MATVEC(avx2, v8f, 8, __attribute__((target("avx2,fma"))))
+RNN_MATVEC(avx512, v16f, 16, __attribute__((target("avx512f,fma"))))
+#endif
+#pragma GCC pop_options
+
+/* the recurrent product for this CPU (rnn_params.isa) */
+static void rnn_matvec(int isa, float *out, const float *init, const float *x,
+                       const float *Wp, int K, int N)
+{
+#if RNN_AVX2
+    if (isa == ISA_AVX512) {
+        rnn_matvec_avx512(out, init, x, Wp, K, N);
+        return;
+    }
+    if (isa == ISA_AVX2) {
+        rnn_matvec_avx2(out, init, x, Wp, K, N);
+        return;
+    }
+#endif
+    (void)isa;
+    rnn_matvec_v4(out, init, x, Wp, K, N);
 }
 
 /* out (M, N) += x (M, K) @ W (K, N); row strides ldo, ldx, ldw.
  * A few rows or a small product: our own loop (a BLAS call costs more than
  * the arithmetic); else onyx_sgemm. */
-static void mat_acc(int avx2, float *out, int ldo, const float *x, int ldx,
+static void mat_acc(int isa, float *out, int ldo, const float *x, int ldx,
                     const float *W, int ldw, int M, int N, int K)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
         for (int m = 0; m < M; m++)
-            matvec_acc(avx2, out + (size_t)m * ldo, x + (size_t)m * ldx, W,
+            matvec_acc(isa, out + (size_t)m * ldo, x + (size_t)m * ldx, W,
                        ldw, N, K);
         return;
     }
@@ -315,11 +410,17 @@ typedef struct rnn_params {
     float clip;            /* +inf when absent */
     rnn_act act[2][3];     /* [direction][f, g, h] */
     int TC;                /* time steps per projection chunk */
-    int avx2;              /* the CPU has AVX2: matvec_acc_v8 */
-    /* one direction's packed weights, offsets in floats:
-     *   WT (I, GH) = W^T, RT (H, GH) = R^T, bx (GH) input-side bias
-     *   (Wb + Rb, except GRU h gate with linear_before_reset: Wbh only),
-     *   rbh (H) GRU Rbh for linear_before_reset, P (3H) peepholes i o f */
+    int isa;               /* ISA_*: the widest vectors of this CPU */
+    int Hp, GHp;           /* H rounded up to the vector width, G*Hp */
+    int cut;               /* R^T's parts: columns [0, cut), [cut, GHp) */
+    int pw;                /* R^T's panel width (rnn_matvec), or a part's
+                              width when B > 4 (row-major, for mat_acc) */
+    /* one direction's packed weights, offsets in floats; gate q's unit j is
+     * column q*Hp + j (columns j >= H hold 0):
+     *   WT (I, GHp) = W^T, RT (H, GHp) = R^T in parts and panels (rnn_pack),
+     *   bx (GHp) input-side bias (Wb + Rb, except GRU h gate with
+     *   linear_before_reset: Wbh only), rbh (Hp) GRU Rbh for
+     *   linear_before_reset, P (3Hp) peepholes i o f */
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
@@ -332,34 +433,52 @@ static size_t up16(size_t n)
     return (n + 15) & ~(size_t)15;
 }
 
-/* Pack W, R, B, P (B, P may be NULL) for all directions into dst. */
+/* Pack W, R, B, P (B, P may be NULL) for all directions into dst, in the
+ * padded gate layout. R^T's two parts ([0, cut): GRU's z r, or every gate;
+ * [cut, GHp): GRU's h, whose product needs r first) are packed apart, each
+ * in panels of pw columns: the panel at column j0, w columns wide, is H rows
+ * of w floats at RT + H*j0. */
 static void rnn_pack(const rnn_params *k, const float *W, const float *R,
                      const float *Bias, const float *P, float *dst)
 {
-    int I = k->I, H = k->H, GH = k->GH;
+    const int I = k->I, H = k->H, Hp = k->Hp, GH = k->GH, GHp = k->GHp;
+    const int cut[3] = {0, k->cut, GHp};
     for (int d = 0; d < k->D; d++) {
         float *pk = dst + (size_t)d * k->pack_n;
         const float *Wd = W + (size_t)d * GH * I, *Rd = R + (size_t)d * GH * H;
+        const float *Bd = Bias ? Bias + (size_t)d * 2 * GH : NULL;
         float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
-        for (int j = 0; j < GH; j++)
-            for (int i = 0; i < I; i++)
-                WT[(size_t)i * GH + j] = Wd[(size_t)j * I + i];
-        for (int j = 0; j < GH; j++)
-            for (int i = 0; i < H; i++)
-                RT[(size_t)i * GH + j] = Rd[(size_t)j * H + i];
-        for (int j = 0; j < GH; j++) {
-            float wb = Bias ? Bias[(size_t)d * 2 * GH + j] : 0.0f;
-            float rb = Bias ? Bias[(size_t)d * 2 * GH + GH + j] : 0.0f;
-            if (k->cell == CELL_GRU && k->lbr && j >= 2 * H) {
-                bx[j] = wb;
-                pk[k->o_rbh + j - 2 * H] = rb;
-            } else {
-                bx[j] = wb + rb;
+        memset(pk, 0, k->pack_n * sizeof(float));
+        for (int q = 0; q < k->G; q++)
+            for (int j = 0; j < H; j++) {
+                int row = q * H + j, col = q * Hp + j;
+                for (int i = 0; i < I; i++)
+                    WT[(size_t)i * GHp + col] = Wd[(size_t)row * I + i];
+                float wb = Bd ? Bd[row] : 0.0f, rb = Bd ? Bd[GH + row] : 0.0f;
+                if (k->cell == CELL_GRU && k->lbr && q == 2) {
+                    bx[col] = wb;
+                    pk[k->o_rbh + j] = rb;
+                } else {
+                    bx[col] = wb + rb;
+                }
             }
-        }
-        if (k->cell == CELL_LSTM)
-            for (int j = 0; j < 3 * H; j++)
-                pk[k->o_P + j] = P ? P[(size_t)d * 3 * H + j] : 0.0f;
+        for (int part = 0; part < 2; part++)
+            for (int j0 = cut[part]; j0 < cut[part + 1]; j0 += k->pw) {
+                int w = cut[part + 1] - j0 < k->pw ? cut[part + 1] - j0 : k->pw;
+                float *panel = RT + (size_t)H * j0;
+                for (int c = 0; c < w; c++) {
+                    int q = (j0 + c) / Hp, j = (j0 + c) % Hp;
+                    if (j >= H) continue;
+                    const float *r = Rd + (size_t)(q * H + j) * H;
+                    for (int i = 0; i < H; i++)
+                        panel[(size_t)i * w + c] = r[i];
+                }
+            }
+        if (k->cell == CELL_LSTM && P)
+            for (int q = 0; q < 3; q++)
+                memcpy(pk + k->o_P + (size_t)q * Hp,
+                       P + (size_t)d * 3 * H + (size_t)q * H,
+                       (size_t)H * sizeof(float));
     }
 }
 
@@ -472,7 +591,8 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
         cell == CELL_LSTM && onyx_attr_int(p, "input_forget", 0) != 0;
 #if RNN_AVX2
     __builtin_cpu_init();
-    k->avx2 = __builtin_cpu_supports("avx2") != 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        k->isa = __builtin_cpu_supports("avx512f") ? ISA_AVX512 : ISA_AVX2;
 #endif
     ONYX_TRY(rnn_parse_acts(p, k, n_acts[cell]));
 
@@ -535,6 +655,16 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->H = (int)H;
     k->GH = (int)GH;
     k->has_P = P != NULL;
+    /* gates padded to whole vectors; R^T in panels for rnn_matvec when the
+     * batch is small, else row-major parts for mat_acc */
+    if (k->isa == ISA_AVX512 && (H + 15) / 16 * 16 != (H + 7) / 8 * 8)
+        k->isa = ISA_AVX2; /* 16-float gates would pad more (H = 8, 24...) */
+    const int vw = k->isa == ISA_AVX512 ? 16 : k->isa == ISA_AVX2 ? 8 : 4;
+    k->Hp = (int)((H + vw - 1) / vw * vw);
+    k->GHp = k->G * k->Hp;
+    k->cut = cell == CELL_GRU ? 2 * k->Hp : k->GHp;
+    k->pw = Bn <= RNN_MATVEC_ROWS ? RNN_PW : k->GHp;
+    const size_t Hp = (size_t)k->Hp, GHp = (size_t)k->GHp;
 
     /* outputs */
     int64_t dY[4], dS[3];
@@ -557,11 +687,11 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 
     /* packed weights */
     size_t n = 0;
-    k->o_WT = n, n += up16((size_t)I * GH);
-    k->o_RT = n, n += up16((size_t)H * GH);
-    k->o_bx = n, n += up16((size_t)GH);
-    k->o_rbh = n, n += up16((size_t)H);
-    k->o_P = n, n += up16((size_t)3 * H);
+    k->o_WT = n, n += up16((size_t)I * GHp);
+    k->o_RT = n, n += up16((size_t)H * GHp);
+    k->o_bx = n, n += up16(GHp);
+    k->o_rbh = n, n += up16(Hp);
+    k->o_P = n, n += up16(3 * Hp);
     k->pack_n = n;
     k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
                 (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
@@ -569,25 +699,25 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 
     /* scratch, in floats:
      *   pack   D * pack_n   W^T, R^T, biases, P when not packed in prepare
-     *   xp     TC*B x GH    input projection of TC steps, one direction;
+     *   xp     TC*B x GHp   input projection of TC steps, one direction;
      *                       long sequences go in chunks of TC steps
-     *   gates  B x GH       one step's gate rows (unequal sequence_lens)
-     *   h, c   B x H        state of the direction being run
-     *   tmp    B x H        GRU: r (.) Ht-1, or Ht-1 Rh^T + Rbh
-     *   tmp2   H            one row's temporary inside a cell */
+     *   gates  B x GHp      one step's gate rows (unequal sequence_lens)
+     *   h, c   B x Hp       state of the direction being run
+     *   tmp    B x Hp       GRU: r (.) Ht-1, or Ht-1 Rh^T + Rbh
+     *   tmp2   Hp           one row's temporary inside a cell */
     int64_t cap = 1 << 16; /* floats of projection kept at once */
-    int64_t TC = cap / (Bn * GH > 0 ? Bn * GH : 1);
+    int64_t TC = cap / (Bn * (int64_t)GHp > 0 ? Bn * (int64_t)GHp : 1);
     if (TC < 1) TC = 1;
     if (TC > T) TC = T;
     k->TC = (int)TC;
     size_t s = 0;
     k->s_pack = s, s += k->packed ? 0 : k->D * k->pack_n;
-    k->s_xp = s, s += up16((size_t)TC * Bn * GH);
-    k->s_gates = s, s += up16((size_t)Bn * GH);
-    k->s_h = s, s += up16((size_t)Bn * H);
-    k->s_c = s, s += up16((size_t)Bn * H);
-    k->s_tmp = s, s += up16((size_t)Bn * H);
-    k->s_tmp2 = s, s += up16((size_t)H);
+    k->s_xp = s, s += up16((size_t)TC * Bn * GHp);
+    k->s_gates = s, s += up16((size_t)Bn * GHp);
+    k->s_h = s, s += up16((size_t)Bn * Hp);
+    k->s_c = s, s += up16((size_t)Bn * Hp);
+    k->s_tmp = s, s += up16((size_t)Bn * Hp);
+    k->s_tmp2 = s, s += up16(Hp);
     k->s_n = s;
 
     size_t pbytes =
@@ -606,13 +736,13 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 
 /* ---- one step of each cell, for batch row b ----
  * g: the row's gate pre-activations (projection + recurrent product),
- * h, c: the row's state, updated in place. Each is a few passes over H
- * floats that stay in L1. */
+ * h, c: the row's state, updated in place. Each is a few passes over Hp
+ * floats (whole vectors, padding included) that stay in L1. */
 
 static void rnn_cell_rnn(const rnn_params *k, const rnn_act *act, float *g,
                          float *h)
 {
-    rnn_act_apply(k->avx2, &act[0], h, g, k->H, k->clip);
+    rnn_act_apply(k->isa, &act[0], h, g, k->Hp, k->clip);
 }
 
 /* g holds z r h pre-activations; with linear_before_reset, a holds
@@ -621,10 +751,10 @@ static void rnn_cell_rnn(const rnn_params *k, const rnn_act *act, float *g,
 static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
                          const float *a, float *h, float *tmp)
 {
-    int H = k->H;
+    int H = k->Hp;
     float *z = g, *hh = g + 2 * H;
     if (a) {
-        rnn_act_apply(k->avx2, &act[0], g, g, 2 * H, k->clip); /* z, r */
+        rnn_act_apply(k->isa, &act[0], g, g, 2 * H, k->clip); /* z, r */
         const float *r = g + H;
         for (int j = 0; j < H; j += 4) {
             int n = H - j < 4 ? H - j : 4;
@@ -633,9 +763,9 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
                            v4_load_n(r + j, n) * v4_load_n(a + j, n),
                        n);
         }
-        rnn_act_apply(k->avx2, &act[1], hh, tmp, H, k->clip);
+        rnn_act_apply(k->isa, &act[1], hh, tmp, H, k->clip);
     } else {
-        rnn_act_apply(k->avx2, &act[1], hh, hh, H, k->clip);
+        rnn_act_apply(k->isa, &act[1], hh, hh, H, k->clip);
     }
     for (int j = 0; j < H; j += 4) { /* h = (1-z) hh + z h */
         int n = H - j < 4 ? H - j : 4;
@@ -650,7 +780,7 @@ static void rnn_cell_gru(const rnn_params *k, const rnn_act *act, float *g,
 static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
                           const float *P, float *h, float *c, float *tmp)
 {
-    int H = k->H;
+    int H = k->Hp;
     float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
     if (P)
         for (int j = 0; j < H; j += 4) {
@@ -662,9 +792,9 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
                        v4_load_n(gf + j, n) + v4_load_n(P + 2 * H + j, n) * cp,
                        n);
         }
-    rnn_act_apply(k->avx2, &act[0], gi, gi, H, k->clip);
-    if (!k->input_forget) rnn_act_apply(k->avx2, &act[0], gf, gf, H, k->clip);
-    rnn_act_apply(k->avx2, &act[1], gc, gc, H, k->clip);
+    rnn_act_apply(k->isa, &act[0], gi, gi, H, k->clip);
+    if (!k->input_forget) rnn_act_apply(k->isa, &act[0], gf, gf, H, k->clip);
+    rnn_act_apply(k->isa, &act[1], gc, gc, H, k->clip);
     for (int j = 0; j < H; j += 4) { /* c = f c + i cc; o's peephole sees c */
         int n = H - j < 4 ? H - j : 4;
         v4f i = v4_load_n(gi + j, n);
@@ -675,8 +805,8 @@ static void rnn_cell_lstm(const rnn_params *k, const rnn_act *act, float *g,
             v4_store_n(go + j,
                        v4_load_n(go + j, n) + v4_load_n(P + H + j, n) * cn, n);
     }
-    rnn_act_apply(k->avx2, &act[0], go, go, H, k->clip);
-    rnn_act_apply(k->avx2, &act[2], tmp, c, H, INFINITY);
+    rnn_act_apply(k->isa, &act[0], go, go, H, k->clip);
+    rnn_act_apply(k->isa, &act[2], tmp, c, H, INFINITY);
     for (int j = 0; j < H; j += 4) {
         int n = H - j < 4 ? H - j : 4;
         v4_store_n(h + j, v4_load_n(go + j, n) * v4_load_n(tmp + j, n), n);
@@ -689,6 +819,28 @@ static int rnn_len(const onyx_tensor *seq, int T, int b)
     return seq ? (int)onyx_get_int(seq, b) : T;
 }
 
+/* out (B, c1-c0; row stride ldo) = init (B, c1-c0; row stride ldi, 0: one
+ * row for all) + x (B, H; row stride Hp) @ R^T's columns [c0, c1), a part
+ * as rnn_pack made it: rnn_matvec row by row for a small batch, else
+ * mat_acc on the row-major part. out may be init. */
+static void rnn_rec(const rnn_params *k, float *out, int ldo,
+                    const float *init, int ldi, const float *x, const float *RT,
+                    int c0, int c1)
+{
+    const float *Wp = RT + (size_t)k->H * c0;
+    if (k->B <= RNN_MATVEC_ROWS) {
+        for (int b = 0; b < k->B; b++)
+            rnn_matvec(k->isa, out + (size_t)b * ldo, init + (size_t)b * ldi,
+                       x + (size_t)b * k->Hp, Wp, k->H, c1 - c0);
+        return;
+    }
+    if (out != init)
+        for (int b = 0; b < k->B; b++)
+            memcpy(out + (size_t)b * ldo, init + (size_t)b * ldi,
+                   (size_t)(c1 - c0) * sizeof(float));
+    mat_acc(k->isa, out, ldo, x, k->Hp, Wp, c1 - c0, k->B, c1 - c0, k->H);
+}
+
 /* Run direction d over the whole sequence. */
 static void rnn_direction(const rnn_params *k, int d, const float *pk,
                           float *scratch, const float *X,
@@ -696,7 +848,9 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                           const float *h0, const float *c0, float *Y, float *Yh,
                           float *Yc)
 {
-    const int T = k->T, B = k->B, I = k->I, H = k->H, GH = k->GH, D = k->D;
+    const int T = k->T, B = k->B, I = k->I, H = k->H, D = k->D;
+    const int Hp = k->Hp, GHp = k->GHp;
+    const size_t hbytes = (size_t)H * sizeof(float);
     const int reverse = d == 1 || k->reverse0;
     const float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
     const float *rbh = pk + k->o_rbh;
@@ -707,18 +861,22 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
           *tmp = scratch + k->s_tmp;
     float *tmp2 = scratch + k->s_tmp2;
 
-    /* state row b of initial_h / Y_h: [D,B,H] or [B,D,H] */
+    /* state row b of initial_h / Y_h: [D,B,H] or [B,D,H]; the padding
+     * units start at 0 (they never reach a unit that counts) */
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)(k->layout ? b * D + d : d * B + b) * H;
+        float *hb = h + (size_t)b * Hp, *cb = c + (size_t)b * Hp;
         if (h0)
-            memcpy(h + (size_t)b * H, h0 + o, (size_t)H * sizeof(float));
+            memcpy(hb, h0 + o, hbytes);
         else
-            memset(h + (size_t)b * H, 0, (size_t)H * sizeof(float));
+            memset(hb, 0, hbytes);
+        memset(hb + H, 0, (size_t)(Hp - H) * sizeof(float));
         if (k->cell != CELL_LSTM) continue; /* only LSTM has a cell state */
         if (c0)
-            memcpy(c + (size_t)b * H, c0 + o, (size_t)H * sizeof(float));
+            memcpy(cb, c0 + o, hbytes);
         else
-            memset(c + (size_t)b * H, 0, (size_t)H * sizeof(float));
+            memset(cb, 0, hbytes);
+        memset(cb + H, 0, (size_t)(Hp - H) * sizeof(float));
     }
 
     for (int s0 = 0; s0 < maxlen; s0 += k->TC) {
@@ -731,19 +889,20 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             int nt = (s1 < len ? s1 : len) - s0;
             if (nt <= 0) continue;
             for (int q = 0; q < nt; q++)
-                memcpy(xp + ((size_t)q * B + b) * GH, bx,
-                       (size_t)GH * sizeof(float));
+                memcpy(xp + ((size_t)q * B + b) * GHp, bx,
+                       (size_t)GHp * sizeof(float));
             if (uniform && !k->layout) continue; /* one product below */
             int tlo = reverse ? len - s0 - nt : s0;
             const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
                                        : X + ((size_t)tlo * B + b) * I;
-            mat_acc(k->avx2, xp + (size_t)b * GH, B * GH, x, k->layout ? I : B * I, WT,
-                    GH, nt, GH, I);
+            mat_acc(k->isa, xp + (size_t)b * GHp, B * GHp, x,
+                    k->layout ? I : B * I, WT, GHp, nt, GHp, I);
         }
         if (uniform && !k->layout) {
             int nt = s1 - s0;
             int tlo = reverse ? maxlen - s0 - nt : s0;
-            mat_acc(k->avx2, xp, GH, X + (size_t)tlo * B * I, I, WT, GH, nt * B, GH, I);
+            mat_acc(k->isa, xp, GHp, X + (size_t)tlo * B * I, I, WT, GHp,
+                    nt * B, GHp, I);
         }
 
         for (int s = s0; s < s1; s++) {
@@ -752,65 +911,62 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             float *g;
             if (uniform) {
                 int q = reverse ? s1 - 1 - s : s - s0;
-                g = xp + (size_t)q * B * GH;
+                g = xp + (size_t)q * B * GHp;
             } else {
                 g = gates;
                 for (int b = 0; b < B; b++) {
                     int len = rnn_len(seq, T, b);
-                    float *gb = gates + (size_t)b * GH;
+                    float *gb = gates + (size_t)b * GHp;
                     if (s >= len) {
-                        memset(gb, 0, (size_t)GH * sizeof(float));
+                        memset(gb, 0, (size_t)GHp * sizeof(float));
                         continue;
                     }
                     int q = reverse ? (s1 < len ? s1 : len) - 1 - s : s - s0;
-                    memcpy(gb, xp + ((size_t)q * B + b) * GH,
-                           (size_t)GH * sizeof(float));
+                    memcpy(gb, xp + ((size_t)q * B + b) * GHp,
+                           (size_t)GHp * sizeof(float));
                 }
             }
 
             if (k->cell == CELL_GRU) {
                 /* z, r first: the h gate needs r */
-                mat_acc(k->avx2, g, GH, h, H, RT, GH, B, 2 * H, H);
+                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, 2 * Hp);
                 if (k->lbr) {
-                    for (int b = 0; b < B; b++)
-                        memcpy(tmp + (size_t)b * H, rbh,
-                               (size_t)H * sizeof(float));
-                    mat_acc(k->avx2, tmp, H, h, H, RT + 2 * H, GH, B, H, H);
+                    rnn_rec(k, tmp, Hp, rbh, 0, h, RT, 2 * Hp, GHp);
                 } else {
                     /* z r activated here, tmp = r (.) Ht-1 */
                     for (int b = 0; b < B; b++) {
-                        float *gb = g + (size_t)b * GH;
-                        rnn_act_apply(k->avx2, &act[0], gb, gb, 2 * H, k->clip);
-                        for (int j = 0; j < H; j += 4) {
-                            int n = H - j < 4 ? H - j : 4;
-                            v4_store_n(tmp + (size_t)b * H + j,
-                                       v4_load_n(gb + H + j, n) *
-                                           v4_load_n(h + (size_t)b * H + j, n),
-                                       n);
-                        }
+                        float *gb = g + (size_t)b * GHp;
+                        rnn_act_apply(k->isa, &act[0], gb, gb, 2 * Hp, k->clip);
+                        for (int j = 0; j < Hp; j += 4)
+                            v4_store(tmp + (size_t)b * Hp + j,
+                                     v4_load(gb + Hp + j) *
+                                         v4_load(h + (size_t)b * Hp + j));
                     }
-                    mat_acc(k->avx2, g + 2 * H, GH, tmp, H, RT + 2 * H, GH, B, H, H);
+                    rnn_rec(k, g + 2 * Hp, GHp, g + 2 * Hp, GHp, tmp, RT,
+                            2 * Hp, GHp);
                 }
             } else {
-                mat_acc(k->avx2, g, GH, h, H, RT, GH, B, GH, H);
+                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, GHp);
             }
 
             for (int b = 0; b < B; b++) {
                 int len = rnn_len(seq, T, b);
                 if (s >= len) continue;
-                float *gb = g + (size_t)b * GH, *hb = h + (size_t)b * H;
+                float *gb = g + (size_t)b * GHp, *hb = h + (size_t)b * Hp;
                 if (k->cell == CELL_RNN)
                     rnn_cell_rnn(k, act, gb, hb);
                 else if (k->cell == CELL_GRU)
                     rnn_cell_gru(k, act, gb,
-                                 k->lbr ? tmp + (size_t)b * H : NULL, hb, tmp2);
+                                 k->lbr ? tmp + (size_t)b * Hp : NULL, hb,
+                                 tmp2);
                 else
-                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * H, tmp2);
+                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * Hp,
+                                  tmp2);
                 if (Y) {
                     int t = reverse ? len - 1 - s : s;
                     size_t o = k->layout ? (((size_t)b * T + t) * D + d) * H
                                          : (((size_t)t * D + d) * B + b) * H;
-                    memcpy(Y + o, hb, (size_t)H * sizeof(float));
+                    memcpy(Y + o, hb, hbytes);
                 }
             }
         }
@@ -818,8 +974,8 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
 
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)(k->layout ? b * D + d : d * B + b) * H;
-        if (Yh) memcpy(Yh + o, h + (size_t)b * H, (size_t)H * sizeof(float));
-        if (Yc) memcpy(Yc + o, c + (size_t)b * H, (size_t)H * sizeof(float));
+        if (Yh) memcpy(Yh + o, h + (size_t)b * Hp, hbytes);
+        if (Yc) memcpy(Yc + o, c + (size_t)b * Hp, hbytes);
     }
 }
 

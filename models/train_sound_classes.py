@@ -13,7 +13,7 @@ Conv1d(16, 32, 9, stride 2) - ReLU - mean over time - Linear(32, 4) - Softmax.
 Data, made up on the fly: naive (not band-limited, like Pd's phasor~)
 waveforms at 60 Hz to 5 kHz with random phase, level 0.05 to 1, DC offset,
 saws rising or falling, squares of duty cycle 0.3 to 0.7, a little noise
-(-50 to -30 dB); noise white or one-pole coloured. Held-out accuracy on
+(-50 to -30 dB); noise white (Gaussian or uniform) or one-pole coloured. Held-out accuracy on
 4000 blocks from another seed is printed (it must exceed 95%).
 
 usage: /usr/bin/python3 models/train_sound_classes.py [OUTDIR]   (default models/trained)
@@ -65,7 +65,10 @@ def blocks(rng, n):
     wave = {0: np.sin(2 * np.pi * phase),
             1: np.where(phase < duty, 1.0, -1.0),
             2: sign * (2 * phase - 1)}
-    white = rng.standard_normal((n, N))
+    # white noise, Gaussian or uniform (Pd's [noise~] is uniform)
+    gauss = rng.standard_normal((n, N))
+    uniform = rng.uniform(-1.0, 1.0, (n, N))
+    white = np.where(rng.random((n, 1)) < 0.5, gauss, uniform)
     # one-pole lowpass on half of the noise blocks, coefficient 0.1 to 1
     a = np.where(rng.random((n, 1)) < 0.5, rng.uniform(0.1, 1.0, (n, 1)), 1.0)
     coloured = np.empty_like(white)

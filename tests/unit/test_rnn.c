@@ -411,6 +411,11 @@ static const rcase cases[] = {
     {"GRU", 40, 4, 16, 24, 2, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0},
     {"GRU", 20, 4, 16, 24, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0},
     {"RNN", 20, 12, 16, 60, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0},
+    /* R^T in more than one 128-column panel (batch <= 4), GRU's h part
+     * starting inside the first panel's range */
+    {"GRU", 6, 2, 3, 64, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0},
+    {"GRU", 5, 1, 2, 50, 2, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0},
+    {"LSTM", 5, 3, 2, 64, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0},
 };
 
 START_TEST(random_vs_reference)
