@@ -210,13 +210,30 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
             y[i] = 1.0f / x[i];
         break;
     case U_SIN:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = sinf(x[i]);
+    case U_COS: {
+        /* vmath's sin/cos hand back |x| > VMATH_SINCOS_MAX (and +-inf) as x
+         * itself: those few, marked by huge, go to libm afterwards (found in
+         * y, which stays right when y and x are the same buffer) */
+        const int is_cos = u->kind == U_COS;
+        int huge = 0;
+        if (is_cos)
+            for (int64_t i = 0; i < n; i++) {
+                float v = v1_cos(x[i]);
+                huge |= fabsf(v) > VMATH_SINCOS_MAX;
+                y[i] = v;
+            }
+        else
+            for (int64_t i = 0; i < n; i++) {
+                float v = v1_sin(x[i]);
+                huge |= fabsf(v) > VMATH_SINCOS_MAX;
+                y[i] = v;
+            }
+        if (huge)
+            for (int64_t i = 0; i < n; i++)
+                if (fabsf(y[i]) > VMATH_SINCOS_MAX)
+                    y[i] = is_cos ? cosf(y[i]) : sinf(y[i]);
         break;
-    case U_COS:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = cosf(x[i]);
-        break;
+    }
     case U_TANH:
         for (int64_t i = 0; i < n; i++)
             y[i] = v1_tanh(x[i]);

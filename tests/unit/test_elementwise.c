@@ -189,6 +189,64 @@ START_TEST(test_math_edges)
 }
 END_TEST
 
+/* The vectorised Sin and Cos: both ends of the reduced range, floats next
+ * to multiples of pi/2 (where the result is tiny and needs the reduction
+ * to ~2^-52), the bound 1e5 and, past it, the libm path, all in one run of
+ * 12 (a vector of 8 and a tail). Expected values: sin and cos in double of
+ * the float x, to 9 digits (-3e38 is the float 3.0000000054977558e38). */
+START_TEST(test_sin_cos)
+{
+    /* clang-format off */
+    const float x[12] = {0.5f, -2,      4.71238899f, 14.137167f,
+                         1e4f, -1e4f,   1e5f,        102000,
+                         1e6f, -3e38f,  -0.0f,       1e-40f};
+    const float want_sin[12] = {
+        0.479425539f,  -0.909297427f, -1,           1,
+        -0.305614389f, 0.305614389f,  0.035748798f, -0.942581267f,
+        -0.349993502f, -0.874904888f, -0.0f,        1e-40f};
+    const float want_cos[12] = {
+        0.877582562f,  -0.416146837f, 1.19248805e-08f, -3.57746414e-08f,
+        -0.952155368f, -0.952155368f, -0.999360807f,   0.333976877f,
+        0.936752128f,  -0.484294784f, 1,               1};
+    /* clang-format on */
+    const char *ops[] = {"Sin", "Cos"};
+    const float *want[] = {want_sin, want_cos};
+    onyx_tensor X = T(ONYX_FLOAT, 1, (12), x), out[1];
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(
+            kt_run(ops[k], 7, NULL, 0, (onyx_tensor *[]){&X}, 1, out, 1, msg),
+            ONYX_OK);
+        const float *y = out[0].data;
+        /* within 3e-7 of |want| (about 2 ulp), or 1e-45 near 0 */
+        for (int i = 0; i < 12; i++)
+            ck_assert_msg(fabsf(y[i] - want[k][i]) <=
+                              fmaxf(3e-7f * fabsf(want[k][i]), 1e-45f),
+                          "%s(%.9g) = %.9g, want %.9g", ops[k], (double)x[i],
+                          (double)y[i], (double)want[k][i]);
+        kt_free(out, 1);
+    }
+    /* sin(-0) = -0 */
+    ck_assert_int_eq(
+        kt_run("Sin", 7, NULL, 0, (onyx_tensor *[]){&X}, 1, out, 1, msg),
+        ONYX_OK);
+    ck_assert(signbit(((float *)out[0].data)[10]));
+    kt_free(out, 1);
+
+    /* NaN, inf and -inf give NaN */
+    onyx_tensor N =
+        T(ONYX_FLOAT, 1, (3), ((float[]){NAN, INFINITY, -INFINITY}));
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(
+            kt_run(ops[k], 7, NULL, 0, (onyx_tensor *[]){&N}, 1, out, 1, msg),
+            ONYX_OK);
+        for (int i = 0; i < 3; i++)
+            ck_assert_msg(isnan(((float *)out[0].data)[i]), "%s #%d", ops[k],
+                          i);
+        kt_free(out, 1);
+    }
+}
+END_TEST
+
 START_TEST(test_clip)
 {
     const float x[] = {-3, -0.2f, 0.4f, 5};
@@ -858,6 +916,7 @@ static Suite *elementwise_suite(void)
     tcase_add_test(u, test_selu_sigmoid_softplus);
     tcase_add_test(u, test_math_and_rounding);
     tcase_add_test(u, test_math_edges);
+    tcase_add_test(u, test_sin_cos);
     tcase_add_test(u, test_clip);
     tcase_add_test(u, test_unary_int_and_bool);
     suite_add_tcase(s, u);
