@@ -1,6 +1,9 @@
 /* conv.c - Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad)
- * as im2col + onyx_sgemm per group, with a copy-free path for 1x1 kernels
- * and a direct loop for depthwise convolutions.
+ * as im2col + onyx_sgemm per group, with copy-free or cheaper paths for the
+ * common cases: 1x1 kernels (X is the column matrix), depthwise (a direct
+ * loop), and 1-D stride-1 convolutions with many channels and constant
+ * weights (the audio case), which skip im2col: Winograd F(4,3) when not
+ * dilated, else one sgemm per kernel tap reading X in place.
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
  * loop nest serves all ranks. */
@@ -14,15 +17,92 @@
 enum { CONV_X = 0, CONV_W = 1, CONV_B = 2 };
 enum { CONV_Y = 0 };
 
+typedef enum {
+    CONV_IM2COL,    /* im2col (K, chunk) in scratch, then sgemm */
+    CONV_POINTWISE, /* 1x1 kernel, stride 1, no pad: X is the columns */
+    CONV_DEPTHWISE, /* Cg == 1 and Mg == 1: direct loop, no sgemm */
+    CONV_TAPS,      /* 1-D, stride 1: one sgemm per tap on shifted X */
+    CONV_WINOGRAD,  /* 1-D, stride 1, no dilation: Winograd F(4,3) */
+} conv_path;
+
+/* Input channels per group from which the 1-D paths beat im2col: below it
+ * the per-tap products are too thin (measured on tcn's 16 channels). */
+enum { CONV_1D_MIN_CHANNELS = 32 };
+
 /* What eval needs: the geometry, and how to run it. */
 typedef struct {
     conv_geom geom;
+    conv_path path;
     int64_t K;     /* Cg * KK: rows of the column matrix */
-    int64_t chunk; /* output positions per im2col pass: the column matrix
-                      (K, chunk) is the scratch */
-    int pointwise; /* 1x1 kernel, stride 1, no pad: X is the columns */
-    int depthwise; /* Cg == 1 and Mg == 1: direct loop, no sgemm */
+    int64_t chunk; /* IM2COL: output positions per pass, the column matrix
+                      (K, chunk) being the scratch; WINOGRAD: output tiles
+                      per pass */
+    /* TAPS and WINOGRAD: X of one group, zero-padded, is copied into
+     * scratch as (Cg, Lp) unless xcopy is 0 (TAPS with no padding) */
+    int xcopy;
+    int64_t Lp;
+    int64_t J;  /* WINOGRAD: kernel taps in triples, zero taps appended */
+    int64_t nb; /* WINOGRAD: tiles of 4 outputs, ceil(S_out / 4) */
+    /* TAPS: (G, KK, Mg, Cg), W's tap k of group g as a matrix;
+     * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple.
+     * Owned, in the same block as the plan. */
+    float *Wp;
 } conv_plan;
+
+/* Winograd F(4,3) (Lavin and Gray, 2016): four outputs y0..y3 of a 3-tap
+ * filter g over inputs d0..d5 with 6 products m_t = v_t u_t instead of 12:
+ *   u = Bt d, v = G g, y = At m, with
+ *   Bt = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *         0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G  = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *         1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   At = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Summed over channels, each m_t is a matrix product:
+ * M_t (Mg, tiles) = V_t (Mg, J*Cg) @ U_t (J*Cg, tiles), a kernel of KK taps
+ * being J = ceil(KK / 3) triples of taps (zeros appended). Half the
+ * multiplications of the direct form, for rounding errors a few times
+ * larger (the factors of At and Bt are at most 8). */
+static void winograd_weights(float *Wp, const float *W, const conv_geom *g,
+                             int64_t J)
+{
+    const int64_t KK = g->KK, Cg = g->Cg, Mg = g->Mg;
+    for (int64_t gr = 0; gr < g->G; gr++)
+        for (int64_t m = 0; m < Mg; m++)
+            for (int64_t j = 0; j < J; j++)
+                for (int64_t c = 0; c < Cg; c++) {
+                    const float *w = W + ((gr * Mg + m) * Cg + c) * KK;
+                    double t[3];
+                    for (int i = 0; i < 3; i++)
+                        t[i] = 3 * j + i < KK ? w[3 * j + i] : 0.0;
+                    const double v[6] = {t[0] / 4,
+                                         -(t[0] + t[1] + t[2]) / 6,
+                                         -(t[0] - t[1] + t[2]) / 6,
+                                         t[0] / 24 + t[1] / 12 + t[2] / 6,
+                                         t[0] / 24 - t[1] / 12 + t[2] / 6,
+                                         t[2]};
+                    for (int k = 0; k < 6; k++)
+                        Wp[(((gr * 6 + k) * Mg + m) * J + j) * Cg + c] =
+                            (float)v[k];
+                }
+}
+
+/* The 1-D path for g, or IM2COL when it does not apply. */
+static conv_path conv_1d_path(const onyx_prep *p, const conv_geom *g)
+{
+    if (!p->in_const[CONV_W] || !p->in[CONV_W]->data) return CONV_IM2COL;
+    if (g->in[0] != 1 || g->in[1] != 1 || g->out[0] != 1 || g->out[1] != 1 ||
+        g->k[0] != 1 || g->k[1] != 1 || g->pb[0] != 0 || g->pb[1] != 0)
+        return CONV_IM2COL; /* not 1-D */
+    if (g->s[2] != 1 || g->k[2] < 2 || g->Cg < CONV_1D_MIN_CHANNELS)
+        return CONV_IM2COL;
+    return g->d[2] == 1 ? CONV_WINOGRAD : CONV_TAPS;
+}
+
+/* Offsets in floats rounded up to 64 bytes. */
+static int64_t round16(int64_t n)
+{
+    return (n + 15) / 16 * 16;
+}
 
 static onyx_status conv_prepare(onyx_prep *p)
 {
@@ -60,23 +140,74 @@ static onyx_status conv_prepare(onyx_prep *p)
     }
     ONYX_TRY(conv_geom_end(p, g, p->out[CONV_Y]));
     q.K = g->Cg * g->KK;
-    q.pointwise = 1;
+    q.path = CONV_POINTWISE;
     for (int i = 0; i < 3; i++)
         if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 ||
             g->out[i] != g->in[i])
-            q.pointwise = 0;
-    q.depthwise = g->Cg == 1 && g->Mg == 1 && !q.pointwise;
+            q.path = CONV_IM2COL;
+    if (q.path == CONV_IM2COL && g->Cg == 1 && g->Mg == 1)
+        q.path = CONV_DEPTHWISE;
+    if (q.path == CONV_IM2COL) q.path = conv_1d_path(p, g);
     ONYX_CHECK(
         p, q.K <= 0x7fffffff && g->S_out <= 0x7fffffff && g->M <= 0x7fffffff,
         "convolution too large for a 32-bit sgemm");
 
-    q.chunk = conv_chunk(q.K, g->S_out);
-    conv_plan *qp = malloc(sizeof *qp);
+    /* the 1-D paths' sizes; the padded row of X must hold every input that
+     * any (kept) tap reads: Lp = S_out + (KK - 1) * d for TAPS, and for
+     * WINOGRAD 4 * nb + 3 * J - 1 (whole tiles, whole triples) */
+    size_t scratch = 0, wfloats = 0;
+    const int64_t L = g->in[2], P = g->S_out;
+    if (q.path == CONV_TAPS) {
+        q.Lp = P + (g->KK - 1) * g->d[2];
+        q.xcopy = g->pb[2] != 0 || q.Lp > L;
+        if (!q.xcopy) q.Lp = L; /* B read in place, ldb = L */
+        scratch = q.xcopy ? (size_t)(g->Cg * q.Lp) : 0;
+        wfloats = (size_t)(g->G * g->KK * g->Mg * g->Cg);
+    } else if (q.path == CONV_WINOGRAD) {
+        q.J = ceil_div(g->KK, 3);
+        q.nb = ceil_div(P, 4);
+        q.Lp = 4 * q.nb + 3 * q.J - 1;
+        q.xcopy = 1;
+        /* tiles per pass: U_t (J*Cg, chunk) and M_t (Mg, chunk) for the six
+         * t within about 512 KB, as conv_chunk (measured: 2 MB is no
+         * faster), whole when that is all of them */
+        q.chunk = (128 * 1024) / (6 * (q.J * g->Cg + g->Mg));
+        q.chunk = q.chunk < 64 ? 64 : q.chunk / 16 * 16;
+        if (q.chunk > q.nb) q.chunk = q.nb;
+        scratch =
+            (size_t)(round16(g->Cg * q.Lp) +
+                     round16(6 * q.J * g->Cg * q.chunk) + 6 * g->Mg * q.chunk);
+        wfloats = (size_t)(g->G * 6 * g->Mg * q.J * g->Cg);
+    } else if (q.path == CONV_IM2COL) {
+        q.chunk = conv_chunk(q.K, P);
+        scratch = (size_t)q.K * (size_t)q.chunk;
+    }
+    ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff && q.Lp <= 0x7fffffff,
+               "convolution too large for a 32-bit sgemm");
+
+    /* the plan, then the repacked weights 64 bytes in */
+    size_t head = (sizeof q + 63) / 64 * 64;
+    conv_plan *qp =
+        aligned_alloc(64, head + (wfloats * sizeof(float) + 63) / 64 * 64);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
+    if (wfloats) {
+        const float *W = p->in[CONV_W]->data;
+        float *Wp = (float *)((char *)qp + head);
+        if (q.path == CONV_WINOGRAD) {
+            winograd_weights(Wp, W, g, q.J);
+        } else { /* Wp (G, KK, Mg, Cg) from W (G, Mg, Cg, KK) */
+            const int64_t KK = g->KK, Cg = g->Cg, Mg = g->Mg;
+            for (int64_t gm = 0; gm < g->G * Mg; gm++)
+                for (int64_t c = 0; c < Cg; c++)
+                    for (int64_t k = 0; k < KK; k++)
+                        Wp[((gm / Mg * KK + k) * Mg + gm % Mg) * Cg + c] =
+                            W[(gm * Cg + c) * KK + k];
+        }
+        qp->Wp = Wp;
+    }
     p->params = qp;
-    if (!q.pointwise && !q.depthwise)
-        p->scratch_bytes = (size_t)q.K * (size_t)q.chunk * sizeof(float);
+    p->scratch_bytes = scratch * sizeof(float);
     return ONYX_OK;
 }
 
@@ -139,6 +270,120 @@ SPATIAL_HOT static void depthwise_channel(float *restrict y,
     }
 }
 
+/* xp (Cg, Lp) = x (Cg, L) shifted right by pb, zeros around it. */
+static void pad_rows(float *restrict xp, const float *restrict x, int64_t Cg,
+                     int64_t L, int64_t pb, int64_t Lp)
+{
+    const int64_t n = L < Lp - pb ? L : Lp - pb;
+    for (int64_t c = 0; c < Cg; c++, xp += Lp, x += L) {
+        memset(xp, 0, (size_t)pb * sizeof *xp);
+        memcpy(xp + pb, x, (size_t)n * sizeof *xp);
+        memset(xp + pb + n, 0, (size_t)(Lp - pb - n) * sizeof *xp);
+    }
+}
+
+/* U (6, J, Cg, nc): the F(4,3) input transform u = Bt d of output tiles
+ * b0 .. b0 + nc - 1 under each triple j of taps, from xp (Cg, Lp): tile b
+ * of triple j reads d = xp[c][4b + 3j .. 4b + 3j + 5]. */
+SPATIAL_HOT static void winograd_in(float *restrict U, const float *restrict xp,
+                                    int64_t Cg, int64_t Lp, int64_t J,
+                                    int64_t b0, int64_t nc)
+{
+    const int64_t plane = J * Cg * nc; /* one t */
+    for (int64_t j = 0; j < J; j++)
+        for (int64_t c = 0; c < Cg; c++) {
+            const float *d = xp + c * Lp + 3 * j + 4 * b0;
+            float *u = U + (j * Cg + c) * nc;
+            for (int64_t b = 0; b < nc; b++, d += 4) {
+                const float d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4];
+                u[b] = 4 * d[0] - 5 * d2 + d4;
+                u[plane + b] = d4 + d3 - 4 * (d1 + d2);
+                u[2 * plane + b] = d4 - d3 + 4 * (d1 - d2);
+                u[3 * plane + b] = d4 - d2 + 2 * (d3 - d1);
+                u[4 * plane + b] = d4 - d2 - 2 * (d3 - d1);
+                u[5 * plane + b] = 4 * d1 - 5 * d3 + d[5];
+            }
+        }
+}
+
+/* y[:, 4*b0 ...] (Mg, P) from the products Mp (6, Mg, nc), y = At m: the
+ * four outputs of each tile (those < P), plus the bias. */
+SPATIAL_HOT static void winograd_out(float *restrict y,
+                                     const float *restrict Mp, const float *B,
+                                     int64_t Mg, int64_t P, int64_t b0,
+                                     int64_t nc)
+{
+    const int64_t plane = Mg * nc;
+    /* whole tiles: those with 4b + 3 < P */
+    const int64_t full = (P - 4 * b0) / 4 < nc ? (P - 4 * b0) / 4 : nc;
+    for (int64_t m = 0; m < Mg; m++) {
+        const float *m0 = Mp + m * nc, *m1 = m0 + plane, *m2 = m1 + plane,
+                    *m3 = m2 + plane, *m4 = m3 + plane, *m5 = m4 + plane;
+        const float bias = B ? B[m] : 0.0f;
+        float *yr = y + m * P + 4 * b0;
+        for (int64_t b = 0; b < full; b++) {
+            const float s12 = m1[b] + m2[b], d12 = m1[b] - m2[b],
+                        s34 = m3[b] + m4[b], d34 = m3[b] - m4[b];
+            yr[4 * b] = m0[b] + s12 + s34 + bias;
+            yr[4 * b + 1] = d12 + 2 * d34 + bias;
+            yr[4 * b + 2] = s12 + 4 * s34 + bias;
+            yr[4 * b + 3] = d12 + 8 * d34 + m5[b] + bias;
+        }
+        if (full < nc) { /* the last, partial tile */
+            const int64_t b = full, n = P - 4 * (b0 + b);
+            const float s12 = m1[b] + m2[b], d12 = m1[b] - m2[b],
+                        s34 = m3[b] + m4[b], d34 = m3[b] - m4[b];
+            const float t[3] = {m0[b] + s12 + s34, d12 + 2 * d34,
+                                s12 + 4 * s34};
+            for (int64_t r = 0; r < n; r++)
+                yr[4 * b + r] = t[r] + bias;
+        }
+    }
+}
+
+/* Y_g (Mg, P) = bias + sum over taps of W_g,tap (Mg, Cg) @ X_g shifted. */
+static void conv_winograd(float *yg, const float *xg, const float *B,
+                          const float *Wg, float *scratch, const conv_plan *q)
+{
+    const conv_geom *cg = &q->geom;
+    const int64_t Cg = cg->Cg, Mg = cg->Mg, J = q->J, P = cg->S_out;
+    float *xp = scratch, *U = xp + round16(Cg * q->Lp);
+    float *Mp = U + round16(6 * J * Cg * q->chunk);
+    pad_rows(xp, xg, Cg, cg->in[2], cg->pb[2], q->Lp);
+    const int depth = (int)(J * Cg);
+    for (int64_t b0 = 0; b0 < q->nb; b0 += q->chunk) {
+        const int nc = (int)(q->nb - b0 < q->chunk ? q->nb - b0 : q->chunk);
+        winograd_in(U, xp, Cg, q->Lp, J, b0, nc);
+        for (int t = 0; t < 6; t++)
+            /* M_t (Mg, nc) = V_t (Mg, J*Cg) @ U_t (J*Cg, nc) */
+            onyx_sgemm(0, 0, (int)Mg, nc, depth, 1.0f, Wg + t * Mg * depth,
+                       depth, U + t * depth * nc, nc, 0.0f, Mp + t * Mg * nc,
+                       nc);
+        winograd_out(yg, Mp, B, Mg, P, b0, nc);
+    }
+}
+
+/* Y_g (Mg, P) [already the bias, when beta is 1] += sum over taps k of
+ * W_g,k (Mg, Cg) @ X_g[:, k*d : k*d + P], X_g read in place or from its
+ * zero-padded copy in scratch. */
+static void conv_taps(float *yg, const float *xg, float beta, const float *Wg,
+                      float *scratch, const conv_plan *q)
+{
+    const conv_geom *cg = &q->geom;
+    const int64_t Cg = cg->Cg, Mg = cg->Mg, d = cg->d[2];
+    const int P = (int)cg->S_out;
+    const float *xs = xg;
+    if (q->xcopy) {
+        pad_rows(scratch, xg, Cg, cg->in[2], cg->pb[2], q->Lp);
+        xs = scratch;
+    }
+    for (int64_t k = 0; k < cg->KK; k++) {
+        onyx_sgemm(0, 0, (int)Mg, P, (int)Cg, 1.0f, Wg + k * Mg * Cg, (int)Cg,
+                   xs + k * d, (int)q->Lp, beta, yg, P);
+        beta = 1.0f;
+    }
+}
+
 static onyx_status conv_eval(onyx_exec *e)
 {
     const conv_plan *q = e->params;
@@ -153,7 +398,7 @@ static onyx_status conv_eval(onyx_exec *e)
     for (int64_t n = 0; n < cg->N; n++) {
         const float *xn = X + n * cg->C * cg->S_in;
         float *yn = Y + n * cg->M * P;
-        if (q->depthwise) {
+        if (q->path == CONV_DEPTHWISE) {
             for (int64_t m = 0; m < cg->M; m++)
                 depthwise_channel(yn + m * P, xn + m * cg->S_in, W + m * K,
                                   B ? B[m] : 0.0f, cg);
@@ -162,17 +407,29 @@ static onyx_status conv_eval(onyx_exec *e)
         for (int64_t g = 0; g < cg->G; g++) {
             const float *xg = xn + g * cg->Cg * cg->S_in;
             float *yg = yn + g * cg->Mg * P;
+            const float *Bg = B ? B + g * cg->Mg : NULL;
+            if (q->path == CONV_WINOGRAD) {
+                conv_winograd(yg, xg, Bg,
+                              q->Wp + g * 6 * cg->Mg * q->J * cg->Cg, col, q);
+                continue;
+            }
+            /* the bias as C's initial value: the products add to it */
             float beta = 0.0f;
-            if (B) {
+            if (Bg) {
                 for (int64_t m = 0; m < cg->Mg; m++) {
-                    float bv = B[g * cg->Mg + m], *yr = yg + m * P;
+                    float bv = Bg[m], *yr = yg + m * P;
                     for (int64_t i = 0; i < P; i++)
                         yr[i] = bv;
                 }
                 beta = 1.0f;
             }
+            if (q->path == CONV_TAPS) {
+                conv_taps(yg, xg, beta, q->Wp + g * cg->KK * cg->Mg * cg->Cg,
+                          col, q);
+                continue;
+            }
             const float *Wg = W + g * cg->Mg * K;
-            if (q->pointwise) {
+            if (q->path == CONV_POINTWISE) {
                 /* Y_g (Mg, P) = W_g (Mg, Cg) @ X_g (Cg, P) [+ bias] */
                 onyx_sgemm(0, 0, Mg, P, K, 1.0f, Wg, K, xg, P, beta, yg, P);
                 continue;

@@ -1,5 +1,7 @@
 /* gemm_op.c - Gemm: Y = alpha * op(A) @ op(B) + beta * C, with C optional
- * (opset 11+) and unidirectionally broadcast to (M, N). */
+ * (opset 11+) and unidirectionally broadcast to (M, N). At batch 1 (M = 1)
+ * with a constant B (a Linear layer's weight) B is packed in prepare for the
+ * streaming matrix-vector product. */
 #include "gemm.h"
 #include "onyx_kernel.h"
 
@@ -15,7 +17,15 @@ typedef struct {
     float alpha, beta;
     int has_c;          /* C present, non-empty and beta != 0 */
     int64_t c_rs, c_cs; /* C's row and column strides broadcast to (M, N) */
+    float *packed;      /* owned: op(B) packed by onyx_gemv_pack, or NULL */
 } gemm_plan;
+
+static void gemm_free(void *params)
+{
+    gemm_plan *q = params;
+    if (q) free(q->packed);
+    free(q);
+}
 
 static onyx_status gemm_prepare(onyx_prep *p)
 {
@@ -60,10 +70,22 @@ static onyx_status gemm_prepare(onyx_prep *p)
     }
     int64_t ydims[2] = {q.M, q.N};
     if (p->out[GEMM_Y]) onyx_set_shape(p->out[GEMM_Y], ONYX_FLOAT, 2, ydims);
+    if (q.M == 1 && q.N > 0 && q.K > 0 && p->in_const && p->in_const[GEMM_B] &&
+        B->data) {
+        size_t nf = onyx_gemv_pack_floats((int)q.N, (int)q.K);
+        q.packed = aligned_alloc(64, (nf * sizeof(float) + 63) / 64 * 64);
+        if (!q.packed) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+        onyx_gemv_pack(q.packed, q.trans_b, B->data, (int)B->dims[1], (int)q.N,
+                       (int)q.K);
+    }
     gemm_plan *qp = malloc(sizeof *qp);
-    if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    if (!qp) {
+        free(q.packed);
+        return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    }
     *qp = q;
     p->params = qp;
+    p->free_params = gemm_free;
     return ONYX_OK;
 }
 
@@ -80,7 +102,9 @@ static onyx_status gemm_eval(onyx_exec *e)
         for (int64_t i = 0; i < q->M; i++) {
             const float *c = C + i * q->c_rs;
             float *y = Y + i * q->N;
-            if (q->c_cs)
+            if (q->c_cs && q->beta == 1.0f) /* the usual bias: a copy */
+                memcpy(y, c, (size_t)q->N * sizeof(float));
+            else if (q->c_cs)
                 for (int64_t j = 0; j < q->N; j++)
                     y[j] = q->beta * c[j];
             else
@@ -88,6 +112,12 @@ static onyx_status gemm_eval(onyx_exec *e)
                     y[j] = q->beta * c[0];
         }
         beta = 1.0f;
+    }
+    if (q->packed) {
+        /* Y (1, N) = alpha * op(A) (1, K) @ op(B) (K, N) + beta * Y; op(A)'s
+         * one row is contiguous whether A is (1, K) or (K, 1) */
+        onyx_gemv_packed((int)q->N, (int)q->K, q->alpha, A, q->packed, beta, Y);
+        return ONYX_OK;
     }
     /* Y (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * Y */
     int lda = (int)(q->trans_a ? q->M : q->K),

@@ -1,7 +1,9 @@
 /* matmul.c - MatMul with numpy semantics: batch dims broadcast, a 1-D A is a
  * row vector and a 1-D B a column vector (their axis is dropped from Y).
  * Each batch is one onyx_sgemm; when B has no batch (x @ W, the common
- * case) the whole batch of A is one tall sgemm.
+ * case) the whole batch of A is one tall sgemm, and when that is a single
+ * row and B is constant, B is packed in prepare for the streaming
+ * matrix-vector product.
  * Also MatMul+Add, the engine's fusion of a MatMul with the Adds that follow
  * it (a Linear layer's bias, a residual). */
 #include "gemm.h"
@@ -22,7 +24,32 @@ typedef struct {
     int64_t nbatch;        /* product of bdims */
     int fold;              /* B shared by every batch, A contiguous:
                               one sgemm with nbatch*M rows */
+    float *packed;         /* owned: B packed by onyx_gemv_pack when fold
+                              and nbatch*M == 1 and B is constant, or NULL */
 } mm_plan;
+
+/* Packs B into q->packed when Y is one row of a constant B. */
+static onyx_status mm_pack(onyx_prep *p, mm_plan *q)
+{
+    const onyx_tensor *B = p->in[MM_B];
+    if (!q->fold || q->nbatch * q->M != 1 || q->N <= 0 || q->K <= 0 ||
+        !p->in_const || !p->in_const[MM_B] || !B->data)
+        return ONYX_OK;
+    size_t nf = onyx_gemv_pack_floats((int)q->N, (int)q->K);
+    q->packed = aligned_alloc(64, (nf * sizeof(float) + 63) / 64 * 64);
+    if (!q->packed) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    /* B (K, N) row-major */
+    onyx_gemv_pack(q->packed, 0, B->data, (int)q->N, (int)q->N, (int)q->K);
+    return ONYX_OK;
+}
+
+/* free_params of both ops: their params start with an mm_plan */
+static void mm_free(void *params)
+{
+    mm_plan *q = params;
+    if (q) free(q->packed);
+    free(q);
+}
 
 /* Plans Y = A @ B into q and sets Y's shape. */
 static onyx_status mm_plan_make(onyx_prep *p, mm_plan *q_out)
@@ -95,10 +122,15 @@ static onyx_status mm_prepare(onyx_prep *p)
 {
     mm_plan q;
     ONYX_TRY(mm_plan_make(p, &q));
+    ONYX_TRY(mm_pack(p, &q));
     mm_plan *qp = malloc(sizeof *qp);
-    if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    if (!qp) {
+        free(q.packed);
+        return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    }
     *qp = q;
     p->params = qp;
+    p->free_params = mm_free;
     return ONYX_OK;
 }
 
@@ -106,6 +138,11 @@ static onyx_status mm_prepare(onyx_prep *p)
 static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
 {
     const int M = (int)q->M, N = (int)q->N, K = (int)q->K;
+    if (q->packed) {
+        /* Y (1, N) = A (1, K) @ B (K, N) */
+        onyx_gemv_packed(N, K, 1.0f, A, q->packed, 0.0f, Y);
+        return;
+    }
     if (q->fold) {
         /* Y (nbatch*M, N) = A (nbatch*M, K) @ B (K, N) */
         onyx_sgemm(0, 0, (int)(q->nbatch * q->M), N, K, 1.0f, A, K, B, N, 0.0f,
@@ -153,7 +190,7 @@ enum { MMA_FULL, MMA_ROW, MMA_SCALAR };
 enum { MMA_MAX_ADDS = 8 };
 
 typedef struct {
-    mm_plan q;
+    mm_plan q;       /* first: mm_free frees it */
     int64_t rows, N; /* Y as (rows, N) */
     int n_add;
     unsigned char kind[MMA_MAX_ADDS];
@@ -192,10 +229,15 @@ static onyx_status mma_prepare(onyx_prep *p)
                              onyx_shape_str(Y, sy, sizeof sy));
         }
     }
+    ONYX_TRY(mm_pack(p, &k.q));
     mma_plan *kp = malloc(sizeof *kp);
-    if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    if (!kp) {
+        free(k.q.packed);
+        return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    }
     *kp = k;
     p->params = kp;
+    p->free_params = mm_free;
     return ONYX_OK;
 }
 

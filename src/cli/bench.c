@@ -124,14 +124,19 @@ static int parse_shape_arg(const char *s, onyx_bind *b, char *name, size_t cap)
 }
 
 /* The block of the model as [onyx~] sees it: the streaming runner's
- * classification with the bound time length; 0 when it has no signals. */
-static int model_block(const onyx_model *m, const onyx_program *p)
+ * classification with the bound time length; 0 when it has no signals.
+ * Called before the measured program exists, so that the peak resident size
+ * does not count two copies of the prepared weights. */
+static int model_block(const onyx_model *m, const onyx_bind *binds, int nb)
 {
     int block = 0;
     for (int i = 0; i < onyx_model_num_inputs(m) && !block; i++) {
         const onyx_value_info *v = onyx_model_input(m, i);
-        for (int d = 0; d < v->rank; d++)
-            if (v->dims[d] < 0) block = (int)onyx_program_input_info(p, i)->dims[d];
+        for (int k = 0; k < nb && !block; k++) {
+            if (strcmp(binds[k].name, v->name) || binds[k].rank != v->rank) continue;
+            for (int d = 0; d < v->rank; d++)
+                if (v->dims[d] < 0) block = (int)binds[k].dims[d];
+        }
     }
     onyx_stream_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -208,6 +213,7 @@ int cmd_bench(int argc, char **argv)
         defaulted = 1;
     }
     onyx_set_blas_threads((int)threads);
+    int block = model_block(m, binds, nb);
     int rc = 1;
     double *t = NULL;
     op_row *rows = NULL;
@@ -274,7 +280,6 @@ int cmd_bench(int argc, char **argv)
     double mean = total / (double)n_runs;
     double tmin = t[0], tmax = t[n_runs - 1], median = t[n_runs / 2];
     double p99 = t[(long)floor(0.99 * (double)(n_runs - 1))];
-    int block = model_block(m, p);
     double budget = block > 0 ? block / sr : 0;
     int64_t pcount, pbytes;
     onyx_model_params(m, &pcount, &pbytes);

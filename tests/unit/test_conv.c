@@ -479,6 +479,154 @@ START_TEST(conv_chunked_matches_reference)
 }
 END_TEST
 
+/* 1-D convolutions with many channels and constant weights take the paths
+ * that skip im2col: Winograd F(4,3) without dilation, one sgemm per tap
+ * with it. 32 channels, all of them x = [0, 1, 2, 3, 4], and W[m] = m + 1
+ * everywhere, so each output is 32 * (m + 1) * (sum of the inputs under
+ * the kernel) + B[m]. */
+START_TEST(conv_1d_many_channels)
+{
+    enum { C = 32, M = 2, L = 5 };
+    static float x[C * L], w[M * C * 3];
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < L; i++)
+            x[c * L + i] = (float)i;
+    for (int i = 0; i < M * C * 3; i++)
+        w[i] = (float)(i / (C * 3) + 1);
+    onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(1, C, L), x);
+    onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(M, C, 3), w);
+    onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), F(0.5f, -1));
+    onyx_tensor y[1];
+    /* pads 1, 1: under the kernel [0,0,1], [0,1,2], [1,2,3], [2,3,4],
+     * [3,4,0]: sums 1, 3, 6, 9, 7 (a whole tile of 4, then one output) */
+    onyx_attr p1[] = {KT_INTS("pads", 2, D(1, 1))};
+    ck_assert_int_eq(kt_run("Conv", 11, p1, 1, (onyx_tensor *[]){&tx, &tw, &tb},
+                            3, y, 1, msg),
+                     ONYX_OK);
+    expect_dims(&y[0], 3, D(1, M, 5));
+    expect(&y[0],
+           F(32.5f, 96.5f, 192.5f, 288.5f, 224.5f, 63, 191, 383, 575, 447), 10);
+    kt_free(y, 1);
+    /* no pads: [0,1,2], [1,2,3], [2,3,4]: sums 3, 6, 9 */
+    ck_assert_int_eq(
+        kt_run("Conv", 11, NULL, 0, (onyx_tensor *[]){&tx, &tw}, 2, y, 1, msg),
+        ONYX_OK);
+    expect(&y[0], F(96, 192, 288, 192, 384, 576), 6);
+    kt_free(y, 1);
+    /* dilation 2, pads 2, 2: under the kernel x[o-2], x[o], x[o+2] ->
+     * [0,0,2], [0,1,3], [0,2,4], [1,3,0], [2,4,0]: sums 2, 4, 6, 4, 6 */
+    onyx_attr d2[] = {KT_INTS("dilations", 1, D(2)),
+                      KT_INTS("pads", 2, D(2, 2))};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, d2, 2, (onyx_tensor *[]){&tx, &tw}, 2, y, 1, msg),
+        ONYX_OK);
+    expect(&y[0], F(64, 128, 192, 128, 192, 128, 256, 384, 256, 384), 10);
+    kt_free(y, 1);
+    /* dilation 2, no pads (X read in place): [0,2,4]: sum 6 */
+    onyx_attr d2v[] = {KT_INTS("dilations", 1, D(2))};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, d2v, 1, (onyx_tensor *[]){&tx, &tw}, 2, y, 1, msg),
+        ONYX_OK);
+    expect(&y[0], F(192, 384), 2);
+    kt_free(y, 1);
+}
+END_TEST
+
+/* |y - want| <= tol * (the largest |want|), over n values */
+static void expect_close(const onyx_tensor *t, const float *want, int n,
+                         float tol)
+{
+    ck_assert_int_eq((int)onyx_numel(t), n);
+    const float *y = t->data;
+    float scale = 1e-30f;
+    for (int i = 0; i < n; i++)
+        if (fabsf(want[i]) > scale) scale = fabsf(want[i]);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(fabsf(y[i] - want[i]) <= tol * scale,
+                      "y[%d] = %g, expected %g (scale %g)", i, y[i], want[i],
+                      scale);
+}
+
+START_TEST(conv_1d_many_channels_match_reference)
+{
+    /* random 1-D cases on both fast paths (Winograd when d = 1, per-tap
+     * sgemms when d > 1) against the definition: kernel sizes 2 to 9 (J = 1
+     * to 3 tap triples, some with appended zero taps), groups, asymmetric
+     * pads, auto_pad, batch 2, odd and even lengths, and lengths that take
+     * several Winograd passes, and the zoo's 256 channels; then W as a
+     * graph input (the im2col path) */
+    enum { LMAX = 3001, CMAX = 80, MMAX = 40, KMAX = 9 };
+    static float x[2 * CMAX * LMAX], w[MMAX * CMAX * KMAX], b[MMAX];
+    static float r[2 * MMAX * (LMAX + 16)];
+    unsigned seed = 12345;
+    for (int i = 0; i < 2 * CMAX * LMAX; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((seed >> 9) * (2.0 / 8388608.0) - 1.0);
+    }
+    for (int i = 0; i < MMAX * CMAX * KMAX; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        w[i] = (float)((seed >> 9) * (0.2 / 8388608.0) - 0.1);
+    }
+    for (int i = 0; i < MMAX; i++)
+        b[i] = (float)i / 8 - 2;
+    struct {
+        int N, C, M, G, L, k, d, pb, pe;
+        const char *auto_pad;
+    } cases[] = {
+        {1, 32, 8, 1, 64, 3, 1, 1, 1, NULL}, /* Winograd, the resnet case */
+        {2, 40, 6, 1, 33, 3, 1, 0, 0, NULL}, /* odd output count */
+        {1, 32, 5, 1, 50, 2, 1, 1, 0, NULL}, /* one zero tap appended */
+        {1, 48, 7, 1, 41, 9, 1, 4, 3, NULL}, /* J = 3 */
+        {1, 32, 4, 1, 20, 5, 1, 0, 2, NULL}, /* J = 2, end pad only */
+        {1, 64, 8, 2, 30, 4, 1, 2, 1, NULL}, /* groups of 32 */
+        {1, 32, 3, 1, 17, 3, 1, 0, 0, "SAME_LOWER"},
+        {1, 32, 40, 1, LMAX, 9, 1, 4, 4, NULL}, /* several passes */
+        {1, 80, 8, 1, 2000, 3, 1, 1, 1, NULL},  /* several passes */
+        {1, 256, 8, 1, 1024, 9, 1, 4, 4, NULL}, /* the zoo's depth */
+        {1, 32, 6, 1, 40, 3, 2, 0, 0, NULL},    /* taps, X in place */
+        {2, 32, 6, 1, 39, 3, 3, 2, 4, NULL},    /* taps, padded copy */
+        {1, 64, 10, 2, 45, 5, 2, 3, 3, NULL},   /* taps, groups */
+        {1, 32, 4, 1, 30, 2, 4, 0, 0, "SAME_UPPER"},
+        {1, 32, 8, 1, LMAX, 3, 8, 0, 0, NULL}, /* taps, long */
+    };
+    for (unsigned t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int N = cases[t].N, C = cases[t].C, M = cases[t].M,
+                  G = cases[t].G, L = cases[t].L, k = cases[t].k,
+                  d = cases[t].d;
+        int pb = cases[t].pb, pe = cases[t].pe;
+        const int ke = (k - 1) * d + 1;
+        if (cases[t].auto_pad) { /* stride 1: total pad ke - 1 */
+            int total = ke - 1;
+            pb = strcmp(cases[t].auto_pad, "SAME_UPPER") ? total - total / 2
+                                                         : total / 2;
+            pe = total - pb;
+        }
+        const int OL = L + pb + pe - ke + 1;
+        onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(N, C, L), x);
+        onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(M, C / G, k), w);
+        onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), b);
+        int64_t d64 = d, pads[2] = {pb, pe};
+        onyx_attr at[3] = {KT_INT("group", G), KT_INTS("dilations", 1, &d64),
+                           KT_INTS("pads", 2, pads)};
+        if (cases[t].auto_pad)
+            at[2] = (onyx_attr)KT_STRING("auto_pad", cases[t].auto_pad);
+        conv2d_ref(r, x, w, b, N, C, 1, L, M, G, 1, k, 1, 1, 1, d, 0, pb, 1,
+                   OL);
+        for (int unknown_w = 0; unknown_w < 2; unknown_w++) {
+            onyx_tensor y[1];
+            ck_assert_msg(kt_run_ex("Conv", 11, at, 3,
+                                    (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1,
+                                    NULL, (int[]){0, unknown_w, 0},
+                                    msg) == ONYX_OK,
+                          "case %u: %s", t, msg);
+            expect_dims(&y[0], 3, D(N, M, OL));
+            expect_close(&y[0], r, N * M * OL, 1e-5f);
+            kt_free(y, 1);
+        }
+    }
+}
+END_TEST
+
 START_TEST(conv_errors)
 {
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 3, 3), F(0));
@@ -868,6 +1016,8 @@ static Suite *conv_suite(void)
     tcase_add_test(cv, conv_pointwise_and_3d);
     tcase_add_test(cv, conv_2d_matches_reference);
     tcase_add_test(cv, conv_chunked_matches_reference);
+    tcase_add_test(cv, conv_1d_many_channels);
+    tcase_add_test(cv, conv_1d_many_channels_match_reference);
     tcase_add_test(cv, conv_errors);
     tcase_add_test(cv, convtranspose_1d);
     tcase_add_test(cv, convtranspose_2d_channels);
