@@ -67,10 +67,12 @@ static double times[MAXRUNS];
 
 typedef void (*job_fn)(void *);
 
-static int measure(job_fn fn, void *arg, double seconds, double *median, double *min)
+static int measure(job_fn fn, void *arg, double seconds, double *median,
+                   double *min)
 {
     double t0 = now_us();
-    for (int i = 0; i < 3 || now_us() - t0 < seconds * 1e5; i++) fn(arg);
+    for (int i = 0; i < 3 || now_us() - t0 < seconds * 1e5; i++)
+        fn(arg);
     int runs = 0;
     double start = now_us();
     while (runs < MAXRUNS && (runs < 5 || now_us() - start < seconds * 1e6)) {
@@ -79,46 +81,67 @@ static int measure(job_fn fn, void *arg, double seconds, double *median, double 
         times[runs++] = now_us() - a;
     }
     qsort(times, runs, sizeof times[0], cmp_double);
-    *median = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
+    *median = runs % 2 ? times[runs / 2]
+                       : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
     *min = times[0];
     return runs;
 }
 
-struct gemm { int m, n, k; float *a, *b, *c; };
+struct gemm {
+    int m, n, k;
+    float *a, *b, *c;
+};
 
 static void gemm_job(void *p)
 {
     struct gemm *g = p;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k, 1.0f,
-                g->a, g->k, g->b, g->n, 0.0f, g->c, g->n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k,
+                1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c, g->n);
 }
 
-struct gemv { int m, n; float *a, *x, *y; };
+struct gemv {
+    int m, n;
+    float *a, *x, *y;
+};
 
 static void gemv_job(void *p)
 {
     struct gemv *g = p;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, g->m, g->n, 1.0f, g->a, g->n, g->x, 1, 0.0f,
-                g->y, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, g->m, g->n, 1.0f, g->a, g->n, g->x,
+                1, 0.0f, g->y, 1);
 }
 
-struct reader { const float *buf; size_t n; volatile float sink; };
+struct reader {
+    const float *buf;
+    size_t n;
+    volatile float sink;
+};
 
 static void read_job(void *p)
 {
     struct reader *r = p;
     const v8f *v = (const v8f *)r->buf;
     size_t nv = r->n / 8, i = 0;
-    v8f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0}, s7 = {0};
+    v8f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0},
+        s7 = {0};
     for (; i + 8 <= nv; i += 8) {
-        s0 += v[i]; s1 += v[i + 1]; s2 += v[i + 2]; s3 += v[i + 3];
-        s4 += v[i + 4]; s5 += v[i + 5]; s6 += v[i + 6]; s7 += v[i + 7];
+        s0 += v[i];
+        s1 += v[i + 1];
+        s2 += v[i + 2];
+        s3 += v[i + 3];
+        s4 += v[i + 4];
+        s5 += v[i + 5];
+        s6 += v[i + 6];
+        s7 += v[i + 7];
     }
-    for (; i < nv; i++) s0 += v[i];
+    for (; i < nv; i++)
+        s0 += v[i];
     v8f s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     float t = 0;
-    for (int j = 0; j < 8; j++) t += s[j];
-    for (size_t j = nv * 8; j < r->n; j++) t += r->buf[j];
+    for (int j = 0; j < 8; j++)
+        t += s[j];
+    for (size_t j = nv * 8; j < r->n; j++)
+        t += r->buf[j];
     r->sink = t;
 }
 
@@ -135,7 +158,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: sgemm_peak [--seconds S] MxNxK... gemv:MxN... read:BYTES...\n");
+            printf("usage: sgemm_peak [--seconds S] MxNxK... gemv:MxN... "
+                   "read:BYTES...\n");
             return 0;
         }
         double med, min;
@@ -149,13 +173,16 @@ int main(int argc, char **argv)
             fill(buf, r.n, &seed);
             r.buf = buf;
             runs = measure(read_job, &r, seconds, &med, &min);
-            printf("{\"kind\":\"read\",\"bytes\":%lld,\"runs\":%d,\"median_us\":%.3f,"
+            printf("{\"kind\":\"read\",\"bytes\":%lld,\"runs\":%d,\"median_"
+                   "us\":%.3f,"
                    "\"min_us\":%.3f,\"gb_per_s\":%.3f}\n",
                    (long long)(r.n * sizeof(float)), runs, med, min,
                    r.n * sizeof(float) / (med * 1e3));
             free(buf);
-        } else if (sscanf(a, "gemv:%dx%d%c", &m, &n, &tail) == 2 && m > 0 && n > 0) {
-            struct gemv g = {m, n, xalloc(sizeof(float) * m * n), xalloc(sizeof(float) * n),
+        } else if (sscanf(a, "gemv:%dx%d%c", &m, &n, &tail) == 2 && m > 0 &&
+                   n > 0) {
+            struct gemv g = {m, n, xalloc(sizeof(float) * m * n),
+                             xalloc(sizeof(float) * n),
                              xalloc(sizeof(float) * m)};
             fill(g.a, (size_t)m * n, &seed);
             fill(g.x, (size_t)n, &seed);
@@ -166,9 +193,14 @@ int main(int argc, char **argv)
             free(g.a);
             free(g.x);
             free(g.y);
-        } else if (sscanf(a, "%dx%dx%d%c", &m, &n, &k, &tail) == 3 && m > 0 && n > 0 && k > 0) {
-            struct gemm g = {m, n, k, xalloc(sizeof(float) * m * k),
-                             xalloc(sizeof(float) * k * n), xalloc(sizeof(float) * m * n)};
+        } else if (sscanf(a, "%dx%dx%d%c", &m, &n, &k, &tail) == 3 && m > 0 &&
+                   n > 0 && k > 0) {
+            struct gemm g = {m,
+                             n,
+                             k,
+                             xalloc(sizeof(float) * m * k),
+                             xalloc(sizeof(float) * k * n),
+                             xalloc(sizeof(float) * m * n)};
             fill(g.a, (size_t)m * k, &seed);
             fill(g.b, (size_t)k * n, &seed);
             runs = measure(gemm_job, &g, seconds, &med, &min);
@@ -179,14 +211,18 @@ int main(int argc, char **argv)
             free(g.b);
             free(g.c);
         } else {
-            fprintf(stderr, "sgemm_peak: bad argument '%s' (want MxNxK, gemv:MxN or read:BYTES)\n", a);
+            fprintf(stderr,
+                    "sgemm_peak: bad argument '%s' (want MxNxK, gemv:MxN or "
+                    "read:BYTES)\n",
+                    a);
             return 2;
         }
         fflush(stdout);
         nspec++;
     }
     if (!nspec) {
-        fprintf(stderr, "usage: sgemm_peak [--seconds S] MxNxK... gemv:MxN... read:BYTES...\n");
+        fprintf(stderr, "usage: sgemm_peak [--seconds S] MxNxK... gemv:MxN... "
+                        "read:BYTES...\n");
         return 2;
     }
     return 0;

@@ -216,9 +216,8 @@ GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
 }
 
 static void sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
-                           float alpha, const float *A, int lda,
-                           const float *B, int ldb, float beta, float *C,
-                           int ldc)
+                           float alpha, const float *A, int lda, const float *B,
+                           int ldb, float beta, float *C, int ldc)
 {
     if (m <= 0 || n <= 0) return;
     /* C = beta * C first; everything after accumulates into it */
@@ -563,7 +562,8 @@ GEMV_CLONES GEMM_HOT void onyx_gemv_packed(int n, int k, float alpha,
  * calls __tls_get_addr, which allocates on a thread's first access when the
  * engine is dlopen'd (the Pd externals) */
 #if defined(__GNUC__)
-static _Thread_local int sgemm_rt_thread __attribute__((tls_model("initial-exec")));
+static _Thread_local int sgemm_rt_thread
+    __attribute__((tls_model("initial-exec")));
 #else
 static _Thread_local int sgemm_rt_thread;
 #endif
@@ -603,7 +603,10 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 ldb, beta, C, ldc);
 }
 
-void onyx_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+void onyx_blas_threads(int n)
+{
+    openblas_set_num_threads(n < 1 ? 1 : n);
+}
 
 #else
 
@@ -619,6 +622,9 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                    ldc);
 }
 
-void onyx_blas_threads(int n) { (void)n; }
+void onyx_blas_threads(int n)
+{
+    (void)n;
+}
 
 #endif

@@ -52,7 +52,8 @@ const char *onyx_dtype_name(onyx_dtype t)
 int64_t onyx_numel(const onyx_tensor *t)
 {
     int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) n *= t->dims[i];
+    for (int i = 0; i < t->rank; i++)
+        n *= t->dims[i];
     return n;
 }
 
@@ -144,8 +145,7 @@ const char *onyx_attr_string(const onyx_prep *p, const char *name,
     return dflt;
 }
 
-int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
-                       const int64_t **v)
+int64_t onyx_attr_ints(const onyx_prep *p, const char *name, const int64_t **v)
 {
     const onyx_attr *a = onyx_attr_get(p, name);
     if (!a) return -1;
@@ -161,8 +161,7 @@ int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
     return -1;
 }
 
-int64_t onyx_attr_floats(const onyx_prep *p, const char *name,
-                         const float **v)
+int64_t onyx_attr_floats(const onyx_prep *p, const char *name, const float **v)
 {
     const onyx_attr *a = onyx_attr_get(p, name);
     if (!a) return -1;
@@ -235,11 +234,11 @@ void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
 {
     t->dtype = dt;
     t->rank = rank;
-    for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+    for (int i = 0; i < rank; i++)
+        t->dims[i] = dims[i];
 }
 
-onyx_status onyx_axis(onyx_prep *p, int64_t axis, int rank, int extra,
-                      int *out)
+onyx_status onyx_axis(onyx_prep *p, int64_t axis, int rank, int extra, int *out)
 {
     int64_t r = rank + extra;
     if (axis < -r || axis >= r)
@@ -257,7 +256,8 @@ onyx_status onyx_broadcast_shape(onyx_prep *p, const onyx_tensor *const *ts,
     for (int k = 0; k < n; k++)
         if (ts[k] && ts[k]->rank > rank) rank = ts[k]->rank;
     int64_t dims[ONYX_MAX_RANK];
-    for (int i = 0; i < rank; i++) dims[i] = 1;
+    for (int i = 0; i < rank; i++)
+        dims[i] = 1;
     for (int k = 0; k < n; k++) {
         const onyx_tensor *t = ts[k];
         if (!t) continue;
@@ -278,7 +278,8 @@ onyx_status onyx_broadcast_shape(onyx_prep *p, const onyx_tensor *const *ts,
         }
     }
     out->rank = rank;
-    for (int i = 0; i < rank; i++) out->dims[i] = dims[i];
+    for (int i = 0; i < rank; i++)
+        out->dims[i] = dims[i];
     return ONYX_OK;
 }
 

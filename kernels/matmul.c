@@ -218,9 +218,12 @@ static onyx_status mma_prepare(onyx_prep *p)
             full = full && C->dims[C->rank - i] == Y->dims[Y->rank - i];
             row = row && (i == 1 || C->dims[C->rank - i] == 1);
         }
-        if (full) k.kind[a] = MMA_FULL;
-        else if (row) k.kind[a] = MMA_ROW;
-        else if (onyx_numel(C) == 1 && C->rank <= Y->rank) k.kind[a] = MMA_SCALAR;
+        if (full)
+            k.kind[a] = MMA_FULL;
+        else if (row)
+            k.kind[a] = MMA_ROW;
+        else if (onyx_numel(C) == 1 && C->rank <= Y->rank)
+            k.kind[a] = MMA_SCALAR;
         else {
             char sc[96], sy[96];
             return onyx_fail(p, ONYX_ERR_INVALID,

@@ -81,12 +81,12 @@ typedef enum {
 typedef struct onyx_attr {
     const char *name;
     onyx_attr_type type;
-    float f;             /* FLOAT */
-    int64_t i;           /* INT */
-    const char *s;       /* STRING, NUL-terminated (s_len bytes before NUL) */
+    float f;       /* FLOAT */
+    int64_t i;     /* INT */
+    const char *s; /* STRING, NUL-terminated (s_len bytes before NUL) */
     size_t s_len;
-    const float *floats; /* FLOATS, n entries */
-    const int64_t *ints; /* INTS, n entries */
+    const float *floats;        /* FLOATS, n entries */
+    const int64_t *ints;        /* INTS, n entries */
     const char *const *strings; /* STRINGS, n entries */
     int64_t n;
     const onyx_tensor *t; /* TENSOR */
@@ -105,7 +105,8 @@ typedef struct onyx_prep {
     /* in_const[i] is 1 when input i's value is the same on every run (an
      * initializer or a folded constant): only then may prepare precompute
      * from it (repack weights into params...). A value that is known but not
-     * constant (bound by the caller for this resolve) may only shape outputs. */
+     * constant (bound by the caller for this resolve) may only shape outputs.
+     */
     const unsigned char *in_const;
     /* out[i] is NULL for an output the graph does not use (an omitted
      * optional output); otherwise prepare sets dtype, rank and dims. */
@@ -113,10 +114,10 @@ typedef struct onyx_prep {
     const onyx_attr *attrs;
     int n_attrs;
     /* ---- set by prepare ---- */
-    void *params;          /* kernel-owned, read-only during eval */
+    void *params;                      /* kernel-owned, read-only during eval */
     void (*free_params)(void *params); /* NULL: plain free() */
-    size_t scratch_bytes;  /* per-instance scratch handed to eval, 64-aligned */
-    char *msg;             /* error message buffer (msg_cap bytes) */
+    size_t scratch_bytes; /* per-instance scratch handed to eval, 64-aligned */
+    char *msg;            /* error message buffer (msg_cap bytes) */
     size_t msg_cap;
     /* set by the attribute getters when an attribute has the wrong type; the
      * engine then refuses the node with the getter's message */
@@ -187,10 +188,8 @@ float onyx_attr_float(const onyx_prep *p, const char *name, float dflt);
 const char *onyx_attr_string(const onyx_prep *p, const char *name,
                              const char *dflt);
 /* ints: returns the count (>= 0) and sets *v, or -1 when absent */
-int64_t onyx_attr_ints(const onyx_prep *p, const char *name,
-                       const int64_t **v);
-int64_t onyx_attr_floats(const onyx_prep *p, const char *name,
-                         const float **v);
+int64_t onyx_attr_ints(const onyx_prep *p, const char *name, const int64_t **v);
+int64_t onyx_attr_floats(const onyx_prep *p, const char *name, const float **v);
 
 /* Require input i to be present, with a value known at prepare time. */
 onyx_status onyx_need_input(onyx_prep *p, int i);

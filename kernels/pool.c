@@ -36,7 +36,6 @@ typedef struct {
     pool_win wins[];
 } pool_plan;
 
-
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;

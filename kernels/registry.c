@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-/* The core op set of DESIGN.md, one X per op. */
+/* The core op set of DESIGN.md, one X per op (laid out by hand). */
+// clang-format off
 #define ONYX_OPS(X)                                                            \
     X(Abs) X(Neg) X(Exp) X(Log) X(Sqrt) X(Reciprocal) X(Sin) X(Cos) X(Tanh)    \
     X(Sigmoid) X(Relu) X(LeakyRelu) X(Elu) X(Selu) X(Celu) X(Softplus)         \
@@ -27,10 +28,10 @@
     X(Softmax) X(LogSoftmax)                                                   \
     X(DFT) X(STFT) X(HannWindow) X(HammingWindow) X(BlackmanWindow)            \
     X(MelWeightMatrix)
+// clang-format on
 
-/* Weak while the kernels are being written: a missing op is refused at load
- * ("op X is not implemented") rather than breaking the link. */
-#define ONYX_DECLARE(name) extern const onyx_op onyx_op_##name __attribute__((weak));
+/* Every op is defined by its kernel file: a missing one breaks the link. */
+#define ONYX_DECLARE(name) extern const onyx_op onyx_op_##name;
 ONYX_OPS(ONYX_DECLARE)
 
 #define ONYX_ENTRY(name) &onyx_op_##name,
@@ -45,12 +46,14 @@ _Static_assert(ONYX_OP_COUNT == 101, "the core op set of DESIGN.md");
 const onyx_op *onyx_op_find(const char *op_type)
 {
     for (int i = 0; i < ONYX_OP_COUNT; i++)
-        if (onyx_ops[i] && strcmp(onyx_ops[i]->name, op_type) == 0)
-            return onyx_ops[i];
+        if (strcmp(onyx_ops[i]->name, op_type) == 0) return onyx_ops[i];
     return NULL;
 }
 
-int onyx_op_count(void) { return ONYX_OP_COUNT; }
+int onyx_op_count(void)
+{
+    return ONYX_OP_COUNT;
+}
 
 const onyx_op *onyx_op_at(int i)
 {

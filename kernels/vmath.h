@@ -44,14 +44,14 @@
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 typedef uint32_t v4u __attribute__((vector_size(16)));
-#define VF v4f
-#define VI v4i
-#define VU v4u
+#define VF       v4f
+#define VI       v4i
+#define VU       v4u
 #define V_(name) v4_##name
 #elif VMATH_LANES == 1
-#define VF float
-#define VI int32_t
-#define VU uint32_t
+#define VF       float
+#define VI       int32_t
+#define VU       uint32_t
 #define V_(name) v1_##name
 #else
 #error "VMATH_LANES must be 4 or 1"

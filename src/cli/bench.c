@@ -19,11 +19,15 @@ const char usage_bench[] =
     "  --warmup N        unmeasured runs first (default 10)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
     "  --threads N       BLAS threads (default 1)\n"
-    "  --shape NAME=D1,...  bind an input's shape (symbolic dims default to 1)\n"
-    "  --sr RATE         sample rate for the real-time figures (default 48000)\n"
-    "  --json            one JSON object on stdout (times in microseconds, *_us)\n"
+    "  --shape NAME=D1,...  bind an input's shape (symbolic dims default to "
+    "1)\n"
+    "  --sr RATE         sample rate for the real-time figures (default "
+    "48000)\n"
+    "  --json            one JSON object on stdout (times in microseconds, "
+    "*_us)\n"
     "  --profile         per-op-type and per-node time table, slowest first\n"
-    "  --trace FILE      Chrome trace-event JSON of every node of the profiled\n"
+    "  --trace FILE      Chrome trace-event JSON of every node of the "
+    "profiled\n"
     "                    runs (opens in Perfetto or chrome://tracing)\n"
     "\n"
     "The real-time figures use the model's block: the length of its time axis\n"
@@ -58,9 +62,12 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
@@ -133,7 +140,8 @@ static int model_block(const onyx_model *m, const onyx_bind *binds, int nb)
     for (int i = 0; i < onyx_model_num_inputs(m) && !block; i++) {
         const onyx_value_info *v = onyx_model_input(m, i);
         for (int k = 0; k < nb && !block; k++) {
-            if (strcmp(binds[k].name, v->name) || binds[k].rank != v->rank) continue;
+            if (strcmp(binds[k].name, v->name) || binds[k].rank != v->rank)
+                continue;
             for (int d = 0; d < v->rank; d++)
                 if (v->dims[d] < 0) block = (int)binds[k].dims[d];
         }
@@ -144,7 +152,9 @@ static int model_block(const onyx_model *m, const onyx_bind *binds, int nb)
     onyx_error err;
     onyx_stream *s = onyx_stream_new(m, &cfg, &err);
     if (!s) return 0;
-    int b = onyx_stream_signal_inputs(s) + onyx_stream_signal_outputs(s) ? onyx_stream_block(s) : 0;
+    int b = onyx_stream_signal_inputs(s) + onyx_stream_signal_outputs(s)
+                ? onyx_stream_block(s)
+                : 0;
     onyx_stream_free(s);
     return b;
 }
@@ -161,23 +171,34 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--profile")) profile = 1;
-        else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") || !strcmp(a, "--threads") ||
-                 !strcmp(a, "--seconds") || !strcmp(a, "--sr") || !strcmp(a, "--shape") ||
+        if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--profile"))
+            profile = 1;
+        else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") ||
+                 !strcmp(a, "--threads") || !strcmp(a, "--seconds") ||
+                 !strcmp(a, "--sr") || !strcmp(a, "--shape") ||
                  !strcmp(a, "--trace")) {
             if (!v) return bench_usage("%s needs a value", a);
             i++;
             int bad = 0;
-            if (!strcmp(a, "--runs")) bad = parse_long(v, 1, 100000000, &runs);
-            else if (!strcmp(a, "--warmup")) bad = parse_long(v, 0, 100000000, &warmup);
-            else if (!strcmp(a, "--threads")) bad = parse_long(v, 1, 256, &threads);
-            else if (!strcmp(a, "--seconds")) bad = parse_double(v, 0.001, 86400, &seconds);
-            else if (!strcmp(a, "--sr")) bad = parse_double(v, 1, 10000000, &sr);
-            else if (!strcmp(a, "--trace")) trace = v;
+            if (!strcmp(a, "--runs"))
+                bad = parse_long(v, 1, 100000000, &runs);
+            else if (!strcmp(a, "--warmup"))
+                bad = parse_long(v, 0, 100000000, &warmup);
+            else if (!strcmp(a, "--threads"))
+                bad = parse_long(v, 1, 256, &threads);
+            else if (!strcmp(a, "--seconds"))
+                bad = parse_double(v, 0.001, 86400, &seconds);
+            else if (!strcmp(a, "--sr"))
+                bad = parse_double(v, 1, 10000000, &sr);
+            else if (!strcmp(a, "--trace"))
+                trace = v;
             else {
-                if (nb >= MAX_SHAPES) return bench_usage("too many %s options", a);
-                bad = parse_shape_arg(v, &binds[nb], names[nb], sizeof names[nb]);
+                if (nb >= MAX_SHAPES)
+                    return bench_usage("too many %s options", a);
+                bad =
+                    parse_shape_arg(v, &binds[nb], names[nb], sizeof names[nb]);
                 nb++;
             }
             if (bad) return bench_usage("bad value '%s'", v);
@@ -202,13 +223,16 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_SHAPES; i++) {
         const onyx_value_info *vi = onyx_model_input(m, i);
         int given = 0, symbolic = 0;
-        for (int k = 0; k < nb; k++) given |= !strcmp(binds[k].name, vi->name);
-        for (int d = 0; d < vi->rank; d++) symbolic |= vi->dims[d] < 0;
+        for (int k = 0; k < nb; k++)
+            given |= !strcmp(binds[k].name, vi->name);
+        for (int d = 0; d < vi->rank; d++)
+            symbolic |= vi->dims[d] < 0;
         if (given || !symbolic) continue;
         binds[nb].name = vi->name;
         binds[nb].rank = vi->rank;
         binds[nb].data = NULL;
-        for (int d = 0; d < vi->rank; d++) binds[nb].dims[d] = vi->dims[d] < 0 ? 1 : vi->dims[d];
+        for (int d = 0; d < vi->rank; d++)
+            binds[nb].dims[d] = vi->dims[d] < 0 ? 1 : vi->dims[d];
         nb++;
         defaulted = 1;
     }
@@ -257,7 +281,9 @@ int cmd_bench(int argc, char **argv)
     if (!t) goto nomem;
     double start = now_s(), last_progress = start;
     for (;;) {
-        if (runs ? n_runs >= runs : (n_runs >= 10 && now_s() - start >= seconds)) break;
+        if (runs ? n_runs >= runs
+                 : (n_runs >= 10 && now_s() - start >= seconds))
+            break;
         if (n_runs == cap) {
             double *nt = realloc(t, sizeof *t * (size_t)cap * 2);
             if (!nt) goto nomem;
@@ -268,14 +294,18 @@ int cmd_bench(int argc, char **argv)
         onyx_instance_run(x, NULL, NULL);
         t[n_runs++] = now_s() - t0;
         if (tty && t0 - last_progress > 0.25 && t0 - start > 2.0) {
-            double frac = runs ? (double)n_runs / (double)runs : (t0 - start) / seconds;
-            fprintf(stderr, "\rbenchmarking %s: %3.0f%%", path, 100 * (frac < 1 ? frac : 1));
+            double frac =
+                runs ? (double)n_runs / (double)runs : (t0 - start) / seconds;
+            fprintf(stderr, "\rbenchmarking %s: %3.0f%%", path,
+                    100 * (frac < 1 ? frac : 1));
             last_progress = t0;
         }
     }
-    if (tty && now_s() - start > 2.0) fprintf(stderr, "\r%*s\r", 40 + (int)strlen(path), "");
+    if (tty && now_s() - start > 2.0)
+        fprintf(stderr, "\r%*s\r", 40 + (int)strlen(path), "");
     double total = 0;
-    for (long k = 0; k < n_runs; k++) total += t[k];
+    for (long k = 0; k < n_runs; k++)
+        total += t[k];
     qsort(t, (size_t)n_runs, sizeof *t, cmp_double);
     double mean = total / (double)n_runs;
     double tmin = t[0], tmax = t[n_runs - 1], median = t[n_runs / 2];
@@ -296,11 +326,13 @@ int cmd_bench(int argc, char **argv)
         if (trace) {
             tf = fopen(trace, "w");
             if (!tf) {
-                fprintf(stderr, "onyx: %s: cannot write: %s\n", trace, strerror(errno));
+                fprintf(stderr, "onyx: %s: cannot write: %s\n", trace,
+                        strerror(errno));
                 goto out;
             }
             fprintf(tf, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
-            fprintf(tf, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":");
+            fprintf(tf, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,"
+                        "\"args\":{\"name\":");
             json_str(tf, path);
             fprintf(tf, "}}");
         }
@@ -314,8 +346,10 @@ int cmd_bench(int argc, char **argv)
             const uint64_t *st, *du;
             onyx_instance_node_last(x, &st, &du);
             double base_us = (t0 - t_begin) * 1e6;
-            fprintf(tf, ",\n{\"name\":\"run %ld\",\"cat\":\"run\",\"ph\":\"X\",\"pid\":1,\"tid\":1,"
-                        "\"ts\":%.3f,\"dur\":%.3f}",
+            fprintf(tf,
+                    ",\n{\"name\":\"run "
+                    "%ld\",\"cat\":\"run\",\"ph\":\"X\",\"pid\":1,\"tid\":1,"
+                    "\"ts\":%.3f,\"dur\":%.3f}",
                     k, base_us, (now_s() - t0) * 1e6);
             for (int j = 0; j < nn; j++) {
                 const char *nm = onyx_program_node_name(p, j);
@@ -323,8 +357,10 @@ int cmd_bench(int argc, char **argv)
                 json_str(tf, nm[0] ? nm : onyx_program_node_op(p, j));
                 fprintf(tf, ",\"cat\":");
                 json_str(tf, onyx_program_node_op(p, j));
-                fprintf(tf, ",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f,"
-                            "\"args\":{\"op\":",
+                fprintf(tf,
+                        ",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":"
+                        "%.3f,"
+                        "\"args\":{\"op\":",
                         base_us + (double)st[j] * 1e-3, (double)du[j] * 1e-3);
                 json_str(tf, onyx_program_node_op(p, j));
                 fprintf(tf, ",\"node\":%d}}", j);
@@ -350,7 +386,8 @@ int cmd_bench(int argc, char **argv)
     for (int j = 0; j < nn; j++) {
         const char *op = onyx_program_node_op(p, j);
         int r = 0;
-        while (r < n_types && strcmp(rows[r].op, op)) r++;
+        while (r < n_types && strcmp(rows[r].op, op))
+            r++;
         if (r == n_types) {
             rows[r].name = rows[r].op = op;
             n_types++;
@@ -373,26 +410,32 @@ int cmd_bench(int argc, char **argv)
     if (json) {
         printf("{\"model\":");
         json_str(stdout, path);
-        printf(",\"runs\":%ld,\"warmup\":%ld,\"threads\":%ld,\"min_us\":%.3f,\"median_us\":%.3f,"
-               "\"p99_us\":%.3f,\"max_us\":%.3f,\"mean_us\":%.3f,\"inferences_per_s\":%.1f,",
-               n_runs, warmup, threads, tmin * 1e6, median * 1e6, p99 * 1e6, tmax * 1e6,
-               mean * 1e6, 1.0 / mean);
+        printf(",\"runs\":%ld,\"warmup\":%ld,\"threads\":%ld,\"min_us\":%.3f,"
+               "\"median_us\":%.3f,"
+               "\"p99_us\":%.3f,\"max_us\":%.3f,\"mean_us\":%.3f,\"inferences_"
+               "per_s\":%.1f,",
+               n_runs, warmup, threads, tmin * 1e6, median * 1e6, p99 * 1e6,
+               tmax * 1e6, mean * 1e6, 1.0 / mean);
         printf("\"block\":%d,\"sample_rate\":%.0f,", block, sr);
         if (block > 0)
-            printf("\"budget_us\":%.3f,\"rt_factor\":%.3f,\"rt_percent\":%.4f,", budget * 1e6,
-                   budget / median, 100 * median / budget);
+            printf("\"budget_us\":%.3f,\"rt_factor\":%.3f,\"rt_percent\":%.4f,",
+                   budget * 1e6, budget / median, 100 * median / budget);
         printf("\"arena_bytes\":%zu,\"weight_bytes\":%lld,\"parameters\":%lld,"
-               "\"peak_rss_bytes\":%ld,\"flops\":%lld,\"gflops\":%.3f,\"nodes\":%d",
-               onyx_program_arena_bytes(p), (long long)pbytes, (long long)pcount, rss,
-               (long long)flops, gflops, nn);
+               "\"peak_rss_bytes\":%ld,\"flops\":%lld,\"gflops\":%.3f,"
+               "\"nodes\":%d",
+               onyx_program_arena_bytes(p), (long long)pbytes,
+               (long long)pcount, rss, (long long)flops, gflops, nn);
         if (profile) {
             printf(",\"profile_runs\":%ld,\"ops\":[", prof_runs);
             for (int r = 0; r < n_types; r++) {
                 printf("%s{\"op\":", r ? "," : "");
                 json_str(stdout, rows[r].op);
-                printf(",\"count\":%ld,\"total_us\":%.3f,\"mean_us\":%.3f,\"share\":%.4f}",
-                       rows[r].count, rows[r].total_ns * 1e-3 / (double)prof_runs,
-                       rows[r].total_ns * 1e-3 / (double)prof_runs / (double)rows[r].count,
+                printf(",\"count\":%ld,\"total_us\":%.3f,\"mean_us\":%.3f,"
+                       "\"share\":%.4f}",
+                       rows[r].count,
+                       rows[r].total_ns * 1e-3 / (double)prof_runs,
+                       rows[r].total_ns * 1e-3 / (double)prof_runs /
+                           (double)rows[r].count,
                        prof_total > 0 ? rows[r].total_ns / prof_total : 0);
             }
             printf("],\"node_times\":[");
@@ -401,7 +444,8 @@ int cmd_bench(int argc, char **argv)
                 json_str(stdout, node_rows[j].name);
                 printf(",\"op\":");
                 json_str(stdout, node_rows[j].op);
-                printf(",\"mean_us\":%.3f,\"share\":%.4f}", node_rows[j].total_ns * 1e-3 / (double)prof_runs,
+                printf(",\"mean_us\":%.3f,\"share\":%.4f}",
+                       node_rows[j].total_ns * 1e-3 / (double)prof_runs,
                        prof_total > 0 ? node_rows[j].total_ns / prof_total : 0);
             }
             printf("]");
@@ -409,35 +453,49 @@ int cmd_bench(int argc, char **argv)
         printf("}\n");
     } else {
         printf("model:        %s\n", path);
-        if (defaulted) printf("note:         symbolic dims set to 1 (bind them with --shape)\n");
-        printf("runs:         %ld (after %ld warm-up), %ld BLAS thread%s\n", n_runs, warmup,
-               threads, threads > 1 ? "s" : "");
-        printf("latency:      min %.2f  median %.2f  p99 %.2f  max %.2f us\n", tmin * 1e6,
-               median * 1e6, p99 * 1e6, tmax * 1e6);
+        if (defaulted)
+            printf("note:         symbolic dims set to 1 (bind them with "
+                   "--shape)\n");
+        printf("runs:         %ld (after %ld warm-up), %ld BLAS thread%s\n",
+               n_runs, warmup, threads, threads > 1 ? "s" : "");
+        printf("latency:      min %.2f  median %.2f  p99 %.2f  max %.2f us\n",
+               tmin * 1e6, median * 1e6, p99 * 1e6, tmax * 1e6);
         printf("throughput:   %.0f inferences/s\n", 1.0 / mean);
         if (block > 0)
-            printf("real time:    block %d samples = %.1f us at %.0f Hz: %.3f%% of the budget, "
+            printf("real time:    block %d samples = %.1f us at %.0f Hz: "
+                   "%.3f%% of the budget, "
                    "%.1fx real time\n",
-                   block, budget * 1e6, sr, 100 * median / budget, budget / median);
+                   block, budget * 1e6, sr, 100 * median / budget,
+                   budget / median);
         else
             printf("real time:    no signal time axis: no real-time budget\n");
-        printf("memory:       arena %zu bytes, weights %lld bytes (%lld parameters), peak RSS %.1f MB\n",
-               onyx_program_arena_bytes(p), (long long)pbytes, (long long)pcount, rss / 1048576.0);
-        printf("compute:      %lld FLOPs per inference, %.2f GFLOP/s\n", (long long)flops, gflops);
+        printf("memory:       arena %zu bytes, weights %lld bytes (%lld "
+               "parameters), peak RSS %.1f MB\n",
+               onyx_program_arena_bytes(p), (long long)pbytes,
+               (long long)pcount, rss / 1048576.0);
+        printf("compute:      %lld FLOPs per inference, %.2f GFLOP/s\n",
+               (long long)flops, gflops);
         if (profile) {
-            printf("\nprofile (%ld runs, %d nodes, per-node clocks on: %.2f us per run)\n", prof_runs, nn,
-                   prof_total * 1e-3 / (double)prof_runs);
-            printf("  %-28s %6s %12s %12s %7s\n", "op type", "nodes", "total us", "mean us", "share");
+            printf("\nprofile (%ld runs, %d nodes, per-node clocks on: %.2f us "
+                   "per run)\n",
+                   prof_runs, nn, prof_total * 1e-3 / (double)prof_runs);
+            printf("  %-28s %6s %12s %12s %7s\n", "op type", "nodes",
+                   "total us", "mean us", "share");
             for (int r = 0; r < n_types; r++)
-                printf("  %-28s %6ld %12.3f %12.3f %6.1f%%\n", rows[r].op, rows[r].count,
-                       rows[r].total_ns * 1e-3 / (double)prof_runs,
-                       rows[r].total_ns * 1e-3 / (double)prof_runs / (double)rows[r].count,
-                       prof_total > 0 ? 100 * rows[r].total_ns / prof_total : 0);
-            printf("\n  %-28s %-18s %12s %7s\n", "node", "op", "mean us", "share");
+                printf(
+                    "  %-28s %6ld %12.3f %12.3f %6.1f%%\n", rows[r].op,
+                    rows[r].count, rows[r].total_ns * 1e-3 / (double)prof_runs,
+                    rows[r].total_ns * 1e-3 / (double)prof_runs /
+                        (double)rows[r].count,
+                    prof_total > 0 ? 100 * rows[r].total_ns / prof_total : 0);
+            printf("\n  %-28s %-18s %12s %7s\n", "node", "op", "mean us",
+                   "share");
             for (int j = 0; j < nn; j++)
-                printf("  %-28.28s %-18s %12.3f %6.1f%%\n", node_rows[j].name, node_rows[j].op,
+                printf("  %-28.28s %-18s %12.3f %6.1f%%\n", node_rows[j].name,
+                       node_rows[j].op,
                        node_rows[j].total_ns * 1e-3 / (double)prof_runs,
-                       prof_total > 0 ? 100 * node_rows[j].total_ns / prof_total : 0);
+                       prof_total > 0 ? 100 * node_rows[j].total_ns / prof_total
+                                      : 0);
         }
         if (trace) printf("\ntrace:        %s (%ld runs)\n", trace, prof_runs);
     }

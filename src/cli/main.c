@@ -37,9 +37,11 @@ static const char *usage_main =
 static const char *usage_info =
     "usage: onyx info MODEL [--shape NAME=D1,D2,...]\n"
     "\n"
-    "Prints the opset, every input and output (name, dtype, shape with symbolic\n"
+    "Prints the opset, every input and output (name, dtype, shape with "
+    "symbolic\n"
     "dims by name), node counts per op type, parameter count and bytes, arena\n"
-    "bytes and FLOPs per inference. --shape binds an input's shape (needed for\n"
+    "bytes and FLOPs per inference. --shape binds an input's shape (needed "
+    "for\n"
     "the arena and FLOPs when the model has symbolic dims; they count as 1\n"
     "otherwise). Repeatable.\n";
 
@@ -47,18 +49,22 @@ static const char *usage_run =
     "usage: onyx run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
     "\n"
     "Runs MODEL once. Inputs come from .npy (float32, int64, bool, C order;\n"
-    "float64/int32 are converted) or .pb (serialized TensorProto) files; without\n"
+    "float64/int32 are converted) or .pb (serialized TensorProto) files; "
+    "without\n"
     "NAME= they are taken in graph order. Every output is written to\n"
     "DIR/<output name>.npy (default DIR: .) and its name and shape printed.\n";
 
 static const char *usage_test =
     "usage: onyx test PATH...\n"
     "\n"
-    "PATH is an ONNX backend test folder (model.onnx + test_data_set_*/input_N.pb,\n"
-    "output_N.pb), a folder of such folders, or a text file listing folders one\n"
+    "PATH is an ONNX backend test folder (model.onnx + "
+    "test_data_set_*/input_N.pb,\n"
+    "output_N.pb), a folder of such folders, or a text file listing folders "
+    "one\n"
     "per line (relative to the file, the current folder, or $ONYX_TESTDATA,\n"
     "default /usr/share/libonnx-testdata/data). Compares every output\n"
-    "(|got - want| <= 1e-5 + 1e-3 |want| for floats, exact otherwise) and prints\n"
+    "(|got - want| <= 1e-5 + 1e-3 |want| for floats, exact otherwise) and "
+    "prints\n"
     "PASS, FAIL or SKIP per test, then `N passed, N failed, N skipped`.\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
@@ -116,9 +122,12 @@ static void print_vi(const onyx_value_info *v)
     printf("[");
     for (int i = 0; i < v->rank; i++) {
         if (i) printf(",");
-        if (v->dim_names[i]) printf("%s", v->dim_names[i]);
-        else if (v->dims[i] < 0) printf("?");
-        else printf("%lld", (long long)v->dims[i]);
+        if (v->dim_names[i])
+            printf("%s", v->dim_names[i]);
+        else if (v->dims[i] < 0)
+            printf("?");
+        else
+            printf("%lld", (long long)v->dims[i]);
     }
     printf("]\n");
 }
@@ -136,10 +145,15 @@ static int cmd_info(int argc, char **argv)
     int n_shapes = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--shape")) {
-            if (i + 1 >= argc) return usage_error(usage_info, "%s needs NAME=D1,D2,...", argv[i]);
-            if (n_shapes >= MAX_BINDS) return usage_error(usage_info, "too many %s options", argv[i]);
+            if (i + 1 >= argc)
+                return usage_error(usage_info, "%s needs NAME=D1,D2,...",
+                                   argv[i]);
+            if (n_shapes >= MAX_BINDS)
+                return usage_error(usage_info, "too many %s options", argv[i]);
             if (parse_shape(argv[++i], &shapes[n_shapes++]))
-                return usage_error(usage_info, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
+                return usage_error(usage_info,
+                                   "bad shape '%s' (want NAME=D1,D2,...)",
+                                   argv[i]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error(usage_info, "unknown option '%s'", argv[i]);
         } else if (!path) {
@@ -157,20 +171,25 @@ static int cmd_info(int argc, char **argv)
     }
     printf("model: %s\n", path);
     printf("opset: %d\n", onyx_model_opset(m));
-    if (onyx_model_producer(m)[0]) printf("producer: %s\n", onyx_model_producer(m));
+    if (onyx_model_producer(m)[0])
+        printf("producer: %s\n", onyx_model_producer(m));
     printf("inputs:\n");
-    for (int i = 0; i < onyx_model_num_inputs(m); i++) print_vi(onyx_model_input(m, i));
+    for (int i = 0; i < onyx_model_num_inputs(m); i++)
+        print_vi(onyx_model_input(m, i));
     printf("outputs:\n");
-    for (int i = 0; i < onyx_model_num_outputs(m); i++) print_vi(onyx_model_output(m, i));
+    for (int i = 0; i < onyx_model_num_outputs(m); i++)
+        print_vi(onyx_model_output(m, i));
     int nn = onyx_model_num_nodes(m);
     printf("nodes: %d\n", nn);
     const char **ops = malloc(sizeof(char *) * (size_t)(nn + 1));
     if (ops) {
-        for (int i = 0; i < nn; i++) ops[i] = onyx_model_node_op(m, i);
+        for (int i = 0; i < nn; i++)
+            ops[i] = onyx_model_node_op(m, i);
         qsort(ops, (size_t)nn, sizeof *ops, cmp_str);
         for (int i = 0; i < nn;) {
             int j = i;
-            while (j < nn && !strcmp(ops[j], ops[i])) j++;
+            while (j < nn && !strcmp(ops[j], ops[i]))
+                j++;
             printf("  %-24s %d\n", ops[i], j - i);
             i = j;
         }
@@ -194,13 +213,16 @@ static int cmd_info(int argc, char **argv)
     for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_BINDS; i++) {
         const onyx_value_info *v = onyx_model_input(m, i);
         int given = 0;
-        for (int s = 0; s < n_shapes; s++) given |= !strcmp(shapes[s].name, v->name);
+        for (int s = 0; s < n_shapes; s++)
+            given |= !strcmp(shapes[s].name, v->name);
         int symbolic = 0;
-        for (int d = 0; d < v->rank; d++) symbolic |= v->dims[d] < 0;
+        for (int d = 0; d < v->rank; d++)
+            symbolic |= v->dims[d] < 0;
         if (given || !symbolic) continue;
         binds[nb].name = v->name;
         binds[nb].rank = v->rank;
-        for (int d = 0; d < v->rank; d++) binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
+        for (int d = 0; d < v->rank; d++)
+            binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
         binds[nb].data = NULL;
         nb++;
         defaulted = 1;
@@ -211,9 +233,12 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         rc = 1;
     } else {
-        const char *note = defaulted ? " (symbolic dims set to 1; bind them with --shape)" : "";
+        const char *note =
+            defaulted ? " (symbolic dims set to 1; bind them with --shape)"
+                      : "";
         printf("arena: %zu bytes%s\n", onyx_program_arena_bytes(p), note);
-        printf("flops: %lld per inference%s\n", (long long)onyx_program_flops(p), note);
+        printf("flops: %lld per inference%s\n",
+               (long long)onyx_program_flops(p), note);
         printf("nodes after folding: %d\n", onyx_program_num_nodes(p));
         onyx_program_free(p);
     }
@@ -232,12 +257,13 @@ static void safe_name(const char *in, char *out, size_t cap)
     size_t i = 0;
     for (; in[i] && i + 1 < cap; i++) {
         char c = in[i];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '.' || c == '-';
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
         out[i] = ok ? c : '_';
     }
     out[i] = 0;
-    if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0]) snprintf(out, cap, "output_");
+    if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0])
+        snprintf(out, cap, "output_");
 }
 
 /* Small inputs are also given to the resolver as values (an op may need one
@@ -253,28 +279,36 @@ static int cmd_run(int argc, char **argv)
     int n_shapes = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-i") || !strcmp(argv[i], "--input")) {
-            if (i + 1 >= argc) return usage_error(usage_run, "%s needs [NAME=]FILE", argv[i]);
-            if (n_ins >= MAX_BINDS) return usage_error(usage_run, "too many %s options", argv[i]);
+            if (i + 1 >= argc)
+                return usage_error(usage_run, "%s needs [NAME=]FILE", argv[i]);
+            if (n_ins >= MAX_BINDS)
+                return usage_error(usage_run, "too many %s options", argv[i]);
             char *a = argv[++i];
             char *eq = strchr(a, '=');
             if (eq) {
                 *eq = 0;
                 ins[n_ins].name = a;
                 ins[n_ins].file = eq + 1;
-                if (!a[0] || !eq[1]) return usage_error(usage_run, "bad input '%s'", a);
+                if (!a[0] || !eq[1])
+                    return usage_error(usage_run, "bad input '%s'", a);
             } else {
                 ins[n_ins].name = NULL;
                 ins[n_ins].file = a;
             }
             n_ins++;
         } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-            if (i + 1 >= argc) return usage_error(usage_run, "%s needs a folder", argv[i]);
+            if (i + 1 >= argc)
+                return usage_error(usage_run, "%s needs a folder", argv[i]);
             outdir = argv[++i];
         } else if (!strcmp(argv[i], "--shape")) {
-            if (i + 1 >= argc) return usage_error(usage_run, "%s needs NAME=D1,D2,...", argv[i]);
-            if (n_shapes >= MAX_BINDS) return usage_error(usage_run, "too many %s options", argv[i]);
+            if (i + 1 >= argc)
+                return usage_error(usage_run, "%s needs NAME=D1,D2,...",
+                                   argv[i]);
+            if (n_shapes >= MAX_BINDS)
+                return usage_error(usage_run, "too many %s options", argv[i]);
             if (parse_shape(argv[++i], &shapes[n_shapes++]))
-                return usage_error(usage_run, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
+                return usage_error(
+                    usage_run, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error(usage_run, "unknown option '%s'", argv[i]);
         } else if (!path) {
@@ -309,20 +343,24 @@ static int cmd_run(int argc, char **argv)
             for (int i = 0; i < n_model_in; i++)
                 if (!strcmp(onyx_model_input(m, i)->name, ins[k].name)) idx = i;
             if (idx < 0) {
-                fprintf(stderr, "%s: %s: the model has no input named '%s'\n", prog, path, ins[k].name);
+                fprintf(stderr, "%s: %s: the model has no input named '%s'\n",
+                        prog, path, ins[k].name);
                 goto out;
             }
         } else {
             idx = pos++;
             if (idx >= n_model_in) {
-                fprintf(stderr, "%s: %s: extra input file '%s' (the model has %d inputs)\n", prog,
-                        path, ins[k].file, n_model_in);
+                fprintf(
+                    stderr,
+                    "%s: %s: extra input file '%s' (the model has %d inputs)\n",
+                    prog, path, ins[k].file, n_model_in);
                 goto out;
             }
         }
         for (int j = 0; j < n_data; j++)
             if (which[j] == idx) {
-                fprintf(stderr, "%s: input '%s' is given twice\n", prog, onyx_model_input(m, idx)->name);
+                fprintf(stderr, "%s: input '%s' is given twice\n", prog,
+                        onyx_model_input(m, idx)->name);
                 goto out;
             }
         if (cli_read_tensor(ins[k].file, &data[n_data], msg, sizeof msg)) {
@@ -337,36 +375,47 @@ static int cmd_run(int argc, char **argv)
         for (int j = 0; j < n_data; j++)
             if (which[j] == i) k = j;
         if (k < 0) {
-            fprintf(stderr, "%s: %s: input '%s' is missing (give it with -i %s=FILE)\n", prog, path,
-                    v->name, v->name);
+            fprintf(stderr,
+                    "%s: %s: input '%s' is missing (give it with -i %s=FILE)\n",
+                    prog, path, v->name, v->name);
             goto out;
         }
         if (data[k].t.dtype != v->dtype) {
-            fprintf(stderr, "%s: input '%s': the file holds %s, the model takes %s\n", prog, v->name,
-                    onyx_dtype_name(data[k].t.dtype), onyx_dtype_name(v->dtype));
+            fprintf(stderr,
+                    "%s: input '%s': the file holds %s, the model takes %s\n",
+                    prog, v->name, onyx_dtype_name(data[k].t.dtype),
+                    onyx_dtype_name(v->dtype));
             goto out;
         }
         for (int s = 0; s < n_shapes; s++) {
             onyx_tensor st = {0};
             st.rank = shapes[s].rank;
             memcpy(st.dims, shapes[s].dims, sizeof st.dims);
-            if (!strcmp(shapes[s].name, v->name) && !onyx_same_shape(&st, &data[k].t)) {
+            if (!strcmp(shapes[s].name, v->name) &&
+                !onyx_same_shape(&st, &data[k].t)) {
                 char a[128], b[128];
-                fprintf(stderr, "%s: input '%s': the file has shape %s, --shape says %s\n", prog,
-                        v->name, cli_shape(&data[k].t, a, sizeof a), cli_shape(&st, b, sizeof b));
+                fprintf(
+                    stderr,
+                    "%s: input '%s': the file has shape %s, --shape says %s\n",
+                    prog, v->name, cli_shape(&data[k].t, a, sizeof a),
+                    cli_shape(&st, b, sizeof b));
                 goto out;
             }
         }
         binds[i].name = v->name;
         binds[i].rank = data[k].t.rank;
         memcpy(binds[i].dims, data[k].t.dims, sizeof binds[i].dims);
-        binds[i].data = onyx_numel(&data[k].t) <= KNOWN_LIMIT ? data[k].t.data : NULL;
+        binds[i].data =
+            onyx_numel(&data[k].t) <= KNOWN_LIMIT ? data[k].t.data : NULL;
     }
     for (int s = 0; s < n_shapes; s++) {
         int found = 0;
-        for (int i = 0; i < n_model_in; i++) found |= !strcmp(shapes[s].name, onyx_model_input(m, i)->name);
+        for (int i = 0; i < n_model_in; i++)
+            found |= !strcmp(shapes[s].name, onyx_model_input(m, i)->name);
         if (!found) {
-            fprintf(stderr, "%s: %s: --shape names '%s', which is not an input\n", prog, path, shapes[s].name);
+            fprintf(stderr,
+                    "%s: %s: --shape names '%s', which is not an input\n", prog,
+                    path, shapes[s].name);
             goto out;
         }
     }
@@ -382,7 +431,8 @@ static int cmd_run(int argc, char **argv)
     }
     for (int k = 0; k < n_data; k++) {
         onyx_tensor *t = onyx_instance_input(x, which[k]);
-        memcpy(t->data, data[k].t.data, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
+        memcpy(t->data, data[k].t.data,
+               (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
     }
     const char *why = NULL;
     int node = -1;
@@ -394,7 +444,8 @@ static int cmd_run(int argc, char **argv)
     }
     struct stat sb;
     if (stat(outdir, &sb) != 0 && mkdir(outdir, 0777) != 0) {
-        fprintf(stderr, "%s: cannot create folder '%s': %s\n", prog, outdir, strerror(errno));
+        fprintf(stderr, "%s: cannot create folder '%s': %s\n", prog, outdir,
+                strerror(errno));
         goto out;
     }
     rc = 0;
@@ -409,10 +460,12 @@ static int cmd_run(int argc, char **argv)
             rc = 1;
             continue;
         }
-        printf("%s %s %s\n", name, onyx_dtype_name(t->dtype), cli_shape(t, sh, sizeof sh));
+        printf("%s %s %s\n", name, onyx_dtype_name(t->dtype),
+               cli_shape(t, sh, sizeof sh));
     }
 out:
-    for (int k = 0; k < n_data; k++) cli_tensor_free(&data[k]);
+    for (int k = 0; k < n_data; k++)
+        cli_tensor_free(&data[k]);
     onyx_instance_free(x);
     onyx_program_free(p);
     onyx_model_free(m);
@@ -444,7 +497,8 @@ static int is_file(const char *p)
 }
 
 /* Compares got with want; on mismatch writes the first one into why. */
-static int compare(const onyx_tensor *got, const onyx_tensor *want, char *why, size_t cap)
+static int compare(const onyx_tensor *got, const onyx_tensor *want, char *why,
+                   size_t cap)
 {
     char a[128], b[128];
     if (got->dtype != want->dtype) {
@@ -464,14 +518,17 @@ static int compare(const onyx_tensor *got, const onyx_tensor *want, char *why, s
             if (isnan(w) && isnan(g)) continue;
             if (isinf(w) && g == w) continue;
             if (!(fabs(g - w) <= 1e-5 + 1e-3 * fabs(w))) {
-                snprintf(why, cap, "element %lld: got %.9g, expected %.9g", (long long)k, g, w);
+                snprintf(why, cap, "element %lld: got %.9g, expected %.9g",
+                         (long long)k, g, w);
                 return 1;
             }
         } else {
             size_t es = onyx_dtype_size(want->dtype);
-            if (memcmp((const char *)got->data + k * (int64_t)es, (const char *)want->data + k * (int64_t)es, es)) {
-                snprintf(why, cap, "element %lld: got %lld, expected %lld", (long long)k,
-                         (long long)onyx_get_int(got, k), (long long)onyx_get_int(want, k));
+            if (memcmp((const char *)got->data + k * (int64_t)es,
+                       (const char *)want->data + k * (int64_t)es, es)) {
+                snprintf(why, cap, "element %lld: got %lld, expected %lld",
+                         (long long)k, (long long)onyx_get_int(got, k),
+                         (long long)onyx_get_int(want, k));
                 return 1;
             }
         }
@@ -494,7 +551,8 @@ static int list_dir(const char *dir, const char *prefix, char ***out)
     char **v = NULL;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)))
+            continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char **nv = realloc(v, sizeof *v * (size_t)cap);
@@ -512,14 +570,16 @@ static int list_dir(const char *dir, const char *prefix, char ***out)
 
 static void free_list(char **v, int n)
 {
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
 #define MAX_IO 64
 
 /* Runs one data set; returns 0 pass, 1 fail, 2 skip; why says what. */
-static int run_data_set(const onyx_model *m, const char *set, char *why, size_t cap)
+static int run_data_set(const onyx_model *m, const char *set, char *why,
+                        size_t cap)
 {
     cli_tensor ins[MAX_IO], outs[MAX_IO];
     int n_in = 0, n_out = 0, result = 1;
@@ -554,15 +614,19 @@ static int run_data_set(const onyx_model *m, const char *set, char *why, size_t 
     for (int k = 0; k < n_in; k++) {
         int idx = k;
         for (int i = 0; i < nmi; i++)
-            if (ins[k].name[0] && !strcmp(onyx_model_input(m, i)->name, ins[k].name)) idx = i;
+            if (ins[k].name[0] &&
+                !strcmp(onyx_model_input(m, i)->name, ins[k].name))
+                idx = i;
         which[k] = idx;
         binds[k].name = onyx_model_input(m, idx)->name;
         binds[k].rank = ins[k].t.rank;
         memcpy(binds[k].dims, ins[k].t.dims, sizeof binds[k].dims);
-        binds[k].data = onyx_numel(&ins[k].t) <= KNOWN_LIMIT ? ins[k].t.data : NULL;
+        binds[k].data =
+            onyx_numel(&ins[k].t) <= KNOWN_LIMIT ? ins[k].t.data : NULL;
         if (ins[k].t.dtype != onyx_model_input(m, idx)->dtype) {
             snprintf(why, cap, "input %d holds %s, the model takes %s", k,
-                     onyx_dtype_name(ins[k].t.dtype), onyx_dtype_name(onyx_model_input(m, idx)->dtype));
+                     onyx_dtype_name(ins[k].t.dtype),
+                     onyx_dtype_name(onyx_model_input(m, idx)->dtype));
             goto out;
         }
     }
@@ -580,7 +644,8 @@ static int run_data_set(const onyx_model *m, const char *set, char *why, size_t 
     }
     for (int k = 0; k < n_in; k++) {
         onyx_tensor *t = onyx_instance_input(x, which[k]);
-        memcpy(t->data, ins[k].t.data, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
+        memcpy(t->data, ins[k].t.data,
+               (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
     }
     const char *rwhy = NULL;
     int node = -1;
@@ -591,20 +656,24 @@ static int run_data_set(const onyx_model *m, const char *set, char *why, size_t 
         goto out;
     }
     if (n_out != onyx_program_num_outputs(p)) {
-        snprintf(why, cap, "%d output files for %d graph outputs", n_out, onyx_program_num_outputs(p));
+        snprintf(why, cap, "%d output files for %d graph outputs", n_out,
+                 onyx_program_num_outputs(p));
         goto out;
     }
     for (int k = 0; k < n_out; k++) {
         char w2[300];
         if (compare(onyx_instance_output(x, k), &outs[k].t, w2, sizeof w2)) {
-            snprintf(why, cap, "output '%s': %s", onyx_program_output_name(p, k), w2);
+            snprintf(why, cap, "output '%s': %s",
+                     onyx_program_output_name(p, k), w2);
             goto out;
         }
     }
     result = 0;
 out:
-    for (int k = 0; k < n_in; k++) cli_tensor_free(&ins[k]);
-    for (int k = 0; k < n_out; k++) cli_tensor_free(&outs[k]);
+    for (int k = 0; k < n_in; k++)
+        cli_tensor_free(&ins[k]);
+    for (int k = 0; k < n_out; k++)
+        cli_tensor_free(&outs[k]);
     onyx_instance_free(x);
     onyx_program_free(p);
     return result;
@@ -673,19 +742,25 @@ static void run_list_file(const char *path, tally *t, int depth)
     char base[4096];
     snprintf(base, sizeof base, "%s", path);
     char *slash = strrchr(base, '/');
-    if (slash) *slash = 0;
-    else snprintf(base, sizeof base, ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(base, sizeof base, ".");
     const char *data = getenv("ONYX_TESTDATA");
     if (!data || !data[0]) data = "/usr/share/libonnx-testdata/data";
     char line[4096];
     while (fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+                     line[n - 1] == ' '))
+            line[--n] = 0;
         char *s = line;
-        while (*s == ' ' || *s == '\t') s++;
+        while (*s == ' ' || *s == '\t')
+            s++;
         if (!*s || *s == '#') continue;
         char cand[8300];
-        if (s[0] == '/') snprintf(cand, sizeof cand, "%s", s);
+        if (s[0] == '/')
+            snprintf(cand, sizeof cand, "%s", s);
         else {
             snprintf(cand, sizeof cand, "%s/%s", base, s);
             if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s", s);
@@ -723,7 +798,8 @@ static void run_test_path(const char *path, tally *t, int depth)
     for (int i = 0; i < n; i++) {
         char sub[4400];
         if (path_join(sub, sizeof sub, path, subs[i]) &&
-            path_join(model, sizeof model, sub, "model.onnx") && is_file(model)) {
+            path_join(model, sizeof model, sub, "model.onnx") &&
+            is_file(model)) {
             run_test_dir(sub, t);
             any = 1;
         }
@@ -738,10 +814,12 @@ static void run_test_path(const char *path, tally *t, int depth)
 static int cmd_test(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1]) return usage_error(usage_test, "unknown option '%s'", argv[i]);
+        if (argv[i][0] == '-' && argv[i][1])
+            return usage_error(usage_test, "unknown option '%s'", argv[i]);
     if (argc == 0) return usage_error(usage_test, "%s", "no PATH given");
     tally t = {0, 0, 0};
-    for (int i = 0; i < argc; i++) run_test_path(argv[i], &t, 0);
+    for (int i = 0; i < argc; i++)
+        run_test_path(argv[i], &t, 0);
     printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
     return t.failed ? 1 : 0;
 }

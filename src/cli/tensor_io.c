@@ -18,7 +18,8 @@ const char *cli_shape(const onyx_tensor *t, char *buf, size_t cap)
     return onyx_shape_str(t, buf, cap);
 }
 
-static unsigned char *read_file(const char *path, size_t *len, char *msg, size_t cap)
+static unsigned char *read_file(const char *path, size_t *len, char *msg,
+                                size_t cap)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -68,10 +69,12 @@ static const char *npy_key(const char *h, const char *key)
     const char *p = strstr(h, key);
     if (!p) return NULL;
     p += strlen(key);
-    while (*p == ' ' || *p == '\'' || *p == '"') p++;
+    while (*p == ' ' || *p == '\'' || *p == '"')
+        p++;
     if (*p != ':') return NULL;
     p++;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     return p;
 }
 
@@ -79,7 +82,8 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
                     cli_tensor *out, char *msg, size_t cap)
 {
     char header[4096];
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) IOFAIL("%s: not a .npy file", path);
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+        IOFAIL("%s: not a .npy file", path);
     int major = buf[6];
     size_t hlen, off;
     if (major == 1) {
@@ -87,33 +91,53 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
         off = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12) IOFAIL("%s: truncated .npy header", path);
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
+               (size_t)buf[11] << 24;
         off = 12;
     } else {
         IOFAIL("%s: .npy version %d is not supported", path, major);
     }
-    if (hlen >= sizeof header || off + hlen > len) IOFAIL("%s: bad .npy header length", path);
+    if (hlen >= sizeof header || off + hlen > len)
+        IOFAIL("%s: bad .npy header length", path);
     memcpy(header, buf + off, hlen);
     header[hlen] = 0;
     off += hlen;
     const char *d = npy_key(header, "descr");
     const char *fo = npy_key(header, "fortran_order");
     const char *sh = npy_key(header, "shape");
-    if (!d || !fo || !sh) IOFAIL("%s: .npy header lacks descr, fortran_order or shape", path);
-    if (strncmp(fo, "False", 5) != 0) IOFAIL("%s: Fortran-order arrays are not supported", path);
+    if (!d || !fo || !sh)
+        IOFAIL("%s: .npy header lacks descr, fortran_order or shape", path);
+    if (strncmp(fo, "False", 5) != 0)
+        IOFAIL("%s: Fortran-order arrays are not supported", path);
     char descr[16] = {0};
     if (*d != '\'' && *d != '"') IOFAIL("%s: bad descr in .npy header", path);
     d++;
-    for (int i = 0; i < 15 && d[i] && d[i] != '\'' && d[i] != '"'; i++) descr[i] = d[i];
+    for (int i = 0; i < 15 && d[i] && d[i] != '\'' && d[i] != '"'; i++)
+        descr[i] = d[i];
     int src_size;
     onyx_dtype dt;
     int convert = 0; /* 1: f8 -> f4, 2: i4 -> i8 */
-    if (!strcmp(descr, "<f4")) { dt = ONYX_FLOAT; src_size = 4; }
-    else if (!strcmp(descr, "<i8")) { dt = ONYX_INT64; src_size = 8; }
-    else if (!strcmp(descr, "|b1")) { dt = ONYX_BOOL; src_size = 1; }
-    else if (!strcmp(descr, "<f8")) { dt = ONYX_FLOAT; src_size = 8; convert = 1; }
-    else if (!strcmp(descr, "<i4")) { dt = ONYX_INT64; src_size = 4; convert = 2; }
-    else IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool; float64 and int32 are converted)", path, descr);
+    if (!strcmp(descr, "<f4")) {
+        dt = ONYX_FLOAT;
+        src_size = 4;
+    } else if (!strcmp(descr, "<i8")) {
+        dt = ONYX_INT64;
+        src_size = 8;
+    } else if (!strcmp(descr, "|b1")) {
+        dt = ONYX_BOOL;
+        src_size = 1;
+    } else if (!strcmp(descr, "<f8")) {
+        dt = ONYX_FLOAT;
+        src_size = 8;
+        convert = 1;
+    } else if (!strcmp(descr, "<i4")) {
+        dt = ONYX_INT64;
+        src_size = 4;
+        convert = 2;
+    } else
+        IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool; "
+               "float64 and int32 are converted)",
+               path, descr);
     if (*sh != '(') IOFAIL("%s: bad shape in .npy header", path);
     sh++;
     onyx_tensor *t = &out->t;
@@ -121,20 +145,26 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
     t->dtype = dt;
     int64_t n = 1;
     while (1) {
-        while (*sh == ' ' || *sh == ',') sh++;
+        while (*sh == ' ' || *sh == ',')
+            sh++;
         if (*sh == ')') break;
-        if (*sh < '0' || *sh > '9') IOFAIL("%s: bad shape in .npy header", path);
-        if (t->rank >= ONYX_MAX_RANK) IOFAIL("%s: rank above %d", path, ONYX_MAX_RANK);
+        if (*sh < '0' || *sh > '9')
+            IOFAIL("%s: bad shape in .npy header", path);
+        if (t->rank >= ONYX_MAX_RANK)
+            IOFAIL("%s: rank above %d", path, ONYX_MAX_RANK);
         char *end;
         long long v = strtoll(sh, &end, 10);
-        if (v < 0 || v > ((int64_t)1 << 40)) IOFAIL("%s: bad dimension in .npy header", path);
+        if (v < 0 || v > ((int64_t)1 << 40))
+            IOFAIL("%s: bad dimension in .npy header", path);
         t->dims[t->rank++] = v;
-        if (v && n > ((int64_t)1 << 40) / v) IOFAIL("%s: array too large", path);
+        if (v && n > ((int64_t)1 << 40) / v)
+            IOFAIL("%s: array too large", path);
         n *= v;
         sh = end;
     }
     if ((uint64_t)n * (uint64_t)src_size > len - off)
-        IOFAIL("%s: .npy data is truncated (%lld elements declared)", path, (long long)n);
+        IOFAIL("%s: .npy data is truncated (%lld elements declared)", path,
+               (long long)n);
     size_t es = onyx_dtype_size(dt);
     t->data = malloc((size_t)n * es + 1);
     if (!t->data) IOFAIL("%s: out of memory", path);
@@ -154,7 +184,8 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
     } else {
         memcpy(t->data, src, (size_t)n * es);
         if (dt == ONYX_BOOL)
-            for (int64_t k = 0; k < n; k++) ((uint8_t *)t->data)[k] = ((uint8_t *)t->data)[k] != 0;
+            for (int64_t k = 0; k < n; k++)
+                ((uint8_t *)t->data)[k] = ((uint8_t *)t->data)[k] != 0;
     }
     return 0;
 fail:
@@ -169,7 +200,8 @@ static int read_pb(const char *path, const unsigned char *buf, size_t len,
     const char *name = "";
     char m2[400];
     onyx_tensor t;
-    onyx_status st = onyx_parse_tensor(buf, len, &pool, &lim, &t, &name, m2, sizeof m2);
+    onyx_status st =
+        onyx_parse_tensor(buf, len, &pool, &lim, &t, &name, m2, sizeof m2);
     if (st != ONYX_OK) {
         onyx_pool_free(&pool);
         snprintf(msg, cap, "%s: %s", path, m2);
@@ -196,10 +228,13 @@ int cli_read_tensor(const char *path, cli_tensor *out, char *msg, size_t cap)
     unsigned char *buf = read_file(path, &len, msg, cap);
     if (!buf) return 1;
     int rc;
-    if (ends_with(path, ".npy")) rc = read_npy(path, buf, len, out, msg, cap);
-    else if (ends_with(path, ".pb")) rc = read_pb(path, buf, len, out, msg, cap);
+    if (ends_with(path, ".npy"))
+        rc = read_npy(path, buf, len, out, msg, cap);
+    else if (ends_with(path, ".pb"))
+        rc = read_pb(path, buf, len, out, msg, cap);
     else {
-        snprintf(msg, cap, "%s: unknown tensor file type (use .npy or .pb)", path);
+        snprintf(msg, cap, "%s: unknown tensor file type (use .npy or .pb)",
+                 path);
         rc = 1;
     }
     free(buf);
@@ -218,17 +253,20 @@ int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
     case ONYX_INT8: descr = "|i1"; break;
     case ONYX_UINT8: descr = "|u1"; break;
     default:
-        snprintf(msg, cap, "%s: cannot write dtype %s as .npy", path, onyx_dtype_name(t->dtype));
+        snprintf(msg, cap, "%s: cannot write dtype %s as .npy", path,
+                 onyx_dtype_name(t->dtype));
         return 1;
     }
     char shape[256] = "(";
     size_t sl = 1;
     for (int i = 0; i < t->rank; i++)
-        sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%lld,%s", (long long)t->dims[i],
-                               i + 1 < t->rank ? " " : "");
+        sl +=
+            (size_t)snprintf(shape + sl, sizeof shape - sl, "%lld,%s",
+                             (long long)t->dims[i], i + 1 < t->rank ? " " : "");
     snprintf(shape + sl, sizeof shape - sl, ")");
     char header[512];
-    int hl = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+    int hl = snprintf(header, sizeof header,
+                      "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                       descr, shape);
     int total = 10 + hl + 1;
     int pad = (64 - total % 64) % 64;
@@ -243,7 +281,8 @@ int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
     pre[9] = (unsigned char)(hlen >> 8);
     fwrite(pre, 1, 10, f);
     fwrite(header, 1, (size_t)hl, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
     fputc('\n', f);
     size_t by = (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype);
     if (by) fwrite(t->data, 1, by, f);

@@ -45,18 +45,18 @@ typedef struct onyx_init {
 
 struct onyx_model {
     const char *path;
-    void *map;       /* mmap base (NULL for onyx_model_load_memory) */
+    void *map; /* mmap base (NULL for onyx_model_load_memory) */
     size_t map_len;
-    onyx_pool pool;  /* owns every struct and string below */
+    onyx_pool pool; /* owns every struct and string below */
     onyx_limits lim;
     int64_t ir_version;
-    int opset;       /* ai.onnx */
+    int opset; /* ai.onnx */
     const char *producer;
     int n_nodes;
     onyx_nodedef *nodes;
     int n_inits;
     onyx_init *inits;
-    int n_inputs;    /* graph inputs that are not initializers */
+    int n_inputs; /* graph inputs that are not initializers */
     onyx_value_info *inputs;
     int n_outputs;
     onyx_value_info *outputs;
@@ -81,13 +81,14 @@ typedef enum {
 
 typedef struct onyx_ptensor {
     const char *name;
-    onyx_tensor t; /* for CONST: data set; for ARENA: data NULL in the program */
+    onyx_tensor
+        t; /* for CONST: data set; for ARENA: data NULL in the program */
     onyx_loc loc;
     size_t offset; /* ARENA */
     size_t bytes;
     int first, last; /* node indices of first def and last use (liveness) */
-    int alias; /* ARENA: -1, or the tensor whose bytes this one shares (a
-                  zero-copy view: Reshape, Squeeze...; never itself an alias) */
+    int alias;       /* ARENA: -1, or the tensor whose bytes this one shares (a
+                        zero-copy view: Reshape, Squeeze...; never itself an alias) */
 } onyx_ptensor;
 
 typedef struct onyx_pnode {

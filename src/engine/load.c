@@ -100,13 +100,13 @@ typedef struct loader {
 
 #define LFAIL(L, ...)                                                          \
     do {                                                                       \
-        snprintf((L)->msg, sizeof (L)->msg, __VA_ARGS__);                      \
+        snprintf((L)->msg, sizeof(L)->msg, __VA_ARGS__);                       \
         return ONYX_ERR_PARSE;                                                 \
     } while (0)
 
 #define LNOMEM(L)                                                              \
     do {                                                                       \
-        snprintf((L)->msg, sizeof (L)->msg, "out of memory");                  \
+        snprintf((L)->msg, sizeof(L)->msg, "out of memory");                   \
         return ONYX_ERR_NOMEM;                                                 \
     } while (0)
 
@@ -151,10 +151,15 @@ static onyx_status read_repeated(loader *L, pb_reader *r, int wire, char kind,
     } else {
         s = *r;
     }
-    int expect = kind == 'f' ? PB_FIXED32 : kind == 'd' ? PB_FIXED64 : PB_VARINT;
-    if (!packed && wire != expect) LFAIL(L, "wrong wire type %d for a repeated field", wire);
+    int expect = kind == 'f'   ? PB_FIXED32
+                 : kind == 'd' ? PB_FIXED64
+                               : PB_VARINT;
+    if (!packed && wire != expect)
+        LFAIL(L, "wrong wire type %d for a repeated field", wire);
     do {
-        if (v->n >= max) LFAIL(L, "repeated field has more than %lld entries", (long long)max);
+        if (v->n >= max)
+            LFAIL(L, "repeated field has more than %lld entries",
+                  (long long)max);
         void *slot = vec_push(v, elem, L->pool);
         if (!slot) LNOMEM(L);
         switch (kind) {
@@ -199,20 +204,40 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
     memset(t, 0, sizeof *t);
     while (st == ONYX_OK && pb_next(&r, &field, &wire)) {
         switch (field) {
-        case 1: st = read_repeated(&L, &r, wire, 'v', &dims, ONYX_MAX_RANK + 1); break;
+        case 1:
+            st = read_repeated(&L, &r, wire, 'v', &dims, ONYX_MAX_RANK + 1);
+            break;
         case 2:
             if (wire != PB_VARINT) goto badwire;
             dtype = (int)pb_varint(&r);
             break;
-        case 3: has_segment = 1; pb_skip(&r, wire); break;
-        case 4: st = read_repeated(&L, &r, wire, 'f', &f32, lim->max_tensor_bytes / 4); break;
-        case 5: st = read_repeated(&L, &r, wire, 'i', &i32, lim->max_tensor_bytes / 4); break;
-        case 6: has_strings = 1; pb_skip(&r, wire); break;
-        case 7: st = read_repeated(&L, &r, wire, 'v', &i64, lim->max_tensor_bytes / 8); break;
+        case 3:
+            has_segment = 1;
+            pb_skip(&r, wire);
+            break;
+        case 4:
+            st = read_repeated(&L, &r, wire, 'f', &f32,
+                               lim->max_tensor_bytes / 4);
+            break;
+        case 5:
+            st = read_repeated(&L, &r, wire, 'i', &i32,
+                               lim->max_tensor_bytes / 4);
+            break;
+        case 6:
+            has_strings = 1;
+            pb_skip(&r, wire);
+            break;
+        case 7:
+            st = read_repeated(&L, &r, wire, 'v', &i64,
+                               lim->max_tensor_bytes / 8);
+            break;
         case 8: {
             if (wire != PB_LEN) goto badwire;
             nm = pb_str(&r, pool);
-            if (!nm && !r.bad) { st = ONYX_ERR_NOMEM; snprintf(L.msg, sizeof L.msg, "out of memory"); }
+            if (!nm && !r.bad) {
+                st = ONYX_ERR_NOMEM;
+                snprintf(L.msg, sizeof L.msg, "out of memory");
+            }
             break;
         }
         case 9: {
@@ -222,9 +247,18 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
             raw_len = s.end - s.p;
             break;
         }
-        case 10: st = read_repeated(&L, &r, wire, 'd', &f64, lim->max_tensor_bytes / 8); break;
-        case 11: st = read_repeated(&L, &r, wire, 'v', &i64, lim->max_tensor_bytes / 8); break;
-        case 13: external = 1; pb_skip(&r, wire); break;
+        case 10:
+            st = read_repeated(&L, &r, wire, 'd', &f64,
+                               lim->max_tensor_bytes / 8);
+            break;
+        case 11:
+            st = read_repeated(&L, &r, wire, 'v', &i64,
+                               lim->max_tensor_bytes / 8);
+            break;
+        case 13:
+            external = 1;
+            pb_skip(&r, wire);
+            break;
         case 14:
             if (wire != PB_VARINT) goto badwire;
             if (pb_varint(&r) == 1) external = 1;
@@ -233,7 +267,8 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
         }
         continue;
     badwire:
-        snprintf(L.msg, sizeof L.msg, "field %u has wrong wire type %d", field, wire);
+        snprintf(L.msg, sizeof L.msg, "field %u has wrong wire type %d", field,
+                 wire);
         st = ONYX_ERR_PARSE;
     }
     if (st == ONYX_OK && r.bad) {
@@ -243,7 +278,9 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
     if (name) *name = nm ? nm : "";
     if (st != ONYX_OK) goto out;
     if (external) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' uses external data, which onyx does not read", nm);
+        snprintf(L.msg, sizeof L.msg,
+                 "tensor '%s' uses external data, which onyx does not read",
+                 nm);
         st = ONYX_ERR_UNSUPPORTED;
         goto out;
     }
@@ -254,32 +291,39 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
         goto out;
     }
     if (dims.n > ONYX_MAX_RANK) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' has rank > %d", nm, ONYX_MAX_RANK);
+        snprintf(L.msg, sizeof L.msg, "tensor '%s' has rank > %d", nm,
+                 ONYX_MAX_RANK);
         st = ONYX_ERR_UNSUPPORTED;
         goto out;
     }
     size_t es = onyx_dtype_size((onyx_dtype)dtype);
     if (es == 0 || dtype == ONYX_STRING) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' has data type %d (%s), which onyx does not hold",
+        snprintf(L.msg, sizeof L.msg,
+                 "tensor '%s' has data type %d (%s), which onyx does not hold",
                  nm, dtype, onyx_dtype_name((onyx_dtype)dtype));
         st = ONYX_ERR_UNSUPPORTED;
         goto out;
     }
     t->dtype = (onyx_dtype)dtype;
     t->rank = (int)dims.n;
-    for (int i = 0; i < t->rank; i++) t->dims[i] = ((int64_t *)dims.data)[i];
-    int64_t n = checked_numel(t->dims, t->rank, lim->max_tensor_bytes / (int64_t)es);
+    for (int i = 0; i < t->rank; i++)
+        t->dims[i] = ((int64_t *)dims.data)[i];
+    int64_t n =
+        checked_numel(t->dims, t->rank, lim->max_tensor_bytes / (int64_t)es);
     if (n < 0) {
         char b[128];
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' has shape %s: negative or more than %lld bytes",
-                 nm, onyx_shape_str(t, b, sizeof b), (long long)lim->max_tensor_bytes);
+        snprintf(L.msg, sizeof L.msg,
+                 "tensor '%s' has shape %s: negative or more than %lld bytes",
+                 nm, onyx_shape_str(t, b, sizeof b),
+                 (long long)lim->max_tensor_bytes);
         st = ONYX_ERR_LIMIT;
         goto out;
     }
     size_t bytes = (size_t)n * es;
     if (raw) {
         if ((uint64_t)raw_len != (uint64_t)bytes) {
-            snprintf(L.msg, sizeof L.msg, "tensor '%s': raw_data has %lld bytes, shape needs %zu",
+            snprintf(L.msg, sizeof L.msg,
+                     "tensor '%s': raw_data has %lld bytes, shape needs %zu",
                      nm, (long long)raw_len, bytes);
             st = ONYX_ERR_PARSE;
             goto out;
@@ -303,10 +347,13 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
     case ONYX_INT64:
     case ONYX_UINT32:
     case ONYX_UINT64: src = &i64; break;
-    default: src = &i32; break; /* int32, int16, int8, uint16, uint8, bool, float16 */
+    default:
+        src = &i32;
+        break; /* int32, int16, int8, uint16, uint8, bool, float16 */
     }
     if (src->n != n) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' has %lld values, shape needs %lld", nm,
+        snprintf(L.msg, sizeof L.msg,
+                 "tensor '%s' has %lld values, shape needs %lld", nm,
                  (long long)src->n, (long long)n);
         st = ONYX_ERR_PARSE;
         goto out;
@@ -314,17 +361,31 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
     for (int64_t k = 0; k < n; k++) {
         switch (t->dtype) {
         case ONYX_FLOAT: ((float *)t->data)[k] = ((float *)src->data)[k]; break;
-        case ONYX_DOUBLE: ((double *)t->data)[k] = ((double *)src->data)[k]; break;
+        case ONYX_DOUBLE:
+            ((double *)t->data)[k] = ((double *)src->data)[k];
+            break;
         case ONYX_INT64:
-        case ONYX_UINT64: ((int64_t *)t->data)[k] = ((int64_t *)src->data)[k]; break;
-        case ONYX_UINT32: ((uint32_t *)t->data)[k] = (uint32_t)((int64_t *)src->data)[k]; break;
-        case ONYX_INT32: ((int32_t *)t->data)[k] = ((int32_t *)src->data)[k]; break;
+        case ONYX_UINT64:
+            ((int64_t *)t->data)[k] = ((int64_t *)src->data)[k];
+            break;
+        case ONYX_UINT32:
+            ((uint32_t *)t->data)[k] = (uint32_t)((int64_t *)src->data)[k];
+            break;
+        case ONYX_INT32:
+            ((int32_t *)t->data)[k] = ((int32_t *)src->data)[k];
+            break;
         case ONYX_INT16:
         case ONYX_UINT16:
         case ONYX_FLOAT16:
-        case ONYX_BFLOAT16: ((uint16_t *)t->data)[k] = (uint16_t)((int32_t *)src->data)[k]; break;
-        case ONYX_BOOL: ((uint8_t *)t->data)[k] = ((int32_t *)src->data)[k] != 0; break;
-        default: ((uint8_t *)t->data)[k] = (uint8_t)((int32_t *)src->data)[k]; break;
+        case ONYX_BFLOAT16:
+            ((uint16_t *)t->data)[k] = (uint16_t)((int32_t *)src->data)[k];
+            break;
+        case ONYX_BOOL:
+            ((uint8_t *)t->data)[k] = ((int32_t *)src->data)[k] != 0;
+            break;
+        default:
+            ((uint8_t *)t->data)[k] = (uint8_t)((int32_t *)src->data)[k];
+            break;
         }
     }
     goto out;
@@ -336,14 +397,14 @@ out:
     return st;
 }
 
-static onyx_status read_tensor(loader *L, pb_reader *r, int wire, onyx_tensor *t,
-                               const char **name)
+static onyx_status read_tensor(loader *L, pb_reader *r, int wire,
+                               onyx_tensor *t, const char **name)
 {
     if (wire != PB_LEN) LFAIL(L, "TensorProto has wire type %d", wire);
     pb_reader s = pb_sub(r);
     if (r->bad) LFAIL(L, "truncated TensorProto");
-    return onyx_parse_tensor(s.p, (size_t)(s.end - s.p), L->pool, L->lim, t, name,
-                             L->msg, sizeof L->msg);
+    return onyx_parse_tensor(s.p, (size_t)(s.end - s.p), L->pool, L->lim, t,
+                             name, L->msg, sizeof L->msg);
 }
 
 /* ---- ValueInfoProto ---- */
@@ -366,7 +427,10 @@ static onyx_status read_value_info(loader *L, pb_reader r, onyx_value_info *v)
             while (pb_next(&tp, &f2, &w2)) {
                 if (f2 != 1 || w2 != PB_LEN) { /* sequence, map, optional... */
                     if (f2 == 4 || f2 == 5 || f2 == 8 || f2 == 9)
-                        LFAIL(L, "value '%s' is not a tensor (sequence, map, sparse or optional types are not supported)", v->name);
+                        LFAIL(L,
+                              "value '%s' is not a tensor (sequence, map, "
+                              "sparse or optional types are not supported)",
+                              v->name);
                     pb_skip(&tp, w2);
                     continue;
                 }
@@ -387,7 +451,8 @@ static onyx_status read_value_info(loader *L, pb_reader r, onyx_value_info *v)
                                 continue;
                             }
                             if (v->rank >= ONYX_MAX_RANK)
-                                LFAIL(L, "value '%s' has rank > %d", v->name, ONYX_MAX_RANK);
+                                LFAIL(L, "value '%s' has rank > %d", v->name,
+                                      ONYX_MAX_RANK);
                             pb_reader d = pb_sub(&sh);
                             int k = v->rank++;
                             v->dims[k] = -1;
@@ -475,47 +540,81 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
             break;
         }
         case 6:
-        case 11: has_g = 1; pb_skip(&r, w); break;
-        case 7: ONYX_TRY(read_repeated(L, &r, w, 'f', &floats, L->lim->max_attr_elems)); break;
-        case 8: ONYX_TRY(read_repeated(L, &r, w, 'v', &ints, L->lim->max_attr_elems)); break;
+        case 11:
+            has_g = 1;
+            pb_skip(&r, w);
+            break;
+        case 7:
+            ONYX_TRY(
+                read_repeated(L, &r, w, 'f', &floats, L->lim->max_attr_elems));
+            break;
+        case 8:
+            ONYX_TRY(
+                read_repeated(L, &r, w, 'v', &ints, L->lim->max_attr_elems));
+            break;
         case 9: {
             if (w != PB_LEN) goto badwire;
-            if (strs.n >= L->lim->max_attr_elems) LFAIL(L, "attribute has too many strings");
+            if (strs.n >= L->lim->max_attr_elems)
+                LFAIL(L, "attribute has too many strings");
             const char **slot = vec_push(&strs, sizeof(char *), pl);
             if (!slot) LNOMEM(L);
             *slot = pb_str(&r, pl);
             if (!*slot) goto bad;
             break;
         }
-        case 10: n_t++; pb_skip(&r, w); break;
+        case 10:
+            n_t++;
+            pb_skip(&r, w);
+            break;
         default: pb_skip(&r, w);
         }
     }
     if (r.bad) goto bad;
     if (a->type == ONYX_ATTR_UNDEFINED) { /* IR < 3 files omit the type */
-        if (floats.n) a->type = ONYX_ATTR_FLOATS;
-        else if (ints.n) a->type = ONYX_ATTR_INTS;
-        else if (strs.n) a->type = ONYX_ATTR_STRINGS;
-        else if (has_t) a->type = ONYX_ATTR_TENSOR;
-        else if (has_g) a->type = ONYX_ATTR_GRAPH;
-        else if (has_s) a->type = ONYX_ATTR_STRING;
-        else if (has_i) a->type = ONYX_ATTR_INT;
-        else if (has_f) a->type = ONYX_ATTR_FLOAT;
+        if (floats.n)
+            a->type = ONYX_ATTR_FLOATS;
+        else if (ints.n)
+            a->type = ONYX_ATTR_INTS;
+        else if (strs.n)
+            a->type = ONYX_ATTR_STRINGS;
+        else if (has_t)
+            a->type = ONYX_ATTR_TENSOR;
+        else if (has_g)
+            a->type = ONYX_ATTR_GRAPH;
+        else if (has_s)
+            a->type = ONYX_ATTR_STRING;
+        else if (has_i)
+            a->type = ONYX_ATTR_INT;
+        else if (has_f)
+            a->type = ONYX_ATTR_FLOAT;
     }
     switch (a->type) {
-    case ONYX_ATTR_FLOATS: a->floats = floats.data; a->n = floats.n; break;
-    case ONYX_ATTR_INTS: a->ints = ints.data; a->n = ints.n; break;
-    case ONYX_ATTR_STRINGS: a->strings = strs.data; a->n = strs.n; break;
-    case ONYX_ATTR_STRING: if (!a->s) a->s = ""; break;
+    case ONYX_ATTR_FLOATS:
+        a->floats = floats.data;
+        a->n = floats.n;
+        break;
+    case ONYX_ATTR_INTS:
+        a->ints = ints.data;
+        a->n = ints.n;
+        break;
+    case ONYX_ATTR_STRINGS:
+        a->strings = strs.data;
+        a->n = strs.n;
+        break;
+    case ONYX_ATTR_STRING:
+        if (!a->s) a->s = "";
+        break;
     case ONYX_ATTR_TENSOR:
-        if (!a->t) LFAIL(L, "attribute '%s' of type TENSOR has no tensor", a->name);
+        if (!a->t)
+            LFAIL(L, "attribute '%s' of type TENSOR has no tensor", a->name);
         break;
     default: break;
     }
     (void)n_t;
     return ONYX_OK;
 badwire:
-    LFAIL(L, "attribute '%s': field %u has wrong wire type %d", a->name ? a->name : "", f, w);
+    LFAIL(L, "attribute '%s': field %u has wrong wire type %d",
+          a->name ? a->name : "", f, w);
 bad:
     LFAIL(L, "malformed AttributeProto '%s'", a->name ? a->name : "");
 }
@@ -532,7 +631,8 @@ static onyx_status read_node(loader *L, pb_reader r, onyx_nodedef *n)
     n->op_type = "";
     n->domain = "";
     while (pb_next(&r, &f, &w)) {
-        if ((f == 1 || f == 2 || f == 3 || f == 4 || f == 5 || f == 7) && w != PB_LEN)
+        if ((f == 1 || f == 2 || f == 3 || f == 4 || f == 5 || f == 7) &&
+            w != PB_LEN)
             LFAIL(L, "NodeProto field %u has wrong wire type %d", f, w);
         if (f == 1 || f == 2) {
             vec *v = f == 1 ? &ins : &outs;
@@ -587,7 +687,8 @@ static onyx_status read_graph(loader *L, pb_reader r)
             LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
         if (f == 1) {
             if (nodes.n >= m->lim.max_nodes)
-                LFAIL(L, "graph has more than %lld nodes", (long long)m->lim.max_nodes);
+                LFAIL(L, "graph has more than %lld nodes",
+                      (long long)m->lim.max_nodes);
             onyx_nodedef *n = vec_push(&nodes, sizeof *n, pl);
             if (!n) LNOMEM(L);
             pb_reader s = pb_sub(&r);
@@ -596,7 +697,8 @@ static onyx_status read_graph(loader *L, pb_reader r)
             if (st != ONYX_OK) return st;
         } else if (f == 5) {
             if (inits.n >= m->lim.max_nodes)
-                LFAIL(L, "graph has more than %lld initializers", (long long)m->lim.max_nodes);
+                LFAIL(L, "graph has more than %lld initializers",
+                      (long long)m->lim.max_nodes);
             onyx_init *in = vec_push(&inits, sizeof *in, pl);
             if (!in) LNOMEM(L);
             onyx_status st = read_tensor(L, &r, w, &in->t, &in->name);
@@ -623,7 +725,8 @@ static onyx_status read_graph(loader *L, pb_reader r)
     m->outputs = outs.data;
     m->n_outputs = (int)outs.n;
     /* graph inputs that are also initializers are constants, not inputs */
-    m->inputs = onyx_pool_alloc(pl, sizeof(onyx_value_info) * (size_t)(ins.n + 1));
+    m->inputs =
+        onyx_pool_alloc(pl, sizeof(onyx_value_info) * (size_t)(ins.n + 1));
     if (!m->inputs) LNOMEM(L);
     m->n_inputs = 0;
     for (int64_t i = 0; i < ins.n; i++) {
@@ -660,14 +763,19 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
             uint32_t f2;
             int w2;
             while (pb_next(&s, &f2, &w2)) {
-                if (f2 == 1 && w2 == PB_LEN) domain = pb_str(&s, pl);
-                else if (f2 == 2 && w2 == PB_VARINT) version = (int64_t)pb_varint(&s);
-                else pb_skip(&s, w2);
+                if (f2 == 1 && w2 == PB_LEN)
+                    domain = pb_str(&s, pl);
+                else if (f2 == 2 && w2 == PB_VARINT)
+                    version = (int64_t)pb_varint(&s);
+                else
+                    pb_skip(&s, w2);
                 if (!domain) break;
             }
             if (s.bad || !domain) LFAIL(L, "malformed opset_import");
             if (domain[0] == 0 || strcmp(domain, "ai.onnx") == 0) {
-                if (version < 1 || version > 1000) LFAIL(L, "opset version %lld is not valid", (long long)version);
+                if (version < 1 || version > 1000)
+                    LFAIL(L, "opset version %lld is not valid",
+                          (long long)version);
                 m->opset = (int)version;
                 have_opset = 1;
             }
@@ -683,9 +791,12 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
             uint32_t f2;
             int w2;
             while (pb_next(&s, &f2, &w2)) {
-                if (f2 == 1 && w2 == PB_LEN) k = pb_str(&s, pl);
-                else if (f2 == 2 && w2 == PB_LEN) v = pb_str(&s, pl);
-                else pb_skip(&s, w2);
+                if (f2 == 1 && w2 == PB_LEN)
+                    k = pb_str(&s, pl);
+                else if (f2 == 2 && w2 == PB_LEN)
+                    v = pb_str(&s, pl);
+                else
+                    pb_skip(&s, w2);
                 if (!k || !v) break;
             }
             if (s.bad || !k || !v) LFAIL(L, "malformed metadata_props");
@@ -698,8 +809,9 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
             pb_skip(&r, w);
         }
     }
-    if (r.bad) LFAIL(L, "truncated or malformed ModelProto (at byte %zu of %zu)",
-                     (size_t)(r.p - (const uint8_t *)data), len);
+    if (r.bad)
+        LFAIL(L, "truncated or malformed ModelProto (at byte %zu of %zu)",
+              (size_t)(r.p - (const uint8_t *)data), len);
     if (!have_graph) LFAIL(L, "not an ONNX model: no graph");
     if (!have_opset) {
         if (m->ir_version >= 3) LFAIL(L, "model imports no ai.onnx opset");
@@ -711,19 +823,22 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
     for (int i = 0; i < m->n_nodes; i++) {
         const onyx_nodedef *nd = &m->nodes[i];
         if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
-            snprintf(L->msg, sizeof L->msg, "node %d '%s' (%s): op domain '%s' is not supported",
-                     i, nd->name, nd->op_type, nd->domain);
+            snprintf(L->msg, sizeof L->msg,
+                     "node %d '%s' (%s): op domain '%s' is not supported", i,
+                     nd->name, nd->op_type, nd->domain);
             return ONYX_ERR_UNSUPPORTED;
         }
         if (!onyx_op_find(nd->op_type)) {
-            snprintf(L->msg, sizeof L->msg, "node %d '%s' (%s): op '%s' is not supported by onyx",
-                     i, nd->name, nd->op_type, nd->op_type);
+            snprintf(L->msg, sizeof L->msg,
+                     "node %d '%s' (%s): op '%s' is not supported by onyx", i,
+                     nd->name, nd->op_type, nd->op_type);
             return ONYX_ERR_UNSUPPORTED;
         }
     }
     if (m->opset < 1 || m->opset > 17) {
         snprintf(L->msg, sizeof L->msg,
-                 "opset %d is not supported (onyx reads opsets 1 to 17)", m->opset);
+                 "opset %d is not supported (onyx reads opsets 1 to 17)",
+                 m->opset);
         return ONYX_ERR_UNSUPPORTED;
     }
     return ONYX_OK;
@@ -777,7 +892,8 @@ onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot open: %s", path,
+                    strerror(errno));
         return NULL;
     }
     struct stat sb;
@@ -800,7 +916,8 @@ onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
-        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        onyx_seterr(err, ONYX_ERR_IO, "%s: cannot map: %s", path,
+                    strerror(errno));
         return NULL;
     }
     onyx_model *m = model_alloc(path, lim, err);
@@ -828,20 +945,38 @@ void onyx_model_free(onyx_model *m)
 
 /* ---- queries ---- */
 
-int onyx_model_opset(const onyx_model *m) { return m->opset; }
-const char *onyx_model_path(const onyx_model *m) { return m->path; }
-const char *onyx_model_producer(const onyx_model *m) { return m->producer; }
-int onyx_model_num_inputs(const onyx_model *m) { return m->n_inputs; }
+int onyx_model_opset(const onyx_model *m)
+{
+    return m->opset;
+}
+const char *onyx_model_path(const onyx_model *m)
+{
+    return m->path;
+}
+const char *onyx_model_producer(const onyx_model *m)
+{
+    return m->producer;
+}
+int onyx_model_num_inputs(const onyx_model *m)
+{
+    return m->n_inputs;
+}
 const onyx_value_info *onyx_model_input(const onyx_model *m, int i)
 {
     return i >= 0 && i < m->n_inputs ? &m->inputs[i] : NULL;
 }
-int onyx_model_num_outputs(const onyx_model *m) { return m->n_outputs; }
+int onyx_model_num_outputs(const onyx_model *m)
+{
+    return m->n_outputs;
+}
 const onyx_value_info *onyx_model_output(const onyx_model *m, int i)
 {
     return i >= 0 && i < m->n_outputs ? &m->outputs[i] : NULL;
 }
-int onyx_model_num_nodes(const onyx_model *m) { return m->n_nodes; }
+int onyx_model_num_nodes(const onyx_model *m)
+{
+    return m->n_nodes;
+}
 const char *onyx_model_node_op(const onyx_model *m, int i)
 {
     return i >= 0 && i < m->n_nodes ? m->nodes[i].op_type : NULL;

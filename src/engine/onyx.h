@@ -34,10 +34,10 @@ typedef struct onyx_error {
  * allocated. onyx_limits_default() gives the defaults; raise them for
  * exceptional models. */
 typedef struct onyx_limits {
-    int64_t max_nodes;          /* nodes in the graph */
-    int64_t max_tensor_bytes;   /* one tensor */
-    int64_t max_arena_bytes;    /* one instance's arena */
-    int64_t max_attr_elems;     /* elements of one attribute array */
+    int64_t max_nodes;        /* nodes in the graph */
+    int64_t max_tensor_bytes; /* one tensor */
+    int64_t max_arena_bytes;  /* one instance's arena */
+    int64_t max_attr_elems;   /* elements of one attribute array */
 } onyx_limits;
 onyx_limits onyx_limits_default(void);
 

@@ -73,12 +73,12 @@ void onyx_stream_free(onyx_stream *s);
 
 /* Layout, valid after new. */
 int onyx_stream_block(const onyx_stream *s);
-int onyx_stream_signal_inputs(const onyx_stream *s);  /* channels in all */
+int onyx_stream_signal_inputs(const onyx_stream *s); /* channels in all */
 int onyx_stream_signal_outputs(const onyx_stream *s);
 int onyx_stream_num_controls_in(const onyx_stream *s);
 int onyx_stream_num_controls_out(const onyx_stream *s);
 const char *onyx_stream_control_in_name(const onyx_stream *s, int i);
-int onyx_stream_control_in_size(const onyx_stream *s, int i);   /* floats */
+int onyx_stream_control_in_size(const onyx_stream *s, int i); /* floats */
 const char *onyx_stream_control_out_name(const onyx_stream *s, int i);
 int onyx_stream_control_out_size(const onyx_stream *s, int i);
 int onyx_stream_find_control_in(const onyx_stream *s, const char *name);

@@ -25,7 +25,10 @@ static inline pb_reader pb_open(const void *data, size_t len)
     return r;
 }
 
-static inline int pb_more(const pb_reader *r) { return !r->bad && r->p < r->end; }
+static inline int pb_more(const pb_reader *r)
+{
+    return !r->bad && r->p < r->end;
+}
 
 /* Reads one varint (up to 10 bytes); sets bad on overrun or overlong. */
 uint64_t pb_varint(pb_reader *r);

@@ -14,7 +14,8 @@
 
 static int by_size_desc(const void *a, const void *b)
 {
-    const onyx_buf *x = *(const onyx_buf *const *)a, *y = *(const onyx_buf *const *)b;
+    const onyx_buf *x = *(const onyx_buf *const *)a,
+                   *y = *(const onyx_buf *const *)b;
     if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
     return x->first - y->first;
 }
@@ -33,7 +34,8 @@ size_t onyx_plan_buffers(onyx_buf *bufs, int n, size_t align)
         free(placed);
         return total;
     }
-    for (int i = 0; i < n; i++) order[i] = &bufs[i];
+    for (int i = 0; i < n; i++)
+        order[i] = &bufs[i];
     qsort(order, (size_t)n, sizeof *order, by_size_desc);
     int n_placed = 0;
     for (int i = 0; i < n; i++) {
@@ -46,7 +48,8 @@ size_t onyx_plan_buffers(onyx_buf *bufs, int n, size_t align)
             onyx_buf *q = placed[k];
             if (q->last < b->first || q->first > b->last) continue;
             size_t qsize = (q->bytes + align - 1) / align * align;
-            if (offset + size <= q->offset) break; /* fits in the gap before q */
+            if (offset + size <= q->offset)
+                break; /* fits in the gap before q */
             if (q->offset + qsize > offset) offset = q->offset + qsize;
         }
         b->offset = offset;

@@ -26,14 +26,16 @@ typedef struct strmap {
 static uint64_t str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
     return h;
 }
 
 static int strmap_init(strmap *m, size_t n, onyx_pool *pl)
 {
     m->cap = 16;
-    while (m->cap < n * 2) m->cap *= 2;
+    while (m->cap < n * 2)
+        m->cap *= 2;
     m->keys = onyx_pool_alloc(pl, m->cap * sizeof *m->keys);
     m->vals = onyx_pool_alloc(pl, m->cap * sizeof *m->vals);
     return m->keys && m->vals;
@@ -57,10 +59,11 @@ typedef struct resolver {
     const onyx_model *m;
     onyx_program *p;
     onyx_error *err;
-    strmap names;    /* tensor name -> tensor index */
+    strmap names; /* tensor name -> tensor index */
     int cap_tensors;
     unsigned char *known; /* per tensor: value visible to prepare */
-    int *producer;   /* per tensor: index of the kept node that writes it, or -1 */
+    int *
+        producer; /* per tensor: index of the kept node that writes it, or -1 */
 } resolver;
 
 #define RFAIL(R, st, ...)                                                      \
@@ -125,33 +128,43 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
                   m->path, binds[b].name);
     }
     p->n_inputs = m->n_inputs;
-    p->inputs = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_inputs + 1));
-    p->input_names = onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_inputs + 1));
-    if (!p->inputs || !p->input_names) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    p->inputs =
+        onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_inputs + 1));
+    p->input_names =
+        onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_inputs + 1));
+    if (!p->inputs || !p->input_names)
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     for (int i = 0; i < m->n_inputs; i++) {
         const onyx_value_info *vi = &m->inputs[i];
         const onyx_bind *bd = NULL;
         for (int b = 0; b < n_binds; b++)
             if (strcmp(binds[b].name, vi->name) == 0) bd = &binds[b];
         if (find_tensor(R, vi->name) >= 0)
-            RFAIL(R, ONYX_ERR_PARSE, "%s: graph input '%s' is declared twice", m->path, vi->name);
+            RFAIL(R, ONYX_ERR_PARSE, "%s: graph input '%s' is declared twice",
+                  m->path, vi->name);
         int ti = add_tensor(R, vi->name);
         if (ti < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
         onyx_ptensor *pt = &p->tensors[ti];
         if (onyx_dtype_size(vi->dtype) == 0)
-            RFAIL(R, ONYX_ERR_UNSUPPORTED, "%s: input '%s' has dtype %s, which onyx does not take",
+            RFAIL(R, ONYX_ERR_UNSUPPORTED,
+                  "%s: input '%s' has dtype %s, which onyx does not take",
                   m->path, vi->name, onyx_dtype_name(vi->dtype));
         pt->t.dtype = vi->dtype;
         if (bd) {
             if (bd->rank < 0 || bd->rank > ONYX_MAX_RANK)
-                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s': rank %d is not valid", m->path, vi->name, bd->rank);
+                RFAIL(R, ONYX_ERR_INVALID,
+                      "%s: input '%s': rank %d is not valid", m->path, vi->name,
+                      bd->rank);
             if (vi->rank >= 0 && vi->rank != bd->rank)
-                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has rank %d, the model expects %d",
+                RFAIL(R, ONYX_ERR_INVALID,
+                      "%s: input '%s' has rank %d, the model expects %d",
                       m->path, vi->name, bd->rank, vi->rank);
             pt->t.rank = bd->rank;
             for (int d = 0; d < bd->rank; d++) {
                 if (bd->dims[d] < 0)
-                    RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s': dim %d is negative", m->path, vi->name, d);
+                    RFAIL(R, ONYX_ERR_INVALID,
+                          "%s: input '%s': dim %d is negative", m->path,
+                          vi->name, d);
                 if (vi->rank >= 0 && vi->dims[d] >= 0 && !vi->dim_names[d] &&
                     vi->dims[d] != bd->dims[d]) {
                     char a[128], b2[128];
@@ -159,7 +172,8 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
                     got.rank = want.rank = bd->rank;
                     memcpy(got.dims, bd->dims, sizeof got.dims);
                     memcpy(want.dims, vi->dims, sizeof want.dims);
-                    RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has shape %s, the model expects %s",
+                    RFAIL(R, ONYX_ERR_INVALID,
+                          "%s: input '%s' has shape %s, the model expects %s",
                           m->path, vi->name, onyx_shape_str(&got, a, sizeof a),
                           onyx_shape_str(&want, b2, sizeof b2));
                 }
@@ -171,21 +185,24 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
             }
         } else {
             if (vi->rank < 0)
-                RFAIL(R, ONYX_ERR_INVALID, "%s: input '%s' has no shape in the model: give one",
+                RFAIL(R, ONYX_ERR_INVALID,
+                      "%s: input '%s' has no shape in the model: give one",
                       m->path, vi->name);
             pt->t.rank = vi->rank;
             for (int d = 0; d < vi->rank; d++) {
                 if (vi->dims[d] < 0)
                     RFAIL(R, ONYX_ERR_INVALID,
-                          "%s: input '%s' dim %d ('%s') is symbolic: give its size",
-                          m->path, vi->name, d, vi->dim_names[d] ? vi->dim_names[d] : "?");
+                          "%s: input '%s' dim %d ('%s') is symbolic: give its "
+                          "size",
+                          m->path, vi->name, d,
+                          vi->dim_names[d] ? vi->dim_names[d] : "?");
                 pt->t.dims[d] = vi->dims[d];
             }
         }
         int64_t by = tensor_bytes(&pt->t, m->lim.max_tensor_bytes);
         if (by < 0)
-            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes", m->path,
-                  vi->name, (long long)m->lim.max_tensor_bytes);
+            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes",
+                  m->path, vi->name, (long long)m->lim.max_tensor_bytes);
         pt->bytes = (size_t)by;
         p->inputs[i] = ti;
         p->input_names[i] = vi->name;
@@ -205,13 +222,15 @@ static onyx_status order_nodes(resolver *R, int *order)
     int *queue = calloc((size_t)n + 1, sizeof(int));
     /* edges: consumer lists via a CSR built from (producer -> consumer) */
     int64_t n_edges = 0;
-    for (int i = 0; i < n; i++) n_edges += m->nodes[i].n_in;
+    for (int i = 0; i < n; i++)
+        n_edges += m->nodes[i].n_in;
     int *edge_from = calloc((size_t)n_edges + 1, sizeof(int));
     int *edge_to = calloc((size_t)n_edges + 1, sizeof(int));
     int *start = calloc((size_t)n + 2, sizeof(int));
     int *adj = calloc((size_t)n_edges + 1, sizeof(int));
     int64_t n_out = 0;
-    for (int i = 0; i < n; i++) n_out += m->nodes[i].n_out;
+    for (int i = 0; i < n; i++)
+        n_out += m->nodes[i].n_out;
     if (!indeg || !queue || !edge_from || !edge_to || !start || !adj ||
         !strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
         onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
@@ -225,8 +244,9 @@ static onyx_status order_nodes(resolver *R, int *order)
             int *slot = strmap_slot(&prod, nd->outputs[k], 1);
             if (*slot >= 0 || find_tensor(R, nd->outputs[k]) >= 0) {
                 char lb[256];
-                onyx_seterr(R->err, ONYX_ERR_PARSE, "%s: %s: output '%s' is defined twice",
-                            m->path, node_label(nd, i, lb, sizeof lb), nd->outputs[k]);
+                onyx_seterr(R->err, ONYX_ERR_PARSE,
+                            "%s: %s: output '%s' is defined twice", m->path,
+                            node_label(nd, i, lb, sizeof lb), nd->outputs[k]);
                 st = ONYX_ERR_PARSE;
                 break;
             }
@@ -248,7 +268,8 @@ static onyx_status order_nodes(resolver *R, int *order)
             } else if (find_tensor(R, nm) < 0) {
                 char lb[256];
                 onyx_seterr(R->err, ONYX_ERR_PARSE,
-                            "%s: %s: input '%s' is not produced by any node, initializer or graph input",
+                            "%s: %s: input '%s' is not produced by any node, "
+                            "initializer or graph input",
                             m->path, node_label(nd, i, lb, sizeof lb), nm);
                 st = ONYX_ERR_PARSE;
                 break;
@@ -256,12 +277,16 @@ static onyx_status order_nodes(resolver *R, int *order)
         }
     }
     if (st != ONYX_OK) goto out;
-    for (int64_t k = 0; k < e; k++) start[edge_from[k] + 1]++;
-    for (int i = 0; i < n; i++) start[i + 1] += start[i];
+    for (int64_t k = 0; k < e; k++)
+        start[edge_from[k] + 1]++;
+    for (int i = 0; i < n; i++)
+        start[i + 1] += start[i];
     {
         int *fill = queue; /* reuse as a cursor array temporarily */
-        for (int i = 0; i < n; i++) fill[i] = start[i];
-        for (int64_t k = 0; k < e; k++) adj[fill[edge_from[k]]++] = edge_to[k];
+        for (int i = 0; i < n; i++)
+            fill[i] = start[i];
+        for (int64_t k = 0; k < e; k++)
+            adj[fill[edge_from[k]]++] = edge_to[k];
     }
     int head = 0, tail = 0;
     for (int i = 0; i < n; i++)
@@ -274,9 +299,11 @@ static onyx_status order_nodes(resolver *R, int *order)
     }
     if (tail < n) {
         int bad = 0;
-        while (bad < n && indeg[bad] == 0) bad++;
+        while (bad < n && indeg[bad] == 0)
+            bad++;
         char lb[256];
-        onyx_seterr(R->err, ONYX_ERR_PARSE, "%s: the graph has a cycle through %s", m->path,
+        onyx_seterr(R->err, ONYX_ERR_PARSE,
+                    "%s: the graph has a cycle through %s", m->path,
                     node_label(&m->nodes[bad], bad, lb, sizeof lb));
         st = ONYX_ERR_PARSE;
     }
@@ -294,14 +321,17 @@ out:
 static void free_params(void *params, void (*fp)(void *))
 {
     if (!params) return;
-    if (fp) fp(params);
-    else free(params);
+    if (fp)
+        fp(params);
+    else
+        free(params);
 }
 
 /* 1 when a Dropout node may run in training mode and so draw a mask (it is
  * then no rename): its training_mode input (opset 12+, a bool scalar checked
  * by prepare) is present and not a constant false. */
-static int dropout_may_train(int n_in, onyx_tensor *const *in, const unsigned char *in_const)
+static int dropout_may_train(int n_in, onyx_tensor *const *in,
+                             const unsigned char *in_const)
 {
     if (n_in <= 2 || !in[2] || onyx_numel(in[2]) == 0) return 0;
     return !in_const[2] || !in[2]->data || *(const uint8_t *)in[2]->data != 0;
@@ -310,7 +340,8 @@ static int dropout_may_train(int n_in, onyx_tensor *const *in, const unsigned ch
 /* Runs a prepared node now (constant folding / known values): outputs get
  * data in the program pool. */
 static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
-                            onyx_tensor **in, onyx_tensor **out, const char *label)
+                            onyx_tensor **in, onyx_tensor **out,
+                            const char *label)
 {
     onyx_program *p = R->p;
     for (int k = 0; k < pr->n_out; k++) {
@@ -336,7 +367,8 @@ static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
     onyx_status st = op->eval(&e);
     free(scratch);
     if (st != ONYX_OK)
-        RFAIL(R, st, "%s: %s: %s", R->m->path, label, e.err ? e.err : "evaluation failed");
+        RFAIL(R, st, "%s: %s: %s", R->m->path, label,
+              e.err ? e.err : "evaluation failed");
     return ONYX_OK;
 }
 
@@ -356,7 +388,9 @@ static int is_view(const onyx_nodedef *nd, const onyx_tensor *X)
     const int64_t *perm = NULL; /* absent: the axes reversed */
     for (int a = 0; a < nd->n_attrs; a++)
         if (strcmp(nd->attrs[a].name, "perm") == 0) {
-            if (nd->attrs[a].type != ONYX_ATTR_INTS || nd->attrs[a].n != X->rank) return 0;
+            if (nd->attrs[a].type != ONYX_ATTR_INTS ||
+                nd->attrs[a].n != X->rank)
+                return 0;
             perm = nd->attrs[a].ints;
         }
     int64_t last = -1; /* the previous input axis of size > 1 */
@@ -378,20 +412,23 @@ static int is_view(const onyx_nodedef *nd, const onyx_tensor *X)
  * MatMul+Add with c as one more addend, and the Add's output name now names
  * t. Returns 1 when fused; 0 leaves everything as it was. `uses` counts the
  * uses of each name by live nodes and graph outputs. */
-static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd, const int *in_idx,
-                    int out, int64_t add_flops)
+static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
+                    const int *in_idx, int out, int64_t add_flops)
 {
     onyx_program *p = R->p;
     if (nd->n_in != 2 || nd->n_out != 1 || out < 0) return 0;
     for (int side = 0; side < 2; side++) {
         int t = in_idx[side], c = in_idx[1 - side];
-        if (t < 0 || c < 0 || t == c || R->producer[t] < 0 || R->known[t]) continue;
+        if (t < 0 || c < 0 || t == c || R->producer[t] < 0 || R->known[t])
+            continue;
         int j = R->producer[t];
         onyx_pnode *P = &p->nodes[j];
-        if (strcmp(P->op_type, "MatMul") != 0 && P->op != &onyx_op_MatMulAdd) continue;
+        if (strcmp(P->op_type, "MatMul") != 0 && P->op != &onyx_op_MatMulAdd)
+            continue;
         /* t reached under its own name (not through a rename), used once */
         int *u = strmap_slot(uses, nd->inputs[side], 0);
-        if (strcmp(p->tensors[t].name, nd->inputs[side]) != 0 || !u || *u != 1) continue;
+        if (strcmp(p->tensors[t].name, nd->inputs[side]) != 0 || !u || *u != 1)
+            continue;
         /* c must be written before P runs */
         int cr = p->tensors[c].alias >= 0 ? p->tensors[c].alias : c;
         if (R->producer[cr] >= j) continue;
@@ -426,11 +463,13 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd, const int
         pr.msg = msg;
         pr.msg_cap = sizeof msg;
         if (onyx_op_MatMulAdd.prepare(&pr) != ONYX_OK || pr.bad_attr ||
-            !onyx_same_shape(&out_t, &p->tensors[t].t) || out_t.dtype != p->tensors[t].t.dtype) {
+            !onyx_same_shape(&out_t, &p->tensors[t].t) ||
+            out_t.dtype != p->tensors[t].t.dtype) {
             free_params(pr.params, pr.free_params);
             continue;
         }
-        int *new_in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(n_in + 1));
+        int *new_in =
+            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(n_in + 1));
         if (!new_in) {
             free_params(pr.params, pr.free_params);
             return 0;
@@ -467,7 +506,8 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
     onyx_pool tmp = {0};
     onyx_status st = ONYX_OK;
     int64_t n_names = m->n_outputs;
-    for (int i = 0; i < n; i++) n_names += m->nodes[i].n_in;
+    for (int i = 0; i < n; i++)
+        n_names += m->nodes[i].n_in;
     if (!live || !strmap_init(&need, (size_t)n_names + 1, &tmp)) {
         free(live);
         onyx_pool_free(&tmp);
@@ -504,18 +544,21 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         node_label(nd, ni, lb, sizeof lb);
         if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
             st = ONYX_ERR_UNSUPPORTED;
-            onyx_seterr(R->err, st, "%s: %s: op domain '%s' is not supported", m->path, lb, nd->domain);
+            onyx_seterr(R->err, st, "%s: %s: op domain '%s' is not supported",
+                        m->path, lb, nd->domain);
             break;
         }
         const onyx_op *op = onyx_op_find(nd->op_type);
         if (!op) {
             st = ONYX_ERR_UNSUPPORTED;
-            onyx_seterr(R->err, st, "%s: %s: op '%s' is not supported by onyx", m->path, lb, nd->op_type);
+            onyx_seterr(R->err, st, "%s: %s: op '%s' is not supported by onyx",
+                        m->path, lb, nd->op_type);
             break;
         }
         if (nd->n_in > 64 || nd->n_out > 64) {
             st = ONYX_ERR_LIMIT;
-            onyx_seterr(R->err, st, "%s: %s: more than 64 inputs or outputs", m->path, lb);
+            onyx_seterr(R->err, st, "%s: %s: more than 64 inputs or outputs",
+                        m->path, lb);
             break;
         }
         int in_idx[64], out_idx[64];
@@ -527,7 +570,8 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             in_idx[k] = nd->inputs[k][0] ? find_tensor(R, nd->inputs[k]) : -1;
             if (nd->inputs[k][0] && in_idx[k] < 0) {
                 st = ONYX_ERR_PARSE;
-                onyx_seterr(R->err, st, "%s: %s: input '%s' is undefined", m->path, lb, nd->inputs[k]);
+                onyx_seterr(R->err, st, "%s: %s: input '%s' is undefined",
+                            m->path, lb, nd->inputs[k]);
                 break;
             }
             if (in_idx[k] < 0) {
@@ -546,12 +590,14 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         if (st != ONYX_OK) break;
         for (int k = 0; k < nd->n_out; k++) {
             memset(&out_t[k], 0, sizeof out_t[k]);
-            int used = nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0);
-            out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
+            int used =
+                nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0);
+            out_p[k] =
+                (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
         }
         /* Identity is a rename: its output is its input tensor */
-        if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 && nd->n_out == 1 &&
-            in_idx[0] >= 0) {
+        if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 &&
+            nd->n_out == 1 && in_idx[0] >= 0) {
             *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
             continue;
         }
@@ -573,7 +619,8 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         st = op->prepare(&pr);
         if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
         if (st != ONYX_OK) {
-            onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb, msg[0] ? msg : "prepare failed");
+            onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb,
+                        msg[0] ? msg : "prepare failed");
             free_params(pr.params, pr.free_params);
             break;
         }
@@ -583,9 +630,13 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             int64_t by = tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
             if (by < 0) {
                 char sb[128];
-                st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT : ONYX_ERR_UNSUPPORTED;
-                onyx_seterr(R->err, st, "%s: %s: output '%s' (%s %s) is invalid or larger than %lld bytes",
-                            m->path, lb, nd->outputs[k], onyx_dtype_name(out_t[k].dtype),
+                st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT
+                                                     : ONYX_ERR_UNSUPPORTED;
+                onyx_seterr(R->err, st,
+                            "%s: %s: output '%s' (%s %s) is invalid or larger "
+                            "than %lld bytes",
+                            m->path, lb, nd->outputs[k],
+                            onyx_dtype_name(out_t[k].dtype),
                             onyx_shape_str(&out_t[k], sb, sizeof sb),
                             (long long)m->lim.max_tensor_bytes);
                 break;
@@ -599,12 +650,14 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         }
         /* Dropout in inference with no mask used is a rename too */
         if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
-            (nd->n_out < 2 || !out_p[1]) && !dropout_may_train(nd->n_in, in_p, in_const)) {
+            (nd->n_out < 2 || !out_p[1]) &&
+            !dropout_may_train(nd->n_in, in_p, in_const)) {
             free_params(pr.params, pr.free_params);
             *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
             continue;
         }
-        int shape_only = strcmp(nd->op_type, "Shape") == 0 || strcmp(nd->op_type, "Size") == 0;
+        int shape_only = strcmp(nd->op_type, "Shape") == 0 ||
+                         strcmp(nd->op_type, "Size") == 0;
         int fold = all_const || shape_only;
         int compute_known = !fold && all_known && out_bytes <= 65536;
         /* new tensors for the outputs */
@@ -631,9 +684,12 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             if (out_idx[k] < 0) continue;
             onyx_ptensor *pt = &p->tensors[out_idx[k]];
             pt->t = out_t[k];
-            pt->bytes = (size_t)tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
-            if (fold) pt->loc = ONYX_LOC_CONST;
-            else if (compute_known) R->known[out_idx[k]] = 1;
+            pt->bytes =
+                (size_t)tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+            if (fold)
+                pt->loc = ONYX_LOC_CONST;
+            else if (compute_known)
+                R->known[out_idx[k]] = 1;
         }
         if (fold) {
             free_params(pr.params, pr.free_params);
@@ -641,8 +697,10 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         }
         /* a view: its output shares its input's bytes and the node goes (a
          * view of a constant is that constant with a new shape) */
-        if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 && is_view(nd, in_p[0])) {
-            onyx_ptensor *src = &p->tensors[in_idx[0]], *dst = &p->tensors[out_idx[0]];
+        if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 &&
+            is_view(nd, in_p[0])) {
+            onyx_ptensor *src = &p->tensors[in_idx[0]],
+                         *dst = &p->tensors[out_idx[0]];
             if (src->loc == ONYX_LOC_CONST) {
                 dst->loc = ONYX_LOC_CONST;
                 dst->t.data = src->t.data;
@@ -652,9 +710,10 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
             free_params(pr.params, pr.free_params);
             continue;
         }
-        int64_t flops = onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
-                                        (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs,
-                                        nd->n_attrs);
+        int64_t flops =
+            onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p,
+                            nd->n_in, (const onyx_tensor *const *)out_p,
+                            nd->n_out, nd->attrs, nd->n_attrs);
         if (strcmp(nd->op_type, "Add") == 0 && !compute_known &&
             fuse_add(R, &need, nd, in_idx, out_idx[0], flops)) {
             free_params(pr.params, pr.free_params);
@@ -667,8 +726,10 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         pn->op = op;
         pn->n_in = nd->n_in;
         pn->n_out = nd->n_out;
-        pn->in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
-        pn->out = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
+        pn->in =
+            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
+        pn->out =
+            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
         if (!pn->in || !pn->out) {
             free_params(pr.params, pr.free_params);
             st = ONYX_ERR_NOMEM;
@@ -700,14 +761,18 @@ static onyx_status plan(resolver *R)
     const onyx_model *m = R->m;
     onyx_program *p = R->p;
     p->n_outputs = m->n_outputs;
-    p->outputs = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_outputs + 1));
-    p->output_names = onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_outputs + 1));
-    if (!p->outputs || !p->output_names) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    p->outputs =
+        onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(m->n_outputs + 1));
+    p->output_names =
+        onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(m->n_outputs + 1));
+    if (!p->outputs || !p->output_names)
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     for (int i = 0; i < m->n_outputs; i++) {
         int ti = find_tensor(R, m->outputs[i].name);
         if (ti < 0)
-            RFAIL(R, ONYX_ERR_PARSE, "%s: graph output '%s' is not produced by any node",
-                  m->path, m->outputs[i].name);
+            RFAIL(R, ONYX_ERR_PARSE,
+                  "%s: graph output '%s' is not produced by any node", m->path,
+                  m->outputs[i].name);
         p->outputs[i] = ti;
         p->output_names[i] = m->outputs[i].name;
     }
@@ -732,7 +797,8 @@ static onyx_status plan(resolver *R)
                 if (pt->last < j) pt->last = j;
             }
     }
-    for (int i = 0; i < p->n_outputs; i++) p->tensors[p->outputs[i]].last = end;
+    for (int i = 0; i < p->n_outputs; i++)
+        p->tensors[p->outputs[i]].last = end;
     /* a view and the tensor it shares bytes with are one buffer, live over
      * the union of their lifetimes (the view has no producer: it starts
      * where its root does) */
@@ -744,7 +810,8 @@ static onyx_status plan(resolver *R)
     }
 
     int n_bufs = 0;
-    onyx_buf *bufs = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
+    onyx_buf *bufs =
+        calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
     int *who = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof(int));
     if (!bufs || !who) {
         free(bufs);
@@ -753,7 +820,8 @@ static onyx_status plan(resolver *R)
     }
     for (int i = 0; i < p->n_tensors; i++) {
         onyx_ptensor *pt = &p->tensors[i];
-        if (pt->loc != ONYX_LOC_ARENA || pt->alias >= 0 || pt->first < 0) continue;
+        if (pt->loc != ONYX_LOC_ARENA || pt->alias >= 0 || pt->first < 0)
+            continue;
         bufs[n_bufs].bytes = pt->bytes;
         bufs[n_bufs].first = pt->first;
         bufs[n_bufs].last = pt->last;
@@ -764,8 +832,10 @@ static onyx_status plan(resolver *R)
         if ((int64_t)p->nodes[j].scratch_bytes > m->lim.max_arena_bytes) {
             free(bufs);
             free(who);
-            RFAIL(R, ONYX_ERR_LIMIT, "%s: node '%s' (%s) asks for %zu bytes of scratch", m->path,
-                  p->nodes[j].name, p->nodes[j].op_type, p->nodes[j].scratch_bytes);
+            RFAIL(R, ONYX_ERR_LIMIT,
+                  "%s: node '%s' (%s) asks for %zu bytes of scratch", m->path,
+                  p->nodes[j].name, p->nodes[j].op_type,
+                  p->nodes[j].scratch_bytes);
         }
         bufs[n_bufs].bytes = p->nodes[j].scratch_bytes;
         bufs[n_bufs].first = bufs[n_bufs].last = j;
@@ -773,15 +843,19 @@ static onyx_status plan(resolver *R)
     }
     size_t total = onyx_plan_buffers(bufs, n_bufs, 64);
     for (int b = 0; b < n_bufs; b++) {
-        if (who[b] >= 0) p->tensors[who[b]].offset = bufs[b].offset;
-        else p->nodes[-1 - who[b]].scratch_offset = bufs[b].offset;
+        if (who[b] >= 0)
+            p->tensors[who[b]].offset = bufs[b].offset;
+        else
+            p->nodes[-1 - who[b]].scratch_offset = bufs[b].offset;
     }
     for (int i = 0; i < p->n_tensors; i++)
-        if (p->tensors[i].alias >= 0) p->tensors[i].offset = p->tensors[p->tensors[i].alias].offset;
+        if (p->tensors[i].alias >= 0)
+            p->tensors[i].offset = p->tensors[p->tensors[i].alias].offset;
     free(bufs);
     free(who);
     if ((int64_t)total > m->lim.max_arena_bytes)
-        RFAIL(R, ONYX_ERR_LIMIT, "%s: the arena needs %zu bytes, more than the limit of %lld",
+        RFAIL(R, ONYX_ERR_LIMIT,
+              "%s: the arena needs %zu bytes, more than the limit of %lld",
               m->path, total, (long long)m->lim.max_arena_bytes);
     p->arena_bytes = total;
     return ONYX_OK;
@@ -822,14 +896,17 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
     R.p = p;
     R.err = err;
     int64_t cap = (int64_t)m->n_inits + m->n_inputs;
-    for (int i = 0; i < m->n_nodes; i++) cap += m->nodes[i].n_out;
+    for (int i = 0; i < m->n_nodes; i++)
+        cap += m->nodes[i].n_out;
     R.cap_tensors = (int)(cap + 1);
     int *order = calloc((size_t)m->n_nodes + 1, sizeof(int));
     R.known = calloc((size_t)R.cap_tensors, 1);
     R.producer = calloc((size_t)R.cap_tensors, sizeof(int));
-    p->tensors = onyx_pool_alloc(&p->pool, sizeof(onyx_ptensor) * (size_t)R.cap_tensors);
+    p->tensors =
+        onyx_pool_alloc(&p->pool, sizeof(onyx_ptensor) * (size_t)R.cap_tensors);
     onyx_status st = ONYX_OK;
-    if (!order || !R.known || !R.producer || !p->tensors || !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
+    if (!order || !R.known || !R.producer || !p->tensors ||
+        !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         st = ONYX_ERR_NOMEM;
     }
@@ -837,7 +914,8 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
         int ti = add_tensor(&R, m->inits[i].name);
         p->tensors[ti].t = m->inits[i].t;
         p->tensors[ti].loc = ONYX_LOC_CONST;
-        p->tensors[ti].bytes = (size_t)onyx_numel(&m->inits[i].t) * onyx_dtype_size(m->inits[i].t.dtype);
+        p->tensors[ti].bytes = (size_t)onyx_numel(&m->inits[i].t) *
+                               onyx_dtype_size(m->inits[i].t.dtype);
     }
     if (st == ONYX_OK) st = bind_inputs(&R, binds, n_binds);
     if (st == ONYX_OK) st = order_nodes(&R, order);
@@ -851,7 +929,8 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
         return NULL;
     }
     /* bound values were only for resolving: at run time inputs are data */
-    for (int i = 0; i < p->n_inputs; i++) p->tensors[p->inputs[i]].t.data = NULL;
+    for (int i = 0; i < p->n_inputs; i++)
+        p->tensors[p->inputs[i]].t.data = NULL;
     for (int i = 0; i < p->n_tensors; i++)
         if (p->tensors[i].loc == ONYX_LOC_ARENA) p->tensors[i].t.data = NULL;
     return p;
@@ -860,18 +939,40 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
 void onyx_program_free(onyx_program *p)
 {
     if (!p) return;
-    for (int j = 0; j < p->n_nodes; j++) free_params(p->nodes[j].params, p->nodes[j].free_params);
+    for (int j = 0; j < p->n_nodes; j++)
+        free_params(p->nodes[j].params, p->nodes[j].free_params);
     onyx_pool_free(&p->pool);
     free(p);
 }
 
-size_t onyx_program_arena_bytes(const onyx_program *p) { return p->arena_bytes; }
-int onyx_program_num_nodes(const onyx_program *p) { return p->n_nodes; }
-int64_t onyx_program_flops(const onyx_program *p) { return p->flops; }
-int onyx_program_num_inputs(const onyx_program *p) { return p->n_inputs; }
-int onyx_program_num_outputs(const onyx_program *p) { return p->n_outputs; }
-const char *onyx_program_input_name(const onyx_program *p, int i) { return p->input_names[i]; }
-const char *onyx_program_output_name(const onyx_program *p, int i) { return p->output_names[i]; }
+size_t onyx_program_arena_bytes(const onyx_program *p)
+{
+    return p->arena_bytes;
+}
+int onyx_program_num_nodes(const onyx_program *p)
+{
+    return p->n_nodes;
+}
+int64_t onyx_program_flops(const onyx_program *p)
+{
+    return p->flops;
+}
+int onyx_program_num_inputs(const onyx_program *p)
+{
+    return p->n_inputs;
+}
+int onyx_program_num_outputs(const onyx_program *p)
+{
+    return p->n_outputs;
+}
+const char *onyx_program_input_name(const onyx_program *p, int i)
+{
+    return p->input_names[i];
+}
+const char *onyx_program_output_name(const onyx_program *p, int i)
+{
+    return p->output_names[i];
+}
 const onyx_tensor *onyx_program_input_info(const onyx_program *p, int i)
 {
     return &p->tensors[p->inputs[i]].t;
@@ -892,6 +993,15 @@ int onyx_program_find_output(const onyx_program *p, const char *name)
         if (strcmp(p->output_names[i], name) == 0) return i;
     return -1;
 }
-const char *onyx_program_node_name(const onyx_program *p, int i) { return p->nodes[i].name; }
-const char *onyx_program_node_op(const onyx_program *p, int i) { return p->nodes[i].op_type; }
-int64_t onyx_program_node_flops(const onyx_program *p, int i) { return p->nodes[i].flops; }
+const char *onyx_program_node_name(const onyx_program *p, int i)
+{
+    return p->nodes[i].name;
+}
+const char *onyx_program_node_op(const onyx_program *p, int i)
+{
+    return p->nodes[i].op_type;
+}
+int64_t onyx_program_node_flops(const onyx_program *p, int i)
+{
+    return p->nodes[i].flops;
+}

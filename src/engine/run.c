@@ -13,14 +13,14 @@
 
 struct onyx_instance {
     const onyx_program *p;
-    unsigned char *arena;    /* owned, 64-aligned */
-    onyx_tensor *tensors;    /* owned: one per program tensor */
-    onyx_exec *execs;        /* owned: one per node */
-    onyx_tensor **ptrs;      /* owned: the in/out pointer arrays of execs */
+    unsigned char *arena; /* owned, 64-aligned */
+    onyx_tensor *tensors; /* owned: one per program tensor */
+    onyx_exec *execs;     /* owned: one per node */
+    onyx_tensor **ptrs;   /* owned: the in/out pointer arrays of execs */
     int profiling;
-    uint64_t *node_ns;       /* owned: per-node time when profiling */
-    uint64_t *last_start;    /* owned: the last profiled run, per node: start
-                                (ns since the run began) and duration */
+    uint64_t *node_ns;    /* owned: per-node time when profiling */
+    uint64_t *last_start; /* owned: the last profiled run, per node: start
+                             (ns since the run began) and duration */
     uint64_t *last_dur;
 };
 
@@ -37,25 +37,29 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
     x->last_start = calloc((size_t)p->n_nodes + 1, sizeof *x->last_start);
     x->last_dur = calloc((size_t)p->n_nodes + 1, sizeof *x->last_dur);
     size_t n_ptrs = 0;
-    for (int j = 0; j < p->n_nodes; j++) n_ptrs += (size_t)(p->nodes[j].n_in + p->nodes[j].n_out);
+    for (int j = 0; j < p->n_nodes; j++)
+        n_ptrs += (size_t)(p->nodes[j].n_in + p->nodes[j].n_out);
     x->ptrs = calloc(n_ptrs + 1, sizeof *x->ptrs);
-    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs || !x->last_start ||
-        !x->last_dur)
+    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs ||
+        !x->last_start || !x->last_dur)
         goto nomem;
     memset(x->arena, 0, arena ? arena : 64);
     for (int i = 0; i < p->n_tensors; i++) {
         const onyx_ptensor *pt = &p->tensors[i];
         x->tensors[i] = pt->t;
-        if (pt->loc == ONYX_LOC_ARENA) x->tensors[i].data = x->arena + pt->offset;
+        if (pt->loc == ONYX_LOC_ARENA)
+            x->tensors[i].data = x->arena + pt->offset;
     }
     onyx_tensor **cur = x->ptrs;
     for (int j = 0; j < p->n_nodes; j++) {
         const onyx_pnode *pn = &p->nodes[j];
         onyx_exec *e = &x->execs[j];
         e->in = (const onyx_tensor *const *)cur;
-        for (int k = 0; k < pn->n_in; k++) *cur++ = pn->in[k] >= 0 ? &x->tensors[pn->in[k]] : NULL;
+        for (int k = 0; k < pn->n_in; k++)
+            *cur++ = pn->in[k] >= 0 ? &x->tensors[pn->in[k]] : NULL;
         e->out = cur;
-        for (int k = 0; k < pn->n_out; k++) *cur++ = pn->out[k] >= 0 ? &x->tensors[pn->out[k]] : NULL;
+        for (int k = 0; k < pn->n_out; k++)
+            *cur++ = pn->out[k] >= 0 ? &x->tensors[pn->out[k]] : NULL;
         e->n_in = pn->n_in;
         e->n_out = pn->n_out;
         e->params = pn->params;
@@ -64,7 +68,8 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
     return x;
 nomem:
     onyx_instance_free(x);
-    onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory for an instance (arena %zu bytes)",
+    onyx_seterr(err, ONYX_ERR_NOMEM,
+                "out of memory for an instance (arena %zu bytes)",
                 p->arena_bytes);
     return NULL;
 }
@@ -135,8 +140,14 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
     return ONYX_OK;
 }
 
-void onyx_instance_profile(onyx_instance *x, int enable) { x->profiling = enable; }
-const uint64_t *onyx_instance_node_ns(const onyx_instance *x) { return x->node_ns; }
+void onyx_instance_profile(onyx_instance *x, int enable)
+{
+    x->profiling = enable;
+}
+const uint64_t *onyx_instance_node_ns(const onyx_instance *x)
+{
+    return x->node_ns;
+}
 void onyx_instance_node_last(const onyx_instance *x, const uint64_t **start,
                              const uint64_t **dur)
 {
@@ -152,8 +163,9 @@ void onyx_run_error(const onyx_program *p, onyx_status st, const char *why,
                     int node, onyx_error *err)
 {
     if (node >= 0 && node < p->n_nodes)
-        onyx_seterr(err, st, "%s: node '%s' (%s): %s", p->model->path, p->nodes[node].name,
-                    p->nodes[node].op_type, why ? why : "failed");
+        onyx_seterr(err, st, "%s: node '%s' (%s): %s", p->model->path,
+                    p->nodes[node].name, p->nodes[node].op_type,
+                    why ? why : "failed");
     else
         onyx_seterr(err, st, "%s: %s", p->model->path, why ? why : "failed");
 }

@@ -44,8 +44,7 @@ void onyx_rt_leave(void)
 
 static void violation(const char *what)
 {
-    if (!in_perform)
-        return;
+    if (!in_perform) return;
     atomic_fetch_add(&violations, 1);
     const char *none = NULL;
     atomic_compare_exchange_strong(&first_violation, &none, what);
@@ -53,9 +52,10 @@ static void violation(const char *what)
 
 __attribute__((destructor)) static void rtcheck_report(void)
 {
-    fprintf(stderr, "rtcheck: performs %ld violations %ld first %s "
-            "max_perform_us %.1f\n", atomic_load(&performs),
-            atomic_load(&violations),
+    fprintf(stderr,
+            "rtcheck: performs %ld violations %ld first %s "
+            "max_perform_us %.1f\n",
+            atomic_load(&performs), atomic_load(&violations),
             first_violation ? first_violation : "none",
             atomic_load(&max_ns) / 1e3);
 }
@@ -67,12 +67,36 @@ extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
-void *malloc(size_t n) { violation("malloc"); return __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { violation("calloc"); return __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { violation("realloc"); return __libc_realloc(p, n); }
-void free(void *p) { violation("free"); __libc_free(p); }
-void *memalign(size_t a, size_t n) { violation("memalign"); return __libc_memalign(a, n); }
-void *aligned_alloc(size_t a, size_t n) { violation("aligned_alloc"); return __libc_memalign(a, n); }
+void *malloc(size_t n)
+{
+    violation("malloc");
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    violation("calloc");
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    violation("realloc");
+    return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+    violation("free");
+    __libc_free(p);
+}
+void *memalign(size_t a, size_t n)
+{
+    violation("memalign");
+    return __libc_memalign(a, n);
+}
+void *aligned_alloc(size_t a, size_t n)
+{
+    violation("aligned_alloc");
+    return __libc_memalign(a, n);
+}
 int posix_memalign(void **p, size_t a, size_t n)
 {
     violation("posix_memalign");
@@ -81,27 +105,27 @@ int posix_memalign(void **p, size_t a, size_t n)
 }
 
 /* ---- locks, waits, sleeps, writes: forwarded through dlsym ---- */
-#define FORWARD(ret, name, params, args)                                   \
-    ret name params                                                        \
-    {                                                                      \
-        static ret(*real) params;                                          \
-        violation(#name);                                                  \
-        if (!real)                                                         \
-            real = (ret(*) params)dlsym(RTLD_NEXT, #name);                 \
-        return real args;                                                  \
+#define FORWARD(ret, name, params, args)                                       \
+    ret name params                                                            \
+    {                                                                          \
+        static ret(*real) params;                                              \
+        violation(#name);                                                      \
+        if (!real) real = (ret(*) params)dlsym(RTLD_NEXT, #name);              \
+        return real args;                                                      \
     }
 
-FORWARD(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
-FORWARD(int, pthread_mutex_trylock, (pthread_mutex_t *m), (m))
-FORWARD(int, pthread_mutex_unlock, (pthread_mutex_t *m), (m))
-FORWARD(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
+FORWARD(int, pthread_mutex_lock, (pthread_mutex_t * m), (m))
+FORWARD(int, pthread_mutex_trylock, (pthread_mutex_t * m), (m))
+FORWARD(int, pthread_mutex_unlock, (pthread_mutex_t * m), (m))
+FORWARD(int, pthread_cond_wait, (pthread_cond_t * c, pthread_mutex_t *m),
+        (c, m))
 FORWARD(int, pthread_cond_timedwait,
-        (pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t),
+        (pthread_cond_t * c, pthread_mutex_t *m, const struct timespec *t),
         (c, m, t))
-FORWARD(int, pthread_cond_signal, (pthread_cond_t *c), (c))
-FORWARD(int, pthread_cond_broadcast, (pthread_cond_t *c), (c))
-FORWARD(int, sem_post, (sem_t *s), (s))
-FORWARD(int, sem_wait, (sem_t *s), (s))
+FORWARD(int, pthread_cond_signal, (pthread_cond_t * c), (c))
+FORWARD(int, pthread_cond_broadcast, (pthread_cond_t * c), (c))
+FORWARD(int, sem_post, (sem_t * s), (s))
+FORWARD(int, sem_wait, (sem_t * s), (s))
 FORWARD(int, nanosleep, (const struct timespec *a, struct timespec *b), (a, b))
 FORWARD(int, usleep, (useconds_t u), (u))
 FORWARD(int, sched_yield, (void), ())

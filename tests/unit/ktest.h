@@ -17,14 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KT_INT(nm, v) {.name = (nm), .type = ONYX_ATTR_INT, .i = (v)}
-#define KT_FLOAT(nm, v) {.name = (nm), .type = ONYX_ATTR_FLOAT, .f = (v)}
-#define KT_STRING(nm, v)                                                      \
-    {.name = (nm), .type = ONYX_ATTR_STRING, .s = (v), .s_len = sizeof(v) - 1}
-#define KT_INTS(nm, cnt, arr)                                                 \
-    {.name = (nm), .type = ONYX_ATTR_INTS, .ints = (arr), .n = (cnt)}
-#define KT_FLOATS(nm, cnt, arr)                                               \
-    {.name = (nm), .type = ONYX_ATTR_FLOATS, .floats = (arr), .n = (cnt)}
+#define KT_INT(nm, v)                                                          \
+    {                                                                          \
+        .name = (nm), .type = ONYX_ATTR_INT, .i = (v)                          \
+    }
+#define KT_FLOAT(nm, v)                                                        \
+    {                                                                          \
+        .name = (nm), .type = ONYX_ATTR_FLOAT, .f = (v)                        \
+    }
+#define KT_STRING(nm, v)                                                       \
+    {                                                                          \
+        .name = (nm), .type = ONYX_ATTR_STRING, .s = (v),                      \
+        .s_len = sizeof(v) - 1                                                 \
+    }
+#define KT_INTS(nm, cnt, arr)                                                  \
+    {                                                                          \
+        .name = (nm), .type = ONYX_ATTR_INTS, .ints = (arr), .n = (cnt)        \
+    }
+#define KT_FLOATS(nm, cnt, arr)                                                \
+    {                                                                          \
+        .name = (nm), .type = ONYX_ATTR_FLOATS, .floats = (arr), .n = (cnt)    \
+    }
 
 static inline onyx_tensor kt_tensor(onyx_dtype dt, int rank,
                                     const int64_t *dims, const void *data)
@@ -33,7 +46,8 @@ static inline onyx_tensor kt_tensor(onyx_dtype dt, int rank,
     memset(&t, 0, sizeof t);
     t.dtype = dt;
     t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
+    for (int i = 0; i < rank; i++)
+        t.dims[i] = dims[i];
     t.data = (void *)data;
     return t;
 }
@@ -46,12 +60,10 @@ static inline onyx_tensor kt_tensor(onyx_dtype dt, int rank,
  * eval gets the data. Inputs with data are otherwise constant. Scratch is
  * handed to eval filled with NaNs, as it is never read before written. On
  * failure, msg (256 bytes) holds prepare's or eval's message. */
-static inline onyx_status kt_run_ex(const char *name, int opset,
-                                    const onyx_attr *attrs, int n_attrs,
-                                    onyx_tensor *const *in, int n_in,
-                                    onyx_tensor *out, int n_out,
-                                    const int *used_out, const int *unknown_in,
-                                    char *msg)
+static inline onyx_status
+kt_run_ex(const char *name, int opset, const onyx_attr *attrs, int n_attrs,
+          onyx_tensor *const *in, int n_in, onyx_tensor *out, int n_out,
+          const int *used_out, const int *unknown_in, char *msg)
 {
     enum { KT_MAX_IN = 32, KT_MAX_OUT = 16 };
     const onyx_op *op = onyx_op_find(name);
@@ -100,14 +112,17 @@ static inline onyx_status kt_run_ex(const char *name, int opset,
     if (st == ONYX_OK && p.bad_attr) st = ONYX_ERR_INVALID;
     if (st != ONYX_OK) {
         if (p.params) {
-            if (p.free_params) p.free_params(p.params);
-            else free(p.params);
+            if (p.free_params)
+                p.free_params(p.params);
+            else
+                free(p.params);
         }
         return st;
     }
     for (int i = 0; i < n_out; i++) {
         if (!outp[i]) continue;
-        size_t bytes = (size_t)onyx_numel(&out[i]) * onyx_dtype_size(out[i].dtype);
+        size_t bytes =
+            (size_t)onyx_numel(&out[i]) * onyx_dtype_size(out[i].dtype);
         out[i].data = calloc(1, bytes ? bytes : 1);
     }
     void *scratch = p.scratch_bytes ? malloc(p.scratch_bytes) : NULL;
@@ -124,8 +139,10 @@ static inline onyx_status kt_run_ex(const char *name, int opset,
     if (st != ONYX_OK && e.err) strncpy(msg, e.err, 255);
     free(scratch);
     if (p.params) {
-        if (p.free_params) p.free_params(p.params);
-        else free(p.params);
+        if (p.free_params)
+            p.free_params(p.params);
+        else
+            free(p.params);
     }
     return st;
 }

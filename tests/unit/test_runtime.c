@@ -92,7 +92,8 @@ START_TEST(run_does_not_allocate)
             onyx_instance_run(x, NULL, NULL);
             atomic_store(&counting, 0);
             if (atomic_load(&allocs) != 0) {
-                fprintf(stderr, "%s: run allocated %ld times\n", line, atomic_load(&allocs));
+                fprintf(stderr, "%s: run allocated %ld times\n", line,
+                        atomic_load(&allocs));
                 bad++;
             }
             ran++;
@@ -124,9 +125,11 @@ static void *worker(void *arg)
     for (int it = 0; it < 300 && j->ok; it++) {
         onyx_tensor *in = onyx_instance_input(x, 0);
         int64_t n = 1;
-        for (int d = 0; d < in->rank; d++) n *= in->dims[d];
+        for (int d = 0; d < in->rank; d++)
+            n *= in->dims[d];
         float *xd = in->data;
-        for (int64_t k = 0; k < n; k++) xd[k] = j->scale * (float)((k % 7) - 3);
+        for (int64_t k = 0; k < n; k++)
+            xd[k] = j->scale * (float)((k % 7) - 3);
         if (onyx_instance_run(x, NULL, NULL) != ONYX_OK) j->ok = 0;
         /* Relu: y = max(x, 0) */
         const float *y = onyx_instance_output(x, 0)->data;
@@ -140,7 +143,8 @@ static void *worker(void *arg)
 START_TEST(instances_in_threads)
 {
     onyx_error err = {0};
-    onyx_model *m = onyx_model_load(TESTDATA "/node/test_relu/model.onnx", &err);
+    onyx_model *m =
+        onyx_model_load(TESTDATA "/node/test_relu/model.onnx", &err);
     ck_assert_msg(m != NULL, "%s", err.msg);
     onyx_program *p = onyx_program_new(m, NULL, 0, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
