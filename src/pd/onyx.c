@@ -18,31 +18,15 @@ static t_class *onyx_class;
 typedef struct _onyx {
     t_object x_obj;
     t_canvas *x_canvas;
-    onyxpd_flags x_flags;      /* x_flags.cfg is the load config */
+    onyxpd_flags x_flags; /* x_flags.cfg is the load config */
     onyxpd_worker x_worker;
-    onyxpd_bundle *x_cur;      /* the current model (Pd thread's view) */
-    int x_nout;                /* list outlets */
+    onyxpd_bundle *x_cur; /* the current model (Pd thread's view) */
+    int x_nout;           /* list outlets */
     t_outlet **x_outs;
-    t_outlet *x_infoout;       /* rightmost */
+    t_outlet *x_infoout; /* rightmost */
     t_clock *x_poll;
-    int x_pending;             /* -async: runs asked for, results not out */
+    int x_pending; /* -async: runs asked for, results not out */
 } t_onyx;
-
-/* Sends the newest outputs, right to left. */
-static void onyx_output(t_onyx *x)
-{
-    onyxpd_bundle *b = x->x_cur;
-    uint64_t seq = onyx_stream_poll_controls(b->stream, b->ctl_out);
-    if (!seq || seq == b->last_seq)
-        return;
-    b->last_seq = seq;
-    for (int i = b->n_ctl_out - 1; i >= 0; i--) {
-        int n = onyx_stream_control_out_size(b->stream, i);
-        for (int k = 0; k < n; k++)
-            SETFLOAT(&b->atoms[k], b->ctl_out[i][k]);
-        outlet_list(x->x_outs[i], &s_list, n, b->atoms);
-    }
-}
 
 static void onyx_tick(t_onyx *x)
 {
@@ -54,22 +38,8 @@ static void onyx_tick(t_onyx *x)
         post("onyx: loaded %s", b->path);
     }
     if (x->x_cur && x->x_flags.async)
-        onyx_output(x);
+        onyxpd_send_controls(x->x_cur, x->x_outs, NULL);
     clock_delay(x->x_poll, x->x_worker.started ? 1 : 100);
-}
-
-static int onyx_need_model(t_onyx *x, const char *msg)
-{
-    if (!x->x_cur)
-        pd_error(x, "onyx: %s: no model loaded (send 'load FILE')", msg);
-    return !x->x_cur;
-}
-
-static int onyx_noargs(t_onyx *x, const char *msg, int argc)
-{
-    if (argc)
-        pd_error(x, "onyx: %s takes no arguments", msg);
-    return argc != 0;
 }
 
 static void onyx_run(t_onyx *x)
@@ -84,20 +54,18 @@ static void onyx_run(t_onyx *x)
         pd_error(x, "onyx: %s", e.msg);
         return;
     }
-    onyx_output(x);
+    onyxpd_send_controls(x->x_cur, x->x_outs, NULL);
 }
 
 static void onyx_bang(t_onyx *x)
 {
-    if (!onyx_need_model(x, "bang"))
-        onyx_run(x);
+    if (!onyxpd_need_model(x, "onyx", x->x_cur, "bang")) onyx_run(x);
 }
 
 static void onyx_list(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
-    if (onyx_need_model(x, "list"))
-        return;
+    if (onyxpd_need_model(x, "onyx", x->x_cur, "list")) return;
     onyx_stream *st = x->x_cur->stream;
     if (onyx_stream_num_controls_in(st) < 1) {
         pd_error(x, "onyx: list: the model has no input to set; use bang");
@@ -109,8 +77,7 @@ static void onyx_list(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
     memcpy(av + 1, argv, argc * sizeof *av);
     int bad = onyxpd_set(x, "onyx", x->x_cur, argc + 1, av);
     freebytes(av, (argc + 1) * sizeof *av);
-    if (!bad)
-        onyx_run(x);
+    if (!bad) onyx_run(x);
 }
 
 static void onyx_set(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
@@ -123,49 +90,28 @@ static void onyx_reset(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_noargs(x, "reset", argc) && !onyx_need_model(x, "reset"))
-        onyx_stream_reset(x->x_cur->stream);
+    onyxpd_reset(x, "onyx", x->x_cur, argc);
 }
 
 static void onyx_load(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
-    char path[MAXPDSTRING];
-    if (argc != 1 || argv[0].a_type != A_SYMBOL) {
-        pd_error(x, "onyx: load needs one file name");
-        return;
-    }
-    const char *name = argv[0].a_w.w_symbol->s_name;
-    if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path)) {
-        pd_error(x, "onyx: load %s: file not found (relative to the patch or "
-                 "on Pd's path); keeping the current model", name);
-        return;
-    }
-    if (onyxpd_worker_start(&x->x_worker)) {
-        pd_error(x, "onyx: load %s: cannot start the worker thread", name);
-        return;
-    }
-    onyxpd_worker_load(&x->x_worker, path);
-    clock_delay(x->x_poll, 1);
+    if (!onyxpd_load(x, "onyx", x->x_canvas, &x->x_worker, argc, argv))
+        clock_delay(x->x_poll, 1);
 }
 
 static void onyx_threads(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
-    t_float f = argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : 0;
-    if (f != (int)f || f < 1 || f > ONYXPD_MAX_THREADS) {
-        pd_error(x, "onyx: threads needs a whole number from 1 to %d",
-                 ONYXPD_MAX_THREADS);
-        return;
-    }
-    onyx_set_blas_threads((int)f); /* control object: the Pd thread may */
+    int n = onyxpd_threads_arg(x, "onyx", argc, argv);
+    if (n) onyx_set_blas_threads(n); /* control object: the Pd thread may */
 }
 
 static void onyx_info(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_noargs(x, "info", argc))
+    if (!onyxpd_noargs(x, "onyx", "info", argc))
         onyxpd_info(x->x_infoout, x->x_cur, !x->x_flags.async);
 }
 
@@ -173,7 +119,7 @@ static void onyx_stats(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_noargs(x, "stats", argc))
+    if (!onyxpd_noargs(x, "onyx", "stats", argc))
         onyxpd_stats(x->x_infoout, x->x_cur, 0);
 }
 
@@ -181,7 +127,7 @@ static void onyx_print(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_noargs(x, "print", argc))
+    if (!onyxpd_noargs(x, "onyx", "print", argc))
         onyxpd_print(x, "onyx", x->x_cur, !x->x_flags.async, 1, 0);
 }
 
@@ -196,29 +142,15 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
     onyxpd_flags *f = &x->x_flags;
     if (f->sync || f->in)
         pd_error(x, "onyx: -sync and -in are for [onyx~]; [onyx] is "
-                 "synchronous unless -async is given");
+                    "synchronous unless -async is given");
     f->cfg.cls = "onyx";
     f->cfg.all_controls = 1;
     f->cfg.max_out = ONYXPD_MAX_SIGNALS;
     onyxpd_worker_init(&x->x_worker, &f->cfg);
-    if (f->threads)
-        onyx_set_blas_threads(f->threads);
+    if (f->threads) onyx_set_blas_threads(f->threads);
 
-    onyxpd_bundle *b = NULL;
-    if (i < argc) {
-        char path[MAXPDSTRING], err[ONYXPD_MSG_LEN];
-        const char *name = argv[i].a_type == A_SYMBOL
-                               ? argv[i].a_w.w_symbol->s_name : NULL;
-        if (!name)
-            pd_error(x, "onyx: the model argument must be a file name");
-        else if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path))
-            pd_error(x, "onyx: %s: file not found (relative to the patch or "
-                     "on Pd's path)", name);
-        else if (!(b = onyxpd_bundle_open(path, &f->cfg, 1, err, sizeof err)))
-            pd_error(x, "onyx: %s", err);
-        if (i + 1 < argc)
-            pd_error(x, "onyx: arguments after the model name are ignored");
-    }
+    onyxpd_bundle *b =
+        onyxpd_open_arg(x, "onyx", x->x_canvas, &f->cfg, 1, i, argc, argv);
     x->x_nout = f->out ? f->out : b && b->n_ctl_out ? b->n_ctl_out : 1;
     if (b && b->n_ctl_out > x->x_nout) {
         pd_error(x, "onyx: %s: the model has %d outputs, more than -out %d",
@@ -252,20 +184,21 @@ static void onyx_free(t_onyx *x)
 
 ONYXPD_EXPORT void onyx_setup(void)
 {
-    onyx_class = class_new(gensym("onyx"), (t_newmethod)(void (*)(void))onyx_new,
-                           (t_method)onyx_free, sizeof(t_onyx), CLASS_DEFAULT,
-                           A_GIMME, 0);
+    onyx_class = class_new(
+        gensym("onyx"), (t_newmethod)(void (*)(void))onyx_new,
+        (t_method)onyx_free, sizeof(t_onyx), CLASS_DEFAULT, A_GIMME, 0);
     class_addbang(onyx_class, onyx_bang);
     class_addlist(onyx_class, onyx_list);
-    struct { const char *name; t_method fn; } msgs[] = {
-        {"load", (t_method)onyx_load},
-        {"set", (t_method)onyx_set},
-        {"reset", (t_method)onyx_reset},
-        {"threads", (t_method)onyx_threads},
-        {"info", (t_method)onyx_info},
-        {"stats", (t_method)onyx_stats},
+    struct {
+        const char *name;
+        t_method fn;
+    } msgs[] = {
+        {"load", (t_method)onyx_load},   {"set", (t_method)onyx_set},
+        {"reset", (t_method)onyx_reset}, {"threads", (t_method)onyx_threads},
+        {"info", (t_method)onyx_info},   {"stats", (t_method)onyx_stats},
         {"print", (t_method)onyx_print},
     };
     for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++)
-        class_addmethod(onyx_class, msgs[k].fn, gensym(msgs[k].name), A_GIMME, 0);
+        class_addmethod(onyx_class, msgs[k].fn, gensym(msgs[k].name), A_GIMME,
+                        0);
 }

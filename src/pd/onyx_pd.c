@@ -43,7 +43,8 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
     }
     onyx_stream *s = b->stream;
     if (!cfg->all_controls) {
-        int si = onyx_stream_signal_inputs(s), so = onyx_stream_signal_outputs(s);
+        int si = onyx_stream_signal_inputs(s),
+            so = onyx_stream_signal_outputs(s);
         if (si > cfg->max_in || so > cfg->max_out) {
             snprintf(err, errlen,
                      "%s: the model has %d signal input(s) and %d signal "
@@ -79,8 +80,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
-    if (onyxpd_bundle_start(b, host_block, err, errlen))
-        goto fail;
+    if (onyxpd_bundle_start(b, host_block, err, errlen)) goto fail;
     return b;
 fail:
     onyxpd_bundle_free(b);
@@ -103,8 +103,7 @@ int onyxpd_bundle_start(onyxpd_bundle *b, int n, char *err, size_t errlen)
 
 void onyxpd_bundle_free(onyxpd_bundle *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     if (b->ctl_out)
         for (int i = 0; i < b->n_ctl_out; i++)
             free(b->ctl_out[i]);
@@ -173,8 +172,7 @@ static void *onyxpd_worker_main(void *arg)
     while (!atomic_load(&w->quit)) {
         int did = 0;
         int nt = atomic_exchange(&w->threads_req, 0);
-        if (nt > 0)
-            onyx_set_blas_threads(nt);
+        if (nt > 0) onyx_set_blas_threads(nt);
         char *path = atomic_exchange(&w->load_req, NULL);
         if (path) {
             onyxpd_bundle *b = onyxpd_bundle_open(
@@ -183,8 +181,10 @@ static void *onyxpd_worker_main(void *arg)
                 /* a finished load nobody took yet is superseded */
                 onyxpd_bundle_free(atomic_exchange(&w->ready, b));
             } else {
-                onyxpd_worker_say(w, 1, "load failed, keeping the current "
-                                        "model: %s", err);
+                onyxpd_worker_say(w, 1,
+                                  "load failed, keeping the current "
+                                  "model: %s",
+                                  err);
             }
             free(path);
             did = 1;
@@ -239,10 +239,8 @@ void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
 
 int onyxpd_worker_start(onyxpd_worker *w)
 {
-    if (w->started)
-        return 0;
-    if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w))
-        return -1;
+    if (w->started) return 0;
+    if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w)) return -1;
     w->started = 1;
     return 0;
 }
@@ -263,22 +261,19 @@ void onyxpd_worker_free(onyxpd_worker *w)
 void onyxpd_worker_load(onyxpd_worker *w, const char *path)
 {
     char *copy = strdup(path);
-    if (copy)
-        free(atomic_exchange(&w->load_req, copy));
+    if (copy) free(atomic_exchange(&w->load_req, copy));
 }
 
 onyxpd_bundle *onyxpd_worker_take_ready(onyxpd_worker *w)
 {
-    if (!atomic_load(&w->ready))
-        return NULL;
+    if (!atomic_load(&w->ready)) return NULL;
     return atomic_exchange(&w->ready, NULL);
 }
 
 void onyxpd_worker_set_active(onyxpd_worker *w, onyxpd_bundle *b)
 {
     onyxpd_bundle *old = atomic_exchange(&w->active, b);
-    if (!old)
-        return;
+    if (!old) return;
     if (!w->started) { /* no worker can be using it */
         onyxpd_bundle_free(old);
         return;
@@ -309,11 +304,114 @@ int onyxpd_find_file(const t_canvas *canvas, const char *name, char *path,
 {
     char dir[MAXPDSTRING], *base = NULL;
     int fd = canvas_open(canvas, name, "", dir, &base, MAXPDSTRING, 1);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     sys_close(fd);
     snprintf(path, pathlen, "%s/%s", dir, base);
     return 1;
+}
+
+/* ------------------------------ messages ------------------------------ */
+
+int onyxpd_noargs(const void *owner, const char *cls, const char *msg, int argc)
+{
+    if (argc) pd_error(owner, "%s: %s takes no arguments", cls, msg);
+    return argc != 0;
+}
+
+int onyxpd_need_model(const void *owner, const char *cls,
+                      const onyxpd_bundle *b, const char *msg)
+{
+    if (!b)
+        pd_error(owner, "%s: %s: no model loaded (send 'load FILE')", cls, msg);
+    return !b;
+}
+
+int onyxpd_load(const void *owner, const char *cls, const t_canvas *canvas,
+                onyxpd_worker *w, int argc, const t_atom *argv)
+{
+    char path[MAXPDSTRING];
+    if (argc != 1 || argv[0].a_type != A_SYMBOL) {
+        pd_error(owner, "%s: load needs one file name", cls);
+        return -1;
+    }
+    const char *name = argv[0].a_w.w_symbol->s_name;
+    if (!onyxpd_find_file(canvas, name, path, sizeof path)) {
+        pd_error(owner,
+                 "%s: load %s: file not found (relative to the patch "
+                 "or on Pd's path); keeping the current model",
+                 cls, name);
+        return -1;
+    }
+    if (onyxpd_worker_start(w)) {
+        pd_error(owner, "%s: load %s: cannot start the worker thread", cls,
+                 name);
+        return -1;
+    }
+    onyxpd_worker_load(w, path);
+    return 0;
+}
+
+int onyxpd_threads_arg(const void *owner, const char *cls, int argc,
+                       const t_atom *argv)
+{
+    t_float f =
+        argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : 0;
+    if (f != (int)f || f < 1 || f > ONYXPD_MAX_THREADS) {
+        pd_error(owner, "%s: threads needs a whole number from 1 to %d", cls,
+                 ONYXPD_MAX_THREADS);
+        return 0;
+    }
+    return (int)f;
+}
+
+void onyxpd_reset(const void *owner, const char *cls, onyxpd_bundle *b,
+                  int argc)
+{
+    if (!onyxpd_noargs(owner, cls, "reset", argc) &&
+        !onyxpd_need_model(owner, cls, b, "reset"))
+        onyx_stream_reset(b->stream);
+}
+
+onyxpd_bundle *onyxpd_open_arg(const void *owner, const char *cls,
+                               const t_canvas *canvas, const onyxpd_config *cfg,
+                               int host_block, int i, int argc,
+                               const t_atom *argv)
+{
+    if (i >= argc) return NULL;
+    onyxpd_bundle *b = NULL;
+    char path[MAXPDSTRING], err[ONYXPD_MSG_LEN];
+    const char *name =
+        argv[i].a_type == A_SYMBOL ? argv[i].a_w.w_symbol->s_name : NULL;
+    if (!name)
+        pd_error(owner, "%s: the model argument must be a file name", cls);
+    else if (!onyxpd_find_file(canvas, name, path, sizeof path))
+        pd_error(owner,
+                 "%s: %s: file not found (relative to the patch or "
+                 "on Pd's path)",
+                 cls, name);
+    else if (!(b = onyxpd_bundle_open(path, cfg, host_block, err, sizeof err)))
+        pd_error(owner, "%s: %s", cls, err);
+    if (i + 1 < argc)
+        pd_error(owner, "%s: arguments after the model name are ignored", cls);
+    return b;
+}
+
+void onyxpd_send_controls(onyxpd_bundle *b, t_outlet **lists, t_outlet *named)
+{
+    uint64_t seq = onyx_stream_poll_controls(b->stream, b->ctl_out);
+    if (!seq || seq == b->last_seq) return;
+    b->last_seq = seq;
+    for (int i = b->n_ctl_out - 1; i >= 0; i--) {
+        int n = onyx_stream_control_out_size(b->stream, i);
+        for (int k = 0; k < n; k++)
+            SETFLOAT(&b->atoms[k], b->ctl_out[i][k]);
+        if (lists)
+            outlet_list(lists[i], &s_list, n, b->atoms);
+        else
+            outlet_anything(named,
+                            gensym(onyx_stream_control_out_name(b->stream, i)),
+                            n, b->atoms);
+    }
 }
 
 /* ------------------------------- flags -------------------------------- */
@@ -328,8 +426,10 @@ static int onyxpd_int_arg(const void *owner, const char *cls, const char *flag,
     }
     t_float f = atom_getfloat(&argv[i + 1]);
     if (f != (int)f || f < lo || f > hi)
-        pd_error(owner, "%s: %s %g: must be a whole number from %d to %d; "
-                 "ignored", cls, flag, f, lo, hi);
+        pd_error(owner,
+                 "%s: %s %g: must be a whole number from %d to %d; "
+                 "ignored",
+                 cls, flag, f, lo, hi);
     else
         *dst = (int)f;
     return i + 2;
@@ -366,8 +466,10 @@ int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
                                   : NULL;
             const char *colon = arg ? strchr(arg, ':') : NULL;
             if (!colon || colon == arg || !colon[1])
-                pd_error(owner, "%s: -state needs IN:OUT (an input and an "
-                         "output name); ignored", cls);
+                pd_error(owner,
+                         "%s: -state needs IN:OUT (an input and an "
+                         "output name); ignored",
+                         cls);
             else if (f->cfg.n_pairs >= ONYXPD_MAX_PAIRS)
                 pd_error(owner, "%s: more than %d -state pairs; ignored", cls,
                          ONYXPD_MAX_PAIRS);
@@ -443,16 +545,17 @@ void onyxpd_stats(t_outlet *o, const onyxpd_bundle *b, float sr)
 {
     onyx_stream_stats st;
     memset(&st, 0, sizeof st);
-    if (b)
-        onyx_stream_get_stats(b->stream, &st);
+    if (b) onyx_stream_get_stats(b->stream, &st);
     double budget = b ? onyxpd_budget_us(b, sr) : 0;
     onyxpd_out_float(o, "inferences", (double)st.inferences);
     onyxpd_out_float(o, "overruns", (double)st.overruns);
     onyxpd_out_float(o, "errors", (double)st.errors);
     onyxpd_out_float(o, "mean_us", st.mean_us);
     onyxpd_out_float(o, "max_us", st.max_us);
-    onyxpd_out_float(o, "mean_percent", budget > 0 ? 100 * st.mean_us / budget : 0);
-    onyxpd_out_float(o, "max_percent", budget > 0 ? 100 * st.max_us / budget : 0);
+    onyxpd_out_float(o, "mean_percent",
+                     budget > 0 ? 100 * st.mean_us / budget : 0);
+    onyxpd_out_float(o, "max_percent",
+                     budget > 0 ? 100 * st.max_us / budget : 0);
 }
 
 /* ------------------------------- print -------------------------------- */
@@ -463,8 +566,7 @@ static void onyxpd_shape(char *buf, size_t len, const onyx_tensor *t)
     for (int d = 0; t && d < t->rank && at < len; d++)
         at += snprintf(buf + at, len - at, "%s%lld", d ? "," : "",
                        (long long)t->dims[d]);
-    if (at < len)
-        snprintf(buf + at, len - at, ")");
+    if (at < len) snprintf(buf + at, len - at, ")");
 }
 
 void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
@@ -482,13 +584,13 @@ void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
     post("  opset %d, producer %s, %d nodes after folding, arena %lu bytes",
          onyx_model_opset(b->model),
          onyx_model_producer(b->model) ? onyx_model_producer(b->model) : "?",
-         onyx_program_num_nodes(p),
-         (unsigned long)onyx_program_arena_bytes(p));
+         onyx_program_num_nodes(p), (unsigned long)onyx_program_arena_bytes(p));
     for (int i = 0; i < onyx_program_num_inputs(p); i++) {
         const char *name = onyx_program_input_name(p, i);
         onyxpd_shape(shape, sizeof shape, onyx_program_input_info(p, i));
         post("  input  %-12s %s%s", name, shape,
-             onyx_stream_find_control_in(s, name) >= 0 ? "  control (set)" : "");
+             onyx_stream_find_control_in(s, name) >= 0 ? "  control (set)"
+                                                       : "");
     }
     for (int i = 0; i < onyx_program_num_outputs(p); i++) {
         onyxpd_shape(shape, sizeof shape, onyx_program_output_info(p, i));
@@ -525,8 +627,8 @@ void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b)
     for (int i = 0; i < n; i++)
         post("  %4d %-24s %-14s %10.2f %5.1f%%", i,
              onyx_program_node_name(p, i) ? onyx_program_node_name(p, i) : "",
-             onyx_program_node_op(p, i),
-             ns[i] / 1e3 / st.inferences, 100.0 * ns[i] / total);
+             onyx_program_node_op(p, i), ns[i] / 1e3 / st.inferences,
+             100.0 * ns[i] / total);
     post("  total %.2f us per inference", total / 1e3 / st.inferences);
 }
 
@@ -546,8 +648,10 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
     }
     int i = onyx_stream_find_control_in(b->stream, name);
     if (i < 0) {
-        pd_error(owner, "%s: set %s: the model has no control input of that "
-                 "name (see 'print')", cls, name);
+        pd_error(owner,
+                 "%s: set %s: the model has no control input of that "
+                 "name (see 'print')",
+                 cls, name);
         return -1;
     }
     int size = onyx_stream_control_in_size(b->stream, i);
@@ -561,15 +665,13 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
         if (argv[k + 1].a_type != A_FLOAT) {
             pd_error(owner, "%s: set %s: value %d is not a number", cls, name,
                      k + 1);
-            if (v != vbuf)
-                freebytes(v, size * sizeof(float));
+            if (v != vbuf) freebytes(v, size * sizeof(float));
             return -1;
         }
         v[k] = atom_getfloat(&argv[k + 1]);
     }
     onyx_status st = onyx_stream_set_control(b->stream, i, v, size);
-    if (v != vbuf)
-        freebytes(v, size * sizeof(float));
+    if (v != vbuf) freebytes(v, size * sizeof(float));
     if (st != ONYX_OK) {
         pd_error(owner, "%s: set %s: refused by the model", cls, name);
         return -1;

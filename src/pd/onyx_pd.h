@@ -35,10 +35,10 @@ void onyx_rt_leave(void) __attribute__((weak));
 #define ONYXPD_RT_LEAVE() ((void)0)
 #endif
 
-#define ONYXPD_MAX_PAIRS 16
+#define ONYXPD_MAX_PAIRS   16
 #define ONYXPD_MAX_SIGNALS 64
 #define ONYXPD_MAX_THREADS 64
-#define ONYXPD_MSG_LEN 600
+#define ONYXPD_MSG_LEN     600
 
 /* What a load needs to know, fixed when the object is created. */
 typedef struct onyxpd_config {
@@ -55,15 +55,15 @@ typedef struct onyxpd_config {
 /* A model ready to play. Owned by whoever holds it: the worker while it
  * loads, then the object (active), then the worker again (retired). */
 typedef struct onyxpd_bundle {
-    onyx_model *model;    /* owned; the stream borrows it */
-    onyx_stream *stream;  /* owned */
+    onyx_model *model;   /* owned; the stream borrows it */
+    onyx_stream *stream; /* owned */
     char path[MAXPDSTRING];
-    int host_block;       /* n given to onyx_stream_start */
+    int host_block; /* n given to onyx_stream_start */
     int threaded;
     int profiling;
     int n_ctl_out, max_ctl_out; /* control outputs, largest size (floats) */
-    float **ctl_out;      /* [n_ctl_out][size]: poll_controls target */
-    t_atom *atoms;        /* max_ctl_out atoms to output one of them */
+    float **ctl_out;            /* [n_ctl_out][size]: poll_controls target */
+    t_atom *atoms;              /* max_ctl_out atoms to output one of them */
     uint64_t last_seq;    /* last control output sequence sent (Pd thread) */
     uint64_t errors_seen; /* inference errors already reported (Pd thread) */
     struct onyxpd_bundle *next; /* retired list */
@@ -84,19 +84,19 @@ typedef struct onyxpd_msg {
 } onyxpd_msg;
 
 typedef struct onyxpd_worker {
-    const onyxpd_config *cfg;          /* borrowed from the object */
+    const onyxpd_config *cfg; /* borrowed from the object */
     pthread_t thread;
     int started;
     _Atomic int quit;
-    _Atomic(char *) load_req;          /* malloc'd path; latest wins */
-    _Atomic int host_block;            /* Pd's block for the next load */
-    _Atomic(onyxpd_bundle *) ready;    /* loaded, waiting for the swap */
-    _Atomic(onyxpd_bundle *) active;   /* the one the object plays */
-    _Atomic(onyxpd_bundle *) retired;  /* stack, freed by the worker */
-    _Atomic int threads_req;           /* BLAS threads to set, 0 = none */
-    _Atomic int run_req;               /* [onyx -async]: runs requested */
-    _Atomic int hold, busy;            /* pause handshake (see _hold) */
-    _Atomic unsigned q_head, q_tail;   /* console queue indices */
+    _Atomic(char *) load_req;         /* malloc'd path; latest wins */
+    _Atomic int host_block;           /* Pd's block for the next load */
+    _Atomic(onyxpd_bundle *) ready;   /* loaded, waiting for the swap */
+    _Atomic(onyxpd_bundle *) active;  /* the one the object plays */
+    _Atomic(onyxpd_bundle *) retired; /* stack, freed by the worker */
+    _Atomic int threads_req;          /* BLAS threads to set, 0 = none */
+    _Atomic int run_req;              /* [onyx -async]: runs requested */
+    _Atomic int hold, busy;           /* pause handshake (see _hold) */
+    _Atomic unsigned q_head, q_tail;  /* console queue indices */
     _Atomic int q_dropped;
     onyxpd_msg queue[ONYXPD_QUEUE_LEN];
 } onyxpd_worker;
@@ -128,6 +128,36 @@ void onyxpd_worker_drain(onyxpd_worker *w, const void *owner);
 int onyxpd_find_file(const t_canvas *canvas, const char *name, char *path,
                      size_t pathlen);
 
+/* Message handlers shared by both classes. owner is the object (for
+ * pd_error), cls its class name (for messages), msg the message's name. */
+/* 1 (after a pd_error) if the message got arguments. */
+int onyxpd_noargs(const void *owner, const char *cls, const char *msg,
+                  int argc);
+/* 1 (after a pd_error) if no model is loaded. */
+int onyxpd_need_model(const void *owner, const char *cls,
+                      const onyxpd_bundle *b, const char *msg);
+/* `load FILE`: finds FILE, starts the worker and asks it for the load;
+ * 0 once asked, else a pd_error and -1. */
+int onyxpd_load(const void *owner, const char *cls, const t_canvas *canvas,
+                onyxpd_worker *w, int argc, const t_atom *argv);
+/* `threads N`: N (1 to ONYXPD_MAX_THREADS), else a pd_error and 0. */
+int onyxpd_threads_arg(const void *owner, const char *cls, int argc,
+                       const t_atom *argv);
+/* `reset`: clears the stream's buffers and state. */
+void onyxpd_reset(const void *owner, const char *cls, onyxpd_bundle *b,
+                  int argc);
+/* The model argument of a creation message, argv[i] if i < argc: opened at
+ * once for host block host_block; NULL (after a pd_error) if it fails or
+ * there is none. */
+onyxpd_bundle *onyxpd_open_arg(const void *owner, const char *cls,
+                               const t_canvas *canvas, const onyxpd_config *cfg,
+                               int host_block, int i, int argc,
+                               const t_atom *argv);
+/* Sends b's newest control outputs, right to left, if there are new ones:
+ * output i as a list to lists[i], or, with lists NULL, as `NAME v...` to
+ * named. */
+void onyxpd_send_controls(onyxpd_bundle *b, t_outlet **lists, t_outlet *named);
+
 /* Console output shared by both classes. */
 void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
                   int sync, int enabled, float sr);
@@ -136,8 +166,8 @@ void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b);
 void onyxpd_info(t_outlet *o, const onyxpd_bundle *b, int sync);
 void onyxpd_stats(t_outlet *o, const onyxpd_bundle *b, float sr);
 /* Parses `set NAME v...` into the stream; 0 on success, else a pd_error. */
-int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b,
-               int argc, const t_atom *argv);
+int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
+               const t_atom *argv);
 /* Parses creation flags common to both classes. Returns the index of the
  * first non-flag argument. Errors are reported and the flag ignored. */
 typedef struct onyxpd_flags {

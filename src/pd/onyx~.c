@@ -17,26 +17,28 @@ static t_class *onyx_tilde_class;
 
 typedef struct _onyx_tilde {
     t_object x_obj;
-    t_float x_f;               /* main signal inlet's scalar */
-    t_canvas *x_canvas;        /* for finding files */
-    onyxpd_flags x_flags;      /* creation flags; x_flags.cfg is the load config */
-    onyxpd_worker x_worker;    /* persistent worker, started by the first load */
-    onyxpd_bundle *x_cur;      /* the playing model (Pd thread's view) */
-    int x_nin, x_nout;         /* signal inlets and outlets */
-    t_outlet *x_msgout;        /* rightmost: info, stats, control outputs */
-    t_clock *x_poll;           /* drains the worker's queue, swaps, outputs */
+    t_float x_f;            /* main signal inlet's scalar */
+    t_canvas *x_canvas;     /* for finding files */
+    onyxpd_flags x_flags;   /* creation flags; x_flags.cfg is the load config */
+    onyxpd_worker x_worker; /* persistent worker, started by the first load */
+    onyxpd_bundle *x_cur;   /* the playing model (Pd thread's view) */
+    int x_nin, x_nout;      /* signal inlets and outlets */
+    t_outlet *x_msgout;     /* rightmost: info, stats, control outputs */
+    t_clock *x_poll;        /* drains the worker's queue, swaps, outputs */
     int x_enabled;
-    int x_warned;              /* 'no model' already said */
-    int x_n;                   /* Pd block of the last dsp */
+    int x_warned; /* 'no model' already said */
+    int x_n;      /* Pd block of the last dsp */
     float x_sr;
-    t_sample **x_ins, **x_outs; /* signal vectors from dsp (the stream copies
-                                   inputs before writing outputs: in-place safe) */
+    t_sample **x_ins,
+        **x_outs; /* signal vectors from dsp (the stream copies
+                     inputs before writing outputs: in-place safe) */
 } t_onyx_tilde;
 
 static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
 {
     char err[ONYXPD_MSG_LEN];
-    if (b->host_block != x->x_n && onyxpd_bundle_start(b, x->x_n, err, sizeof err)) {
+    if (b->host_block != x->x_n &&
+        onyxpd_bundle_start(b, x->x_n, err, sizeof err)) {
         pd_error(x, "onyx~: load failed, keeping the current model: %s", err);
         onyxpd_bundle_free(b);
         return;
@@ -55,31 +57,18 @@ static void onyx_tilde_tick(t_onyx_tilde *x)
 {
     onyxpd_worker_drain(&x->x_worker, x);
     onyxpd_bundle *b = onyxpd_worker_take_ready(&x->x_worker);
-    if (b)
-        onyx_tilde_swap(x, b);
+    if (b) onyx_tilde_swap(x, b);
     b = x->x_cur;
     if (b) {
-        if (b->n_ctl_out) {
-            uint64_t seq = onyx_stream_poll_controls(b->stream, b->ctl_out);
-            if (seq && seq != b->last_seq) {
-                b->last_seq = seq;
-                for (int i = b->n_ctl_out - 1; i >= 0; i--) {
-                    int n = onyx_stream_control_out_size(b->stream, i);
-                    for (int k = 0; k < n; k++)
-                        SETFLOAT(&b->atoms[k], b->ctl_out[i][k]);
-                    outlet_anything(
-                        x->x_msgout,
-                        gensym(onyx_stream_control_out_name(b->stream, i)), n,
-                        b->atoms);
-                }
-            }
-        }
+        if (b->n_ctl_out) onyxpd_send_controls(b, NULL, x->x_msgout);
         onyx_stream_stats st;
         onyx_stream_get_stats(b->stream, &st);
         if (st.errors > b->errors_seen) {
             if (!b->errors_seen)
-                pd_error(x, "onyx~: %s: inference failed; playing silence "
-                         "for the failed blocks (see 'stats')", b->path);
+                pd_error(x,
+                         "onyx~: %s: inference failed; playing silence "
+                         "for the failed blocks (see 'stats')",
+                         b->path);
             b->errors_seen = st.errors;
         }
     }
@@ -129,7 +118,7 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
     }
     if (!b && !x->x_warned) {
         pd_error(x, "onyx~: no model loaded (send 'load FILE'); output is "
-                 "silence");
+                    "silence");
         x->x_warned = 1;
     }
     dsp_add(onyx_tilde_perform, 2, x, (t_int)n);
@@ -137,39 +126,11 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
 
 /* ------------------------------ messages ------------------------------ */
 
-static int onyx_tilde_noargs(t_onyx_tilde *x, const char *msg, int argc)
-{
-    if (argc)
-        pd_error(x, "onyx~: %s takes no arguments", msg);
-    return argc != 0;
-}
-
-static int onyx_tilde_need_model(t_onyx_tilde *x, const char *msg)
-{
-    if (!x->x_cur)
-        pd_error(x, "onyx~: %s: no model loaded (send 'load FILE')", msg);
-    return !x->x_cur;
-}
-
-static void onyx_tilde_load(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_load(t_onyx_tilde *x, t_symbol *s, int argc,
+                            t_atom *argv)
 {
     (void)s;
-    char path[MAXPDSTRING];
-    if (argc != 1 || argv[0].a_type != A_SYMBOL) {
-        pd_error(x, "onyx~: load needs one file name");
-        return;
-    }
-    const char *name = argv[0].a_w.w_symbol->s_name;
-    if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path)) {
-        pd_error(x, "onyx~: load %s: file not found (relative to the patch "
-                 "or on Pd's path); keeping the current model", name);
-        return;
-    }
-    if (onyxpd_worker_start(&x->x_worker)) {
-        pd_error(x, "onyx~: load %s: cannot start the worker thread", name);
-        return;
-    }
-    onyxpd_worker_load(&x->x_worker, path);
+    onyxpd_load(x, "onyx~", x->x_canvas, &x->x_worker, argc, argv);
 }
 
 static void onyx_tilde_set(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
@@ -178,19 +139,20 @@ static void onyx_tilde_set(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
     onyxpd_set(x, "onyx~", x->x_cur, argc, argv);
 }
 
-static void onyx_tilde_reset(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_reset(t_onyx_tilde *x, t_symbol *s, int argc,
+                             t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (onyx_tilde_noargs(x, "reset", argc) || onyx_tilde_need_model(x, "reset"))
-        return;
-    onyx_stream_reset(x->x_cur->stream);
+    onyxpd_reset(x, "onyx~", x->x_cur, argc);
 }
 
-static void onyx_tilde_enable(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_enable(t_onyx_tilde *x, t_symbol *s, int argc,
+                              t_atom *argv)
 {
     (void)s;
-    t_float f = argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : -1;
+    t_float f =
+        argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : -1;
     if (f != 0 && f != 1) {
         pd_error(x, "onyx~: enable needs 0 or 1");
         return;
@@ -198,53 +160,54 @@ static void onyx_tilde_enable(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *ar
     x->x_enabled = (int)f;
 }
 
-static void onyx_tilde_threads(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_threads(t_onyx_tilde *x, t_symbol *s, int argc,
+                               t_atom *argv)
 {
     (void)s;
-    t_float f = argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : 0;
-    if (f != (int)f || f < 1 || f > ONYXPD_MAX_THREADS) {
-        pd_error(x, "onyx~: threads needs a whole number from 1 to %d",
-                 ONYXPD_MAX_THREADS);
-        return;
-    }
+    int n = onyxpd_threads_arg(x, "onyx~", argc, argv);
+    if (!n) return;
     if (onyxpd_worker_start(&x->x_worker)) {
         pd_error(x, "onyx~: threads: cannot start the worker thread");
         return;
     }
-    atomic_store(&x->x_worker.threads_req, (int)f); /* the worker applies it */
+    atomic_store(&x->x_worker.threads_req, n); /* the worker applies it */
 }
 
-static void onyx_tilde_info(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_info(t_onyx_tilde *x, t_symbol *s, int argc,
+                            t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_tilde_noargs(x, "info", argc))
+    if (!onyxpd_noargs(x, "onyx~", "info", argc))
         onyxpd_info(x->x_msgout, x->x_cur, x->x_flags.sync);
 }
 
-static void onyx_tilde_stats(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_stats(t_onyx_tilde *x, t_symbol *s, int argc,
+                             t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_tilde_noargs(x, "stats", argc))
+    if (!onyxpd_noargs(x, "onyx~", "stats", argc))
         onyxpd_stats(x->x_msgout, x->x_cur, x->x_sr);
 }
 
-static void onyx_tilde_print(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_print(t_onyx_tilde *x, t_symbol *s, int argc,
+                             t_atom *argv)
 {
     (void)s;
     (void)argv;
-    if (!onyx_tilde_noargs(x, "print", argc))
-        onyxpd_print(x, "onyx~", x->x_cur, x->x_flags.sync, x->x_enabled, x->x_sr);
+    if (!onyxpd_noargs(x, "onyx~", "print", argc))
+        onyxpd_print(x, "onyx~", x->x_cur, x->x_flags.sync, x->x_enabled,
+                     x->x_sr);
 }
 
 /* profile: the table; profile 1|0: timing on or off (restarts the stream,
  * which clears its buffers: a short gap in the output). */
-static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *argv)
+static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc,
+                               t_atom *argv)
 {
     (void)s;
-    if (onyx_tilde_need_model(x, "profile"))
-        return;
+    if (onyxpd_need_model(x, "onyx~", x->x_cur, "profile")) return;
     onyxpd_bundle *b = x->x_cur;
     int want = b->profiling;
     if (argc == 1 && argv[0].a_type == A_FLOAT &&
@@ -260,8 +223,7 @@ static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc, t_atom *a
         onyxpd_profile(x, "onyx~", b);
         return;
     }
-    if (want == b->profiling)
-        return;
+    if (want == b->profiling) return;
     char err[ONYXPD_MSG_LEN];
     onyxpd_worker_hold(&x->x_worker);
     onyx_stream_profile(b->stream, want);
@@ -285,39 +247,28 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     onyxpd_flags *f = &x->x_flags;
     if (f->async)
         pd_error(x, "onyx~: -async is for [onyx]; [onyx~] is threaded "
-                 "unless -sync is given");
+                    "unless -sync is given");
     f->cfg.cls = "onyx~";
     f->cfg.threaded = !f->sync;
     f->cfg.max_in = f->cfg.max_out = ONYXPD_MAX_SIGNALS;
     onyxpd_worker_init(&x->x_worker, &f->cfg);
     atomic_store(&x->x_worker.host_block, x->x_n);
-    if (f->threads)
-        onyx_set_blas_threads(f->threads);
+    if (f->threads) onyx_set_blas_threads(f->threads);
 
     /* A model given here is loaded now: it decides the inlets and outlets. */
-    onyxpd_bundle *b = NULL;
-    if (i < argc) {
-        char path[MAXPDSTRING], err[ONYXPD_MSG_LEN];
-        const char *name = argv[i].a_type == A_SYMBOL
-                               ? argv[i].a_w.w_symbol->s_name : NULL;
-        if (!name)
-            pd_error(x, "onyx~: the model argument must be a file name");
-        else if (!onyxpd_find_file(x->x_canvas, name, path, sizeof path))
-            pd_error(x, "onyx~: %s: file not found (relative to the patch or "
-                     "on Pd's path)", name);
-        else if (!(b = onyxpd_bundle_open(path, &f->cfg, x->x_n, err, sizeof err)))
-            pd_error(x, "onyx~: %s", err);
-        if (i + 1 < argc)
-            pd_error(x, "onyx~: arguments after the model name are ignored");
-    }
-    x->x_nin = f->in ? f->in : b && onyx_stream_signal_inputs(b->stream) > 1
-                                   ? onyx_stream_signal_inputs(b->stream) : 1;
+    onyxpd_bundle *b = onyxpd_open_arg(x, "onyx~", x->x_canvas, &f->cfg, x->x_n,
+                                       i, argc, argv);
+    x->x_nin = f->in ? f->in
+               : b && onyx_stream_signal_inputs(b->stream) > 1
+                   ? onyx_stream_signal_inputs(b->stream)
+                   : 1;
     x->x_nout = f->out ? f->out : b ? onyx_stream_signal_outputs(b->stream) : 1;
     if (b && (onyx_stream_signal_inputs(b->stream) > x->x_nin ||
               onyx_stream_signal_outputs(b->stream) > x->x_nout)) {
-        pd_error(x, "onyx~: %s: the model has %d signal input(s) and %d "
-                 "output(s), more than -in %d -out %d", b->path,
-                 onyx_stream_signal_inputs(b->stream),
+        pd_error(x,
+                 "onyx~: %s: the model has %d signal input(s) and %d "
+                 "output(s), more than -in %d -out %d",
+                 b->path, onyx_stream_signal_inputs(b->stream),
                  onyx_stream_signal_outputs(b->stream), x->x_nin, x->x_nout);
         onyxpd_bundle_free(b);
         b = NULL;
@@ -356,13 +307,17 @@ static void onyx_tilde_free(t_onyx_tilde *x)
 
 ONYXPD_EXPORT void onyx_tilde_setup(void)
 {
-    onyx_tilde_class = class_new(gensym("onyx~"), (t_newmethod)(void (*)(void))onyx_tilde_new,
-                                 (t_method)onyx_tilde_free, sizeof(t_onyx_tilde),
-                                 CLASS_DEFAULT, A_GIMME, 0);
+    onyx_tilde_class =
+        class_new(gensym("onyx~"), (t_newmethod)(void (*)(void))onyx_tilde_new,
+                  (t_method)onyx_tilde_free, sizeof(t_onyx_tilde),
+                  CLASS_DEFAULT, A_GIMME, 0);
     CLASS_MAINSIGNALIN(onyx_tilde_class, t_onyx_tilde, x_f);
     class_addmethod(onyx_tilde_class, (t_method)onyx_tilde_dsp, gensym("dsp"),
                     A_CANT, 0);
-    struct { const char *name; t_method fn; } msgs[] = {
+    struct {
+        const char *name;
+        t_method fn;
+    } msgs[] = {
         {"load", (t_method)onyx_tilde_load},
         {"set", (t_method)onyx_tilde_set},
         {"reset", (t_method)onyx_tilde_reset},
