@@ -64,7 +64,7 @@ $(BUILD)/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(ENGINE_OBJ) tests/unit/ktest.h
+$(BUILD)/tests/%: tests/unit/%.c $(ENGINE_OBJ) tests/unit/ktest.h tests/unit/pbbuild.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ONYX) $(CFLAGS) $(LDFLAGS_ONYX) -o $@ $< $(ENGINE_OBJ) \
 		$(CHECK_LIBS) $(LDLIBS_ONYX)

@@ -152,45 +152,37 @@ static void rnn_act_apply(int isa, const rnn_act *a, float *y, const float *x,
 
 /* ---- matrix products ---- */
 
-/* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
- * Columns in blocks of 32 (8 vectors) kept in registers across the k loop. */
-static void matvec_acc_v4(float *out, const float *x, const float *W, int ldw,
-                          int N, int K)
+/* out (nv*L,) = init (nv*L,) + x (K,) @ w (K, nv*L), w with row stride ldw;
+ * init may be out. nv vectors of L floats, summed over k in registers. The
+ * one inner loop of both matrix-vector products below, made for each vector
+ * type VT; whether a*b+c contracts to an FMA is up to the region it is
+ * made in. */
+#define RNN_CHUNK(NAME, VT, L, ATTR)                                           \
+    ATTR static inline __attribute__((always_inline)) void NAME(               \
+        float *out, const float *init, const float *x, const float *w,         \
+        int ldw, int K, int nv)                                                \
+    {                                                                          \
+        VT a[8];                                                               \
+        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
+            memcpy(&a[v], init + v * L, sizeof a[v]);                          \
+        for (int k = 0; k < K; k++, w += ldw) {                                \
+            const float xk = x[k];                                             \
+            _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)               \
+            {                                                                  \
+                VT wv;                                                         \
+                memcpy(&wv, w + v * L, sizeof wv);                             \
+                a[v] += xk * wv;                                               \
+            }                                                                  \
+        }                                                                      \
+        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
+            memcpy(out + v * L, &a[v], sizeof a[v]);                           \
+    }
+
+/* out (N,) += x (K,) @ W (K, N) for N < 8 or the last columns, 4 at a time */
+static void matvec_acc_tail(float *out, const float *x, const float *W, int ldw,
+                            int N, int K)
 {
-    int j = 0;
-    for (; j + 32 <= N; j += 32) {
-        float *o = out + j;
-        v4f a0 = v4_load(o), a1 = v4_load(o + 4), a2 = v4_load(o + 8),
-            a3 = v4_load(o + 12), a4 = v4_load(o + 16), a5 = v4_load(o + 20),
-            a6 = v4_load(o + 24), a7 = v4_load(o + 28);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) {
-            v4f xk = v4_set1(x[k]);
-            a0 += xk * v4_load(w);
-            a1 += xk * v4_load(w + 4);
-            a2 += xk * v4_load(w + 8);
-            a3 += xk * v4_load(w + 12);
-            a4 += xk * v4_load(w + 16);
-            a5 += xk * v4_load(w + 20);
-            a6 += xk * v4_load(w + 24);
-            a7 += xk * v4_load(w + 28);
-        }
-        v4_store(o, a0), v4_store(o + 4, a1), v4_store(o + 8, a2);
-        v4_store(o + 12, a3), v4_store(o + 16, a4), v4_store(o + 20, a5);
-        v4_store(o + 24, a6), v4_store(o + 28, a7);
-    }
-    for (; j + 8 <= N; j += 8) {
-        v4f a0 = v4_load(out + j), a1 = v4_load(out + j + 4);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) {
-            v4f xk = v4_set1(x[k]);
-            a0 += xk * v4_load(w);
-            a1 += xk * v4_load(w + 4);
-        }
-        v4_store(out + j, a0);
-        v4_store(out + j + 4, a1);
-    }
-    for (; j < N; j += 4) {
+    for (int j = 0; j < N; j += 4) {
         int n = N - j < 4 ? N - j : 4;
         v4f a0 = v4_load_n(out + j, n);
         const float *w = W + j;
@@ -200,79 +192,34 @@ static void matvec_acc_v4(float *out, const float *x, const float *W, int ldw,
     }
 }
 
+/* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
+ * Columns in blocks of 8 vectors of L floats kept in registers across the k
+ * loop, then MID vectors, then one. Each column is summed over k in the same
+ * order, with no FMA contraction (ISO C mode), so every vector type gives
+ * the same bits. Made for each vector type by RNN_MATVEC_ACC. */
+#define RNN_MATVEC_ACC(SUF, VT, L, MID, ATTR)                                  \
+    RNN_CHUNK(acc_chunk_##SUF, VT, L, ATTR)                                    \
+    ATTR static void matvec_acc_##SUF(float *out, const float *x,              \
+                                      const float *W, int ldw, int N, int K)   \
+    {                                                                          \
+        int j = 0;                                                             \
+        for (; j + 8 * L <= N; j += 8 * L)                                     \
+            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, 8);            \
+        for (; j + MID * L <= N; j += MID * L)                                 \
+            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, MID);          \
+        for (; j + L <= N; j += L)                                             \
+            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, 1);            \
+        if (j < N) matvec_acc_tail(out + j, x, W + j, ldw, N - j, K);          \
+    }
+
+RNN_MATVEC_ACC(v4, v4f, 4, 2, )
+
 /* On x86-64 the matrix-vector product also comes in 8 floats a vector for
- * CPUs with AVX2, chosen once in prepare (rnn_params.avx2). Each column is
- * still summed over k in the same order, with no FMA contraction (ISO C
- * mode): the same bits as matvec_acc_v4. */
+ * CPUs with AVX2, chosen once in prepare (rnn_params.isa). */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define RNN_AVX2 1
 typedef float v8f __attribute__((vector_size(32)));
-
-__attribute__((target("avx2"), always_inline)) static inline v8f v8_load(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-__attribute__((target("avx2"), always_inline)) static inline void
-v8_store(float *p, v8f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* as matvec_acc_v4: columns in blocks of 64 (8 vectors of 8), then 8 */
-__attribute__((target("avx2"))) static void
-matvec_acc_v8(float *out, const float *x, const float *W, int ldw, int N,
-              int K)
-{
-    int j = 0;
-    for (; j + 64 <= N; j += 64) {
-        float *o = out + j;
-        v8f a0 = v8_load(o), a1 = v8_load(o + 8), a2 = v8_load(o + 16),
-            a3 = v8_load(o + 24), a4 = v8_load(o + 32), a5 = v8_load(o + 40),
-            a6 = v8_load(o + 48), a7 = v8_load(o + 56);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) {
-            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
-            a0 += xk * v8_load(w);
-            a1 += xk * v8_load(w + 8);
-            a2 += xk * v8_load(w + 16);
-            a3 += xk * v8_load(w + 24);
-            a4 += xk * v8_load(w + 32);
-            a5 += xk * v8_load(w + 40);
-            a6 += xk * v8_load(w + 48);
-            a7 += xk * v8_load(w + 56);
-        }
-        v8_store(o, a0), v8_store(o + 8, a1), v8_store(o + 16, a2);
-        v8_store(o + 24, a3), v8_store(o + 32, a4), v8_store(o + 40, a5);
-        v8_store(o + 48, a6), v8_store(o + 56, a7);
-    }
-    for (; j + 32 <= N; j += 32) {
-        float *o = out + j;
-        v8f a0 = v8_load(o), a1 = v8_load(o + 8), a2 = v8_load(o + 16),
-            a3 = v8_load(o + 24);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) {
-            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
-            a0 += xk * v8_load(w);
-            a1 += xk * v8_load(w + 8);
-            a2 += xk * v8_load(w + 16);
-            a3 += xk * v8_load(w + 24);
-        }
-        v8_store(o, a0), v8_store(o + 8, a1), v8_store(o + 16, a2);
-        v8_store(o + 24, a3);
-    }
-    for (; j + 8 <= N; j += 8) {
-        v8f a0 = v8_load(out + j);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw) {
-            v8f xk = {x[k], x[k], x[k], x[k], x[k], x[k], x[k], x[k]};
-            a0 += xk * v8_load(w);
-        }
-        v8_store(out + j, a0);
-    }
-    if (j < N) matvec_acc_v4(out + j, x, W + j, ldw, N - j, K);
-}
+RNN_MATVEC_ACC(v8, v8f, 8, 4, __attribute__((target("avx2"))))
 #else
 #define RNN_AVX2 0
 #endif
@@ -300,28 +247,11 @@ static inline void matvec_acc(int isa, float *out, const float *x,
  * chunks of 8 vectors summed in registers over k, with FMA where the CPU
  * has it (contraction is switched on for these functions only). Written
  * once, made for each vector type by RNN_MATVEC. */
-#define RNN_PW 128
+#define RNN_PW          128
 #define RNN_MATVEC_ROWS 4 /* batch rows up to which rnn_matvec runs */
 
 #define RNN_MATVEC(SUF, VT, L, ATTR)                                           \
-    ATTR static inline __attribute__((always_inline)) void rnn_chunk_##SUF(    \
-        float *out, const float *init, const float *x, const float *w,         \
-        int ldw, int K, int nv)                                                \
-    {                                                                          \
-        VT a[8];                                                               \
-        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
-            memcpy(&a[v], init + v * L, sizeof a[v]);                          \
-        for (int k = 0; k < K; k++, w += ldw) {                                \
-            const float xk = x[k];                                             \
-            _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++) {             \
-                VT wv;                                                         \
-                memcpy(&wv, w + v * L, sizeof wv);                             \
-                a[v] += xk * wv;                                               \
-            }                                                                  \
-        }                                                                      \
-        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
-            memcpy(out + v * L, &a[v], sizeof a[v]);                           \
-    }                                                                          \
+    RNN_CHUNK(rnn_chunk_##SUF, VT, L, ATTR)                                    \
     ATTR static void rnn_matvec_##SUF(float *out, const float *init,           \
                                       const float *x, const float *Wp, int K,  \
                                       int N)                                   \
@@ -383,8 +313,8 @@ static void mat_acc(int isa, float *out, int ldo, const float *x, int ldx,
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
         for (int m = 0; m < M; m++)
-            matvec_acc(isa, out + (size_t)m * ldo, x + (size_t)m * ldx, W,
-                       ldw, N, K);
+            matvec_acc(isa, out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw,
+                       N, K);
         return;
     }
     onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
@@ -823,9 +753,8 @@ static int rnn_len(const onyx_tensor *seq, int T, int b)
  * row for all) + x (B, H; row stride Hp) @ R^T's columns [c0, c1), a part
  * as rnn_pack made it: rnn_matvec row by row for a small batch, else
  * mat_acc on the row-major part. out may be init. */
-static void rnn_rec(const rnn_params *k, float *out, int ldo,
-                    const float *init, int ldi, const float *x, const float *RT,
-                    int c0, int c1)
+static void rnn_rec(const rnn_params *k, float *out, int ldo, const float *init,
+                    int ldi, const float *x, const float *RT, int c0, int c1)
 {
     const float *Wp = RT + (size_t)k->H * c0;
     if (k->B <= RNN_MATVEC_ROWS) {
@@ -960,8 +889,7 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                                  k->lbr ? tmp + (size_t)b * Hp : NULL, hb,
                                  tmp2);
                 else
-                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * Hp,
-                                  tmp2);
+                    rnn_cell_lstm(k, act, gb, P, hb, c + (size_t)b * Hp, tmp2);
                 if (Y) {
                     int t = reverse ? len - 1 - s : s;
                     size_t o = k->layout ? (((size_t)b * T + t) * D + d) * H

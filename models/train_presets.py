@@ -16,7 +16,6 @@ usage: /usr/bin/python3 models/train_presets.py [OUTDIR]   (default models/train
 """
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -24,6 +23,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import onnxexport  # noqa: E402
+import training  # noqa: E402
 
 PARAMS = ["cutoff", "resonance", "attack", "decay", "sustain", "release", "detune", "gain"]
 # (x, y) corner -> parameters, each in [0, 1]
@@ -67,30 +67,20 @@ def roughness(values, n=101):
 
 
 def main(argv):
-    here = os.path.dirname(os.path.abspath(__file__))
-    outdir = argv[1] if len(argv) > 1 else os.path.join(here, "trained")
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    t0 = time.time()
-
+    outdir, rng, t0 = training.start(argv)
     model = Presets()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    steps = 8000
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     corners = np.array(list(CORNERS), dtype=np.float32)
-    for step in range(steps):
+
+    def step_loss(step):
         xy = np.concatenate([rng.uniform(0, 1, (60, 2)), corners]).astype(np.float32)
         want = torch.from_numpy(blend(xy))
         pred = model(torch.from_numpy(xy))
         # the corners weigh 10 times more: they are the presets themselves
         w = torch.ones(len(xy), 1)
         w[-4:] = 10.0
-        loss = (w * (pred - want) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        return (w * (pred - want) ** 2).mean()
+
+    training.fit(model, 1e-2, 8000, step_loss)
 
     model.eval()
     with torch.no_grad():
@@ -114,8 +104,7 @@ def main(argv):
                                "grid_error_max": round(grid_err, 5),
                                "largest_step_per_0.01": round(rough, 5),
                                "bilinear_largest_step_per_0.01": round(rough_ref, 5)}})
-    print("wrote %s (%d parameters) in %.0fs" % (os.path.join(outdir, meta["file"]), meta["params"],
-                                                 time.time() - t0))
+    training.wrote(outdir, meta, t0)
     return 0
 
 

@@ -20,7 +20,6 @@ usage: /usr/bin/python3 models/train_sound_classes.py [OUTDIR]   (default models
 """
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import onnxexport  # noqa: E402
+import training  # noqa: E402
 
 SR = 48000
 N = 1024
@@ -88,27 +88,15 @@ def blocks(rng, n):
 
 
 def main(argv):
-    here = os.path.dirname(os.path.abspath(__file__))
-    outdir = argv[1] if len(argv) > 1 else os.path.join(here, "trained")
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    t0 = time.time()
-
+    outdir, rng, t0 = training.start(argv)
     model = SoundClasses()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    steps = 2500
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     lossf = nn.CrossEntropyLoss()
-    for step in range(steps):
+
+    def step_loss(step):
         x, y = blocks(rng, 64)
-        loss = lossf(model.logits(torch.from_numpy(x)), torch.from_numpy(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 500 == 499:
-            print("step %4d  loss %.4f  (%.0fs)" % (step + 1, loss.item(), time.time() - t0))
+        return lossf(model.logits(torch.from_numpy(x)), torch.from_numpy(y))
+
+    training.fit(model, 3e-3, 2500, step_loss, log_every=500, t0=t0)
 
     model.eval()
     x, y = blocks(np.random.default_rng(12345), 4000)
@@ -131,8 +119,7 @@ def main(argv):
         training={"script": "models/train_sound_classes.py",
                   "held_out_accuracy": round(acc, 4),
                   "held_out_per_class": {c: round(a, 4) for c, a in per_class.items()}})
-    print("wrote %s (%d parameters) in %.0fs" % (os.path.join(outdir, meta["file"]), meta["params"],
-                                                 time.time() - t0))
+    training.wrote(outdir, meta, t0)
     return 0 if acc > 0.95 else 1
 
 

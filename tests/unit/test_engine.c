@@ -3,44 +3,11 @@
  * planner (no two live buffers overlap; the arena is no bigger than needed). */
 #include "../../src/engine/engine.h"
 #include "../../src/engine/pb.h"
+#include "pbbuild.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- byte-string builders ---- */
-typedef struct bytes {
-    unsigned char b[4096];
-    size_t n;
-} bytes;
-
-static void put(bytes *o, const void *p, size_t n)
-{
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-static void put_varint(bytes *o, uint64_t v)
-{
-    do {
-        unsigned char c = v & 0x7f;
-        v >>= 7;
-        if (v) c |= 0x80;
-        o->b[o->n++] = c;
-    } while (v);
-}
-static void put_key(bytes *o, unsigned field, int wire) { put_varint(o, (uint64_t)field << 3 | (unsigned)wire); }
-static void put_ld(bytes *o, unsigned field, const bytes *payload)
-{
-    put_key(o, field, PB_LEN);
-    put_varint(o, payload->n);
-    put(o, payload->b, payload->n);
-}
-static void put_str(bytes *o, unsigned field, const char *s)
-{
-    put_key(o, field, PB_LEN);
-    put_varint(o, strlen(s));
-    put(o, s, strlen(s));
-}
 
 /* ---- varints and fields ---- */
 START_TEST(varint_values)
@@ -53,7 +20,8 @@ START_TEST(varint_values)
     ck_assert_int_eq(r.bad, 0);
     ck_assert(!pb_more(&r));
     /* 2^64 - 1: nine 0xFF then 0x01 */
-    const unsigned char m[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const unsigned char m[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 0x01};
     r = pb_open(m, sizeof m);
     ck_assert_uint_eq(pb_varint(&r), UINT64_MAX);
     ck_assert_int_eq(r.bad, 0);
@@ -68,12 +36,14 @@ START_TEST(varint_malformed)
     pb_varint(&r);
     ck_assert_int_eq(r.bad, 1);
     /* eleven bytes: longer than any 64-bit value */
-    const unsigned char l[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const unsigned char l[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 0x01};
     r = pb_open(l, sizeof l);
     pb_varint(&r);
     ck_assert_int_eq(r.bad, 1);
     /* tenth byte carrying bits above 2^64 */
-    const unsigned char o[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    const unsigned char o[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 0x02};
     r = pb_open(o, sizeof o);
     pb_varint(&r);
     ck_assert_int_eq(r.bad, 1);
@@ -87,8 +57,8 @@ END_TEST
 START_TEST(fields_and_lengths)
 {
     bytes b = {{0}, 0};
-    put_str(&b, 3, "abc");        /* 0x1A 0x03 'a' 'b' 'c' */
-    put_key(&b, 2, PB_FIXED32);   /* 0x15 then 4 bytes */
+    put_str(&b, 3, "abc");      /* 0x1A 0x03 'a' 'b' 'c' */
+    put_key(&b, 2, PB_FIXED32); /* 0x15 then 4 bytes */
     float f = 1.5f;
     put(&b, &f, 4);
     ck_assert_uint_eq(b.b[0], 0x1A);
@@ -115,7 +85,7 @@ START_TEST(malicious_lengths)
     bytes b = {{0}, 0};
     put_key(&b, 7, PB_LEN);
     put_varint(&b, (uint64_t)1 << 40);
-    put(&b, "xxxx", 4);
+    put(&b, "\x01\x02\x03\x04", 4); /* 4 bytes where 2^40 were promised */
     pb_reader r = pb_open(b.b, b.n);
     uint32_t field;
     int wire;
@@ -163,7 +133,9 @@ START_TEST(tensor_float_packed)
     onyx_tensor t;
     const char *name;
     char msg[256];
-    ck_assert_int_eq(onyx_parse_tensor(b.b, b.n, &pool, &lim, &t, &name, msg, sizeof msg), ONYX_OK);
+    ck_assert_int_eq(
+        onyx_parse_tensor(b.b, b.n, &pool, &lim, &t, &name, msg, sizeof msg),
+        ONYX_OK);
     ck_assert_str_eq(name, "w");
     ck_assert_int_eq(t.rank, 2);
     ck_assert_int_eq(t.dims[0], 2);
@@ -188,7 +160,9 @@ START_TEST(tensor_int64_and_raw)
     onyx_limits lim = onyx_limits_default();
     onyx_tensor t;
     char msg[256];
-    ck_assert_int_eq(onyx_parse_tensor(b.b, b.n, &pool, &lim, &t, NULL, msg, sizeof msg), ONYX_OK);
+    ck_assert_int_eq(
+        onyx_parse_tensor(b.b, b.n, &pool, &lim, &t, NULL, msg, sizeof msg),
+        ONYX_OK);
     ck_assert_int_eq(((int64_t *)t.data)[0], -1);
     ck_assert_int_eq(((int64_t *)t.data)[1], 5);
 
@@ -200,7 +174,9 @@ START_TEST(tensor_int64_and_raw)
     put_varint(&r, ONYX_FLOAT);
     bytes raw = {{0}, 12};
     put_ld(&r, 9, &raw);
-    ck_assert_int_eq(onyx_parse_tensor(r.b, r.n, &pool, &lim, &t, NULL, msg, sizeof msg), ONYX_ERR_PARSE);
+    ck_assert_int_eq(
+        onyx_parse_tensor(r.b, r.n, &pool, &lim, &t, NULL, msg, sizeof msg),
+        ONYX_ERR_PARSE);
     ck_assert(strstr(msg, "raw_data") != NULL);
 
     /* a shape of 2^62 x 8 elements: refused before any allocation */
@@ -211,7 +187,9 @@ START_TEST(tensor_int64_and_raw)
     put_varint(&h, 8);
     put_key(&h, 2, PB_VARINT);
     put_varint(&h, ONYX_FLOAT);
-    ck_assert_int_eq(onyx_parse_tensor(h.b, h.n, &pool, &lim, &t, NULL, msg, sizeof msg), ONYX_ERR_LIMIT);
+    ck_assert_int_eq(
+        onyx_parse_tensor(h.b, h.n, &pool, &lim, &t, NULL, msg, sizeof msg),
+        ONYX_ERR_LIMIT);
 
     /* data_location EXTERNAL: refused with a clear message */
     bytes e = {{0}, 0};
@@ -219,7 +197,9 @@ START_TEST(tensor_int64_and_raw)
     put_varint(&e, ONYX_FLOAT);
     put_key(&e, 14, PB_VARINT);
     put_varint(&e, 1);
-    ck_assert_int_eq(onyx_parse_tensor(e.b, e.n, &pool, &lim, &t, NULL, msg, sizeof msg), ONYX_ERR_UNSUPPORTED);
+    ck_assert_int_eq(
+        onyx_parse_tensor(e.b, e.n, &pool, &lim, &t, NULL, msg, sizeof msg),
+        ONYX_ERR_UNSUPPORTED);
     ck_assert(strstr(msg, "external") != NULL);
     onyx_pool_free(&pool);
 }
@@ -233,7 +213,8 @@ static void tiny_model(bytes *m)
     put_str(&node, 2, "y");
     put_str(&node, 3, "relu0");
     put_str(&node, 4, "Relu");
-    bytes dim = {{0}, 0}, shape = {{0}, 0}, tt = {{0}, 0}, type = {{0}, 0}, vin = {{0}, 0}, vout = {{0}, 0};
+    bytes dim = {{0}, 0}, shape = {{0}, 0}, tt = {{0}, 0}, type = {{0}, 0},
+          vin = {{0}, 0}, vout = {{0}, 0};
     put_key(&dim, 1, PB_VARINT);
     put_varint(&dim, 3);
     put_ld(&shape, 1, &dim);
@@ -274,12 +255,14 @@ START_TEST(model_load_and_run)
     ck_assert_uint_eq(onyx_program_arena_bytes(p), 128);
     onyx_instance *a = onyx_instance_new(p, &err);
     onyx_instance *b = onyx_instance_new(p, &err);
-    float *xa = onyx_instance_input(a, 0)->data, *xb = onyx_instance_input(b, 0)->data;
+    float *xa = onyx_instance_input(a, 0)->data,
+          *xb = onyx_instance_input(b, 0)->data;
     xa[0] = -1, xa[1] = 2, xa[2] = -3;
     xb[0] = 5, xb[1] = -6, xb[2] = 7;
     ck_assert_int_eq(onyx_instance_run(a, NULL, NULL), ONYX_OK);
     ck_assert_int_eq(onyx_instance_run(b, NULL, NULL), ONYX_OK);
-    const float *ya = onyx_instance_output(a, 0)->data, *yb = onyx_instance_output(b, 0)->data;
+    const float *ya = onyx_instance_output(a, 0)->data,
+                *yb = onyx_instance_output(b, 0)->data;
     ck_assert(ya[0] == 0 && ya[1] == 2 && ya[2] == 0);
     ck_assert(yb[0] == 5 && yb[1] == 0 && yb[2] == 7); /* separate arenas */
     onyx_instance_free(a);
@@ -297,14 +280,16 @@ START_TEST(model_every_truncation)
     tiny_model(&m);
     for (size_t n = 0; n < m.n; n++) {
         onyx_error err = {0};
-        unsigned char *copy = malloc(n ? n : 1); /* exact size: ASan sees overreads */
+        unsigned char *copy =
+            malloc(n ? n : 1); /* exact size: ASan sees overreads */
         memcpy(copy, m.b, n);
         onyx_model *model = onyx_model_load_memory(copy, n, "prefix", &err);
         ck_assert_msg(model == NULL, "prefix of %zu bytes loaded", n);
         ck_assert(err.msg[0] != 0);
         free(copy);
     }
-    /* and every single-byte corruption: load may succeed or fail, never crash */
+    /* and every single-byte corruption: load may succeed or fail, never crash
+     */
     for (size_t i = 0; i < m.n; i++) {
         for (int v = 0; v < 256; v += 17) {
             bytes c = m;
@@ -367,10 +352,12 @@ START_TEST(plan_random_no_overlap)
             ck_assert(b[i].offset + b[i].bytes <= total);
             sum += (b[i].bytes + 63) / 64 * 64;
             for (int j = i + 1; j < n; j++) {
-                int live_together = !(b[i].last < b[j].first || b[j].last < b[i].first);
+                int live_together =
+                    !(b[i].last < b[j].first || b[j].last < b[i].first);
                 int overlap = b[i].offset < b[j].offset + b[j].bytes &&
                               b[j].offset < b[i].offset + b[i].bytes;
-                ck_assert_msg(!(live_together && overlap), "round %d: %d and %d overlap", round, i, j);
+                ck_assert_msg(!(live_together && overlap),
+                              "round %d: %d and %d overlap", round, i, j);
             }
         }
         /* never more than giving every buffer its own bytes, never less
@@ -379,7 +366,8 @@ START_TEST(plan_random_no_overlap)
         for (int t = 0; t < 50; t++) {
             size_t live = 0;
             for (int i = 0; i < n; i++)
-                if (b[i].first <= t && t <= b[i].last) live += (b[i].bytes + 63) / 64 * 64;
+                if (b[i].first <= t && t <= b[i].last)
+                    live += (b[i].bytes + 63) / 64 * 64;
             ck_assert(total >= live);
         }
     }

@@ -4,51 +4,13 @@
  * the same numbers. Models are built here byte by byte (protobuf). */
 #include "../../src/engine/engine.h"
 #include "../../src/engine/pb.h"
+#include "pbbuild.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- a small ONNX builder ---- */
-typedef struct bytes {
-    unsigned char b[4096];
-    size_t n;
-} bytes;
-
-static void put(bytes *o, const void *p, size_t n)
-{
-    ck_assert(o->n + n <= sizeof o->b);
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-static void put_varint(bytes *o, uint64_t v)
-{
-    do {
-        unsigned char c = v & 0x7f;
-        v >>= 7;
-        if (v) c |= 0x80;
-        put(o, &c, 1);
-    } while (v);
-}
-static void put_key(bytes *o, unsigned field, int wire) { put_varint(o, (uint64_t)field << 3 | (unsigned)wire); }
-static void put_int(bytes *o, unsigned field, uint64_t v)
-{
-    put_key(o, field, PB_VARINT);
-    put_varint(o, v);
-}
-static void put_ld(bytes *o, unsigned field, const bytes *payload)
-{
-    put_key(o, field, PB_LEN);
-    put_varint(o, payload->n);
-    put(o, payload->b, payload->n);
-}
-static void put_str(bytes *o, unsigned field, const char *s)
-{
-    put_key(o, field, PB_LEN);
-    put_varint(o, strlen(s));
-    put(o, s, strlen(s));
-}
-
 typedef struct graph {
     bytes g;
 } graph;
@@ -64,14 +26,16 @@ static void g_node(graph *G, const char *op, const char *ins, const char *outs,
     const char *lists[2] = {ins, outs};
     for (int l = 0; l < 2; l++) {
         strcpy(buf, lists[l]);
-        for (char *t = strtok(buf, " "); t; t = strtok(NULL, " ")) put_str(&nd, 1 + l, t);
+        for (char *t = strtok(buf, " "); t; t = strtok(NULL, " "))
+            put_str(&nd, 1 + l, t);
     }
     put_str(&nd, 3, op);
     put_str(&nd, 4, op);
     if (n_perm > 0) {
         at.n = 0;
         put_str(&at, 1, "perm");
-        for (int i = 0; i < n_perm; i++) put_int(&at, 8, (uint64_t)perm[i]);
+        for (int i = 0; i < n_perm; i++)
+            put_int(&at, 8, (uint64_t)perm[i]);
         put_int(&at, 20, ONYX_ATTR_INTS);
         put_ld(&nd, 5, &at);
     }
@@ -79,8 +43,8 @@ static void g_node(graph *G, const char *op, const char *ins, const char *outs,
 }
 
 /* initializer: float (f) or int64 (i) data, raw */
-static void g_init(graph *G, const char *name, int rank, const int64_t *dims, const float *f,
-                   const int64_t *i)
+static void g_init(graph *G, const char *name, int rank, const int64_t *dims,
+                   const float *f, const int64_t *i)
 {
     static bytes t, raw;
     t.n = raw.n = 0;
@@ -97,7 +61,8 @@ static void g_init(graph *G, const char *name, int rank, const int64_t *dims, co
 }
 
 /* graph input (field 11) or output (12): float with a shape */
-static void g_value(graph *G, unsigned field, const char *name, int rank, const int64_t *dims)
+static void g_value(graph *G, unsigned field, const char *name, int rank,
+                    const int64_t *dims)
 {
     static bytes vi, type, tt, shape, dim;
     vi.n = type.n = tt.n = shape.n = 0;
@@ -174,7 +139,8 @@ START_TEST(reshape_is_a_view)
     memcpy(in, v, sizeof v);
     const float *y = run_once(x);
     const float want[6] = {1, 0, 3, 0, 5, 0};
-    for (int i = 0; i < 6; i++) ck_assert_float_eq(y[i], want[i]);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(y[i], want[i]);
     ck_assert(in[1] == -2); /* the input is not written */
     onyx_instance_free(x);
     onyx_program_free(p);
@@ -208,7 +174,8 @@ START_TEST(transpose_of_unit_axes_is_a_view)
             ck_assert(y[0] == 1 && y[1] == 0 && y[2] == 3);
         } else { /* [[1,-2,3],[4,5,-6]]^T, Relu */
             const float want[6] = {1, 4, 0, 5, 3, 0};
-            for (int i = 0; i < 6; i++) ck_assert_float_eq(y[i], want[i]);
+            for (int i = 0; i < 6; i++)
+                ck_assert_float_eq(y[i], want[i]);
         }
         onyx_instance_free(x);
         onyx_program_free(p);
@@ -224,8 +191,8 @@ START_TEST(view_as_graph_output)
     static graph G;
     static bytes m;
     G.g.n = 0;
-    const int64_t d23[] = {2, 3}, d6[] = {6}, d1[] = {1}, d123[] = {1, 2, 3}, shape[] = {6},
-                  ax0[] = {0};
+    const int64_t d23[] = {2, 3}, d6[] = {6}, d1[] = {1}, d123[] = {1, 2, 3},
+                  shape[] = {6}, ax0[] = {0};
     g_node(&G, "Reshape", "x s", "flat", NULL, 0);
     g_node(&G, "Neg", "x", "n", NULL, 0);
     g_node(&G, "Unsqueeze", "n a", "u", NULL, 0);
@@ -242,9 +209,11 @@ START_TEST(view_as_graph_output)
     ck_assert_int_eq(onyx_program_output_info(p, 1)->rank, 3);
     onyx_instance *x = onyx_instance_new(p, NULL);
     float *in = onyx_instance_input(x, 0)->data;
-    for (int i = 0; i < 6; i++) in[i] = (float)i + 1;
+    for (int i = 0; i < 6; i++)
+        in[i] = (float)i + 1;
     ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
-    const float *flat = onyx_instance_output(x, 0)->data, *z = onyx_instance_output(x, 1)->data;
+    const float *flat = onyx_instance_output(x, 0)->data,
+                *z = onyx_instance_output(x, 1)->data;
     for (int i = 0; i < 6; i++) {
         ck_assert_float_eq(flat[i], (float)i + 1);
         ck_assert_float_eq(z[i], -(float)i - 1);
@@ -265,7 +234,8 @@ START_TEST(linear_fused)
     static graph G;
     static bytes m;
     const int64_t d14[] = {1, 4}, d43[] = {4, 3}, d3[] = {3}, d13[] = {1, 3};
-    const float W[12] = {0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f, 0.9f, -1.0f, 1.1f, 1.2f};
+    const float W[12] = {0.1f, -0.2f, 0.3f, 0.4f,  0.5f, -0.6f,
+                         0.7f, 0.8f,  0.9f, -1.0f, 1.1f, 1.2f};
     const float b[3] = {0.25f, -0.5f, 0.125f};
     const float xv[4] = {1, 2, -1, 0.5f}, rv[3] = {10, 20, 30};
     float y_fused[3], y_plain[3];
@@ -296,7 +266,8 @@ START_TEST(linear_fused)
     }
     /* x @ W = [0.1 + 0.8 - 0.7 - 0.5, -0.2 + 1 - 0.8 + 0.55,
      *          0.3 - 1.2 - 0.9 + 0.6] = [-0.3, 0.55, -1.2] */
-    const float want[3] = {-0.3f + 0.25f + 10, 0.55f - 0.5f + 20, -1.2f + 0.125f + 30};
+    const float want[3] = {-0.3f + 0.25f + 10, 0.55f - 0.5f + 20,
+                           -1.2f + 0.125f + 30};
     for (int j = 0; j < 3; j++) {
         ck_assert_float_eq_tol(y_fused[j], want[j], 1e-5f);
         ck_assert(memcmp(&y_fused[j], &y_plain[j], sizeof(float)) == 0);
@@ -310,9 +281,11 @@ START_TEST(add_not_fused_when_it_must_not)
 {
     static graph G;
     static bytes m;
-    const int64_t d14[] = {1, 4}, d43[] = {4, 3}, d13[] = {1, 3}, d23[] = {2, 3};
+    const int64_t d14[] = {1, 4}, d43[] = {4, 3}, d13[] = {1, 3},
+                  d23[] = {2, 3};
     float W[12];
-    for (int i = 0; i < 12; i++) W[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        W[i] = (float)i;
     G.g.n = 0;
     g_node(&G, "MatMul", "x W", "mm", NULL, 0);
     g_node(&G, "Add", "mm big", "y", NULL, 0); /* [1,3] + [2,3] -> [2,3] */

@@ -1,9 +1,12 @@
 """Shared by the zoo checks: find the models' meta.json files, run
-`onyx run` on .npy inputs, and compare with PyTorch's outputs."""
+`onyx run` on .npy inputs, compare with PyTorch's outputs, and the main()
+loop over the models."""
 import glob
 import json
 import os
 import subprocess
+import sys
+import time
 
 import numpy as np
 
@@ -82,3 +85,31 @@ def compare(got, want, label):
         worst = max(worst, err)
         worst_scaled = max(worst_scaled, err / max(1.0, float(np.abs(w).max())))
     return worst, worst_scaled
+
+
+def run_checks(argv, doc, title, what, check, wanted=lambda meta: True):
+    """The main() of a zoo check, usage `ONYX WORKDIR DIR...`: for every model
+    under the DIRs that `wanted(meta)` accepts, check(onyx, meta, inputs,
+    want, workdir) returns the rest of its PASS line, or raises OnyxError or
+    AssertionError for a FAIL line; a summary `title: N what, F failed`
+    follows. Returns the exit status (2: usage, 1: no models or a failure)."""
+    if len(argv) < 4:
+        sys.stderr.write(doc)
+        return 2
+    onyx, work, dirs = argv[1], argv[2], argv[3:]
+    models = [m for m in metas(dirs) if wanted(m)]
+    if not models:
+        print("FAIL: no %s under %s (run `make models`)" % (what, " ".join(dirs)))
+        return 1
+    failures = 0
+    t0 = time.time()
+    for meta in models:
+        name = meta["name"]
+        inputs, want = reference(meta)
+        try:
+            print("PASS %-20s %s" % (name, check(onyx, meta, inputs, want, os.path.join(work, name))))
+        except (OnyxError, AssertionError) as e:
+            print("FAIL %s: %s" % (name, e))
+            failures += 1
+    print("%s: %d %s, %d failed (%.1fs)" % (title, len(models), what, failures, time.time() - t0))
+    return 1 if failures else 0

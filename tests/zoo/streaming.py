@@ -11,7 +11,6 @@ usage: /usr/bin/python3 tests/zoo/streaming.py ONYX WORKDIR DIR...
 """
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -60,39 +59,24 @@ def head(want, axes, n):
     return out
 
 
+def check(onyx, meta, inputs, want, d):
+    name, length = meta["name"], meta["reference_length"]
+    blocks, steps = meta["stream"]["blocks"], meta["stream"]["steps"]
+    if length % blocks:
+        raise AssertionError("%s: %d steps do not cut into %d blocks" % (name, length, blocks))
+    got = stream(onyx, meta, inputs, want, blocks, length // blocks, d)
+    label = "%s, %d blocks of %d" % (name, blocks, length // blocks)
+    err_b, _ = common.compare(got, want, label)
+    got = stream(onyx, meta, inputs, want, steps, 1, d)
+    part = head(want, meta["time_axes"], steps) if steps < length else want
+    err_s, _ = common.compare(got, part, "%s, %d single steps" % (name, steps))
+    return ("%d blocks of %d: max abs error %.2g; %d single steps: %.2g"
+            % (blocks, length // blocks, err_b, steps, err_s))
+
+
 def main(argv):
-    if len(argv) < 4:
-        sys.stderr.write(__doc__)
-        return 2
-    onyx, work, dirs = argv[1], argv[2], argv[3:]
-    models = [m for m in common.metas(dirs) if "stream" in m]
-    if not models:
-        print("FAIL: no stateful models under %s (run `make models`)" % " ".join(dirs))
-        return 1
-    failures = 0
-    t0 = time.time()
-    for meta in models:
-        name = meta["name"]
-        inputs, want = common.reference(meta)
-        length = meta["reference_length"]
-        blocks, steps = meta["stream"]["blocks"], meta["stream"]["steps"]
-        d = os.path.join(work, name)
-        try:
-            if length % blocks:
-                raise AssertionError("%s: %d steps do not cut into %d blocks" % (name, length, blocks))
-            got = stream(onyx, meta, inputs, want, blocks, length // blocks, d)
-            label = "%s, %d blocks of %d" % (name, blocks, length // blocks)
-            err_b, _ = common.compare(got, want, label)
-            got = stream(onyx, meta, inputs, want, steps, 1, d)
-            part = head(want, meta["time_axes"], steps) if steps < length else want
-            err_s, _ = common.compare(got, part, "%s, %d single steps" % (name, steps))
-            print("PASS %-20s %d blocks of %d: max abs error %.2g; %d single steps: %.2g"
-                  % (name, blocks, length // blocks, err_b, steps, err_s))
-        except (common.OnyxError, AssertionError) as e:
-            print("FAIL %s: %s" % (name, e))
-            failures += 1
-    print("streaming: %d stateful models, %d failed (%.1fs)" % (len(models), failures, time.time() - t0))
-    return 1 if failures else 0
+    return common.run_checks(argv, __doc__, "streaming", "stateful models", check,
+                             lambda meta: "stream" in meta)
 
 
 if __name__ == "__main__":
