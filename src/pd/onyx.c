@@ -184,6 +184,7 @@ static void onyx_free(t_onyx *x)
 
 ONYXPD_EXPORT void onyx_setup(void)
 {
+    onyxpd_setup_once();
     onyx_class = class_new(
         gensym("onyx"), (t_newmethod)(void (*)(void))onyx_new,
         (t_method)onyx_free, sizeof(t_onyx), CLASS_DEFAULT, A_GIMME, 0);

@@ -165,11 +165,38 @@ static void onyxpd_worker_free_retired(onyxpd_worker *w)
     }
 }
 
+/* Pd's 'quit' calls exit() without freeing the objects, so a worker may
+ * still be inside an inference (and inside OpenBLAS) when the libraries'
+ * destructors run: OpenBLAS then unmaps its buffers under it. An atexit
+ * handler, registered at setup and so run before those destructors, stops
+ * every worker from starting another step and waits for the running ones
+ * (Dekker-style, like _hold: a worker raises `in_step` before it reads
+ * `exiting`). */
+static atomic_int onyxpd_exiting, onyxpd_in_step;
+
+static void onyxpd_at_exit(void)
+{
+    atomic_store(&onyxpd_exiting, 1);
+    for (int i = 0; i < 5000 && atomic_load(&onyxpd_in_step); i++)
+        onyxpd_sleep_us(1000);
+}
+
+void onyxpd_setup_once(void)
+{
+    static atomic_flag registered = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&registered)) atexit(onyxpd_at_exit);
+}
+
 static void *onyxpd_worker_main(void *arg)
 {
     onyxpd_worker *w = arg;
     char err[ONYXPD_MSG_LEN];
     while (!atomic_load(&w->quit)) {
+        atomic_fetch_add(&onyxpd_in_step, 1);
+        if (atomic_load(&onyxpd_exiting)) {
+            atomic_fetch_sub(&onyxpd_in_step, 1);
+            break;
+        }
         int did = 0;
         int nt = atomic_exchange(&w->threads_req, 0);
         if (nt > 0) onyx_set_blas_threads(nt);
@@ -210,6 +237,7 @@ static void *onyxpd_worker_main(void *arg)
             }
         }
         atomic_store(&w->busy, 0);
+        atomic_fetch_sub(&onyxpd_in_step, 1);
         if (!did) {
             onyxpd_bundle *b = atomic_load(&w->active);
             onyxpd_sleep_us(b && b->threaded ? 100 : 1000);

@@ -104,6 +104,8 @@ typedef struct onyxpd_worker {
 void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg);
 /* Starts the thread if not yet running; 0 on success. */
 int onyxpd_worker_start(onyxpd_worker *w);
+/* Called by each class's setup: lets exit() wait for running inferences. */
+void onyxpd_setup_once(void);
 /* Joins the thread (waits for a running inference or load), then frees
  * every bundle it still holds, active included. */
 void onyxpd_worker_free(onyxpd_worker *w);

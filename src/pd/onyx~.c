@@ -307,6 +307,7 @@ static void onyx_tilde_free(t_onyx_tilde *x)
 
 ONYXPD_EXPORT void onyx_tilde_setup(void)
 {
+    onyxpd_setup_once();
     onyx_tilde_class =
         class_new(gensym("onyx~"), (t_newmethod)(void (*)(void))onyx_tilde_new,
                   (t_method)onyx_tilde_free, sizeof(t_onyx_tilde),
