@@ -3,6 +3,7 @@
  * factor of n is small, Bluestein's chirp-z through a mixed-radix FFT of a
  * power-of-two length otherwise. */
 #include "fft.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -313,5 +314,94 @@ void onyx_fft_split_real2(float *A, float *B, long stride, const float *Z,
         a[1] = 0.5f * (zi - mi);
         b[0] = 0.5f * (zi + mi);
         b[1] = 0.5f * (mr - zr);
+    }
+}
+
+/* ---- four transforms in the lanes of a vector (fft.h) ---- */
+
+struct onyx_fft4 {
+    int n;
+    float *twr, *twi; /* (n/2,) e^{-2 pi i k/n} */
+    int *rev;         /* (n,) bit reversal */
+};
+
+onyx_fft4 *onyx_fft4_new(int n)
+{
+    if (n < 2 || n > (1 << 24) || (n & (n - 1))) return NULL;
+    onyx_fft4 *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->n = n;
+    f->twr = malloc((size_t)n / 2 * sizeof(float));
+    f->twi = malloc((size_t)n / 2 * sizeof(float));
+    f->rev = malloc((size_t)n * sizeof(int));
+    if (!f->twr || !f->twi || !f->rev) {
+        onyx_fft4_free(f);
+        return NULL;
+    }
+    for (int k = 0; k < n / 2; k++) {
+        double a = -2 * M_PI * (double)k / (double)n;
+        f->twr[k] = (float)cos(a);
+        f->twi[k] = (float)sin(a);
+    }
+    int bits = 0;
+    while ((1 << bits) < n)
+        bits++;
+    for (int i = 0; i < n; i++) {
+        int r = 0;
+        for (int b = 0; b < bits; b++)
+            r |= ((i >> b) & 1) << (bits - 1 - b);
+        f->rev[i] = r;
+    }
+    return f;
+}
+
+void onyx_fft4_free(onyx_fft4 *f)
+{
+    if (!f) return;
+    free(f->twr);
+    free(f->twi);
+    free(f->rev);
+    free(f);
+}
+
+void onyx_fft4_run(const onyx_fft4 *f, float *re, float *im)
+{
+    const int n = f->n;
+    for (int i = 0; i < n; i++) {
+        int j = f->rev[i];
+        if (j <= i) continue;
+        v4f t = v4_load(re + 4 * i);
+        v4_store(re + 4 * i, v4_load(re + 4 * j));
+        v4_store(re + 4 * j, t);
+        t = v4_load(im + 4 * i);
+        v4_store(im + 4 * i, v4_load(im + 4 * j));
+        v4_store(im + 4 * j, t);
+    }
+    /* the first stage's twiddle is 1 */
+    for (int s = 0; s < n; s += 2) {
+        float *r0 = re + 4 * s, *i0 = im + 4 * s;
+        v4f ar = v4_load(r0), ai = v4_load(i0);
+        v4f br = v4_load(r0 + 4), bi = v4_load(i0 + 4);
+        v4_store(r0, ar + br);
+        v4_store(i0, ai + bi);
+        v4_store(r0 + 4, ar - br);
+        v4_store(i0 + 4, ai - bi);
+    }
+    for (int h = 2; h < n; h *= 2) {
+        const int step = n / (2 * h);
+        for (int s = 0; s < n; s += 2 * h)
+            for (int j = 0; j < h; j++) {
+                const v4f wr = v4_set1(f->twr[j * step]);
+                const v4f wi = v4_set1(f->twi[j * step]);
+                float *r0 = re + 4 * (s + j), *i0 = im + 4 * (s + j);
+                float *r1 = r0 + 4 * h, *i1 = i0 + 4 * h;
+                v4f br = v4_load(r1), bi = v4_load(i1);
+                v4f tr = br * wr - bi * wi, ti = br * wi + bi * wr;
+                v4f ar = v4_load(r0), ai = v4_load(i0);
+                v4_store(r0, ar + tr);
+                v4_store(i0, ai + ti);
+                v4_store(r1, ar - tr);
+                v4_store(i1, ai - ti);
+            }
     }
 }

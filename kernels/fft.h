@@ -35,4 +35,16 @@ void onyx_fft_run(const onyx_fft *f, float *out, const float *in, int inverse,
 void onyx_fft_split_real2(float *A, float *B, long stride, const float *Z,
                           int n, int n_out);
 
+/* Four forward transforms at once, for a power-of-two length n: lane t
+ * of re[4 j .. 4 j + 3] and im[...] is element j of transform t (the four
+ * interleaved, so each step is one 4-float vector operation). In place; no
+ * work space. A radix-2 decimation in time with twiddles computed in
+ * double. */
+typedef struct onyx_fft4 onyx_fft4;
+/* NULL when n is not a power of two >= 2 (or above 2^24), or out of
+ * memory. Free with onyx_fft4_free. */
+onyx_fft4 *onyx_fft4_new(int n);
+void onyx_fft4_free(onyx_fft4 *f);
+void onyx_fft4_run(const onyx_fft4 *f, float *re, float *im);
+
 #endif

@@ -36,7 +36,53 @@ static onyx_status check_inputs(onyx_prep *p)
 typedef struct {
     int64_t outer, axis_len, n_idx;
     size_t chunk; /* bytes */
+    /* constant indices that are runs of consecutive values (framing a
+     * signal, slicing by Gather): run r copies len[r] chunks from src[r] to
+     * dst[r], one memcpy; NULL otherwise */
+    int64_t n_runs;
+    int64_t *runs; /* (n_runs, 3): dst, src, len; owned */
 } gather_params;
+
+static void gather_free(void *params)
+{
+    gather_params *gp = params;
+    if (gp) free(gp->runs);
+    free(gp);
+}
+
+/* Sets gp->runs when the indices are constant, in range, and come in runs
+ * of 8 or more on average. */
+static onyx_status gather_runs(onyx_prep *p, gather_params *gp)
+{
+    const onyx_tensor *I = p->in[G_INDICES];
+    if (!p->in_const || !p->in_const[G_INDICES] || !I->data || gp->n_idx < 8)
+        return ONYX_OK;
+    int64_t n_runs = 0, prev = -2;
+    for (int64_t j = 0; j < gp->n_idx; j++) {
+        int64_t i = get_index(I, j, gp->axis_len);
+        if (i < 0) return ONYX_OK; /* eval reports it */
+        n_runs += i != prev + 1;
+        prev = i;
+    }
+    if (n_runs * 8 > gp->n_idx) return ONYX_OK;
+    gp->runs = malloc((size_t)n_runs * 3 * sizeof *gp->runs);
+    if (!gp->runs) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    int64_t r = -1;
+    prev = -2;
+    for (int64_t j = 0; j < gp->n_idx; j++) {
+        int64_t i = get_index(I, j, gp->axis_len);
+        if (i != prev + 1) {
+            r++;
+            gp->runs[3 * r] = j;
+            gp->runs[3 * r + 1] = i;
+            gp->runs[3 * r + 2] = 0;
+        }
+        gp->runs[3 * r + 2]++;
+        prev = i;
+    }
+    gp->n_runs = n_runs;
+    return ONYX_OK;
+}
 
 static onyx_status gather_prepare(onyx_prep *p)
 {
@@ -68,7 +114,8 @@ static onyx_status gather_prepare(onyx_prep *p)
     gp->axis_len = X->dims[axis];
     gp->n_idx = onyx_numel(I);
     p->params = gp;
-    return ONYX_OK;
+    p->free_params = gather_free;
+    return gather_runs(p, gp);
 }
 
 /* One outer row: y[j] = row[I[j]] for n chunks of c bytes. c is a constant
@@ -97,6 +144,14 @@ static onyx_status gather_eval(onyx_exec *e)
     for (int64_t o = 0; o < gp->outer; o++) {
         const char *row = x + o * len * (int64_t)c;
         char *yo = y + o * n * (int64_t)c;
+        if (gp->runs) {
+            for (int64_t r = 0; r < gp->n_runs; r++) {
+                const int64_t *q = gp->runs + 3 * r;
+                memcpy(yo + q[0] * (int64_t)c, row + q[1] * (int64_t)c,
+                       (size_t)q[2] * c);
+            }
+            continue;
+        }
         int bad;
         switch (c) {
         case 4: bad = gather_row(yo, row, I, n, len, 4); break;

@@ -4,11 +4,17 @@
  * case) the whole batch of A is one tall sgemm, and when that is a single
  * row and B is constant, B is packed in prepare for the streaming
  * matrix-vector product.
+ * A constant B that is a windowed DFT basis, the way a spectrogram is
+ * written for export (frames @ [w cos | +-w sin]), is recognised in prepare
+ * and run as one FFT per two rows (see mm_dft).
  * Also MatMul+Add, the engine's fusion of a MatMul with the Adds that follow
  * it (a Linear layer's bias, a residual). */
+#include "fft.h"
 #include "gemm.h"
 #include "onyx_kernel.h"
+#include "vmath.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +32,195 @@ typedef struct {
                               one sgemm with nbatch*M rows */
     float *packed;         /* owned: B packed by onyx_gemv_pack when fold
                               and nbatch*M == 1 and B is constant, or NULL */
+    struct mm_dft *dft;    /* owned: B is a DFT basis (mm_dft_detect), or
+                              NULL */
 } mm_plan;
+
+/* ---- B as a windowed DFT basis ----------------------------------------------
+ * B (K, 2 nb) with B[n][k] = w[n] cos(2 pi n k / K) and
+ * B[n][nb + k] = s w[n] sin(2 pi n k / K) for k < nb <= K/2 + 1, s = +-1 and
+ * any window w (B's first column): then row r of Y is the real and (sign
+ * adjusted) imaginary part of the first nb bins of the FFT of A's row r
+ * times w. Two real rows go through one complex FFT (a + i b). Every entry
+ * of B must match the basis computed in double to within 1e-6 of max |w|,
+ * the float rounding of a basis built in double with room to spare; the FFT
+ * then agrees with the product to float rounding. */
+typedef struct mm_dft {
+    int K, nb;
+    float sign;  /* Y[r][nb + k] = sign * Im(FFT)[k] */
+    float *w;        /* (K,) the window */
+    onyx_fft4 *fft4; /* K a power of two: eight rows a pass, in lanes */
+    onyx_fft *fft;   /* otherwise: two rows a pass */
+    size_t work;     /* floats of FFT work space */
+} mm_dft;
+
+static void mm_dft_free(mm_dft *d)
+{
+    if (!d) return;
+    onyx_fft_free(d->fft);
+    onyx_fft4_free(d->fft4);
+    free(d->w);
+    free(d);
+}
+
+/* Returns 1 when B (K, N) fits the basis above, with *sign its sine sign.
+ * Most matrices fail on the first entries looked at. */
+static int mm_dft_match(const float *B, int64_t K, int64_t N, float *sign)
+{
+    if (K < 4 || N < 4 || N % 2 || N / 2 > K / 2 + 1) return 0;
+    const int64_t nb = N / 2;
+    double wmax = 0;
+    for (int64_t n = 0; n < K; n++)
+        wmax = fmax(wmax, fabs((double)B[n * N]));
+    if (!(wmax > 0)) return 0;
+    const double tol = 1e-6 * wmax;
+    /* cos and sin of 2 pi m / K for m < K */
+    double *cs = malloc(2 * (size_t)K * sizeof *cs);
+    if (!cs) return 0;
+    for (int64_t m = 0; m < K; m++) {
+        cs[2 * m] = cos(2 * M_PI * (double)m / (double)K);
+        cs[2 * m + 1] = sin(2 * M_PI * (double)m / (double)K);
+    }
+    /* the sine's sign, where w sin is largest in bin 1 */
+    int64_t nmax = 0;
+    for (int64_t n = 1; n < K; n++)
+        if (fabs(B[n * N] * cs[2 * n + 1]) > fabs(B[nmax * N] * cs[2 * nmax + 1]))
+            nmax = n;
+    const double sg = B[nmax * N + nb + 1] * B[nmax * N] * cs[2 * nmax + 1] < 0
+                          ? -1.0
+                          : 1.0;
+    int ok = 1;
+    for (int64_t n = 0; n < K && ok; n++) {
+        const double w = B[n * N];
+        for (int64_t k = 0; k < nb && ok; k++) {
+            const double *c = cs + 2 * ((n * k) % K);
+            ok = fabs(B[n * N + k] - w * c[0]) <= tol &&
+                 fabs(B[n * N + nb + k] - sg * w * c[1]) <= tol;
+        }
+    }
+    free(cs);
+    *sign = (float)sg;
+    return ok;
+}
+
+/* Sets q->dft when B is constant and a DFT basis; NULL otherwise. */
+static onyx_status mm_dft_detect(onyx_prep *p, mm_plan *q)
+{
+    const onyx_tensor *B = p->in[MM_B];
+    float sign;
+    if (!q->fold || B->rank != 2 || !p->in_const || !p->in_const[MM_B] ||
+        !B->data || q->K > 16384 || !mm_dft_match(B->data, q->K, q->N, &sign))
+        return ONYX_OK;
+    mm_dft *d = calloc(1, sizeof *d);
+    if (!d) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    d->K = (int)q->K;
+    d->nb = (int)(q->N / 2);
+    /* the FFT gives -sum x sin: Y's sine half is sign * -Im */
+    d->sign = -sign;
+    d->w = malloc((size_t)d->K * sizeof *d->w);
+    d->fft4 = onyx_fft4_new(d->K);
+    if (!d->fft4) d->fft = onyx_fft_new(d->K);
+    if (!d->w || (!d->fft4 && !d->fft)) {
+        mm_dft_free(d);
+        return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+    }
+    for (int n = 0; n < d->K; n++)
+        d->w[n] = ((const float *)B->data)[(int64_t)n * q->N];
+    if (d->fft4) /* scratch: re, im (K, 4) */
+        p->scratch_bytes = 8 * (size_t)d->K * sizeof(float);
+    else { /* scratch: z, Z (2K each), two rows of nb bins (4 nb), work */
+        d->work = onyx_fft_work_floats(d->fft);
+        p->scratch_bytes =
+            (4 * (size_t)d->K + 4 * (size_t)d->nb + d->work) * sizeof(float);
+    }
+    q->dft = d;
+    return ONYX_OK;
+}
+
+/* mm_dft_run for a power-of-two K: rows 2t and 2t + 1 of each eight are
+ * the real and imaginary parts of transform t of onyx_fft4; 4x4 transposes
+ * move rows into lanes and back. */
+static void mm_dft_run4(const mm_dft *d, int64_t rows, const float *A,
+                        float *Y, float *scratch)
+{
+    const int K = d->K, nb = d->nb;
+    float *re = scratch, *im = re + 4 * K;
+    static const float zero[4];
+    const v4f half = v4_set1(0.5f), sg = v4_set1(d->sign);
+    for (int64_t r0 = 0; r0 < rows; r0 += 8) {
+        const int nr = rows - r0 < 8 ? (int)(rows - r0) : 8;
+        const float *a[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = i < nr ? A + (r0 + i) * K : NULL;
+        /* K >= 4 is a multiple of 4 */
+        for (int n = 0; n < K; n += 4) {
+            const v4f w = v4_load(d->w + n);
+            v4f v[8];
+            for (int i = 0; i < 8; i++)
+                v[i] = v4_load(a[i] ? a[i] + n : zero) * w;
+            v4_transpose(&v[0], &v[2], &v[4], &v[6]);
+            v4_transpose(&v[1], &v[3], &v[5], &v[7]);
+            for (int j = 0; j < 4; j++) {
+                v4_store(re + 4 * (n + j), v[2 * j]);
+                v4_store(im + 4 * (n + j), v[2 * j + 1]);
+            }
+        }
+        onyx_fft4_run(d->fft4, re, im);
+        /* row 2t: (Z_k + conj Z_{K-k}) / 2, row 2t + 1: (Z_k - conj
+         * Z_{K-k}) / 2i; four bins at a time, transposed to rows */
+        for (int k0 = 0; k0 < nb; k0 += 4) {
+            const int nk = nb - k0 < 4 ? nb - k0 : 4;
+            v4f v[4][4]; /* [quantity][bin]: lanes are transforms */
+            for (int j = 0; j < 4; j++) {
+                const int k = k0 + (j < nk ? j : 0), m = k ? K - k : 0;
+                v4f zr = v4_load(re + 4 * k), zi = v4_load(im + 4 * k);
+                v4f mr = v4_load(re + 4 * m), mi = v4_load(im + 4 * m);
+                v[0][j] = half * (zr + mr);
+                v[1][j] = sg * (half * (zi - mi));
+                v[2][j] = half * (zi + mi);
+                v[3][j] = sg * (half * (mr - zr));
+            }
+            for (int q = 0; q < 4; q++) /* [q][t]: lanes are bins */
+                v4_transpose(&v[q][0], &v[q][1], &v[q][2], &v[q][3]);
+            for (int i = 0; i < nr; i++) {
+                float *y = Y + (r0 + i) * 2 * nb;
+                const int t = i / 2, o = (i & 1) * 2;
+                v4_store_n(y + k0, v[o][t], nk);
+                v4_store_n(y + nb + k0, v[o + 1][t], nk);
+            }
+        }
+    }
+}
+
+/* Y (rows, 2 nb) = A (rows, K) @ B through the FFT */
+static void mm_dft_run(const mm_dft *d, int64_t rows, const float *A, float *Y,
+                       float *scratch)
+{
+    const int K = d->K, nb = d->nb;
+    if (d->fft4) {
+        mm_dft_run4(d, rows, A, Y, scratch);
+        return;
+    }
+    float *z = scratch, *Z = z + 2 * K, *ba = Z + 2 * K, *bb = ba + 2 * nb;
+    float *work = bb + 2 * nb;
+    for (int64_t r = 0; r < rows; r += 2) {
+        const float *a = A + r * K, *b = r + 1 < rows ? a + K : NULL;
+        for (int n = 0; n < K; n++) {
+            z[2 * n] = a[n] * d->w[n];
+            z[2 * n + 1] = b ? b[n] * d->w[n] : 0.0f;
+        }
+        onyx_fft_run(d->fft, Z, z, 0, work);
+        onyx_fft_split_real2(ba, bb, 2, Z, K, nb);
+        for (int i = 0; i < 2 && r + i < rows; i++) {
+            const float *c = i ? bb : ba;
+            float *y = Y + (r + i) * 2 * nb;
+            for (int k = 0; k < nb; k++) {
+                y[k] = c[2 * k];
+                y[nb + k] = d->sign * c[2 * k + 1];
+            }
+        }
+    }
+}
 
 /* Packs B into q->packed when Y is one row of a constant B. */
 static onyx_status mm_pack(onyx_prep *p, mm_plan *q)
@@ -47,7 +241,10 @@ static onyx_status mm_pack(onyx_prep *p, mm_plan *q)
 static void mm_free(void *params)
 {
     mm_plan *q = params;
-    if (q) free(q->packed);
+    if (q) {
+        free(q->packed);
+        mm_dft_free(q->dft);
+    }
     free(q);
 }
 
@@ -122,10 +319,12 @@ static onyx_status mm_prepare(onyx_prep *p)
 {
     mm_plan q;
     ONYX_TRY(mm_plan_make(p, &q));
-    ONYX_TRY(mm_pack(p, &q));
+    ONYX_TRY(mm_dft_detect(p, &q));
+    if (!q.dft) ONYX_TRY(mm_pack(p, &q));
     mm_plan *qp = malloc(sizeof *qp);
     if (!qp) {
         free(q.packed);
+        mm_dft_free(q.dft);
         return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     }
     *qp = q;
@@ -169,9 +368,13 @@ static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
 
 static onyx_status mm_eval(onyx_exec *e)
 {
-    if (e->out[MM_Y])
-        mm_run(e->params, e->in[MM_A]->data, e->in[MM_B]->data,
-               e->out[MM_Y]->data);
+    const mm_plan *q = e->params;
+    if (!e->out[MM_Y]) return ONYX_OK;
+    if (q->dft)
+        mm_dft_run(q->dft, q->nbatch * q->M, e->in[MM_A]->data,
+                   e->out[MM_Y]->data, e->scratch);
+    else
+        mm_run(q, e->in[MM_A]->data, e->in[MM_B]->data, e->out[MM_Y]->data);
     return ONYX_OK;
 }
 

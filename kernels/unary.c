@@ -199,7 +199,7 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         break;
     case U_LOG:
         for (int64_t i = 0; i < n; i++)
-            y[i] = logf(x[i]);
+            y[i] = v1_log(x[i]);
         break;
     case U_SQRT:
         for (int64_t i = 0; i < n; i++)

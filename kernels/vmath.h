@@ -1,6 +1,6 @@
 /* vmath.h - four-lane float vectors (GNU C vector extensions) and the
  * vectorised float math the kernels share: e^x, e^x - 1, tanh, sigmoid, erf,
- * sin, cos.
+ * sin, cos, log.
  *
  * v4f holds 4 floats and v4i 4 int32s. The compiler maps them to SSE on
  * x86-64 and NEON on ARM, so code written with them is vectorised at -O2
@@ -99,6 +99,22 @@ static inline void V_(store_n)(float *p, VF v, int n)
 }
 
 #if VMATH_LANES == 4
+#if defined(__clang__)
+#define VMATH_SHUF(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define VMATH_SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (v4i){i, j, k, l})
+#endif
+/* the 4x4 matrix with rows a, b, c, d transposed in place */
+static inline void v4_transpose(v4f *a, v4f *b, v4f *c, v4f *d)
+{
+    v4f t0 = VMATH_SHUF(*a, *b, 0, 4, 1, 5), t1 = VMATH_SHUF(*a, *b, 2, 6, 3, 7);
+    v4f t2 = VMATH_SHUF(*c, *d, 0, 4, 1, 5), t3 = VMATH_SHUF(*c, *d, 2, 6, 3, 7);
+    *a = VMATH_SHUF(t0, t2, 0, 1, 4, 5);
+    *b = VMATH_SHUF(t0, t2, 2, 3, 6, 7);
+    *c = VMATH_SHUF(t1, t3, 0, 1, 4, 5);
+    *d = VMATH_SHUF(t1, t3, 2, 3, 6, 7);
+}
+
 /* (v0 + v1) + (v2 + v3) */
 static inline float V_(sum)(VF v)
 {
@@ -147,6 +163,27 @@ static inline VF V_(max)(VF a, VF b)
     return (VF)_mm_max_ps((__m128)a, (__m128)b);
 #else
     return V_(select)(a > b, a, b);
+#endif
+}
+
+/* a comparison's result as all ones (-1) or 0 in every width (a one-lane
+ * comparison gives 1 or 0) */
+static inline VI V_(mask)(VI c)
+{
+#if VMATH_LANES == 4
+    return c;
+#else
+    return -c;
+#endif
+}
+
+/* int32 lanes to float */
+static inline VF V_(cvt)(VI i)
+{
+#if VMATH_LANES == 4
+    return __builtin_convertvector(i, VF);
+#else
+    return (float)i;
 #endif
 }
 
@@ -419,6 +456,48 @@ static inline VF V_(cos)(VF x)
     VF r = V_(sincos_reduce)(a, &j, &lo);
     VF y = V_(sincos_poly)(r, lo, j + 1);
     return V_(select)(a > VMATH_SINCOS_MAX, x, y);
+}
+
+/* ---- log ---- */
+
+/* log x, within 1 ulp of libm's logf for normal and subnormal x
+ * (measured over every float of (0, +inf), see test_elementwise.c);
+ * log 0 = -inf, log +inf = +inf, log x = NaN for x < 0 and NaN.
+ * x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1, and
+ * log x = e ln2 + f - f^2/2 + f^3 p(f), p of degree 8 (Cephes' logf), ln2
+ * in two parts so that e * 0.693359375 is exact. */
+static inline VF V_(log)(VF x)
+{
+    /* subnormals: scale by 2^25 first */
+    VI sub = V_(mask)(x < 1.17549435e-38f);
+    VF xs = V_(select)(sub, x * 33554432.0f, x);
+    VI b = V_(bits)(xs);
+    VI e = ((b >> 23) & 0xff) - 127;
+    e = e - (sub & 25);
+    VF m = V_(from_bits)((b & 0x007fffff) | 0x3f800000); /* [1, 2) */
+    VI big = V_(mask)(m > 1.41421356f);
+    m = V_(select)(big, m * 0.5f, m);
+    e = e - big; /* +1 where big (all ones is -1) */
+    VF f = m - 1.0f, z = f * f;
+    VF p = V_(set1)(7.0376836292e-2f);
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    VF fe = V_(cvt)(e);
+    VF y = (f * z) * p;
+    y = y - fe * 2.12194440e-4f;
+    y = y - 0.5f * z;
+    y = (f + y) + fe * 0.693359375f;
+    /* specials: NaN and x < 0 give NaN, 0 gives -inf, +inf gives +inf */
+    y = V_(select)(x == 0.0f, V_(set1)(-__builtin_inff()), y);
+    y = V_(select)(x == __builtin_inff(), x, y);
+    return V_(select)(V_(mask)(x < 0.0f) | V_(mask)(x != x),
+                      V_(set1)(__builtin_nanf("")), y);
 }
 
 #undef VF

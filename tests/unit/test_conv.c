@@ -7,6 +7,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define D(...) ((int64_t[]){__VA_ARGS__})
 #define F(...) ((float[]){__VA_ARGS__})
@@ -106,6 +107,70 @@ START_TEST(matmul_batch_broadcast)
     expect_dims(&y[0], 4, D(2, 3, 1, 1));
     expect(&y[0], F(1, 2, 3, 10, 20, 30), 6);
     kt_free(y, 1);
+}
+END_TEST
+
+/* A constant B that is a windowed DFT basis [w cos | +-w sin] runs as an
+ * FFT (matmul.c's mm_dft): against the product summed in double, for a
+ * power-of-two K (eight rows in vector lanes: 1, 7, 9 rows for full,
+ * partial and two groups) and another K (the two-rows-a-pass path), all
+ * bins or fewer, both sine signs; then B with one entry off by 1e-3 (not a
+ * basis: the plain product, also exact), and B as a non-constant input. */
+static void dft_case(int K, int nb, double sgn, int rows, int perturb,
+                     int unknown_b)
+{
+    const int N = 2 * nb;
+    float *A = malloc(sizeof(float) * rows * K);
+    float *B = malloc(sizeof(float) * K * N);
+    for (int i = 0; i < rows * K; i++)
+        A[i] = (float)sin(0.37 * i + 0.1 * (i % 7)) - 0.2f;
+    for (int n = 0; n < K; n++) {
+        double w = 0.5 - 0.5 * cos(2 * M_PI * n / K) + 0.1;
+        for (int k = 0; k < nb; k++) {
+            double a = 2 * M_PI * (double)((n * k) % K) / K;
+            B[n * N + k] = (float)(w * cos(a));
+            B[n * N + nb + k] = (float)(sgn * w * sin(a));
+        }
+    }
+    if (perturb) B[3 * N + 2] += 1e-3f;
+    onyx_tensor a = kt_tensor(ONYX_FLOAT, 2, D(rows, K), A);
+    onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(K, N), B);
+    onyx_tensor y[1];
+    ck_assert_int_eq(kt_run_ex("MatMul", 13, NULL, 0,
+                               (onyx_tensor *[]){&a, &b}, 2, y, 1, NULL,
+                               unknown_b ? (int[]){0, 1} : NULL, msg),
+                     ONYX_OK);
+    expect_dims(&y[0], 2, D(rows, N));
+    const float *Y = y[0].data;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < N; j++) {
+            double want = 0, scale = 0;
+            for (int n = 0; n < K; n++) {
+                want += (double)A[r * K + n] * B[n * N + j];
+                scale += fabs((double)A[r * K + n] * B[n * N + j]);
+            }
+            ck_assert_msg(fabs(Y[r * N + j] - want) <= 1e-5 * (1 + scale),
+                          "K %d nb %d rows %d: Y[%d][%d] = %.7g, want %.7g", K,
+                          nb, rows, r, j, (double)Y[r * N + j], want);
+        }
+    kt_free(y, 1);
+    free(A);
+    free(B);
+}
+
+START_TEST(matmul_dft_basis)
+{
+    const int rows[] = {1, 7, 9};
+    for (int i = 0; i < 3; i++) {
+        dft_case(64, 33, -1, rows[i], 0, 0);
+        dft_case(64, 33, 1, rows[i], 0, 0);
+        dft_case(16, 5, -1, rows[i], 0, 0);
+        dft_case(12, 7, -1, rows[i], 0, 0);
+        dft_case(12, 4, 1, rows[i], 0, 0);
+    }
+    dft_case(64, 33, -1, 7, 1, 0);
+    dft_case(12, 7, -1, 3, 1, 0);
+    dft_case(64, 33, -1, 7, 0, 1);
 }
 END_TEST
 
@@ -1004,6 +1069,7 @@ static Suite *conv_suite(void)
     tcase_add_test(mm, matmul_vectors);
     tcase_add_test(mm, matmul_batch_broadcast);
     tcase_add_test(mm, matmul_errors);
+    tcase_add_test(mm, matmul_dft_basis);
     tcase_add_test(mm, gemm_alpha_beta_vector_c);
     tcase_add_test(mm, gemm_transposed_column_c);
     tcase_add_test(mm, gemm_errors);

@@ -487,6 +487,39 @@ START_TEST(gather_axes_and_indices)
 }
 END_TEST
 
+/* Constant indices in runs (framing a signal: 4 frames of 8, hop 4, out of
+ * 20 samples, the last frame counted from the end) take the run path: the
+ * same values as unknown indices, which take the per-index path. */
+START_TEST(gather_runs)
+{
+    float x[2 * 20];
+    for (int i = 0; i < 40; i++)
+        x[i] = (float)(i * i % 17) + 0.5f * (float)i;
+    int64_t idx[4 * 8];
+    for (int f = 0; f < 4; f++)
+        for (int j = 0; j < 8; j++)
+            idx[f * 8 + j] = f * 4 + j - (f == 3 ? 20 : 0);
+    onyx_tensor tx = kt_tensor(ONYX_FLOAT, 2, DIMS(2, 20), x);
+    onyx_tensor ti = kt_tensor(ONYX_INT64, 2, DIMS(4, 8), idx);
+    onyx_attr at[] = {KT_INT("axis", 1)};
+    onyx_tensor out[1];
+    for (int unknown = 0; unknown < 2; unknown++) {
+        ck_assert_int_eq(kt_run_ex("Gather", 13, at, 1, INS(&tx, &ti), 2, out,
+                                   1, NULL, unknown ? (int[]){0, 1} : NULL,
+                                   msg),
+                         ONYX_OK);
+        assert_dims(&out[0], 3, DIMS(2, 4, 8));
+        const float *y = out[0].data;
+        for (int o = 0; o < 2; o++)
+            for (int f = 0; f < 4; f++)
+                for (int j = 0; j < 8; j++)
+                    ck_assert_float_eq(y[(o * 4 + f) * 8 + j],
+                                       x[o * 20 + f * 4 + j]);
+        kt_free(out, 1);
+    }
+}
+END_TEST
+
 START_TEST(gather_elements)
 {
     /* data [[1,2],[3,4]], indices [[0,0],[1,0]], axis 1:
@@ -771,6 +804,7 @@ static Suite *shape_ops_suite(void)
     tcase_add_test(tc, slice_opset9_attributes);
     tcase_add_test(tc, slice_steps_and_clamping);
     tcase_add_test(tc, gather_axes_and_indices);
+    tcase_add_test(tc, gather_runs);
     tcase_add_test(tc, gather_elements);
     tcase_add_test(tc, expand_and_tile);
     tcase_add_test(tc, bool_and_int64_data);
