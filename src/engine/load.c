@@ -78,9 +78,10 @@ void onyx_seterr(onyx_error *err, onyx_status st, const char *fmt, ...)
 onyx_limits onyx_limits_default(void)
 {
     onyx_limits l;
-    l.max_nodes = 1000000;
+    l.max_nodes = 100000;
+    l.max_depth = 8192;
     l.max_tensor_bytes = (int64_t)1 << 32; /* 4 GiB */
-    l.max_attr_elems = (int64_t)1 << 24;
+    l.max_attr_elems = (int64_t)1 << 20;
     l.max_arena_bytes = (int64_t)1 << 32;
     if (sizeof(size_t) < 8) {
         l.max_tensor_bytes = (int64_t)1 << 30;
@@ -102,6 +103,13 @@ typedef struct loader {
     do {                                                                       \
         snprintf((L)->msg, sizeof(L)->msg, __VA_ARGS__);                       \
         return ONYX_ERR_PARSE;                                                 \
+    } while (0)
+
+/* a resource limit (onyx_limits) exceeded */
+#define LLIMIT(L, ...)                                                         \
+    do {                                                                       \
+        snprintf((L)->msg, sizeof(L)->msg, __VA_ARGS__);                       \
+        return ONYX_ERR_LIMIT;                                                 \
     } while (0)
 
 #define LNOMEM(L)                                                              \
@@ -158,8 +166,11 @@ static onyx_status read_repeated(loader *L, pb_reader *r, int wire, char kind,
         LFAIL(L, "wrong wire type %d for a repeated field", wire);
     do {
         if (v->n >= max)
-            LFAIL(L, "repeated field has more than %lld entries",
-                  (long long)max);
+            LLIMIT(L, "repeated field has more than %lld entries%s",
+                  (long long)max,
+                  max == L->lim->max_attr_elems
+                      ? " (onyx_limits.max_attr_elems)"
+                      : "");
         void *slot = vec_push(v, elem, L->pool);
         if (!slot) LNOMEM(L);
         switch (kind) {
@@ -313,7 +324,8 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
     if (n < 0) {
         char b[128];
         snprintf(L.msg, sizeof L.msg,
-                 "tensor '%s' has shape %s: negative or more than %lld bytes",
+                 "tensor '%s' has shape %s: negative or more than %lld bytes "
+                 "(onyx_limits.max_tensor_bytes)",
                  nm, onyx_shape_str(t, b, sizeof b),
                  (long long)lim->max_tensor_bytes);
         st = ONYX_ERR_LIMIT;
@@ -555,7 +567,10 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
         case 9: {
             if (w != PB_LEN) goto badwire;
             if (strs.n >= L->lim->max_attr_elems)
-                LFAIL(L, "attribute has too many strings");
+                LLIMIT(L,
+                      "attribute has more than %lld strings "
+                      "(onyx_limits.max_attr_elems)",
+                      (long long)L->lim->max_attr_elems);
             const char **slot = vec_push(&strs, sizeof(char *), pl);
             if (!slot) LNOMEM(L);
             *slot = pb_str(&r, pl);
@@ -687,7 +702,7 @@ static onyx_status read_graph(loader *L, pb_reader r)
             LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
         if (f == 1) {
             if (nodes.n >= m->lim.max_nodes)
-                LFAIL(L, "graph has more than %lld nodes",
+                LLIMIT(L, "graph has more than %lld nodes (onyx_limits.max_nodes)",
                       (long long)m->lim.max_nodes);
             onyx_nodedef *n = vec_push(&nodes, sizeof *n, pl);
             if (!n) LNOMEM(L);
@@ -697,7 +712,9 @@ static onyx_status read_graph(loader *L, pb_reader r)
             if (st != ONYX_OK) return st;
         } else if (f == 5) {
             if (inits.n >= m->lim.max_nodes)
-                LFAIL(L, "graph has more than %lld initializers",
+                LLIMIT(L,
+                      "graph has more than %lld initializers "
+                      "(onyx_limits.max_nodes)",
                       (long long)m->lim.max_nodes);
             onyx_init *in = vec_push(&inits, sizeof *in, pl);
             if (!in) LNOMEM(L);
@@ -879,12 +896,19 @@ static onyx_model *model_alloc(const char *label, const onyx_limits *lim,
     return m;
 }
 
+onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,
+                                      const char *label,
+                                      const onyx_limits *lim, onyx_error *err)
+{
+    onyx_model *m = model_alloc(label ? label : "<memory>", lim, err);
+    if (!m) return NULL;
+    return load_bytes(m, data, len, err);
+}
+
 onyx_model *onyx_model_load_memory(const void *data, size_t len,
                                    const char *label, onyx_error *err)
 {
-    onyx_model *m = model_alloc(label ? label : "<memory>", NULL, err);
-    if (!m) return NULL;
-    return load_bytes(m, data, len, err);
+    return onyx_model_load_memory_ex(data, len, label, NULL, err);
 }
 
 onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,

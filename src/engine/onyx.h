@@ -31,13 +31,16 @@ typedef struct onyx_error {
 } onyx_error;
 
 /* Resource limits checked at load and resolve, before anything large is
- * allocated. onyx_limits_default() gives the defaults; raise them for
- * exceptional models. */
+ * allocated: a file that exceeds one is refused with an error naming the
+ * limit. onyx_limits_default() gives the defaults (in brackets); raise them
+ * for exceptional models and pass them to onyx_model_load_ex or
+ * onyx_model_load_memory_ex. */
 typedef struct onyx_limits {
-    int64_t max_nodes;        /* nodes in the graph */
-    int64_t max_tensor_bytes; /* one tensor */
-    int64_t max_arena_bytes;  /* one instance's arena */
-    int64_t max_attr_elems;   /* elements of one attribute array */
+    int64_t max_nodes;        /* nodes, and initializers, in the graph [100 000] */
+    int64_t max_depth;        /* nodes on the longest chain from an input [8192] */
+    int64_t max_tensor_bytes; /* one tensor [4 GiB; 1 GiB on 32-bit] */
+    int64_t max_arena_bytes;  /* one instance's arena [4 GiB; 1 GiB on 32-bit] */
+    int64_t max_attr_elems;   /* elements of one attribute array [2^20] */
 } onyx_limits;
 onyx_limits onyx_limits_default(void);
 
@@ -48,8 +51,12 @@ onyx_model *onyx_model_load(const char *path, onyx_error *err);
 /* Parse bytes the caller keeps alive until onyx_model_free. */
 onyx_model *onyx_model_load_memory(const void *data, size_t len,
                                    const char *label, onyx_error *err);
+/* The same with resource limits (NULL: onyx_limits_default()). */
 onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,
                                onyx_error *err);
+onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,
+                                      const char *label,
+                                      const onyx_limits *lim, onyx_error *err);
 void onyx_model_free(onyx_model *m);
 
 /* A graph input or output as the file declares it. A dim of -1 is unknown;

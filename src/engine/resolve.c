@@ -201,7 +201,8 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
         }
         int64_t by = tensor_bytes(&pt->t, m->lim.max_tensor_bytes);
         if (by < 0)
-            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes",
+            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes "
+                  "(onyx_limits.max_tensor_bytes)",
                   m->path, vi->name, (long long)m->lim.max_tensor_bytes);
         pt->bytes = (size_t)by;
         p->inputs[i] = ti;
@@ -220,6 +221,7 @@ static onyx_status order_nodes(resolver *R, int *order)
     onyx_status st = ONYX_OK;
     int *indeg = calloc((size_t)n + 1, sizeof(int));
     int *queue = calloc((size_t)n + 1, sizeof(int));
+    int *depth = calloc((size_t)n + 1, sizeof(int)); /* longest chain to */
     /* edges: consumer lists via a CSR built from (producer -> consumer) */
     int64_t n_edges = 0;
     for (int i = 0; i < n; i++)
@@ -231,7 +233,7 @@ static onyx_status order_nodes(resolver *R, int *order)
     int64_t n_out = 0;
     for (int i = 0; i < n; i++)
         n_out += m->nodes[i].n_out;
-    if (!indeg || !queue || !edge_from || !edge_to || !start || !adj ||
+    if (!indeg || !queue || !depth || !edge_from || !edge_to || !start || !adj ||
         !strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
         onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
         st = ONYX_ERR_NOMEM;
@@ -291,11 +293,17 @@ static onyx_status order_nodes(resolver *R, int *order)
     int head = 0, tail = 0;
     for (int i = 0; i < n; i++)
         if (indeg[i] == 0) queue[tail++] = i;
+    int deepest = 0;
     while (head < tail) {
         int u = queue[head++];
         order[head - 1] = u;
-        for (int k = start[u]; k < start[u + 1]; k++)
-            if (--indeg[adj[k]] == 0) queue[tail++] = adj[k];
+        depth[u]++; /* u itself */
+        if (depth[u] > depth[deepest]) deepest = u;
+        for (int k = start[u]; k < start[u + 1]; k++) {
+            int v = adj[k];
+            if (depth[v] < depth[u]) depth[v] = depth[u];
+            if (--indeg[v] == 0) queue[tail++] = v;
+        }
     }
     if (tail < n) {
         int bad = 0;
@@ -306,9 +314,19 @@ static onyx_status order_nodes(resolver *R, int *order)
                     "%s: the graph has a cycle through %s", m->path,
                     node_label(&m->nodes[bad], bad, lb, sizeof lb));
         st = ONYX_ERR_PARSE;
+    } else if (n && depth[deepest] > m->lim.max_depth) {
+        char lb[256];
+        onyx_seterr(R->err, ONYX_ERR_LIMIT,
+                    "%s: a chain of %d nodes ends at %s, longer than %lld "
+                    "(onyx_limits.max_depth)",
+                    m->path, depth[deepest],
+                    node_label(&m->nodes[deepest], deepest, lb, sizeof lb),
+                    (long long)m->lim.max_depth);
+        st = ONYX_ERR_LIMIT;
     }
 out:
     free(indeg);
+    free(depth);
     free(queue);
     free(edge_from);
     free(edge_to);
@@ -460,6 +478,7 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
         pr.in = (const onyx_tensor *const *)in_p;
         pr.in_const = in_const;
         pr.out = out_p;
+        pr.max_tensor_bytes = R->m->lim.max_tensor_bytes;
         pr.msg = msg;
         pr.msg_cap = sizeof msg;
         if (onyx_op_MatMulAdd.prepare(&pr) != ONYX_OK || pr.bad_attr ||
@@ -614,6 +633,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         pr.out = out_p;
         pr.attrs = nd->attrs;
         pr.n_attrs = nd->n_attrs;
+        pr.max_tensor_bytes = m->lim.max_tensor_bytes;
         pr.msg = msg;
         pr.msg_cap = sizeof msg;
         st = op->prepare(&pr);
@@ -634,7 +654,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
                                                      : ONYX_ERR_UNSUPPORTED;
                 onyx_seterr(R->err, st,
                             "%s: %s: output '%s' (%s %s) is invalid or larger "
-                            "than %lld bytes",
+                            "than %lld bytes (onyx_limits.max_tensor_bytes)",
                             m->path, lb, nd->outputs[k],
                             onyx_dtype_name(out_t[k].dtype),
                             onyx_shape_str(&out_t[k], sb, sizeof sb),
@@ -833,7 +853,9 @@ static onyx_status plan(resolver *R)
             free(bufs);
             free(who);
             RFAIL(R, ONYX_ERR_LIMIT,
-                  "%s: node '%s' (%s) asks for %zu bytes of scratch", m->path,
+                  "%s: node '%s' (%s) asks for %zu bytes of scratch, more "
+                  "than onyx_limits.max_arena_bytes",
+                  m->path,
                   p->nodes[j].name, p->nodes[j].op_type,
                   p->nodes[j].scratch_bytes);
         }
@@ -855,7 +877,8 @@ static onyx_status plan(resolver *R)
     free(who);
     if ((int64_t)total > m->lim.max_arena_bytes)
         RFAIL(R, ONYX_ERR_LIMIT,
-              "%s: the arena needs %zu bytes, more than the limit of %lld",
+              "%s: the arena needs %zu bytes, more than the limit of %lld "
+              "(onyx_limits.max_arena_bytes)",
               m->path, total, (long long)m->lim.max_arena_bytes);
     p->arena_bytes = total;
     return ONYX_OK;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs `onyx info` (load, resolve, plan) and `onyx run` (with a zero input)
-# on every malformed model. must_fail_* must exit 1; the rest may exit 0 or 1;
-# anything else (a signal, a sanitizer report) fails the test.
+# on every malformed model. must_fail_* must exit 1 (with the phrase from
+# expect.txt in the message, where it gives one); valid_* must exit 0; the
+# rest may exit 0 or 1; anything else (a signal, a sanitizer report) fails
+# the test.
 # usage: tests/malformed/check.sh ONYX_BINARY WORKDIR
 set -u
 onyx=$1
@@ -25,6 +27,10 @@ for f in "$work"/models/*.onnx; do
     must_fail_*)
         if [ $rc -ne 1 ]; then
             echo "FAIL $name: onyx info exited $rc, expected 1"; cat "$work/out.txt"; bad=$((bad + 1))
+        fi
+        phrase=$(sed -n "s/^$name //p" "$work/models/expect.txt")
+        if [ -n "$phrase" ] && ! grep -q -F "$phrase" "$work/out.txt"; then
+            echo "FAIL $name: the error does not name '$phrase'"; cat "$work/out.txt"; bad=$((bad + 1))
         fi ;;
     valid_*)
         if [ $rc -ne 0 ] || [ $rc2 -ne 0 ]; then

@@ -3,7 +3,9 @@
 
 Files named must_fail_*.onnx must be refused (exit status 1); fuzz_*.onnx
 (truncations and byte flips of valid models) may load or not, but must never
-crash or trip a sanitizer.
+crash or trip a sanitizer; valid_*.onnx must load and run. OUTDIR/expect.txt
+lists, for some must_fail files, a phrase the error message must contain
+(the resource limits name the onyx_limits field to raise).
 
 usage: /usr/bin/python3 tests/malformed/gen.py OUTDIR
 """
@@ -93,6 +95,34 @@ def main():
     t = raw_tensor("w", TensorProto.FLOAT, [1 << 20, 1 << 20])
     files["must_fail_huge_tensor"] = model_bytes(
         [helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [1])], [vi("y", None)], [t])
+    expect = {"must_fail_huge_tensor": "onyx_limits.max_tensor_bytes",
+              "must_fail_huge_input": "onyx_limits.max_tensor_bytes",
+              "must_fail_huge_constantofshape": "onyx_limits.max_tensor_bytes"}
+    # a million nodes (the same Relu, never looked at past the limit)
+    node = ld(1, ld(1, b"x") + ld(2, b"y") + ld(4, b"Relu"))
+    files["must_fail_million_nodes"] = opset + ld(7, node * 1000000)
+    expect["must_fail_million_nodes"] = "onyx_limits.max_nodes"
+    # a million initializers
+    init = ld(5, key(1, 0) + varint(1) + key(2, 0) + varint(1) + ld(8, b"w") + ld(9, bytes(4)))
+    files["must_fail_million_initializers"] = opset + ld(7, init * 1000000)
+    expect["must_fail_million_initializers"] = "onyx_limits.max_nodes"
+    # a chain of 10 000 Relus (and one of 2 000, which loads and runs)
+    def chain(n):
+        nodes = [helper.make_node("Relu", ["x" if i == 0 else "t%d" % i],
+                                  ["t%d" % (i + 1) if i < n - 1 else "y"]) for i in range(n)]
+        return model_bytes(nodes, [vi("x", [1, 1, 16])], [vi("y", [1, 1, 16])])
+    files["must_fail_deep_chain"] = chain(10000)
+    expect["must_fail_deep_chain"] = "onyx_limits.max_depth"
+    files["valid_chain_2000"] = chain(2000)
+    # an attribute of 2^21 floats, and one of 2^21 ints
+    files["must_fail_huge_attr_floats"] = model_bytes(
+        [helper.make_node("Constant", [], ["y"], value_floats=np.zeros(1 << 21, np.float32))],
+        [], [vi("y", None)])
+    expect["must_fail_huge_attr_floats"] = "onyx_limits.max_attr_elems"
+    files["must_fail_huge_attr_ints"] = model_bytes(
+        [helper.make_node("Constant", [], ["y"], value_ints=np.zeros(1 << 21, np.int64))],
+        [], [vi("y", None)])
+    expect["must_fail_huge_attr_ints"] = "onyx_limits.max_attr_elems"
     # shapes whose element count overflows int64
     t = raw_tensor("w", TensorProto.FLOAT, [1 << 62, 8])
     files["must_fail_overflow_shape"] = model_bytes(
@@ -177,6 +207,9 @@ def main():
     for name, data in files.items():
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(data)
+    with open(os.path.join(out, "expect.txt"), "w") as f:
+        for name, phrase in sorted(expect.items()):
+            f.write("%s %s\n" % (name, phrase))
     print("%d files written to %s" % (len(files), out))
 
 

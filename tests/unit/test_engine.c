@@ -306,6 +306,48 @@ START_TEST(model_every_truncation)
 }
 END_TEST
 
+/* The caller's limits: the tiny model loads with the defaults and is
+ * refused, with the limit's name in the message, when each limit is set
+ * below what it needs (one node, a chain of one, a 12-byte input, a
+ * 128-byte arena). */
+static void limit_case(onyx_limits lim, const char *want)
+{
+    bytes m;
+    tiny_model(&m);
+    onyx_error err = {0};
+    onyx_model *model = onyx_model_load_memory_ex(m.b, m.n, "tiny", &lim, &err);
+    onyx_program *p = model ? onyx_program_new(model, NULL, 0, &err) : NULL;
+    if (want) {
+        ck_assert_msg(p == NULL, "loaded despite %s", want);
+        ck_assert_int_eq(err.status, ONYX_ERR_LIMIT);
+        ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg,
+                      want);
+    } else
+        ck_assert_msg(p != NULL, "%s", err.msg);
+    onyx_program_free(p);
+    onyx_model_free(model);
+}
+
+START_TEST(model_limits)
+{
+    onyx_limits d = onyx_limits_default(), l;
+    ck_assert(d.max_nodes >= 100000 && d.max_depth >= 8192 &&
+              d.max_attr_elems >= 1 << 20 && d.max_tensor_bytes >= 1 << 30 &&
+              d.max_arena_bytes >= 1 << 30);
+    limit_case(d, NULL);
+    l = d, l.max_nodes = 0;
+    limit_case(l, "onyx_limits.max_nodes");
+    l = d, l.max_depth = 0;
+    limit_case(l, "onyx_limits.max_depth");
+    l = d, l.max_tensor_bytes = 8;
+    limit_case(l, "onyx_limits.max_tensor_bytes");
+    l = d, l.max_arena_bytes = 64;
+    limit_case(l, "onyx_limits.max_arena_bytes");
+    l = d, l.max_depth = 1, l.max_arena_bytes = 128, l.max_tensor_bytes = 12;
+    limit_case(l, NULL);
+}
+END_TEST
+
 START_TEST(model_unknown_op_refused)
 {
     bytes m;
@@ -390,6 +432,7 @@ int main(void)
     tcase_add_test(md, model_load_and_run);
     tcase_add_test(md, model_every_truncation);
     tcase_add_test(md, model_unknown_op_refused);
+    tcase_add_test(md, model_limits);
     suite_add_tcase(s, md);
     TCase *pl = tcase_create("planner");
     tcase_add_test(pl, plan_hand_case);
