@@ -94,8 +94,11 @@ static onyx_status tile_prepare(onyx_prep *p)
                (long long)n, X->rank);
     const int64_t *reps = p->in[E_ARG]->data;
     int64_t dims[ONYX_MAX_RANK];
-    for (int k = 0; k < X->rank; k++)
-        dims[k] = X->dims[k] * reps[k];
+    for (int k = 0; k < X->rank; k++) {
+        dims[k] = onyx_size_mul(X->dims[k], reps[k]);
+        ONYX_CHECK(p, dims[k] >= 0, "repeats[%d] = %lld is too large", k,
+                   (long long)reps[k]);
+    }
     if (p->out[E_OUT]) onyx_set_shape(p->out[E_OUT], X->dtype, X->rank, dims);
 
     view_params *vp = calloc(1, sizeof *vp);

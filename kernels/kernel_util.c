@@ -238,6 +238,34 @@ void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
         t->dims[i] = dims[i];
 }
 
+int64_t onyx_size_mul(int64_t a, int64_t b)
+{
+    if (a < 0 || b < 0) return -1;
+    if (b != 0 && a > INT64_MAX / b) return -1;
+    return a * b;
+}
+
+onyx_status onyx_check_size(onyx_prep *p, onyx_dtype dt, int rank,
+                            const int64_t *dims)
+{
+    int64_t limit = p->max_tensor_bytes > 0 ? p->max_tensor_bytes : INT64_MAX;
+    int64_t n = (int64_t)onyx_dtype_size(dt);
+    for (int i = 0; i < rank && n >= 0; i++)
+        n = onyx_size_mul(n, dims[i]);
+    if (n < 0 || n > limit) {
+        onyx_tensor t;
+        t.dtype = dt;
+        t.rank = rank;
+        memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+        char b[128];
+        return onyx_fail(p, ONYX_ERR_LIMIT,
+                         "output %s %s is invalid or larger than %lld bytes",
+                         onyx_dtype_name(dt), onyx_shape_str(&t, b, sizeof b),
+                         (long long)limit);
+    }
+    return ONYX_OK;
+}
+
 onyx_status onyx_axis(onyx_prep *p, int64_t axis, int rank, int extra, int *out)
 {
     int64_t r = rank + extra;

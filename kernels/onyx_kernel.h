@@ -113,6 +113,9 @@ typedef struct onyx_prep {
     onyx_tensor *const *out;
     const onyx_attr *attrs;
     int n_attrs;
+    /* the engine's limit on one tensor, in bytes (0: none); see
+     * onyx_check_size() */
+    int64_t max_tensor_bytes;
     /* ---- set by prepare ---- */
     void *params;                      /* kernel-owned, read-only during eval */
     void (*free_params)(void *params); /* NULL: plain free() */
@@ -210,6 +213,16 @@ double onyx_get_double(const onyx_tensor *t, int64_t k);
 /* Set an output's dtype and shape. */
 void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
                     const int64_t *dims);
+
+/* a * b for sizes a, b >= 0, or -1 when either is negative or the product
+ * does not fit in int64: shape arithmetic on values read from a model. */
+int64_t onyx_size_mul(int64_t a, int64_t b);
+/* ONYX_ERR_LIMIT (message via p) when a tensor of dtype dt and these dims
+ * would be larger than p->max_tensor_bytes. The engine checks every output
+ * after prepare; prepare calls this first when it allocates something sized
+ * by an output (a lookup table per output element...). */
+onyx_status onyx_check_size(onyx_prep *p, onyx_dtype dt, int rank,
+                            const int64_t *dims);
 
 /* Normalise an axis in [-rank, rank-1] (or [-rank-1, rank] with extra=1) to
  * [0, rank-1+extra]; returns an error through p when out of range. */

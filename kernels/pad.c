@@ -151,6 +151,11 @@ static onyx_status pad_prepare(onyx_prep *p)
     int64_t odims[ONYX_MAX_RANK], maplen = 0;
     for (int a = 0; a < rank; a++) {
         int64_t n = X->dims[a], pb = pads[a], pe = pads[a + rank];
+        /* far beyond any tensor; keeps n + pb + pe in range */
+        const int64_t big = (int64_t)1 << 48;
+        ONYX_CHECK(p, pb >= -big && pb <= big && pe >= -big && pe <= big,
+                   "pads %lld and %lld of axis %d are out of range",
+                   (long long)pb, (long long)pe, a);
         odims[a] = n + pb + pe;
         ONYX_CHECK(p, odims[a] >= 0,
                    "pads %lld and %lld crop more than the %lld elements of "
@@ -161,6 +166,8 @@ static onyx_status pad_prepare(onyx_prep *p)
                    mode_s);
         maplen += odims[a];
     }
+    /* the map below has an entry per output index: check Y's size first */
+    ONYX_TRY(onyx_check_size(p, X->dtype, rank, odims));
 
     pad_params *pp = calloc(1, sizeof *pp + (size_t)maplen * sizeof(int64_t));
     if (!pp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");

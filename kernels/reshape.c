@@ -93,7 +93,9 @@ static onyx_status reshape_prepare(onyx_prep *p)
         }
         if (d == 0) has_zero = 1;
         dims[i] = d;
-        known *= d;
+        known = onyx_size_mul(known, d);
+        ONYX_CHECK(p, known >= 0, "shape[%d] = %lld makes the shape too large",
+                   i, (long long)d);
     }
     ONYX_CHECK(p, !(allowzero && has_zero && infer >= 0),
                "shape has both 0 and -1 with allowzero=1");
