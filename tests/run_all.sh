@@ -3,11 +3,13 @@
 #   1. unit tests (Check), OpenBLAS build
 #   2. ONNX conformance: all core tests must pass, OpenBLAS build
 #   3. the same two with the engine's own GEMM (make BLAS=none)
-#   4. malformed models, command, unit tests and conformance under ASan + UBSan
+#   4. malformed models, command, unit tests and conformance under ASan + UBSan,
+#      and the fuzzers' regression inputs
 #   5. the command's interface (exit statuses, input errors)
 #   6. PyTorch-exported models (MLP, Conv1d, GRU, LSTM, Transformer) vs PyTorch
 #   7. onyx process (the streaming runner) vs PyTorch and onyx run
-#   8. the model zoo and trained models vs PyTorch, and block-by-block streaming
+#   8. the model zoo and trained models vs PyTorch (also under ASan + UBSan),
+#      block-by-block streaming, and `onyx run` of each under valgrind
 #   9. onyx bench (its JSON and trace files)
 #  10. the Pd objects, headless: numbers, latency, pacing, errors, real-time
 #      safety (an interposer), leaks (valgrind), help patches
@@ -67,6 +69,8 @@ make -s models
 /usr/bin/python3 tests/zoo/accuracy.py bin/onyx "$OUT/zoo" models/zoo models/trained
 /usr/bin/python3 tests/zoo/accuracy.py build/none/onyx "$OUT/zoo-none" models/zoo models/trained
 /usr/bin/python3 tests/zoo/streaming.py bin/onyx "$OUT/zoo-stream" models/zoo models/trained
+/usr/bin/python3 tests/zoo/accuracy.py build/openblas-san/onyx "$OUT/zoo-san" models/zoo models/trained
+sh tests/valgrind_run.sh bin/onyx "$OUT/valgrind" "$OUT/malformed/models"
 
 step "onyx bench: options, JSON, trace"
 sh tests/bench/check.sh bin/onyx "$OUT/bench"
