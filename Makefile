@@ -131,3 +131,25 @@ $(PD_RT_DIR)/%.pd_linux: src/pd/%.c $(PD_GLUE) src/pd/onyx_pd.h $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ONYX) -DPD -DONYX_RT_CHECK -I/usr/include/pd -Isrc/pd \
 		-fvisibility=hidden -shared -o $@ $< $(PD_GLUE) $(ENGINE_OBJ) $(LDLIBS_ONYX)
+
+# ---- Pd hardening: ThreadSanitizer build, soak test (tests/pd, tests/soak) ----
+#   make pd-tsan   onyx~.pd_linux and onyx.pd_linux built with -fsanitize=thread
+#                  into build/pd-tsan/ (engine compiled in, BLAS=none so that
+#                  every thread's code is instrumented), for tests/pd/run.sh
+#   make soak      tests/soak/soak.sh: [onyx~] threaded at real-time pace for
+#                  SOAK_SECONDS (default 600) while models are swapped
+PD_TSAN_DIR := build/pd-tsan
+PD_TSAN_CFLAGS := $(filter-out -DONYX_USE_OPENBLAS -O2,$(CFLAGS_ONYX)) -O1 \
+	-fsanitize=thread -fno-omit-frame-pointer
+PD_TSAN_OBJ := $(patsubst %.c,$(PD_TSAN_DIR)/obj/%.o,$(ENGINE_SRC) $(PD_GLUE))
+.PHONY: pd-tsan soak
+pd-tsan: $(PD_TSAN_DIR)/onyx~.pd_linux $(PD_TSAN_DIR)/onyx.pd_linux
+$(PD_TSAN_DIR)/obj/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/pd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PD_TSAN_CFLAGS) -DPD -I/usr/include/pd -Isrc/pd -fvisibility=hidden -c -o $@ $<
+$(PD_TSAN_DIR)/%.pd_linux: $(PD_TSAN_DIR)/obj/src/pd/%.o $(PD_TSAN_OBJ)
+	$(CC) -fsanitize=thread -shared -o $@ $^ -lm -lpthread
+soak:
+	$(MAKE) -s pd cli
+	sh tests/soak/soak.sh
+# ---- end of Pd hardening ----

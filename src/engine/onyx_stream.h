@@ -38,6 +38,11 @@
  *            worker has not started is dropped and never runs (the state
  *            skips it); one already running finishes, its state update
  *            kept and its output thrown away.
+ *            A host that calls process() several times back to back (Pd
+ *            in an upsampled subpatch: two calls per tick at 2x) sets the
+ *            frames of one such burst with onyx_stream_set_burst; a job
+ *            then spans at least a burst (J = ceil(max(n, burst) / B)),
+ *            else every other job would be due before the worker could run.
  * onyx_stream_latency() returns the exact figure for the host block given
  * at onyx_stream_start().
  *
@@ -91,6 +96,10 @@ const onyx_program *onyx_stream_program(const onyx_stream *s);
 onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
                               onyx_error *err);
 int onyx_stream_latency(const onyx_stream *s);
+/* Threaded mode: frames the host processes in one burst of back-to-back
+ * process() calls (0 or n: calls evenly spaced). Takes effect at the next
+ * start. */
+void onyx_stream_set_burst(onyx_stream *s, int frames);
 
 /* Audio side: n frames (n == host_block). in[c] / out[c] per signal channel,
  * in the order of the graph's inputs / outputs and then channel index. */

@@ -109,6 +109,7 @@ struct onyx_stream {
 
     /* timing, set by start */
     int n, threaded, J, JN, latency, started;
+    int burst; /* threaded: a job spans at least this many frames */
     slot slots[N_SLOTS + 1];
     float *mem;         /* owned: every slot's buffers */
     int cur, play, pos; /* audio side: collecting slot, playing slot (-1) */
@@ -621,6 +622,7 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     int B = s->B;
     int J = (host_block + B - 1) / B;
     int JN;
+    if (threaded && s->burst > host_block) J = (s->burst + B - 1) / B;
     if (threaded)
         JN = J * B;
     else if (host_block % B == 0)
@@ -691,6 +693,11 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
 int onyx_stream_latency(const onyx_stream *s)
 {
     return s->latency;
+}
+
+void onyx_stream_set_burst(onyx_stream *s, int frames)
+{
+    s->burst = frames > 0 ? frames : 0;
 }
 
 /* ---- one job: J inferences (inference side: audio in sync mode, worker in

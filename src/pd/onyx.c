@@ -147,6 +147,7 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
     f->cfg.all_controls = 1;
     f->cfg.max_out = ONYXPD_MAX_SIGNALS;
     onyxpd_worker_init(&x->x_worker, &f->cfg);
+    atomic_store(&x->x_worker.host_block, 1); /* loads: one value a run */
     if (f->threads) onyx_set_blas_threads(f->threads);
 
     onyxpd_bundle *b =

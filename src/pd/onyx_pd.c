@@ -14,7 +14,8 @@
 /* ------------------------------ bundles ------------------------------- */
 
 onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
-                                  int host_block, char *err, size_t errlen)
+                                  int host_block, int burst, char *err,
+                                  size_t errlen)
 {
     onyx_error e;
     memset(&e, 0, sizeof e);
@@ -80,22 +81,26 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
-    if (onyxpd_bundle_start(b, host_block, err, errlen)) goto fail;
+    if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
     onyxpd_bundle_free(b);
     return NULL;
 }
 
-int onyxpd_bundle_start(onyxpd_bundle *b, int n, char *err, size_t errlen)
+int onyxpd_bundle_start(onyxpd_bundle *b, int n, int burst, char *err,
+                        size_t errlen)
 {
     onyx_error e;
     memset(&e, 0, sizeof e);
+    onyx_stream_set_burst(b->stream, burst);
     if (onyx_stream_start(b->stream, n, b->threaded, &e) != ONYX_OK) {
+        onyx_stream_set_burst(b->stream, b->burst); /* as it still runs */
         snprintf(err, errlen, "%s", e.msg);
         return -1;
     }
     b->host_block = n;
+    b->burst = burst;
     b->last_seq = 0;
     b->errors_seen = 0;
     return 0;
@@ -112,6 +117,15 @@ void onyxpd_bundle_free(onyxpd_bundle *b)
     onyx_stream_free(b->stream);
     onyx_model_free(b->model);
     free(b);
+}
+
+int onyxpd_burst(int n, float sr)
+{
+    float top = sys_getsr();
+    if (!(top > 0) || !(sr > 0) || n < 1) return 0;
+    double frames = sys_getblksize() * (double)sr / top;
+    int f = frames < (1 << 20) ? (int)(frames + 0.5) : 1 << 20;
+    return f > n ? f : 0;
 }
 
 /* ------------------------------- worker ------------------------------- */
@@ -203,7 +217,8 @@ static void *onyxpd_worker_main(void *arg)
         char *path = atomic_exchange(&w->load_req, NULL);
         if (path) {
             onyxpd_bundle *b = onyxpd_bundle_open(
-                path, w->cfg, atomic_load(&w->host_block), err, sizeof err);
+                path, w->cfg, atomic_load(&w->host_block),
+                atomic_load(&w->burst), err, sizeof err);
             if (b) {
                 /* a finished load nobody took yet is superseded */
                 onyxpd_bundle_free(atomic_exchange(&w->ready, b));
@@ -253,6 +268,7 @@ void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
     atomic_init(&w->quit, 0);
     atomic_init(&w->load_req, NULL);
     atomic_init(&w->host_block, 64);
+    atomic_init(&w->burst, 0);
     atomic_init(&w->ready, NULL);
     atomic_init(&w->active, NULL);
     atomic_init(&w->retired, NULL);
@@ -417,7 +433,8 @@ onyxpd_bundle *onyxpd_open_arg(const void *owner, const char *cls,
                  "%s: %s: file not found (relative to the patch or "
                  "on Pd's path)",
                  cls, name);
-    else if (!(b = onyxpd_bundle_open(path, cfg, host_block, err, sizeof err)))
+    else if (!(b = onyxpd_bundle_open(path, cfg, host_block, 0, err,
+                                      sizeof err)))
         pd_error(owner, "%s: %s", cls, err);
     if (i + 1 < argc)
         pd_error(owner, "%s: arguments after the model name are ignored", cls);
@@ -508,10 +525,13 @@ int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
                 f->cfg.pair_out[f->cfg.n_pairs] = gensym(colon + 1)->s_name;
                 f->cfg.n_pairs++;
             }
-            i += arg ? 2 : 1;
+            i += arg || (i + 1 < argc && argv[i + 1].a_type == A_FLOAT) ? 2
+                                                                          : 1;
         } else {
+            /* its numbers go with it: they cannot be a model name */
             pd_error(owner, "%s: unknown flag %s; ignored", cls, flag);
-            i++;
+            for (i++; i < argc && argv[i].a_type == A_FLOAT; i++)
+                ;
         }
     }
     return i;

@@ -59,6 +59,7 @@ typedef struct onyxpd_bundle {
     onyx_stream *stream; /* owned */
     char path[MAXPDSTRING];
     int host_block; /* n given to onyx_stream_start */
+    int burst;      /* frames of back-to-back perform calls, 0: none */
     int threaded;
     int profiling;
     int n_ctl_out, max_ctl_out; /* control outputs, largest size (floats) */
@@ -69,12 +70,20 @@ typedef struct onyxpd_bundle {
     struct onyxpd_bundle *next; /* retired list */
 } onyxpd_bundle;
 
-/* Loads and prepares a model; NULL with a message in err on failure. */
+/* Loads and prepares a model for Pd's block host_block (and burst, see
+ * onyxpd_burst); NULL with a message in err on failure. */
 onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
-                                  int host_block, char *err, size_t errlen);
+                                  int host_block, int burst, char *err,
+                                  size_t errlen);
 void onyxpd_bundle_free(onyxpd_bundle *b);
-/* (Re)starts the stream for host block n; not real-time. */
-int onyxpd_bundle_start(onyxpd_bundle *b, int n, char *err, size_t errlen);
+/* (Re)starts the stream for host block n and burst; not real-time. */
+int onyxpd_bundle_start(onyxpd_bundle *b, int n, int burst, char *err,
+                        size_t errlen);
+/* The frames Pd processes in one burst of back-to-back perform calls of n
+ * frames at signal rate sr: in a subpatch upsampled by U (or reblocked
+ * below 64) perform runs 64*U/n times per tick of the top level, at once.
+ * 0 when the calls are evenly spaced (n frames or more per tick). */
+int onyxpd_burst(int n, float sr);
 
 /* The worker -> Pd console queue (one producer, one consumer). */
 #define ONYXPD_QUEUE_LEN 16
@@ -90,6 +99,7 @@ typedef struct onyxpd_worker {
     _Atomic int quit;
     _Atomic(char *) load_req;         /* malloc'd path; latest wins */
     _Atomic int host_block;           /* Pd's block for the next load */
+    _Atomic int burst;                /* and its burst (onyxpd_burst) */
     _Atomic(onyxpd_bundle *) ready;   /* loaded, waiting for the swap */
     _Atomic(onyxpd_bundle *) active;  /* the one the object plays */
     _Atomic(onyxpd_bundle *) retired; /* stack, freed by the worker */

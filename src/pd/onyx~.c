@@ -23,11 +23,13 @@ typedef struct _onyx_tilde {
     onyxpd_worker x_worker; /* persistent worker, started by the first load */
     onyxpd_bundle *x_cur;   /* the playing model (Pd thread's view) */
     int x_nin, x_nout;      /* signal inlets and outlets */
+    t_inlet **x_inlets;     /* [x_nin]: the signal inlets after the first */
     t_outlet *x_msgout;     /* rightmost: info, stats, control outputs */
     t_clock *x_poll;        /* drains the worker's queue, swaps, outputs */
     int x_enabled;
     int x_warned; /* 'no model' already said */
     int x_n;      /* Pd block of the last dsp */
+    int x_burst;  /* and its burst (onyxpd_burst) */
     float x_sr;
     t_sample **x_ins,
         **x_outs; /* signal vectors from dsp (the stream copies
@@ -37,8 +39,8 @@ typedef struct _onyx_tilde {
 static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
 {
     char err[ONYXPD_MSG_LEN];
-    if (b->host_block != x->x_n &&
-        onyxpd_bundle_start(b, x->x_n, err, sizeof err)) {
+    if ((b->host_block != x->x_n || b->burst != x->x_burst) &&
+        onyxpd_bundle_start(b, x->x_n, x->x_burst, err, sizeof err)) {
         pd_error(x, "onyx~: load failed, keeping the current model: %s", err);
         onyxpd_bundle_free(b);
         return;
@@ -106,12 +108,14 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
     for (int c = 0; c < x->x_nout; c++)
         x->x_outs[c] = sp[x->x_nin + c]->s_vec;
     x->x_n = n;
+    x->x_burst = onyxpd_burst(n, x->x_sr);
     atomic_store(&x->x_worker.host_block, n);
+    atomic_store(&x->x_worker.burst, x->x_burst);
     onyxpd_bundle *b = x->x_cur;
-    if (b && b->host_block != n) {
+    if (b && (b->host_block != n || b->burst != x->x_burst)) {
         char err[ONYXPD_MSG_LEN];
         onyxpd_worker_hold(&x->x_worker);
-        if (onyxpd_bundle_start(b, n, err, sizeof err))
+        if (onyxpd_bundle_start(b, n, x->x_burst, err, sizeof err))
             pd_error(x, "onyx~: %s: block %d: %s; output is silence", b->path,
                      n, err);
         onyxpd_worker_release(&x->x_worker);
@@ -125,6 +129,32 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
 }
 
 /* ------------------------------ messages ------------------------------ */
+
+/* A list sets the scalars of the signal inlets, left to right, as Pd does
+ * for its own signal objects; anything else that is not a method (a bang, a
+ * symbol, a longer list, a list with a symbol) is one error. */
+static void onyx_tilde_list(t_onyx_tilde *x, t_symbol *s, int argc,
+                            t_atom *argv)
+{
+    (void)s;
+    int floats = 1;
+    for (int k = 0; k < argc; k++)
+        floats &= argv[k].a_type == A_FLOAT;
+    if (!argc || !floats || argc > x->x_nin) {
+        const char *what = !argc ? "bang"
+                           : argc == 1 && argv[0].a_type == A_SYMBOL
+                               ? "symbol"
+                               : "list";
+        pd_error(x,
+                 "onyx~: %s: the inlets take signals (or up to %d number(s) "
+                 "for their scalars); a model input takes 'set NAME v...'",
+                 what, x->x_nin);
+        return;
+    }
+    x->x_f = argv[0].a_w.w_float;
+    for (int k = 1; k < argc; k++)
+        pd_float((t_pd *)x->x_inlets[k], argv[k].a_w.w_float);
+}
 
 static void onyx_tilde_load(t_onyx_tilde *x, t_symbol *s, int argc,
                             t_atom *argv)
@@ -227,7 +257,7 @@ static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc,
     char err[ONYXPD_MSG_LEN];
     onyxpd_worker_hold(&x->x_worker);
     onyx_stream_profile(b->stream, want);
-    if (onyxpd_bundle_start(b, b->host_block, err, sizeof err))
+    if (onyxpd_bundle_start(b, b->host_block, b->burst, err, sizeof err))
         pd_error(x, "onyx~: profile: %s", err);
     onyxpd_worker_release(&x->x_worker);
     b->profiling = want;
@@ -267,18 +297,23 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
               onyx_stream_signal_outputs(b->stream) > x->x_nout)) {
         pd_error(x,
                  "onyx~: %s: the model has %d signal input(s) and %d "
-                 "output(s), more than -in %d -out %d",
+                 "output(s), more than the object's %d inlet(s) and %d "
+                 "outlet(s) (-in, -out)",
                  b->path, onyx_stream_signal_inputs(b->stream),
                  onyx_stream_signal_outputs(b->stream), x->x_nin, x->x_nout);
         onyxpd_bundle_free(b);
         b = NULL;
     }
+    /* a model argument that failed was reported: no second error at DSP */
+    x->x_warned = i < argc && !b;
     /* later loads must fit the object as created */
     f->cfg.max_in = x->x_nin;
     f->cfg.max_out = x->x_nout;
 
+    x->x_inlets = getbytes(x->x_nin * sizeof *x->x_inlets);
     for (int c = 1; c < x->x_nin; c++)
-        inlet_new(&x->x_obj, &x->x_obj.ob_pd, &s_signal, &s_signal);
+        x->x_inlets[c] =
+            inlet_new(&x->x_obj, &x->x_obj.ob_pd, &s_signal, &s_signal);
     for (int c = 0; c < x->x_nout; c++)
         outlet_new(&x->x_obj, &s_signal);
     x->x_msgout = outlet_new(&x->x_obj, 0);
@@ -301,6 +336,7 @@ static void onyx_tilde_free(t_onyx_tilde *x)
     clock_free(x->x_poll);
     onyxpd_worker_free(&x->x_worker); /* joins: waits for a running inference */
     x->x_cur = NULL;
+    freebytes(x->x_inlets, x->x_nin * sizeof *x->x_inlets);
     freebytes(x->x_ins, x->x_nin * sizeof *x->x_ins);
     freebytes(x->x_outs, x->x_nout * sizeof *x->x_outs);
 }
@@ -315,6 +351,7 @@ ONYXPD_EXPORT void onyx_tilde_setup(void)
     CLASS_MAINSIGNALIN(onyx_tilde_class, t_onyx_tilde, x_f);
     class_addmethod(onyx_tilde_class, (t_method)onyx_tilde_dsp, gensym("dsp"),
                     A_CANT, 0);
+    class_addlist(onyx_tilde_class, onyx_tilde_list);
     struct {
         const char *name;
         t_method fn;

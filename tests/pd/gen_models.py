@@ -13,6 +13,7 @@ Writes into OUTDIR:
   slow.onnx       x (1,T,1) -> 24 x (512x512 MatMul + tanh) -> y   (too slow for 64)
   mlp.onnx        [onyx]: in (1,2) -> out (1,3), sum (1,1)
   count.onnx      [onyx] state: in (1,1), h (1,1) -> y = in + h, h_out = h + 1
+  tick.onnx       [onyx] no input but a state: h (1,1) -> y = h, h_out = h + 1
   notonnx.onnx    a text file with an .onnx name
   in.wav, imp.wav test sounds (float32 WAV, 44100 Hz)
   gru_ref.npy, gru_ps_ref.npy, conv1024_ref.npy   PyTorch outputs for in.wav
@@ -105,6 +106,11 @@ class Count(torch.nn.Module):
         return x + h, h + 1.0
 
 
+class Tick(torch.nn.Module):
+    def forward(self, h):
+        return h * 1.0, h + 1.0
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -160,6 +166,8 @@ def main():
         f.write('%.6f\n' % s.item())
     export(Count(), (torch.zeros(1, 1), torch.zeros(1, 1)), p('count.onnx'),
            ['x', 'h'], ['y', 'h_out'])
+    export(Tick(), (torch.zeros(1, 1),), p('tick.onnx'), ['h'],
+           ['y', 'h_out'])
     with open(p('notonnx.onnx'), 'w') as f:
         f.write('this is not an ONNX model\n')
 
