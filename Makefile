@@ -85,6 +85,7 @@ clean-onyx:
 include models/models.mk
 # onyx vs PyTorch on every zoo model: make bench -> bench/results.{md,svg}
 include bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 # ---- the Pd library (pd-lib-builder) --------------------------------------
 #   make pd          onyx~.pd_linux and onyx.pd_linux in the top folder (the

@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
       pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
-      python3-torch valgrind"
+      python3-torch valgrind clang libclang-rt-14-dev"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done)

@@ -132,7 +132,7 @@ BIN_FN(min_i64, int64_t, int64_t, int64_t, A < B ? A : B)
 BIN_FN(pow_f32_f32, float, float, float, powf(A, B))
 BIN_FN(pow_f32_i64, float, int64_t, float, powf(A, (float)B))
 BIN_FN(pow_i64_i64, int64_t, int64_t, int64_t, pow_i64(A, B))
-BIN_FN(pow_i64_f32, int64_t, float, int64_t, (int64_t)pow((double)A, (double)B))
+BIN_FN(pow_i64_f32, int64_t, float, int64_t, onyx_f2i(pow((double)A, (double)B)))
 BIN_FN(square_f32, float, float, float, ((void)B, A * A)) /* Pow(x, 2) */
 
 BIN_FN(eq_f32, float, float, uint8_t, A == B)

@@ -10,20 +10,11 @@
 /* y (n,) = cast(x (n,)) */
 typedef void (*cast_fn)(void *y, const void *x, int64_t n);
 
-/* Float to int64 without undefined behaviour: NaN and out-of-range values
- * give INT64_MIN, as x86's conversion does. */
-static inline int64_t f2i(double v)
-{
-    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0))
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 /* clang-format off */
 /* value v (of any source type) as the integer the target keeps */
 #define AS_INT(v)                                                              \
-    _Generic((v), float: f2i((double)(v)), double: f2i((double)(v)),           \
-             default: (int64_t)(v))
+    _Generic((v), float: onyx_f2i((double)(v)),                               \
+             double: onyx_f2i((double)(v)), default: (int64_t)(v))
 
 #define CONV_F32(v) ((float)(v))
 #define CONV_F64(v) ((double)(v))

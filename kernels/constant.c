@@ -215,12 +215,21 @@ static onyx_status range_prepare(onyx_prep *p)
         int64_t limit = onyx_get_int(p->in[RG_LIMIT], 0);
         int64_t delta = onyx_get_int(p->in[RG_DELTA], 0);
         ONYX_CHECK(p, delta != 0, "delta is 0");
-        /* ceil((limit - start) / delta) with integer division toward 0 */
-        int64_t span = limit - start;
-        if ((span > 0) != (delta > 0) || span == 0)
-            n = 0;
-        else
-            n = (span + delta + (delta > 0 ? -1 : 1)) / delta;
+        /* ceil((limit - start) / delta), in uint64: the span between two
+         * int64 may not fit in an int64 */
+        uint64_t span = 0, step = 1;
+        if (delta > 0 && limit > start) {
+            span = (uint64_t)limit - (uint64_t)start;
+            step = (uint64_t)delta;
+        } else if (delta < 0 && limit < start) {
+            span = (uint64_t)start - (uint64_t)limit;
+            step = 0 - (uint64_t)delta;
+        }
+        uint64_t len = span / step + (span % step != 0);
+        ONYX_CHECK(p, len <= (uint64_t)INT64_MAX,
+                   "range of %llu elements is too long",
+                   (unsigned long long)len);
+        n = (int64_t)len;
     }
     if (p->out[0]) onyx_set_shape(p->out[0], dt, 1, &n);
     return ONYX_OK;
@@ -245,8 +254,10 @@ static onyx_status range_eval(onyx_exec *e)
         int64_t start = *(const int64_t *)S->data;
         int64_t delta = *(const int64_t *)D->data;
         int64_t *y = Y->data;
+        /* in uint64: exact, as every value lies between start and limit,
+         * and no intermediate product overflows */
         for (int64_t i = 0; i < n; i++)
-            y[i] = start + i * delta;
+            y[i] = (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)delta);
         break;
     }
     default: {

@@ -28,7 +28,7 @@ static void split_at(const int64_t *dims, int rank, int axis, int64_t *outer,
 }
 
 /* Y (outer, n, inner) = running sums of X along n. */
-#define CUMSUM_LOOP(T, SFX)                                                    \
+#define CUMSUM_LOOP(T, SFX, ADD)                                               \
     static void cumsum_##SFX(T *y, const T *x, int64_t outer, int64_t n,       \
                              int64_t inner, int exclusive, int reverse)        \
     {                                                                          \
@@ -46,13 +46,16 @@ static void split_at(const int64_t *dims, int rank, int axis, int64_t *outer,
                 xr += step;                                                    \
                 yr += step;                                                    \
                 for (int64_t j = 0; j < inner; j++)                            \
-                    yr[j] = yp[j] + xs[j];                                     \
+                    yr[j] = ADD(yp[j], xs[j]);                                 \
             }                                                                  \
         }                                                                      \
     }
 
-CUMSUM_LOOP(float, f32)
-CUMSUM_LOOP(int64_t, i64)
+#define ADD_F32(a, b) ((a) + (b))
+/* int64 sums wrap (as numpy's do) instead of overflowing */
+#define ADD_I64(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
+CUMSUM_LOOP(float, f32, ADD_F32)
+CUMSUM_LOOP(int64_t, i64, ADD_I64)
 
 /* Normalise the value of the axis tensor; 0 on success. */
 static int read_axis(const onyx_tensor *A, int rank, int *axis)

@@ -67,6 +67,8 @@ static onyx_status expand_prepare(onyx_prep *p)
     memcpy(S.dims, p->in[E_ARG]->data, (size_t)n * sizeof S.dims[0]);
     const onyx_tensor *both[2] = {X, &S};
     ONYX_TRY(onyx_broadcast_shape(p, both, 2, &Y));
+    /* before the view, whose merged dims must not overflow */
+    ONYX_TRY(onyx_check_size(p, X->dtype, Y.rank, Y.dims));
     if (p->out[E_OUT]) onyx_set_shape(p->out[E_OUT], X->dtype, Y.rank, Y.dims);
 
     view_params *vp = calloc(1, sizeof *vp);
@@ -99,6 +101,7 @@ static onyx_status tile_prepare(onyx_prep *p)
         ONYX_CHECK(p, dims[k] >= 0, "repeats[%d] = %lld is too large", k,
                    (long long)reps[k]);
     }
+    ONYX_TRY(onyx_check_size(p, X->dtype, X->rank, dims)); /* as Expand */
     if (p->out[E_OUT]) onyx_set_shape(p->out[E_OUT], X->dtype, X->rank, dims);
 
     view_params *vp = calloc(1, sizeof *vp);

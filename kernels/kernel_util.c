@@ -211,8 +211,8 @@ int64_t onyx_get_int(const onyx_tensor *t, int64_t k)
     switch (t->dtype) {
     case ONYX_INT64: return ((const int64_t *)t->data)[k];
     case ONYX_INT32: return ((const int32_t *)t->data)[k];
-    case ONYX_FLOAT: return (int64_t)((const float *)t->data)[k];
-    case ONYX_DOUBLE: return (int64_t)((const double *)t->data)[k];
+    case ONYX_FLOAT: return onyx_f2i(((const float *)t->data)[k]);
+    case ONYX_DOUBLE: return onyx_f2i(((const double *)t->data)[k]);
     case ONYX_BOOL:
     case ONYX_UINT8: return ((const uint8_t *)t->data)[k];
     case ONYX_INT8: return ((const int8_t *)t->data)[k];
@@ -259,7 +259,8 @@ onyx_status onyx_check_size(onyx_prep *p, onyx_dtype dt, int rank,
         memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
         char b[128];
         return onyx_fail(p, ONYX_ERR_LIMIT,
-                         "output %s %s is invalid or larger than %lld bytes",
+                         "output %s %s is invalid or larger than %lld bytes "
+                         "(onyx_limits.max_tensor_bytes)",
                          onyx_dtype_name(dt), onyx_shape_str(&t, b, sizeof b),
                          (long long)limit);
     }

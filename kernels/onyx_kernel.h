@@ -206,6 +206,16 @@ onyx_status onyx_need_dtype(onyx_prep *p, int i, unsigned mask);
     (ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |   \
      ONYX_MASK(ONYX_BOOL))
 
+/* v as int64 without undefined behaviour: truncated toward zero, and
+ * INT64_MIN for NaN and values out of range (what x86's conversion gives).
+ * Every float-to-integer conversion of data goes through it. */
+static inline int64_t onyx_f2i(double v)
+{
+    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0))
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
 /* Read element k of an int64/int32 or float tensor as int64 / double. */
 int64_t onyx_get_int(const onyx_tensor *t, int64_t k);
 double onyx_get_double(const onyx_tensor *t, int64_t k);

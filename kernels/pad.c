@@ -28,6 +28,7 @@ typedef struct {
     int64_t lo, hi;         /* last axis: output [lo, hi) is a plain copy */
     int64_t src_lo;         /* ... of source elements from src_lo on */
     int value_input;        /* constant_value comes from input PAD_VALUE */
+    int empty;              /* Y has no elements: nothing to do, no map */
     unsigned char value[8]; /* the constant, as one element of the dtype */
     int64_t map[];          /* per axis: source index of each output index */
 } pad_params;
@@ -74,11 +75,12 @@ static void store_scalar(void *dst, onyx_dtype dt, double v)
     switch (dt) {
     case ONYX_FLOAT: *(float *)dst = (float)v; break;
     case ONYX_DOUBLE: *(double *)dst = v; break;
-    case ONYX_INT64: *(int64_t *)dst = (int64_t)v; break;
-    case ONYX_INT32: *(int32_t *)dst = (int32_t)v; break;
+    /* integers: as Cast converts (onyx_f2i, then wrap) */
+    case ONYX_INT64: *(int64_t *)dst = onyx_f2i(v); break;
+    case ONYX_INT32: *(int32_t *)dst = (int32_t)(uint32_t)onyx_f2i(v); break;
     case ONYX_BOOL: *(uint8_t *)dst = v != 0.0; break;
-    case ONYX_UINT8: *(uint8_t *)dst = (uint8_t)v; break;
-    case ONYX_INT8: *(int8_t *)dst = (int8_t)v; break;
+    case ONYX_UINT8: *(uint8_t *)dst = (uint8_t)onyx_f2i(v); break;
+    case ONYX_INT8: *(int8_t *)dst = (int8_t)(uint8_t)onyx_f2i(v); break;
     default: break;
     }
 }
@@ -166,8 +168,13 @@ static onyx_status pad_prepare(onyx_prep *p)
                    mode_s);
         maplen += odims[a];
     }
-    /* the map below has an entry per output index: check Y's size first */
+    /* the map below has an entry per output index: check Y's size first;
+     * an empty Y needs no map (and its other dims may be huge) */
     ONYX_TRY(onyx_check_size(p, X->dtype, rank, odims));
+    int empty = 0;
+    for (int a = 0; a < rank; a++)
+        empty |= odims[a] == 0;
+    if (empty) maplen = 0;
 
     pad_params *pp = calloc(1, sizeof *pp + (size_t)maplen * sizeof(int64_t));
     if (!pp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
@@ -176,6 +183,7 @@ static onyx_status pad_prepare(onyx_prep *p)
     pp->rank = rank;
     pp->es = onyx_dtype_size(X->dtype);
     pp->value_input = V != NULL;
+    pp->empty = empty;
     memcpy(pp->value, value, sizeof value);
     int64_t off = 0, stride = 1;
     for (int a = rank - 1; a >= 0; a--) {
@@ -185,7 +193,7 @@ static onyx_status pad_prepare(onyx_prep *p)
     for (int a = 0; a < rank; a++) {
         pp->odims[a] = odims[a];
         pp->map_off[a] = off;
-        for (int64_t i = 0; i < odims[a]; i++)
+        for (int64_t i = 0; i < odims[a] && !empty; i++)
             pp->map[off + i] = pad_source(mode, i, pads[a], X->dims[a]);
         off += odims[a];
     }
@@ -209,6 +217,7 @@ static onyx_status pad_eval(onyx_exec *e)
     const void *value = pp->value;
     if (pp->value_input) value = e->in[PAD_VALUE]->data;
     int rank = pp->rank;
+    if (pp->empty) return ONYX_OK;
     if (rank == 0) {
         memcpy(y, x, es);
         return ONYX_OK;

@@ -161,7 +161,7 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
 /* The walk, once per element type T with accumulator type A.
  * walk_T: x, acc and m (ACC_SUMEXP only) are X, the accumulators (shaped as Y)
  * and the per-output maxima (shaped as Y). */
-#define REDUCE_WALK(T, A, SFX, EXP)                                            \
+#define REDUCE_WALK(T, A, SFX, EXP, ADD, MUL)                                  \
     typedef struct {                                                           \
         const reduce_params *rp;                                               \
         acc_kind k;                                                            \
@@ -179,15 +179,15 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \
-                a += x[j];                                                     \
+                a = ADD(a, x[j]);                                              \
             break;                                                             \
         case ACC_SUMSQ:                                                        \
             for (int64_t j = 0; j < n; j++)                                    \
-                a += (A)x[j] * x[j];                                           \
+                a = ADD(a, MUL((A)x[j], x[j]));                                \
             break;                                                             \
         case ACC_PROD:                                                         \
             for (int64_t j = 0; j < n; j++)                                    \
-                a *= x[j];                                                     \
+                a = MUL(a, x[j]);                                              \
             break;                                                             \
         case ACC_MAX:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \
@@ -213,15 +213,15 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
         switch (k) {                                                           \
         case ACC_SUM:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \
-                acc[j] += x[j];                                                \
+                acc[j] = ADD(acc[j], x[j]);                                    \
             break;                                                             \
         case ACC_SUMSQ:                                                        \
             for (int64_t j = 0; j < n; j++)                                    \
-                acc[j] += x[j] * x[j];                                         \
+                acc[j] = ADD(acc[j], MUL(x[j], x[j]));                         \
             break;                                                             \
         case ACC_PROD:                                                         \
             for (int64_t j = 0; j < n; j++)                                    \
-                acc[j] *= x[j];                                                \
+                acc[j] = MUL(acc[j], x[j]);                                    \
             break;                                                             \
         case ACC_MAX:                                                          \
             for (int64_t j = 0; j < n; j++)                                    \
@@ -257,10 +257,15 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
                              ao + i * rp->ostr[g]);                            \
     }
 
-#define EXP_F32(v) expf(v)
-#define EXP_I64(v) exp((double)(v))
-REDUCE_WALK(float, double, f32, EXP_F32)
-REDUCE_WALK(int64_t, int64_t, i64, EXP_I64)
+#define EXP_F32(v)    expf(v)
+#define EXP_I64(v)    exp((double)(v))
+#define ADD_F32(a, b) ((a) + (b))
+#define MUL_F32(a, b) ((a) * (b))
+/* int64 sums and products wrap (as numpy's do) instead of overflowing */
+#define ADD_I64(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
+#define MUL_I64(a, b) ((int64_t)((uint64_t)(a) * (uint64_t)(b)))
+REDUCE_WALK(float, double, f32, EXP_F32, ADD_F32, MUL_F32)
+REDUCE_WALK(int64_t, int64_t, i64, EXP_I64, ADD_I64, MUL_I64)
 
 static onyx_status reduce_prepare(onyx_prep *p)
 {
@@ -437,7 +442,7 @@ static void reduce_eval_i64(const reduce_params *rp, const int64_t *x,
             y[o] /= rp->count;
     if (rp->kind == RK_L2)
         for (int64_t o = 0; o < rp->out_n; o++)
-            y[o] = (int64_t)sqrt((double)y[o]);
+            y[o] = onyx_f2i(sqrt((double)y[o])); /* NaN if it wrapped */
 }
 
 static onyx_status reduce_eval(onyx_exec *e)

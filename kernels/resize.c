@@ -115,6 +115,10 @@ static void resize_build(const resize_params *r, const resize_pass *ps,
             }
             continue;
         }
+        /* far outside the axis every tap clamps to an edge: keep x_ori
+         * (NaN included) where the integer casts below are defined */
+        if (!(xo >= -3)) xo = -3;
+        if (xo > in + 2) xo = in + 2;
         /* taps sit left of x_ori: base and ratio in (0, 1] */
         double base = floor(xo), ratio = xo - base;
         if (ratio == 0) {
@@ -247,7 +251,11 @@ static onyx_status resize_prepare(onyx_prep *p)
             scale[i] = ((const float *)S->data)[i];
             ONYX_CHECK(p, scale[i] > 0, "scales[%d] = %g must be > 0", i,
                        scale[i]);
-            out_dims[i] = (int64_t)floor(scale[i] * (double)X->dims[i]);
+            double od = floor(scale[i] * (double)X->dims[i]);
+            ONYX_CHECK(p, od >= 1 && od <= INT32_MAX,
+                       "axis %d of %s resizes to %g elements", i,
+                       onyx_shape_str(X, sb, sizeof sb), od);
+            out_dims[i] = (int64_t)od;
         }
     } else {
         ONYX_TRY(onyx_need_dtype(p, in_sizes, ONYX_MASK(ONYX_INT64)));
@@ -269,6 +277,9 @@ static onyx_status resize_prepare(onyx_prep *p)
         ONYX_CHECK(p, out_dims[i] >= 1 && out_dims[i] <= INT32_MAX,
                    "axis %d of %s resizes to %lld elements", i,
                    onyx_shape_str(X, sb, sizeof sb), (long long)out_dims[i]);
+
+    /* the tables and scratch below grow with the output: check it first */
+    ONYX_TRY(onyx_check_size(p, ONYX_FLOAT, rank, out_dims));
 
     const onyx_tensor *roi = NULL;
     if (ctm == RS_TF_CROP_AND_RESIZE) {

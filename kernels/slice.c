@@ -135,7 +135,9 @@ static onyx_status slice_prepare(onyx_prep *p)
     int64_t s = 1, empty = 0;
     for (int k = r - 1; k >= 0; k--) {
         sp->dims[k] = dims[k];
-        sp->strides[k] = s * step[k];
+        /* a step past the axis' end takes one element and may be any
+         * int64: only a step that is taken scales the stride */
+        sp->strides[k] = dims[k] > 1 ? s * step[k] : s;
         sp->base += first[k] * s;
         if (dims[k] == 0) empty = 1;
         s *= X->dims[k];

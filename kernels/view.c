@@ -6,13 +6,16 @@
 
 int onyx_view_simplify(int rank, int64_t *dims, int64_t *strides)
 {
-    int r = 0;
-    for (int k = 0; k < rank; k++) {
-        if (dims[k] == 0) { /* empty view: one axis of 0 says it all */
+    /* an empty view: one axis of 0 says it all (checked first: merged, the
+     * other dims could multiply past int64) */
+    for (int k = 0; k < rank; k++)
+        if (dims[k] == 0) {
             dims[0] = 0;
             strides[0] = 1;
             return 1;
         }
+    int r = 0;
+    for (int k = 0; k < rank; k++) {
         if (dims[k] == 1) continue;
         if (r > 0 && strides[r - 1] == strides[k] * dims[k]) {
             dims[r - 1] *= dims[k];

@@ -224,7 +224,9 @@ static inline VF V_(exp_reduce)(VF x, VI *n)
 {
     VF t = x * 1.44269504f + 12582912.0f;
     VF fn = t - 12582912.0f;
-    *n = V_(bits)(t) - 0x4B400000;
+    /* in unsigned lanes: outside the range (a lane the caller throws away)
+     * the difference wraps instead of overflowing */
+    *n = (VI)((VU)V_(bits)(t) - 0x4B400000u);
     VF r = x - fn * 0.693359375f;
     return r + fn * 2.12194440e-4f;
 }

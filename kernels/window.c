@@ -137,16 +137,15 @@ static onyx_status mel_prepare(onyx_prep *p)
     }
     ONYX_CHECK(p, onyx_numel(p->in[MEL_SAMPLE_RATE]) == 1,
                "sample_rate must be a scalar");
+    int64_t dims[2] = {n_dft / 2 + 1, n_mel};
+    ONYX_TRY(onyx_check_size(p, dt, 2, dims)); /* bounds n_mel + 2 below */
     mel_params *m = malloc(sizeof *m);
     if (!m) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     m->num_mel_bins = n_mel;
     m->dft_length = n_dft;
     p->params = m;
     p->scratch_bytes = (size_t)(n_mel + 2) * sizeof(int64_t);
-    if (p->out[0]) {
-        int64_t dims[2] = {n_dft / 2 + 1, n_mel};
-        onyx_set_shape(p->out[0], dt, 2, dims);
-    }
+    if (p->out[0]) onyx_set_shape(p->out[0], dt, 2, dims);
     return ONYX_OK;
 }
 
@@ -175,7 +174,7 @@ static onyx_status mel_eval(onyx_exec *e)
     double step = (hi - lo) / (double)(n_mel + 2);
     for (int64_t i = 0; i < n_mel + 2; i++) {
         double hz = 700.0 * (pow(10.0, ((double)i * step + lo) / 2595.0) - 1.0);
-        edge[i] = (int64_t)floor((double)(n_dft + 1) * hz / rate);
+        edge[i] = onyx_f2i(floor((double)(n_dft + 1) * hz / rate));
     }
     float *yf = Y->dtype == ONYX_FLOAT ? Y->data : NULL;
     int64_t *yi = Y->dtype == ONYX_INT64 ? Y->data : NULL;
@@ -194,17 +193,22 @@ static onyx_status mel_eval(onyx_exec *e)
                 yi[(j)*n_mel + (i)] = (int64_t)(v);                            \
         }                                                                      \
     } while (0)
+    /* odd frequencies put edges anywhere in int64: the loops visit only
+     * rows in [0, n_spec), the weights use the true edges (in double) */
+#define IN_SPEC(v) ((v) < 0 ? 0 : (v) > n_spec ? n_spec : (v))
     for (int64_t i = 0; i < n_mel; i++) {
         int64_t left = edge[i], center = edge[i + 1], right = edge[i + 2];
+        double l = (double)left, c = (double)center, r = (double)right;
         if (center == left) {
             MEL_SET(center, i, 1.0);
         } else {
-            for (int64_t j = left; j <= center; j++)
-                MEL_SET(j, i, (double)(j - left) / (double)(center - left));
+            for (int64_t j = IN_SPEC(left); j <= IN_SPEC(center); j++)
+                if (j <= center) MEL_SET(j, i, ((double)j - l) / (c - l));
         }
-        for (int64_t j = center; j < right; j++)
-            MEL_SET(j, i, (double)(right - j) / (double)(right - center));
+        for (int64_t j = IN_SPEC(center); j < IN_SPEC(right); j++)
+            if (j >= center) MEL_SET(j, i, (r - (double)j) / (r - c));
     }
+#undef IN_SPEC
 #undef MEL_SET
     return ONYX_OK;
 }

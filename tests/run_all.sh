@@ -57,6 +57,7 @@ sh tests/cli/check.sh build/openblas-san/onyx "$OUT/cli-san"
 /usr/bin/python3 tests/stream/check.py build/openblas-san/onyx "$OUT/stream-san"
 make -s SAN=1 OPT=-O1 test-unit
 conformance build/openblas-san/onyx san
+make -s fuzz-replay
 
 step "PyTorch-exported models vs PyTorch"
 /usr/bin/python3 tests/models/torch_models.py bin/onyx "$OUT/torch"

@@ -17,6 +17,10 @@ typedef struct cli_tensor {
  * float32 and int64) or a .pb (serialized TensorProto) file, by extension.
  * On error returns non-zero with a message in msg. */
 int cli_read_tensor(const char *path, cli_tensor *out, char *msg, size_t cap);
+/* The same on bytes in memory; label names them in messages and its
+ * extension (.npy or .pb) gives the format. buf is only read. */
+int cli_parse_tensor(const char *label, const unsigned char *buf, size_t len,
+                     cli_tensor *out, char *msg, size_t cap);
 int cli_write_npy(const char *path, const onyx_tensor *t, char *msg,
                   size_t cap);
 void cli_tensor_free(cli_tensor *t);

@@ -221,22 +221,24 @@ static int read_pb(const char *path, const unsigned char *buf, size_t len,
     return 0;
 }
 
+int cli_parse_tensor(const char *label, const unsigned char *buf, size_t len,
+                     cli_tensor *out, char *msg, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    if (ends_with(label, ".npy"))
+        return read_npy(label, buf, len, out, msg, cap);
+    if (ends_with(label, ".pb")) return read_pb(label, buf, len, out, msg, cap);
+    snprintf(msg, cap, "%s: unknown tensor file type (use .npy or .pb)", label);
+    return 1;
+}
+
 int cli_read_tensor(const char *path, cli_tensor *out, char *msg, size_t cap)
 {
     memset(out, 0, sizeof *out);
     size_t len = 0;
     unsigned char *buf = read_file(path, &len, msg, cap);
     if (!buf) return 1;
-    int rc;
-    if (ends_with(path, ".npy"))
-        rc = read_npy(path, buf, len, out, msg, cap);
-    else if (ends_with(path, ".pb"))
-        rc = read_pb(path, buf, len, out, msg, cap);
-    else {
-        snprintf(msg, cap, "%s: unknown tensor file type (use .npy or .pb)",
-                 path);
-        rc = 1;
-    }
+    int rc = cli_parse_tensor(path, buf, len, out, msg, cap);
     free(buf);
     return rc;
 }

@@ -127,7 +127,9 @@ typedef struct onyx_buf {
 } onyx_buf;
 size_t onyx_plan_buffers(onyx_buf *bufs, int n, size_t align);
 
-/* flops.c: estimated floating-point operations of one prepared node */
+/* flops.c: estimated floating-point operations of one prepared node, and
+ * the sum of two such counts (both saturate at INT64_MAX) */
+int64_t onyx_flops_add(int64_t a, int64_t b);
 int64_t onyx_node_flops(const char *op_type, const onyx_tensor *const *in,
                         int n_in, const onyx_tensor *const *out, int n_out,
                         const onyx_attr *attrs, int n_attrs);

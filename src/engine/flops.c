@@ -1,9 +1,23 @@
 /* flops.c - floating-point operations per node, for `onyx info` and the
- * benchmark's GFLOP/s. A multiply-add counts as 2. Ops without a formula
- * here count one operation per output element. */
+ * benchmark's GFLOP/s. A multiply-add counts as 2; a pool counts one
+ * operation per window element. Ops without a formula here count one
+ * operation per output element. Counts saturate at INT64_MAX (a model can
+ * ask for more than int64 holds). */
 #include "engine.h"
 
 #include <string.h>
+
+/* a * b for counts >= 0, saturating */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    if (a <= 0 || b <= 0) return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
+int64_t onyx_flops_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
 
 static int64_t attr_i(const onyx_attr *a, int n, const char *name, int64_t d)
 {
@@ -21,27 +35,27 @@ int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
     int64_t ny = y ? onyx_numel(y) : 0;
     if (!strcmp(op, "MatMul") && n_in >= 2 && in[0] && in[0]->rank >= 1) {
         /* Y (..., M, N) = A (..., M, K) @ B (..., K, N) */
-        return 2 * ny * in[0]->dims[in[0]->rank - 1];
+        return mul_sat(2 * ny, in[0]->dims[in[0]->rank - 1]);
     }
     if (!strcmp(op, "Gemm") && n_in >= 2 && in[0] && in[0]->rank == 2) {
         int64_t k = attr_i(attrs, n_attrs, "transA", 0) ? in[0]->dims[0]
                                                         : in[0]->dims[1];
-        return 2 * ny * k;
+        return mul_sat(2 * ny, k);
     }
     if (!strcmp(op, "Conv") && n_in >= 2 && in[1] && in[1]->rank >= 2) {
         /* each output element: C/group * prod(kernel) multiply-adds */
         int64_t per = 1;
         for (int i = 1; i < in[1]->rank; i++)
-            per *= in[1]->dims[i];
-        return 2 * ny * per;
+            per = mul_sat(per, in[1]->dims[i]);
+        return mul_sat(2 * ny, per);
     }
     if (!strcmp(op, "ConvTranspose") && n_in >= 2 && in[0] && in[1] &&
         in[1]->rank >= 2) {
         /* each input element scatters into (M/group) * prod(kernel) outputs */
         int64_t per = 1;
         for (int i = 1; i < in[1]->rank; i++)
-            per *= in[1]->dims[i];
-        return 2 * onyx_numel(in[0]) * per;
+            per = mul_sat(per, in[1]->dims[i]);
+        return mul_sat(2 * onyx_numel(in[0]), per);
     }
     if ((!strcmp(op, "RNN") || !strcmp(op, "GRU") || !strcmp(op, "LSTM")) &&
         n_in >= 3 && in[0] && in[1] && in[2] && in[0]->rank == 3 &&
@@ -50,7 +64,20 @@ int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
         int64_t steps = in[0]->dims[0] * in[0]->dims[1]; /* T*B either layout */
         int64_t dirs = in[1]->dims[0], gh = in[1]->dims[1];
         int64_t isz = in[1]->dims[2], h = in[2]->dims[2];
-        return 2 * steps * dirs * gh * (isz + h);
+        return mul_sat(mul_sat(2 * steps, dirs * gh), isz + h);
     }
+    if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool") ||
+        !strcmp(op, "LpPool")) {
+        /* each output element reads its window, prod(kernel_shape) */
+        int64_t per = 1;
+        for (int i = 0; i < n_attrs; i++)
+            if (!strcmp(attrs[i].name, "kernel_shape") &&
+                attrs[i].type == ONYX_ATTR_INTS)
+                for (int64_t k = 0; k < attrs[i].n; k++)
+                    per = mul_sat(per, attrs[i].ints[k]);
+        return mul_sat(ny, per);
+    }
+    if (!strncmp(op, "Global", 6) && n_in >= 1 && in[0])
+        return onyx_numel(in[0]); /* GlobalMaxPool...: every input once */
     return ny;
 }

@@ -349,8 +349,6 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
         }
         goto out;
     }
-    t->data = onyx_pool_alloc(pool, bytes);
-    if (!t->data) goto nomem;
     /* the typed field that ONNX uses for each data type */
     vec *src = NULL;
     switch (t->dtype) {
@@ -370,6 +368,10 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
         st = ONYX_ERR_PARSE;
         goto out;
     }
+    /* allocated once the values are there: a shape alone must not make the
+     * loader allocate (up to max_tensor_bytes) for a tensor the file lacks */
+    t->data = onyx_pool_alloc(pool, bytes);
+    if (!t->data) goto nomem;
     for (int64_t k = 0; k < n; k++) {
         switch (t->dtype) {
         case ONYX_FLOAT: ((float *)t->data)[k] = ((float *)src->data)[k]; break;
@@ -897,8 +899,8 @@ static onyx_model *model_alloc(const char *label, const onyx_limits *lim,
 }
 
 onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,
-                                      const char *label,
-                                      const onyx_limits *lim, onyx_error *err)
+                                      const char *label, const onyx_limits *lim,
+                                      onyx_error *err)
 {
     onyx_model *m = model_alloc(label ? label : "<memory>", lim, err);
     if (!m) return NULL;

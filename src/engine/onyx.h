@@ -55,8 +55,8 @@ onyx_model *onyx_model_load_memory(const void *data, size_t len,
 onyx_model *onyx_model_load_ex(const char *path, const onyx_limits *lim,
                                onyx_error *err);
 onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,
-                                      const char *label,
-                                      const onyx_limits *lim, onyx_error *err);
+                                      const char *label, const onyx_limits *lim,
+                                      onyx_error *err);
 void onyx_model_free(onyx_model *m);
 
 /* A graph input or output as the file declares it. A dim of -1 is unknown;

@@ -502,8 +502,8 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
         P->params = pr.params;
         P->free_params = pr.free_params;
         P->scratch_bytes = pr.scratch_bytes;
-        P->flops += add_flops;
-        p->flops += add_flops;
+        P->flops = onyx_flops_add(P->flops, add_flops);
+        p->flops = onyx_flops_add(p->flops, add_flops);
         /* the Add's output is t: rename t so that a next Add may fuse too */
         p->tensors[t].name = nd->outputs[0];
         *strmap_slot(&R->names, nd->outputs[0], 1) = t;
@@ -764,7 +764,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
         for (int k = 0; k < nd->n_in; k++)
             if (in_idx[k] >= 0) in_t[k].data = NULL;
         pn->flops = flops;
-        p->flops += pn->flops;
+        p->flops = onyx_flops_add(p->flops, pn->flops);
         for (int k = 0; k < nd->n_out; k++)
             if (out_idx[k] >= 0) R->producer[out_idx[k]] = p->n_nodes;
         p->n_nodes++;
