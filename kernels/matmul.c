@@ -47,7 +47,7 @@ typedef struct {
  * then agrees with the product to float rounding. */
 typedef struct mm_dft {
     int K, nb;
-    float sign;  /* Y[r][nb + k] = sign * Im(FFT)[k] */
+    float sign;      /* Y[r][nb + k] = sign * Im(FFT)[k] */
     float *w;        /* (K,) the window */
     onyx_fft4 *fft4; /* K a power of two: eight rows a pass, in lanes */
     onyx_fft *fft;   /* otherwise: two rows a pass */
@@ -84,11 +84,11 @@ static int mm_dft_match(const float *B, int64_t K, int64_t N, float *sign)
     /* the sine's sign, where w sin is largest in bin 1 */
     int64_t nmax = 0;
     for (int64_t n = 1; n < K; n++)
-        if (fabs(B[n * N] * cs[2 * n + 1]) > fabs(B[nmax * N] * cs[2 * nmax + 1]))
+        if (fabs(B[n * N] * cs[2 * n + 1]) >
+            fabs(B[nmax * N] * cs[2 * nmax + 1]))
             nmax = n;
-    const double sg = B[nmax * N + nb + 1] * B[nmax * N] * cs[2 * nmax + 1] < 0
-                          ? -1.0
-                          : 1.0;
+    const double sg =
+        B[nmax * N + nb + 1] * B[nmax * N] * cs[2 * nmax + 1] < 0 ? -1.0 : 1.0;
     int ok = 1;
     for (int64_t n = 0; n < K && ok; n++) {
         const double w = B[n * N];
@@ -140,8 +140,8 @@ static onyx_status mm_dft_detect(onyx_prep *p, mm_plan *q)
 /* mm_dft_run for a power-of-two K: rows 2t and 2t + 1 of each eight are
  * the real and imaginary parts of transform t of onyx_fft4; 4x4 transposes
  * move rows into lanes and back. */
-static void mm_dft_run4(const mm_dft *d, int64_t rows, const float *A,
-                        float *Y, float *scratch)
+static void mm_dft_run4(const mm_dft *d, int64_t rows, const float *A, float *Y,
+                        float *scratch)
 {
     const int K = d->K, nb = d->nb;
     float *re = scratch, *im = re + 4 * K;

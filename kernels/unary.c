@@ -174,7 +174,8 @@ static inline float clamp01(float v)
  * contraction in ISO C mode. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
     defined(__linux__)
-#define UNARY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define UNARY_CLONES                                                           \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define UNARY_CLONES
 #endif

@@ -107,8 +107,10 @@ static inline void V_(store_n)(float *p, VF v, int n)
 /* the 4x4 matrix with rows a, b, c, d transposed in place */
 static inline void v4_transpose(v4f *a, v4f *b, v4f *c, v4f *d)
 {
-    v4f t0 = VMATH_SHUF(*a, *b, 0, 4, 1, 5), t1 = VMATH_SHUF(*a, *b, 2, 6, 3, 7);
-    v4f t2 = VMATH_SHUF(*c, *d, 0, 4, 1, 5), t3 = VMATH_SHUF(*c, *d, 2, 6, 3, 7);
+    v4f t0 = VMATH_SHUF(*a, *b, 0, 4, 1, 5),
+        t1 = VMATH_SHUF(*a, *b, 2, 6, 3, 7);
+    v4f t2 = VMATH_SHUF(*c, *d, 0, 4, 1, 5),
+        t3 = VMATH_SHUF(*c, *d, 2, 6, 3, 7);
     *a = VMATH_SHUF(t0, t2, 0, 1, 4, 5);
     *b = VMATH_SHUF(t0, t2, 2, 3, 6, 7);
     *c = VMATH_SHUF(t1, t3, 0, 1, 4, 5);

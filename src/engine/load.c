@@ -167,10 +167,10 @@ static onyx_status read_repeated(loader *L, pb_reader *r, int wire, char kind,
     do {
         if (v->n >= max)
             LLIMIT(L, "repeated field has more than %lld entries%s",
-                  (long long)max,
-                  max == L->lim->max_attr_elems
-                      ? " (onyx_limits.max_attr_elems)"
-                      : "");
+                   (long long)max,
+                   max == L->lim->max_attr_elems
+                       ? " (onyx_limits.max_attr_elems)"
+                       : "");
         void *slot = vec_push(v, elem, L->pool);
         if (!slot) LNOMEM(L);
         switch (kind) {
@@ -570,9 +570,9 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
             if (w != PB_LEN) goto badwire;
             if (strs.n >= L->lim->max_attr_elems)
                 LLIMIT(L,
-                      "attribute has more than %lld strings "
-                      "(onyx_limits.max_attr_elems)",
-                      (long long)L->lim->max_attr_elems);
+                       "attribute has more than %lld strings "
+                       "(onyx_limits.max_attr_elems)",
+                       (long long)L->lim->max_attr_elems);
             const char **slot = vec_push(&strs, sizeof(char *), pl);
             if (!slot) LNOMEM(L);
             *slot = pb_str(&r, pl);
@@ -704,8 +704,9 @@ static onyx_status read_graph(loader *L, pb_reader r)
             LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
         if (f == 1) {
             if (nodes.n >= m->lim.max_nodes)
-                LLIMIT(L, "graph has more than %lld nodes (onyx_limits.max_nodes)",
-                      (long long)m->lim.max_nodes);
+                LLIMIT(L,
+                       "graph has more than %lld nodes (onyx_limits.max_nodes)",
+                       (long long)m->lim.max_nodes);
             onyx_nodedef *n = vec_push(&nodes, sizeof *n, pl);
             if (!n) LNOMEM(L);
             pb_reader s = pb_sub(&r);
@@ -715,9 +716,9 @@ static onyx_status read_graph(loader *L, pb_reader r)
         } else if (f == 5) {
             if (inits.n >= m->lim.max_nodes)
                 LLIMIT(L,
-                      "graph has more than %lld initializers "
-                      "(onyx_limits.max_nodes)",
-                      (long long)m->lim.max_nodes);
+                       "graph has more than %lld initializers "
+                       "(onyx_limits.max_nodes)",
+                       (long long)m->lim.max_nodes);
             onyx_init *in = vec_push(&inits, sizeof *in, pl);
             if (!in) LNOMEM(L);
             onyx_status st = read_tensor(L, &r, w, &in->t, &in->name);

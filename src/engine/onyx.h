@@ -36,11 +36,11 @@ typedef struct onyx_error {
  * for exceptional models and pass them to onyx_model_load_ex or
  * onyx_model_load_memory_ex. */
 typedef struct onyx_limits {
-    int64_t max_nodes;        /* nodes, and initializers, in the graph [100 000] */
-    int64_t max_depth;        /* nodes on the longest chain from an input [8192] */
+    int64_t max_nodes; /* nodes, and initializers, in the graph [100 000] */
+    int64_t max_depth; /* nodes on the longest chain from an input [8192] */
     int64_t max_tensor_bytes; /* one tensor [4 GiB; 1 GiB on 32-bit] */
-    int64_t max_arena_bytes;  /* one instance's arena [4 GiB; 1 GiB on 32-bit] */
-    int64_t max_attr_elems;   /* elements of one attribute array [2^20] */
+    int64_t max_arena_bytes; /* one instance's arena [4 GiB; 1 GiB on 32-bit] */
+    int64_t max_attr_elems;  /* elements of one attribute array [2^20] */
 } onyx_limits;
 onyx_limits onyx_limits_default(void);
 
