@@ -1,19 +1,36 @@
 # onyx - neural networks in Pure Data.
 #
-#   make            the onyx command (bin/onyx) and, once src/pd exists, the Pd library
+#   make            the onyx command (bin/onyx) and the Pd library (onyx~.pd_linux,
+#                   onyx.pd_linux, with pd-lib-builder)
 #   make cli        bin/onyx
 #   make test       every test (unit, conformance in both BLAS builds, malformed
-#                   models under ASan+UBSan, PyTorch-exported models)
+#                   models under ASan+UBSan, PyTorch-exported models, the Pd
+#                   objects, and the Bela builds under qemu)
 #   make models     the model zoo in models/zoo/ (PyTorch -> ONNX + references)
 #   make bench      onyx vs PyTorch on every zoo model -> bench/results.{md,svg}
 #   make BLAS=none  build the engine's own GEMM instead of OpenBLAS
 #
-# Objects go to build/<variant>/ so the OpenBLAS, BLAS=none and sanitizer
-# builds live side by side.
+# Bela (README, "Bela"):
+#   make PLATFORM=bela   Bela and Bela Mini: armv7-a, Cortex-A8, NEON, hard float
+#   make PLATFORM=gem    Bela Gem: aarch64, Cortex-A53
+#                        both build build/<platform>/onyx, onyx~.pd_linux and
+#                        onyx.pd_linux with the engine's own GEMM (BLAS=none);
+#                        on a PC with Debian's cross compilers, on the board
+#                        with its own gcc
+#   make PLATFORM=bela unit   the unit tests for that board, build/bela/tests/
+#   make bench-arm       instructions per inference under qemu, both boards
+#
+# Objects go to build/<variant>/ so the OpenBLAS, BLAS=none, sanitizer and
+# board builds live side by side.
 
+PLATFORM ?=
+ifeq ($(PLATFORM),)
 BLAS ?= openblas
+else
+BLAS ?= none
+endif
 SAN ?=
-VARIANT ?= $(BLAS)$(if $(SAN),-san)
+VARIANT ?= $(or $(PLATFORM),$(BLAS))$(if $(SAN),-san)
 BUILD := build/$(VARIANT)
 
 CC ?= cc
@@ -21,6 +38,7 @@ OPT ?= -O2
 CFLAGS_ONYX := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) -g -Wall -Wextra -Wshadow -fPIC -fno-math-errno \
 	-Ikernels -Isrc/engine
 LDLIBS_ONYX := -lm -lpthread
+PKG_CONFIG ?= pkg-config
 
 ifeq ($(BLAS),openblas)
 CFLAGS_ONYX += -DONYX_USE_OPENBLAS
@@ -35,13 +53,17 @@ CFLAGS_ONYX += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS_ONYX += -fsanitize=address,undefined
 endif
 
-ENGINE_SRC := $(wildcard kernels/*.c) $(wildcard src/engine/*.c)
+ENGINE_SRC := $(wildcard kernels/*.c kernels/*/*.c) $(wildcard src/engine/*.c)
 ENGINE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC))
 CLI_SRC := $(wildcard src/cli/*.c)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+.DEFAULT_GOAL := default
+# PLATFORM=bela | gem: flags, cross compiler, qemu, the externals' rules
+include mk/platform.mk
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
 
 # the command: bin/onyx for the default build, build/<variant>/onyx otherwise
 ifeq ($(VARIANT),openblas)
@@ -52,7 +74,11 @@ endif
 
 .PHONY: default cli unit test test-unit test-conformance test-malformed \
 	test-torch clean-onyx
+ifeq ($(PLATFORM),)
 default: cli
+else
+default: cli platform-pd
+endif
 
 cli: $(ONYX_BIN)
 
@@ -60,20 +86,25 @@ $(ONYX_BIN): $(CLI_OBJ) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(LDLIBS_ONYX) -lsndfile
 
-$(BUILD)/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/cli/*.h)
+$(BUILD)/%.o: %.c $(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(ENGINE_OBJ) tests/unit/ktest.h tests/unit/pbbuild.h
+# compiled and linked apart: linking with CFLAGS_ONYX would pull in GCC's
+# crtfastmath.o on ARM (PLATFORM=bela), which flushes every denormal
+$(BUILD)/tests/%.o: tests/unit/%.c tests/unit/ktest.h tests/unit/pbbuild.h \
+	$(wildcard kernels/*.h kernels/*/*.h src/engine/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ONYX) $(CFLAGS) $(LDFLAGS_ONYX) -o $@ $< $(ENGINE_OBJ) \
-		$(CHECK_LIBS) $(LDLIBS_ONYX)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(ENGINE_OBJ)
+	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ONYX)
 
 unit: $(UNIT_BIN)
 
 # Every unit test program; a failure stops make.
 test-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_VERBOSITY=minimal $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_VERBOSITY=minimal $(UNIT_ENV) $(RUN_TARGET) $$t; done
 
 test: cli
 	sh tests/run_all.sh
@@ -98,6 +129,7 @@ include tests/fuzz/fuzz.mk
 PD_CLASSES := src/pd/onyx~.c src/pd/onyx.c
 PD_GLUE := src/pd/onyx_pd.c
 PD_GOALS := pd all install pd-clean
+ifeq ($(PLATFORM),)
 ifneq ($(wildcard $(PD_CLASSES)),)
 ifneq ($(filter $(PD_GOALS),$(or $(MAKECMDGOALS),default)),)
 PDLIBBUILDER_DIR ?= $(if $(wildcard ./pd-lib-builder),./pd-lib-builder,/usr/share/pd-lib-builder)
@@ -121,8 +153,9 @@ pd-clean: clean
 # pd-lib-builder compiles in place and knows no header dependencies: a
 # changed header must rebuild every object (a stale struct layout crashes)
 $(addsuffix .o,$(basename $(PD_CLASSES) $(PD_GLUE) $(ENGINE_SRC))): \
-	$(wildcard kernels/*.h src/engine/*.h src/pd/*.h)
+	$(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/pd/*.h)
 .PHONY: pd pd-clean pd-rtcheck
+endif
 endif
 
 PD_RT_DIR := build/pd-rtcheck

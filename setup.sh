@@ -7,8 +7,16 @@ cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
       pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
       python3-torch valgrind clang libclang-rt-14-dev"
+# the Bela builds: cross compilers, qemu, and the boards' libraries from
+# Debian's armhf and arm64 archives (multiarch) for the tests under qemu
+PKGS="$PKGS gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user
+      libc6:armhf libc6:arm64 check:armhf check:arm64
+      libsndfile1-dev:armhf libsndfile1-dev:arm64"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
+for a in armhf arm64; do
+    dpkg --print-foreign-architectures | grep -qx $a || $SUDO dpkg --add-architecture $a
+done
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
     echo "installing:" $missing
@@ -18,6 +26,9 @@ if [ -n "$missing" ]; then
 fi
 make -j"$(nproc)" cli
 make -j"$(nproc)" pd
+make -j"$(nproc)" PLATFORM=bela
+make -j"$(nproc)" PLATFORM=gem
 make models
-echo "built bin/onyx, onyx~.pd_linux, onyx.pd_linux and the model zoo (models/zoo/)"
+echo "built bin/onyx, onyx~.pd_linux, onyx.pd_linux, the Bela builds (build/bela/,"
+echo "build/gem/) and the model zoo (models/zoo/)"
 echo "run the tests with: make test"

@@ -13,6 +13,8 @@
 #   9. onyx bench (its JSON and trace files)
 #  10. the Pd objects, headless: numbers, latency, pacing, errors, real-time
 #      safety (an interposer), leaks (valgrind), help patches
+#  11. the Bela builds (make PLATFORM=bela, PLATFORM=gem; warnings are errors)
+#      under qemu: unit tests, conformance, the zoo and trained models
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -79,5 +81,13 @@ sh tests/bench/check.sh bin/onyx "$OUT/bench"
 step "Pd objects: headless patches, latency, real-time safety, leaks"
 make -s -j"$JOBS" pd
 sh tests/pd/run.sh
+
+step "Bela (armv7 NEON) and Bela Gem (aarch64) under qemu: unit, conformance, zoo"
+for p in bela gem; do
+    make -s -j"$JOBS" PLATFORM=$p CFLAGS=-Werror default unit platform-runner
+    make -s PLATFORM=$p test-unit
+    conformance build/$p/onyx-run $p
+    /usr/bin/python3 tests/zoo/accuracy.py build/$p/onyx-run "$OUT/zoo-$p" models/zoo models/trained
+done
 
 printf '\nall tests passed\n'
