@@ -1,7 +1,9 @@
-/* gemm.c - onyx_sgemm: streaming loops for matrix-vector products (one row,
- * one column or depth one), else OpenBLAS for large products, else (and
- * with BLAS=none always) the portable blocked kernel below. */
+/* gemm.c - onyx_sgemm: matrix-vector shapes (one row, one column or depth
+ * one) go to the streaming loops of gemv.c, large products to OpenBLAS when
+ * built with it, and the rest (with BLAS=none, everything) to the portable
+ * blocked kernel below. */
 #include "gemm.h"
+#include "gemv.h"
 
 /* The portable sgemm, organised like BLIS / GotoBLAS:
  *
@@ -261,303 +263,6 @@ static void sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
     }
 }
 
-/* ---- matrix-vector products ------------------------------------------------
- * A product with one row (M = 1), one column (N = 1) or depth one (K = 1)
- * reads each element of its matrix once: its speed is the speed of reading
- * memory, and packing (ours or BLAS's) only adds a copy. These run as
- * streaming loops over the matrix's rows instead, in vectors of GEMV_VL
- * floats: 16 on x86-64 and AArch64 (one AVX-512 register, two AVX2 ones,
- * four SSE or NEON ones), 4 on 32-bit ARM (one NEON register: GCC handles
- * wider vectors there poorly). On x86-64 they are also compiled for AVX2
- * and AVX-512 and picked at load time by the CPU; every clone computes the
- * same sums in the same order, so the results do not depend on the CPU. */
-
-#if defined(__arm__)
-#define GEMV_VL 4
-#else
-#define GEMV_VL 16
-#endif
-typedef float gemv_vf __attribute__((vector_size(4 * GEMV_VL)));
-/* the same at any float's address: loads and stores through it need no
- * alignment and may alias the float arrays */
-typedef float gemv_vfu
-    __attribute__((vector_size(4 * GEMV_VL), aligned(4), may_alias));
-#define GV(p)  (*(gemv_vfu *)(p))
-#define GVC(p) (*(const gemv_vfu *)(p))
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
-    defined(__linux__)
-#define GEMV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GEMV_CLONES
-#endif
-
-/* sum of the lanes of *s, in a fixed order */
-static inline float gemv_sum(const gemv_vf *s)
-{
-    gemm_v4 q[GEMV_VL / 4];
-    memcpy(q, s, sizeof q);
-    for (int h = GEMV_VL / 8; h >= 1; h /= 2)
-        for (int i = 0; i < h; i++)
-            q[i] += q[i + h];
-    return (q[0][0] + q[0][2]) + (q[0][1] + q[0][3]);
-}
-
-/* y[i * incy] = alpha * dot(x (k), row i of R) + beta * y[i * incy] for
- * NR rows of R (row stride ldr) at once, sharing the loads of x. NR is a
- * constant at each call, so the arrays below live in registers. */
-static inline __attribute__((always_inline)) void
-dots_rows(const int NR, int k, float alpha, const float *restrict R, long ldr,
-          const float *restrict x, float beta, float *restrict y, long incy)
-{
-    gemv_vf s[4] = {{0}};
-    gemm_v4 t[4] = {{0}};
-    int p = 0;
-    for (; p + GEMV_VL <= k; p += GEMV_VL) {
-        gemv_vf xv = GVC(x + p);
-        for (int r = 0; r < NR; r++)
-            s[r] += xv * GVC(R + r * ldr + p);
-    }
-    for (; p + 4 <= k; p += 4) {
-        gemm_v4 xv;
-        memcpy(&xv, x + p, sizeof xv);
-        for (int r = 0; r < NR; r++) {
-            gemm_v4 rv;
-            memcpy(&rv, R + r * ldr + p, sizeof rv);
-            t[r] += xv * rv;
-        }
-    }
-    for (int r = 0; r < NR; r++) {
-        float d = gemv_sum(&s[r]) + ((t[r][0] + t[r][2]) + (t[r][1] + t[r][3]));
-        for (int q = p; q < k; q++)
-            d += x[q] * R[r * ldr + q];
-        float *yr = y + r * incy;
-        *yr = beta == 0 ? alpha * d : alpha * d + beta * *yr;
-    }
-}
-
-/* y (n), stride incy, = alpha * R (n, k) @ x (k) + beta * y: the dot
- * product of x with each row of R, four rows per pass over x. */
-GEMV_CLONES GEMM_HOT static void gemv_dots(int n, int k, float alpha,
-                                           const float *restrict R, long ldr,
-                                           const float *restrict x, float beta,
-                                           float *restrict y, long incy)
-{
-    int i = 0;
-    for (; i + 4 <= n; i += 4)
-        dots_rows(4, k, alpha, R + i * ldr, ldr, x, beta, y + i * incy, incy);
-    for (; i < n; i++)
-        dots_rows(1, k, alpha, R + i * ldr, ldr, x, beta, y + i * incy, incy);
-}
-
-/* y (n) = alpha * x (k), stride incx, @ R (k, n) + beta * y: the rows of R
- * scaled and summed into y, four rows per pass over y (which stays in L1)
- * so that each pass streams four rows of R. */
-GEMV_CLONES GEMM_HOT static void gemv_axpy(int n, int k, float alpha,
-                                           const float *restrict x, long incx,
-                                           const float *restrict R, long ldr,
-                                           float beta, float *restrict y)
-{
-    if (beta == 0)
-        memset(y, 0, (size_t)n * sizeof(float));
-    else if (beta != 1)
-        for (int j = 0; j < n; j++)
-            y[j] *= beta;
-    int p = 0;
-    for (; p + 4 <= k; p += 4) {
-        const float a0 = alpha * x[p * incx], a1 = alpha * x[(p + 1) * incx];
-        const float a2 = alpha * x[(p + 2) * incx],
-                    a3 = alpha * x[(p + 3) * incx];
-        const float *r0 = R + p * ldr, *r1 = r0 + ldr, *r2 = r1 + ldr,
-                    *r3 = r2 + ldr;
-        int j = 0;
-        for (; j + GEMV_VL <= n; j += GEMV_VL)
-            GV(y + j) += (a0 * GVC(r0 + j) + a1 * GVC(r1 + j)) +
-                         (a2 * GVC(r2 + j) + a3 * GVC(r3 + j));
-        for (; j < n; j++)
-            y[j] += (a0 * r0[j] + a1 * r1[j]) + (a2 * r2[j] + a3 * r3[j]);
-    }
-    for (; p < k; p++) {
-        const float a0 = alpha * x[p * incx];
-        const float *r0 = R + p * ldr;
-        int j = 0;
-        for (; j + GEMV_VL <= n; j += GEMV_VL)
-            GV(y + j) += a0 * GVC(r0 + j);
-        for (; j < n; j++)
-            y[j] += a0 * r0[j];
-    }
-}
-
-/* C (m, n) = alpha * a (m), stride inca, outer b (n) + beta * C: a
- * product of depth one, written row by row. */
-GEMV_CLONES GEMM_HOT static void gemv_outer(int m, int n, float alpha,
-                                            const float *restrict a, long inca,
-                                            const float *restrict b, float beta,
-                                            float *restrict C, long ldc)
-{
-    for (int i = 0; i < m; i++) {
-        const float ai = alpha * a[i * inca];
-        float *restrict c = C + i * ldc;
-        int j = 0;
-        if (beta == 0) {
-            for (; j + GEMV_VL <= n; j += GEMV_VL)
-                GV(c + j) = ai * GVC(b + j);
-            for (; j < n; j++)
-                c[j] = ai * b[j];
-        } else {
-            for (; j + GEMV_VL <= n; j += GEMV_VL)
-                GV(c + j) = ai * GVC(b + j) + beta * GVC(c + j);
-            for (; j < n; j++)
-                c[j] = ai * b[j] + beta * c[j];
-        }
-    }
-}
-
-/* The products above, when the shapes and strides fit one of them; returns
- * 0 (nothing done) otherwise. */
-static int sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
-                        float alpha, const float *A, int lda, const float *B,
-                        int ldb, float beta, float *C, int ldc)
-{
-    if (k <= 0 || alpha == 0) return 0;
-    /* element i of column vector op(A) / p of row vector op(A) */
-    const long as_col = trans_a ? 1 : lda, as_row = trans_a ? lda : 1;
-    /* element j of row vector op(B) / p of column vector op(B) */
-    const long bs_row = trans_b ? ldb : 1, bs_col = trans_b ? 1 : ldb;
-    if (k == 1 && bs_row == 1) {
-        /* C = op(A) (m, 1) @ op(B) (1, n) */
-        gemv_outer(m, n, alpha, A, as_col, B, beta, C, ldc);
-        return 1;
-    }
-    if (m == 1 && trans_b && (as_row == 1)) {
-        /* C row (n) = dots of op(A) row (k) with B's rows (n, k) */
-        gemv_dots(n, k, alpha, B, ldb, A, beta, C, 1);
-        return 1;
-    }
-    if (m == 1 && !trans_b) {
-        /* C row (n) = op(A) row (k) @ B (k, n) */
-        gemv_axpy(n, k, alpha, A, as_row, B, ldb, beta, C);
-        return 1;
-    }
-    if (n == 1 && !trans_a && bs_col == 1) {
-        /* C column (m) = dots of A's rows (m, k) with op(B) column (k) */
-        gemv_dots(m, k, alpha, A, lda, B, beta, C, ldc);
-        return 1;
-    }
-    if (n == 1 && trans_a && ldc == 1) {
-        /* C column (m) = op(B) column (k) as a row @ A (k, m) */
-        gemv_axpy(m, k, alpha, B, bs_col, A, lda, beta, C);
-        return 1;
-    }
-    return 0;
-}
-
-/* ---- batch-1 products with a constant matrix --------------------------------
- * onyx_gemv_pack lays op(W) (k, n) out as column panels, each (k, w)
- * row-major and contiguous, zero-filled past column n. onyx_gemv_packed then
- * reads the whole matrix in one sequential pass (the pattern hardware
- * prefetchers follow best) while a panel's w sums stay in registers. Panels
- * are GEMV_NV vectors wide; the columns left at the end go in one panel of
- * two vectors or one, whichever holds them (so the layout takes
- * k * round_up(n, GEMV_VL) floats). The accumulators and the loads must fit
- * the register file: 32 AVX-512 / 16 AVX2 registers, 16 NEON q registers.
- * A matrix narrower than one vector (a Linear layer with a few outputs)
- * would be mostly padding there: it is stored as op(W)^T (n, k) instead,
- * and each output is a dot product over a contiguous row. */
-#if defined(__arm__)
-#define GEMV_NV 8
-#else
-#define GEMV_NV 4
-#endif
-#define GEMV_PW (GEMV_VL * GEMV_NV)
-
-/* width of the panel that starts at column j0 of n */
-static int gemv_panel_width(int n, int j0)
-{
-    int rest = n - j0;
-    return rest >= GEMV_PW ? GEMV_PW : rest > GEMV_VL ? 2 * GEMV_VL : GEMV_VL;
-}
-
-size_t onyx_gemv_pack_floats(int n, int k)
-{
-    if (n <= 0 || k <= 0) return 0;
-    if (n < GEMV_VL) return (size_t)k * (size_t)n;
-    return (size_t)k * (size_t)((n + GEMV_VL - 1) / GEMV_VL * GEMV_VL);
-}
-
-void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
-                    int k)
-{
-    if (n < GEMV_VL) {
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++)
-                P[(long)j * k + p] =
-                    trans_w ? W[(long)j * ldw + p] : W[(long)p * ldw + j];
-        return;
-    }
-    for (int j0 = 0, w; j0 < n; j0 += w) {
-        w = gemv_panel_width(n, j0);
-        for (int p = 0; p < k; p++, P += w)
-            for (int j = 0; j < w; j++)
-                P[j] = j0 + j >= n ? 0.0f
-                       : trans_w   ? W[(long)(j0 + j) * ldw + p]
-                                   : W[(long)p * ldw + j0 + j];
-    }
-}
-
-/* y (NV vectors, of which the first w floats are kept) = alpha * x (k) @
- * panel (k, NV vectors) + beta * y. NV is a constant at each call, so acc
- * lives in registers. */
-static inline __attribute__((always_inline)) void
-gemv_panel(const int NV, int k, float alpha, const float *restrict x,
-           const float *restrict P, float beta, float *restrict y, int w)
-{
-    gemv_vf acc[GEMV_NV] = {{0}};
-    for (int p = 0; p < k; p++, P += GEMV_VL * NV) {
-        const float s = x[p];
-        for (int v = 0; v < NV; v++)
-            acc[v] += s * GVC(P + GEMV_VL * v);
-    }
-    if (w == GEMV_VL * NV) {
-        for (int v = 0; v < NV; v++)
-            GV(y + GEMV_VL * v) =
-                beta == 0 ? alpha * acc[v]
-                          : alpha * acc[v] + beta * GVC(y + GEMV_VL * v);
-        return;
-    }
-    float t[GEMV_PW];
-    memcpy(t, acc, sizeof t);
-    for (int j = 0; j < w; j++)
-        y[j] = beta == 0 ? alpha * t[j] : alpha * t[j] + beta * y[j];
-}
-
-GEMV_CLONES GEMM_HOT void onyx_gemv_packed(int n, int k, float alpha,
-                                           const float *restrict x,
-                                           const float *restrict P, float beta,
-                                           float *restrict y)
-{
-    if (n <= 0) return;
-    if (k <= 0) {
-        for (int j = 0; j < n; j++)
-            y[j] = beta == 0 ? 0.0f : beta * y[j];
-        return;
-    }
-    if (n < GEMV_VL) {
-        gemv_dots(n, k, alpha, P, k, x, beta, y, 1);
-        return;
-    }
-    for (int j0 = 0, w; j0 < n; j0 += w, P += (long)w * k) {
-        w = gemv_panel_width(n, j0);
-        int cols = n - j0 < w ? n - j0 : w;
-        if (w == GEMV_PW)
-            gemv_panel(GEMV_NV, k, alpha, x, P, beta, y + j0, cols);
-        else if (w == 2 * GEMV_VL)
-            gemv_panel(2, k, alpha, x, P, beta, y + j0, cols);
-        else
-            gemv_panel(1, k, alpha, x, P, beta, y + j0, cols);
-    }
-}
-
 /* initial-exec: the flag sits in the static TLS block, so reading it never
  * calls __tls_get_addr, which allocates on a thread's first access when the
  * engine is dlopen'd (the Pd externals) */
@@ -590,8 +295,8 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 float *C, int ldc)
 {
     if (m <= 0 || n <= 0) return;
-    if (sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
-                     ldc))
+    if (onyx_sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb,
+                          beta, C, ldc))
         return;
     if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread) {
         sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta,
@@ -615,8 +320,8 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 float *C, int ldc)
 {
     if (m <= 0 || n <= 0) return;
-    if (sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
-                     ldc))
+    if (onyx_sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb,
+                          beta, C, ldc))
         return;
     sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
                    ldc);

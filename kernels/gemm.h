@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "gemv.h" /* the batch-1 products */
+
 /* C (m,n) = alpha * op(A) @ op(B) + beta * C, row-major.
  * op(A) is (m,k): A is (m,k) with row stride lda, or (k,m) when trans_a.
  * op(B) is (k,n): B is (k,n) with row stride ldb, or (n,k) when trans_b.
@@ -14,19 +16,6 @@
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc);
-
-/* Batch-1 products with a constant matrix: y (n) = alpha * x (k) @ op(W)
- * + beta * y, op(W) (k, n) being W (k, n) with row stride ldw, or W (n, k)
- * when trans_w (a Linear layer's weight). prepare packs W once into
- * onyx_gemv_pack_floats(n, k) floats (64-byte aligned for speed) laid out
- * for a single sequential pass; eval calls onyx_gemv_packed on them: a
- * memory-bound product at nearly the speed of reading the matrix. beta == 0
- * means y is write-only. */
-size_t onyx_gemv_pack_floats(int n, int k);
-void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
-                    int k);
-void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
-                      float beta, float *y);
 
 /* Marks the calling thread as real-time (on != 0) or not; returns the old
  * mark. On a real-time thread onyx_sgemm never calls into BLAS, which may

@@ -1,0 +1,28 @@
+/* gemv.h - matrix-vector products (gemv.c). */
+#ifndef ONYX_GEMV_H
+#define ONYX_GEMV_H
+
+#include <stddef.h>
+
+/* Batch-1 products with a constant matrix: y (n) = alpha * x (k) @ op(W)
+ * + beta * y, op(W) (k, n) being W (k, n) with row stride ldw, or W (n, k)
+ * when trans_w (a Linear layer's weight). prepare packs W once into
+ * onyx_gemv_pack_floats(n, k) floats (64-byte aligned for speed) laid out
+ * for a single sequential pass; eval calls onyx_gemv_packed on them: a
+ * memory-bound product at nearly the speed of reading the matrix. beta == 0
+ * means y is write-only. */
+size_t onyx_gemv_pack_floats(int n, int k);
+void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
+                    int k);
+void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
+                      float beta, float *y);
+
+/* The matrix-vector shapes of onyx_sgemm (same arguments): C = alpha *
+ * op(A) @ op(B) + beta * C when op(A) is one row or op(B) one column (or
+ * the depth is one) and the strides fit a streaming loop; returns 1 when it
+ * did the product, 0 when it did nothing. */
+int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc);
+
+#endif
