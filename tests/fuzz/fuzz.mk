@@ -24,8 +24,8 @@ FUZZ_SAN := -fsanitize=address,undefined,float-cast-overflow \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -Wall -Wextra \
 	-Wshadow -Wno-unknown-pragmas -fno-math-errno -Ikernels -Isrc/engine -Isrc/cli $(FUZZ_SAN)
-FUZZ_ENGINE_SRC := $(wildcard kernels/*.c) $(wildcard src/engine/*.c) src/cli/tensor_io.c
-FUZZ_HEADERS := $(wildcard kernels/*.h src/engine/*.h src/cli/*.h tests/fuzz/*.h)
+FUZZ_ENGINE_SRC := $(wildcard kernels/*.c kernels/*/*.c) $(wildcard src/engine/*.c) src/cli/tensor_io.c
+FUZZ_HEADERS := $(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/cli/*.h tests/fuzz/*.h)
 FUZZ_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_ENGINE_SRC))
 FUZZ_REPLAY_OBJ := $(patsubst %.c,$(FUZZ_REPLAY_DIR)/obj/%.o,$(FUZZ_ENGINE_SRC))
 FUZZ_BIN := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
