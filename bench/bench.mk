@@ -21,3 +21,28 @@ $(SGEMM_PEAK): bench/sgemm_peak.c
 
 bench: cli models $(SGEMM_PEAK)
 	$(PYTHON3) bench/compare.py --onyx $(ONYX_BIN) --sgemm-peak $(SGEMM_PEAK) $(BENCH_ARGS)
+
+# ---- make bench-arm: instructions per inference on both Bela boards ----------
+#   make bench-arm     bench/results.arm.{md,json}: every zoo and trained model
+#                      counted under qemu-arm / qemu-aarch64 (bench/arm/)
+#   make bench-arm BENCH_ARM_ARGS="gru32 single_mm"   only those models
+HOST_CC ?= cc
+INSN_PLUGIN := build/bench/insn_plugin.so
+BENCH_ARM_ARGS ?=
+.PHONY: bench-arm insn-run
+
+$(INSN_PLUGIN): bench/arm/insn_plugin.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $<
+
+# build/<platform>/insn_run (with PLATFORM=bela or gem)
+insn-run: $(BUILD)/insn_run
+$(BUILD)/insn_run: bench/arm/insn_run.c $(ENGINE_OBJ)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@.o $<
+	$(CC) $(LDFLAGS_ONYX) -o $@ $@.o $(ENGINE_OBJ) $(LDLIBS_ONYX)
+
+bench-arm: $(INSN_PLUGIN)
+	$(MAKE) -s PLATFORM=bela insn-run
+	$(MAKE) -s PLATFORM=gem insn-run
+	$(if $(wildcard models/zoo),,$(MAKE) -s models)
+	$(PYTHON3) bench/arm/bench_arm.py $(BENCH_ARM_ARGS)
