@@ -91,26 +91,36 @@ def bindings(meta, T):
 
 
 def count(board, path, runs, binds):
+    """(instructions, vector float ops, scalar float ops) of RUNS runs"""
     qemu, build, _, _, _ = BOARDS[board]
-    cmd = [qemu, "-plugin", PLUGIN, "-L", os.environ.get("QEMU_ROOT", "/"),
+    cmd = [qemu, "-plugin", PLUGIN + ",fp=on", "-L", os.environ.get("QEMU_ROOT", "/"),
            os.path.join(build, "insn_run"), path, str(runs)] + binds
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
+    n = fp = None
     for line in r.stderr.splitlines():
         if line.startswith("onyx-insns "):
-            return int(line.split()[1])
-    raise RuntimeError("no instruction count from %s" % " ".join(cmd))
+            n = int(line.split()[1])
+        if line.startswith("onyx-fp "):
+            fp = [int(v) for v in line.split()[1:3]]
+    if n is None or fp is None:
+        raise RuntimeError("no instruction count from %s" % " ".join(cmd))
+    return [n] + fp
 
 
 def per_inference(board, path, binds):
-    """instructions per inference: (I(2N) - I(N)) / N, N chosen so that the
-    N runs execute about 20 million instructions (at least 1, at most 1000)"""
-    probe = count(board, path, 2, binds) - count(board, path, 1, binds)
-    n = max(1, min(1000, int(2e7 / max(probe, 1))))
+    """(instructions, vector float ops, scalar float ops) per inference:
+    (I(2N) - I(N)) / N, N chosen so that the N runs execute about 20 million
+    instructions (at least 1, at most 1000)"""
+    def diff(a, b, n):
+        return [(x - y) / n for x, y in zip(a, b)]
+    one = count(board, path, 1, binds)
+    probe = diff(count(board, path, 2, binds), one, 1)
+    n = max(1, min(1000, int(2e7 / max(probe[0], 1))))
     if n == 1:
         return probe
-    return (count(board, path, 2 * n, binds) - count(board, path, n, binds)) / n
+    return diff(count(board, path, 2 * n, binds), count(board, path, n, binds), n)
 
 
 def macs_of(meta, T):
@@ -155,10 +165,10 @@ def main(argv):
         row = {"model": name, "T": T, "macs": macs_of(meta, T), "block": block_of(meta, T)}
         binds = bindings(meta, T)
         for b in boards:
-            n = per_inference(b, path, binds)
+            n, fv, fs = per_inference(b, path, binds)
             _, _, _, mhz, cpi = BOARDS[b]
             us = n * cpi / mhz
-            r = {"insns": n, "est_us": us,
+            r = {"insns": n, "est_us": us, "fp_vector": fv, "fp_scalar": fs,
                  "macs_per_insn": row["macs"] / n if n else 0}
             if row["block"]:
                 r["rt_percent"] = 100.0 * us / (row["block"] / SR * 1e6)
@@ -194,14 +204,16 @@ def render(info, rows, boards):
     L.append("")
     L.append("Budget: the share of real time at %d Hz that one inference of its block takes "
              "(a block of 1 sample is 22.7 us); control-rate models have none. "
-             "MACs/insn: the model's multiply-adds per executed instruction." % SR)
+             "MACs/insn: the model's multiply-adds per executed instruction. "
+             "Vector: the share of executed float arithmetic instructions that work on "
+             "4-float NEON vectors (the rest are scalar VFP / FP instructions)." % SR)
     L.append("")
     head = "| model | MACs |"
     sep = "|---|---:|"
     for b in boards:
         short = "Bela" if b == "bela" else "Gem"
-        head += " %s insns | %s MACs/insn | %s est. time | %s budget |" % ((short,) * 4)
-        sep += "---:|---:|---:|---:|"
+        head += " %s insns | %s MACs/insn | %s vector | %s est. time | %s budget |" % ((short,) * 5)
+        sep += "---:|---:|---:|---:|---:|"
     head += " IREE on Bela (published) |"
     sep += "---:|"
     L += [head, sep]
@@ -210,8 +222,11 @@ def render(info, rows, boards):
         line = "| %s | %s |" % (label, fmt_int(r["macs"]))
         for b in boards:
             x = r[b]
-            line += " %s | %.2f | %s | %s |" % (
-                fmt_int(x["insns"]), x["macs_per_insn"], fmt_t(x["est_us"]),
+            tot = x["fp_vector"] + x["fp_scalar"]
+            line += " %s | %.2f | %s | %s | %s |" % (
+                fmt_int(x["insns"]), x["macs_per_insn"],
+                ("%.0f%%" % (100.0 * x["fp_vector"] / tot)) if tot else "-",
+                fmt_t(x["est_us"]),
                 ("%.2f%%" % x["rt_percent"]) if "rt_percent" in x else "control")
         iree = IREE_BELA_MS.get(r["model"])
         line += " %s |" % ("" if iree is None else iree if isinstance(iree, str) else "%g ms" % iree)

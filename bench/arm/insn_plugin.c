@@ -8,6 +8,12 @@
  * block adds its instruction count to one counter inline, every time it
  * runs (single-threaded guests: the add is not atomic).
  *
+ * With the argument fp=on (-plugin insn_plugin.so,fp=on) it also prints
+ * "onyx-fp VECTOR SCALAR": executed floating-point arithmetic instructions
+ * on 4-float vectors (NEON q registers on armv7, .4s on aarch64) and on
+ * single floats (VFP / scalar s registers), classified once per translated
+ * instruction from QEMU's disassembly.
+ *
  * The few declarations below are those of QEMU's plugin API (qemu-plugin.h,
  * API version 1, QEMU 4.2 to 8.x), written here because Debian ships no
  * header for it. */
@@ -15,9 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef uint64_t qemu_plugin_id_t;
 struct qemu_plugin_tb;
+struct qemu_plugin_insn;
 typedef struct qemu_info_t qemu_info_t;
 enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id,
@@ -30,6 +39,12 @@ size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
                                               enum qemu_plugin_op op, void *ptr,
                                               uint64_t imm);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
+                                                 size_t idx);
+char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn);
+void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn,
+                                                enum qemu_plugin_op op,
+                                                void *ptr, uint64_t imm);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
                                     qemu_plugin_udata_cb_t cb, void *userdata);
 
@@ -37,29 +52,89 @@ void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
 
 EXPORT int qemu_plugin_version = 1;
 
-static uint64_t insns; /* guest instructions executed */
+static uint64_t insns;          /* guest instructions executed */
+static uint64_t fp_vec, fp_scalar; /* float arithmetic, vector / scalar */
+static int count_fp;
+
+/* 1: arithmetic on 4 floats, 2: on one float, 0: anything else.
+ * armv7: "vmla.f32 q8, q9, d0[1]" / "vadd.f32 s0, s1, s2";
+ * aarch64: "fmla v0.4s, v1.4s, v2.s[1]" / "fadd s0, s1, s2". Moves, loads,
+ * stores, compares and conversions to integers do not count. */
+static int fp_class(const char *d)
+{
+    static const char *ops[] = {"add", "sub", "mul", "mla", "mls", "fma",
+                                "fms", "max", "min", "abs", "neg", "div",
+                                "sqrt", "recp", "rsqrt", "nmul", "nmla"};
+    while (*d == ' ' || *d == '\t')
+        d++;
+    const char *m = d;
+    if (*m == 'v') { /* armv7 */
+        m++;
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+            size_t n = strlen(ops[i]);
+            if (strncmp(m, ops[i], n) == 0 && strstr(m, ".f32")) {
+                const char *r = strchr(m, ' ');
+                while (r && *r == ' ')
+                    r++;
+                if (!r) return 0;
+                return *r == 'q' ? 1 : *r == 's' ? 2 : 0;
+            }
+        }
+        return 0;
+    }
+    if (*m == 'f') { /* aarch64 */
+        m++;
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+            size_t n = strlen(ops[i]);
+            if (strncmp(m, ops[i], n) == 0) {
+                const char *r = strchr(m, ' ');
+                while (r && *r == ' ')
+                    r++;
+                if (!r) return 0;
+                if (*r == 'v' && strstr(r, ".4s")) return 1;
+                if (*r == 's' && r[1] >= '0' && r[1] <= '9') return 2;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
+    size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
-                                             &insns, qemu_plugin_tb_n_insns(tb));
+                                             &insns, n);
+    if (!count_fp) return;
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        char *d = qemu_plugin_insn_disas(insn);
+        int c = d ? fp_class(d) : 0;
+        free(d);
+        if (c)
+            qemu_plugin_register_vcpu_insn_exec_inline(
+                insn, QEMU_PLUGIN_INLINE_ADD_U64, c == 1 ? &fp_vec : &fp_scalar,
+                1);
+    }
 }
 
-static void on_exit(qemu_plugin_id_t id, void *userdata)
+static void on_guest_exit(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
     fprintf(stderr, "onyx-insns %" PRIu64 "\n", insns);
+    if (count_fp)
+        fprintf(stderr, "onyx-fp %" PRIu64 " %" PRIu64 "\n", fp_vec, fp_scalar);
 }
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
                                int argc, char **argv)
 {
     (void)info;
-    (void)argc;
-    (void)argv;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "fp=on") == 0) count_fp = 1;
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
-    qemu_plugin_register_atexit_cb(id, on_exit, NULL);
+    qemu_plugin_register_atexit_cb(id, on_guest_exit, NULL);
     return 0;
 }
