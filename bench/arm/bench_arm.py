@@ -203,7 +203,7 @@ def render(info, rows, boards):
                  (bi["label"], bi["cpi"], 1000.0 * bi["cpi"] / bi["mhz"]))
     L.append("")
     L.append("Budget: the share of real time at %d Hz that one inference of its block takes "
-             "(a block of 1 sample is 22.7 us); control-rate models have none. "
+             "(a block of 1 sample is 22.7 us); models without an audio block show n/a. "
              "MACs/insn: the model's multiply-adds per executed instruction. "
              "Vector: the share of executed float arithmetic instructions that work on "
              "4-float NEON vectors (the rest are scalar VFP / FP instructions)." % SR)
@@ -227,7 +227,7 @@ def render(info, rows, boards):
                 fmt_int(x["insns"]), x["macs_per_insn"],
                 ("%.0f%%" % (100.0 * x["fp_vector"] / tot)) if tot else "-",
                 fmt_t(x["est_us"]),
-                ("%.2f%%" % x["rt_percent"]) if "rt_percent" in x else "control")
+                ("%.2f%%" % x["rt_percent"]) if "rt_percent" in x else "n/a")
         iree = IREE_BELA_MS.get(r["model"])
         line += " %s |" % ("" if iree is None else iree if isinstance(iree, str) else "%g ms" % iree)
         L.append(line)
