@@ -102,13 +102,14 @@ GK_ATTR void GK_NAME(int n, int k, float alpha, const float *x, const float *P,
         }
         return;
     }
-    float cc[12] = {0}, yy[12];
+    float cc[ONYX_GEMV_NR] = {0}, yy[ONYX_GEMV_NR];
     int n4 = (rest + 3) / 4;
     if (beta != 0.0f) memcpy(cc, c + j, (size_t)rest * sizeof(float));
     switch (n4) {
     case 1: GK_(tail)(1, k, alpha, x, P, beta, cc, yy); break;
     case 2: GK_(tail)(2, k, alpha, x, P, beta, cc, yy); break;
-    default: GK_(tail)(3, k, alpha, x, P, beta, cc, yy); break;
+    case 3: GK_(tail)(3, k, alpha, x, P, beta, cc, yy); break;
+    default: GK_(panels)(1, k, alpha, x, P, beta, cc, yy); break;
     }
     memcpy(y + j, yy, (size_t)rest * sizeof(float));
 }
