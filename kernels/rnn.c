@@ -466,7 +466,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->Hp = (int)((H + 3) / 4 * 4);
     k->GHp = k->G * k->Hp;
     k->gemv = Bn <= RNN_MATVEC_ROWS;
-    k->lean = rnn_lean_fits(k, seq != NULL);
+    k->lean = rnn_lean_fits(k, seq != NULL) && k->isa == ISA_V4;
     /* GRU's h gate needs r first, unless linear_before_reset (then the lean
      * path multiplies every gate at once) */
     k->cut = cell == CELL_GRU && !(k->lean && k->lbr) ? 2 * k->Hp : k->GHp;
