@@ -1,9 +1,11 @@
 /* gemv.c - matrix-vector products: the shapes of onyx_sgemm that read each
  * element of the matrix once (one row, one column, depth one), and batch-1
- * products with a constant matrix packed once in prepare (onyx_gemv_pack).
- * Streaming loops over the matrix in GNU C vectors: SSE/AVX2/AVX-512 clones
- * chosen at load time on x86-64, NEON on ARM. */
+ * products with a constant matrix packed once in prepare (onyx_gemv_pack),
+ * whose micro-kernels are in arch/gemv_*.c. The streaming loops over an
+ * unpacked matrix are GNU C vectors: SSE/AVX2/AVX-512 clones chosen at load
+ * time on x86-64, NEON on ARM. */
 #include "gemv.h"
+#include "arch/gemv_arch.h"
 
 #include <string.h>
 
@@ -208,50 +210,33 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
 }
 
 /* ---- batch-1 products with a constant matrix --------------------------------
- * onyx_gemv_pack lays op(W) (k, n) out as column panels, each (k, w)
- * row-major and contiguous, zero-filled past column n. onyx_gemv_packed then
- * reads the whole matrix in one sequential pass (the pattern hardware
- * prefetchers follow best) while a panel's w sums stay in registers. Panels
- * are GEMV_NV vectors wide; the columns left at the end go in one panel of
- * two vectors or one, whichever holds them (so the layout takes
- * k * round_up(n, GEMV_VL) floats). The accumulators and the loads must fit
- * the register file: 32 AVX-512 / 16 AVX2 registers, 16 NEON q registers.
- * A matrix narrower than one vector (a Linear layer with a few outputs)
- * would be mostly padding there: it is stored as op(W)^T (n, k) instead,
- * and each output is a dot product over a contiguous row. */
-#if defined(__arm__)
-#define GEMV_NV 8
-#else
-#define GEMV_NV 4
-#endif
-#define GEMV_PW (GEMV_VL * GEMV_NV)
-
-/* width of the panel that starts at column j0 of n */
-static int gemv_panel_width(int n, int j0)
-{
-    int rest = n - j0;
-    return rest >= GEMV_PW ? GEMV_PW : rest > GEMV_VL ? 2 * GEMV_VL : GEMV_VL;
-}
+ * onyx_gemv_pack lays op(W) (k, n) out in column panels (arch/gemv_arch.h)
+ * and the micro-kernel reads the whole matrix in one sequential pass (the
+ * pattern hardware prefetchers follow best) while a panel's sums stay in
+ * registers. A matrix narrower than 4 columns (a Linear layer with one or
+ * two outputs) would be mostly padding there: it is stored as op(W)^T
+ * (n, k) instead, and each output is a dot product over a contiguous row
+ * (gemv_dots). */
 
 size_t onyx_gemv_pack_floats(int n, int k)
 {
     if (n <= 0 || k <= 0) return 0;
-    if (n < GEMV_VL) return (size_t)k * (size_t)n;
-    return (size_t)k * (size_t)((n + GEMV_VL - 1) / GEMV_VL * GEMV_VL);
+    if (n < 4) return (size_t)k * (size_t)n;
+    return (size_t)k * (size_t)((n + 3) / 4 * 4);
 }
 
 void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
                     int k)
 {
-    if (n < GEMV_VL) {
+    if (n < 4) {
         for (int j = 0; j < n; j++)
             for (int p = 0; p < k; p++)
                 P[(long)j * k + p] =
                     trans_w ? W[(long)j * ldw + p] : W[(long)p * ldw + j];
         return;
     }
-    for (int j0 = 0, w; j0 < n; j0 += w) {
-        w = gemv_panel_width(n, j0);
+    for (int j0 = 0; j0 < n; j0 += ONYX_GEMV_NR) {
+        int w = n - j0 >= ONYX_GEMV_NR ? ONYX_GEMV_NR : (n - j0 + 3) / 4 * 4;
         for (int p = 0; p < k; p++, P += w)
             for (int j = 0; j < w; j++)
                 P[j] = j0 + j >= n ? 0.0f
@@ -260,55 +245,89 @@ void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
     }
 }
 
-/* y (NV vectors, of which the first w floats are kept) = alpha * x (k) @
- * panel (k, NV vectors) + beta * y. NV is a constant at each call, so acc
- * lives in registers. */
-static inline __attribute__((always_inline)) void
-gemv_panel(const int NV, int k, float alpha, const float *restrict x,
-           const float *restrict P, float beta, float *restrict y, int w)
+/* The portable reference of the micro-kernels: column by column, in the
+ * order gemv_arch.h gives. */
+void onyx_gemv_f32_ref(int n, int k, float alpha, const float *x,
+                       const float *P, float beta, const float *c, float *y)
 {
-    gemv_vf acc[GEMV_NV] = {{0}};
-    for (int p = 0; p < k; p++, P += GEMV_VL * NV) {
-        const float s = x[p];
-        for (int v = 0; v < NV; v++)
-            acc[v] += s * GVC(P + GEMV_VL * v);
+    for (int j0 = 0; j0 < n; j0 += ONYX_GEMV_NR) {
+        int w = n - j0 >= ONYX_GEMV_NR ? ONYX_GEMV_NR : (n - j0 + 3) / 4 * 4;
+        int cols = n - j0 < w ? n - j0 : w;
+        for (int j = 0; j < cols; j++) {
+            float acc = 0.0f;
+            for (int p = 0; p < k; p++)
+                acc += x[p] * P[(long)p * w + j];
+            float r = alpha * acc;
+            if (beta != 0.0f) r += beta * c[j0 + j];
+            y[j0 + j] = r;
+        }
+        P += (long)w * k;
     }
-    if (w == GEMV_VL * NV) {
-        for (int v = 0; v < NV; v++)
-            GV(y + GEMV_VL * v) =
-                beta == 0 ? alpha * acc[v]
-                          : alpha * acc[v] + beta * GVC(y + GEMV_VL * v);
-        return;
-    }
-    float t[GEMV_PW];
-    memcpy(t, acc, sizeof t);
-    for (int j = 0; j < w; j++)
-        y[j] = beta == 0 ? alpha * t[j] : alpha * t[j] + beta * y[j];
 }
 
-GEMV_CLONES GEMM_HOT void onyx_gemv_packed(int n, int k, float alpha,
-                                           const float *restrict x,
-                                           const float *restrict P, float beta,
-                                           float *restrict y)
+/* The variants this build has, reference first; which of them the CPU runs
+ * is decided once, when the library is loaded (x86-64), or at compile time
+ * (NEON). */
+#if defined(__ARM_NEON)
+#define GEMV_NEON 1
+#else
+#define GEMV_NEON 0
+#endif
+static const onyx_gemv_variant gemv_all[] = {
+    {"ref", onyx_gemv_f32_ref, 0},
+#if GEMV_NEON && defined(__aarch64__)
+    {"neon", onyx_gemv_f32_neon, 1},
+#elif GEMV_NEON
+    {"neon", onyx_gemv_f32_neon, 0},
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    {"avx2", onyx_gemv_f32_avx2, 1},
+    {"avx512", onyx_gemv_f32_avx512, 1},
+#endif
+};
+static int gemv_n_usable = 1 + GEMV_NEON;
+#if GEMV_NEON
+static onyx_gemv_fn *gemv_fn = onyx_gemv_f32_neon;
+#else
+static onyx_gemv_fn *gemv_fn = onyx_gemv_f32_ref;
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((constructor)) static void gemv_pick(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return;
+    gemv_n_usable = __builtin_cpu_supports("avx512f") ? 3 : 2;
+    gemv_fn = gemv_all[gemv_n_usable - 1].fn;
+}
+#endif
+
+int onyx_gemv_variants(const onyx_gemv_variant **v)
+{
+    *v = gemv_all;
+    return gemv_n_usable;
+}
+
+void onyx_gemv_packed_c(int n, int k, float alpha, const float *x,
+                        const float *P, float beta, const float *c, float *y)
 {
     if (n <= 0) return;
     if (k <= 0) {
         for (int j = 0; j < n; j++)
-            y[j] = beta == 0 ? 0.0f : beta * y[j];
+            y[j] = beta == 0 ? 0.0f : beta * c[j];
         return;
     }
-    if (n < GEMV_VL) {
+    if (n < 4) {
+        if (beta != 0 && c != y) memcpy(y, c, (size_t)n * sizeof *y);
         gemv_dots(n, k, alpha, P, k, x, beta, y, 1);
         return;
     }
-    for (int j0 = 0, w; j0 < n; j0 += w, P += (long)w * k) {
-        w = gemv_panel_width(n, j0);
-        int cols = n - j0 < w ? n - j0 : w;
-        if (w == GEMV_PW)
-            gemv_panel(GEMV_NV, k, alpha, x, P, beta, y + j0, cols);
-        else if (w == 2 * GEMV_VL)
-            gemv_panel(2, k, alpha, x, P, beta, y + j0, cols);
-        else
-            gemv_panel(1, k, alpha, x, P, beta, y + j0, cols);
-    }
+    gemv_fn(n, k, alpha, x, P, beta, c, y);
+}
+
+void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
+                      float beta, float *y)
+{
+    onyx_gemv_packed_c(n, k, alpha, x, P, beta, y, y);
 }

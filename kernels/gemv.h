@@ -16,6 +16,10 @@ void onyx_gemv_pack(float *P, int trans_w, const float *W, int ldw, int n,
                     int k);
 void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
                       float beta, float *y);
+/* the same with the addend apart: y (n) = alpha * x (k) @ op(W) + beta * c
+ * (n); c may be y (a bias, or the sums so far) */
+void onyx_gemv_packed_c(int n, int k, float alpha, const float *x,
+                        const float *P, float beta, const float *c, float *y);
 
 /* The matrix-vector shapes of onyx_sgemm (same arguments): C = alpha *
  * op(A) @ op(B) + beta * C when op(A) is one row or op(B) one column (or

@@ -20,6 +20,7 @@
  */
 #include "onyx_kernel.h"
 #include "gemm.h"
+#include "gemv.h"
 #include "rnn_act.h"
 #include "vmath.h"
 
@@ -150,171 +151,23 @@ static void rnn_act_apply(int isa, const rnn_act *a, float *y, const float *x,
     }
 }
 
-/* ---- matrix products ---- */
-
-/* out (nv*L,) = init (nv*L,) + x (K,) @ w (K, nv*L), w with row stride ldw;
- * init may be out. nv vectors of L floats, summed over k in registers. The
- * one inner loop of both matrix-vector products below, made for each vector
- * type VT; whether a*b+c contracts to an FMA is up to the region it is
- * made in. */
-#define RNN_CHUNK(NAME, VT, L, ATTR)                                           \
-    ATTR static inline __attribute__((always_inline)) void NAME(               \
-        float *out, const float *init, const float *x, const float *w,         \
-        int ldw, int K, int nv)                                                \
-    {                                                                          \
-        VT a[8];                                                               \
-        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
-            memcpy(&a[v], init + v * L, sizeof a[v]);                          \
-        for (int k = 0; k < K; k++, w += ldw) {                                \
-            const float xk = x[k];                                             \
-            _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)               \
-            {                                                                  \
-                VT wv;                                                         \
-                memcpy(&wv, w + v * L, sizeof wv);                             \
-                a[v] += xk * wv;                                               \
-            }                                                                  \
-        }                                                                      \
-        _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)                   \
-            memcpy(out + v * L, &a[v], sizeof a[v]);                           \
-    }
-
-/* out (N,) += x (K,) @ W (K, N) for N < 8 or the last columns, 4 at a time */
-static void matvec_acc_tail(float *out, const float *x, const float *W, int ldw,
-                            int N, int K)
-{
-    for (int j = 0; j < N; j += 4) {
-        int n = N - j < 4 ? N - j : 4;
-        v4f a0 = v4_load_n(out + j, n);
-        const float *w = W + j;
-        for (int k = 0; k < K; k++, w += ldw)
-            a0 += x[k] * v4_load_n(w, n);
-        v4_store_n(out + j, a0, n);
-    }
-}
-
-/* out (N,) += x (K,) @ W (K, N), W with row stride ldw.
- * Columns in blocks of 8 vectors of L floats kept in registers across the k
- * loop, then MID vectors, then one. Each column is summed over k in the same
- * order, with no FMA contraction (ISO C mode), so every vector type gives
- * the same bits. Made for each vector type by RNN_MATVEC_ACC. */
-#define RNN_MATVEC_ACC(SUF, VT, L, MID, ATTR)                                  \
-    RNN_CHUNK(acc_chunk_##SUF, VT, L, ATTR)                                    \
-    ATTR static void matvec_acc_##SUF(float *out, const float *x,              \
-                                      const float *W, int ldw, int N, int K)   \
-    {                                                                          \
-        int j = 0;                                                             \
-        for (; j + 8 * L <= N; j += 8 * L)                                     \
-            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, 8);            \
-        for (; j + MID * L <= N; j += MID * L)                                 \
-            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, MID);          \
-        for (; j + L <= N; j += L)                                             \
-            acc_chunk_##SUF(out + j, out + j, x, W + j, ldw, K, 1);            \
-        if (j < N) matvec_acc_tail(out + j, x, W + j, ldw, N - j, K);          \
-    }
-
-RNN_MATVEC_ACC(v4, v4f, 4, 2, )
-
-/* On x86-64 the matrix-vector product also comes in 8 floats a vector for
- * CPUs with AVX2, chosen once in prepare (rnn_params.isa). */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define RNN_AVX2 1
-typedef float v8f __attribute__((vector_size(32)));
-RNN_MATVEC_ACC(v8, v8f, 8, 4, __attribute__((target("avx2"))))
-#else
-#define RNN_AVX2 0
-#endif
-
-/* the matrix-vector product for this CPU */
-static inline void matvec_acc(int isa, float *out, const float *x,
-                              const float *W, int ldw, int N, int K)
-{
-#if RNN_AVX2
-    if (isa != ISA_V4) {
-        matvec_acc_v8(out, x, W, ldw, N, K);
-        return;
-    }
-#endif
-    (void)isa;
-    matvec_acc_v4(out, x, W, ldw, N, K);
-}
-
-/* ---- the recurrent product of up to 4 batch rows ----
- * out (N,) = init (N,) + x (K,) @ Wp (K, N); init may be out. Wp is a part
- * of R^T packed by rnn_pack in column panels of RNN_PW: the panel at column
- * j0 (w = min(RNN_PW, N - j0) columns) is K rows of w floats at Wp + K*j0,
- * read front to back as one stream (simple_rnn's 256 KB of R come from L2
- * at every step). N is a multiple of the vector width L. A panel goes in
- * chunks of 8 vectors summed in registers over k, with FMA where the CPU
- * has it (contraction is switched on for these functions only). Written
- * once, made for each vector type by RNN_MATVEC. */
-#define RNN_PW          128
-#define RNN_MATVEC_ROWS 4 /* batch rows up to which rnn_matvec runs */
-
-#define RNN_MATVEC(SUF, VT, L, ATTR)                                           \
-    RNN_CHUNK(rnn_chunk_##SUF, VT, L, ATTR)                                    \
-    ATTR static void rnn_matvec_##SUF(float *out, const float *init,           \
-                                      const float *x, const float *Wp, int K,  \
-                                      int N)                                   \
-    {                                                                          \
-        for (int j0 = 0; j0 < N; j0 += RNN_PW) {                               \
-            int w = N - j0 < RNN_PW ? N - j0 : RNN_PW;                         \
-            const float *P = Wp + (size_t)K * j0;                              \
-            for (int c = 0; c < w; c += 8 * L) {                               \
-                float *o = out + j0 + c;                                       \
-                const float *i0 = init + j0 + c;                               \
-                switch ((w - c) / L) {                                         \
-                case 1: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 1); break;      \
-                case 2: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 2); break;      \
-                case 3: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 3); break;      \
-                case 4: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 4); break;      \
-                case 5: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 5); break;      \
-                case 6: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 6); break;      \
-                case 7: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 7); break;      \
-                default: rnn_chunk_##SUF(o, i0, x, P + c, w, K, 8); break;     \
-                }                                                              \
-            }                                                                  \
-        }                                                                      \
-    }
-
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
-RNN_MATVEC(v4, v4f, 4, )
-#if RNN_AVX2
-typedef float v16f __attribute__((vector_size(64)));
-RNN_MATVEC(avx2, v8f, 8, __attribute__((target("avx2,fma"))))
-RNN_MATVEC(avx512, v16f, 16, __attribute__((target("avx512f,fma"))))
-#endif
-#pragma GCC pop_options
-
-/* the recurrent product for this CPU (rnn_params.isa) */
-static void rnn_matvec(int isa, float *out, const float *init, const float *x,
-                       const float *Wp, int K, int N)
-{
-#if RNN_AVX2
-    if (isa == ISA_AVX512) {
-        rnn_matvec_avx512(out, init, x, Wp, K, N);
-        return;
-    }
-    if (isa == ISA_AVX2) {
-        rnn_matvec_avx2(out, init, x, Wp, K, N);
-        return;
-    }
-#endif
-    (void)isa;
-    rnn_matvec_v4(out, init, x, Wp, K, N);
-}
+/* ---- matrix products ----
+ * Up to RNN_MATVEC_ROWS batch rows, the recurrent product runs row by row as
+ * gemv.c's packed matrix-vector product on R^T packed by onyx_gemv_pack;
+ * a larger batch uses mat_acc on R^T row-major. */
+#define RNN_MATVEC_ROWS 4
 
 /* out (M, N) += x (M, K) @ W (K, N); row strides ldo, ldx, ldw.
  * A few rows or a small product: our own loop (a BLAS call costs more than
  * the arithmetic); else onyx_sgemm. */
-static void mat_acc(int isa, float *out, int ldo, const float *x, int ldx,
+static void mat_acc(float *out, int ldo, const float *x, int ldx,
                     const float *W, int ldw, int M, int N, int K)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
-        for (int m = 0; m < M; m++)
-            matvec_acc(isa, out + (size_t)m * ldo, x + (size_t)m * ldx, W, ldw,
-                       N, K);
+        for (int m = 0; m < M; m++) /* out row (N) += x row (K) @ W (K, N) */
+            onyx_sgemm_vector(0, 0, 1, N, K, 1.0f, x + (size_t)m * ldx, ldx, W,
+                              ldw, 1.0f, out + (size_t)m * ldo, ldo);
         return;
     }
     onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
@@ -343,18 +196,20 @@ typedef struct rnn_params {
     int isa;               /* ISA_*: the widest vectors of this CPU */
     int Hp, GHp;           /* H rounded up to the vector width, G*Hp */
     int cut;               /* R^T's parts: columns [0, cut), [cut, GHp) */
-    int pw;                /* R^T's panel width (rnn_matvec), or a part's
-                              width when B > 4 (row-major, for mat_acc) */
+    int gemv;              /* R^T's parts packed for onyx_gemv_packed (small
+                              batch), else row-major (for mat_acc) */
+    int lean;              /* one batch row, one direction, every step alike:
+                              rnn_lean runs it (rnn_lean_fits) */
     /* one direction's packed weights, offsets in floats; gate q's unit j is
      * column q*Hp + j (columns j >= H hold 0):
      *   WT (I, GHp) = W^T, RT (H, GHp) = R^T in parts and panels (rnn_pack),
      *   bx (GHp) input-side bias (Wb + Rb, except GRU h gate with
      *   linear_before_reset: Wbh only), rbh (Hp) GRU Rbh for
      *   linear_before_reset, P (3Hp) peepholes i o f */
-    size_t o_WT, o_RT, o_bx, o_rbh, o_P, pack_n;
+    size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
-    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_n;
+    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_zero, s_n;
     float pack[];
 } rnn_params;
 
@@ -365,11 +220,11 @@ static size_t up16(size_t n)
 
 /* Pack W, R, B, P (B, P may be NULL) for all directions into dst, in the
  * padded gate layout. R^T's two parts ([0, cut): GRU's z r, or every gate;
- * [cut, GHp): GRU's h, whose product needs r first) are packed apart, each
- * in panels of pw columns: the panel at column j0, w columns wide, is H rows
- * of w floats at RT + H*j0. */
+ * [cut, GHp): GRU's h, whose product needs r first) are packed apart, the
+ * part at column j0 at RT + H*j0: row-major (H, width), or as
+ * onyx_gemv_pack lays it out when k->gemv (through rt: H x GHp floats). */
 static void rnn_pack(const rnn_params *k, const float *W, const float *R,
-                     const float *Bias, const float *P, float *dst)
+                     const float *Bias, const float *P, float *dst, float *rt)
 {
     const int I = k->I, H = k->H, Hp = k->Hp, GH = k->GH, GHp = k->GHp;
     const int cut[3] = {0, k->cut, GHp};
@@ -392,18 +247,26 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
                     bx[col] = wb + rb;
                 }
             }
-        for (int part = 0; part < 2; part++)
-            for (int j0 = cut[part]; j0 < cut[part + 1]; j0 += k->pw) {
-                int w = cut[part + 1] - j0 < k->pw ? cut[part + 1] - j0 : k->pw;
-                float *panel = RT + (size_t)H * j0;
-                for (int c = 0; c < w; c++) {
-                    int q = (j0 + c) / Hp, j = (j0 + c) % Hp;
-                    if (j >= H) continue;
-                    const float *r = Rd + (size_t)(q * H + j) * H;
-                    for (int i = 0; i < H; i++)
-                        panel[(size_t)i * w + c] = r[i];
-                }
+        /* each part row-major (H, width) at RT + H * part start, then
+         * through rt (H, GHp) into onyx_gemv_pack's layout */
+        for (int part = 0; part < 2; part++) {
+            int w = cut[part + 1] - cut[part];
+            float *dp = k->gemv ? rt : RT + (size_t)H * cut[part];
+            for (int c = 0; c < w; c++) {
+                int q = (cut[part] + c) / Hp, j = (cut[part] + c) % Hp;
+                const float *r = Rd + (size_t)(q * H + j) * H;
+                for (int i = 0; i < H; i++)
+                    dp[(size_t)i * w + c] = j < H ? r[i] : 0.0f;
             }
+            if (k->gemv && w > 0)
+                onyx_gemv_pack(RT + (size_t)H * cut[part], 0, rt, w, w, H);
+        }
+        /* the lean path's addend of h @ R^T: bx, but for GRU's h gate with
+         * linear_before_reset Rbh (the x side's bias is then bx's) */
+        float *ab = pk + k->o_ab;
+        memcpy(ab, bx, (size_t)GHp * sizeof(float));
+        if (k->cell == CELL_GRU && k->lbr)
+            memcpy(ab + 2 * Hp, pk + k->o_rbh, (size_t)Hp * sizeof(float));
         if (k->cell == CELL_LSTM && P)
             for (int q = 0; q < 3; q++)
                 memcpy(pk + k->o_P + (size_t)q * Hp,
@@ -459,6 +322,19 @@ static onyx_status rnn_parse_acts(onyx_prep *p, rnn_params *k, int n_per_dir)
         if (n == n_per_dir) k->act[1][q] = act;
     }
     return ONYX_OK;
+}
+
+/* The lean path (rnn_lean): one batch row, one direction, no
+ * sequence_lens, constant weights (packed in prepare), the default
+ * activations and no clip: per-sample audio models, run at every sample. */
+static int rnn_lean_fits(const rnn_params *k, int has_seq)
+{
+    static const rnn_act_kind dflt[3][3] = {
+        {ACT_TANH}, {ACT_SIGMOID, ACT_TANH}, {ACT_SIGMOID, ACT_TANH, ACT_TANH}};
+    if (k->B != 1 || k->D != 1 || has_seq || k->clip < INFINITY) return 0;
+    for (int q = 0; q < k->G - (k->G > 1); q++)
+        if (k->act[0][q].kind != dflt[k->cell][q]) return 0;
+    return 1;
 }
 
 static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
@@ -519,7 +395,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
         cell == CELL_GRU && onyx_attr_int(p, "linear_before_reset", 0) != 0;
     k->input_forget =
         cell == CELL_LSTM && onyx_attr_int(p, "input_forget", 0) != 0;
-#if RNN_AVX2
+#if ONYX_RNN_ACT_AVX2
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         k->isa = __builtin_cpu_supports("avx512f") ? ISA_AVX512 : ISA_AVX2;
@@ -585,15 +461,15 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->H = (int)H;
     k->GH = (int)GH;
     k->has_P = P != NULL;
-    /* gates padded to whole vectors; R^T in panels for rnn_matvec when the
-     * batch is small, else row-major parts for mat_acc */
-    if (k->isa == ISA_AVX512 && (H + 15) / 16 * 16 != (H + 7) / 8 * 8)
-        k->isa = ISA_AVX2; /* 16-float gates would pad more (H = 8, 24...) */
-    const int vw = k->isa == ISA_AVX512 ? 16 : k->isa == ISA_AVX2 ? 8 : 4;
-    k->Hp = (int)((H + vw - 1) / vw * vw);
+    /* gates padded to whole vectors of 4; R^T packed for onyx_gemv_packed
+     * when the batch is small, else row-major parts for mat_acc */
+    k->Hp = (int)((H + 3) / 4 * 4);
     k->GHp = k->G * k->Hp;
-    k->cut = cell == CELL_GRU ? 2 * k->Hp : k->GHp;
-    k->pw = Bn <= RNN_MATVEC_ROWS ? RNN_PW : k->GHp;
+    k->gemv = Bn <= RNN_MATVEC_ROWS;
+    k->lean = rnn_lean_fits(k, seq != NULL) && k->isa == ISA_V4;
+    /* GRU's h gate needs r first, unless linear_before_reset (then the lean
+     * path multiplies every gate at once) */
+    k->cut = cell == CELL_GRU && !(k->lean && k->lbr) ? 2 * k->Hp : k->GHp;
     const size_t Hp = (size_t)k->Hp, GHp = (size_t)k->GHp;
 
     /* outputs */
@@ -622,6 +498,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->o_bx = n, n += up16(GHp);
     k->o_rbh = n, n += up16(Hp);
     k->o_P = n, n += up16(3 * Hp);
+    k->o_ab = n, n += up16(GHp);
     k->pack_n = n;
     k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
                 (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
@@ -641,13 +518,14 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     if (TC > T) TC = T;
     k->TC = (int)TC;
     size_t s = 0;
-    k->s_pack = s, s += k->packed ? 0 : k->D * k->pack_n;
+    k->s_pack = s, s += k->packed ? 0 : k->D * k->pack_n + H * GHp;
     k->s_xp = s, s += up16((size_t)TC * Bn * GHp);
     k->s_gates = s, s += up16((size_t)Bn * GHp);
     k->s_h = s, s += up16((size_t)Bn * Hp);
     k->s_c = s, s += up16((size_t)Bn * Hp);
     k->s_tmp = s, s += up16((size_t)Bn * Hp);
     k->s_tmp2 = s, s += up16(Hp);
+    k->s_zero = s, s += up16(Hp);
     k->s_n = s;
 
     size_t pbytes =
@@ -655,9 +533,16 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     rnn_params *kp = malloc(pbytes);
     if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory for weights");
     *kp = *k;
-    if (kp->packed)
+    if (kp->packed) {
+        float *rt = malloc((size_t)H * GHp * sizeof(float));
+        if (!rt) {
+            free(kp);
+            return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory for weights");
+        }
         rnn_pack(kp, W->data, R->data, Bt ? Bt->data : NULL, P ? P->data : NULL,
-                 kp->pack);
+                 kp->pack, rt);
+        free(rt);
+    }
     p->params = kp;
     p->free_params = NULL;
     p->scratch_bytes = s * sizeof(float);
@@ -751,23 +636,24 @@ static int rnn_len(const onyx_tensor *seq, int T, int b)
 
 /* out (B, c1-c0; row stride ldo) = init (B, c1-c0; row stride ldi, 0: one
  * row for all) + x (B, H; row stride Hp) @ R^T's columns [c0, c1), a part
- * as rnn_pack made it: rnn_matvec row by row for a small batch, else
- * mat_acc on the row-major part. out may be init. */
+ * as rnn_pack made it: onyx_gemv_packed_c row by row for a small batch,
+ * else mat_acc on the row-major part. out may be init. */
 static void rnn_rec(const rnn_params *k, float *out, int ldo, const float *init,
                     int ldi, const float *x, const float *RT, int c0, int c1)
 {
     const float *Wp = RT + (size_t)k->H * c0;
-    if (k->B <= RNN_MATVEC_ROWS) {
+    if (k->gemv) {
         for (int b = 0; b < k->B; b++)
-            rnn_matvec(k->isa, out + (size_t)b * ldo, init + (size_t)b * ldi,
-                       x + (size_t)b * k->Hp, Wp, k->H, c1 - c0);
+            onyx_gemv_packed_c(c1 - c0, k->H, 1.0f, x + (size_t)b * k->Hp, Wp,
+                               1.0f, init + (size_t)b * ldi,
+                               out + (size_t)b * ldo);
         return;
     }
     if (out != init)
         for (int b = 0; b < k->B; b++)
             memcpy(out + (size_t)b * ldo, init + (size_t)b * ldi,
                    (size_t)(c1 - c0) * sizeof(float));
-    mat_acc(k->isa, out, ldo, x, k->Hp, Wp, c1 - c0, k->B, c1 - c0, k->H);
+    mat_acc(out, ldo, x, k->Hp, Wp, c1 - c0, k->B, c1 - c0, k->H);
 }
 
 /* Run direction d over the whole sequence. */
@@ -824,14 +710,14 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             int tlo = reverse ? len - s0 - nt : s0;
             const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
                                        : X + ((size_t)tlo * B + b) * I;
-            mat_acc(k->isa, xp + (size_t)b * GHp, B * GHp, x,
-                    k->layout ? I : B * I, WT, GHp, nt, GHp, I);
+            mat_acc(xp + (size_t)b * GHp, B * GHp, x, k->layout ? I : B * I, WT,
+                    GHp, nt, GHp, I);
         }
         if (uniform && !k->layout) {
             int nt = s1 - s0;
             int tlo = reverse ? maxlen - s0 - nt : s0;
-            mat_acc(k->isa, xp, GHp, X + (size_t)tlo * B * I, I, WT, GHp,
-                    nt * B, GHp, I);
+            mat_acc(xp, GHp, X + (size_t)tlo * B * I, I, WT, GHp, nt * B, GHp,
+                    I);
         }
 
         for (int s = s0; s < s1; s++) {
@@ -907,6 +793,140 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
     }
 }
 
+/* ---- the lean path: one batch row, one direction (rnn_lean_fits) ----
+ * Per step, one matrix-vector product a = ab + h @ R^T (GRU without
+ * linear_before_reset: two, r comes first), then one pass over the units
+ * that adds the input's part, applies the gates and writes the new state
+ * straight into Y (or Y_h). The input's part x @ W^T is x0 * W^T's row for
+ * one input (xw = WT, x0 = x[0]), else computed first into gx (xw = gx,
+ * x0 = 1, which changes no bit). Units go 4 at a time; the state arrays
+ * hold H floats (the last vector partial), the gate arrays Hp. */
+
+/* h (n units from j) = tanh(a + x0 xw) */
+static void lean_rnn(int H, const float *a, float x0, const float *xw,
+                     float *hout)
+{
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4_store_n(hout + j, v4_tanh(v4_load(a + j) + x0 * v4_load(xw + j)), n);
+    }
+}
+
+/* GRU with linear_before_reset: a = (z r h) sums of ab + h @ R^T, where
+ * ab's h part is Rbh; bx's h part is Wbh */
+static void lean_gru_lbr(int H, int Hp, const float *a, const float *bx,
+                         float x0, const float *xw, const float *hin,
+                         float *hout)
+{
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4f z = v4_sigmoid(v4_load(a + j) + x0 * v4_load(xw + j));
+        v4f r = v4_sigmoid(v4_load(a + Hp + j) + x0 * v4_load(xw + Hp + j));
+        v4f hh =
+            v4_tanh(v4_load(bx + 2 * Hp + j) + x0 * v4_load(xw + 2 * Hp + j) +
+                    r * v4_load(a + 2 * Hp + j));
+        v4_store_n(hout + j, hh + z * (v4_load_n(hin + j, n) - hh), n);
+    }
+}
+
+/* GRU, first half: z r = sigmoid(a + x0 xw) in place, rh = r (.) h */
+static void lean_gru_zr(int H, int Hp, float *a, float x0, const float *xw,
+                        const float *hin, float *rh)
+{
+    for (int j = 0; j < Hp; j += 4) {
+        int n = H - j < 4 ? H - j : 4; /* <= 0 past H: rh's padding is 0 */
+        v4f z = v4_sigmoid(v4_load(a + j) + x0 * v4_load(xw + j));
+        v4f r = v4_sigmoid(v4_load(a + Hp + j) + x0 * v4_load(xw + Hp + j));
+        v4_store(a + j, z);
+        v4_store(rh + j, n > 0 ? r * v4_load_n(hin + j, n) : v4_set1(0.0f));
+    }
+}
+
+/* GRU, second half: a's h part holds bxh + (r (.) h) @ Rh^T */
+static void lean_gru_h(int H, int Hp, const float *a, float x0, const float *xw,
+                       const float *hin, float *hout)
+{
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4f hh =
+            v4_tanh(v4_load(a + 2 * Hp + j) + x0 * v4_load(xw + 2 * Hp + j));
+        v4_store_n(hout + j, hh + v4_load(a + j) * (v4_load_n(hin + j, n) - hh),
+                   n);
+    }
+}
+
+/* LSTM: a = (i o f c) sums; P the peepholes i o f or NULL */
+static void lean_lstm(int H, int Hp, int input_forget, const float *a, float x0,
+                      const float *xw, const float *P, const float *cin,
+                      float *cout, float *hout)
+{
+    for (int j = 0; j < H; j += 4) {
+        int n = H - j < 4 ? H - j : 4;
+        v4f c = v4_load_n(cin + j, n);
+        v4f gi = v4_load(a + j) + x0 * v4_load(xw + j);
+        v4f go = v4_load(a + Hp + j) + x0 * v4_load(xw + Hp + j);
+        v4f gf = v4_load(a + 2 * Hp + j) + x0 * v4_load(xw + 2 * Hp + j);
+        v4f gc = v4_load(a + 3 * Hp + j) + x0 * v4_load(xw + 3 * Hp + j);
+        if (P) {
+            gi += v4_load(P + j) * c;
+            gf += v4_load(P + 2 * Hp + j) * c;
+        }
+        v4f i = v4_sigmoid(gi);
+        v4f f = input_forget ? 1.0f - i : v4_sigmoid(gf);
+        v4f cn = f * c + i * v4_tanh(gc);
+        if (P) go += v4_load(P + Hp + j) * cn;
+        v4_store_n(cout + j, cn, n);
+        v4_store_n(hout + j, v4_sigmoid(go) * v4_tanh(cn), n);
+    }
+}
+
+static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
+                     const float *X, const float *h0, const float *c0, float *Y,
+                     float *Yh, float *Yc)
+{
+    const int T = k->T, I = k->I, H = k->H, Hp = k->Hp, GHp = k->GHp;
+    const float *WT = pk + k->o_WT, *RT = pk + k->o_RT, *bx = pk + k->o_bx;
+    const float *ab = pk + k->o_ab;
+    const float *P = k->has_P ? pk + k->o_P : NULL;
+    float *a = scratch + k->s_gates, *gx = scratch + k->s_xp;
+    float *rh = scratch + k->s_tmp, *zero = scratch + k->s_zero;
+    const float *hin = h0, *cin = c0;
+    if (!h0 || !c0) memset(zero, 0, (size_t)Hp * sizeof(float));
+    if (!hin) hin = zero;
+    if (!cin) cin = zero;
+    for (int s = 0; s < T; s++) {
+        const int t = k->reverse0 ? T - 1 - s : s;
+        float *hout = Y ? Y + (size_t)t * H : Yh ? Yh : scratch + k->s_h;
+        float *cout = Yc ? Yc : scratch + k->s_c;
+        const float *x = X + (size_t)t * I, *xw = WT;
+        float x0 = x[0];
+        if (I > 1) { /* gx (GHp) = x (I) @ W^T (I, GHp) */
+            onyx_sgemm_vector(0, 0, 1, GHp, I, 1.0f, x, I, WT, GHp, 0.0f, gx,
+                              GHp);
+            xw = gx, x0 = 1.0f;
+        }
+        if (k->cell == CELL_GRU && !k->lbr) {
+            onyx_gemv_packed_c(2 * Hp, H, 1.0f, hin, RT, 1.0f, ab, a);
+            lean_gru_zr(H, Hp, a, x0, xw, hin, rh);
+            onyx_gemv_packed_c(Hp, H, 1.0f, rh, RT + (size_t)H * 2 * Hp, 1.0f,
+                               ab + 2 * Hp, a + 2 * Hp);
+            lean_gru_h(H, Hp, a, x0, xw, hin, hout);
+        } else {
+            onyx_gemv_packed_c(GHp, H, 1.0f, hin, RT, 1.0f, ab, a);
+            if (k->cell == CELL_GRU)
+                lean_gru_lbr(H, Hp, a, bx, x0, xw, hin, hout);
+            else if (k->cell == CELL_LSTM)
+                lean_lstm(H, Hp, k->input_forget, a, x0, xw, P, cin, cout,
+                          hout);
+            else
+                lean_rnn(H, a, x0, xw, hout);
+        }
+        hin = hout, cin = cout;
+    }
+    if (Yh && Yh != hin) memcpy(Yh, hin, (size_t)H * sizeof(float));
+    if (Yc && Yc != cin) memcpy(Yc, cin, (size_t)H * sizeof(float));
+}
+
 static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
@@ -921,8 +941,21 @@ static onyx_status rnn_eval(onyx_exec *e)
     const float *pack = k->pack;
     if (!k->packed) {
         rnn_pack(k, e->in[IN_W]->data, e->in[IN_R]->data, Bt ? Bt->data : NULL,
-                 P ? P->data : NULL, scratch + k->s_pack);
+                 P ? P->data : NULL, scratch + k->s_pack,
+                 scratch + k->s_pack + k->D * k->pack_n);
         pack = scratch + k->s_pack;
+    }
+
+    if (k->lean) {
+        float *Y0 =
+            e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL;
+        float *Yh0 =
+            e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL;
+        float *Yc0 =
+            e->n_out > OUT_YC && e->out[OUT_YC] ? e->out[OUT_YC]->data : NULL;
+        rnn_lean(k, pack, scratch, e->in[IN_X]->data, h0 ? h0->data : NULL,
+                 c0 ? c0->data : NULL, Y0, Yh0, Yc0);
+        return ONYX_OK;
     }
 
     /* sequence lengths: when they are all equal (the usual case) a step's
