@@ -35,11 +35,16 @@ $(INSN_PLUGIN): bench/arm/insn_plugin.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $<
 
-# build/<platform>/insn_run (with PLATFORM=bela or gem)
-insn-run: $(BUILD)/insn_run
-$(BUILD)/insn_run: bench/arm/insn_run.c $(ENGINE_OBJ)
-	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@.o $<
-	$(CC) $(LDFLAGS_ONYX) -o $@ $@.o $(ENGINE_OBJ) $(LDLIBS_ONYX)
+# build/<platform>/insn_run (with PLATFORM=bela or gem), and insn_run-nopie
+# for bench/arm/insn_prof.py (its addresses are the symbols' addresses)
+insn-run: $(BUILD)/insn_run $(BUILD)/insn_run-nopie
+$(BUILD)/insn_run.o: bench/arm/insn_run.c $(wildcard kernels/*.h src/engine/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -c -o $@ $<
+$(BUILD)/insn_run: $(BUILD)/insn_run.o $(ENGINE_OBJ)
+	$(CC) $(LDFLAGS_ONYX) -o $@ $^ $(LDLIBS_ONYX)
+$(BUILD)/insn_run-nopie: $(BUILD)/insn_run.o $(ENGINE_OBJ)
+	$(CC) $(LDFLAGS_ONYX) -no-pie -o $@ $^ $(LDLIBS_ONYX)
 
 bench-arm: $(INSN_PLUGIN)
 	$(MAKE) -s PLATFORM=bela insn-run

@@ -14,6 +14,10 @@
  * single floats (VFP / scalar s registers), classified once per translated
  * instruction from QEMU's disassembly.
  *
+ * With prof=FILE it writes, at exit, one line per translated block:
+ * "VADDR INSNS EXECUTIONS" (hex address), for bench/arm/insn_prof.py, which
+ * sums them per function of a non-PIE binary.
+ *
  * The few declarations below are those of QEMU's plugin API (qemu-plugin.h,
  * API version 1, QEMU 4.2 to 8.x), written here because Debian ships no
  * header for it. */
@@ -36,6 +40,7 @@ typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
                                            qemu_plugin_vcpu_tb_trans_cb_t cb);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
                                               enum qemu_plugin_op op, void *ptr,
                                               uint64_t imm);
@@ -55,6 +60,14 @@ EXPORT int qemu_plugin_version = 1;
 static uint64_t insns;          /* guest instructions executed */
 static uint64_t fp_vec, fp_scalar; /* float arithmetic, vector / scalar */
 static int count_fp;
+
+/* prof=FILE: every translated block with its own execution counter */
+struct block {
+    uint64_t vaddr, n_insns, runs;
+    struct block *next;
+};
+static struct block *blocks;
+static const char *prof_path;
 
 /* 1: arithmetic on 4 floats, 2: on one float, 0: anything else.
  * armv7: "vmla.f32 q8, q9, d0[1]" / "vadd.f32 s0, s1, s2";
@@ -106,6 +119,17 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                              &insns, n);
+    if (prof_path) {
+        struct block *b = calloc(1, sizeof *b);
+        if (b) {
+            b->vaddr = qemu_plugin_tb_vaddr(tb);
+            b->n_insns = n;
+            b->next = blocks;
+            blocks = b;
+            qemu_plugin_register_vcpu_tb_exec_inline(
+                tb, QEMU_PLUGIN_INLINE_ADD_U64, &b->runs, 1);
+        }
+    }
     if (!count_fp) return;
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -126,6 +150,18 @@ static void on_guest_exit(qemu_plugin_id_t id, void *userdata)
     fprintf(stderr, "onyx-insns %" PRIu64 "\n", insns);
     if (count_fp)
         fprintf(stderr, "onyx-fp %" PRIu64 " %" PRIu64 "\n", fp_vec, fp_scalar);
+    if (prof_path) {
+        FILE *f = fopen(prof_path, "w");
+        if (!f) {
+            fprintf(stderr, "insn_plugin: cannot write %s\n", prof_path);
+            return;
+        }
+        for (struct block *b = blocks; b; b = b->next)
+            if (b->runs)
+                fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr,
+                        b->n_insns, b->runs);
+        fclose(f);
+    }
 }
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
@@ -133,7 +169,10 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 {
     (void)info;
     for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "fp=on") == 0) count_fp = 1;
+        if (strcmp(argv[i], "fp=on") == 0)
+            count_fp = 1;
+        else if (strncmp(argv[i], "prof=", 5) == 0)
+            prof_path = argv[i] + 5;
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
     qemu_plugin_register_atexit_cb(id, on_guest_exit, NULL);
     return 0;
