@@ -300,7 +300,9 @@ int onyxpd_worker_start(onyxpd_worker *w, const void *owner)
     if (w->started) return 0;
     if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w)) return -1;
     w->started = 1;
-    if (w->priority) onyxpd_worker_priority(w, owner, w->priority);
+    int prio = w->priority;
+    w->priority = 0; /* what it runs at now */
+    if (prio) onyxpd_worker_priority(w, owner, prio);
     return 0;
 }
 
