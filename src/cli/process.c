@@ -300,6 +300,9 @@ int cmd_process(int argc, char **argv)
 
     onyx_stream_stats st;
     onyx_stream_get_stats(s, &st);
+    /* sync process() reads no clock (onyx_stream.h): time the model here */
+    if (!st.errors && onyx_stream_calibrate(s, 100, &err) == ONYX_OK)
+        onyx_stream_get_stats(s, &st);
     if (st.errors) {
         onyx_stream_last_error(s, &err);
         fprintf(stderr, "onyx: %llu of %llu inferences failed: %s\n",

@@ -131,14 +131,31 @@ onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err);
  * only count errors (stats.errors) and keep the static reason. */
 onyx_status onyx_stream_last_error(const onyx_stream *s, onyx_error *err);
 
+/* Timing. The inferences of work() and run() are timed with the monotonic
+ * clock. Those of process() in sync mode run on the audio thread, where
+ * reading a clock can be a syscall (on Bela's AM335x, a Xenomai mode
+ * switch): they are only counted, and their time is estimated by
+ * onyx_stream_calibrate. */
 typedef struct onyx_stream_stats {
     uint64_t inferences, overruns, errors;
-    double mean_us, max_us; /* inference time */
+    double mean_us, max_us; /* time per inference: measured, or (calibrated)
+                               calibrate's when no inference was timed */
+    int calibrated;
+    uint64_t calib_runs; /* inferences calibrate timed, 0: none yet */
 } onyx_stream_stats;
 void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st);
 
-/* Per-node profile of the runs so far (onyx_instance_profile semantics);
- * enable before start. */
+/* Times up to runs inferences (stopping after a quarter second of CPU time,
+ * at least one) of the stream's program on a private instance with zero
+ * inputs, in the calling thread's CPU time, and keeps mean and max for
+ * get_stats (start does not clear them). Not real-time: call it from a
+ * worker, never from the audio thread. It may run while process() and
+ * work() run, not concurrently with start, profile, free or itself. */
+onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err);
+
+/* Per-node profile (onyx_instance_profile semantics); enable before start.
+ * Threaded: the runs since start (stats.inferences of them). Sync: the
+ * last calibrate's runs (stats.calib_runs), NULL before one. */
 void onyx_stream_profile(onyx_stream *s, int enable);
 const uint64_t *onyx_stream_node_ns(const onyx_stream *s);
 

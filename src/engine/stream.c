@@ -24,6 +24,13 @@
  *                      heard); if it is running, it finishes, its state
  *                      update is kept and its output thrown away.
  *
+ * Timing. Only the worker and run() read a clock. Sync inferences run on
+ * the audio thread, where clock_gettime is a real syscall on some boards (on
+ * Bela's AM335x it has no vDSO: a Xenomai mode switch), so process() only
+ * counts them; their time is estimated by onyx_stream_calibrate, which runs
+ * the same program on a private instance in another thread and measures
+ * that thread's CPU time.
+ *
  * Slot states change by atomic store or compare-exchange only; whoever
  * moved a slot into its state owns the slot's buffers. Four slots suffice
  * (collecting, handed over, playing, and one late job); when none is free
@@ -115,16 +122,28 @@ struct onyx_stream {
     int cur, play, pos; /* audio side: collecting slot, playing slot (-1) */
     unsigned job;       /* audio side: number of the job being collected */
 
-    atomic_uint_least64_t inferences, overruns, errors, total_ns, max_ns;
+    /* timed: the inferences whose time is in total_ns and max_ns (worker
+     * and run(); not sync process()) */
+    atomic_uint_least64_t inferences, overruns, errors, timed, total_ns, max_ns;
+    /* onyx_stream_calibrate's figures (not cleared by start) */
+    atomic_uint_least64_t calib_runs, calib_mean_ns, calib_max_ns;
+    int profiling;                 /* per-node timing asked for */
+    uint64_t *calib_node_ns;       /* owned, [n_nodes]: calibrate's profile */
     _Atomic(const char *) err_why; /* the last inference error */
     atomic_int err_node, err_status;
 };
 
-static uint64_t now_ns(void)
+/* Never called on the audio side (see Timing above). */
+static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 static int64_t elems(const onyx_tensor *t)
@@ -465,8 +484,12 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
     atomic_init(&s->inferences, 0);
     atomic_init(&s->overruns, 0);
     atomic_init(&s->errors, 0);
+    atomic_init(&s->timed, 0);
     atomic_init(&s->total_ns, 0);
     atomic_init(&s->max_ns, 0);
+    atomic_init(&s->calib_runs, 0);
+    atomic_init(&s->calib_mean_ns, 0);
+    atomic_init(&s->calib_max_ns, 0);
     atomic_init(&s->err_why, NULL);
     atomic_init(&s->err_node, -1);
     atomic_init(&s->err_status, ONYX_OK);
@@ -543,6 +566,7 @@ void onyx_stream_free(onyx_stream *s)
     triple_free(&s->cin_tb);
     triple_free(&s->cout_tb);
     free(s->mem);
+    free(s->calib_node_ns);
     free(s);
 }
 
@@ -680,10 +704,14 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     atomic_store(&s->inferences, 0);
     atomic_store(&s->overruns, 0);
     atomic_store(&s->errors, 0);
+    atomic_store(&s->timed, 0);
     atomic_store(&s->total_ns, 0);
     atomic_store(&s->max_ns, 0);
     atomic_store(&s->err_status, ONYX_OK);
     atomic_store(&s->err_why, NULL);
+    /* per-node timing reads the clock around every node: only where the
+     * clock may be read (threaded mode); sync mode profiles by calibrate */
+    onyx_instance_profile(s->inst, s->profiling && s->threaded);
     onyx_instance_profile_reset(s->inst);
     s->started = 1;
     atomic_store(&s->pause, 0);
@@ -807,12 +835,16 @@ static onyx_status infer(onyx_stream *s, const float *src, float *dst, int JN,
     return ONYX_OK;
 }
 
+/* Counts done inferences; with t0 (not 0: started at now_ns() t0) times
+ * them too. */
 static void note_time(onyx_stream *s, uint64_t t0, int done)
 {
     if (!done) return;
-    uint64_t dt = now_ns() - t0, per = dt / (uint64_t)done;
     atomic_fetch_add_explicit(&s->inferences, (uint64_t)done,
                               memory_order_relaxed);
+    if (!t0) return;
+    uint64_t dt = now_ns() - t0, per = dt / (uint64_t)done;
+    atomic_fetch_add_explicit(&s->timed, (uint64_t)done, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->total_ns, dt, memory_order_relaxed);
     if (per > atomic_load_explicit(&s->max_ns, memory_order_relaxed))
         atomic_store_explicit(&s->max_ns, per, memory_order_relaxed);
@@ -820,13 +852,14 @@ static void note_time(onyx_stream *s, uint64_t t0, int done)
 
 /* Runs J inferences on frames [0, J*B) of in (channel-major, JN frames per
  * channel), writing out. Returns 0, or -1 after an inference error (the
- * rest of the job's output is silence). The time is measured per job: max
- * is the slowest job's time per inference. */
+ * rest of the job's output is silence). timed (the worker, never the audio
+ * thread): the time is measured per job, max is the slowest job's time per
+ * inference. */
 static int run_blocks(onyx_stream *s, const float *in, float *out, int J,
-                      int JN)
+                      int JN, int timed)
 {
     int B = s->B, done = 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = timed ? now_ns() : 0;
     for (; done < J; done++) {
         const char *why = NULL;
         int node = -1;
@@ -898,7 +931,7 @@ static void boundary_threaded(onyx_stream *s)
 static void boundary_sync(onyx_stream *s)
 {
     slot *sl = &s->slots[s->cur];
-    run_blocks(s, sl->in, sl->out, 1, s->JN);
+    run_blocks(s, sl->in, sl->out, 1, s->JN, 0);
     s->play = s->cur;
     s->cur = 1 - s->cur;
 }
@@ -929,7 +962,7 @@ static void process_frames(onyx_stream *s, const float *const *in,
         slot *sl = &s->slots[0];
         for (int c = 0; c < s->ch_in; c++)
             memcpy(sl->in + (size_t)c * JN, in[c], (size_t)n * sizeof(float));
-        run_blocks(s, sl->in, sl->out, s->J, JN);
+        run_blocks(s, sl->in, sl->out, s->J, JN, 0);
         for (int c = 0; c < s->ch_out; c++)
             memcpy(out[c], sl->out + (size_t)c * JN, (size_t)n * sizeof(float));
         return;
@@ -994,7 +1027,7 @@ static int work(onyx_stream *s)
             &sl->state, &expect, SLOT_WORKER, memory_order_acq_rel,
             memory_order_relaxed))
         return 0; /* cancelled meanwhile */
-    int rc = run_blocks(s, sl->in, sl->out, s->J, s->JN);
+    int rc = run_blocks(s, sl->in, sl->out, s->J, s->JN, 1);
     atomic_store_explicit(&sl->state, SLOT_DONE, memory_order_release);
     return rc < 0 ? -1 : 1;
 }
@@ -1068,19 +1101,86 @@ void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st)
     st->inferences = atomic_load_explicit(&w->inferences, memory_order_relaxed);
     st->overruns = atomic_load_explicit(&w->overruns, memory_order_relaxed);
     st->errors = atomic_load_explicit(&w->errors, memory_order_relaxed);
+    st->calib_runs = atomic_load_explicit(&w->calib_runs, memory_order_relaxed);
+    uint64_t timed = atomic_load_explicit(&w->timed, memory_order_relaxed);
     uint64_t tot = atomic_load_explicit(&w->total_ns, memory_order_relaxed);
-    st->mean_us =
-        st->inferences ? (double)tot / (double)st->inferences / 1e3 : 0;
+    st->calibrated = !timed && st->calib_runs > 0;
+    if (st->calibrated) {
+        st->mean_us = (double)atomic_load_explicit(&w->calib_mean_ns,
+                                                   memory_order_relaxed) /
+                      1e3;
+        st->max_us = (double)atomic_load_explicit(&w->calib_max_ns,
+                                                  memory_order_relaxed) /
+                     1e3;
+        return;
+    }
+    st->mean_us = timed ? (double)tot / (double)timed / 1e3 : 0;
     st->max_us =
         (double)atomic_load_explicit(&w->max_ns, memory_order_relaxed) / 1e3;
 }
 
+/* Worker side, or any thread but the audio one. A private instance of the
+ * same (immutable, shared) program: the audio side may go on running
+ * s->inst meanwhile. Its inputs are zero. The kernels are the audio
+ * thread's (onyx_sgemm_realtime). Thread CPU time leaves out the time
+ * the thread was preempted (by the audio thread on a one-core board, for
+ * one). One run first warms the caches and the arena's pages. */
+onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err)
+{
+    enum { MAX_CPU_NS = 250000000 }; /* stop after a quarter second */
+    int n_nodes = onyx_program_num_nodes(s->prog);
+    if (s->profiling && !s->calib_node_ns) {
+        s->calib_node_ns = calloc((size_t)n_nodes + 1, sizeof(uint64_t));
+        if (!s->calib_node_ns) {
+            onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+            return ONYX_ERR_NOMEM;
+        }
+    }
+    onyx_instance *x = onyx_instance_new(s->prog, err);
+    if (!x) return err ? err->status : ONYX_ERR_NOMEM;
+    for (int i = 0; i < onyx_program_num_inputs(s->prog); i++) {
+        onyx_tensor *t = onyx_instance_input(x, i);
+        memset(t->data, 0, (size_t)elems(t) * onyx_dtype_size(t->dtype));
+    }
+    int was = onyx_sgemm_realtime(1);
+    const char *why = NULL;
+    int node = -1, done = 0;
+    uint64_t total = 0, max = 0;
+    onyx_status st = onyx_instance_run(x, &why, &node);
+    onyx_instance_profile(x, s->profiling);
+    while (st == ONYX_OK && done < (runs > 0 ? runs : 1) &&
+           (done == 0 || total < MAX_CPU_NS)) {
+        uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        st = onyx_instance_run(x, &why, &node);
+        uint64_t dt = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+        total += dt;
+        max = dt > max ? dt : max;
+        done++;
+    }
+    onyx_sgemm_realtime(was);
+    if (st == ONYX_OK) {
+        if (s->profiling)
+            memcpy(s->calib_node_ns, onyx_instance_node_ns(x),
+                   (size_t)n_nodes * sizeof(uint64_t));
+        atomic_store_explicit(&s->calib_mean_ns, total / (uint64_t)done,
+                              memory_order_relaxed);
+        atomic_store_explicit(&s->calib_max_ns, max, memory_order_relaxed);
+        atomic_store_explicit(&s->calib_runs, (uint64_t)done,
+                              memory_order_release);
+    } else {
+        onyx_run_error(s->prog, st, why, node, err);
+    }
+    onyx_instance_free(x);
+    return st;
+}
+
 void onyx_stream_profile(onyx_stream *s, int enable)
 {
-    onyx_instance_profile(s->inst, enable);
+    s->profiling = enable != 0;
 }
 
 const uint64_t *onyx_stream_node_ns(const onyx_stream *s)
 {
+    if (s->started && !s->threaded) return s->calib_node_ns;
     return onyx_instance_node_ns(s->inst);
 }

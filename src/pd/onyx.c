@@ -107,6 +107,13 @@ static void onyx_threads(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
     if (n) onyx_set_blas_threads(n); /* control object: the Pd thread may */
 }
 
+/* priority N: the worker's scheduling (loads, -async runs) */
+static void onyx_priority(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
+{
+    (void)s;
+    onyxpd_priority(x, "onyx", &x->x_worker, argc, argv);
+}
+
 static void onyx_info(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
@@ -149,6 +156,7 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
     onyxpd_worker_init(&x->x_worker, &f->cfg);
     atomic_store(&x->x_worker.host_block, 1); /* loads: one value a run */
     if (f->threads) onyx_set_blas_threads(f->threads);
+    x->x_worker.priority = f->priority; /* applied when the worker starts */
 
     onyxpd_bundle *b =
         onyxpd_open_arg(x, "onyx", x->x_canvas, &f->cfg, 1, i, argc, argv);
@@ -169,7 +177,7 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
         x->x_cur = b;
         onyxpd_worker_set_active(&x->x_worker, b);
     }
-    if (f->async && onyxpd_worker_start(&x->x_worker))
+    if (f->async && onyxpd_worker_start(&x->x_worker, x))
         pd_error(x, "onyx: cannot start the worker thread");
     clock_delay(x->x_poll, 1);
     return x;
@@ -195,9 +203,13 @@ ONYXPD_EXPORT void onyx_setup(void)
         const char *name;
         t_method fn;
     } msgs[] = {
-        {"load", (t_method)onyx_load},   {"set", (t_method)onyx_set},
-        {"reset", (t_method)onyx_reset}, {"threads", (t_method)onyx_threads},
-        {"info", (t_method)onyx_info},   {"stats", (t_method)onyx_stats},
+        {"load", (t_method)onyx_load},
+        {"set", (t_method)onyx_set},
+        {"reset", (t_method)onyx_reset},
+        {"threads", (t_method)onyx_threads},
+        {"priority", (t_method)onyx_priority},
+        {"info", (t_method)onyx_info},
+        {"stats", (t_method)onyx_stats},
         {"print", (t_method)onyx_print},
     };
     for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++)

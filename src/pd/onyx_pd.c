@@ -5,6 +5,7 @@
 #include "onyx_pd.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,9 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
+    /* [onyx~ -sync] reads no clock in perform: the worker times the model
+     * once it is playing */
+    atomic_init(&b->calibrate, !cfg->threaded && !cfg->all_controls);
     if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
@@ -216,9 +220,9 @@ static void *onyxpd_worker_main(void *arg)
         if (nt > 0) onyx_set_blas_threads(nt);
         char *path = atomic_exchange(&w->load_req, NULL);
         if (path) {
-            onyxpd_bundle *b = onyxpd_bundle_open(
-                path, w->cfg, atomic_load(&w->host_block),
-                atomic_load(&w->burst), err, sizeof err);
+            onyxpd_bundle *b =
+                onyxpd_bundle_open(path, w->cfg, atomic_load(&w->host_block),
+                                   atomic_load(&w->burst), err, sizeof err);
             if (b) {
                 /* a finished load nobody took yet is superseded */
                 onyxpd_bundle_free(atomic_exchange(&w->ready, b));
@@ -242,6 +246,13 @@ static void *onyxpd_worker_main(void *arg)
             if (b && b->threaded) {
                 int r = onyx_stream_work(b->stream);
                 did |= r != 0;
+            }
+            if (b && atomic_exchange(&b->calibrate, 0)) {
+                onyx_error e;
+                memset(&e, 0, sizeof e);
+                if (onyx_stream_calibrate(b->stream, 100, &e) != ONYX_OK)
+                    onyxpd_worker_say(w, 1, "timing the model: %s", e.msg);
+                did = 1;
             }
             if (b && atomic_exchange(&w->run_req, 0)) {
                 onyx_error e;
@@ -281,12 +292,49 @@ void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
     atomic_init(&w->q_dropped, 0);
 }
 
-int onyxpd_worker_start(onyxpd_worker *w)
+/* Created with default attributes, then moved to SCHED_FIFO if asked: a
+ * refused priority (EPERM without root or an rtprio limit) then leaves a
+ * working thread at normal priority rather than none. */
+int onyxpd_worker_start(onyxpd_worker *w, const void *owner)
 {
     if (w->started) return 0;
     if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w)) return -1;
     w->started = 1;
+    int prio = w->priority;
+    w->priority = 0; /* what it runs at now */
+    if (prio) onyxpd_worker_priority(w, owner, prio);
     return 0;
+}
+
+int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio)
+{
+    int old = w->priority;
+    w->priority = prio;
+    if (!w->started) return 0;
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = prio;
+    int rc =
+        pthread_setschedparam(w->thread, prio ? SCHED_FIFO : SCHED_OTHER, &sp);
+    if (!rc) return 0;
+    w->priority = old;
+    const char *cls = w->cfg->cls;
+    if (rc == EPERM)
+        pd_error(owner,
+                 "%s: priority %d: not permitted (EPERM): SCHED_FIFO needs "
+                 "root, CAP_SYS_NICE or a real-time priority limit of at "
+                 "least %d (ulimit -r; rtprio in "
+                 "/etc/security/limits.conf); the worker keeps %s",
+                 cls, prio, prio,
+                 old ? "its SCHED_FIFO priority" : "normal scheduling");
+    else
+        pd_error(owner,
+                 "%s: priority %d: refused (%s; SCHED_FIFO takes %d to %d); "
+                 "the worker keeps %s",
+                 cls, prio, strerror(rc), sched_get_priority_min(SCHED_FIFO),
+                 sched_get_priority_max(SCHED_FIFO),
+                 old ? "its SCHED_FIFO priority" : "normal scheduling");
+    return rc;
 }
 
 void onyxpd_worker_free(onyxpd_worker *w)
@@ -386,7 +434,7 @@ int onyxpd_load(const void *owner, const char *cls, const t_canvas *canvas,
                  cls, name);
         return -1;
     }
-    if (onyxpd_worker_start(w)) {
+    if (onyxpd_worker_start(w, owner)) {
         pd_error(owner, "%s: load %s: cannot start the worker thread", cls,
                  name);
         return -1;
@@ -406,6 +454,21 @@ int onyxpd_threads_arg(const void *owner, const char *cls, int argc,
         return 0;
     }
     return (int)f;
+}
+
+void onyxpd_priority(const void *owner, const char *cls, onyxpd_worker *w,
+                     int argc, const t_atom *argv)
+{
+    t_float f =
+        argc == 1 && argv[0].a_type == A_FLOAT ? argv[0].a_w.w_float : -1;
+    if (f != (int)f || f < 0 || f > ONYXPD_MAX_PRIO) {
+        pd_error(owner,
+                 "%s: priority needs a whole number from 0 (normal "
+                 "scheduling) to %d (SCHED_FIFO)",
+                 cls, ONYXPD_MAX_PRIO);
+        return;
+    }
+    onyxpd_worker_priority(w, owner, (int)f);
 }
 
 void onyxpd_reset(const void *owner, const char *cls, onyxpd_bundle *b,
@@ -499,6 +562,9 @@ int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
         } else if (!strcmp(flag, "-threads")) {
             i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
                                ONYXPD_MAX_THREADS, &f->threads);
+        } else if (!strcmp(flag, "-priority")) {
+            i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 0,
+                               ONYXPD_MAX_PRIO, &f->priority);
         } else if (!strcmp(flag, "-in")) {
             i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
                                ONYXPD_MAX_SIGNALS, &f->in);
@@ -525,8 +591,7 @@ int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
                 f->cfg.pair_out[f->cfg.n_pairs] = gensym(colon + 1)->s_name;
                 f->cfg.n_pairs++;
             }
-            i += arg || (i + 1 < argc && argv[i + 1].a_type == A_FLOAT) ? 2
-                                                                          : 1;
+            i += arg || (i + 1 < argc && argv[i + 1].a_type == A_FLOAT) ? 2 : 1;
         } else {
             /* its numbers go with it: they cannot be a model name */
             pd_error(owner, "%s: unknown flag %s; ignored", cls, flag);
@@ -653,31 +718,42 @@ void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
          onyx_stream_block(s), onyx_stream_latency(s),
          sync ? "sync (inline)" : "threaded (worker)",
          enabled ? "" : ", disabled", onyxpd_budget_us(b, sr));
+    if (sync && (onyx_stream_signal_inputs(s) || onyx_stream_signal_outputs(s)))
+        post("  stats: times from the worker's calibration runs (perform "
+             "reads no clock)");
 }
 
-void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b)
+void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
+                    onyxpd_worker *w)
 {
     (void)owner;
     const onyx_program *p = onyx_stream_program(b->stream);
-    const uint64_t *ns = onyx_stream_node_ns(b->stream);
     onyx_stream_stats st;
+    /* sync: the table is the worker's calibration runs (perform reads no
+     * clock); hold keeps it from writing the table while we read it */
+    onyxpd_worker_hold(w);
+    const uint64_t *ns = onyx_stream_node_ns(b->stream);
     onyx_stream_get_stats(b->stream, &st);
+    uint64_t runs = b->threaded ? st.inferences : st.calib_runs;
     int n = onyx_program_num_nodes(p);
     uint64_t total = 0;
     for (int i = 0; ns && i < n; i++)
         total += ns[i];
-    if (!ns || !st.inferences || !total) {
+    if (!ns || !runs || !total) {
+        onyxpd_worker_release(w);
         post("%s: profile: no timed inference yet", cls);
         return;
     }
-    post("%s: profile over %llu inferences (us per inference, share)", cls,
-         (unsigned long long)st.inferences);
+    post("%s: profile over %llu inferences%s (us per inference, share)", cls,
+         (unsigned long long)runs,
+         b->threaded ? "" : " of the worker's calibration");
     for (int i = 0; i < n; i++)
         post("  %4d %-24s %-14s %10.2f %5.1f%%", i,
              onyx_program_node_name(p, i) ? onyx_program_node_name(p, i) : "",
-             onyx_program_node_op(p, i), ns[i] / 1e3 / st.inferences,
+             onyx_program_node_op(p, i), ns[i] / 1e3 / runs,
              100.0 * ns[i] / total);
-    post("  total %.2f us per inference", total / 1e3 / st.inferences);
+    onyxpd_worker_release(w);
+    post("  total %.2f us per inference", total / 1e3 / runs);
 }
 
 /* -------------------------------- set --------------------------------- */

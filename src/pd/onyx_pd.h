@@ -39,6 +39,7 @@ void onyx_rt_leave(void) __attribute__((weak));
 #define ONYXPD_MAX_SIGNALS 64
 #define ONYXPD_MAX_THREADS 64
 #define ONYXPD_MSG_LEN     600
+#define ONYXPD_MAX_PRIO    99 /* SCHED_FIFO's range on Linux: 1 to 99 */
 
 /* What a load needs to know, fixed when the object is created. */
 typedef struct onyxpd_config {
@@ -65,8 +66,10 @@ typedef struct onyxpd_bundle {
     int n_ctl_out, max_ctl_out; /* control outputs, largest size (floats) */
     float **ctl_out;            /* [n_ctl_out][size]: poll_controls target */
     t_atom *atoms;              /* max_ctl_out atoms to output one of them */
-    uint64_t last_seq;    /* last control output sequence sent (Pd thread) */
-    uint64_t errors_seen; /* inference errors already reported (Pd thread) */
+    uint64_t last_seq;     /* last control output sequence sent (Pd thread) */
+    uint64_t errors_seen;  /* inference errors already reported (Pd thread) */
+    _Atomic int calibrate; /* sync: the worker is to time the model (see
+                              onyx_stream_calibrate), set by open/profile */
     struct onyxpd_bundle *next; /* retired list */
 } onyxpd_bundle;
 
@@ -96,6 +99,7 @@ typedef struct onyxpd_worker {
     const onyxpd_config *cfg; /* borrowed from the object */
     pthread_t thread;
     int started;
+    int priority; /* SCHED_FIFO priority, 0: normal (Pd thread's view) */
     _Atomic int quit;
     _Atomic(char *) load_req;         /* malloc'd path; latest wins */
     _Atomic int host_block;           /* Pd's block for the next load */
@@ -112,8 +116,14 @@ typedef struct onyxpd_worker {
 } onyxpd_worker;
 
 void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg);
-/* Starts the thread if not yet running; 0 on success. */
-int onyxpd_worker_start(onyxpd_worker *w);
+/* Starts the thread if not yet running, at w->priority (a failure to set
+ * that is reported to owner's console and the thread runs at normal
+ * priority); 0 on success. */
+int onyxpd_worker_start(onyxpd_worker *w, const void *owner);
+/* Pd thread: the worker's scheduling: SCHED_FIFO at prio (1 to 99), or
+ * normal scheduling (0). Applied now if the worker runs, else when it
+ * starts. 0 on success, else an errno after a pd_error on owner. */
+int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio);
 /* Called by each class's setup: lets exit() wait for running inferences. */
 void onyxpd_setup_once(void);
 /* Joins the thread (waits for a running inference or load), then frees
@@ -155,6 +165,10 @@ int onyxpd_load(const void *owner, const char *cls, const t_canvas *canvas,
 /* `threads N`: N (1 to ONYXPD_MAX_THREADS), else a pd_error and 0. */
 int onyxpd_threads_arg(const void *owner, const char *cls, int argc,
                        const t_atom *argv);
+/* `priority N`: sets the worker's scheduling (onyxpd_worker_priority), or
+ * one pd_error for a wrong argument. */
+void onyxpd_priority(const void *owner, const char *cls, onyxpd_worker *w,
+                     int argc, const t_atom *argv);
 /* `reset`: clears the stream's buffers and state. */
 void onyxpd_reset(const void *owner, const char *cls, onyxpd_bundle *b,
                   int argc);
@@ -173,8 +187,12 @@ void onyxpd_send_controls(onyxpd_bundle *b, t_outlet **lists, t_outlet *named);
 /* Console output shared by both classes. */
 void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
                   int sync, int enabled, float sr);
-void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b);
-/* info and stats lists to an outlet */
+/* The per-node table; w is held while it is read (sync: it is the worker's
+ * calibration). */
+void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
+                    onyxpd_worker *w);
+/* info and stats lists to an outlet; stats in sync mode give the times of
+ * the worker's calibration (onyx_stream_calibrate): perform reads no clock */
 void onyxpd_info(t_outlet *o, const onyxpd_bundle *b, int sync);
 void onyxpd_stats(t_outlet *o, const onyxpd_bundle *b, float sr);
 /* Parses `set NAME v...` into the stream; 0 on success, else a pd_error. */
@@ -184,6 +202,7 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
  * first non-flag argument. Errors are reported and the flag ignored. */
 typedef struct onyxpd_flags {
     int sync, async, threads, in, out;
+    int priority; /* -priority N: the worker's SCHED_FIFO priority */
     onyxpd_config cfg;
 } onyxpd_flags;
 int onyxpd_parse_flags(const void *owner, const char *cls, int argc,

@@ -141,10 +141,9 @@ static void onyx_tilde_list(t_onyx_tilde *x, t_symbol *s, int argc,
     for (int k = 0; k < argc; k++)
         floats &= argv[k].a_type == A_FLOAT;
     if (!argc || !floats || argc > x->x_nin) {
-        const char *what = !argc ? "bang"
-                           : argc == 1 && argv[0].a_type == A_SYMBOL
-                               ? "symbol"
-                               : "list";
+        const char *what = !argc                                     ? "bang"
+                           : argc == 1 && argv[0].a_type == A_SYMBOL ? "symbol"
+                                                                     : "list";
         pd_error(x,
                  "onyx~: %s: the inlets take signals (or up to %d number(s) "
                  "for their scalars); a model input takes 'set NAME v...'",
@@ -196,7 +195,7 @@ static void onyx_tilde_threads(t_onyx_tilde *x, t_symbol *s, int argc,
     (void)s;
     int n = onyxpd_threads_arg(x, "onyx~", argc, argv);
     if (!n) return;
-    if (onyxpd_worker_start(&x->x_worker)) {
+    if (onyxpd_worker_start(&x->x_worker, x)) {
         pd_error(x, "onyx~: threads: cannot start the worker thread");
         return;
     }
@@ -250,7 +249,7 @@ static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc,
         want = 1;
         post("onyx~: profiling on; send 'profile' again for the table");
     } else {
-        onyxpd_profile(x, "onyx~", b);
+        onyxpd_profile(x, "onyx~", b, &x->x_worker);
         return;
     }
     if (want == b->profiling) return;
@@ -259,8 +258,17 @@ static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc,
     onyx_stream_profile(b->stream, want);
     if (onyxpd_bundle_start(b, b->host_block, b->burst, err, sizeof err))
         pd_error(x, "onyx~: profile: %s", err);
-    onyxpd_worker_release(&x->x_worker);
     b->profiling = want;
+    if (!b->threaded) atomic_store(&b->calibrate, 1); /* table by the worker */
+    onyxpd_worker_release(&x->x_worker);
+}
+
+/* priority N: the worker's scheduling (SCHED_FIFO N, 0 normal) */
+static void onyx_tilde_priority(t_onyx_tilde *x, t_symbol *s, int argc,
+                                t_atom *argv)
+{
+    (void)s;
+    onyxpd_priority(x, "onyx~", &x->x_worker, argc, argv);
 }
 
 /* ---------------------------- new and free ---------------------------- */
@@ -284,6 +292,7 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     onyxpd_worker_init(&x->x_worker, &f->cfg);
     atomic_store(&x->x_worker.host_block, x->x_n);
     if (f->threads) onyx_set_blas_threads(f->threads);
+    x->x_worker.priority = f->priority; /* applied when the worker starts */
 
     /* A model given here is loaded now: it decides the inlets and outlets. */
     onyxpd_bundle *b = onyxpd_open_arg(x, "onyx~", x->x_canvas, &f->cfg, x->x_n,
@@ -324,7 +333,8 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     if (b) {
         x->x_cur = b;
         onyxpd_worker_set_active(&x->x_worker, b);
-        if (b->threaded && onyxpd_worker_start(&x->x_worker))
+        /* threaded: it runs the inferences; sync: it times the model */
+        if (onyxpd_worker_start(&x->x_worker, x))
             pd_error(x, "onyx~: cannot start the worker thread");
     }
     clock_delay(x->x_poll, 64);
@@ -361,6 +371,7 @@ ONYXPD_EXPORT void onyx_tilde_setup(void)
         {"reset", (t_method)onyx_tilde_reset},
         {"enable", (t_method)onyx_tilde_enable},
         {"threads", (t_method)onyx_tilde_threads},
+        {"priority", (t_method)onyx_tilde_priority},
         {"info", (t_method)onyx_tilde_info},
         {"stats", (t_method)onyx_tilde_stats},
         {"profile", (t_method)onyx_tilde_profile},

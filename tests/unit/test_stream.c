@@ -657,6 +657,41 @@ START_TEST(int64_and_bool_controls)
 }
 END_TEST
 
+/* ---- timing: sync process() reads no clock; calibrate times the model on
+ * a private instance and leaves the stream's state alone ---- */
+
+START_TEST(sync_timing_by_calibration)
+{
+    tmodel t;
+    onyx_stream *s = new_stream(m_accum(&t), 4, 0);
+    start(s, 4, 0);
+    float x[4] = {1, 2, 3, 4}, y[4];
+    const float *in[] = {x};
+    float *out[] = {y};
+    onyx_stream_process(s, in, out, 4); /* h: 0 -> 10 */
+    onyx_stream_stats st;
+    onyx_stream_get_stats(s, &st);
+    ck_assert_uint_eq(st.inferences, 1);
+    ck_assert(!st.calibrated && st.mean_us == 0 && st.max_us == 0);
+    onyx_error err = {0};
+    ck_assert_int_eq(onyx_stream_calibrate(s, 5, &err), ONYX_OK);
+    onyx_stream_get_stats(s, &st);
+    ck_assert(st.calibrated);
+    ck_assert_uint_ge(st.calib_runs, 1);
+    ck_assert_uint_le(st.calib_runs, 5);
+    ck_assert(st.mean_us >= 0 && st.mean_us <= st.max_us + 1e-9);
+    ck_assert_uint_eq(st.inferences, 1); /* calibration runs are not counted */
+    onyx_stream_process(s, in, out, 4);  /* the state went on from 10 */
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(y[i], x[i] + 10);
+    start(s, 4, 0); /* start keeps the calibration */
+    onyx_stream_get_stats(s, &st);
+    ck_assert(st.calibrated);
+    onyx_stream_free(s);
+    t_free(&t);
+}
+END_TEST
+
 /* ---- state feedback ---- */
 
 START_TEST(state_fed_back_and_reset)
@@ -948,6 +983,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, interleaved_in_channel_major_out);
     tcase_add_test(tc, int64_and_bool_controls);
     tcase_add_test(tc, state_fed_back_and_reset);
+    tcase_add_test(tc, sync_timing_by_calibration);
     tcase_add_test(tc, state_threaded);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads");
