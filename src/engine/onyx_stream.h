@@ -123,8 +123,13 @@ void onyx_stream_reset(onyx_stream *s);
 uint64_t onyx_stream_poll_controls(onyx_stream *s, float *const *dst);
 
 /* For [onyx] and the command: one inference on the current controls,
- * inline, states fed back. Not for the audio thread of a signal model. */
+ * inline, states fed back. Not for the audio thread of a signal model.
+ * onyx_stream_run times it with the monotonic clock; the untimed one reads
+ * no clock, for a caller on the audio thread ([onyx] without -async on Bela,
+ * where Pd's messages run in the audio task): its stats come from
+ * onyx_stream_calibrate. */
 onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err);
+onyx_status onyx_stream_run_untimed(onyx_stream *s, onyx_error *err);
 
 /* The most recent inference error since start (ONYX_OK if none), formatted
  * into err with the node and op. Control side; the audio and worker sides

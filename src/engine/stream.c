@@ -1072,15 +1072,27 @@ uint64_t onyx_stream_poll_controls(onyx_stream *s, float *const *dst)
     return tb->seq[tb->front];
 }
 
-onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err)
+/* one inline inference; timed: read the clock around it (never on the
+ * audio thread) */
+static onyx_status run_inline(onyx_stream *s, int timed, onyx_error *err)
 {
     const char *why = NULL;
     int node = -1;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = timed ? now_ns() : 0;
     onyx_status st = infer(s, NULL, NULL, 0, &why, &node);
     note_time(s, t0, st == ONYX_OK);
     if (st != ONYX_OK) onyx_run_error(s->prog, st, why, node, err);
     return st;
+}
+
+onyx_status onyx_stream_run(onyx_stream *s, onyx_error *err)
+{
+    return run_inline(s, 1, err);
+}
+
+onyx_status onyx_stream_run_untimed(onyx_stream *s, onyx_error *err)
+{
+    return run_inline(s, 0, err);
 }
 
 onyx_status onyx_stream_last_error(const onyx_stream *s, onyx_error *err)

@@ -48,9 +48,14 @@ static void onyx_run(t_onyx *x)
         atomic_store(&x->x_worker.run_req, 1);
         return;
     }
+    /* inline in Pd's thread, which on Bela is the audio task: no clock
+     * (stats come from the worker's calibration) */
     onyx_error e;
     memset(&e, 0, sizeof e);
-    if (onyx_stream_run(x->x_cur->stream, &e) != ONYX_OK) {
+    ONYXPD_RT_ENTER();
+    onyx_status st = onyx_stream_run_untimed(x->x_cur->stream, &e);
+    ONYXPD_RT_LEAVE();
+    if (st != ONYX_OK) {
         pd_error(x, "onyx: %s", e.msg);
         return;
     }
@@ -71,12 +76,14 @@ static void onyx_list(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
         pd_error(x, "onyx: list: the model has no input to set; use bang");
         return;
     }
-    /* `set FIRST_INPUT ...` then run */
-    t_atom *av = getbytes((argc + 1) * sizeof *av);
+    /* `set FIRST_INPUT ...` then run; short lists (every usual control
+     * input) need no allocation */
+    t_atom abuf[64];
+    t_atom *av = argc < 64 ? abuf : (t_atom *)getbytes((argc + 1) * sizeof *av);
     SETSYMBOL(&av[0], gensym(onyx_stream_control_in_name(st, 0)));
     memcpy(av + 1, argv, argc * sizeof *av);
     int bad = onyxpd_set(x, "onyx", x->x_cur, argc + 1, av);
-    freebytes(av, (argc + 1) * sizeof *av);
+    if (av != abuf) freebytes(av, (argc + 1) * sizeof *av);
     if (!bad) onyx_run(x);
 }
 
@@ -177,7 +184,9 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
         x->x_cur = b;
         onyxpd_worker_set_active(&x->x_worker, b);
     }
-    if (f->async && onyxpd_worker_start(&x->x_worker, x))
+    /* the worker runs -async inferences, loads, and the calibration that
+     * gives a synchronous object its stats */
+    if ((f->async || b) && onyxpd_worker_start(&x->x_worker, x))
         pd_error(x, "onyx: cannot start the worker thread");
     clock_delay(x->x_poll, 1);
     return x;

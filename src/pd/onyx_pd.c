@@ -82,9 +82,10 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
-    /* [onyx~ -sync] reads no clock in perform: the worker times the model
-     * once it is playing */
-    atomic_init(&b->calibrate, !cfg->threaded && !cfg->all_controls);
+    /* [onyx~ -sync] reads no clock in perform, nor [onyx] without -async in
+     * its runs (on Bela they are in the audio task): the worker times the
+     * model once it is playing */
+    atomic_init(&b->calibrate, !cfg->threaded);
     if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
