@@ -44,7 +44,7 @@
 #if defined(__aarch64__)
 static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_8x8_neonfma;
 #elif defined(__arm__) && defined(__ARM_NEON)
-static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_4x8_neon;
+static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_6x8_neon;
 #else
 static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_4x8_portable;
 #endif

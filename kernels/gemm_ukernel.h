@@ -10,7 +10,7 @@
  * and zero-padded past the matrix edges by the driver, which also handles
  * partial tiles (through a full tile on its stack). Every ISA has its own
  * file in kernels/arch/, named by what it computes, its tile and its ISA
- * (f32_gemm_4x8_neon.c); each compiles to nothing on other ISAs. The
+ * (f32_gemm_6x8_neon.c); each compiles to nothing on other ISAs. The
  * portable one (GNU C vectors) is the reference the others are tested
  * against. gemm.c chooses one, once: at build time on ARM, at load time by
  * the CPU on x86-64. */
@@ -23,7 +23,7 @@ typedef void onyx_gemm_ukernel_fn(int kc, const float *Ap, const float *Bp,
                                   float *C, long ldc);
 
 typedef struct {
-    const char *name;         /* "f32_gemm_4x8_neon" */
+    const char *name;         /* "f32_gemm_6x8_neon" */
     onyx_gemm_ukernel_fn *fn; /* the tile product above */
     int mr, nr;               /* tile: rows of C, columns of C */
     int kc, mc, nc;           /* blocking: depth of a packed slice, rows of a
@@ -51,7 +51,7 @@ void onyx_sgemm_blocked(const onyx_gemm_ukernel *uk, int trans_a, int trans_b,
 
 /* the micro-kernels; each is defined only where its ISA is compiled */
 extern const onyx_gemm_ukernel onyx_f32_gemm_4x8_portable;
-extern const onyx_gemm_ukernel onyx_f32_gemm_4x8_neon;     /* armv7 */
+extern const onyx_gemm_ukernel onyx_f32_gemm_6x8_neon;     /* armv7 */
 extern const onyx_gemm_ukernel onyx_f32_gemm_8x8_neonfma;  /* aarch64 */
 extern const onyx_gemm_ukernel onyx_f32_gemm_6x16_avx2;    /* x86-64 */
 extern const onyx_gemm_ukernel onyx_f32_gemm_12x32_avx512; /* x86-64 */

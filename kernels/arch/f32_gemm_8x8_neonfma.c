@@ -60,7 +60,9 @@ static void f32_gemm_8x8_neonfma(int kc, const float *restrict Ap,
     ADD_C(6, 0), ADD_C(6, 1), ADD_C(7, 0), ADD_C(7, 1);
 }
 
-/* kc x nc of B (256 KB) within the Cortex-A53's 512 KB L2 */
+/* As in BLIS: a packed block of A (mc x kc, 64 KB) stays in the
+ * Cortex-A53's L2 and one micro-panel of B (kc x 8, 8 KB) in its L1 while
+ * the micro-kernel walks down A; nc only sets how often A is packed again. */
 const onyx_gemm_ukernel onyx_f32_gemm_8x8_neonfma = {
     "f32_gemm_8x8_neonfma", f32_gemm_8x8_neonfma, MR, NR, 256, 64, 256};
 

@@ -27,7 +27,7 @@ START_TEST(ukernel_list)
 #if defined(__aarch64__)
     ck_assert_ptr_eq(uks[n_uks - 1], &onyx_f32_gemm_8x8_neonfma);
 #elif defined(__arm__) && defined(__ARM_NEON)
-    ck_assert_ptr_eq(uks[n_uks - 1], &onyx_f32_gemm_4x8_neon);
+    ck_assert_ptr_eq(uks[n_uks - 1], &onyx_f32_gemm_6x8_neon);
 #endif
     for (int u = 0; u < n_uks; u++) {
         const onyx_gemm_ukernel *uk = uks[u];
