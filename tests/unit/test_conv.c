@@ -304,7 +304,7 @@ START_TEST(sgemm_matches_naive)
                                         (beta == 0 ? 0 : beta * R[i * LD + j]));
                         }
                     float *work = aligned_alloc(
-                        64, onyx_sgemm_scratch_bytes(M, N, K) + 64);
+                        64, (onyx_sgemm_scratch_bytes(M, N, K) + 64) / 64 * 64);
                     ck_assert_ptr_nonnull(work);
                     onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C,
                                LD, work);

@@ -122,7 +122,8 @@ START_TEST(blocked_matches_naive_and_portable)
             ck_assert(M <= LD && N <= LD && K <= LD);
             size_t wf = onyx_gemm_pack_floats(uk, M, N, K),
                    wr = onyx_gemm_pack_floats(uks[0], M, N, K);
-            float *work = aligned_alloc(64, (wf > wr ? wf : wr) * 4 + 64);
+            float *work =
+                aligned_alloc(64, ((wf > wr ? wf : wr) * 4 + 63) / 64 * 64);
             ck_assert_ptr_nonnull(work);
             for (int ta = 0; ta < 2; ta++)
                 for (int tb = 0; tb < 2; tb++)
