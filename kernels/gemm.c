@@ -62,13 +62,23 @@ static int gemm_has_avx512(void)
     return __builtin_cpu_supports("avx512f");
 }
 
+/* 1 when gemm_uk, single-threaded, is faster than OpenBLAS's sgemm on
+ * every size: measured for the AVX-512 kernel (1.4 to 1.6 times
+ * OpenBLAS 0.3.21 on siren_mlp, resnet_1d and transformer_block, on an AMD
+ * EPYC with AVX-512); the AVX2 one is slower there than OpenBLAS's
+ * AVX-512 code, and unmeasured against its AVX2 code. */
+static int gemm_uk_beats_blas;
+
 __attribute__((constructor)) static void gemm_pick_ukernel(void)
 {
-    if (gemm_has_avx512())
+    if (gemm_has_avx512()) {
         gemm_uk = &onyx_f32_gemm_12x32_avx512;
-    else if (gemm_has_avx2())
+        gemm_uk_beats_blas = 1;
+    } else if (gemm_has_avx2())
         gemm_uk = &onyx_f32_gemm_6x16_avx2;
 }
+#else
+enum { gemm_uk_beats_blas = 0 };
 #endif
 
 int onyx_gemm_ukernels(const onyx_gemm_ukernel **list, int max)
@@ -383,8 +393,15 @@ int onyx_sgemm_realtime(int on)
  * calls malloc on every call, and eval must never allocate (the real-time
  * contract; tests/unit/test_runtime.c checks it). Those sizes run on the
  * engine's own kernel, which is quick there; larger ones go to cblas_sgemm,
- * except on a thread marked real-time (its locks). */
+ * except on a thread marked real-time (its locks), and unless the engine's
+ * micro-kernel is the faster (gemm_uk_beats_blas) and BLAS may use only one
+ * thread. */
 #define OPENBLAS_MIN_MNK 1.0e6
+
+#include <stdatomic.h>
+
+/* onyx_blas_threads' n: set by the caller's thread, read in eval */
+static atomic_int sgemm_blas_threads = 1;
 
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
@@ -394,7 +411,10 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     if (onyx_sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb,
                           beta, C, ldc))
         return;
-    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread) {
+    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread ||
+        (gemm_uk_beats_blas && work &&
+         atomic_load_explicit(&sgemm_blas_threads, memory_order_relaxed) ==
+             1)) {
         sgemm_own(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
                   ldc, work);
         return;
@@ -406,7 +426,9 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 
 void onyx_blas_threads(int n)
 {
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    n = n < 1 ? 1 : n;
+    atomic_store_explicit(&sgemm_blas_threads, n, memory_order_relaxed);
+    openblas_set_num_threads(n);
 }
 
 #else
