@@ -43,6 +43,9 @@ typedef struct {
     int64_t Lp;
     int64_t J;  /* WINOGRAD: kernel taps in triples, zero taps appended */
     int64_t nb; /* WINOGRAD: tiles of 4 outputs, ceil(S_out / 4) */
+    /* floats into scratch, past what the path uses: onyx_sgemm's work
+     * space (its pack buffers) */
+    size_t work;
     /* TAPS: (G, KK, Mg, Cg), W's tap k of group g as a matrix;
      * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple.
      * Owned, in the same block as the plan. */
@@ -157,12 +160,14 @@ static onyx_status conv_prepare(onyx_prep *p)
      * WINOGRAD 4 * nb + 3 * J - 1 (whole tiles, whole triples) */
     size_t scratch = 0, wfloats = 0;
     const int64_t L = g->in[2], P = g->S_out;
+    int64_t gemm_n = P, gemm_k = q.K; /* the largest sgemm: (Mg, n, k) */
     if (q.path == CONV_TAPS) {
         q.Lp = P + (g->KK - 1) * g->d[2];
         q.xcopy = g->pb[2] != 0 || q.Lp > L;
         if (!q.xcopy) q.Lp = L; /* B read in place, ldb = L */
         scratch = q.xcopy ? (size_t)(g->Cg * q.Lp) : 0;
         wfloats = (size_t)(g->G * g->KK * g->Mg * g->Cg);
+        gemm_k = g->Cg;
     } else if (q.path == CONV_WINOGRAD) {
         q.J = ceil_div(g->KK, 3);
         q.nb = ceil_div(P, 4);
@@ -178,12 +183,19 @@ static onyx_status conv_prepare(onyx_prep *p)
             (size_t)(round16(g->Cg * q.Lp) +
                      round16(6 * q.J * g->Cg * q.chunk) + 6 * g->Mg * q.chunk);
         wfloats = (size_t)(g->G * 6 * g->Mg * q.J * g->Cg);
+        gemm_n = q.chunk, gemm_k = q.J * g->Cg;
     } else if (q.path == CONV_IM2COL) {
         q.chunk = conv_chunk(q.K, P);
         scratch = (size_t)q.K * (size_t)q.chunk;
+        gemm_n = q.chunk;
     }
     ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff && q.Lp <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
+    q.work = (size_t)round16((int64_t)scratch);
+    if (q.path != CONV_DEPTHWISE)
+        scratch = q.work + onyx_sgemm_scratch_bytes((int)g->Mg, (int)gemm_n,
+                                                    (int)gemm_k) /
+                               sizeof(float);
 
     /* the plan, then the repacked weights 64 bytes in */
     size_t head = (sizeof q + 63) / 64 * 64;
@@ -358,7 +370,7 @@ static void conv_winograd(float *yg, const float *xg, const float *B,
             /* M_t (Mg, nc) = V_t (Mg, J*Cg) @ U_t (J*Cg, nc) */
             onyx_sgemm(0, 0, (int)Mg, nc, depth, 1.0f, Wg + t * Mg * depth,
                        depth, U + t * depth * nc, nc, 0.0f, Mp + t * Mg * nc,
-                       nc);
+                       nc, scratch + q->work);
         winograd_out(yg, Mp, B, Mg, P, b0, nc);
     }
 }
@@ -379,7 +391,7 @@ static void conv_taps(float *yg, const float *xg, float beta, const float *Wg,
     }
     for (int64_t k = 0; k < cg->KK; k++) {
         onyx_sgemm(0, 0, (int)Mg, P, (int)Cg, 1.0f, Wg + k * Mg * Cg, (int)Cg,
-                   xs + k * d, (int)q->Lp, beta, yg, P);
+                   xs + k * d, (int)q->Lp, beta, yg, P, scratch + q->work);
         beta = 1.0f;
     }
 }
@@ -392,7 +404,7 @@ static onyx_status conv_eval(onyx_exec *e)
     const float *B = cg->has_bias ? e->in[CONV_B]->data : NULL;
     if (!e->out[CONV_Y]) return ONYX_OK;
     float *Y = e->out[CONV_Y]->data;
-    float *col = e->scratch;
+    float *col = e->scratch, *work = col + q->work;
     const int Mg = (int)cg->Mg, P = (int)cg->S_out, K = (int)q->K;
 
     for (int64_t n = 0; n < cg->N; n++) {
@@ -431,7 +443,8 @@ static onyx_status conv_eval(onyx_exec *e)
             const float *Wg = W + g * cg->Mg * K;
             if (q->path == CONV_POINTWISE) {
                 /* Y_g (Mg, P) = W_g (Mg, Cg) @ X_g (Cg, P) [+ bias] */
-                onyx_sgemm(0, 0, Mg, P, K, 1.0f, Wg, K, xg, P, beta, yg, P);
+                onyx_sgemm(0, 0, Mg, P, K, 1.0f, Wg, K, xg, P, beta, yg, P,
+                           work);
                 continue;
             }
             for (int64_t p0 = 0; p0 < P; p0 += q->chunk) {
@@ -441,7 +454,7 @@ static onyx_status conv_eval(onyx_exec *e)
                 /* Y_g[:, p0:p1] (Mg, cols) = W_g (Mg, K) @ col (K, cols) [+ b]
                  */
                 onyx_sgemm(0, 0, Mg, cols, K, 1.0f, Wg, K, col, cols, beta,
-                           yg + p0, P);
+                           yg + p0, P, work);
             }
         }
     }

@@ -18,6 +18,7 @@ typedef struct {
     conv_geom geom;
     int64_t chunk; /* input positions per sgemm + col2im pass: the column
                       matrix (Mg*KK, chunk) is the scratch */
+    size_t work;   /* floats into scratch: onyx_sgemm's work space */
 } ct_plan;
 
 /* floor(a / 2), also for negative a (ONNX's reference uses Python's //) */
@@ -76,12 +77,15 @@ static onyx_status ct_prepare(onyx_prep *p)
                "transposed convolution too large for a 32-bit sgemm");
 
     q.chunk = conv_chunk(g->Mg * g->KK, g->S_in);
+    /* scratch: col (Mg*KK, chunk), then the sgemm's pack buffers */
+    q.work = ((size_t)(g->Mg * g->KK) * (size_t)q.chunk + 15) / 16 * 16;
+    size_t work_bytes = onyx_sgemm_scratch_bytes((int)(g->Mg * g->KK),
+                                                 (int)q.chunk, (int)g->Cg);
     ct_plan *qp = malloc(sizeof *qp);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     p->params = qp;
-    p->scratch_bytes =
-        (size_t)(g->Mg * g->KK) * (size_t)q.chunk * sizeof(float);
+    p->scratch_bytes = q.work * sizeof(float) + work_bytes;
     return ONYX_OK;
 }
 
@@ -116,7 +120,7 @@ static onyx_status ct_eval(onyx_exec *e)
     const float *B = cg->has_bias ? e->in[CT_B]->data : NULL;
     if (!e->out[CT_Y]) return ONYX_OK;
     float *Y = e->out[CT_Y]->data;
-    float *col = e->scratch;
+    float *col = e->scratch, *work = col + q->work;
     const int rows = (int)(cg->Mg * cg->KK), S_in = (int)cg->S_in,
               Cg = (int)cg->Cg;
 
@@ -138,7 +142,7 @@ static onyx_status ct_eval(onyx_exec *e)
                 /* col (Mg*KK, cols) = W_g^T @ X_g[:, p0:p1], with W_g
                  * (Cg, Mg*KK) and X_g (Cg, S_in) */
                 onyx_sgemm(1, 0, rows, cols, Cg, 1.0f, Wg, rows, xg + p0, S_in,
-                           0.0f, col, cols);
+                           0.0f, col, cols, work);
                 col2im(yg, col, p0, p1, cg);
             }
         }

@@ -1,11 +1,11 @@
 /* gemm.c - onyx_sgemm: matrix-vector shapes (one row, one column or depth
  * one) go to the streaming loops of gemv.c, large products to OpenBLAS when
- * built with it, and the rest (with BLAS=none, everything) to the portable
- * blocked kernel below. */
+ * built with it, and the rest (with BLAS=none, everything) to the blocked
+ * product below and its per-ISA micro-kernel (kernels/arch/). */
 #include "gemm.h"
 #include "gemv.h"
 
-/* The portable sgemm, organised like BLIS / GotoBLAS:
+/* The blocked sgemm, organised like BLIS / GotoBLAS:
  *
  *   for each KC-deep slice of the k axis:
  *     for each NC-wide block of columns:   pack B block  (KC, NC) -> Bp
@@ -15,19 +15,16 @@
  * Packing copies the operands, transposed or not, into the exact order the
  * micro-kernel reads them (MR rows of A interleaved per k step, NR columns
  * of B per k step), zero-filled past the matrix edges, with alpha folded
- * into A. The micro-kernel keeps an MR x NR tile of C in local accumulators
- * across the whole KC loop, in GNU C vectors of 4 floats that the
- * compiler maps to SSE on x86-64 and NEON on ARM.
+ * into A. The micro-kernel (gemm_ukernel.h, one per ISA in kernels/arch/)
+ * keeps an MR x NR tile of C in registers across the whole KC loop; the
+ * tiles at the right and bottom edges go through a full tile on the stack.
  *
- * The pack buffers live on the stack (eval must not allocate): about
- * 4 * (MC + NC) * KC = 160 KB. */
-#include <string.h>
+ * The pack buffers are the caller's work space (eval must not allocate,
+ * and the real-time contract allows little stack): onyx_sgemm_scratch_bytes
+ * in prepare, arena scratch in eval. */
+#include "gemm_ukernel.h"
 
-#define GEMM_MR 2   /* micro-tile rows: 2 x 16 = 8 4-wide accumulators */
-#define GEMM_NR 16  /* micro-tile columns */
-#define GEMM_KC 256 /* depth of a packed slice */
-#define GEMM_MC 32  /* rows of a packed A block, a multiple of MR */
-#define GEMM_NC 128 /* columns of a packed B block, a multiple of NR */
+#include <string.h>
 
 /* The hot loops get -O3 (-O2 leaves loops of unknown length scalar). On
  * 32-bit ARM, GCC only maps float vectors to NEON under unsafe-math (NEON
@@ -40,45 +37,207 @@
 #define GEMM_HOT
 #endif
 
-/* Ap (MC/MR panels of (kc, MR)) = alpha * op(A)[i0 : i0+mc, p0 : p0+kc] */
-static void pack_a(float *Ap, int trans_a, const float *A, int lda, int i0,
-                   int p0, int mc, int kc, float alpha)
+/* ---- the micro-kernel, chosen once ------------------------------------
+ * At build time on ARM (NEON is part of both boards' ABI flags); at load
+ * time on x86-64 by the CPU, in a constructor, so every later read of
+ * gemm_uk is of a value set before any thread could run a product. */
+#if defined(__aarch64__)
+static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_8x8_neonfma;
+#elif defined(__arm__) && defined(__ARM_NEON)
+static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_6x8_neon;
+#else
+static const onyx_gemm_ukernel *gemm_uk = &onyx_f32_gemm_4x8_portable;
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+static int gemm_has_avx2(void)
 {
-    for (int ib = 0; ib < mc; ib += GEMM_MR) {
-        int mr = mc - ib < GEMM_MR ? mc - ib : GEMM_MR;
-        for (int p = 0; p < kc; p++, Ap += GEMM_MR) {
-            int i = 0;
-            if (!trans_a)
-                for (; i < mr; i++)
-                    Ap[i] = alpha * A[(long)(i0 + ib + i) * lda + p0 + p];
-            else
-                for (; i < mr; i++)
-                    Ap[i] = alpha * A[(long)(p0 + p) * lda + i0 + ib + i];
-            for (; i < GEMM_MR; i++)
-                Ap[i] = 0;
+    __builtin_cpu_init(); /* needed before main (a constructor) */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int gemm_has_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* 1 when gemm_uk, single-threaded, is faster than OpenBLAS's sgemm on
+ * every size: measured for the AVX-512 kernel (1.4 to 1.6 times
+ * OpenBLAS 0.3.21 on siren_mlp, resnet_1d and transformer_block, on an AMD
+ * EPYC with AVX-512); the AVX2 one is slower there than OpenBLAS's
+ * AVX-512 code, and unmeasured against its AVX2 code. */
+static int gemm_uk_beats_blas;
+
+__attribute__((constructor)) static void gemm_pick_ukernel(void)
+{
+    if (gemm_has_avx512()) {
+        gemm_uk = &onyx_f32_gemm_12x32_avx512;
+        gemm_uk_beats_blas = 1;
+    } else if (gemm_has_avx2())
+        gemm_uk = &onyx_f32_gemm_6x16_avx2;
+}
+#else
+enum { gemm_uk_beats_blas = 0 };
+#endif
+
+int onyx_gemm_ukernels(const onyx_gemm_ukernel **list, int max)
+{
+    const onyx_gemm_ukernel *all[4];
+    int n = 0;
+    all[n++] = &onyx_f32_gemm_4x8_portable;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (gemm_has_avx2()) all[n++] = &onyx_f32_gemm_6x16_avx2;
+    if (gemm_has_avx512()) all[n++] = &onyx_f32_gemm_12x32_avx512;
+#endif
+    if (gemm_uk != &onyx_f32_gemm_4x8_portable) {
+        /* the chosen one last, once */
+        int j = 0;
+        for (int i = 0; i < n; i++)
+            if (all[i] != gemm_uk) all[j++] = all[i];
+        n = j;
+        all[n++] = gemm_uk;
+    }
+    if (n > max) n = max;
+    for (int i = 0; i < n; i++)
+        list[i] = all[i];
+    return n;
+}
+
+static int imin(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* n rounded up to a multiple of r */
+static int round_up(int n, int r)
+{
+    return (n + r - 1) / r * r;
+}
+
+/* floats of Ap, rounded to 64 bytes so that Bp is aligned too */
+static size_t pack_a_floats(const onyx_gemm_ukernel *uk, int m, int k)
+{
+    size_t f =
+        (size_t)imin(round_up(m, uk->mr), uk->mc) * (size_t)imin(k, uk->kc);
+    return (f + 15) / 16 * 16;
+}
+
+size_t onyx_gemm_pack_floats(const onyx_gemm_ukernel *uk, int m, int n, int k)
+{
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    return pack_a_floats(uk, m, k) +
+           (size_t)imin(round_up(n, uk->nr), uk->nc) * (size_t)imin(k, uk->kc);
+}
+
+/* Ap (mc/MR panels of (kc, MR)) = alpha * op(A)[i0 : i0+mc, p0 : p0+kc] */
+GEMM_HOT static void pack_a(float *restrict Ap, int MR, int trans_a,
+                            const float *restrict A, int lda, int i0, int p0,
+                            int mc, int kc, float alpha)
+{
+    for (int ib = 0; ib < mc; ib += MR, Ap += (size_t)MR * kc) {
+        const int mr = imin(mc - ib, MR);
+        if (!trans_a) {
+            /* row i of the panel is contiguous in A */
+            for (int i = 0; i < mr; i++) {
+                const float *a = A + (long)(i0 + ib + i) * lda + p0;
+                for (int p = 0; p < kc; p++)
+                    Ap[p * MR + i] = alpha * a[p];
+            }
+        } else {
+            /* step p of the panel is contiguous in A */
+            for (int p = 0; p < kc; p++) {
+                const float *a = A + (long)(p0 + p) * lda + i0 + ib;
+                for (int i = 0; i < mr; i++)
+                    Ap[p * MR + i] = alpha * a[i];
+            }
         }
+        for (int i = mr; i < MR; i++)
+            for (int p = 0; p < kc; p++)
+                Ap[p * MR + i] = 0;
     }
 }
 
-/* Bp (NC/NR panels of (kc, NR)) = op(B)[p0 : p0+kc, j0 : j0+nc] */
-static void pack_b(float *Bp, int trans_b, const float *B, int ldb, int p0,
-                   int j0, int kc, int nc)
+/* Bp (nc/NR panels of (kc, NR)) = op(B)[p0 : p0+kc, j0 : j0+nc] */
+GEMM_HOT static void pack_b(float *restrict Bp, int NR, int trans_b,
+                            const float *restrict B, int ldb, int p0, int j0,
+                            int kc, int nc)
 {
-    for (int jb = 0; jb < nc; jb += GEMM_NR) {
-        int nr = nc - jb < GEMM_NR ? nc - jb : GEMM_NR;
-        for (int p = 0; p < kc; p++, Bp += GEMM_NR) {
-            int j = 0;
-            if (!trans_b) {
-                const float *b = B + (long)(p0 + p) * ldb + j0 + jb;
-                for (; j < nr; j++)
-                    Bp[j] = b[j];
-            } else {
-                const float *b = B + (long)(j0 + jb) * ldb + p0 + p;
-                for (; j < nr; j++)
-                    Bp[j] = b[(long)j * ldb];
+    for (int jb = 0; jb < nc; jb += NR, Bp += (size_t)NR * kc) {
+        const int nr = imin(nc - jb, NR);
+        if (!trans_b) {
+            /* step p of the panel is contiguous in B */
+            for (int p = 0; p < kc; p++)
+                memcpy(Bp + p * NR, B + (long)(p0 + p) * ldb + j0 + jb,
+                       (size_t)nr * sizeof(float));
+        } else {
+            /* column j of the panel is contiguous in B */
+            for (int j = 0; j < nr; j++) {
+                const float *b = B + (long)(j0 + jb + j) * ldb + p0;
+                for (int p = 0; p < kc; p++)
+                    Bp[p * NR + j] = b[p];
             }
-            for (; j < GEMM_NR; j++)
-                Bp[j] = 0;
+        }
+        if (nr < NR)
+            for (int p = 0; p < kc; p++)
+                memset(Bp + p * NR + nr, 0, (size_t)(NR - nr) * sizeof(float));
+    }
+}
+
+/* C (m, n) = beta * C; beta == 0 writes zeros whatever C held */
+static void scale_c(float *C, int ldc, int m, int n, float beta)
+{
+    if (beta == 1) return;
+    for (int i = 0; i < m; i++) {
+        float *c = C + (long)i * ldc;
+        if (beta == 0)
+            memset(c, 0, (size_t)n * sizeof(float));
+        else
+            for (int j = 0; j < n; j++)
+                c[j] *= beta;
+    }
+}
+
+void onyx_sgemm_blocked(const onyx_gemm_ukernel *uk, int trans_a, int trans_b,
+                        int m, int n, int k, float alpha, const float *A,
+                        int lda, const float *B, int ldb, float beta, float *C,
+                        int ldc, float *work)
+{
+    if (m <= 0 || n <= 0) return;
+    scale_c(C, ldc, m, n, beta);
+    if (k <= 0 || alpha == 0) return;
+    const int MR = uk->mr, NR = uk->nr;
+    float *Ap = work, *Bp = work + pack_a_floats(uk, m, k);
+    for (int p0 = 0; p0 < k; p0 += uk->kc) {
+        const int kc = imin(k - p0, uk->kc);
+        for (int j0 = 0; j0 < n; j0 += uk->nc) {
+            const int nc = imin(n - j0, uk->nc);
+            pack_b(Bp, NR, trans_b, B, ldb, p0, j0, kc, nc);
+            for (int i0 = 0; i0 < m; i0 += uk->mc) {
+                const int mc = imin(m - i0, uk->mc);
+                pack_a(Ap, MR, trans_a, A, lda, i0, p0, mc, kc, alpha);
+                for (int jb = 0; jb < nc; jb += NR) {
+                    const int nr = imin(nc - jb, NR);
+                    for (int ib = 0; ib < mc; ib += MR) {
+                        const int mr = imin(mc - ib, MR);
+                        const float *ap = Ap + (size_t)ib * kc,
+                                    *bp = Bp + (size_t)jb * kc;
+                        float *c = C + (long)(i0 + ib) * ldc + j0 + jb;
+                        if (mr == MR && nr == NR) {
+                            uk->fn(kc, ap, bp, c, ldc);
+                            continue;
+                        }
+                        /* an edge tile: the whole tile into zeros here,
+                         * then its (mr, nr) corner onto C */
+                        _Alignas(64) float tile[ONYX_GEMM_MAX_TILE];
+                        memset(tile, 0, (size_t)(MR * NR) * sizeof(float));
+                        uk->fn(kc, ap, bp, tile, NR);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr; j++)
+                                c[(long)i * ldc + j] += tile[i * NR + j];
+                    }
+                }
+            }
         }
     }
 }
@@ -88,44 +247,6 @@ static void pack_b(float *Bp, int trans_b, const float *B, int ldb, int p0,
  * and, unlike auto-vectorised loops, also on 32-bit ARM, where GCC will not
  * vectorise float loops on its own (NEON flushes denormals). */
 typedef float gemm_v4 __attribute__((vector_size(16)));
-#define GEMM_NV (GEMM_NR / 4) /* vectors per micro-tile row */
-
-/* C (mr, nr) += Ap (kc, MR)^T @ Bp (kc, NR), mr <= MR, nr <= NR */
-GEMM_HOT static void micro_kernel(int kc, const float *restrict Ap,
-                                  const float *restrict Bp, float *restrict C,
-                                  int ldc, int mr, int nr)
-{
-    gemm_v4 acc[GEMM_MR][GEMM_NV];
-    for (int i = 0; i < GEMM_MR; i++)
-        for (int v = 0; v < GEMM_NV; v++)
-            acc[i][v] = (gemm_v4){0, 0, 0, 0};
-    for (int p = 0; p < kc; p++, Ap += GEMM_MR, Bp += GEMM_NR) {
-        gemm_v4 b[GEMM_NV];
-        memcpy(b, Bp, sizeof b);
-        for (int i = 0; i < GEMM_MR; i++) {
-            gemm_v4 a = {Ap[i], Ap[i], Ap[i], Ap[i]};
-            for (int v = 0; v < GEMM_NV; v++)
-                acc[i][v] += a * b[v];
-        }
-    }
-    if (mr == GEMM_MR && nr == GEMM_NR) {
-        for (int i = 0; i < GEMM_MR; i++) {
-            float *c = C + (long)i * ldc;
-            for (int v = 0; v < GEMM_NV; v++) {
-                gemm_v4 t;
-                memcpy(&t, c + 4 * v, sizeof t);
-                t += acc[i][v];
-                memcpy(c + 4 * v, &t, sizeof t);
-            }
-        }
-    } else {
-        float tile[GEMM_MR][GEMM_NR];
-        memcpy(tile, acc, sizeof tile);
-        for (int i = 0; i < mr; i++)
-            for (int j = 0; j < nr; j++)
-                C[(long)i * ldc + j] += tile[i][j];
-    }
-}
 
 /* c (n) += alpha * sum_p a[p * as] * row p of B (k, n): four rows of B per
  * pass over c, so c is loaded and stored k/4 times instead of k. */
@@ -217,50 +338,35 @@ GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
     }
 }
 
-static void sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
-                           float alpha, const float *A, int lda, const float *B,
-                           int ldb, float beta, float *C, int ldc)
+/* Whether a product of these sizes may take the packed path (for some
+ * transposition): then it needs the pack buffers. Measured: the axpy rows
+ * of gemm_small beat packing up to ~16 rows of C, the dot products
+ * (transposed B) only for a few. */
+static int gemm_packs(int m, int n, int k)
+{
+    return m >= 4 && k >= 4 && (long)m * n * k >= 4096;
+}
+
+size_t onyx_sgemm_scratch_bytes(int m, int n, int k)
+{
+    if (m <= 0 || n <= 0 || !gemm_packs(m, n, k)) return 0;
+    return onyx_gemm_pack_floats(gemm_uk, m, n, k) * sizeof(float);
+}
+
+/* The engine's own sgemm: gemm_small or the blocked one with gemm_uk. */
+static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc, float *work)
 {
     if (m <= 0 || n <= 0) return;
-    /* C = beta * C first; everything after accumulates into it */
-    if (beta != 1)
-        for (int i = 0; i < m; i++) {
-            float *c = C + (long)i * ldc;
-            if (beta == 0)
-                memset(c, 0, (size_t)n * sizeof(float));
-            else
-                for (int j = 0; j < n; j++)
-                    c[j] *= beta;
-        }
-    if (k <= 0 || alpha == 0) return;
-    /* measured: the axpy rows beat packing up to ~16 rows of C, the dot
-     * products (transposed B) only for a few */
-    if (k < 4 || (long)m * n * k < 4096 || m < (trans_b ? 4 : 16)) {
-        gemm_small(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+    if (gemm_packs(m, n, k) && m >= (trans_b ? 4 : 16) && work) {
+        onyx_sgemm_blocked(gemm_uk, trans_a, trans_b, m, n, k, alpha, A, lda, B,
+                           ldb, beta, C, ldc, work);
         return;
     }
-    _Alignas(64) float Ap[GEMM_MC * GEMM_KC];
-    _Alignas(64) float Bp[GEMM_NC * GEMM_KC];
-    for (int p0 = 0; p0 < k; p0 += GEMM_KC) {
-        int kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
-        for (int j0 = 0; j0 < n; j0 += GEMM_NC) {
-            int nc = n - j0 < GEMM_NC ? n - j0 : GEMM_NC;
-            pack_b(Bp, trans_b, B, ldb, p0, j0, kc, nc);
-            for (int i0 = 0; i0 < m; i0 += GEMM_MC) {
-                int mc = m - i0 < GEMM_MC ? m - i0 : GEMM_MC;
-                pack_a(Ap, trans_a, A, lda, i0, p0, mc, kc, alpha);
-                for (int jb = 0; jb < nc; jb += GEMM_NR) {
-                    int nr = nc - jb < GEMM_NR ? nc - jb : GEMM_NR;
-                    for (int ib = 0; ib < mc; ib += GEMM_MR) {
-                        int mr = mc - ib < GEMM_MR ? mc - ib : GEMM_MR;
-                        micro_kernel(kc, Ap + ib * kc, Bp + jb * kc,
-                                     C + (long)(i0 + ib) * ldc + j0 + jb, ldc,
-                                     mr, nr);
-                    }
-                }
-            }
-        }
-    }
+    scale_c(C, ldc, m, n, beta);
+    if (k <= 0 || alpha == 0) return;
+    gemm_small(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, C, ldc);
 }
 
 /* initial-exec: the flag sits in the static TLS block, so reading it never
@@ -286,21 +392,31 @@ int onyx_sgemm_realtime(int on)
 /* OpenBLAS's small-matrix path (taken up to M*N*K = 100^3 on AVX-512 CPUs)
  * calls malloc on every call, and eval must never allocate (the real-time
  * contract; tests/unit/test_runtime.c checks it). Those sizes run on the
- * portable kernel, which is quick there; larger ones go to cblas_sgemm,
- * except on a thread marked real-time (its locks). */
+ * engine's own kernel, which is quick there; larger ones go to cblas_sgemm,
+ * except on a thread marked real-time (its locks), and unless the engine's
+ * micro-kernel is the faster (gemm_uk_beats_blas) and BLAS may use only one
+ * thread. */
 #define OPENBLAS_MIN_MNK 1.0e6
+
+#include <stdatomic.h>
+
+/* onyx_blas_threads' n: set by the caller's thread, read in eval */
+static atomic_int sgemm_blas_threads = 1;
 
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc)
+                float *C, int ldc, float *work)
 {
     if (m <= 0 || n <= 0) return;
     if (onyx_sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb,
                           beta, C, ldc))
         return;
-    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread) {
-        sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta,
-                       C, ldc);
+    if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread ||
+        (gemm_uk_beats_blas && work &&
+         atomic_load_explicit(&sgemm_blas_threads, memory_order_relaxed) ==
+             1)) {
+        sgemm_own(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
+                  ldc, work);
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
@@ -310,21 +426,23 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 
 void onyx_blas_threads(int n)
 {
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    n = n < 1 ? 1 : n;
+    atomic_store_explicit(&sgemm_blas_threads, n, memory_order_relaxed);
+    openblas_set_num_threads(n);
 }
 
 #else
 
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc)
+                float *C, int ldc, float *work)
 {
     if (m <= 0 || n <= 0) return;
     if (onyx_sgemm_vector(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb,
                           beta, C, ldc))
         return;
-    sgemm_portable(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
-                   ldc);
+    sgemm_own(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc,
+              work);
 }
 
 void onyx_blas_threads(int n)

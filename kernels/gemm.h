@@ -1,7 +1,7 @@
 /* gemm.h - the one matrix product every heavy kernel goes through.
  * Matrix-vector shapes run as the engine's own streaming loops; the rest on
  * OpenBLAS cblas_sgemm when built with ONYX_USE_OPENBLAS, else the engine's
- * own blocked C loop (make BLAS=none). */
+ * own blocked loop with per-ISA micro-kernels (make BLAS=none). */
 #ifndef ONYX_GEMM_H
 #define ONYX_GEMM_H
 
@@ -12,15 +12,24 @@
 /* C (m,n) = alpha * op(A) @ op(B) + beta * C, row-major.
  * op(A) is (m,k): A is (m,k) with row stride lda, or (k,m) when trans_a.
  * op(B) is (k,n): B is (k,n) with row stride ldb, or (n,k) when trans_b.
- * beta == 0 means C is write-only (its old contents may be NaN). */
+ * beta == 0 means C is write-only (its old contents may be NaN).
+ * work: onyx_sgemm_scratch_bytes(m, n, k) bytes, 64-byte aligned (kernel
+ * scratch, asked for in prepare), for the pack buffers of the blocked
+ * product; NULL is allowed when that is 0 (and otherwise computes the same
+ * thing slowly, with the unpacked loops). */
 void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc);
+                float *C, int ldc, float *work);
+
+/* Bytes of work space onyx_sgemm needs for a product of these sizes (any
+ * transposition), or 0; never more for smaller sizes. At most 200 KB on ARM,
+ * 360 KB on x86-64. */
+size_t onyx_sgemm_scratch_bytes(int m, int n, int k);
 
 /* Marks the calling thread as real-time (on != 0) or not; returns the old
  * mark. On a real-time thread onyx_sgemm never calls into BLAS, which may
  * take a mutex (OpenBLAS's buffer pool does, for large products): the
- * portable kernel runs instead. The streaming runner marks the audio thread
+ * engine's own kernel runs instead. The streaming runner marks the audio thread
  * around its inline (sync) inferences. */
 int onyx_sgemm_realtime(int on);
 

@@ -78,6 +78,9 @@ static onyx_status gemm_prepare(onyx_prep *p)
         onyx_gemv_pack(q.packed, q.trans_b, B->data, (int)B->dims[1], (int)q.N,
                        (int)q.K);
     }
+    if (!q.packed) /* onyx_sgemm's pack buffers */
+        p->scratch_bytes =
+            onyx_sgemm_scratch_bytes((int)q.M, (int)q.N, (int)q.K);
     gemm_plan *qp = malloc(sizeof *qp);
     if (!qp) {
         free(q.packed);
@@ -123,7 +126,7 @@ static onyx_status gemm_eval(onyx_exec *e)
     int lda = (int)(q->trans_a ? q->M : q->K),
         ldb = (int)(q->trans_b ? q->K : q->N);
     onyx_sgemm(q->trans_a, q->trans_b, (int)q->M, (int)q->N, (int)q->K,
-               q->alpha, A, lda, B, ldb, beta, Y, (int)q->N);
+               q->alpha, A, lda, B, ldb, beta, Y, (int)q->N, e->scratch);
     return ONYX_OK;
 }
 

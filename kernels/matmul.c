@@ -315,12 +315,24 @@ static onyx_status mm_plan_make(onyx_prep *p, mm_plan *q_out)
     return ONYX_OK;
 }
 
+/* scratch of mm_run: onyx_sgemm's pack buffers (M, N, K fit an int:
+ * mm_plan_make checked them) */
+static size_t mm_scratch_bytes(const mm_plan *q)
+{
+    if (q->packed) return 0;
+    int64_t rows = q->fold ? q->nbatch * q->M : q->M;
+    return onyx_sgemm_scratch_bytes((int)rows, (int)q->N, (int)q->K);
+}
+
 static onyx_status mm_prepare(onyx_prep *p)
 {
     mm_plan q;
     ONYX_TRY(mm_plan_make(p, &q));
     ONYX_TRY(mm_dft_detect(p, &q));
-    if (!q.dft) ONYX_TRY(mm_pack(p, &q));
+    if (!q.dft) {
+        ONYX_TRY(mm_pack(p, &q));
+        p->scratch_bytes = mm_scratch_bytes(&q);
+    }
     mm_plan *qp = malloc(sizeof *qp);
     if (!qp) {
         free(q.packed);
@@ -333,8 +345,9 @@ static onyx_status mm_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* Y = A @ B, shapes as planned in q */
-static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
+/* Y = A @ B, shapes as planned in q; work: mm_scratch_bytes */
+static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y,
+                   float *work)
 {
     const int M = (int)q->M, N = (int)q->N, K = (int)q->K;
     if (q->packed) {
@@ -345,7 +358,7 @@ static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
     if (q->fold) {
         /* Y (nbatch*M, N) = A (nbatch*M, K) @ B (K, N) */
         onyx_sgemm(0, 0, (int)(q->nbatch * q->M), N, K, 1.0f, A, K, B, N, 0.0f,
-                   Y, N);
+                   Y, N, work);
         return;
     }
     int64_t idx[ONYX_MAX_RANK] = {0};
@@ -353,7 +366,7 @@ static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y)
     for (int64_t t = 0; t < q->nbatch; t++) {
         /* Y[t] (M, N) = A[oa] (M, K) @ B[ob] (K, N) */
         onyx_sgemm(0, 0, M, N, K, 1.0f, A + oa, K, B + ob, N, 0.0f,
-                   Y + t * q->M * q->N, N);
+                   Y + t * q->M * q->N, N, work);
         /* next batch index, odometer style */
         for (int i = q->nb - 1; i >= 0; i--) {
             oa += q->sa[i];
@@ -374,7 +387,8 @@ static onyx_status mm_eval(onyx_exec *e)
         mm_dft_run(q->dft, q->nbatch * q->M, e->in[MM_A]->data,
                    e->out[MM_Y]->data, e->scratch);
     else
-        mm_run(q, e->in[MM_A]->data, e->in[MM_B]->data, e->out[MM_Y]->data);
+        mm_run(q, e->in[MM_A]->data, e->in[MM_B]->data, e->out[MM_Y]->data,
+               e->scratch);
     return ONYX_OK;
 }
 
@@ -436,6 +450,7 @@ static onyx_status mma_prepare(onyx_prep *p)
         }
     }
     ONYX_TRY(mm_pack(p, &k.q));
+    p->scratch_bytes = mm_scratch_bytes(&k.q);
     mma_plan *kp = malloc(sizeof *kp);
     if (!kp) {
         free(k.q.packed);
@@ -451,7 +466,7 @@ static onyx_status mma_eval(onyx_exec *e)
 {
     const mma_plan *k = e->params;
     float *Y = e->out[MM_Y]->data;
-    mm_run(&k->q, e->in[MM_A]->data, e->in[MM_B]->data, Y);
+    mm_run(&k->q, e->in[MM_A]->data, e->in[MM_B]->data, Y, e->scratch);
     const int64_t n = k->rows * k->N;
     for (int a = 0; a < k->n_add; a++) {
         const float *C = e->in[2 + a]->data;

@@ -161,7 +161,7 @@ static void rnn_act_apply(int isa, const rnn_act *a, float *y, const float *x,
  * A few rows or a small product: our own loop (a BLAS call costs more than
  * the arithmetic); else onyx_sgemm. */
 static void mat_acc(float *out, int ldo, const float *x, int ldx,
-                    const float *W, int ldw, int M, int N, int K)
+                    const float *W, int ldw, int M, int N, int K, float *work)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     if (M <= 4 || (int64_t)M * N * K <= 32768) {
@@ -170,7 +170,7 @@ static void mat_acc(float *out, int ldo, const float *x, int ldx,
                               ldw, 1.0f, out + (size_t)m * ldo, ldo);
         return;
     }
-    onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo);
+    onyx_sgemm(0, 0, M, N, K, 1.0f, x, ldx, W, ldw, 1.0f, out, ldo, work);
 }
 
 /* ---- the op ---- */
@@ -209,7 +209,7 @@ typedef struct rnn_params {
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
-    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_zero, s_n;
+    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_zero, s_gemm, s_n;
     float pack[];
 } rnn_params;
 
@@ -526,6 +526,9 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->s_tmp = s, s += up16((size_t)Bn * Hp);
     k->s_tmp2 = s, s += up16(Hp);
     k->s_zero = s, s += up16(Hp);
+    k->s_gemm = s,
+    s += onyx_sgemm_scratch_bytes((int)(TC * Bn), GHp, I > H ? I : H) /
+         sizeof(float);
     k->s_n = s;
 
     size_t pbytes =
@@ -639,7 +642,8 @@ static int rnn_len(const onyx_tensor *seq, int T, int b)
  * as rnn_pack made it: onyx_gemv_packed_c row by row for a small batch,
  * else mat_acc on the row-major part. out may be init. */
 static void rnn_rec(const rnn_params *k, float *out, int ldo, const float *init,
-                    int ldi, const float *x, const float *RT, int c0, int c1)
+                    int ldi, const float *x, const float *RT, int c0, int c1,
+                    float *work)
 {
     const float *Wp = RT + (size_t)k->H * c0;
     if (k->gemv) {
@@ -653,7 +657,7 @@ static void rnn_rec(const rnn_params *k, float *out, int ldo, const float *init,
         for (int b = 0; b < k->B; b++)
             memcpy(out + (size_t)b * ldo, init + (size_t)b * ldi,
                    (size_t)(c1 - c0) * sizeof(float));
-    mat_acc(out, ldo, x, k->Hp, Wp, c1 - c0, k->B, c1 - c0, k->H);
+    mat_acc(out, ldo, x, k->Hp, Wp, c1 - c0, k->B, c1 - c0, k->H, work);
 }
 
 /* Run direction d over the whole sequence. */
@@ -711,13 +715,13 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
             const float *x = k->layout ? X + ((size_t)b * T + tlo) * I
                                        : X + ((size_t)tlo * B + b) * I;
             mat_acc(xp + (size_t)b * GHp, B * GHp, x, k->layout ? I : B * I, WT,
-                    GHp, nt, GHp, I);
+                    GHp, nt, GHp, I, scratch + k->s_gemm);
         }
         if (uniform && !k->layout) {
             int nt = s1 - s0;
             int tlo = reverse ? maxlen - s0 - nt : s0;
             mat_acc(xp, GHp, X + (size_t)tlo * B * I, I, WT, GHp, nt * B, GHp,
-                    I);
+                    I, scratch + k->s_gemm);
         }
 
         for (int s = s0; s < s1; s++) {
@@ -744,9 +748,11 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
 
             if (k->cell == CELL_GRU) {
                 /* z, r first: the h gate needs r */
-                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, 2 * Hp);
+                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, 2 * Hp,
+                        scratch + k->s_gemm);
                 if (k->lbr) {
-                    rnn_rec(k, tmp, Hp, rbh, 0, h, RT, 2 * Hp, GHp);
+                    rnn_rec(k, tmp, Hp, rbh, 0, h, RT, 2 * Hp, GHp,
+                            scratch + k->s_gemm);
                 } else {
                     /* z r activated here, tmp = r (.) Ht-1 */
                     for (int b = 0; b < B; b++) {
@@ -758,10 +764,10 @@ static void rnn_direction(const rnn_params *k, int d, const float *pk,
                                          v4_load(h + (size_t)b * Hp + j));
                     }
                     rnn_rec(k, g + 2 * Hp, GHp, g + 2 * Hp, GHp, tmp, RT,
-                            2 * Hp, GHp);
+                            2 * Hp, GHp, scratch + k->s_gemm);
                 }
             } else {
-                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, GHp);
+                rnn_rec(k, g, GHp, g, GHp, h, RT, 0, GHp, scratch + k->s_gemm);
             }
 
             for (int b = 0; b < B; b++) {

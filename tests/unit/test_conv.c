@@ -136,9 +136,9 @@ static void dft_case(int K, int nb, double sgn, int rows, int perturb,
     onyx_tensor a = kt_tensor(ONYX_FLOAT, 2, D(rows, K), A);
     onyx_tensor b = kt_tensor(ONYX_FLOAT, 2, D(K, N), B);
     onyx_tensor y[1];
-    ck_assert_int_eq(kt_run_ex("MatMul", 13, NULL, 0,
-                               (onyx_tensor *[]){&a, &b}, 2, y, 1, NULL,
-                               unknown_b ? (int[]){0, 1} : NULL, msg),
+    ck_assert_int_eq(kt_run_ex("MatMul", 13, NULL, 0, (onyx_tensor *[]){&a, &b},
+                               2, y, 1, NULL, unknown_b ? (int[]){0, 1} : NULL,
+                               msg),
                      ONYX_OK);
     expect_dims(&y[0], 2, D(rows, N));
     const float *Y = y[0].data;
@@ -303,8 +303,12 @@ START_TEST(sgemm_matches_naive)
                                 (float)(alpha * s +
                                         (beta == 0 ? 0 : beta * R[i * LD + j]));
                         }
+                    float *work = aligned_alloc(
+                        64, (onyx_sgemm_scratch_bytes(M, N, K) + 64) / 64 * 64);
+                    ck_assert_ptr_nonnull(work);
                     onyx_sgemm(ta, tb, M, N, K, alpha, A, LD, B, LD, beta, C,
-                               LD);
+                               LD, work);
+                    free(work);
                     /* every element, also those outside the (M, N) block
                      * that must stay untouched; one assert (each costs a
                      * write to Check's pipe) */
