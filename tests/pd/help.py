@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Runs the help patches headless and plays every example in them.
 
-usage: tests/pd/help.py ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+usage: tests/pd/help.py [--pd CMD] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+
+ROOT/help/ holds the help patches and ROOT the externals they find with their
+[declare -path ..]. --pd gives the Pd command, split at spaces (default
+`pd`; tests/pd/arm.sh passes Debian's ARM Pd under qemu).
 
 For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
@@ -170,8 +174,11 @@ class Wrapper:
             f.write("\n".join(lines + conns) + "\n")
 
 
+PD_CMD = ["pd"]
+
+
 def run_pd(wrapper_path, log_path):
-    cmd = ["timeout", "120", "pd", "-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
+    cmd = ["timeout", "120"] + PD_CMD + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
            "-open", wrapper_path]
     # no -path: the help patches' [declare -path ..] must find the objects
     with open(log_path, "w") as log:
@@ -415,6 +422,10 @@ TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}
 
 
 def main(argv):
+    global PD_CMD
+    if len(argv) > 2 and argv[1] == "--pd":
+        PD_CMD = argv[2].split()
+        argv = argv[:1] + argv[3:]
     if len(argv) < 3:
         print(__doc__.split("\n\n")[1])
         return 2
