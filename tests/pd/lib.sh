@@ -80,13 +80,14 @@ check_latency() {
     done
 }
 
-# check_control PD EXTDIR MINSWAPS: [onyx] lists, state, reset, -async, and
-# [onyx~] loads swapped during DSP (more than MINSWAPS of the 60 asked for).
-# PD must run in real time (not -batch): the loads happen in the worker while
-# 3 s of DSP go by.
+# check_control PD EXTDIR MINSWAPS HEAVY: [onyx] lists, state, reset, -async,
+# and [onyx~] loads swapped during DSP (more than MINSWAPS of the 60 asked
+# for), of gru, ident and the model HEAVY (slow, or a lighter one where the
+# -sync [onyx~] could not run slow in reasonable time). PD must run in real
+# time (not -batch): the loads happen in the worker while 3 s of DSP go by.
 check_control() {
     cmd=$1 ext=$2 minswaps=$3
-    fill "$ROOT/tests/pd/control.pd.in" "$T/control.pd"
+    fill "$ROOT/tests/pd/control.pd.in" "$T/control.pd" "HEAVY=$4"
     $cmd -path "$ext" -open "$T/control.pd" >"$T/control.log" 2>&1
     rc=$?
     if $PY - "$T/control.log" "$M/mlp_ref.txt" "$minswaps" <<'EOF' && [ $rc = 0 ]

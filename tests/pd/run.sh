@@ -78,7 +78,7 @@ if $PY tests/pd/errors.py check tests/pd/errors.txt "$T/errors.log" "$M/mlp_ref.
 else fail "errors (see $T/errors.log)"; fi
 
 echo "== [onyx]: lists, state, reset, -async; [onyx~] loads swapped during DSP"
-check_control "$PDR" "$ROOT" 20
+check_control "$PDR" "$ROOT" 20 slow
 
 echo "== lifecycle: freed while inferring or loading, several loads in one message, DSP on/off while loading"
 $PY tests/pd/lifecycle.py qlist "$M" "$T/lifecycle.qlist"
