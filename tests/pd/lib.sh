@@ -106,6 +106,45 @@ EOF
     then pass "control object and loads during DSP"; else fail "control (see $T/control.log)"; fi
 }
 
+# The scripted patches: a [qlist] file written by a Python helper drives
+# Pd in real time (PD without -batch), and the helper checks the log.
+# check_errors PD EXTDIR: wrong messages and creation arguments
+# (tests/pd/errors.txt), one error each, nothing changed
+check_errors() {
+    cmd=$1 ext=$2
+    $PY "$ROOT/tests/pd/errors.py" qlist "$ROOT/tests/pd/errors.txt" "$M" "$T/errors.qlist"
+    fill "$ROOT/tests/pd/errors.pd.in" "$T/errors.pd" "STEPS=$T/errors.qlist"
+    $cmd -path "$ext" -open "$T/errors.pd" >"$T/errors.log" 2>&1
+    if $PY "$ROOT/tests/pd/errors.py" check "$ROOT/tests/pd/errors.txt" "$T/errors.log" "$M/mlp_ref.txt"; then
+        pass "errors"
+    else fail "errors (see $T/errors.log)"; fi
+}
+
+# check_lifecycle PD EXTDIR: objects freed while inferring or loading,
+# several loads in one message, DSP on/off while loading
+check_lifecycle() {
+    cmd=$1 ext=$2
+    $PY "$ROOT/tests/pd/lifecycle.py" qlist "$M" "$T/lifecycle.qlist"
+    fill "$ROOT/tests/pd/lifecycle.pd.in" "$T/lifecycle.pd" "SCRIPT=$T/lifecycle.qlist"
+    $cmd -path "$ext" -open "$T/lifecycle.pd" >"$T/lifecycle.log" 2>&1
+    rc=$?
+    if $PY "$ROOT/tests/pd/lifecycle.py" check "$T/lifecycle.log" "$M/mlp_ref.txt" && [ $rc = 0 ]; then
+        pass "lifecycle"
+    else fail "lifecycle: pd exit $rc (see $T/lifecycle.log)"; fi
+}
+
+# check_rates PD EXTDIR: block size, upsampling and sample rate changes
+# while running
+check_rates() {
+    cmd=$1 ext=$2
+    $PY "$ROOT/tests/pd/rates.py" qlist "$T/rates.qlist"
+    fill "$ROOT/tests/pd/rates.pd.in" "$T/rates.pd" "SCRIPT=$T/rates.qlist" "IN=$M/imp.wav"
+    $cmd -path "$ext" -open "$T/rates.pd" >"$T/rates.log" 2>&1
+    rc=$?
+    if $PY "$ROOT/tests/pd/rates.py" check "$T/rates.log" && [ $rc = 0 ]; then pass "rates"
+    else fail "rates: pd exit $rc (see $T/rates.log)"; fi
+}
+
 # check_rt LABEL PD EXTDIR MODEL:FLAGS[:MS]...: the pacing patch with the
 # externals of a -DONYX_RT_CHECK build, PD with tests/pd/rtcheck.c preloaded;
 # fails on any violation, or when no perform was counted. MS is the

@@ -70,32 +70,16 @@ if [ -n "$OVR" ] && [ "$OVR" -gt 100 ] &&
 else fail "slow model: overruns '$OVR', real '$REAL' ms for 4000"; fi
 
 echo "== wrong messages and creation arguments (tests/pd/errors.txt): one error each, nothing changed"
-$PY tests/pd/errors.py qlist tests/pd/errors.txt "$M" "$T/errors.qlist"
-fill tests/pd/errors.pd.in "$T/errors.pd" "STEPS=$T/errors.qlist"
-$PDR -path "$ROOT" -open "$T/errors.pd" >"$T/errors.log" 2>&1
-if $PY tests/pd/errors.py check tests/pd/errors.txt "$T/errors.log" "$M/mlp_ref.txt"; then
-    pass "errors"
-else fail "errors (see $T/errors.log)"; fi
+check_errors "$PDR" "$ROOT"
 
 echo "== [onyx]: lists, state, reset, -async; [onyx~] loads swapped during DSP"
 check_control "$PDR" "$ROOT" 20 slow
 
 echo "== lifecycle: freed while inferring or loading, several loads in one message, DSP on/off while loading"
-$PY tests/pd/lifecycle.py qlist "$M" "$T/lifecycle.qlist"
-fill tests/pd/lifecycle.pd.in "$T/lifecycle.pd" "SCRIPT=$T/lifecycle.qlist"
-$PDR -path "$ROOT" -open "$T/lifecycle.pd" >"$T/lifecycle.log" 2>&1
-rc=$?
-if $PY tests/pd/lifecycle.py check "$T/lifecycle.log" "$M/mlp_ref.txt" && [ $rc = 0 ]; then
-    pass "lifecycle"
-else fail "lifecycle: pd exit $rc (see $T/lifecycle.log)"; fi
+check_lifecycle "$PDR" "$ROOT"
 
 echo "== block size, upsampling and sample rate changes while running"
-$PY tests/pd/rates.py qlist "$T/rates.qlist"
-fill tests/pd/rates.pd.in "$T/rates.pd" "SCRIPT=$T/rates.qlist" "IN=$M/imp.wav"
-$PDR -path "$ROOT" -open "$T/rates.pd" >"$T/rates.log" 2>&1
-rc=$?
-if $PY tests/pd/rates.py check "$T/rates.log" && [ $rc = 0 ]; then pass "rates"
-else fail "rates: pd exit $rc (see $T/rates.log)"; fi
+check_rates "$PDR" "$ROOT"
 
 # The externals built with -fsanitize=thread (make pd-tsan: BLAS=none, so
 # the worker's math is instrumented too; OpenBLAS is not, and an OpenBLAS
