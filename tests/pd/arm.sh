@@ -95,6 +95,9 @@ run() {
     EXT=$ROOT/build/$p
     mkdir -p "$T"
     . tests/pd/lib.sh
+    # the threaded [onyx~] overruns under qemu: errors.py and help.py then
+    # check that it plays, not that its level never drops
+    export ONYX_PD_EMULATED=1
     start=$(date +%s)
     section() { echo "== $* ($(($(date +%s) - start)) s)"; }
 
@@ -151,7 +154,7 @@ run() {
         make -s models >"$T/models.log" 2>&1 || { cat "$T/models.log"; exit 1; }
     fi
     for h in onyx~-help.pd onyx-help.pd; do
-        if $PY tests/pd/help.py --pd "$qpd $PDBIN -nrt" --emulated "$S" "$T/help" "$h"; then
+        if $PY tests/pd/help.py --pd "$qpd $PDBIN -nrt" "$S" "$T/help" "$h"; then
             pass "help $h: every example"
         else fail "help $h: examples (see $T/help)"; fi
     done

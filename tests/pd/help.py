@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Runs the help patches headless and plays every example in them.
 
-usage: tests/pd/help.py [--pd CMD [--emulated]] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+usage: tests/pd/help.py [--pd CMD] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
 
 ROOT/help/ holds the help patches and ROOT the externals they find with their
 [declare -path ..]. --pd gives the Pd command, split at spaces (default
-`pd`; tests/pd/arm.sh passes Debian's ARM Pd under qemu). --emulated: the
-threaded [onyx~] may not keep up with real time (overruns play silence), so
-the overdrive's level on the steady tone is checked at its peak, not at its
-lowest.
+`pd`; tests/pd/arm.sh passes Debian's ARM Pd under qemu). With
+ONYX_PD_EMULATED set (arm.sh does) the threaded [onyx~] may not keep up with
+real time (overruns play silence), so the overdrive's level on the steady
+tone is checked at its peak, not at its lowest.
 
 For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
@@ -178,7 +178,7 @@ class Wrapper:
 
 
 PD_CMD = ["pd"]
-EMULATED = False
+EMULATED = bool(os.environ.get("ONYX_PD_EMULATED"))
 
 
 def run_pd(wrapper_path, log_path):
@@ -429,13 +429,10 @@ TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}
 
 
 def main(argv):
-    global PD_CMD, EMULATED
+    global PD_CMD
     if len(argv) > 2 and argv[1] == "--pd":
         PD_CMD = argv[2].split()
         argv = argv[:1] + argv[3:]
-    if len(argv) > 1 and argv[1] == "--emulated":
-        EMULATED = True
-        argv = argv[:1] + argv[2:]
     if len(argv) < 3:
         print(__doc__.split("\n\n")[1])
         return 2
