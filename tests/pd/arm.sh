@@ -134,7 +134,7 @@ run() {
     # real-time pace, the worker's results coming back into perform (the slow
     # model's never in time: that perform plays silence and counts overruns)
     check_rt $p "$PDRT -batch -nrt -noprefs -nosound -nogui -stderr" "$EXT/rtcheck" \
-        "gru:-sync" "conv1024:-sync" "slow:-sync:3"
+        "gru:-sync" "conv1024:-sync" "slow:-sync:10"
     check_rt $p "$PDRT -nrt -noprefs -nosound -nogui -sleepgrain 1 -stderr" "$EXT/rtcheck" \
         "gru:" "conv1024:" "slow:"
 
