@@ -84,3 +84,25 @@ platform-runner: $(PLATFORM_RUNNER)
 $(PLATFORM_RUNNER): $(ONYX_BIN) mk/platform.mk
 	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' "$(RUN_TARGET)" "$(abspath $(ONYX_BIN))" >$@
 	chmod +x $@
+
+# ---- the real-time check build of a board's externals ----------------------
+# build/<platform>/rtcheck/: onyx~.pd_linux and onyx.pd_linux with
+# -DONYX_RT_CHECK (as make pd-rtcheck on the PC), and tests/pd/rtcheck.c
+# built for the board as librtcheck.so; tests/pd/arm.sh preloads it into
+# the board's Pd under qemu (qemu-arm -E LD_PRELOAD=...)
+PLATFORM_RT_DIR := $(BUILD)/rtcheck
+PLATFORM_RT_BIN := $(PLATFORM_RT_DIR)/onyx~.pd_linux $(PLATFORM_RT_DIR)/onyx.pd_linux \
+	$(PLATFORM_RT_DIR)/librtcheck.so
+.PHONY: platform-rtcheck
+platform-rtcheck: $(PLATFORM_RT_BIN)
+
+$(PLATFORM_RT_DIR)/pd/%.o: src/pd/%.c $(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/pd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ONYX) $(CFLAGS) -DPD -DONYX_RT_CHECK -I$(PD_INCLUDE) -Isrc/pd -c -o $@ $<
+
+$(PLATFORM_RT_DIR)/%.pd_linux: $(PLATFORM_RT_DIR)/pd/%.o $(PLATFORM_RT_DIR)/pd/onyx_pd.o $(ENGINE_OBJ)
+	$(CC) $(LDFLAGS_ONYX) -shared -o $@ $^ $(LDLIBS_ONYX)
+
+$(PLATFORM_RT_DIR)/librtcheck.so: tests/pd/rtcheck.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Wshadow -fPIC -shared -o $@ $< -ldl

@@ -1,7 +1,14 @@
 #!/usr/bin/python3
 """Runs the help patches headless and plays every example in them.
 
-usage: tests/pd/help.py ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+usage: tests/pd/help.py [--pd CMD] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+
+ROOT/help/ holds the help patches and ROOT the externals they find with their
+[declare -path ..]. --pd gives the Pd command, split at spaces (default
+`pd`; tests/pd/arm.sh passes Debian's ARM Pd under qemu). With
+ONYX_PD_EMULATED set (arm.sh does) the threaded [onyx~] may not keep up with
+real time (overruns play silence), so the overdrive's level on the steady
+tone is checked at its peak, not at its lowest.
 
 For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
@@ -170,8 +177,12 @@ class Wrapper:
             f.write("\n".join(lines + conns) + "\n")
 
 
+PD_CMD = ["pd"]
+EMULATED = bool(os.environ.get("ONYX_PD_EMULATED"))
+
+
 def run_pd(wrapper_path, log_path):
-    cmd = ["timeout", "120", "pd", "-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
+    cmd = ["timeout", "120"] + PD_CMD + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
            "-open", wrapper_path]
     # no -path: the help patches' [declare -path ..] must find the objects
     with open(log_path, "w") as log:
@@ -282,7 +293,10 @@ def test_tilde(root, out):
     env = phases(log, "tap-od")
     tone = [float(v[0]) for v in env.get("tone", [])][5:]
     noise = [float(v[0]) for v in env.get("noise", [])]
-    r.check(tone and min(tone) > 70, "overdrive on the tone: level %s dB" % (min(tone) if tone else None))
+    if EMULATED:  # late blocks play silence (overruns): the level is not steady
+        r.check(tone and max(tone) > 70, "overdrive on the tone: peak %s dB" % (max(tone) if tone else None))
+    else:
+        r.check(tone and min(tone) > 70, "overdrive on the tone: level %s dB" % (min(tone) if tone else None))
     r.check(noise and max(noise) > 70, "overdrive on noise bursts: peak %s dB" % (max(noise) if noise else None))
     got = phases(log, "tap-cls")
     for k, s in enumerate(["sine", "square", "saw", "noise"]):
@@ -415,6 +429,10 @@ TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}
 
 
 def main(argv):
+    global PD_CMD
+    if len(argv) > 2 and argv[1] == "--pd":
+        PD_CMD = argv[2].split()
+        argv = argv[:1] + argv[3:]
     if len(argv) < 3:
         print(__doc__.split("\n\n")[1])
         return 2
