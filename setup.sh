@@ -24,6 +24,9 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
+# Debian's Pd for armhf and arm64 beside the PC's, for the ARM externals'
+# tests under qemu (build/pd-arm/)
+sh tests/pd/arm.sh fetch
 make -j"$(nproc)" cli
 make -j"$(nproc)" pd
 make -j"$(nproc)" PLATFORM=bela

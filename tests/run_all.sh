@@ -14,7 +14,9 @@
 #  10. the Pd objects, headless: numbers, latency, pacing, errors, real-time
 #      safety (an interposer), leaks (valgrind), help patches
 #  11. the Bela builds (make PLATFORM=bela, PLATFORM=gem; warnings are errors)
-#      under qemu: unit tests, conformance, the zoo and trained models
+#      under qemu: unit tests, conformance, the zoo and trained models, and
+#      the Pd externals in Debian's ARM Pd (tests/pd/arm.sh), and a short
+#      make bench-arm (instructions per inference, both boards)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -82,12 +84,15 @@ step "Pd objects: headless patches, latency, real-time safety, leaks"
 make -s -j"$JOBS" pd
 sh tests/pd/run.sh
 
-step "Bela (armv7 NEON) and Bela Gem (aarch64) under qemu: unit, conformance, zoo"
+step "Bela (armv7 NEON) and Bela Gem (aarch64) under qemu: unit, conformance, zoo, Pd"
 for p in bela gem; do
     make -s -j"$JOBS" PLATFORM=$p CFLAGS=-Werror default unit platform-runner
     make -s PLATFORM=$p test-unit
     conformance build/$p/onyx-run $p
     /usr/bin/python3 tests/zoo/accuracy.py build/$p/onyx-run "$OUT/zoo-$p" models/zoo models/trained
+    /usr/bin/python3 tests/zoo/streaming.py build/$p/onyx-run "$OUT/zoo-stream-$p" models/zoo models/trained
+    sh tests/pd/arm.sh $p
 done
+sh tests/arm/check.sh "$OUT/arm"
 
 printf '\nall tests passed\n'

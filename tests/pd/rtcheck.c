@@ -56,7 +56,8 @@ static __thread int in_perform;
 static __thread struct timespec perform_t0;
 static __thread uintptr_t stack_lo;            /* lowest usable address, 0: ? */
 static __thread uintptr_t paint_top, paint_lo; /* [paint_lo, paint_top) */
-static _Atomic long performs, violations, max_ns, max_stack;
+static _Atomic long performs, violations, max_stack;
+static _Atomic long long max_ns;     /* 64 bits also on armv7 */
 static _Atomic int stack_overflowed; /* the paint was used to its end */
 static const char *_Atomic first_violation;
 
@@ -110,10 +111,10 @@ __attribute__((noinline)) void onyx_rt_leave(void)
     struct timespec t;
     now(&t);
     in_perform--;
-    long ns = (t.tv_sec - perform_t0.tv_sec) * 1000000000L +
-              (t.tv_nsec - perform_t0.tv_nsec);
-    long old = atomic_load(&max_ns);
-    while (ns > old && !atomic_compare_exchange_weak(&max_ns, &old, ns))
+    long long ns = (t.tv_sec - perform_t0.tv_sec) * 1000000000LL +
+                   (t.tv_nsec - perform_t0.tv_nsec);
+    long long old_ns = atomic_load(&max_ns);
+    while (ns > old_ns && !atomic_compare_exchange_weak(&max_ns, &old_ns, ns))
         ;
     /* deepest word changed: scan up from the bottom of the paint */
     const volatile uintptr_t *p = (const volatile uintptr_t *)paint_lo;
@@ -124,7 +125,7 @@ __attribute__((noinline)) void onyx_rt_leave(void)
     long depth = MARGIN_BYTES;
     if ((const uintptr_t *)p < end) depth = (long)(sp - (uintptr_t)p);
     if ((uintptr_t)p == paint_lo) atomic_store(&stack_overflowed, 1);
-    old = atomic_load(&max_stack);
+    long old = atomic_load(&max_stack);
     while (depth > old &&
            !atomic_compare_exchange_weak(&max_stack, &old, depth))
         ;
