@@ -21,6 +21,7 @@
 #include "onyx_kernel.h"
 #include "gemm.h"
 #include "gemv.h"
+#include "arch/gru_arch.h"
 #include "rnn_act.h"
 #include "vmath.h"
 
@@ -200,16 +201,23 @@ typedef struct rnn_params {
                               batch), else row-major (for mat_acc) */
     int lean;              /* one batch row, one direction, every step alike:
                               rnn_lean runs it (rnn_lean_fits) */
+    onyx_gru_step_fn *gru_step; /* lean GRU with linear_before_reset and a
+                                   vector variant of gru_arch.h: its fused
+                                   step on F (packed), else NULL */
+    /* the optional inputs present (rnn_opt), decided in prepare */
+    int has_B, has_seq, has_h0, has_c0;
     /* one direction's packed weights, offsets in floats; gate q's unit j is
      * column q*Hp + j (columns j >= H hold 0):
      *   WT (I, GHp) = W^T, RT (H, GHp) = R^T in parts and panels (rnn_pack),
      *   bx (GHp) input-side bias (Wb + Rb, except GRU h gate with
      *   linear_before_reset: Wbh only), rbh (Hp) GRU Rbh for
-     *   linear_before_reset, P (3Hp) peepholes i o f */
-    size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, pack_n;
+     *   linear_before_reset, P (3Hp) peepholes i o f, zero (Hp) zeros (the
+     *   lean path's state when initial_h or initial_c is omitted), F the
+     *   fused GRU step's weights (onyx_gru_pack) when gru_step */
+    size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, o_zero, o_F, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
-    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_zero, s_gemm, s_n;
+    size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_gemm, s_n;
     float pack[];
 } rnn_params;
 
@@ -267,6 +275,8 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
         memcpy(ab, bx, (size_t)GHp * sizeof(float));
         if (k->cell == CELL_GRU && k->lbr)
             memcpy(ab + 2 * Hp, pk + k->o_rbh, (size_t)Hp * sizeof(float));
+        if (k->gru_step)
+            onyx_gru_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
         if (k->cell == CELL_LSTM && P)
             for (int q = 0; q < 3; q++)
                 memcpy(pk + k->o_P + (size_t)q * Hp,
@@ -499,10 +509,19 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->o_rbh = n, n += up16(Hp);
     k->o_P = n, n += up16(3 * Hp);
     k->o_ab = n, n += up16(GHp);
-    k->pack_n = n;
+    k->o_zero = n, n += up16(Hp);
     k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
                 (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
                 W->data && R->data && (!Bt || Bt->data) && (!P || P->data);
+    /* the fused step of a vector ISA, for packed weights */
+    const onyx_gru_variant *gv;
+    int n_gv = onyx_gru_variants(&gv);
+    if (k->lean && k->lbr && k->packed && n_gv > 1)
+        k->gru_step = gv[n_gv - 1].step;
+    k->o_F = n, n += k->gru_step ? up16(onyx_gru_pack_floats(k->H, k->I)) : 0;
+    k->pack_n = n;
+    k->has_B = Bt != NULL, k->has_seq = seq != NULL;
+    k->has_h0 = h0 != NULL, k->has_c0 = c0 != NULL;
 
     /* scratch, in floats:
      *   pack   D * pack_n   W^T, R^T, biases, P when not packed in prepare
@@ -525,7 +544,6 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->s_c = s, s += up16((size_t)Bn * Hp);
     k->s_tmp = s, s += up16((size_t)Bn * Hp);
     k->s_tmp2 = s, s += up16(Hp);
-    k->s_zero = s, s += up16(Hp);
     k->s_gemm = s,
     s += onyx_sgemm_scratch_bytes((int)(TC * Bn), GHp, I > H ? I : H) /
          sizeof(float);
@@ -895,11 +913,9 @@ static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
     const float *ab = pk + k->o_ab;
     const float *P = k->has_P ? pk + k->o_P : NULL;
     float *a = scratch + k->s_gates, *gx = scratch + k->s_xp;
-    float *rh = scratch + k->s_tmp, *zero = scratch + k->s_zero;
-    const float *hin = h0, *cin = c0;
-    if (!h0 || !c0) memset(zero, 0, (size_t)Hp * sizeof(float));
-    if (!hin) hin = zero;
-    if (!cin) cin = zero;
+    float *rh = scratch + k->s_tmp;
+    const float *zero = pk + k->o_zero; /* Hp zeros */
+    const float *hin = h0 ? h0 : zero, *cin = c0 ? c0 : zero;
     for (int s = 0; s < T; s++) {
         const int t = k->reverse0 ? T - 1 - s : s;
         float *hout = Y ? Y + (size_t)t * H : Yh ? Yh : scratch + k->s_h;
@@ -933,17 +949,49 @@ static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
     if (Yc && Yc != cin) memcpy(Yc, cin, (size_t)H * sizeof(float));
 }
 
+/* The lean GRU with linear_before_reset as k->gru_step's fused steps. A
+ * step's new state goes straight to Y's row, and to Y_h at the last step;
+ * without Y the steps before the last alternate between two scratch rows
+ * (the step must not write the state it reads). */
+static void rnn_gru_fused(const rnn_params *k, float *scratch, const float *X,
+                          const float *h0, float *Y, float *Yh)
+{
+    const int T = k->T, I = k->I, H = k->H;
+    const float *F = k->pack + k->o_F;
+    const float *hin = h0 ? h0 : k->pack + k->o_zero;
+    for (int s = 0; s < T; s++) {
+        const int t = k->reverse0 ? T - 1 - s : s;
+        float *hout, *hout2 = NULL;
+        if (Y) {
+            hout = Y + (size_t)t * H;
+            if (s == T - 1) hout2 = Yh;
+        } else if (s == T - 1 && Yh) {
+            hout = Yh;
+        } else {
+            hout = scratch + (s & 1 ? k->s_h : k->s_tmp);
+        }
+        k->gru_step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
+        hin = hout;
+    }
+}
+
 static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
     float *scratch = e->scratch;
-    const onyx_tensor *Bt = rnn_opt(e->in, e->n_in, IN_B);
-    const onyx_tensor *seq = rnn_opt(e->in, e->n_in, IN_SEQ);
-    const onyx_tensor *h0 = rnn_opt(e->in, e->n_in, IN_H0);
-    const onyx_tensor *c0 =
-        k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_C0) : NULL;
-    const onyx_tensor *P =
-        k->cell == CELL_LSTM ? rnn_opt(e->in, e->n_in, IN_P) : NULL;
+    if (k->gru_step) {
+        rnn_gru_fused(
+            k, scratch, e->in[IN_X]->data,
+            k->has_h0 ? e->in[IN_H0]->data : NULL,
+            e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL,
+            e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL);
+        return ONYX_OK;
+    }
+    const onyx_tensor *Bt = k->has_B ? e->in[IN_B] : NULL;
+    const onyx_tensor *seq = k->has_seq ? e->in[IN_SEQ] : NULL;
+    const onyx_tensor *h0 = k->has_h0 ? e->in[IN_H0] : NULL;
+    const onyx_tensor *c0 = k->has_c0 ? e->in[IN_C0] : NULL;
+    const onyx_tensor *P = k->has_P ? e->in[IN_P] : NULL;
     const float *pack = k->pack;
     if (!k->packed) {
         rnn_pack(k, e->in[IN_W]->data, e->in[IN_R]->data, Bt ? Bt->data : NULL,

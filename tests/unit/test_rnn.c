@@ -2,6 +2,7 @@
  * larger random cases against a plain double-precision reference written
  * straight from the ONNX equations (below). */
 #include "ktest.h"
+#include "../../kernels/arch/gru_arch.h"
 
 #include <check.h>
 #include <math.h>
@@ -416,12 +417,113 @@ static const rcase cases[] = {
     {"GRU", 6, 2, 3, 64, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0},
     {"GRU", 5, 1, 2, 50, 2, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0},
     {"LSTM", 5, 3, 2, 64, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0},
+    /* the lean path's fused GRU step (linear_before_reset, one row): a
+     * partial group of units, several inputs, reverse, layout 1, no h0,
+     * no bias, one step */
+    {"GRU", 4, 1, 3, 13, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0},
+    {"GRU", 1, 1, 1, 6, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0},
+    {"GRU", 3, 1, 2, 8, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0},
 };
 
 START_TEST(random_vs_reference)
 {
     random_case(&cases[_i], 0);
     random_case(&cases[_i], 1);
+}
+END_TEST
+
+/* ---- the fused GRU step (arch/gru_arch.h) ---- */
+
+/* every variant against the reference on random weights, H = 1 to 19 */
+START_TEST(gru_step_variants)
+{
+    const onyx_gru_variant *v;
+    int nv = onyx_gru_variants(&v);
+    unsigned seed = 7;
+    for (int H = 1; H < 20; H++)
+        for (int I = 1; I <= 3; I += 2) {
+            float W[3 * 19 * 3], R[3 * 19 * 19], Wb[57], Rb[57], x[3];
+            float h[20], want[20], got[20], got2[20];
+            for (int i = 0; i < 3 * H * I; i++)
+                W[i] = frand(&seed);
+            for (int i = 0; i < 3 * H * H; i++)
+                R[i] = frand(&seed) / sqrtf((float)H);
+            for (int i = 0; i < 3 * H; i++)
+                Wb[i] = frand(&seed), Rb[i] = frand(&seed);
+            for (int i = 0; i < I; i++)
+                x[i] = frand(&seed);
+            for (int i = 0; i < H; i++)
+                h[i] = frand(&seed);
+            float *F = malloc(onyx_gru_pack_floats(H, I) * sizeof(float));
+            onyx_gru_pack(F, H, I, W, R, Wb, Rb);
+            v[0].step(H, I, F, x, h, want, NULL);
+            /* the reference against the equations in double */
+            for (int u = 0; u < H; u++) {
+                double a[3] = {Wb[u] + Rb[u], Wb[H + u] + Rb[H + u],
+                               Wb[2 * H + u]};
+                double rh = Rb[2 * H + u];
+                for (int i = 0; i < I; i++)
+                    for (int q = 0; q < 3; q++)
+                        a[q] += W[(q * H + u) * I + i] * x[i];
+                for (int i = 0; i < H; i++) {
+                    a[0] += R[u * H + i] * h[i];
+                    a[1] += R[(H + u) * H + i] * h[i];
+                    rh += R[(2 * H + u) * H + i] * h[i];
+                }
+                double z = sg(a[0]), r = sg(a[1]), n = tanh(a[2] + r * rh);
+                double e = n + z * (h[u] - n);
+                ck_assert_msg(fabs(want[u] - e) < 2e-6, "H %d unit %d: %g %g",
+                              H, u, (double)want[u], e);
+            }
+            for (int k = 1; k < nv; k++) {
+                for (int i = 0; i < 20; i++)
+                    got[i] = got2[i] = -7;
+                v[k].step(H, I, F, x, h, got, got2);
+                for (int u = 0; u < H; u++) {
+                    ck_assert_msg(fabs(got[u] - want[u]) < 1e-6,
+                                  "%s H %d unit %d: %g vs %g", v[k].name, H, u,
+                                  (double)got[u], (double)want[u]);
+                    ck_assert(got2[u] == got[u]);
+                }
+                ck_assert(got[H] == -7 && got2[H] == -7);
+            }
+            free(F);
+        }
+}
+END_TEST
+
+/* the step's tanh over a dense sweep of [-12, 12]: 5.5 ulp (6 here, with
+ * 32-bit NEON's reciprocal), |y| < 1, odd */
+START_TEST(gru_tanh_accuracy)
+{
+    const onyx_gru_variant *v;
+    int nv = onyx_gru_variants(&v);
+    enum { N = 1 << 14 };
+    static float x[N], y[N];
+    for (int k = 0; k < nv; k++) {
+        double worst_ulp = 0;
+        for (int b = 0; b < 4; b++) {
+            for (int i = 0; i < N; i++)
+                x[i] = -12.0f + 24.0f * (float)(b * N + i) / (4.0f * N);
+            v[k].tanh(y, x, N);
+            for (int i = 0; i < N; i++) {
+                double t = tanh((double)x[i]);
+                float tf = (float)fabs(t);
+                double ulp = nextafterf(tf, 2.0f) - tf;
+                if (tf < 1.0f) ulp = tf - nextafterf(tf, 0.0f);
+                if (x[i] == 0) continue;
+                double e = fabs(y[i] - t) / ulp;
+                if (e > worst_ulp) worst_ulp = e;
+                ck_assert_msg(fabsf(y[i]) <= 1.0f, "%s tanh(%g) = %.9g",
+                              v[k].name, (double)x[i], (double)y[i]);
+            }
+        }
+        ck_assert_msg(worst_ulp <= 6.5, "%s: %g ulp", v[k].name, worst_ulp);
+        float a = 0.3f, ya, yb, mb = -0.3f;
+        v[k].tanh(&ya, &a, 1);
+        v[k].tanh(&yb, &mb, 1);
+        ck_assert(ya == -yb);
+    }
 }
 END_TEST
 
@@ -518,6 +620,8 @@ static Suite *rnn_suite(void)
     tcase_add_test(tc, rnn_sequence_lens);
     tcase_add_loop_test(tc, random_vs_reference, 0,
                         (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, gru_step_variants);
+    tcase_add_test(tc, gru_tanh_accuracy);
     tcase_add_test(tc, errors);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,129 @@
+/* gru_step.c - the fused GRU step of arch/gru_arch.h: its packing, its
+ * portable reference (one unit at a time, in the order the vector variants
+ * sum), and the choice of variant. */
+#include "arch/gru_arch.h"
+
+#include <string.h>
+
+size_t onyx_gru_group_floats(int H, int I)
+{
+    return 16 + 12 * (size_t)I + 12 * (size_t)((H + 3) / 4 * 4);
+}
+
+size_t onyx_gru_pack_floats(int H, int I)
+{
+    return (size_t)((H + 3) / 4) * onyx_gru_group_floats(H, I);
+}
+
+void onyx_gru_pack(float *F, int H, int I, const float *W, const float *R,
+                   const float *Wb, const float *Rb)
+{
+    const int H4 = (H + 3) / 4 * 4;
+    memset(F, 0, onyx_gru_pack_floats(H, I) * sizeof(float));
+    for (int g = 0; g < (H + 3) / 4; g++, F += onyx_gru_group_floats(H, I))
+        for (int l = 0; l < 4; l++) {
+            const int u = 4 * g + l; /* unit */
+            if (u >= H) break;
+            const int z = u, r = H + u, h = 2 * H + u; /* rows of W, R */
+            float *init = F, *xr = F + 16, *hr = F + 16 + 12 * I;
+            init[4 * l + 0] = 0.5f * ((Wb ? Wb[z] : 0) + (Rb ? Rb[z] : 0));
+            init[4 * l + 1] = 0.5f * ((Wb ? Wb[r] : 0) + (Rb ? Rb[r] : 0));
+            init[4 * l + 2] = Rb ? Rb[h] : 0;
+            init[4 * l + 3] = Wb ? Wb[h] : 0;
+            for (int i = 0; i < I; i++) {
+                float *row = xr + 12 * i;
+                row[3 * l + 0] = 0.5f * W[(size_t)z * I + i];
+                row[3 * l + 1] = 0.5f * W[(size_t)r * I + i];
+                row[3 * l + 2] = W[(size_t)h * I + i];
+            }
+            for (int i = 0; i < H4 && i < H; i++) {
+                /* vector v = 3 (i % 4) + gate of the chunk i / 4: block
+                 * v / 4, slot v % 4 of that block */
+                float *chunk = hr + 48 * (i / 4);
+                const int v0 = 3 * (i % 4);
+                const float w3[3] = {0.5f * R[(size_t)z * H + i],
+                                     0.5f * R[(size_t)r * H + i],
+                                     R[(size_t)h * H + i]};
+                for (int q = 0; q < 3; q++) {
+                    int v = v0 + q;
+                    chunk[16 * (v / 4) + 4 * l + v % 4] = w3[q];
+                }
+            }
+        }
+}
+
+static float gru_tanh1(float x)
+{
+    x = x < -ONYX_GRU_CLAMP  ? -ONYX_GRU_CLAMP
+        : x > ONYX_GRU_CLAMP ? ONYX_GRU_CLAMP
+                             : x;
+    const float z = x * x;
+    float p = ONYX_GRU_P4 * z + ONYX_GRU_P3;
+    p = p * z + ONYX_GRU_P2;
+    p = p * z + ONYX_GRU_P1;
+    p = (p * z + 1.0f) * x;
+    float q = ONYX_GRU_Q4 * z + ONYX_GRU_Q3;
+    q = q * z + ONYX_GRU_Q2;
+    q = q * z + ONYX_GRU_Q1;
+    q = q * z + 1.0f;
+    return p / q;
+}
+
+void onyx_gru_tanh_ref(float *y, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = gru_tanh1(x[i]);
+}
+
+void onyx_gru_step_ref(int H, int I, const float *F, const float *x,
+                       const float *hin, float *hout, float *hout2)
+{
+    const int H4 = (H + 3) / 4 * 4;
+    for (int g = 0; g < (H + 3) / 4; g++, F += onyx_gru_group_floats(H, I))
+        for (int l = 0; l < 4 && 4 * g + l < H; l++) {
+            const int u = 4 * g + l;
+            float az = F[4 * l], ar = F[4 * l + 1], ahr = F[4 * l + 2],
+                  ahx = F[4 * l + 3];
+            const float *xr = F + 16, *hr = F + 16 + 12 * I;
+            for (int i = 0; i < I; i++) {
+                az += x[i] * xr[12 * i + 3 * l];
+                ar += x[i] * xr[12 * i + 3 * l + 1];
+                ahx += x[i] * xr[12 * i + 3 * l + 2];
+            }
+            for (int i = 0; i < H4 && i < H; i++) {
+                const float *chunk = hr + 48 * (i / 4);
+                float w3[3];
+                for (int q = 0; q < 3; q++) {
+                    int v = 3 * (i % 4) + q;
+                    w3[q] = chunk[16 * (v / 4) + 4 * l + v % 4];
+                }
+                az += hin[i] * w3[0];
+                ar += hin[i] * w3[1];
+                ahr += hin[i] * w3[2];
+            }
+            const float z = 0.5f + 0.5f * gru_tanh1(az);
+            const float r = 0.5f + 0.5f * gru_tanh1(ar);
+            const float n = gru_tanh1(ahx + r * ahr);
+            const float h = n + z * (hin[u] - n);
+            hout[u] = h;
+            if (hout2) hout2[u] = h;
+        }
+}
+
+#if defined(__ARM_NEON)
+#define GRU_NEON 1
+#else
+#define GRU_NEON 0
+#endif
+static const onyx_gru_variant gru_all[] = {
+    {"ref", onyx_gru_step_ref, onyx_gru_tanh_ref},
+#if GRU_NEON
+    {"neon", onyx_gru_step_neon, onyx_gru_tanh_neon},
+#endif
+};
+
+int onyx_gru_variants(const onyx_gru_variant **v)
+{
+    *v = gru_all;
+    return (int)(sizeof gru_all / sizeof gru_all[0]);
+}
