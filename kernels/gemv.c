@@ -309,6 +309,30 @@ int onyx_gemv_variants(const onyx_gemv_variant **v)
     return gemv_n_usable;
 }
 
+/* y[j] = alpha * dot(x (k), row j of R (n, k)) + beta * c[j] for a few
+ * short rows (k < 16, or any k with 4-float vectors): the sums of
+ * gemv_dots in the same order (4 lanes,
+ * then (s0 + s2) + (s1 + s3), then the tail), without its set-up */
+static void gemv_rows_small(int n, int k, float alpha, const float *R,
+                            const float *x, float beta, const float *c,
+                            float *y)
+{
+    for (int j = 0; j < n; j++, R += k) {
+        gemm_v4 s = {0, 0, 0, 0};
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            gemm_v4 a, b;
+            memcpy(&a, x + p, sizeof a);
+            memcpy(&b, R + p, sizeof b);
+            s += a * b;
+        }
+        float d = (s[0] + s[2]) + (s[1] + s[3]);
+        for (; p < k; p++)
+            d += x[p] * R[p];
+        y[j] = beta == 0 ? alpha * d : alpha * d + beta * c[j];
+    }
+}
+
 void onyx_gemv_packed_c(int n, int k, float alpha, const float *x,
                         const float *P, float beta, const float *c, float *y)
 {
@@ -318,8 +342,14 @@ void onyx_gemv_packed_c(int n, int k, float alpha, const float *x,
             y[j] = beta == 0 ? 0.0f : beta * c[j];
         return;
     }
+    if (n < 4 && (k < 16 || GEMV_VL == 4)) { /* a Linear layer to 1-3 outputs */
+        gemv_rows_small(n, k, alpha, P, x, beta, c, y);
+        return;
+    }
     if (n < 4) {
-        if (beta != 0 && c != y) memcpy(y, c, (size_t)n * sizeof *y);
+        if (beta != 0 && c != y)
+            for (int j = 0; j < n; j++) /* no library call for 3 floats */
+                y[j] = c[j];
         gemv_dots(n, k, alpha, P, k, x, beta, y, 1);
         return;
     }

@@ -466,23 +466,33 @@ static onyx_status mma_eval(onyx_exec *e)
 {
     const mma_plan *k = e->params;
     float *Y = e->out[MM_Y]->data;
-    mm_run(&k->q, e->in[MM_A]->data, e->in[MM_B]->data, Y, e->scratch);
-    const int64_t n = k->rows * k->N;
-    for (int a = 0; a < k->n_add; a++) {
+    int a0 = 0; /* addends already in Y */
+    if (k->q.packed && k->rows == 1 && k->kind[0] != MMA_SCALAR) {
+        /* a Linear layer on one row: Y (N) = A (K) @ B (K, N) + C (N) in
+         * one pass, the same sums as the product then the addition */
+        onyx_gemv_packed_c((int)k->q.N, (int)k->q.K, 1.0f, e->in[MM_A]->data,
+                           k->q.packed, 1.0f, e->in[2]->data, Y);
+        a0 = 1;
+    } else {
+        mm_run(&k->q, e->in[MM_A]->data, e->in[MM_B]->data, Y, e->scratch);
+    }
+    /* sizes fit a long: a tensor is below the size limit (1 GiB on 32-bit) */
+    const long rows = (long)k->rows, N = (long)k->N, n = rows * N;
+    for (int a = a0; a < k->n_add; a++) {
         const float *C = e->in[2 + a]->data;
         switch (k->kind[a]) {
         case MMA_FULL:
-            for (int64_t i = 0; i < n; i++)
+            for (long i = 0; i < n; i++)
                 Y[i] += C[i];
             break;
         case MMA_ROW:
-            for (int64_t r = 0; r < k->rows; r++)
-                for (int64_t j = 0; j < k->N; j++)
-                    Y[r * k->N + j] += C[j];
+            for (long r = 0; r < rows; r++)
+                for (long j = 0; j < N; j++)
+                    Y[r * N + j] += C[j];
             break;
         default: {
             const float c = C[0];
-            for (int64_t i = 0; i < n; i++)
+            for (long i = 0; i < n; i++)
                 Y[i] += c;
         }
         }

@@ -15,8 +15,9 @@
  * instruction from QEMU's disassembly.
  *
  * With prof=FILE it writes, at exit, one line per translated block:
- * "VADDR INSNS EXECUTIONS" (hex address), for bench/arm/insn_prof.py, which
- * sums them per function of a non-PIE binary.
+ * "VADDR INSNS EXECUTIONS VECTOR SCALAR" (hex address; the last two its
+ * float arithmetic instructions, with fp=on), for bench/arm/insn_prof.py,
+ * which sums them per function of a non-PIE binary.
  *
  * The few declarations below are those of QEMU's plugin API (qemu-plugin.h,
  * API version 1, QEMU 4.2 to 8.x), written here because Debian ships no
@@ -64,6 +65,7 @@ static int count_fp;
 /* prof=FILE: every translated block with its own execution counter */
 struct block {
     uint64_t vaddr, n_insns, runs;
+    unsigned n_vec, n_scalar; /* float arithmetic instructions in it (fp=on) */
     struct block *next;
 };
 static struct block *blocks;
@@ -119,8 +121,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                              &insns, n);
+    struct block *b = NULL;
     if (prof_path) {
-        struct block *b = calloc(1, sizeof *b);
+        b = calloc(1, sizeof *b);
         if (b) {
             b->vaddr = qemu_plugin_tb_vaddr(tb);
             b->n_insns = n;
@@ -136,6 +139,12 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         char *d = qemu_plugin_insn_disas(insn);
         int c = d ? fp_class(d) : 0;
         free(d);
+        if (c && b) {
+            if (c == 1)
+                b->n_vec++;
+            else
+                b->n_scalar++;
+        }
         if (c)
             qemu_plugin_register_vcpu_insn_exec_inline(
                 insn, QEMU_PLUGIN_INLINE_ADD_U64, c == 1 ? &fp_vec : &fp_scalar,
@@ -158,8 +167,8 @@ static void on_guest_exit(qemu_plugin_id_t id, void *userdata)
         }
         for (struct block *b = blocks; b; b = b->next)
             if (b->runs)
-                fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr,
-                        b->n_insns, b->runs);
+                fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 " %u %u\n",
+                        b->vaddr, b->n_insns, b->runs, b->n_vec, b->n_scalar);
         fclose(f);
     }
 }

@@ -13,10 +13,12 @@
 
 struct onyx_instance {
     const onyx_program *p;
-    unsigned char *arena; /* owned, 64-aligned */
-    onyx_tensor *tensors; /* owned: one per program tensor */
-    onyx_exec *execs;     /* owned: one per node */
-    onyx_tensor **ptrs;   /* owned: the in/out pointer arrays of execs */
+    unsigned char *arena;               /* owned, 64-aligned */
+    onyx_tensor *tensors;               /* owned: one per program tensor */
+    onyx_exec *execs;                   /* owned: one per node */
+    onyx_status (**evals)(onyx_exec *); /* owned: each node's eval, in order:
+                                           the run loop's only lookup */
+    onyx_tensor **ptrs; /* owned: the in/out pointer arrays of execs */
     int profiling;
     uint64_t *node_ns;    /* owned: per-node time when profiling */
     uint64_t *last_start; /* owned: the last profiled run, per node: start
@@ -33,6 +35,7 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
     x->arena = aligned_alloc(64, arena ? arena : 64);
     x->tensors = calloc((size_t)p->n_tensors + 1, sizeof *x->tensors);
     x->execs = calloc((size_t)p->n_nodes + 1, sizeof *x->execs);
+    x->evals = calloc((size_t)p->n_nodes + 1, sizeof *x->evals);
     x->node_ns = calloc((size_t)p->n_nodes + 1, sizeof *x->node_ns);
     x->last_start = calloc((size_t)p->n_nodes + 1, sizeof *x->last_start);
     x->last_dur = calloc((size_t)p->n_nodes + 1, sizeof *x->last_dur);
@@ -40,8 +43,8 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
     for (int j = 0; j < p->n_nodes; j++)
         n_ptrs += (size_t)(p->nodes[j].n_in + p->nodes[j].n_out);
     x->ptrs = calloc(n_ptrs + 1, sizeof *x->ptrs);
-    if (!x->arena || !x->tensors || !x->execs || !x->node_ns || !x->ptrs ||
-        !x->last_start || !x->last_dur)
+    if (!x->arena || !x->tensors || !x->execs || !x->evals || !x->node_ns ||
+        !x->ptrs || !x->last_start || !x->last_dur)
         goto nomem;
     memset(x->arena, 0, arena ? arena : 64);
     for (int i = 0; i < p->n_tensors; i++) {
@@ -64,6 +67,7 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
         e->n_out = pn->n_out;
         e->params = pn->params;
         e->scratch = pn->scratch_bytes ? x->arena + pn->scratch_offset : NULL;
+        x->evals[j] = pn->op->eval;
     }
     return x;
 nomem:
@@ -80,6 +84,7 @@ void onyx_instance_free(onyx_instance *x)
     free(x->arena);
     free(x->tensors);
     free(x->execs);
+    free(x->evals);
     free(x->ptrs);
     free(x->node_ns);
     free(x->last_start);
@@ -113,7 +118,7 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
     if (!x->profiling) {
         for (int j = 0; j < n; j++) {
             onyx_exec *e = &x->execs[j];
-            onyx_status st = p->nodes[j].op->eval(e);
+            onyx_status st = x->evals[j](e);
             if (st != ONYX_OK) {
                 if (why) *why = e->err ? e->err : "evaluation failed";
                 if (node) *node = j;

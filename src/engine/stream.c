@@ -61,6 +61,7 @@ typedef struct sig_io {
     int index;    /* graph input / output index */
     int channels; /* 1 when the tensor has no channel axis */
     int64_t t_stride, c_stride;
+    float *data; /* the tensor's data in the instance (borrowed) */
 } sig_io;
 
 typedef struct ctl_io {
@@ -74,6 +75,8 @@ typedef struct ctl_io {
 typedef struct state_io {
     int in, out; /* graph input / output index */
     size_t bytes;
+    void *in_data;        /* the tensors' data in the instance (borrowed); */
+    const void *out_data; /* the same buffer when X_out is X itself */
 } state_io;
 
 typedef struct slot {
@@ -351,7 +354,9 @@ static onyx_status find_states(onyx_stream *s, const onyx_stream_config *cfg,
             return ONYX_ERR_INVALID;
         }
         s->st[s->n_st++] =
-            (state_io){i, o, (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
+            (state_io){.in = i,
+                       .out = o,
+                       .bytes = (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
     }
     for (int i = 0; i < ni; i++) {
         if (find_state_in(s, i) >= 0) continue;
@@ -364,8 +369,10 @@ static onyx_status find_states(onyx_stream *s, const onyx_stream_config *cfg,
             if (find_state_out(s, o) >= 0 ||
                 !same_shape(ti, onyx_program_output_info(p, o)))
                 continue;
-            s->st[s->n_st++] = (state_io){
-                i, o, (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
+            s->st[s->n_st++] = (state_io){.in = i,
+                                          .out = o,
+                                          .bytes = (size_t)elems(ti) *
+                                                   onyx_dtype_size(ti->dtype)};
         }
     }
     return ONYX_OK;
@@ -540,6 +547,15 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
     if (classify(s, time_symbolic, err)) goto fail;
     s->inst = onyx_instance_new(s->prog, err);
     if (!s->inst) goto fail;
+    /* the instance's buffers never move: infer() uses them directly */
+    for (int k = 0; k < s->n_sin; k++)
+        s->sin[k].data = onyx_instance_input(s->inst, s->sin[k].index)->data;
+    for (int k = 0; k < s->n_sout; k++)
+        s->sout[k].data = onyx_instance_output(s->inst, s->sout[k].index)->data;
+    for (int k = 0; k < s->n_st; k++) {
+        s->st[k].in_data = onyx_instance_input(s->inst, s->st[k].in)->data;
+        s->st[k].out_data = onyx_instance_output(s->inst, s->st[k].out)->data;
+    }
     s->cin_shadow = calloc((size_t)s->cin_floats + 1, sizeof(float));
     if (!s->cin_shadow || triple_init(&s->cin_tb, s->cin_floats) ||
         triple_init(&s->cout_tb, s->cout_floats)) {
@@ -735,7 +751,7 @@ void onyx_stream_set_burst(onyx_stream *s, int frames)
  * changed (or when forced); the tensors keep them between runs. */
 static void copy_controls_in(onyx_stream *s, int force)
 {
-    if (!triple_take(&s->cin_tb) && !force) return;
+    if (!s->n_cin || (!triple_take(&s->cin_tb) && !force)) return;
     const float *v = s->cin_tb.buf[s->cin_tb.front];
     for (int k = 0; k < s->n_cin; k++) {
         const ctl_io *c = &s->cin[k];
@@ -770,33 +786,59 @@ static void publish_controls_out(onyx_stream *s)
     triple_publish(tb);
 }
 
-/* frames [f0, f0+B) of a slot's channel-major buffer <-> a signal tensor */
-static void sig_in(const sig_io *sg, onyx_tensor *t, const float *src, int JN,
-                   int B)
+/* n floats from src to dst; the few floats of a per-sample model without a
+ * library call */
+static inline void copy_floats(float *dst, const float *src, int n)
 {
-    float *d = t->data;
+    if (n > 16) {
+        memcpy(dst, src, (size_t)n * sizeof *src);
+        return;
+    }
+    int i = 0;
+    for (; i + 4 <= n; i += 4) /* 16 bytes: one vector load and store */
+        memcpy(dst + i, src + i, 4 * sizeof *src);
+    for (; i < n; i++)
+        dst[i] = src[i];
+}
+
+/* frames [0, B) of a channel-major buffer (JN frames per channel) <-> a
+ * signal tensor */
+static void sig_in(const sig_io *sg, const float *src, int JN, int B)
+{
+    float *d = sg->data;
     for (int c = 0; c < sg->channels; c++, src += JN) {
         float *dc = d + c * sg->c_stride;
         if (sg->t_stride == 1)
-            memcpy(dc, src, (size_t)B * sizeof *src);
+            copy_floats(dc, src, B);
         else
             for (int f = 0; f < B; f++)
                 dc[f * sg->t_stride] = src[f];
     }
 }
 
-static void sig_out(const sig_io *sg, const onyx_tensor *t, float *dst, int JN,
-                    int B)
+static void sig_out(const sig_io *sg, float *dst, int JN, int B)
 {
-    const float *d = t->data;
+    const float *d = sg->data;
     for (int c = 0; c < sg->channels; c++, dst += JN) {
         const float *dc = d + c * sg->c_stride;
         if (sg->t_stride == 1)
-            memcpy(dst, dc, (size_t)B * sizeof *dst);
+            copy_floats(dst, dc, B);
         else
             for (int f = 0; f < B; f++)
                 dst[f] = dc[f * sg->t_stride];
     }
+}
+
+/* a state output into its input (distinct tensors never overlap; X_out
+ * may be X itself) */
+static void feed_back(const state_io *st)
+{
+    if (st->in_data == st->out_data) return;
+    if (st->bytes % sizeof(float) == 0 && st->bytes <= 64 * sizeof(float))
+        copy_floats(st->in_data, st->out_data,
+                    (int)(st->bytes / sizeof(float)));
+    else
+        memcpy(st->in_data, st->out_data, st->bytes);
 }
 
 /* One inference: frames [0, B) of src (channel-major, JN frames per
@@ -806,12 +848,15 @@ static onyx_status infer(onyx_stream *s, const float *src, float *dst, int JN,
                          const char **why, int *node)
 {
     int B = s->B;
-    if (atomic_exchange_explicit(&s->reset_req, 0, memory_order_acq_rel))
+    /* a relaxed look first: the exchange (a barrier on ARM) only when a
+     * reset was asked for */
+    if (atomic_load_explicit(&s->reset_req, memory_order_relaxed) &&
+        atomic_exchange_explicit(&s->reset_req, 0, memory_order_acq_rel))
         zero_states(s);
     copy_controls_in(s, 0);
     for (int k = 0; src && k < s->n_sin; k++) {
         const sig_io *sg = &s->sin[k];
-        sig_in(sg, onyx_instance_input(s->inst, sg->index), src, JN, B);
+        sig_in(sg, src, JN, B);
         src += (size_t)sg->channels * JN;
     }
     onyx_status st = onyx_instance_run(s->inst, why, node);
@@ -824,13 +869,11 @@ static onyx_status infer(onyx_stream *s, const float *src, float *dst, int JN,
     }
     for (int k = 0; dst && k < s->n_sout; k++) {
         const sig_io *sg = &s->sout[k];
-        sig_out(sg, onyx_instance_output(s->inst, sg->index), dst, JN, B);
+        sig_out(sg, dst, JN, B);
         dst += (size_t)sg->channels * JN;
     }
-    for (int k = 0; k < s->n_st; k++) /* memmove: X_out may be X itself */
-        memmove(onyx_instance_input(s->inst, s->st[k].in)->data,
-                onyx_instance_output(s->inst, s->st[k].out)->data,
-                s->st[k].bytes);
+    for (int k = 0; k < s->n_st; k++)
+        feed_back(&s->st[k]);
     publish_controls_out(s);
     return ONYX_OK;
 }

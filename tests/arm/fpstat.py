@@ -7,8 +7,10 @@ files, from objdump: shows which loops run as NEON and which as scalar code.
 Prints one line per function that has floating-point arithmetic: vector ops
 (NEON on 4 floats: armv7 q registers, aarch64 .4s), scalar ops (armv7 VFP s
 registers, aarch64 s registers). With --check, exits 1 when a named function
-(a prefix matches: GCC's clones such as foo.part.0 and foo.constprop.0 count
-for foo) is missing or has fewer vector than scalar operations.
+(GCC's clones such as foo.part.0 and foo.constprop.0 count for foo) is
+missing or has no vector operation: its loops are not NEON code. (Static
+counts: a function's scalar operations are mostly its tails and rare paths;
+the executed share of vector operations is what make bench-arm reports.)
 """
 import re
 import subprocess
@@ -68,7 +70,7 @@ def main(argv):
             continue
         v = sum(vs[0] for _, vs in hits)
         s = sum(vs[1] for _, vs in hits)
-        ok = v > 0 and v >= s
+        ok = v > 0
         print("CHECK %s %s: %d vector, %d scalar" % ("ok  " if ok else "FAIL", name, v, s))
         bad += not ok
     return 1 if bad else 0
