@@ -50,6 +50,7 @@ typedef struct {
      * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple.
      * Owned, in the same block as the plan. */
     float *Wp;
+    conv_tap *taps; /* IM2COL: the KK taps (conv_taps_make), after Wp */
 } conv_plan;
 
 /* Winograd F(4,3) (Lavin and Gray, 2016): four outputs y0..y3 of a 3-tap
@@ -197,12 +198,19 @@ static onyx_status conv_prepare(onyx_prep *p)
                                                     (int)gemm_k) /
                                sizeof(float);
 
-    /* the plan, then the repacked weights 64 bytes in */
+    /* the plan, then the repacked weights 64 bytes in, then the taps */
     size_t head = (sizeof q + 63) / 64 * 64;
-    conv_plan *qp =
-        aligned_alloc(64, head + (wfloats * sizeof(float) + 63) / 64 * 64);
+    size_t wbytes = (wfloats * sizeof(float) + 63) / 64 * 64;
+    size_t tbytes =
+        q.path == CONV_IM2COL ? (size_t)g->KK * sizeof(conv_tap) : 0;
+    conv_plan *qp = aligned_alloc(64, head + wbytes + (tbytes + 63) / 64 * 64);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
+    qp->taps = NULL;
+    if (tbytes) {
+        qp->taps = (conv_tap *)((char *)qp + head + wbytes);
+        conv_taps_make(qp->taps, g);
+    }
     if (wfloats) {
         const float *W = p->in[CONV_W]->data;
         float *Wp = (float *)((char *)qp + head);
@@ -227,10 +235,11 @@ static onyx_status conv_prepare(onyx_prep *p)
  * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
  * under that kernel tap of channel c, or 0 where it falls on padding. */
 SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
-                               int64_t p0, int64_t p1, const conv_geom *q)
+                               int64_t p0, int64_t p1, const conv_geom *q,
+                               const conv_tap *taps)
 {
     const int64_t sw = q->s[2], plane = q->in[0] * q->in[1];
-    for (conv_walk w = conv_walk_start(q, p0, p1); w.c < q->Cg;
+    for (conv_walk w = conv_walk_start(q, p0, p1, taps); w.c < q->Cg;
          conv_walk_next(q, &w)) {
         /* col[ow - w0] is output column ow: the input under the tap, or 0 */
         const int64_t w0 = w.r.w0, w1 = w.r.w0 + w.r.n, offw = w.t.off[2];
@@ -450,7 +459,7 @@ static onyx_status conv_eval(onyx_exec *e)
             for (int64_t p0 = 0; p0 < P; p0 += q->chunk) {
                 int64_t p1 = p0 + q->chunk < P ? p0 + q->chunk : P;
                 int cols = (int)(p1 - p0);
-                im2col(col, xg, p0, p1, cg);
+                im2col(col, xg, p0, p1, cg, q->taps);
                 /* Y_g[:, p0:p1] (Mg, cols) = W_g (Mg, K) @ col (K, cols) [+ b]
                  */
                 onyx_sgemm(0, 0, Mg, cols, K, 1.0f, Wg, K, col, cols, beta,

@@ -97,7 +97,7 @@ SPATIAL_HOT static void col2im(float *restrict y, const float *restrict col,
                                int64_t p0, int64_t p1, const conv_geom *q)
 {
     const int64_t sw = q->s[2], plane = q->out[0] * q->out[1];
-    for (conv_walk w = conv_walk_start(q, p0, p1); w.c < q->Mg;
+    for (conv_walk w = conv_walk_start(q, p0, p1, NULL); w.c < q->Mg;
          conv_walk_next(q, &w)) {
         /* col[iw - w0] lands on output column iw * sw + offw of row yr */
         const int64_t w0 = w.r.w0, offw = w.t.off[2];

@@ -159,9 +159,15 @@ static inline conv_run conv_run_at(const conv_geom *g, const conv_tap *t,
 {
     const int64_t *pos = g->transposed ? g->in : g->out; /* the sweep grid */
     const int64_t *data = g->transposed ? g->out : g->in;
-    int64_t d = p / (pos[1] * pos[2]), h = p / pos[2] % pos[1];
+    int64_t d = 0, h = 0;
     conv_run r;
-    r.w0 = p % pos[2];
+    if (pos[0] == 1 && pos[1] == 1) { /* 1-D: one row, and no division
+                                         (none in hardware on the Cortex-A8) */
+        r.w0 = p;
+    } else {
+        d = p / (pos[1] * pos[2]), h = p / pos[2] % pos[1];
+        r.w0 = p % pos[2];
+    }
     r.n = pos[2] - r.w0 < p1 - p ? pos[2] - r.w0 : p1 - p;
     r.row = 0;
     r.lo = r.hi = r.w0;
@@ -181,20 +187,24 @@ static inline conv_run conv_run_at(const conv_geom *g, const conv_tap *t,
  *        conv_walk_next(g, &w)) ... run w.r of row (w.c, w.tap) ... */
 typedef struct {
     int64_t p0, p1;
-    int64_t c, tap; /* the row */
-    conv_tap t;     /* tap number `tap` */
-    int64_t p;      /* the run's first sweep position */
-    conv_run r;     /* the run: r.n columns of the matrix */
+    int64_t c, tap;       /* the row */
+    conv_tap t;           /* tap number `tap` */
+    int64_t p;            /* the run's first sweep position */
+    conv_run r;           /* the run: r.n columns of the matrix */
+    const conv_tap *taps; /* the KK taps made in prepare, or NULL */
 } conv_walk;
 
+/* taps: conv_tap_at of every tap, made once in prepare (conv_taps_make),
+ * or NULL to work them out on the way */
 static inline conv_walk conv_walk_start(const conv_geom *g, int64_t p0,
-                                        int64_t p1)
+                                        int64_t p1, const conv_tap *taps)
 {
     conv_walk w;
     w.p0 = p0;
     w.p1 = p1;
     w.c = w.tap = 0;
-    w.t = conv_tap_at(g, 0);
+    w.taps = taps;
+    w.t = taps ? taps[0] : conv_tap_at(g, 0);
     w.p = p0;
     w.r = conv_run_at(g, &w.t, p0, p1);
     return w;
@@ -209,9 +219,16 @@ static inline void conv_walk_next(const conv_geom *g, conv_walk *w)
             w->tap = 0;
             w->c++;
         }
-        w->t = conv_tap_at(g, w->tap);
+        w->t = w->taps ? w->taps[w->tap] : conv_tap_at(g, w->tap);
     }
     w->r = conv_run_at(g, &w->t, w->p, w->p1);
+}
+
+/* taps (KK) = every tap of g's kernel, for conv_walk_start */
+static inline void conv_taps_make(conv_tap *taps, const conv_geom *g)
+{
+    for (int64_t t = 0; t < g->KK; t++)
+        taps[t] = conv_tap_at(g, t);
 }
 
 /* Columns per pass of a column matrix of `rows` rows over n_pos sweep

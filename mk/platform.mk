@@ -27,6 +27,11 @@ PLATFORM_CFLAGS := -march=armv7-a -mtune=cortex-a8 -mfpu=neon -mfloat-abi=hard
 # survives), no reciprocals, signed zeros kept.
 PLATFORM_CFLAGS += -funsafe-math-optimizations -fno-associative-math \
 	-fno-reciprocal-math -fsigned-zeros
+# 32-bit NEON has no vector division: the unary ops' loops that divide
+# (tanh, sigmoid, softsign...) are vectorised only when GCC may use its
+# reciprocal estimate refined by Newton steps (as vmath.h's 4-lane division
+# does by hand), so that file gets reciprocal math back.
+PLATFORM_FILE_CFLAGS_unary := -freciprocal-math
 else ifeq ($(PLATFORM),gem)
 TARGET_TRIPLET := aarch64-linux-gnu
 TARGET_NATIVE := $(filter aarch64 arm64,$(HOST_ARCH))
@@ -56,6 +61,9 @@ RUN_TARGET := $(QEMU_TARGET) -L $(QEMU_ROOT)
 UNIT_ENV := CK_TIMEOUT_MULTIPLIER=20
 endif
 endif
+
+# per-file flags (PLATFORM_FILE_CFLAGS_<file>) for the engine's objects
+$(BUILD)/kernels/unary.o: CFLAGS_ONYX += $(PLATFORM_FILE_CFLAGS_unary)
 
 # ---- the Pd externals of a board build: build/<platform>/onyx~.pd_linux ----
 # Built directly rather than through pd-lib-builder, so that the board's
