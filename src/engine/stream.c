@@ -894,15 +894,14 @@ static void note_time(onyx_stream *s, uint64_t t0, int done)
 }
 
 /* Runs J inferences on frames [0, J*B) of in (channel-major, JN frames per
- * channel), writing out. Returns 0, or -1 after an inference error (the
- * rest of the job's output is silence). timed (the worker, never the audio
- * thread): the time is measured per job, max is the slowest job's time per
- * inference. */
+ * channel), writing out; *n_done: how many ran. Returns 0, or -1 after an
+ * inference error (the rest of the job's output is silence). The caller
+ * counts them (note_time) once their output is published, so that stats
+ * never show an inference whose output is not there yet. */
 static int run_blocks(onyx_stream *s, const float *in, float *out, int J,
-                      int JN, int timed)
+                      int JN, int *n_done)
 {
     int B = s->B, done = 0;
-    uint64_t t0 = timed ? now_ns() : 0;
     for (; done < J; done++) {
         const char *why = NULL;
         int node = -1;
@@ -910,7 +909,7 @@ static int run_blocks(onyx_stream *s, const float *in, float *out, int J,
                   &node) != ONYX_OK)
             break;
     }
-    note_time(s, t0, done);
+    *n_done = done;
     if (done == J) return 0;
     for (int c = 0; c < s->ch_out; c++)
         memset(out + (size_t)c * JN + (size_t)done * B, 0,
@@ -974,7 +973,9 @@ static void boundary_threaded(onyx_stream *s)
 static void boundary_sync(onyx_stream *s)
 {
     slot *sl = &s->slots[s->cur];
-    run_blocks(s, sl->in, sl->out, 1, s->JN, 0);
+    int done;
+    run_blocks(s, sl->in, sl->out, 1, s->JN, &done);
+    note_time(s, 0, done);
     s->play = s->cur;
     s->cur = 1 - s->cur;
 }
@@ -1005,7 +1006,9 @@ static void process_frames(onyx_stream *s, const float *const *in,
         slot *sl = &s->slots[0];
         for (int c = 0; c < s->ch_in; c++)
             memcpy(sl->in + (size_t)c * JN, in[c], (size_t)n * sizeof(float));
-        run_blocks(s, sl->in, sl->out, s->J, JN, 0);
+        int done;
+        run_blocks(s, sl->in, sl->out, s->J, JN, &done);
+        note_time(s, 0, done);
         for (int c = 0; c < s->ch_out; c++)
             memcpy(out[c], sl->out + (size_t)c * JN, (size_t)n * sizeof(float));
         return;
@@ -1070,8 +1073,13 @@ static int work(onyx_stream *s)
             &sl->state, &expect, SLOT_WORKER, memory_order_acq_rel,
             memory_order_relaxed))
         return 0; /* cancelled meanwhile */
-    int rc = run_blocks(s, sl->in, sl->out, s->J, s->JN, 1);
+    /* timed: the worker, never the audio thread; per job, max being the
+     * slowest job's time per inference */
+    uint64_t t0 = now_ns();
+    int done;
+    int rc = run_blocks(s, sl->in, sl->out, s->J, s->JN, &done);
     atomic_store_explicit(&sl->state, SLOT_DONE, memory_order_release);
+    note_time(s, t0, done);
     return rc < 0 ? -1 : 1;
 }
 
