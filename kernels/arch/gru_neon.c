@@ -1,11 +1,10 @@
-/* gru_neon.c - the fused GRU step (gru_arch.h) for ARM NEON: armv7-a
- * (Bela: multiply-accumulates not fused, division by a reciprocal estimate
- * and two Newton steps) and aarch64 (Bela Gem: fused multiply-adds, a true
- * division). Per group of 4 units the 4 sums stay in registers: one
- * structure load brings the initial sums, each hidden unit adds 3 vectors
- * times a lane of h (4 units of weights are 3 structure loads), and the
- * cell is applied on the registers. */
-#if defined(__ARM_NEON)
+/* gru_neon.c - the fused GRU step (gru_arch.h) for 32-bit ARM NEON (Bela:
+ * multiply-accumulates not fused, division by a reciprocal estimate and two
+ * Newton steps; aarch64 has its own, arch/gru_neon64.c). Per group of 4 units
+ * the 4 sums stay in registers: one structure load brings the initial sums,
+ * each hidden unit adds 3 vectors times a lane of h (4 units of weights are 3
+ * structure loads), and the cell is applied on the registers. */
+#if defined(__ARM_NEON) && !defined(__aarch64__)
 #include "gru_arch.h"
 
 #include <arm_neon.h>
