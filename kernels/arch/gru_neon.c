@@ -5,52 +5,7 @@
  * each hidden unit adds 3 vectors times a lane of h (4 units of weights are 3
  * structure loads), and the cell is applied on the registers. */
 #if defined(__ARM_NEON) && !defined(__aarch64__)
-#include "gru_arch.h"
-
-#include <arm_neon.h>
-
-#if defined(__aarch64__)
-#define GRU_MLA_LANE(a, w, x, l) vfmaq_laneq_f32(a, w, x, l)
-#define GRU_MLA_N(a, w, s)       vfmaq_n_f32(a, w, s)
-#define GRU_MLA(a, b, c)         vfmaq_f32(a, b, c) /* a + b c */
-#else
-#define GRU_MLA_LANE(a, w, x, l)                                               \
-    vmlaq_lane_f32(a, w, (l) < 2 ? vget_low_f32(x) : vget_high_f32(x), (l)&1)
-#define GRU_MLA_N(a, w, s) vmlaq_n_f32(a, w, s)
-#define GRU_MLA(a, b, c)   vmlaq_f32(a, b, c)
-#endif
-
-static inline float32x4_t gru_div(float32x4_t a, float32x4_t b)
-{
-#if defined(__aarch64__)
-    return vdivq_f32(a, b);
-#else
-    float32x4_t r = vrecpeq_f32(b);
-    r = vmulq_f32(r, vrecpsq_f32(b, r));
-    r = vmulq_f32(r, vrecpsq_f32(b, r));
-    return vmulq_f32(a, r);
-#endif
-}
-
-/* tanh as gru_arch.h gives it */
-static inline __attribute__((always_inline)) float32x4_t
-gru_tanh4(float32x4_t x)
-{
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-ONYX_GRU_CLAMP)),
-                  vdupq_n_f32(ONYX_GRU_CLAMP));
-    const float32x4_t z = vmulq_f32(x, x);
-    float32x4_t p =
-        GRU_MLA(vdupq_n_f32(ONYX_GRU_P3), vdupq_n_f32(ONYX_GRU_P4), z);
-    p = GRU_MLA(vdupq_n_f32(ONYX_GRU_P2), p, z);
-    p = GRU_MLA(vdupq_n_f32(ONYX_GRU_P1), p, z);
-    p = vmulq_f32(GRU_MLA(vdupq_n_f32(1.0f), p, z), x);
-    float32x4_t q =
-        GRU_MLA(vdupq_n_f32(ONYX_GRU_Q3), vdupq_n_f32(ONYX_GRU_Q4), z);
-    q = GRU_MLA(vdupq_n_f32(ONYX_GRU_Q2), q, z);
-    q = GRU_MLA(vdupq_n_f32(ONYX_GRU_Q1), q, z);
-    q = GRU_MLA(vdupq_n_f32(1.0f), q, z);
-    return gru_div(p, q);
-}
+#include "gru_tanh_neon.h"
 
 void onyx_gru_tanh_neon(float *y, const float *x, int n)
 {

@@ -1,55 +1,10 @@
 /* gru_neon64.c - the fused GRU step (gru_arch.h) for aarch64 NEON (Bela
  * Gem: Cortex-A53). Two groups of 4 units per pass, which aarch64's 32
  * vector registers hold: each vector of h is loaded once for 8 units and
- * its lanes multiply 6 structure loads of weights. The tanh's polynomials
- * are summed from the powers of x^2 with the coefficients as lanes, so no
- * fused multiply-add overwrites a constant (no register copies). */
+ * its lanes multiply 6 structure loads of weights; the tanh is
+ * gru_tanh_neon.h's. */
 #if defined(__aarch64__)
-#include "gru_arch.h"
-
-#include <arm_neon.h>
-
-/* the tanh's constants, held in registers through a step */
-typedef struct gru64_k {
-    float32x4_t P, Q; /* P1..P4, Q1..Q4 as lanes */
-    float32x4_t lo, hi, one, half;
-} gru64_k;
-
-static inline gru64_k gru64_consts(void)
-{
-    const float p[4] = {ONYX_GRU_P1, ONYX_GRU_P2, ONYX_GRU_P3, ONYX_GRU_P4};
-    const float q[4] = {ONYX_GRU_Q1, ONYX_GRU_Q2, ONYX_GRU_Q3, ONYX_GRU_Q4};
-    gru64_k k = {vld1q_f32(p),
-                 vld1q_f32(q),
-                 vdupq_n_f32(-ONYX_GRU_CLAMP),
-                 vdupq_n_f32(ONYX_GRU_CLAMP),
-                 vdupq_n_f32(1.0f),
-                 vdupq_n_f32(0.5f)};
-    /* opaque to the compiler: it would otherwise fold each lane into a
-     * constant vector of its own, loaded from memory at each use */
-    __asm__("" : "+w"(k.P), "+w"(k.Q));
-    return k;
-}
-
-/* tanh as gru_arch.h gives it: x (1 + P1 z + P2 z^2 + P3 z^3 + P4 z^4) /
- * (1 + Q1 z + ... + Q4 z^4), z = x^2; every term is positive, so the sum
- * in this order is as accurate as Horner's */
-static inline __attribute__((always_inline)) float32x4_t
-gru64_tanh4(float32x4_t x, const gru64_k *k)
-{
-    x = vminq_f32(vmaxq_f32(x, k->lo), k->hi);
-    const float32x4_t z = vmulq_f32(x, x), z2 = vmulq_f32(z, z);
-    const float32x4_t z3 = vmulq_f32(z2, z), z4 = vmulq_f32(z2, z2);
-    float32x4_t p = vmulq_laneq_f32(z, k->P, 0);
-    float32x4_t q = vmulq_laneq_f32(z, k->Q, 0);
-    p = vfmaq_laneq_f32(p, z2, k->P, 1);
-    q = vfmaq_laneq_f32(q, z2, k->Q, 1);
-    p = vfmaq_laneq_f32(p, z3, k->P, 2);
-    q = vfmaq_laneq_f32(q, z3, k->Q, 2);
-    p = vfmaq_laneq_f32(p, z4, k->P, 3);
-    q = vfmaq_laneq_f32(q, z4, k->Q, 3);
-    return vdivq_f32(vfmaq_f32(x, x, p), vaddq_f32(q, k->one));
-}
+#include "gru_tanh_neon.h"
 
 void onyx_gru_tanh_neon64(float *y, const float *x, int n)
 {
@@ -81,19 +36,6 @@ gru64_input(gru64_acc *a, const float *w, float xi)
     a->z = vfmaq_n_f32(a->z, r.val[0], xi);
     a->r = vfmaq_n_f32(a->r, r.val[1], xi);
     a->hx = vfmaq_n_f32(a->hx, r.val[2], xi);
-}
-
-/* 4 vectors interleaved by 4 at *pw, then *pw past them. The barrier
- * keeps the compiler from computing each address apart (ld4 takes no
- * offset: that costs an add per load); the bump becomes the load's
- * post-increment. */
-static inline __attribute__((always_inline)) float32x4x4_t
-gru64_ld4(const float **pw)
-{
-    const float32x4x4_t v = vld4q_f32(*pw);
-    *pw += 16;
-    __asm__("" : "+r"(*pw));
-    return v;
 }
 
 /* a += 4 hidden units' weights (3 blocks at w) times h's lanes hv */
