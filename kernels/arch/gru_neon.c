@@ -22,8 +22,8 @@ void onyx_gru_tanh_neon(float *y, const float *x, int n)
     }
 }
 
-/* 4 hidden units' rows (3 blocks at w) times h's lanes */
-#define GRU_ROW(w, v0, v1, v2, l)                                              \
+/* 4 hidden units' rows (3 blocks at *pw) times h's lanes, *pw past them */
+#define GRU_ROW(v0, v1, v2, l)                                                 \
     do {                                                                       \
         az = GRU_MLA_LANE(az, v0, hv, l);                                      \
         ar = GRU_MLA_LANE(ar, v1, hv, l);                                      \
@@ -31,16 +31,16 @@ void onyx_gru_tanh_neon(float *y, const float *x, int n)
     } while (0)
 
 static inline __attribute__((always_inline)) void
-gru_chunk(const float *w, float32x4_t hv, float32x4_t *paz, float32x4_t *par,
+gru_chunk(const float **pw, float32x4_t hv, float32x4_t *paz, float32x4_t *par,
           float32x4_t *pahr)
 {
     float32x4_t az = *paz, ar = *par, ahr = *pahr;
-    float32x4x4_t b0 = vld4q_f32(w), b1 = vld4q_f32(w + 16),
-                  b2 = vld4q_f32(w + 32);
-    GRU_ROW(w, b0.val[0], b0.val[1], b0.val[2], 0);
-    GRU_ROW(w, b0.val[3], b1.val[0], b1.val[1], 1);
-    GRU_ROW(w, b1.val[2], b1.val[3], b2.val[0], 2);
-    GRU_ROW(w, b2.val[1], b2.val[2], b2.val[3], 3);
+    const float32x4x4_t b0 = gru_ld4_next(pw), b1 = gru_ld4_next(pw),
+                        b2 = gru_ld4_next(pw);
+    GRU_ROW(b0.val[0], b0.val[1], b0.val[2], 0);
+    GRU_ROW(b0.val[3], b1.val[0], b1.val[1], 1);
+    GRU_ROW(b1.val[2], b1.val[3], b2.val[0], 2);
+    GRU_ROW(b2.val[1], b2.val[2], b2.val[3], 3);
     *paz = az, *par = ar, *pahr = ahr;
 }
 
@@ -65,10 +65,10 @@ void onyx_gru_step_neon(int H, int I, const float *F, const float *x,
             ahx = GRU_MLA_N(ahx, r.val[2], x[i]);
         }
         int i = 0;
-        for (; i + 4 <= H; i += 4, w += 48)
-            gru_chunk(w, vld1q_f32(hin + i), &az, &ar, &ahr);
-        if (i < H4) gru_chunk(w, vld1q_f32(hl), &az, &ar, &ahr);
-        F = w + (i < H4 ? 48 : 0);
+        for (; i + 4 <= H; i += 4)
+            gru_chunk(&w, vld1q_f32(hin + i), &az, &ar, &ahr);
+        if (i < H4) gru_chunk(&w, vld1q_f32(hl), &az, &ar, &ahr);
+        F = w;
         const float32x4_t z = GRU_MLA(half, half, gru_tanh4(az));
         const float32x4_t r = GRU_MLA(half, half, gru_tanh4(ar));
         const float32x4_t n = gru_tanh4(GRU_MLA(ahx, r, ahr));

@@ -42,8 +42,8 @@ gru64_input(gru64_acc *a, const float *w, float xi)
 static inline __attribute__((always_inline)) void
 gru64_chunk(gru64_acc *a, const float **pw, float32x4_t hv)
 {
-    const float32x4x4_t b0 = gru64_ld4(pw), b1 = gru64_ld4(pw),
-                        b2 = gru64_ld4(pw);
+    const float32x4x4_t b0 = gru_ld4_next(pw), b1 = gru_ld4_next(pw),
+                        b2 = gru_ld4_next(pw);
     a->z = vfmaq_laneq_f32(a->z, b0.val[0], hv, 0);
     a->r = vfmaq_laneq_f32(a->r, b0.val[1], hv, 0);
     a->hr = vfmaq_laneq_f32(a->hr, b0.val[2], hv, 0);

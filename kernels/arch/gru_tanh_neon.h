@@ -12,6 +12,19 @@
 
 #include <arm_neon.h>
 
+/* 4 vectors interleaved by 4 at *pw, then *pw past them. The barrier
+ * keeps the compiler from computing each address apart (NEON's structure
+ * loads take no offset: that costs an add per load); the bump becomes the
+ * load's post-increment. */
+static inline __attribute__((always_inline)) float32x4x4_t
+gru_ld4_next(const float **pw)
+{
+    const float32x4x4_t v = vld4q_f32(*pw);
+    *pw += 16;
+    __asm__("" : "+r"(*pw));
+    return v;
+}
+
 #if defined(__aarch64__)
 
 /* the tanh's constants, held in registers through a step */
@@ -54,19 +67,6 @@ gru64_tanh4(float32x4_t x, const gru64_k *k)
     p = vfmaq_laneq_f32(p, z4, k->P, 3);
     q = vfmaq_laneq_f32(q, z4, k->Q, 3);
     return vdivq_f32(vfmaq_f32(x, x, p), vaddq_f32(q, k->one));
-}
-
-/* 4 vectors interleaved by 4 at *pw, then *pw past them. The barrier
- * keeps the compiler from computing each address apart (ld4 takes no
- * offset: that costs an add per load); the bump becomes the load's
- * post-increment. */
-static inline __attribute__((always_inline)) float32x4x4_t
-gru64_ld4(const float **pw)
-{
-    const float32x4x4_t v = vld4q_f32(*pw);
-    *pw += 16;
-    __asm__("" : "+r"(*pw));
-    return v;
 }
 
 #else

@@ -7,47 +7,59 @@
 #include "gru_tanh_neon.h"
 #include "lstm_arch.h"
 
-/* the 4 sums += one row of weights at w times lane l of hv */
-#define LSTM_LANE(w, hv, l)                                                    \
+/* a group's 4 sums: i/2, o/2, f/2 (tanh arguments) and c */
+typedef struct lstm_acc {
+    float32x4_t i, o, f, c;
+} lstm_acc;
+
+/* a += the row of weights at *pw (4 gates of 4 units) times lane l of hv,
+ * *pw past it */
+#define LSTM_LANE(a, pw, hv, l)                                                \
     do {                                                                       \
-        const float32x4x4_t r_ = vld4q_f32(w);                                 \
-        ai = GRU_MLA_LANE(ai, r_.val[0], hv, l);                               \
-        ao = GRU_MLA_LANE(ao, r_.val[1], hv, l);                               \
-        af = GRU_MLA_LANE(af, r_.val[2], hv, l);                               \
-        ac = GRU_MLA_LANE(ac, r_.val[3], hv, l);                               \
+        const float32x4x4_t r_ = gru_ld4_next(pw);                             \
+        (a)->i = GRU_MLA_LANE((a)->i, r_.val[0], hv, l);                       \
+        (a)->o = GRU_MLA_LANE((a)->o, r_.val[1], hv, l);                       \
+        (a)->f = GRU_MLA_LANE((a)->f, r_.val[2], hv, l);                       \
+        (a)->c = GRU_MLA_LANE((a)->c, r_.val[3], hv, l);                       \
     } while (0)
+
+/* a += 4 hidden units' rows times h's lanes hv */
+static inline __attribute__((always_inline)) void
+lstm_chunk(lstm_acc *a, const float **pw, float32x4_t hv)
+{
+    LSTM_LANE(a, pw, hv, 0);
+    LSTM_LANE(a, pw, hv, 1);
+    LSTM_LANE(a, pw, hv, 2);
+    LSTM_LANE(a, pw, hv, 3);
+}
 
 void onyx_lstm_step_neon(int H, int I, const float *F, const float *x,
                          const float *hin, float *c, float *hout, float *hout2)
 {
-    const int H4 = (H + 3) / 4 * 4;
     const float32x4_t half = vdupq_n_f32(0.5f);
     float hl[4] = {0, 0, 0, 0}; /* h's last partial vector, zero-padded */
     for (int i = H & ~3; i < H; i++)
         hl[i - (H & ~3)] = hin[i];
     for (int g = 0; 4 * g < H; g++) {
-        const float32x4x4_t b = vld4q_f32(F);
-        float32x4_t ai = b.val[0], ao = b.val[1], af = b.val[2], ac = b.val[3];
-        const float *w = F + 16;
-        for (int i = 0; i < I; i++, w += 16) {
-            const float32x4x4_t r = vld4q_f32(w);
-            ai = GRU_MLA_N(ai, r.val[0], x[i]);
-            ao = GRU_MLA_N(ao, r.val[1], x[i]);
-            af = GRU_MLA_N(af, r.val[2], x[i]);
-            ac = GRU_MLA_N(ac, r.val[3], x[i]);
+        const float *w = F;
+        const float32x4x4_t b = gru_ld4_next(&w);
+        lstm_acc a = {b.val[0], b.val[1], b.val[2], b.val[3]};
+        for (int i = 0; i < I; i++) {
+            const float32x4x4_t r = gru_ld4_next(&w);
+            a.i = GRU_MLA_N(a.i, r.val[0], x[i]);
+            a.o = GRU_MLA_N(a.o, r.val[1], x[i]);
+            a.f = GRU_MLA_N(a.f, r.val[2], x[i]);
+            a.c = GRU_MLA_N(a.c, r.val[3], x[i]);
         }
-        for (int i = 0; i < H4; i += 4, w += 64) {
-            const float32x4_t hv = vld1q_f32(i + 4 <= H ? hin + i : hl);
-            LSTM_LANE(w, hv, 0);
-            LSTM_LANE(w + 16, hv, 1);
-            LSTM_LANE(w + 32, hv, 2);
-            LSTM_LANE(w + 48, hv, 3);
-        }
+        int i = 0;
+        for (; i + 4 <= H; i += 4)
+            lstm_chunk(&a, &w, vld1q_f32(hin + i));
+        if (i < H) lstm_chunk(&a, &w, vld1q_f32(hl));
         F = w;
-        const float32x4_t gi = GRU_MLA(half, half, gru_tanh4(ai));
-        const float32x4_t go = GRU_MLA(half, half, gru_tanh4(ao));
-        const float32x4_t gf = GRU_MLA(half, half, gru_tanh4(af));
-        const float32x4_t gc = gru_tanh4(ac);
+        const float32x4_t gi = GRU_MLA(half, half, gru_tanh4(a.i));
+        const float32x4_t go = GRU_MLA(half, half, gru_tanh4(a.o));
+        const float32x4_t gf = GRU_MLA(half, half, gru_tanh4(a.f));
+        const float32x4_t gc = gru_tanh4(a.c);
         const int u = 4 * g;
         if (u + 4 <= H) {
             const float32x4_t cn =

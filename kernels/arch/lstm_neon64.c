@@ -16,7 +16,7 @@ typedef struct lstm64_acc {
 static inline __attribute__((always_inline)) void
 lstm64_row(lstm64_acc *a, const float **pw, float s)
 {
-    const float32x4x4_t w = gru64_ld4(pw);
+    const float32x4x4_t w = gru_ld4_next(pw);
     a->i = vfmaq_n_f32(a->i, w.val[0], s);
     a->o = vfmaq_n_f32(a->o, w.val[1], s);
     a->f = vfmaq_n_f32(a->f, w.val[2], s);
@@ -26,7 +26,7 @@ lstm64_row(lstm64_acc *a, const float **pw, float s)
 /* a += one row of weights times lane l of hv */
 #define LSTM64_LANE(a, pw, hv, l)                                              \
     do {                                                                       \
-        const float32x4x4_t w_ = gru64_ld4(pw);                                \
+        const float32x4x4_t w_ = gru_ld4_next(pw);                             \
         (a)->i = vfmaq_laneq_f32((a)->i, w_.val[0], hv, l);                    \
         (a)->o = vfmaq_laneq_f32((a)->o, w_.val[1], hv, l);                    \
         (a)->f = vfmaq_laneq_f32((a)->f, w_.val[2], hv, l);                    \
@@ -90,8 +90,8 @@ lstm64_groups(int NG, int g, int H, int I, const float *F, size_t GF,
               float *hout, float *hout2, const gru64_k *k)
 {
     const float *w0 = F, *w1 = F + GF;
-    const float32x4x4_t b0 = gru64_ld4(&w0);
-    const float32x4x4_t b1 = NG == 2 ? gru64_ld4(&w1) : b0;
+    const float32x4x4_t b0 = gru_ld4_next(&w0);
+    const float32x4x4_t b1 = NG == 2 ? gru_ld4_next(&w1) : b0;
     lstm64_acc a0 = {b0.val[0], b0.val[1], b0.val[2], b0.val[3]};
     lstm64_acc a1 = {b1.val[0], b1.val[1], b1.val[2], b1.val[3]};
     for (int i = 0; i < I; i++) {
