@@ -110,14 +110,11 @@ void onyx_gru_step_ref(int H, int I, const float *F, const float *x,
         }
 }
 
-#if defined(__ARM_NEON)
-#define GRU_NEON 1
-#else
-#define GRU_NEON 0
-#endif
 static const onyx_gru_variant gru_all[] = {
     {"ref", onyx_gru_step_ref, onyx_gru_tanh_ref},
-#if GRU_NEON
+#if defined(__aarch64__)
+    {"neon64", onyx_gru_step_neon64, onyx_gru_tanh_neon64},
+#elif defined(__ARM_NEON)
     {"neon", onyx_gru_step_neon, onyx_gru_tanh_neon},
 #endif
 };

@@ -22,6 +22,7 @@
 #include "gemm.h"
 #include "gemv.h"
 #include "arch/gru_arch.h"
+#include "arch/lstm_arch.h"
 #include "rnn_act.h"
 #include "vmath.h"
 
@@ -201,9 +202,12 @@ typedef struct rnn_params {
                               batch), else row-major (for mat_acc) */
     int lean;              /* one batch row, one direction, every step alike:
                               rnn_lean runs it (rnn_lean_fits) */
-    onyx_gru_step_fn *gru_step; /* lean GRU with linear_before_reset and a
-                                   vector variant of gru_arch.h: its fused
-                                   step on F (packed), else NULL */
+    onyx_gru_step_fn *gru_step;   /* lean GRU with linear_before_reset and a
+                                     vector variant of gru_arch.h: its fused
+                                     step on F (packed), else NULL */
+    onyx_lstm_step_fn *lstm_step; /* lean LSTM without peepholes nor
+                                     input_forget and a vector variant of
+                                     lstm_arch.h: its fused step on F */
     /* the optional inputs present (rnn_opt), decided in prepare */
     int has_B, has_seq, has_h0, has_c0;
     /* one direction's packed weights, offsets in floats; gate q's unit j is
@@ -213,12 +217,17 @@ typedef struct rnn_params {
      *   linear_before_reset: Wbh only), rbh (Hp) GRU Rbh for
      *   linear_before_reset, P (3Hp) peepholes i o f, zero (Hp) zeros (the
      *   lean path's state when initial_h or initial_c is omitted), F the
-     *   fused GRU step's weights (onyx_gru_pack) when gru_step */
+     *   fused GRU step's weights (onyx_gru_pack) when gru_step, or the
+     *   fused LSTM step's (onyx_lstm_pack) when lstm_step */
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, o_zero, o_F, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
     size_t s_pack, s_xp, s_gates, s_h, s_c, s_tmp, s_tmp2, s_gemm, s_n;
-    float pack[];
+    /* on a cache line, whatever the fields above add up to: the vector
+     * kernels' loads of the packed weights (64 bytes with AVX-512) would
+     * otherwise straddle two lines (measured: x86 LSTM-32 10% slower with
+     * pack at 8 bytes past 16) */
+    _Alignas(64) float pack[];
 } rnn_params;
 
 static size_t up16(size_t n)
@@ -277,6 +286,8 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
             memcpy(ab + 2 * Hp, pk + k->o_rbh, (size_t)Hp * sizeof(float));
         if (k->gru_step)
             onyx_gru_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
+        if (k->lstm_step)
+            onyx_lstm_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
         if (k->cell == CELL_LSTM && P)
             for (int q = 0; q < 3; q++)
                 memcpy(pk + k->o_P + (size_t)q * Hp,
@@ -518,7 +529,15 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     int n_gv = onyx_gru_variants(&gv);
     if (k->lean && k->lbr && k->packed && n_gv > 1)
         k->gru_step = gv[n_gv - 1].step;
-    k->o_F = n, n += k->gru_step ? up16(onyx_gru_pack_floats(k->H, k->I)) : 0;
+    const onyx_lstm_variant *lv;
+    int n_lv = onyx_lstm_variants(&lv);
+    if (k->lean && cell == CELL_LSTM && !P && !k->input_forget && k->packed &&
+        n_lv > 1)
+        k->lstm_step = lv[n_lv - 1].step;
+    k->o_F = n;
+    n += k->gru_step    ? up16(onyx_gru_pack_floats(k->H, k->I))
+         : k->lstm_step ? up16(onyx_lstm_pack_floats(k->H, k->I))
+                        : 0;
     k->pack_n = n;
     k->has_B = Bt != NULL, k->has_seq = seq != NULL;
     k->has_h0 = h0 != NULL, k->has_c0 = c0 != NULL;
@@ -551,7 +570,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
 
     size_t pbytes =
         sizeof *k + (k->packed ? k->D * k->pack_n * sizeof(float) : 0);
-    rnn_params *kp = malloc(pbytes);
+    rnn_params *kp = aligned_alloc(64, (pbytes + 63) / 64 * 64);
     if (!kp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory for weights");
     *kp = *k;
     if (kp->packed) {
@@ -975,6 +994,36 @@ static void rnn_gru_fused(const rnn_params *k, float *scratch, const float *X,
     }
 }
 
+/* The lean LSTM without peepholes as k->lstm_step's fused steps; h's rows
+ * as rnn_gru_fused's, c updated in place in Y_c, else in scratch. */
+static void rnn_lstm_fused(const rnn_params *k, float *scratch, const float *X,
+                           const float *h0, const float *c0, float *Y,
+                           float *Yh, float *Yc)
+{
+    const int T = k->T, I = k->I, H = k->H;
+    const float *F = k->pack + k->o_F;
+    const float *hin = h0 ? h0 : k->pack + k->o_zero;
+    float *c = Yc ? Yc : scratch + k->s_c;
+    if (c0)
+        memmove(c, c0, (size_t)H * sizeof(float));
+    else
+        memset(c, 0, (size_t)H * sizeof(float));
+    for (int s = 0; s < T; s++) {
+        const int t = k->reverse0 ? T - 1 - s : s;
+        float *hout, *hout2 = NULL;
+        if (Y) {
+            hout = Y + (size_t)t * H;
+            if (s == T - 1) hout2 = Yh;
+        } else if (s == T - 1 && Yh) {
+            hout = Yh;
+        } else {
+            hout = scratch + (s & 1 ? k->s_h : k->s_tmp);
+        }
+        k->lstm_step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
+        hin = hout;
+    }
+}
+
 static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
@@ -985,6 +1034,16 @@ static onyx_status rnn_eval(onyx_exec *e)
             k->has_h0 ? e->in[IN_H0]->data : NULL,
             e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL,
             e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL);
+        return ONYX_OK;
+    }
+    if (k->lstm_step) {
+        rnn_lstm_fused(
+            k, scratch, e->in[IN_X]->data,
+            k->has_h0 ? e->in[IN_H0]->data : NULL,
+            k->has_c0 ? e->in[IN_C0]->data : NULL,
+            e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL,
+            e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL,
+            e->n_out > OUT_YC && e->out[OUT_YC] ? e->out[OUT_YC]->data : NULL);
         return ONYX_OK;
     }
     const onyx_tensor *Bt = k->has_B ? e->in[IN_B] : NULL;

@@ -1,6 +1,7 @@
 /* gru_arch.h - one step of a GRU with linear_before_reset (PyTorch's GRU)
  * for one batch row, the product and the cell fused: a portable reference
- * (gru_step.c) and one variant per vector ISA (arch/gru_neon.c), chosen
+ * (gru_step.c) and one variant per vector ISA (arch/gru_neon.c for 32-bit
+ * ARM, arch/gru_neon64.c for aarch64), chosen
  * once; the unit tests run every variant against the reference. rnn.c's
  * lean path calls it at every sample of a per-sample audio model. */
 #ifndef ONYX_GRU_ARCH_H
@@ -40,7 +41,9 @@ typedef void onyx_gru_step_fn(int H, int I, const float *F, const float *x,
  * [0, 9] made for onyx, relative error 2.1e-8 in exact arithmetic). In
  * float, with an exact division: at most 5.5 ulp, 3.3e-7 relative, |y|
  * < 1; the sigmoid 1/2 + tanh(x/2)/2 is then within 2e-7 absolute.
- * 32-bit NEON divides by a reciprocal estimate and two Newton steps. */
+ * 32-bit NEON divides by a reciprocal estimate and two Newton steps;
+ * aarch64 sums the polynomials from the powers of x^2 (arch/gru_tanh_neon.h,
+ * 4.5 ulp at most over [-12, 12]). */
 typedef void onyx_gru_tanh_fn(float *y, const float *x, int n);
 
 #define ONYX_GRU_CLAMP 7.9f
@@ -59,6 +62,9 @@ void onyx_gru_tanh_ref(float *y, const float *x, int n);
 void onyx_gru_step_neon(int H, int I, const float *F, const float *x,
                         const float *hin, float *hout, float *hout2);
 void onyx_gru_tanh_neon(float *y, const float *x, int n);
+void onyx_gru_step_neon64(int H, int I, const float *F, const float *x,
+                          const float *hin, float *hout, float *hout2);
+void onyx_gru_tanh_neon64(float *y, const float *x, int n);
 
 typedef struct onyx_gru_variant {
     const char *name;

@@ -1,57 +1,11 @@
-/* gru_neon.c - the fused GRU step (gru_arch.h) for ARM NEON: armv7-a
- * (Bela: multiply-accumulates not fused, division by a reciprocal estimate
- * and two Newton steps) and aarch64 (Bela Gem: fused multiply-adds, a true
- * division). Per group of 4 units the 4 sums stay in registers: one
- * structure load brings the initial sums, each hidden unit adds 3 vectors
- * times a lane of h (4 units of weights are 3 structure loads), and the
- * cell is applied on the registers. */
-#if defined(__ARM_NEON)
-#include "gru_arch.h"
-
-#include <arm_neon.h>
-
-#if defined(__aarch64__)
-#define GRU_MLA_LANE(a, w, x, l) vfmaq_laneq_f32(a, w, x, l)
-#define GRU_MLA_N(a, w, s)       vfmaq_n_f32(a, w, s)
-#define GRU_MLA(a, b, c)         vfmaq_f32(a, b, c) /* a + b c */
-#else
-#define GRU_MLA_LANE(a, w, x, l)                                               \
-    vmlaq_lane_f32(a, w, (l) < 2 ? vget_low_f32(x) : vget_high_f32(x), (l)&1)
-#define GRU_MLA_N(a, w, s) vmlaq_n_f32(a, w, s)
-#define GRU_MLA(a, b, c)   vmlaq_f32(a, b, c)
-#endif
-
-static inline float32x4_t gru_div(float32x4_t a, float32x4_t b)
-{
-#if defined(__aarch64__)
-    return vdivq_f32(a, b);
-#else
-    float32x4_t r = vrecpeq_f32(b);
-    r = vmulq_f32(r, vrecpsq_f32(b, r));
-    r = vmulq_f32(r, vrecpsq_f32(b, r));
-    return vmulq_f32(a, r);
-#endif
-}
-
-/* tanh as gru_arch.h gives it */
-static inline __attribute__((always_inline)) float32x4_t
-gru_tanh4(float32x4_t x)
-{
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-ONYX_GRU_CLAMP)),
-                  vdupq_n_f32(ONYX_GRU_CLAMP));
-    const float32x4_t z = vmulq_f32(x, x);
-    float32x4_t p =
-        GRU_MLA(vdupq_n_f32(ONYX_GRU_P3), vdupq_n_f32(ONYX_GRU_P4), z);
-    p = GRU_MLA(vdupq_n_f32(ONYX_GRU_P2), p, z);
-    p = GRU_MLA(vdupq_n_f32(ONYX_GRU_P1), p, z);
-    p = vmulq_f32(GRU_MLA(vdupq_n_f32(1.0f), p, z), x);
-    float32x4_t q =
-        GRU_MLA(vdupq_n_f32(ONYX_GRU_Q3), vdupq_n_f32(ONYX_GRU_Q4), z);
-    q = GRU_MLA(vdupq_n_f32(ONYX_GRU_Q2), q, z);
-    q = GRU_MLA(vdupq_n_f32(ONYX_GRU_Q1), q, z);
-    q = GRU_MLA(vdupq_n_f32(1.0f), q, z);
-    return gru_div(p, q);
-}
+/* gru_neon.c - the fused GRU step (gru_arch.h) for 32-bit ARM NEON (Bela:
+ * multiply-accumulates not fused, division by a reciprocal estimate and two
+ * Newton steps; aarch64 has its own, arch/gru_neon64.c). Per group of 4 units
+ * the 4 sums stay in registers: one structure load brings the initial sums,
+ * each hidden unit adds 3 vectors times a lane of h (4 units of weights are 3
+ * structure loads), and the cell is applied on the registers. */
+#if defined(__ARM_NEON) && !defined(__aarch64__)
+#include "gru_tanh_neon.h"
 
 void onyx_gru_tanh_neon(float *y, const float *x, int n)
 {
@@ -68,8 +22,8 @@ void onyx_gru_tanh_neon(float *y, const float *x, int n)
     }
 }
 
-/* 4 hidden units' rows (3 blocks at w) times h's lanes */
-#define GRU_ROW(w, v0, v1, v2, l)                                              \
+/* 4 hidden units' rows (3 blocks at *pw) times h's lanes, *pw past them */
+#define GRU_ROW(v0, v1, v2, l)                                                 \
     do {                                                                       \
         az = GRU_MLA_LANE(az, v0, hv, l);                                      \
         ar = GRU_MLA_LANE(ar, v1, hv, l);                                      \
@@ -77,16 +31,16 @@ void onyx_gru_tanh_neon(float *y, const float *x, int n)
     } while (0)
 
 static inline __attribute__((always_inline)) void
-gru_chunk(const float *w, float32x4_t hv, float32x4_t *paz, float32x4_t *par,
+gru_chunk(const float **pw, float32x4_t hv, float32x4_t *paz, float32x4_t *par,
           float32x4_t *pahr)
 {
     float32x4_t az = *paz, ar = *par, ahr = *pahr;
-    float32x4x4_t b0 = vld4q_f32(w), b1 = vld4q_f32(w + 16),
-                  b2 = vld4q_f32(w + 32);
-    GRU_ROW(w, b0.val[0], b0.val[1], b0.val[2], 0);
-    GRU_ROW(w, b0.val[3], b1.val[0], b1.val[1], 1);
-    GRU_ROW(w, b1.val[2], b1.val[3], b2.val[0], 2);
-    GRU_ROW(w, b2.val[1], b2.val[2], b2.val[3], 3);
+    const float32x4x4_t b0 = gru_ld4_next(pw), b1 = gru_ld4_next(pw),
+                        b2 = gru_ld4_next(pw);
+    GRU_ROW(b0.val[0], b0.val[1], b0.val[2], 0);
+    GRU_ROW(b0.val[3], b1.val[0], b1.val[1], 1);
+    GRU_ROW(b1.val[2], b1.val[3], b2.val[0], 2);
+    GRU_ROW(b2.val[1], b2.val[2], b2.val[3], 3);
     *paz = az, *par = ar, *pahr = ahr;
 }
 
@@ -111,10 +65,10 @@ void onyx_gru_step_neon(int H, int I, const float *F, const float *x,
             ahx = GRU_MLA_N(ahx, r.val[2], x[i]);
         }
         int i = 0;
-        for (; i + 4 <= H; i += 4, w += 48)
-            gru_chunk(w, vld1q_f32(hin + i), &az, &ar, &ahr);
-        if (i < H4) gru_chunk(w, vld1q_f32(hl), &az, &ar, &ahr);
-        F = w + (i < H4 ? 48 : 0);
+        for (; i + 4 <= H; i += 4)
+            gru_chunk(&w, vld1q_f32(hin + i), &az, &ar, &ahr);
+        if (i < H4) gru_chunk(&w, vld1q_f32(hl), &az, &ar, &ahr);
+        F = w;
         const float32x4_t z = GRU_MLA(half, half, gru_tanh4(az));
         const float32x4_t r = GRU_MLA(half, half, gru_tanh4(ar));
         const float32x4_t n = gru_tanh4(GRU_MLA(ahx, r, ahr));

@@ -3,6 +3,7 @@
  * straight from the ONNX equations (below). */
 #include "ktest.h"
 #include "../../kernels/arch/gru_arch.h"
+#include "../../kernels/arch/lstm_arch.h"
 
 #include <check.h>
 #include <math.h>
@@ -423,6 +424,13 @@ static const rcase cases[] = {
     {"GRU", 4, 1, 3, 13, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0},
     {"GRU", 1, 1, 1, 6, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0},
     {"GRU", 3, 1, 2, 8, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0},
+    /* the lean path's fused LSTM step (no peepholes, one row): the same,
+     * and c0 without h0, h0 without c0, an odd number of groups */
+    {"LSTM", 6, 1, 1, 32, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0},
+    {"LSTM", 4, 1, 3, 13, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0},
+    {"LSTM", 1, 1, 2, 6, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0},
+    {"LSTM", 3, 1, 2, 20, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0},
+    {"LSTM", 5, 1, 1, 7, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0},
 };
 
 START_TEST(random_vs_reference)
@@ -527,6 +535,71 @@ START_TEST(gru_tanh_accuracy)
 }
 END_TEST
 
+/* ---- the fused LSTM step (arch/lstm_arch.h) ---- */
+
+/* every variant against the reference on random weights, H = 1 to 19 */
+START_TEST(lstm_step_variants)
+{
+    const onyx_lstm_variant *v;
+    int nv = onyx_lstm_variants(&v);
+    unsigned seed = 11;
+    for (int H = 1; H < 20; H++)
+        for (int I = 1; I <= 3; I += 2) {
+            float W[4 * 19 * 3], R[4 * 19 * 19], Wb[76], Rb[76], x[3];
+            float h[20], c0[20], want[20], cwant[20], got[20], got2[20],
+                cgot[20];
+            for (int i = 0; i < 4 * H * I; i++)
+                W[i] = frand(&seed);
+            for (int i = 0; i < 4 * H * H; i++)
+                R[i] = frand(&seed) / sqrtf((float)H);
+            for (int i = 0; i < 4 * H; i++)
+                Wb[i] = frand(&seed), Rb[i] = frand(&seed);
+            for (int i = 0; i < I; i++)
+                x[i] = frand(&seed);
+            for (int i = 0; i < H; i++)
+                h[i] = frand(&seed), c0[i] = 2 * frand(&seed);
+            float *F = malloc(onyx_lstm_pack_floats(H, I) * sizeof(float));
+            onyx_lstm_pack(F, H, I, W, R, Wb, Rb);
+            memcpy(cwant, c0, sizeof c0);
+            v[0].step(H, I, F, x, h, cwant, want, NULL);
+            /* the reference against the equations in double */
+            for (int u = 0; u < H; u++) {
+                double a[4];
+                for (int q = 0; q < 4; q++) {
+                    a[q] = Wb[q * H + u] + Rb[q * H + u];
+                    for (int i = 0; i < I; i++)
+                        a[q] += W[(q * H + u) * I + i] * x[i];
+                    for (int i = 0; i < H; i++)
+                        a[q] += R[(q * H + u) * H + i] * h[i];
+                }
+                double cn = sg(a[2]) * c0[u] + sg(a[0]) * tanh(a[3]);
+                double e = sg(a[1]) * tanh(cn);
+                ck_assert_msg(fabs(cwant[u] - cn) < 2e-6 &&
+                                  fabs(want[u] - e) < 2e-6,
+                              "H %d unit %d: %g %g, c %g %g", H, u,
+                              (double)want[u], e, (double)cwant[u], cn);
+            }
+            for (int k = 1; k < nv; k++) {
+                for (int i = 0; i < 20; i++)
+                    got[i] = got2[i] = cgot[i] = -7;
+                memcpy(cgot, c0, (size_t)H * sizeof(float));
+                v[k].step(H, I, F, x, h, cgot, got, got2);
+                for (int u = 0; u < H; u++) {
+                    ck_assert_msg(fabs(got[u] - want[u]) < 1e-6 &&
+                                      fabs(cgot[u] - cwant[u]) < 2e-6,
+                                  "%s H %d unit %d: %g vs %g, c %g vs %g",
+                                  v[k].name, H, u, (double)got[u],
+                                  (double)want[u], (double)cgot[u],
+                                  (double)cwant[u]);
+                    ck_assert(got2[u] == got[u]);
+                }
+                ck_assert(got[H] == -7 && got2[H] == -7 && cgot[H] == -7);
+            }
+            free(F);
+        }
+}
+END_TEST
+
 /* ---- errors ---- */
 
 static onyx_status run_gru(const onyx_attr *at, int na, int opset,
@@ -622,6 +695,7 @@ static Suite *rnn_suite(void)
                         (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, gru_step_variants);
     tcase_add_test(tc, gru_tanh_accuracy);
+    tcase_add_test(tc, lstm_step_variants);
     tcase_add_test(tc, errors);
     suite_add_tcase(s, tc);
     return s;
