@@ -128,7 +128,7 @@ include tests/fuzz/fuzz.mk
 # Makefile (the engine relies on IEEE semantics: NaN, Inf).
 PD_CLASSES := src/pd/onyx~.c src/pd/onyx.c
 PD_GLUE := src/pd/onyx_pd.c
-PD_GOALS := pd all install pd-clean
+PD_GOALS := pd all install pd-clean default
 ifeq ($(PLATFORM),)
 ifneq ($(wildcard $(PD_CLASSES)),)
 ifneq ($(filter $(PD_GOALS),$(or $(MAKECMDGOALS),default)),)

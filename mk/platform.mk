@@ -76,6 +76,8 @@ PLATFORM_PD_GLUE_OBJ := $(BUILD)/pd/onyx_pd.o
 
 .PHONY: platform-pd
 platform-pd: $(PLATFORM_PD_BIN)
+# kept: make would delete them as intermediates and rebuild them every time
+.SECONDARY: $(BUILD)/pd/onyx~.o $(BUILD)/pd/onyx.o $(PLATFORM_PD_GLUE_OBJ)
 
 $(BUILD)/pd/%.o: src/pd/%.c $(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/pd/*.h)
 	@mkdir -p $(dir $@)
