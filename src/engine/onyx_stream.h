@@ -150,7 +150,7 @@ typedef struct onyx_stream_stats {
 } onyx_stream_stats;
 void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st);
 
-/* Times up to runs inferences (stopping after a quarter second of CPU time,
+/* Times up to runs inferences (stopping after 50 ms of CPU time,
  * at least one) of the stream's program on a private instance with zero
  * inputs, in the calling thread's CPU time, and keeps mean and max for
  * get_stats (start does not clear them). Not real-time: call it from a

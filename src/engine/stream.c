@@ -1190,7 +1190,9 @@ void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st)
  * one). One run first warms the caches and the arena's pages. */
 onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err)
 {
-    enum { MAX_CPU_NS = 250000000 }; /* stop after a quarter second */
+    /* stop after 50 ms of CPU time: it competes with the other objects'
+     * workers (on a one-core board, with the audio thread too) */
+    enum { MAX_CPU_NS = 50000000 };
     int n_nodes = onyx_program_num_nodes(s->prog);
     if (s->profiling && !s->calib_node_ns) {
         s->calib_node_ns = calloc((size_t)n_nodes + 1, sizeof(uint64_t));
@@ -1219,6 +1221,11 @@ onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err)
         total += dt;
         max = dt > max ? dt : max;
         done++;
+        /* half the time idle (up to 2 ms a pause): the other objects'
+         * workers, with their own deadlines, keep a share of the CPU */
+        uint64_t rest = dt < 2000000 ? dt : 2000000;
+        struct timespec ts = {0, (long)rest};
+        nanosleep(&ts, NULL);
     }
     onyx_sgemm_realtime(was);
     if (st == ONYX_OK) {
