@@ -20,8 +20,9 @@
 # - wrong messages and creation arguments: one error each, nothing changed;
 # - real-time safety: the -DONYX_RT_CHECK build of the externals with
 #   tests/pd/rtcheck.c built for the board and preloaded (qemu -E
-#   LD_PRELOAD=...): no allocation, lock, sleep or write inside perform,
-#   -sync and threaded;
+#   LD_PRELOAD=...): no allocation, lock, clock, sleep or I/O inside
+#   perform and at most 16 KB of stack below it, -sync and threaded, and
+#   the same for [onyx]'s synchronous runs;
 # - the help patches open with no error, and every example in them is
 #   played (tests/pd/help.py).
 # Numbers and the -sync checks run with -batch (as fast as qemu goes);
