@@ -45,8 +45,8 @@ uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
                                               enum qemu_plugin_op op, void *ptr,
                                               uint64_t imm);
-struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
-                                                 size_t idx);
+struct qemu_plugin_insn *
+qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn);
 void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn,
                                                 enum qemu_plugin_op op,
@@ -58,7 +58,7 @@ void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
 
 EXPORT int qemu_plugin_version = 1;
 
-static uint64_t insns;          /* guest instructions executed */
+static uint64_t insns;             /* guest instructions executed */
 static uint64_t fp_vec, fp_scalar; /* float arithmetic, vector / scalar */
 static int count_fp;
 
@@ -77,8 +77,8 @@ static const char *prof_path;
  * stores, compares and conversions to integers do not count. */
 static int fp_class(const char *d)
 {
-    static const char *ops[] = {"add", "sub", "mul", "mla", "mls", "fma",
-                                "fms", "max", "min", "abs", "neg", "div",
+    static const char *ops[] = {"add",  "sub",  "mul",   "mla",  "mls", "fma",
+                                "fms",  "max",  "min",   "abs",  "neg", "div",
                                 "sqrt", "recp", "rsqrt", "nmul", "nmla"};
     while (*d == ' ' || *d == '\t')
         d++;

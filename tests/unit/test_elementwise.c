@@ -280,8 +280,8 @@ START_TEST(test_log)
             float wf = (float)want;
             double ulp = nextafterf(fabsf(wf), INFINITY) - fabsf(wf);
             double e = fabs((double)y[i] - want) / ulp;
-            ck_assert_msg(e <= 1.0, "Log(%.9g) = %.9g, want %.12g", (double)x[i],
-                          (double)y[i], want);
+            ck_assert_msg(e <= 1.0, "Log(%.9g) = %.9g, want %.12g",
+                          (double)x[i], (double)y[i], want);
             worst = e > worst ? e : worst;
         }
         kt_free(out, 1);
