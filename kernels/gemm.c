@@ -242,105 +242,9 @@ void onyx_sgemm_blocked(const onyx_gemm_ukernel *uk, int trans_a, int trans_b,
     }
 }
 
-/* Four floats in one vector register (SSE, NEON): GNU C vector extensions,
- * which GCC and Clang compile to the target's SIMD without intrinsics --
- * and, unlike auto-vectorised loops, also on 32-bit ARM, where GCC will not
- * vectorise float loops on its own (NEON flushes denormals). */
-typedef float gemm_v4 __attribute__((vector_size(16)));
-
-/* c (n) += alpha * sum_p a[p * as] * row p of B (k, n): four rows of B per
- * pass over c, so c is loaded and stored k/4 times instead of k. */
-GEMM_HOT static void row_axpy(float *restrict c, const float *a, long as,
-                              float alpha, const float *restrict B, int ldb,
-                              int n, int k)
-{
-    int p = 0;
-    for (; p + 4 <= k; p += 4) {
-        float a0 = alpha * a[p * as], a1 = alpha * a[(p + 1) * as];
-        float a2 = alpha * a[(p + 2) * as], a3 = alpha * a[(p + 3) * as];
-        const float *b0 = B + (long)p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
-                    *b3 = b2 + ldb;
-        gemm_v4 v0 = {a0, a0, a0, a0}, v1 = {a1, a1, a1, a1};
-        gemm_v4 v2 = {a2, a2, a2, a2}, v3 = {a3, a3, a3, a3};
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            gemm_v4 cv, x0, x1, x2, x3;
-            memcpy(&cv, c + j, sizeof cv);
-            memcpy(&x0, b0 + j, sizeof x0);
-            memcpy(&x1, b1 + j, sizeof x1);
-            memcpy(&x2, b2 + j, sizeof x2);
-            memcpy(&x3, b3 + j, sizeof x3);
-            cv += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3;
-            memcpy(c + j, &cv, sizeof cv);
-        }
-        for (; j < n; j++)
-            c[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-    }
-    for (; p < k; p++) {
-        float a0 = alpha * a[p * as];
-        const float *b0 = B + (long)p * ldb;
-        for (int j = 0; j < n; j++)
-            c[j] += a0 * b0[j];
-    }
-}
-
-/* c[j] += alpha * dot(a (k), row j of B (n, k)), with 8 partial sums in two
- * vector registers. */
-GEMM_HOT static void row_dots(float *restrict c, const float *restrict a,
-                              float alpha, const float *restrict B, int ldb,
-                              int n, int k)
-{
-    for (int j = 0; j < n; j++) {
-        const float *b = B + (long)j * ldb;
-        gemm_v4 s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
-        int p = 0;
-        for (; p + 8 <= k; p += 8) {
-            gemm_v4 a0, a1, b0, b1;
-            memcpy(&a0, a + p, sizeof a0);
-            memcpy(&a1, a + p + 4, sizeof a1);
-            memcpy(&b0, b + p, sizeof b0);
-            memcpy(&b1, b + p + 4, sizeof b1);
-            s0 += a0 * b0;
-            s1 += a1 * b1;
-        }
-        s0 += s1;
-        float s = (s0[0] + s0[2]) + (s0[1] + s0[3]);
-        for (; p < k; p++)
-            s += a[p] * b[p];
-        c[j] += alpha * s;
-    }
-}
-
-/* Small products (a few rows of C, or tiny sizes) skip the packing: each
- * row of C is an axpy over the rows of op(B), or dot products with the rows
- * of B when it is transposed. */
-GEMM_HOT static void gemm_small(int trans_a, int trans_b, int m, int n, int k,
-                                float alpha, const float *A, int lda,
-                                const float *B, int ldb, float *C, int ldc)
-{
-    for (int i = 0; i < m; i++) {
-        float *c = C + (long)i * ldc;
-        /* row i of op(A): element p at a[p * as] */
-        const float *a = trans_a ? A + i : A + (long)i * lda;
-        long as = trans_a ? lda : 1;
-        if (!trans_b) {
-            row_axpy(c, a, as, alpha, B, ldb, n, k);
-        } else if (!trans_a) {
-            row_dots(c, a, alpha, B, ldb, n, k);
-        } else {
-            for (int j = 0; j < n; j++) {
-                float s = 0;
-                for (int p = 0; p < k; p++)
-                    s += a[p * as] * B[(long)j * ldb + p];
-                c[j] += alpha * s;
-            }
-        }
-    }
-}
-
 /* Whether a product of these sizes may take the packed path (for some
  * transposition): then it needs the pack buffers. Measured: the axpy rows
- * of gemm_small beat packing up to ~16 rows of C, the dot products
+ * of onyx_sgemm_rows beat packing up to ~16 rows of C, the dot products
  * (transposed B) only for a few. */
 static int gemm_packs(int m, int n, int k)
 {
@@ -353,7 +257,8 @@ size_t onyx_sgemm_scratch_bytes(int m, int n, int k)
     return onyx_gemm_pack_floats(gemm_uk, m, n, k) * sizeof(float);
 }
 
-/* The engine's own sgemm: gemm_small or the blocked one with gemm_uk. */
+/* The engine's own sgemm: a GEMV per row of C, or the blocked one with
+ * gemm_uk. */
 static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
                       float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc, float *work)
@@ -364,9 +269,8 @@ static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
                            ldb, beta, C, ldc, work);
         return;
     }
-    scale_c(C, ldc, m, n, beta);
-    if (k <= 0 || alpha == 0) return;
-    gemm_small(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+    onyx_sgemm_rows(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
+                    ldc);
 }
 
 /* initial-exec: the flag sits in the static TLS block, so reading it never

@@ -209,6 +209,36 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
     return 0;
 }
 
+/* A few rows of C (or tiny sizes): each row of C is one of the products
+ * above, an axpy over the rows of op(B) or the dot products with B's rows
+ * when B is transposed. Only when both are transposed is a row of op(A)
+ * strided: then plain dot products (a shape no exporter emits in a hot
+ * path). */
+void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k,
+                     float alpha, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc)
+{
+    if (k <= 0 || alpha == 0) k = 0; /* C = beta * C */
+    for (int i = 0; i < m; i++) {
+        float *c = C + (long)i * ldc;
+        /* row i of op(A): element p at a[p * as] */
+        const float *a = trans_a ? A + i : A + (long)i * lda;
+        const long as = trans_a ? lda : 1;
+        if (!trans_b || k == 0) {
+            gemv_axpy(n, k, alpha, a, as, B, ldb, beta, c);
+        } else if (!trans_a) {
+            gemv_dots(n, k, alpha, B, ldb, a, beta, c, 1);
+        } else {
+            for (int j = 0; j < n; j++) {
+                float d = 0;
+                for (int p = 0; p < k; p++)
+                    d += a[p * as] * B[(long)j * ldb + p];
+                c[j] = beta == 0 ? alpha * d : alpha * d + beta * c[j];
+            }
+        }
+    }
+}
+
 /* ---- batch-1 products with a constant matrix --------------------------------
  * onyx_gemv_pack lays op(W) (k, n) out in column panels (arch/gemv_arch.h)
  * and the micro-kernel reads the whole matrix in one sequential pass (the

@@ -968,46 +968,27 @@ static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
     if (Yc && Yc != cin) memcpy(Yc, cin, (size_t)H * sizeof(float));
 }
 
-/* The lean GRU with linear_before_reset as k->gru_step's fused steps. A
- * step's new state goes straight to Y's row, and to Y_h at the last step;
- * without Y the steps before the last alternate between two scratch rows
- * (the step must not write the state it reads). */
-static void rnn_gru_fused(const rnn_params *k, float *scratch, const float *X,
-                          const float *h0, float *Y, float *Yh)
+/* The lean GRU with linear_before_reset (k->gru_step) or the LSTM without
+ * peepholes (k->lstm_step) as fused per-step kernels. h's rows go straight
+ * to Y, the last one also to Y_h; without Y the steps before the last
+ * alternate between two scratch rows (a step must not write the state it
+ * reads) and the last writes Y_h. The LSTM's c is updated in place in Y_c,
+ * else in scratch. */
+static void rnn_fused(const rnn_params *k, float *scratch, const float *X,
+                      const float *h0, const float *c0, float *Y, float *Yh,
+                      float *Yc)
 {
     const int T = k->T, I = k->I, H = k->H;
     const float *F = k->pack + k->o_F;
     const float *hin = h0 ? h0 : k->pack + k->o_zero;
-    for (int s = 0; s < T; s++) {
-        const int t = k->reverse0 ? T - 1 - s : s;
-        float *hout, *hout2 = NULL;
-        if (Y) {
-            hout = Y + (size_t)t * H;
-            if (s == T - 1) hout2 = Yh;
-        } else if (s == T - 1 && Yh) {
-            hout = Yh;
-        } else {
-            hout = scratch + (s & 1 ? k->s_h : k->s_tmp);
-        }
-        k->gru_step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
-        hin = hout;
+    float *c = NULL;
+    if (k->lstm_step) {
+        c = Yc ? Yc : scratch + k->s_c;
+        if (c0)
+            memmove(c, c0, (size_t)H * sizeof(float));
+        else
+            memset(c, 0, (size_t)H * sizeof(float));
     }
-}
-
-/* The lean LSTM without peepholes as k->lstm_step's fused steps; h's rows
- * as rnn_gru_fused's, c updated in place in Y_c, else in scratch. */
-static void rnn_lstm_fused(const rnn_params *k, float *scratch, const float *X,
-                           const float *h0, const float *c0, float *Y,
-                           float *Yh, float *Yc)
-{
-    const int T = k->T, I = k->I, H = k->H;
-    const float *F = k->pack + k->o_F;
-    const float *hin = h0 ? h0 : k->pack + k->o_zero;
-    float *c = Yc ? Yc : scratch + k->s_c;
-    if (c0)
-        memmove(c, c0, (size_t)H * sizeof(float));
-    else
-        memset(c, 0, (size_t)H * sizeof(float));
     for (int s = 0; s < T; s++) {
         const int t = k->reverse0 ? T - 1 - s : s;
         float *hout, *hout2 = NULL;
@@ -1019,7 +1000,10 @@ static void rnn_lstm_fused(const rnn_params *k, float *scratch, const float *X,
         } else {
             hout = scratch + (s & 1 ? k->s_h : k->s_tmp);
         }
-        k->lstm_step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
+        if (c)
+            k->lstm_step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
+        else
+            k->gru_step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
         hin = hout;
     }
 }
@@ -1028,16 +1012,8 @@ static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
     float *scratch = e->scratch;
-    if (k->gru_step) {
-        rnn_gru_fused(
-            k, scratch, e->in[IN_X]->data,
-            k->has_h0 ? e->in[IN_H0]->data : NULL,
-            e->n_out > OUT_Y && e->out[OUT_Y] ? e->out[OUT_Y]->data : NULL,
-            e->n_out > OUT_YH && e->out[OUT_YH] ? e->out[OUT_YH]->data : NULL);
-        return ONYX_OK;
-    }
-    if (k->lstm_step) {
-        rnn_lstm_fused(
+    if (k->gru_step || k->lstm_step) {
+        rnn_fused(
             k, scratch, e->in[IN_X]->data,
             k->has_h0 ? e->in[IN_H0]->data : NULL,
             k->has_c0 ? e->in[IN_C0]->data : NULL,

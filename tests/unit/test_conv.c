@@ -273,16 +273,17 @@ START_TEST(sgemm_matches_naive)
     /* odd sizes cross the block edges of the portable kernel: the first
      * splits M over two row blocks, the next two K over two slices and N
      * over two column blocks (5 rows: packed only for a transposed B); the
-     * last is a single row (never packed) */
+     * fourth is a single row (never packed), the last has depth 0 (C =
+     * beta * C) */
     enum { LD = 320 };
     static float A[LD * LD], B[LD * LD], C[LD * LD], R[LD * LD];
     static const int sizes[][3] = {
-        {37, 53, 71}, {5, 130, 300}, {20, 130, 300}, {1, 21, 9}};
+        {37, 53, 71}, {5, 130, 300}, {20, 130, 300}, {1, 21, 9}, {3, 17, 0}};
     for (int i = 0; i < LD * LD; i++) {
         A[i] = (float)((i * 7) % 13) - 6;
         B[i] = (float)((i * 5) % 11) - 5;
     }
-    for (int sz = 0; sz < 4; sz++)
+    for (int sz = 0; sz < 5; sz++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
                 for (int bi = 0; bi < 3; bi++) {
