@@ -214,9 +214,9 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
  * when B is transposed. Only when both are transposed is a row of op(A)
  * strided: then plain dot products (a shape no exporter emits in a hot
  * path). */
-void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k,
-                     float alpha, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc)
+void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                     const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc)
 {
     if (k <= 0 || alpha == 0) k = 0; /* C = beta * C */
     for (int i = 0; i < m; i++) {

@@ -30,8 +30,8 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
                       int ldb, float beta, float *C, int ldc);
 /* Any product (same arguments) as one of those per row of C: for a few
  * rows, where packing for the blocked GEMM does not pay. */
-void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k,
-                     float alpha, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc);
+void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                     const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc);
 
 #endif
