@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every test of onyx; `make test` runs this. Stops at the first failure.
 #   1. unit tests (Check), OpenBLAS build
-#   2. ONNX conformance: all core tests must pass, OpenBLAS build
+#   2. ONNX conformance: all core tests must pass, OpenBLAS build; ONNX's
+#      whole node suite, but for the tests listed in tests/node/refused.txt
 #   3. the same two with the engine's own GEMM (make BLAS=none)
 #   4. malformed models, command, unit tests and conformance under ASan + UBSan,
 #      and the fuzzers' regression inputs
@@ -41,6 +42,9 @@ make -s test-unit
 
 step "conformance (OpenBLAS)"
 conformance bin/onyx openblas
+
+step "ONNX's node test suite (all but tests/node/refused.txt)"
+sh tests/node/check.sh bin/onyx "$OUT/node"
 
 step "the onyx command's interface"
 sh tests/cli/check.sh bin/onyx "$OUT/cli"
