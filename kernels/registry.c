@@ -28,20 +28,35 @@
     X(Softmax) X(LogSoftmax)                                                   \
     X(DFT) X(STFT) X(HannWindow) X(HammingWindow) X(BlackmanWindow)            \
     X(MelWeightMatrix)
+
+/* Beyond the core set (issue 11): the rest of ONNX's node suite, by kind. */
+#define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */
+#define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
+#define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
+#define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
+#define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */
+#define ONYX_OPS_MORE(X)                                                       \
+    ONYX_OPS_INDEXING(X) ONYX_OPS_MATH(X) ONYX_OPS_QUANT(X)                    \
+    ONYX_OPS_DTYPES(X) ONYX_OPS_CONTROL(X)
 // clang-format on
 
 /* Every op is defined by its kernel file: a missing one breaks the link. */
 #define ONYX_DECLARE(name) extern const onyx_op onyx_op_##name;
 ONYX_OPS(ONYX_DECLARE)
+ONYX_OPS_MORE(ONYX_DECLARE)
 
 #define ONYX_ENTRY(name) &onyx_op_##name,
-static const onyx_op *const onyx_ops[] = {ONYX_OPS(ONYX_ENTRY)};
+static const onyx_op *const onyx_ops[] = {
+    ONYX_OPS(ONYX_ENTRY) ONYX_OPS_MORE(ONYX_ENTRY)};
 
 #define ONYX_ONE(name) +1
-enum { ONYX_OP_COUNT = 0 ONYX_OPS(ONYX_ONE) };
+enum {
+    ONYX_CORE_COUNT = 0 ONYX_OPS(ONYX_ONE),
+    ONYX_OP_COUNT = ONYX_CORE_COUNT ONYX_OPS_MORE(ONYX_ONE)
+};
 _Static_assert(sizeof onyx_ops / sizeof onyx_ops[0] == ONYX_OP_COUNT,
                "every op in ONYX_OPS has one table entry");
-_Static_assert(ONYX_OP_COUNT == 101, "the core op set of DESIGN.md");
+_Static_assert(ONYX_CORE_COUNT == 101, "the core op set of DESIGN.md");
 
 const onyx_op *onyx_op_find(const char *op_type)
 {
