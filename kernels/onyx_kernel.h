@@ -90,6 +90,8 @@ typedef struct onyx_attr {
     const char *const *strings; /* STRINGS, n entries */
     int64_t n;
     const onyx_tensor *t; /* TENSOR */
+    const void *g; /* GRAPH: the engine's parsed subgraph (If, Loop, Scan);
+                      kernels do not read it */
 } onyx_attr;
 
 /* What prepare sees. The engine fills everything above the line. */

@@ -2,7 +2,8 @@
 # Every test of onyx; `make test` runs this. Stops at the first failure.
 #   1. unit tests (Check), OpenBLAS build
 #   2. ONNX conformance: all core tests must pass, OpenBLAS build; ONNX's
-#      whole node suite, but for the tests listed in tests/node/refused.txt
+#      whole node suite, but for the tests listed in tests/node/refused.txt;
+#      the Silero VAD (legacy, v5, v6) against ONNX Runtime
 #   3. the same two with the engine's own GEMM (make BLAS=none)
 #   4. malformed models, command, unit tests and conformance under ASan + UBSan,
 #      and the fuzzers' regression inputs
@@ -45,6 +46,9 @@ conformance bin/onyx openblas
 
 step "ONNX's node test suite (all but tests/node/refused.txt)"
 sh tests/node/check.sh bin/onyx "$OUT/node"
+
+step "third-party models against ONNX Runtime (tests/thirdparty/)"
+/usr/bin/python3 tests/thirdparty/silero_vad.py bin/onyx "$OUT/silero"
 
 step "the onyx command's interface"
 sh tests/cli/check.sh bin/onyx "$OUT/cli"

@@ -43,6 +43,31 @@ typedef struct onyx_init {
     onyx_tensor t; /* data borrowed from the mapping when aligned, else pool */
 } onyx_init;
 
+/* A graph: the model's main graph, or a subgraph (an If branch, a Loop or
+ * Scan body) held by a GRAPH attribute (onyx_attr.g). A subgraph's inputs
+ * are all it declares (a body's iteration inputs); its nodes may read
+ * values of the graphs around it by name. */
+typedef struct onyx_graphdef {
+    int n_nodes;
+    onyx_nodedef *nodes;
+    int n_inits;
+    onyx_init *inits;
+    int n_inputs;
+    onyx_value_info *inputs;
+    int n_outputs;
+    onyx_value_info *outputs;
+} onyx_graphdef;
+
+/* 1 for the ops the resolver runs itself (control.c): If. */
+int onyx_control_op(const char *op_type);
+
+/* ops the resolver builds for run-time Ifs (control.c) */
+extern const onyx_op onyx_op_IfSelect;
+extern const onyx_op onyx_op_GuardAnd;
+
+/* Subgraphs nest at most this deep (an If in a Loop body in an If...). */
+#define ONYX_MAX_GRAPH_DEPTH 16
+
 struct onyx_model {
     const char *path;
     void *map; /* mmap base (NULL for onyx_model_load_memory) */
@@ -102,6 +127,10 @@ typedef struct onyx_pnode {
     void (*free_params)(void *);
     size_t scratch_bytes, scratch_offset;
     int64_t flops;
+    /* a node of an If branch taken at run time: it runs only when the bool
+     * tensor guard (-1: none) holds guard_want */
+    int guard;
+    uint8_t guard_want;
 } onyx_pnode;
 
 struct onyx_program {
@@ -116,6 +145,7 @@ struct onyx_program {
     const char **input_names, **output_names;
     size_t arena_bytes;
     int64_t flops;
+    int n_guarded; /* nodes with a guard */
 };
 
 /* plan.c: offsets for n buffers of `bytes`, live over [first, last]

@@ -96,6 +96,8 @@ typedef struct loader {
     onyx_model *m; /* NULL when parsing a lone TensorProto */
     onyx_pool *pool;
     const onyx_limits *lim;
+    int depth;       /* subgraphs being read around the current one */
+    int64_t n_nodes; /* nodes read so far, in every graph */
     char msg[400];
 } loader;
 
@@ -202,7 +204,7 @@ onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
                               const onyx_limits *lim, onyx_tensor *t,
                               const char **name, char *msg, size_t msg_cap)
 {
-    loader L = {NULL, pool, lim, {0}};
+    loader L = {.m = NULL, .pool = pool, .lim = lim};
     pb_reader r = pb_open(buf, len);
     vec dims = {0}, f32 = {0}, i32 = {0}, i64 = {0}, f64 = {0};
     const uint8_t *raw = NULL;
@@ -504,6 +506,8 @@ bad:
     LFAIL(L, "malformed ValueInfoProto '%s'", v->name ? v->name : "");
 }
 
+static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g);
+
 /* ---- AttributeProto ---- */
 
 static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
@@ -553,7 +557,23 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
             has_t = 1;
             break;
         }
-        case 6:
+        case 6: {
+            if (w != PB_LEN) goto badwire;
+            pb_reader s = pb_sub(&r);
+            if (r.bad) goto bad;
+            if (L->depth >= ONYX_MAX_GRAPH_DEPTH)
+                LLIMIT(L, "attribute '%s': subgraphs nest deeper than %d",
+                       a->name, ONYX_MAX_GRAPH_DEPTH);
+            onyx_graphdef *g = onyx_pool_alloc(pl, sizeof *g);
+            if (!g) LNOMEM(L);
+            L->depth++;
+            onyx_status st = read_graph(L, s, g);
+            L->depth--;
+            if (st != ONYX_OK) return st;
+            a->g = g;
+            has_g = 1;
+            break;
+        }
         case 11:
             has_g = 1;
             pb_skip(&r, w);
@@ -625,6 +645,10 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
         if (!a->t)
             LFAIL(L, "attribute '%s' of type TENSOR has no tensor", a->name);
         break;
+    case ONYX_ATTR_GRAPH:
+        if (!a->g)
+            LFAIL(L, "attribute '%s' of type GRAPH has no graph", a->name);
+        break;
     default: break;
     }
     (void)n_t;
@@ -692,10 +716,10 @@ bad:
 
 /* ---- GraphProto and ModelProto ---- */
 
-static onyx_status read_graph(loader *L, pb_reader r)
+static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g)
 {
-    onyx_model *m = L->m;
-    onyx_pool *pl = &m->pool;
+    onyx_pool *pl = L->pool;
+    const onyx_limits *lim = L->lim;
     vec nodes = {0}, inits = {0}, ins = {0}, outs = {0};
     uint32_t f;
     int w;
@@ -703,10 +727,10 @@ static onyx_status read_graph(loader *L, pb_reader r)
         if ((f == 1 || f == 5 || f == 11 || f == 12 || f == 15) && w != PB_LEN)
             LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
         if (f == 1) {
-            if (nodes.n >= m->lim.max_nodes)
+            if (L->n_nodes++ >= lim->max_nodes)
                 LLIMIT(L,
                        "graph has more than %lld nodes (onyx_limits.max_nodes)",
-                       (long long)m->lim.max_nodes);
+                       (long long)lim->max_nodes);
             onyx_nodedef *n = vec_push(&nodes, sizeof *n, pl);
             if (!n) LNOMEM(L);
             pb_reader s = pb_sub(&r);
@@ -714,11 +738,11 @@ static onyx_status read_graph(loader *L, pb_reader r)
             onyx_status st = read_node(L, s, n);
             if (st != ONYX_OK) return st;
         } else if (f == 5) {
-            if (inits.n >= m->lim.max_nodes)
+            if (inits.n >= lim->max_nodes)
                 LLIMIT(L,
                        "graph has more than %lld initializers "
                        "(onyx_limits.max_nodes)",
-                       (long long)m->lim.max_nodes);
+                       (long long)lim->max_nodes);
             onyx_init *in = vec_push(&inits, sizeof *in, pl);
             if (!in) LNOMEM(L);
             onyx_status st = read_tensor(L, &r, w, &in->t, &in->name);
@@ -738,25 +762,108 @@ static onyx_status read_graph(loader *L, pb_reader r)
         }
     }
     if (r.bad) LFAIL(L, "truncated or malformed GraphProto");
-    m->nodes = nodes.data;
-    m->n_nodes = (int)nodes.n;
-    m->inits = inits.data;
-    m->n_inits = (int)inits.n;
-    m->outputs = outs.data;
-    m->n_outputs = (int)outs.n;
+    g->nodes = nodes.data;
+    g->n_nodes = (int)nodes.n;
+    g->inits = inits.data;
+    g->n_inits = (int)inits.n;
+    g->outputs = outs.data;
+    g->n_outputs = (int)outs.n;
     /* graph inputs that are also initializers are constants, not inputs */
-    m->inputs =
+    g->inputs =
         onyx_pool_alloc(pl, sizeof(onyx_value_info) * (size_t)(ins.n + 1));
-    if (!m->inputs) LNOMEM(L);
-    m->n_inputs = 0;
+    if (!g->inputs) LNOMEM(L);
+    g->n_inputs = 0;
     for (int64_t i = 0; i < ins.n; i++) {
         onyx_value_info *vi = &((onyx_value_info *)ins.data)[i];
         int is_init = 0;
-        for (int k = 0; k < m->n_inits && !is_init; k++)
-            is_init = strcmp(m->inits[k].name, vi->name) == 0;
-        if (!is_init) m->inputs[m->n_inputs++] = *vi;
+        for (int k = 0; k < g->n_inits && !is_init; k++)
+            is_init = strcmp(g->inits[k].name, vi->name) == 0;
+        if (!is_init) g->inputs[g->n_inputs++] = *vi;
     }
     return ONYX_OK;
+}
+
+/* ---- what onyx cannot run, all at once ---- */
+
+/* One kind of thing onyx refuses (an op, an op of another domain, a dtype)
+ * and the nodes or tensors that have it. */
+typedef struct refusal {
+    const char *what, *name;
+    int count;
+} refusal;
+
+enum { MAX_REFUSALS = 32 };
+
+typedef struct refusals {
+    refusal r[MAX_REFUSALS];
+    int n, more; /* more: kinds beyond MAX_REFUSALS */
+} refusals;
+
+static void refuse(refusals *rs, const char *what, const char *name)
+{
+    for (int i = 0; i < rs->n; i++)
+        if (rs->r[i].what == what && strcmp(rs->r[i].name, name) == 0) {
+            rs->r[i].count++;
+            return;
+        }
+    if (rs->n == MAX_REFUSALS) {
+        rs->more++;
+        return;
+    }
+    rs->r[rs->n++] = (refusal){what, name, 1};
+}
+
+static void refuse_dtype(refusals *rs, onyx_dtype t)
+{
+    if (onyx_dtype_size(t) == 0 && t != ONYX_UNDEFINED)
+        refuse(rs, "dtype", onyx_dtype_name(t));
+}
+
+static void scan_graph(const onyx_graphdef *g, refusals *rs)
+{
+    for (int i = 0; i < g->n_inits; i++)
+        refuse_dtype(rs, g->inits[i].t.dtype);
+    for (int i = 0; i < g->n_inputs; i++)
+        refuse_dtype(rs, g->inputs[i].dtype);
+    for (int i = 0; i < g->n_outputs; i++)
+        refuse_dtype(rs, g->outputs[i].dtype);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const onyx_nodedef *nd = &g->nodes[i];
+        if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0)
+            refuse(rs, "domain", nd->domain);
+        else if (!onyx_op_find(nd->op_type) && !onyx_control_op(nd->op_type))
+            refuse(rs, "op", nd->op_type);
+        for (int a = 0; a < nd->n_attrs; a++)
+            if (nd->attrs[a].type == ONYX_ATTR_GRAPH && nd->attrs[a].g)
+                scan_graph(nd->attrs[a].g, rs);
+    }
+}
+
+/* Refuses the model, naming every op, domain and dtype onyx does not run
+ * (in subgraphs too) with how many nodes or tensors use it. */
+static onyx_status check_supported(loader *L)
+{
+    const onyx_model *m = L->m;
+    const onyx_graphdef g = {m->n_nodes,  m->nodes,  m->n_inits,   m->inits,
+                             m->n_inputs, m->inputs, m->n_outputs, m->outputs};
+    refusals rs;
+    memset(&rs, 0, sizeof rs);
+    scan_graph(&g, &rs);
+    if (!rs.n) return ONYX_OK;
+    size_t at =
+        (size_t)snprintf(L->msg, sizeof L->msg, "not supported by onyx:");
+    for (int i = 0; i < rs.n && at < sizeof L->msg; i++) {
+        const refusal *r = &rs.r[i];
+        const char *unit =
+            r->what[0] == 'd' && r->what[1] == 't' ? "tensor" : "node";
+        at +=
+            (size_t)snprintf(L->msg + at, sizeof L->msg - at,
+                             "%s %s '%s' (%d %s%s)", i ? "," : "", r->what,
+                             r->name, r->count, unit, r->count == 1 ? "" : "s");
+    }
+    if (rs.more && at < sizeof L->msg)
+        snprintf(L->msg + at, sizeof L->msg - at, ", and %d more", rs.more);
+    return ONYX_ERR_UNSUPPORTED;
 }
 
 static onyx_status read_model(loader *L, const void *data, size_t len)
@@ -803,7 +910,17 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
             if (have_graph) LFAIL(L, "model has two graphs");
             pb_reader s = pb_sub(&r);
             if (r.bad) break;
-            ONYX_TRY(read_graph(L, s));
+            onyx_graphdef g;
+            memset(&g, 0, sizeof g);
+            ONYX_TRY(read_graph(L, s, &g));
+            m->nodes = g.nodes;
+            m->n_nodes = g.n_nodes;
+            m->inits = g.inits;
+            m->n_inits = g.n_inits;
+            m->inputs = g.inputs;
+            m->n_inputs = g.n_inputs;
+            m->outputs = g.outputs;
+            m->n_outputs = g.n_outputs;
             have_graph = 1;
         } else if (f == 14 && w == PB_LEN) {
             pb_reader s = pb_sub(&r);
@@ -840,21 +957,7 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
     m->meta_keys = keys.data;
     m->meta_values = vals.data;
     m->n_meta = (int)keys.n;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const onyx_nodedef *nd = &m->nodes[i];
-        if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
-            snprintf(L->msg, sizeof L->msg,
-                     "node %d '%s' (%s): op domain '%s' is not supported", i,
-                     nd->name, nd->op_type, nd->domain);
-            return ONYX_ERR_UNSUPPORTED;
-        }
-        if (!onyx_op_find(nd->op_type)) {
-            snprintf(L->msg, sizeof L->msg,
-                     "node %d '%s' (%s): op '%s' is not supported by onyx", i,
-                     nd->name, nd->op_type, nd->op_type);
-            return ONYX_ERR_UNSUPPORTED;
-        }
-    }
+    ONYX_TRY(check_supported(L));
     if (m->opset < 1 || m->opset > 17) {
         snprintf(L->msg, sizeof L->msg,
                  "opset %d is not supported (onyx reads opsets 1 to 17)",
@@ -868,6 +971,7 @@ static onyx_model *load_bytes(onyx_model *m, const void *data, size_t len,
                               onyx_error *err)
 {
     loader L;
+    memset(&L, 0, sizeof L);
     L.m = m;
     L.pool = &m->pool;
     L.lim = &m->lim;

@@ -55,6 +55,13 @@ static int *strmap_slot(strmap *m, const char *k, int insert)
 }
 
 /* ---- resolver state ---- */
+
+/* a list of names (in a pool) */
+typedef struct name_list {
+    const char **v;
+    int n, cap;
+} name_list;
+
 typedef struct resolver {
     const onyx_model *m;
     onyx_program *p;
@@ -64,6 +71,14 @@ typedef struct resolver {
     unsigned char *known; /* per tensor: value visible to prepare */
     int *
         producer; /* per tensor: index of the kept node that writes it, or -1 */
+    int64_t cap_names; /* value names in every graph, for the use counts */
+    struct name_list *implicit; /* per main-graph node: what its subgraphs
+                                   read from the main graph */
+    const struct scope *scope;  /* the subgraph being inlined, or NULL */
+    int n_inlined;              /* subgraphs inlined so far (their prefixes) */
+    int guard;          /* the guard of the nodes being resolved, or -1 */
+    uint8_t guard_want; /* the value it must hold */
+    onyx_pool tmp;      /* freed after resolving */
 } resolver;
 
 #define RFAIL(R, st, ...)                                                      \
@@ -201,7 +216,8 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
         }
         int64_t by = tensor_bytes(&pt->t, m->lim.max_tensor_bytes);
         if (by < 0)
-            RFAIL(R, ONYX_ERR_LIMIT, "%s: input '%s' is larger than %lld bytes "
+            RFAIL(R, ONYX_ERR_LIMIT,
+                  "%s: input '%s' is larger than %lld bytes "
                   "(onyx_limits.max_tensor_bytes)",
                   m->path, vi->name, (long long)m->lim.max_tensor_bytes);
         pt->bytes = (size_t)by;
@@ -225,7 +241,7 @@ static onyx_status order_nodes(resolver *R, int *order)
     /* edges: consumer lists via a CSR built from (producer -> consumer) */
     int64_t n_edges = 0;
     for (int i = 0; i < n; i++)
-        n_edges += m->nodes[i].n_in;
+        n_edges += m->nodes[i].n_in + R->implicit[i].n;
     int *edge_from = calloc((size_t)n_edges + 1, sizeof(int));
     int *edge_to = calloc((size_t)n_edges + 1, sizeof(int));
     int *start = calloc((size_t)n + 2, sizeof(int));
@@ -233,8 +249,8 @@ static onyx_status order_nodes(resolver *R, int *order)
     int64_t n_out = 0;
     for (int i = 0; i < n; i++)
         n_out += m->nodes[i].n_out;
-    if (!indeg || !queue || !depth || !edge_from || !edge_to || !start || !adj ||
-        !strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
+    if (!indeg || !queue || !depth || !edge_from || !edge_to || !start ||
+        !adj || !strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
         onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
         st = ONYX_ERR_NOMEM;
         goto out;
@@ -258,8 +274,11 @@ static onyx_status order_nodes(resolver *R, int *order)
     int64_t e = 0;
     for (int i = 0; i < n && st == ONYX_OK; i++) {
         const onyx_nodedef *nd = &m->nodes[i];
-        for (int k = 0; k < nd->n_in; k++) {
-            const char *nm = nd->inputs[k];
+        /* the node's inputs, then what its subgraphs read (an If must run
+         * after the values its branches use) */
+        for (int k = 0; k < nd->n_in + R->implicit[i].n; k++) {
+            const char *nm =
+                k < nd->n_in ? nd->inputs[k] : R->implicit[i].v[k - nd->n_in];
             if (!nm[0]) continue;
             int *slot = strmap_slot(&prod, nm, 0);
             if (slot) {
@@ -512,11 +531,606 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
     return 0;
 }
 
+/* ---- subgraphs: the names they use and define ---- */
+
+/* The names a graph's nodes may define: its inputs, initializers and node
+ * outputs. */
+static int graph_locals(const onyx_graphdef *g, strmap *locals, onyx_pool *pl)
+{
+    size_t n = (size_t)g->n_inputs + (size_t)g->n_inits;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += (size_t)g->nodes[i].n_out;
+    if (!strmap_init(locals, n + 1, pl)) return 0;
+    for (int i = 0; i < g->n_inputs; i++)
+        *strmap_slot(locals, g->inputs[i].name, 1) = 1;
+    for (int i = 0; i < g->n_inits; i++)
+        *strmap_slot(locals, g->inits[i].name, 1) = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_out; k++)
+            if (g->nodes[i].outputs[k][0])
+                *strmap_slot(locals, g->nodes[i].outputs[k], 1) = 1;
+    return 1;
+}
+
+static int name_push(name_list *l, const char *name, onyx_pool *pl)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        const char **v = onyx_pool_alloc(pl, sizeof *v * (size_t)cap);
+        if (!v) return 0;
+        if (l->n) memcpy(v, l->v, sizeof *v * (size_t)l->n);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = name;
+    return 1;
+}
+
+/* Appends the names node nd's subgraphs read from the graphs around nd (its
+ * implicit inputs), recursively; some may repeat. */
+static int node_implicit(const onyx_nodedef *nd, name_list *out, onyx_pool *pl)
+{
+    for (int a = 0; a < nd->n_attrs; a++) {
+        const onyx_graphdef *g = nd->attrs[a].g;
+        if (nd->attrs[a].type != ONYX_ATTR_GRAPH || !g) continue;
+        strmap locals;
+        if (!graph_locals(g, &locals, pl)) return 0;
+        name_list inner = {0};
+        for (int i = 0; i < g->n_nodes; i++) {
+            const onyx_nodedef *sn = &g->nodes[i];
+            for (int k = 0; k < sn->n_in; k++)
+                if (sn->inputs[k][0] && !name_push(&inner, sn->inputs[k], pl))
+                    return 0;
+            if (!node_implicit(sn, &inner, pl)) return 0;
+        }
+        for (int i = 0; i < g->n_outputs; i++)
+            if (!name_push(&inner, g->outputs[i].name, pl)) return 0;
+        for (int i = 0; i < inner.n; i++)
+            if (!strmap_slot(&locals, inner.v[i], 0) &&
+                !name_push(out, inner.v[i], pl))
+                return 0;
+    }
+    return 1;
+}
+
+/* Nodes and value names of a graph and every subgraph in it, for sizing the
+ * resolver's tables: an inlined If adds its branches' nodes and values, a
+ * run-time one also a select per output and two guards. */
+static void graph_size(const onyx_nodedef *nodes, int n_nodes, int n_inits,
+                       int64_t *n_node, int64_t *n_value)
+{
+    *n_value += n_inits;
+    for (int i = 0; i < n_nodes; i++) {
+        const onyx_nodedef *nd = &nodes[i];
+        *n_node += 1;
+        *n_value += nd->n_out + nd->n_in;
+        for (int a = 0; a < nd->n_attrs; a++) {
+            const onyx_graphdef *g = nd->attrs[a].g;
+            if (nd->attrs[a].type != ONYX_ATTR_GRAPH || !g) continue;
+            *n_node += nd->n_out + 2;
+            *n_value += nd->n_out + 2 + g->n_outputs;
+            graph_size(g->nodes, g->n_nodes, g->n_inits, n_node, n_value);
+        }
+    }
+}
+
+/* ---- inlining: a subgraph's nodes become the program's ---- */
+
+/* The names of a subgraph being inlined: its locals get the prefix, the
+ * others are looked up in the scopes around it. */
+typedef struct scope {
+    const struct scope *up;
+    const char *prefix;
+    strmap locals;
+} scope;
+
+/* name as the program knows it (kept in the program pool), or NULL when out
+ * of memory */
+static const char *map_name(resolver *R, const char *name)
+{
+    if (!name[0]) return name;
+    for (const scope *s = R->scope; s; s = s->up)
+        if (strmap_slot((strmap *)&s->locals, name, 0)) {
+            size_t a = strlen(s->prefix), b = strlen(name);
+            char *r = onyx_pool_alloc(&R->p->pool, a + b + 1);
+            if (!r) return NULL;
+            memcpy(r, s->prefix, a);
+            memcpy(r + a, name, b + 1);
+            return r;
+        }
+    return name;
+}
+
+static void add_use(strmap *need, const char *name)
+{
+    int *u = strmap_slot(need, name, 1);
+    *u = *u < 0 ? 1 : *u + 1;
+}
+
+static onyx_status resolve_node(resolver *R, strmap *need,
+                                const onyx_nodedef *nd, const char *lb);
+
+/* Inlines graph g (a branch of the If nd) with the prefix pre: its
+ * initializers become constants, its nodes are resolved in order (ONNX
+ * lists a graph's nodes in topological order), and out[k] is the tensor of
+ * its output k. */
+static onyx_status inline_graph(resolver *R, strmap *need,
+                                const onyx_nodedef *nd, const char *lb,
+                                const onyx_graphdef *g, const char *pre,
+                                int *out)
+{
+    onyx_program *p = R->p;
+    const char *path = R->m->path;
+    if (g->n_outputs != nd->n_out)
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: a branch has %d outputs, the node %d", path, lb,
+              g->n_outputs, nd->n_out);
+    if (g->n_inputs)
+        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: a branch takes no inputs", path,
+              lb);
+    scope sc = {R->scope, pre, {0}};
+    if (!graph_locals(g, &sc.locals, &R->tmp))
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    R->scope = &sc;
+    onyx_status st = ONYX_OK;
+    /* the nodes with their names mapped, and their uses counted */
+    onyx_nodedef *nodes =
+        onyx_pool_alloc(&R->tmp, sizeof *nodes * (size_t)(g->n_nodes + 1));
+    if (!nodes) st = ONYX_ERR_NOMEM;
+    for (int i = 0; st == ONYX_OK && i < g->n_nodes; i++) {
+        const onyx_nodedef *sn = &g->nodes[i];
+        onyx_nodedef *c = &nodes[i];
+        *c = *sn;
+        c->inputs =
+            onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_in + 1));
+        c->outputs =
+            onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_out + 1));
+        if (!c->inputs || !c->outputs) st = ONYX_ERR_NOMEM;
+        for (int k = 0; st == ONYX_OK && k < sn->n_in; k++)
+            if (!(c->inputs[k] = map_name(R, sn->inputs[k])))
+                st = ONYX_ERR_NOMEM;
+        for (int k = 0; st == ONYX_OK && k < sn->n_out; k++)
+            if (!(c->outputs[k] = map_name(R, sn->outputs[k])))
+                st = ONYX_ERR_NOMEM;
+        for (int k = 0; st == ONYX_OK && k < c->n_in; k++)
+            if (c->inputs[k][0]) add_use(need, c->inputs[k]);
+        name_list imp = {0};
+        if (st == ONYX_OK && !node_implicit(sn, &imp, &R->tmp))
+            st = ONYX_ERR_NOMEM;
+        for (int k = 0; st == ONYX_OK && k < imp.n; k++) {
+            const char *nm = map_name(R, imp.v[k]);
+            if (!nm)
+                st = ONYX_ERR_NOMEM;
+            else
+                add_use(need, nm);
+        }
+    }
+    const char **outs =
+        onyx_pool_alloc(&R->tmp, sizeof(char *) * (size_t)(g->n_outputs + 1));
+    if (!outs) st = ONYX_ERR_NOMEM;
+    for (int k = 0; st == ONYX_OK && k < g->n_outputs; k++) {
+        if (!(outs[k] = map_name(R, g->outputs[k].name)))
+            st = ONYX_ERR_NOMEM;
+        else
+            add_use(need, outs[k]);
+    }
+    if (st != ONYX_OK) {
+        R->scope = sc.up;
+        RFAIL(R, st, "out of memory");
+    }
+    for (int i = 0; st == ONYX_OK && i < g->n_inits; i++) {
+        const char *nm = map_name(R, g->inits[i].name);
+        int ti = nm ? add_tensor(R, nm) : -1;
+        if (ti < 0) {
+            st = ONYX_ERR_NOMEM;
+            onyx_seterr(R->err, st, "out of memory");
+            break;
+        }
+        p->tensors[ti].t = g->inits[i].t;
+        p->tensors[ti].loc = ONYX_LOC_CONST;
+        p->tensors[ti].bytes = (size_t)onyx_numel(&g->inits[i].t) *
+                               onyx_dtype_size(g->inits[i].t.dtype);
+    }
+    for (int i = 0; st == ONYX_OK && i < g->n_nodes; i++) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "node '%s' (%s) in %s", nodes[i].name,
+                 nodes[i].op_type, lb);
+        st = resolve_node(R, need, &nodes[i], sub);
+    }
+    for (int k = 0; st == ONYX_OK && k < g->n_outputs; k++) {
+        out[k] = find_tensor(R, outs[k]);
+        if (out[k] < 0) {
+            st = ONYX_ERR_PARSE;
+            onyx_seterr(R->err, st, "%s: %s: branch output '%s' is not defined",
+                        path, lb, g->outputs[k].name);
+        }
+    }
+    R->scope = sc.up;
+    return st;
+}
+
+/* Keeps a node of an op the engine builds (IfSelect, GuardAnd) on tensors
+ * in[]; its output is a new tensor named name, *out. */
+static onyx_status emit_builtin(resolver *R, const onyx_op *op, const int *in,
+                                int n_in, const onyx_attr *attrs, int n_attrs,
+                                const char *name, const char *lb, int *out)
+{
+    onyx_program *p = R->p;
+    onyx_tensor in_t[4], out_t;
+    onyx_tensor *in_p[4], *out_p[1] = {&out_t};
+    unsigned char in_const[4];
+    for (int k = 0; k < n_in; k++) {
+        in_t[k] = p->tensors[in[k]].t;
+        in_const[k] = p->tensors[in[k]].loc == ONYX_LOC_CONST;
+        if (!in_const[k]) in_t[k].data = NULL;
+        in_p[k] = &in_t[k];
+    }
+    memset(&out_t, 0, sizeof out_t);
+    char msg[400];
+    msg[0] = 0;
+    onyx_prep pr;
+    memset(&pr, 0, sizeof pr);
+    pr.op_type = op->name;
+    pr.opset = R->m->opset;
+    pr.n_in = n_in;
+    pr.n_out = 1;
+    pr.in = (const onyx_tensor *const *)in_p;
+    pr.in_const = in_const;
+    pr.out = out_p;
+    pr.attrs = attrs;
+    pr.n_attrs = n_attrs;
+    pr.max_tensor_bytes = R->m->lim.max_tensor_bytes;
+    pr.msg = msg;
+    pr.msg_cap = sizeof msg;
+    onyx_status st = op->prepare(&pr);
+    int ti = st == ONYX_OK ? add_tensor(R, name) : -1;
+    onyx_pnode *pn = &p->nodes[p->n_nodes];
+    if (ti >= 0) {
+        pn->in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)n_in);
+        pn->out = onyx_pool_alloc(&p->pool, sizeof(int));
+    }
+    if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
+    if (st == ONYX_OK && (ti < 0 || !pn->in || !pn->out)) st = ONYX_ERR_NOMEM;
+    if (st != ONYX_OK) {
+        free_params(pr.params, pr.free_params);
+        RFAIL(R, st, "%s: %s: %s", R->m->path, lb,
+              st != ONYX_ERR_NOMEM && msg[0] ? msg : "out of memory");
+    }
+    p->tensors[ti].t = out_t;
+    p->tensors[ti].t.data = NULL;
+    p->tensors[ti].bytes = (size_t)tensor_bytes(&out_t, INT64_MAX);
+    pn->name = name;
+    pn->op_type = op->name;
+    pn->op = op;
+    pn->n_in = n_in;
+    pn->n_out = 1;
+    memcpy(pn->in, in, sizeof(int) * (size_t)n_in);
+    pn->out[0] = ti;
+    pn->params = pr.params;
+    pn->free_params = pr.free_params;
+    pn->scratch_bytes = pr.scratch_bytes;
+    pn->guard = R->guard;
+    pn->guard_want = R->guard_want;
+    if (R->guard >= 0) p->n_guarded++;
+    R->producer[ti] = p->n_nodes;
+    p->n_nodes++;
+    *out = ti;
+    return ONYX_OK;
+}
+
+/* An If: its condition known now (a constant or a bound value) inlines the
+ * branch taken; otherwise both branches are inlined under guards and an
+ * IfSelect per output picks the result at run time (control.c). */
+static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
+                              const char *lb)
+{
+    onyx_program *p = R->p;
+    const char *path = R->m->path;
+    const onyx_graphdef *br[2] = {NULL, NULL}; /* else, then */
+    for (int a = 0; a < nd->n_attrs; a++) {
+        const onyx_attr *at = &nd->attrs[a];
+        int which = strcmp(at->name, "then_branch") == 0   ? 1
+                    : strcmp(at->name, "else_branch") == 0 ? 0
+                                                           : -1;
+        if (which < 0) continue;
+        if (at->type != ONYX_ATTR_GRAPH || !at->g)
+            RFAIL(R, ONYX_ERR_INVALID, "%s: %s: attribute '%s' is not a graph",
+                  path, lb, at->name);
+        br[which] = at->g;
+    }
+    if (!br[0] || !br[1])
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: an If needs then_branch and "
+              "else_branch",
+              path, lb);
+    if (nd->n_in != 1 || !nd->inputs[0][0])
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: an If takes one input, the "
+              "condition",
+              path, lb);
+    if (nd->n_out > 64)
+        RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 outputs", path, lb);
+    int cond = find_tensor(R, nd->inputs[0]);
+    if (cond < 0)
+        RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path, lb,
+              nd->inputs[0]);
+    const onyx_ptensor *ct = &p->tensors[cond];
+    if (ct->t.dtype != ONYX_BOOL || onyx_numel(&ct->t) != 1)
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: the condition must be one bool, "
+              "got %s with %lld elements",
+              path, lb, onyx_dtype_name(ct->t.dtype),
+              (long long)onyx_numel(&ct->t));
+    char pre[300];
+    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : "If",
+             R->n_inlined++);
+    const char *prefix[2];
+    for (int b = 0; b < 2; b++) {
+        char *s = onyx_pool_alloc(&p->pool, strlen(pre) + 6);
+        if (!s) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        sprintf(s, "%s%s/", pre, b ? "then" : "else");
+        prefix[b] = s;
+    }
+    int res[2][64];
+    if (ct->loc == ONYX_LOC_CONST || (R->known[cond] && ct->t.data)) {
+        int b = *(const uint8_t *)ct->t.data != 0;
+        ONYX_TRY(inline_graph(R, need, nd, lb, br[b], prefix[b], res[b]));
+        for (int k = 0; k < nd->n_out; k++)
+            if (nd->outputs[k][0])
+                *strmap_slot(&R->names, nd->outputs[k], 1) = res[b][k];
+        return ONYX_OK;
+    }
+    /* decided at run time: each branch under its guard */
+    const int outer = R->guard;
+    const uint8_t outer_want = R->guard_want;
+    for (int b = 1; b >= 0; b--) {
+        int guard = cond;
+        if (outer >= 0) {
+            onyx_attr at[2];
+            memset(at, 0, sizeof at);
+            at[0].name = "outer_want";
+            at[0].type = ONYX_ATTR_INT;
+            at[0].i = outer_want;
+            at[1].name = "inner_want";
+            at[1].type = ONYX_ATTR_INT;
+            at[1].i = b;
+            int gin[2] = {outer, cond};
+            ONYX_TRY(emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2,
+                                  prefix[b], lb, &guard));
+        }
+        R->guard = guard;
+        R->guard_want = outer >= 0 ? 1 : (uint8_t)b;
+        onyx_status st =
+            inline_graph(R, need, nd, lb, br[b], prefix[b], res[b]);
+        R->guard = outer;
+        R->guard_want = outer_want;
+        if (st != ONYX_OK) return st;
+    }
+    for (int k = 0; k < nd->n_out; k++) {
+        if (!nd->outputs[k][0]) continue;
+        int sin[3] = {cond, res[1][k], res[0][k]}, sel;
+        ONYX_TRY(emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
+                              nd->outputs[k], lb, &sel));
+    }
+    return ONYX_OK;
+}
+
+/* Resolves one node: prepares it (shape inference), then folds it, drops
+ * it (a rename, a view), fuses it into the MatMul before it, or keeps it.
+ * If nodes are inlined (resolve_if). lb labels the node in messages. */
+static onyx_status resolve_node(resolver *R, strmap *need,
+                                const onyx_nodedef *nd, const char *lb)
+{
+    const onyx_model *m = R->m;
+    onyx_program *p = R->p;
+    onyx_status st = ONYX_OK;
+    if (strcmp(nd->op_type, "If") == 0 &&
+        !(nd->domain[0] && strcmp(nd->domain, "ai.onnx")))
+        return resolve_if(R, need, nd, lb);
+    if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: op domain '%s' is not supported", m->path, lb,
+              nd->domain);
+    }
+    const onyx_op *op = onyx_op_find(nd->op_type);
+    if (!op) {
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: op '%s' is not supported by onyx", m->path, lb,
+              nd->op_type);
+    }
+    if (nd->n_in > 64 || nd->n_out > 64) {
+        RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 inputs or outputs",
+              m->path, lb);
+    }
+    int in_idx[64], out_idx[64];
+    onyx_tensor in_t[64], out_t[64];
+    onyx_tensor *in_p[64], *out_p[64];
+    unsigned char in_const[64];
+    int all_const = 1, all_known = 1;
+    for (int k = 0; k < nd->n_in; k++) {
+        in_idx[k] = nd->inputs[k][0] ? find_tensor(R, nd->inputs[k]) : -1;
+        if (nd->inputs[k][0] && in_idx[k] < 0) {
+            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", m->path,
+                  lb, nd->inputs[k]);
+        }
+        if (in_idx[k] < 0) {
+            in_p[k] = NULL;
+            in_const[k] = 1;
+            continue;
+        }
+        onyx_ptensor *pt = &p->tensors[in_idx[k]];
+        in_t[k] = pt->t;
+        in_const[k] = pt->loc == ONYX_LOC_CONST;
+        if (!in_const[k] && !R->known[in_idx[k]]) in_t[k].data = NULL;
+        if (!in_const[k]) all_const = 0;
+        if (!in_t[k].data) all_known = 0;
+        in_p[k] = &in_t[k];
+    }
+    for (int k = 0; k < nd->n_out; k++) {
+        memset(&out_t[k], 0, sizeof out_t[k]);
+        int used = nd->outputs[k][0] && strmap_slot(need, nd->outputs[k], 0);
+        out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
+    }
+    /* Identity is a rename: its output is its input tensor */
+    if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 &&
+        nd->n_out == 1 && in_idx[0] >= 0) {
+        *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
+        return ONYX_OK;
+    }
+    onyx_prep pr;
+    char msg[400];
+    msg[0] = 0;
+    memset(&pr, 0, sizeof pr);
+    pr.op_type = nd->op_type;
+    pr.opset = m->opset;
+    pr.n_in = nd->n_in;
+    pr.n_out = nd->n_out;
+    pr.in = (const onyx_tensor *const *)in_p;
+    pr.in_const = in_const;
+    pr.out = out_p;
+    pr.attrs = nd->attrs;
+    pr.n_attrs = nd->n_attrs;
+    pr.max_tensor_bytes = m->lim.max_tensor_bytes;
+    pr.msg = msg;
+    pr.msg_cap = sizeof msg;
+    st = op->prepare(&pr);
+    if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
+    if (st != ONYX_OK) {
+        onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb,
+                    msg[0] ? msg : "prepare failed");
+        free_params(pr.params, pr.free_params);
+        return st;
+    }
+    int64_t out_bytes = 0;
+    for (int k = 0; k < nd->n_out; k++) {
+        if (!out_p[k]) continue;
+        int64_t by = tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+        if (by < 0) {
+            char sb[128];
+            st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT
+                                                 : ONYX_ERR_UNSUPPORTED;
+            onyx_seterr(R->err, st,
+                        "%s: %s: output '%s' (%s %s) is invalid or larger "
+                        "than %lld bytes (onyx_limits.max_tensor_bytes)",
+                        m->path, lb, nd->outputs[k],
+                        onyx_dtype_name(out_t[k].dtype),
+                        onyx_shape_str(&out_t[k], sb, sizeof sb),
+                        (long long)m->lim.max_tensor_bytes);
+            break;
+        }
+        out_bytes += by;
+        out_t[k].data = NULL;
+    }
+    if (st != ONYX_OK) {
+        free_params(pr.params, pr.free_params);
+        return st;
+    }
+    /* Dropout in inference with no mask used is a rename too */
+    if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
+        (nd->n_out < 2 || !out_p[1]) &&
+        !dropout_may_train(nd->n_in, in_p, in_const)) {
+        free_params(pr.params, pr.free_params);
+        *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
+        return ONYX_OK;
+    }
+    int shape_only =
+        strcmp(nd->op_type, "Shape") == 0 || strcmp(nd->op_type, "Size") == 0;
+    int fold = all_const || shape_only;
+    int compute_known = !fold && all_known && out_bytes <= 65536;
+    /* new tensors for the outputs */
+    for (int k = 0; k < nd->n_out; k++) {
+        out_idx[k] = -1;
+        if (!out_p[k]) continue;
+        int ti = add_tensor(R, nd->outputs[k]);
+        if (ti < 0) {
+            st = ONYX_ERR_NOMEM;
+            onyx_seterr(R->err, st, "out of memory");
+            break;
+        }
+        out_idx[k] = ti;
+    }
+    if (st == ONYX_OK && (fold || compute_known)) {
+        if (shape_only && !all_known) in_p[0]->data = NULL;
+        st = eval_now(R, op, &pr, in_p, out_p, lb);
+    }
+    if (st != ONYX_OK) {
+        free_params(pr.params, pr.free_params);
+        return st;
+    }
+    for (int k = 0; k < nd->n_out; k++) {
+        if (out_idx[k] < 0) continue;
+        onyx_ptensor *pt = &p->tensors[out_idx[k]];
+        pt->t = out_t[k];
+        pt->bytes = (size_t)tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+        if (fold)
+            pt->loc = ONYX_LOC_CONST;
+        else if (compute_known)
+            R->known[out_idx[k]] = 1;
+    }
+    if (fold) {
+        free_params(pr.params, pr.free_params);
+        return ONYX_OK;
+    }
+    /* a view: its output shares its input's bytes and the node goes (a
+     * view of a constant is that constant with a new shape) */
+    if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 &&
+        is_view(nd, in_p[0])) {
+        onyx_ptensor *src = &p->tensors[in_idx[0]],
+                     *dst = &p->tensors[out_idx[0]];
+        if (src->loc == ONYX_LOC_CONST) {
+            dst->loc = ONYX_LOC_CONST;
+            dst->t.data = src->t.data;
+        } else {
+            dst->alias = src->alias >= 0 ? src->alias : in_idx[0];
+        }
+        free_params(pr.params, pr.free_params);
+        return ONYX_OK;
+    }
+    int64_t flops = onyx_node_flops(
+        nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
+        (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs, nd->n_attrs);
+    if (strcmp(nd->op_type, "Add") == 0 && !compute_known &&
+        fuse_add(R, need, nd, in_idx, out_idx[0], flops)) {
+        free_params(pr.params, pr.free_params);
+        return ONYX_OK;
+    }
+    /* keep the node */
+    onyx_pnode *pn = &p->nodes[p->n_nodes];
+    pn->name = nd->name;
+    pn->op_type = nd->op_type;
+    pn->op = op;
+    pn->n_in = nd->n_in;
+    pn->n_out = nd->n_out;
+    pn->in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
+    pn->out = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
+    if (!pn->in || !pn->out) {
+        free_params(pr.params, pr.free_params);
+        st = ONYX_ERR_NOMEM;
+        onyx_seterr(R->err, st, "out of memory");
+        return st;
+    }
+    memcpy(pn->in, in_idx, sizeof(int) * (size_t)nd->n_in);
+    memcpy(pn->out, out_idx, sizeof(int) * (size_t)nd->n_out);
+    pn->params = pr.params;
+    pn->free_params = pr.free_params;
+    pn->scratch_bytes = pr.scratch_bytes;
+    for (int k = 0; k < nd->n_in; k++)
+        if (in_idx[k] >= 0) in_t[k].data = NULL;
+    pn->flops = flops;
+    pn->guard = R->guard;
+    pn->guard_want = R->guard_want;
+    if (R->guard >= 0) p->n_guarded++;
+    p->flops = onyx_flops_add(p->flops, pn->flops);
+    for (int k = 0; k < nd->n_out; k++)
+        if (out_idx[k] >= 0) R->producer[out_idx[k]] = p->n_nodes;
+    p->n_nodes++;
+    return ONYX_OK;
+}
+
 /* ---- the main pass ---- */
 static onyx_status resolve_nodes(resolver *R, const int *order)
 {
     const onyx_model *m = R->m;
-    onyx_program *p = R->p;
     int n = m->n_nodes;
     char lb[256];
     /* which node outputs are needed: walk backwards from the graph outputs */
@@ -524,19 +1138,14 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
     strmap need;
     onyx_pool tmp = {0};
     onyx_status st = ONYX_OK;
-    int64_t n_names = m->n_outputs;
-    for (int i = 0; i < n; i++)
-        n_names += m->nodes[i].n_in;
-    if (!live || !strmap_init(&need, (size_t)n_names + 1, &tmp)) {
+    if (!live || !strmap_init(&need, (size_t)R->cap_names + 1, &tmp)) {
         free(live);
         onyx_pool_free(&tmp);
         RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     }
     /* need: name -> how many times live nodes and graph outputs use it */
-    for (int i = 0; i < m->n_outputs; i++) {
-        int *u = strmap_slot(&need, m->outputs[i].name, 1);
-        *u = *u < 0 ? 1 : *u + 1;
-    }
+    for (int i = 0; i < m->n_outputs; i++)
+        add_use(&need, m->outputs[i].name);
     for (int j = n - 1; j >= 0; j--) {
         const onyx_nodedef *nd = &m->nodes[order[j]];
         for (int k = 0; k < nd->n_out && !live[order[j]]; k++)
@@ -544,232 +1153,18 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
                 live[order[j]] = 1;
         if (!live[order[j]]) continue;
         for (int k = 0; k < nd->n_in; k++)
-            if (nd->inputs[k][0]) {
-                int *u = strmap_slot(&need, nd->inputs[k], 1);
-                *u = *u < 0 ? 1 : *u + 1;
-            }
+            if (nd->inputs[k][0]) add_use(&need, nd->inputs[k]);
+        const name_list *imp = &R->implicit[order[j]];
+        for (int k = 0; k < imp->n; k++)
+            add_use(&need, imp->v[k]);
     }
 
-    p->nodes = onyx_pool_alloc(&p->pool, sizeof(onyx_pnode) * (size_t)(n + 1));
-    if (!p->nodes) {
-        st = ONYX_ERR_NOMEM;
-        onyx_seterr(R->err, st, "out of memory");
-        goto out;
-    }
     for (int j = 0; j < n && st == ONYX_OK; j++) {
         int ni = order[j];
-        const onyx_nodedef *nd = &m->nodes[ni];
         if (!live[ni]) continue;
-        node_label(nd, ni, lb, sizeof lb);
-        if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
-            st = ONYX_ERR_UNSUPPORTED;
-            onyx_seterr(R->err, st, "%s: %s: op domain '%s' is not supported",
-                        m->path, lb, nd->domain);
-            break;
-        }
-        const onyx_op *op = onyx_op_find(nd->op_type);
-        if (!op) {
-            st = ONYX_ERR_UNSUPPORTED;
-            onyx_seterr(R->err, st, "%s: %s: op '%s' is not supported by onyx",
-                        m->path, lb, nd->op_type);
-            break;
-        }
-        if (nd->n_in > 64 || nd->n_out > 64) {
-            st = ONYX_ERR_LIMIT;
-            onyx_seterr(R->err, st, "%s: %s: more than 64 inputs or outputs",
-                        m->path, lb);
-            break;
-        }
-        int in_idx[64], out_idx[64];
-        onyx_tensor in_t[64], out_t[64];
-        onyx_tensor *in_p[64], *out_p[64];
-        unsigned char in_const[64];
-        int all_const = 1, all_known = 1;
-        for (int k = 0; k < nd->n_in; k++) {
-            in_idx[k] = nd->inputs[k][0] ? find_tensor(R, nd->inputs[k]) : -1;
-            if (nd->inputs[k][0] && in_idx[k] < 0) {
-                st = ONYX_ERR_PARSE;
-                onyx_seterr(R->err, st, "%s: %s: input '%s' is undefined",
-                            m->path, lb, nd->inputs[k]);
-                break;
-            }
-            if (in_idx[k] < 0) {
-                in_p[k] = NULL;
-                in_const[k] = 1;
-                continue;
-            }
-            onyx_ptensor *pt = &p->tensors[in_idx[k]];
-            in_t[k] = pt->t;
-            in_const[k] = pt->loc == ONYX_LOC_CONST;
-            if (!in_const[k] && !R->known[in_idx[k]]) in_t[k].data = NULL;
-            if (!in_const[k]) all_const = 0;
-            if (!in_t[k].data) all_known = 0;
-            in_p[k] = &in_t[k];
-        }
-        if (st != ONYX_OK) break;
-        for (int k = 0; k < nd->n_out; k++) {
-            memset(&out_t[k], 0, sizeof out_t[k]);
-            int used =
-                nd->outputs[k][0] && strmap_slot(&need, nd->outputs[k], 0);
-            out_p[k] =
-                (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
-        }
-        /* Identity is a rename: its output is its input tensor */
-        if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 &&
-            nd->n_out == 1 && in_idx[0] >= 0) {
-            *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
-            continue;
-        }
-        onyx_prep pr;
-        char msg[400];
-        msg[0] = 0;
-        memset(&pr, 0, sizeof pr);
-        pr.op_type = nd->op_type;
-        pr.opset = m->opset;
-        pr.n_in = nd->n_in;
-        pr.n_out = nd->n_out;
-        pr.in = (const onyx_tensor *const *)in_p;
-        pr.in_const = in_const;
-        pr.out = out_p;
-        pr.attrs = nd->attrs;
-        pr.n_attrs = nd->n_attrs;
-        pr.max_tensor_bytes = m->lim.max_tensor_bytes;
-        pr.msg = msg;
-        pr.msg_cap = sizeof msg;
-        st = op->prepare(&pr);
-        if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
-        if (st != ONYX_OK) {
-            onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb,
-                        msg[0] ? msg : "prepare failed");
-            free_params(pr.params, pr.free_params);
-            break;
-        }
-        int64_t out_bytes = 0;
-        for (int k = 0; k < nd->n_out; k++) {
-            if (!out_p[k]) continue;
-            int64_t by = tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
-            if (by < 0) {
-                char sb[128];
-                st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT
-                                                     : ONYX_ERR_UNSUPPORTED;
-                onyx_seterr(R->err, st,
-                            "%s: %s: output '%s' (%s %s) is invalid or larger "
-                            "than %lld bytes (onyx_limits.max_tensor_bytes)",
-                            m->path, lb, nd->outputs[k],
-                            onyx_dtype_name(out_t[k].dtype),
-                            onyx_shape_str(&out_t[k], sb, sizeof sb),
-                            (long long)m->lim.max_tensor_bytes);
-                break;
-            }
-            out_bytes += by;
-            out_t[k].data = NULL;
-        }
-        if (st != ONYX_OK) {
-            free_params(pr.params, pr.free_params);
-            break;
-        }
-        /* Dropout in inference with no mask used is a rename too */
-        if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
-            (nd->n_out < 2 || !out_p[1]) &&
-            !dropout_may_train(nd->n_in, in_p, in_const)) {
-            free_params(pr.params, pr.free_params);
-            *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
-            continue;
-        }
-        int shape_only = strcmp(nd->op_type, "Shape") == 0 ||
-                         strcmp(nd->op_type, "Size") == 0;
-        int fold = all_const || shape_only;
-        int compute_known = !fold && all_known && out_bytes <= 65536;
-        /* new tensors for the outputs */
-        for (int k = 0; k < nd->n_out; k++) {
-            out_idx[k] = -1;
-            if (!out_p[k]) continue;
-            int ti = add_tensor(R, nd->outputs[k]);
-            if (ti < 0) {
-                st = ONYX_ERR_NOMEM;
-                onyx_seterr(R->err, st, "out of memory");
-                break;
-            }
-            out_idx[k] = ti;
-        }
-        if (st == ONYX_OK && (fold || compute_known)) {
-            if (shape_only && !all_known) in_p[0]->data = NULL;
-            st = eval_now(R, op, &pr, in_p, out_p, lb);
-        }
-        if (st != ONYX_OK) {
-            free_params(pr.params, pr.free_params);
-            break;
-        }
-        for (int k = 0; k < nd->n_out; k++) {
-            if (out_idx[k] < 0) continue;
-            onyx_ptensor *pt = &p->tensors[out_idx[k]];
-            pt->t = out_t[k];
-            pt->bytes =
-                (size_t)tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
-            if (fold)
-                pt->loc = ONYX_LOC_CONST;
-            else if (compute_known)
-                R->known[out_idx[k]] = 1;
-        }
-        if (fold) {
-            free_params(pr.params, pr.free_params);
-            continue;
-        }
-        /* a view: its output shares its input's bytes and the node goes (a
-         * view of a constant is that constant with a new shape) */
-        if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 &&
-            is_view(nd, in_p[0])) {
-            onyx_ptensor *src = &p->tensors[in_idx[0]],
-                         *dst = &p->tensors[out_idx[0]];
-            if (src->loc == ONYX_LOC_CONST) {
-                dst->loc = ONYX_LOC_CONST;
-                dst->t.data = src->t.data;
-            } else {
-                dst->alias = src->alias >= 0 ? src->alias : in_idx[0];
-            }
-            free_params(pr.params, pr.free_params);
-            continue;
-        }
-        int64_t flops =
-            onyx_node_flops(nd->op_type, (const onyx_tensor *const *)in_p,
-                            nd->n_in, (const onyx_tensor *const *)out_p,
-                            nd->n_out, nd->attrs, nd->n_attrs);
-        if (strcmp(nd->op_type, "Add") == 0 && !compute_known &&
-            fuse_add(R, &need, nd, in_idx, out_idx[0], flops)) {
-            free_params(pr.params, pr.free_params);
-            continue;
-        }
-        /* keep the node */
-        onyx_pnode *pn = &p->nodes[p->n_nodes];
-        pn->name = nd->name;
-        pn->op_type = nd->op_type;
-        pn->op = op;
-        pn->n_in = nd->n_in;
-        pn->n_out = nd->n_out;
-        pn->in =
-            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
-        pn->out =
-            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
-        if (!pn->in || !pn->out) {
-            free_params(pr.params, pr.free_params);
-            st = ONYX_ERR_NOMEM;
-            onyx_seterr(R->err, st, "out of memory");
-            break;
-        }
-        memcpy(pn->in, in_idx, sizeof(int) * (size_t)nd->n_in);
-        memcpy(pn->out, out_idx, sizeof(int) * (size_t)nd->n_out);
-        pn->params = pr.params;
-        pn->free_params = pr.free_params;
-        pn->scratch_bytes = pr.scratch_bytes;
-        for (int k = 0; k < nd->n_in; k++)
-            if (in_idx[k] >= 0) in_t[k].data = NULL;
-        pn->flops = flops;
-        p->flops = onyx_flops_add(p->flops, pn->flops);
-        for (int k = 0; k < nd->n_out; k++)
-            if (out_idx[k] >= 0) R->producer[out_idx[k]] = p->n_nodes;
-        p->n_nodes++;
+        st = resolve_node(R, &need, &m->nodes[ni],
+                          node_label(&m->nodes[ni], ni, lb, sizeof lb));
     }
-out:
     free(live);
     onyx_pool_free(&tmp);
     return st;
@@ -816,6 +1211,8 @@ static onyx_status plan(resolver *R)
                 onyx_ptensor *pt = &p->tensors[pn->in[k]];
                 if (pt->last < j) pt->last = j;
             }
+        if (pn->guard >= 0 && p->tensors[pn->guard].last < j)
+            p->tensors[pn->guard].last = j;
     }
     for (int i = 0; i < p->n_outputs; i++)
         p->tensors[p->outputs[i]].last = end;
@@ -855,8 +1252,7 @@ static onyx_status plan(resolver *R)
             RFAIL(R, ONYX_ERR_LIMIT,
                   "%s: node '%s' (%s) asks for %zu bytes of scratch, more "
                   "than onyx_limits.max_arena_bytes",
-                  m->path,
-                  p->nodes[j].name, p->nodes[j].op_type,
+                  m->path, p->nodes[j].name, p->nodes[j].op_type,
                   p->nodes[j].scratch_bytes);
         }
         bufs[n_bufs].bytes = p->nodes[j].scratch_bytes;
@@ -918,21 +1314,31 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
     R.m = m;
     R.p = p;
     R.err = err;
-    int64_t cap = (int64_t)m->n_inits + m->n_inputs;
-    for (int i = 0; i < m->n_nodes; i++)
-        cap += m->nodes[i].n_out;
+    R.guard = -1;
+    int64_t n_node = 0, n_value = 0;
+    graph_size(m->nodes, m->n_nodes, m->n_inits, &n_node, &n_value);
+    int64_t cap = n_value + m->n_inputs + m->n_outputs;
     R.cap_tensors = (int)(cap + 1);
+    R.cap_names = cap;
     int *order = calloc((size_t)m->n_nodes + 1, sizeof(int));
     R.known = calloc((size_t)R.cap_tensors, 1);
     R.producer = calloc((size_t)R.cap_tensors, sizeof(int));
+    R.implicit = calloc((size_t)m->n_nodes + 1, sizeof *R.implicit);
     p->tensors =
         onyx_pool_alloc(&p->pool, sizeof(onyx_ptensor) * (size_t)R.cap_tensors);
+    p->nodes =
+        onyx_pool_alloc(&p->pool, sizeof(onyx_pnode) * (size_t)(n_node + 1));
     onyx_status st = ONYX_OK;
-    if (!order || !R.known || !R.producer || !p->tensors ||
-        !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
+    if (!order || !R.known || !R.producer || !R.implicit || !p->tensors ||
+        !p->nodes || !strmap_init(&R.names, (size_t)R.cap_tensors, &p->pool)) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         st = ONYX_ERR_NOMEM;
     }
+    for (int i = 0; st == ONYX_OK && i < m->n_nodes; i++)
+        if (!node_implicit(&m->nodes[i], &R.implicit[i], &R.tmp)) {
+            onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+            st = ONYX_ERR_NOMEM;
+        }
     for (int i = 0; st == ONYX_OK && i < m->n_inits; i++) {
         int ti = add_tensor(&R, m->inits[i].name);
         p->tensors[ti].t = m->inits[i].t;
@@ -947,6 +1353,8 @@ onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
     free(order);
     free(R.known);
     free(R.producer);
+    free(R.implicit);
+    onyx_pool_free(&R.tmp);
     if (st != ONYX_OK) {
         onyx_program_free(p);
         return NULL;

@@ -19,6 +19,11 @@ struct onyx_instance {
     onyx_status (**evals)(onyx_exec *); /* owned: each node's eval, in order:
                                            the run loop's only lookup */
     onyx_tensor **ptrs; /* owned: the in/out pointer arrays of execs */
+    /* owned, only when the program has guarded nodes (run-time If
+     * branches): per node, its guard's byte (NULL: none) and the value it
+     * must hold for the node to run */
+    const uint8_t **guard;
+    uint8_t *guard_want;
     int profiling;
     uint64_t *node_ns;    /* owned: per-node time when profiling */
     uint64_t *last_start; /* owned: the last profiled run, per node: start
@@ -69,6 +74,16 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
         e->scratch = pn->scratch_bytes ? x->arena + pn->scratch_offset : NULL;
         x->evals[j] = pn->op->eval;
     }
+    if (p->n_guarded) {
+        x->guard = calloc((size_t)p->n_nodes + 1, sizeof *x->guard);
+        x->guard_want = calloc((size_t)p->n_nodes + 1, 1);
+        if (!x->guard || !x->guard_want) goto nomem;
+        for (int j = 0; j < p->n_nodes; j++)
+            if (p->nodes[j].guard >= 0) {
+                x->guard[j] = x->tensors[p->nodes[j].guard].data;
+                x->guard_want[j] = p->nodes[j].guard_want;
+            }
+    }
     return x;
 nomem:
     onyx_instance_free(x);
@@ -86,6 +101,8 @@ void onyx_instance_free(onyx_instance *x)
     free(x->execs);
     free(x->evals);
     free(x->ptrs);
+    free(x->guard);
+    free(x->guard_want);
     free(x->node_ns);
     free(x->last_start);
     free(x->last_dur);
@@ -115,8 +132,22 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
 {
     const onyx_program *p = x->p;
     int n = p->n_nodes;
+    if (!x->profiling && !x->guard) {
+        for (int j = 0; j < n; j++) {
+            onyx_exec *e = &x->execs[j];
+            onyx_status st = x->evals[j](e);
+            if (st != ONYX_OK) {
+                if (why) *why = e->err ? e->err : "evaluation failed";
+                if (node) *node = j;
+                return st;
+            }
+        }
+        return ONYX_OK;
+    }
     if (!x->profiling) {
         for (int j = 0; j < n; j++) {
+            if (x->guard[j] && (*x->guard[j] != 0) != x->guard_want[j])
+                continue;
             onyx_exec *e = &x->execs[j];
             onyx_status st = x->evals[j](e);
             if (st != ONYX_OK) {
@@ -130,6 +161,11 @@ onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
     uint64_t begin = now_ns();
     for (int j = 0; j < n; j++) {
         onyx_exec *e = &x->execs[j];
+        if (x->guard && x->guard[j] &&
+            (*x->guard[j] != 0) != x->guard_want[j]) {
+            x->last_start[j] = x->last_dur[j] = 0;
+            continue;
+        }
         uint64_t t0 = now_ns();
         onyx_status st = p->nodes[j].op->eval(e);
         uint64_t t1 = now_ns();

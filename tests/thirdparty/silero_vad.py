@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""tests/thirdparty/silero_vad.py ONYX [OUT] - the Silero VAD (legacy, v5,
+v6 from @ricky0123/vad-web) against ONNX Runtime, chunk by chunk.
+
+Each model runs 12 chunks of a synthetic recording (silence, a voiced
+harmonic burst in noise, silence) at 16 kHz (512-sample chunks) and at
+8 kHz (256), its recurrent state fed back: ONNX Runtime runs the sequence
+(ort_seq.js), then `onyx run` runs every chunk on the very inputs ORT saw,
+and every output must agree within 1e-4. The models branch on the sample
+rate and on input shapes (If): onyx inlines the branch taken."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MODELS = os.path.join(ROOT, 'build', 'thirdparty', 'vad-web', 'dist')
+STEPS = 12
+TOL = 1e-4
+
+
+def recording(sr, n):
+    t = np.arange(n) / sr
+    rng = np.random.default_rng(7)
+    x = 0.003 * rng.standard_normal(n)
+    on = (t > 0.1) & (t < 0.28)
+    f0 = 140 + 20 * np.sin(2 * np.pi * 3 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    x[on] += 0.3 * voiced[on] * np.hanning(on.sum())
+    return x.astype(np.float32)
+
+
+def main():
+    onyx = sys.argv[1]
+    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, 'build', 'silero')
+    if not os.path.isdir(MODELS):
+        sys.exit('silero_vad.py: %s missing: run sh tests/thirdparty/fetch.sh'
+                 % MODELS)
+    bad = 0
+    for name, state in (('silero_vad_legacy', {'h': (2, 1, 64), 'c': (2, 1, 64)}),
+                        ('silero_vad_v5', {'state': (2, 1, 128)}),
+                        ('silero_vad_v6', {'state': (2, 1, 128)})):
+        model = os.path.join(MODELS, name + '.onnx')
+        feed = ({'hn': 'h', 'cn': 'c'} if 'h' in state else {'stateN': 'state'})
+        for sr, chunk in ((16000, 512), (8000, 256)):
+            d = os.path.join(out, '%s-%d' % (name, sr))
+            os.makedirs(os.path.join(d, 'init'), exist_ok=True)
+            for k, shape in state.items():
+                np.save(os.path.join(d, 'init', k + '.npy'),
+                        np.zeros(shape, np.float32))
+            x = recording(sr, STEPS * chunk)
+            for i in range(STEPS):
+                os.makedirs(os.path.join(d, str(i)), exist_ok=True)
+                np.save(os.path.join(d, str(i), 'input.npy'),
+                        x[i * chunk:(i + 1) * chunk][None, :])
+                np.save(os.path.join(d, str(i), 'sr.npy'), np.array(sr, np.int64))
+            subprocess.run(['node', os.path.join(HERE, 'ort_seq.js'), model, d,
+                            str(STEPS)] + ['%s=%s' % kv for kv in feed.items()],
+                           check=True)
+            worst, probs = 0.0, []
+            for i in range(STEPS):
+                s = os.path.join(d, str(i))
+                ins = ['input', 'sr'] + list(state)
+                cmd = [onyx, 'run', model, '-o', os.path.join(s, 'onyx')]
+                for k in ins:
+                    cmd += ['-i', '%s=%s' % (k, os.path.join(s, k + '.npy'))]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                if r.returncode != 0:
+                    print('FAIL %s sr %d chunk %d: %s' % (name, sr, i, r.stderr.strip()))
+                    bad += 1
+                    break
+                for o in ['output'] + list(feed):
+                    want = np.load(os.path.join(s, 'ort_%s.npy' % o))
+                    got = np.load(os.path.join(s, 'onyx', o + '.npy'))
+                    if got.shape != want.shape:
+                        print('FAIL %s sr %d chunk %d: %s has shape %s, ORT %s'
+                              % (name, sr, i, o, got.shape, want.shape))
+                        bad += 1
+                        continue
+                    worst = max(worst, float(np.max(np.abs(got - want))))
+                probs.append(float(
+                    np.load(os.path.join(s, 'ort_output.npy')).ravel()[0]))
+            ok = worst <= TOL
+            bad += not ok
+            print('%s %s sr %d: %d chunks, max |onyx - ORT| %.2g, '
+                  'speech probability %.3f..%.3f'
+                  % ('PASS' if ok else 'FAIL', name, sr, STEPS, worst,
+                     min(probs), max(probs)))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == '__main__':
+    main()
