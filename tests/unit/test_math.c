@@ -1,0 +1,311 @@
+/* test_math.c - unit tests of the math ops beyond the core set: the rest of
+ * the trigonometric and hyperbolic functions, Shrink, IsInf/IsNaN, Hardmax,
+ * ReduceL1/ReduceLogSum/float64 ReduceLogSumExp, MeanVarianceNormalization,
+ * LRN, the losses, RoiAlign, GridSample, NonMaxSuppression and Det. Every
+ * expected number is worked out by hand in the comment beside it. */
+#include "ktest.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static char msg[256];
+
+#define D(...) ((int64_t[]){__VA_ARGS__})
+#define T_F32(rank, dims, ...)                                                 \
+    kt_tensor(ONYX_FLOAT, rank, dims, (float[]){__VA_ARGS__})
+#define T_F64(rank, dims, ...)                                                 \
+    kt_tensor(ONYX_DOUBLE, rank, dims, (double[]){__VA_ARGS__})
+#define T_I64(rank, dims, ...)                                                 \
+    kt_tensor(ONYX_INT64, rank, dims, (int64_t[]){__VA_ARGS__})
+#define IN(...) ((onyx_tensor *[]){__VA_ARGS__})
+
+static void expect_shape(const onyx_tensor *t, int rank, const int64_t *dims)
+{
+    ck_assert_int_eq(t->rank, rank);
+    for (int i = 0; i < rank; i++)
+        ck_assert_int_eq(t->dims[i], dims[i]);
+}
+
+/* t must be float32 of n elements, each within tol (relative above 1) of
+ * want; a NaN wants a NaN, an infinity the same infinity */
+static void expect_f32(const onyx_tensor *t, int n, const float *want,
+                       float tol)
+{
+    ck_assert_int_eq(t->dtype, ONYX_FLOAT);
+    ck_assert_int_eq(onyx_numel(t), n);
+    const float *got = t->data;
+    for (int i = 0; i < n; i++) {
+        if (isnan(want[i])) {
+            ck_assert_msg(isnan(got[i]), "element %d: got %g, want NaN", i,
+                          (double)got[i]);
+            continue;
+        }
+        if (isinf(want[i])) {
+            ck_assert_msg(got[i] == want[i], "element %d: got %g, want %g", i,
+                          (double)got[i], (double)want[i]);
+            continue;
+        }
+        ck_assert_msg(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])),
+                      "element %d: got %.8g, want %.8g", i, (double)got[i],
+                      (double)want[i]);
+    }
+}
+
+static void expect_i64(const onyx_tensor *t, int n, const int64_t *want)
+{
+    ck_assert_int_eq(t->dtype, ONYX_INT64);
+    ck_assert_int_eq(onyx_numel(t), n);
+    const int64_t *got = t->data;
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: got %lld, want %lld", i,
+                      (long long)got[i], (long long)want[i]);
+}
+
+static void expect_bool(const onyx_tensor *t, int n, const uint8_t *want)
+{
+    ck_assert_int_eq(t->dtype, ONYX_BOOL);
+    ck_assert_int_eq(onyx_numel(t), n);
+    const uint8_t *got = t->data;
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: got %d, want %d", i,
+                      got[i], want[i]);
+}
+
+/* Run op with n_in inputs and one output; it must succeed. */
+static void run1(const char *op, int opset, const onyx_attr *at, int na,
+                 onyx_tensor *const *in, int n_in, onyx_tensor *out)
+{
+    ck_assert_msg(kt_run(op, opset, at, na, in, n_in, out, 1, msg) == ONYX_OK,
+                  "%s: %s", op, msg);
+}
+
+/* Run op and expect status st with a message naming `what` (when given). */
+static void expect_status(onyx_status st, const char *op, int opset,
+                          const onyx_attr *at, int na, onyx_tensor *const *in,
+                          int n_in, int n_out, const char *what)
+{
+    onyx_tensor out[4];
+    onyx_status got = kt_run(op, opset, at, na, in, n_in, out, n_out, msg);
+    if (got == ONYX_OK) kt_free(out, n_out);
+    ck_assert_msg(got == st, "%s: status %d, want %d (%s)", op, got, st, msg);
+    ck_assert_msg(msg[0] != 0, "%s: failure without a message", op);
+    if (what)
+        ck_assert_msg(strstr(msg, what) != NULL, "%s: '%s' does not name %s",
+                      op, msg, what);
+}
+
+/* y = op(x) elementwise on four floats */
+static void unary4(const char *op, const onyx_attr *at, int na, const float *x,
+                   const float *want)
+{
+    onyx_tensor X = kt_tensor(ONYX_FLOAT, 1, D(4), x), out[1];
+    run1(op, 13, at, na, IN(&X), 1, out);
+    expect_f32(&out[0], 4, want, 1e-6f);
+    kt_free(out, 1);
+}
+
+/* ---- elementwise -------------------------------------------------------- */
+
+START_TEST(test_trig_hyperbolic)
+{
+    /* tan 0 = 0, tan(pi/4) = 1, tan(-1) = -1.5574077, tan(0.5) = 0.5463025 */
+    unary4("Tan", NULL, 0, (float[]){0, 0.78539816f, -1, 0.5f},
+           (float[]){0, 1, -1.5574077f, 0.5463025f});
+    /* sinh 1 = (e - 1/e)/2 = 1.1752012, cosh 1 = (e + 1/e)/2 = 1.5430806 */
+    unary4("Sinh", NULL, 0, (float[]){0, 1, -1, 2},
+           (float[]){0, 1.1752012f, -1.1752012f, 3.6268604f});
+    unary4("Cosh", NULL, 0, (float[]){0, 1, -1, 2},
+           (float[]){1, 1.5430806f, 1.5430806f, 3.7621957f});
+    /* asin 0.5 = pi/6, acos 0.5 = pi/3, outside [-1, 1]: NaN */
+    unary4("Asin", NULL, 0, (float[]){0, 0.5f, -1, 2},
+           (float[]){0, 0.52359878f, -1.5707964f, NAN});
+    unary4("Acos", NULL, 0, (float[]){1, 0.5f, -1, 2},
+           (float[]){0, 1.0471976f, 3.1415927f, NAN});
+    /* atan 1 = pi/4, atan(inf) = pi/2 */
+    unary4("Atan", NULL, 0, (float[]){0, 1, -1, INFINITY},
+           (float[]){0, 0.78539816f, -0.78539816f, 1.5707964f});
+    /* asinh 1 = ln(1 + sqrt 2) = 0.8813736; acosh 2 = ln(2 + sqrt 3) =
+     * 1.3169579; atanh 0.5 = ln(3)/2 = 0.5493061 */
+    unary4("Asinh", NULL, 0, (float[]){0, 1, -1, 2},
+           (float[]){0, 0.8813736f, -0.8813736f, 1.4436355f});
+    unary4("Acosh", NULL, 0, (float[]){1, 2, 3, 0.5f},
+           (float[]){0, 1.3169579f, 1.7627472f, NAN});
+    unary4("Atanh", NULL, 0, (float[]){0, 0.5f, -0.5f, 1},
+           (float[]){0, 0.5493061f, -0.5493061f, INFINITY});
+}
+END_TEST
+
+START_TEST(test_shrink)
+{
+    /* lambd 1.5, bias 1.5: below -1.5 add 1.5, above 1.5 take 1.5, else 0 */
+    onyx_attr soft[] = {KT_FLOAT("lambd", 1.5f), KT_FLOAT("bias", 1.5f)};
+    unary4("Shrink", soft, 2, (float[]){-2, -1, 1.5f, 3},
+           (float[]){-0.5f, 0, 0, 1.5f});
+    /* defaults lambd 0.5, bias 0: hard shrink */
+    unary4("Shrink", NULL, 0, (float[]){-1, 0.3f, -0.5f, 0.75f},
+           (float[]){-1, 0, 0, 0.75f});
+    /* a string for lambd is refused */
+    onyx_tensor X = T_F32(1, D(1), 1);
+    onyx_attr bad[] = {KT_STRING("lambd", "big")};
+    expect_status(ONYX_ERR_INVALID, "Shrink", 9, bad, 1, IN(&X), 1, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_isinf_isnan)
+{
+    onyx_tensor X = T_F32(1, D(5), -INFINITY, 1, INFINITY, NAN, -0.0f), out[1];
+    run1("IsInf", 10, NULL, 0, IN(&X), 1, out);
+    expect_bool(&out[0], 5, (uint8_t[]){1, 0, 1, 0, 0});
+    kt_free(out, 1);
+    onyx_attr pos_only[] = {KT_INT("detect_negative", 0)};
+    run1("IsInf", 10, pos_only, 1, IN(&X), 1, out);
+    expect_bool(&out[0], 5, (uint8_t[]){0, 0, 1, 0, 0});
+    kt_free(out, 1);
+    onyx_attr neg_only[] = {KT_INT("detect_positive", 0)};
+    run1("IsInf", 10, neg_only, 1, IN(&X), 1, out);
+    expect_bool(&out[0], 5, (uint8_t[]){1, 0, 0, 0, 0});
+    kt_free(out, 1);
+    run1("IsNaN", 13, NULL, 0, IN(&X), 1, out);
+    expect_bool(&out[0], 5, (uint8_t[]){0, 0, 0, 1, 0});
+    kt_free(out, 1);
+    /* float64 too */
+    onyx_tensor X64 = T_F64(1, D(3), NAN, -INFINITY, 2.0);
+    run1("IsNaN", 13, NULL, 0, IN(&X64), 1, out);
+    expect_bool(&out[0], 3, (uint8_t[]){1, 0, 0});
+    kt_free(out, 1);
+
+    onyx_attr two[] = {KT_INT("detect_positive", 2)};
+    expect_status(ONYX_ERR_INVALID, "IsInf", 10, two, 1, IN(&X), 1, 1,
+                  "detect_positive");
+    onyx_tensor I = T_I64(1, D(1), 3);
+    expect_status(ONYX_ERR_UNSUPPORTED, "IsNaN", 13, NULL, 0, IN(&I), 1, 1,
+                  "int64");
+}
+END_TEST
+
+/* ---- Hardmax ------------------------------------------------------------ */
+
+START_TEST(test_hardmax)
+{
+    /* X (2,3) = [[1,3,3],[0,-1,-2]] */
+    onyx_tensor X = T_F32(2, D(2, 3), 1, 3, 3, 0, -1, -2), out[1];
+    /* default axis -1: the first 3 of row 0, the 0 of row 1 */
+    run1("Hardmax", 13, NULL, 0, IN(&X), 1, out);
+    expect_shape(&out[0], 2, D(2, 3));
+    expect_f32(&out[0], 6, (float[]){0, 1, 0, 1, 0, 0}, 0);
+    kt_free(out, 1);
+    /* axis 0: row 0 wins every column */
+    onyx_attr ax0[] = {KT_INT("axis", 0)};
+    run1("Hardmax", 13, ax0, 1, IN(&X), 1, out);
+    expect_f32(&out[0], 6, (float[]){1, 1, 1, 0, 0, 0}, 0);
+    kt_free(out, 1);
+    /* opset 11, axis 1 on (2,2,2) = 0..7: rows of 4, the last wins */
+    onyx_tensor X3 = T_F32(3, D(2, 2, 2), 0, 1, 2, 3, 4, 5, 6, 7);
+    onyx_attr ax1[] = {KT_INT("axis", 1)};
+    run1("Hardmax", 11, ax1, 1, IN(&X3), 1, out);
+    expect_f32(&out[0], 8, (float[]){0, 0, 0, 1, 0, 0, 0, 1}, 0);
+    kt_free(out, 1);
+
+    onyx_attr ax3[] = {KT_INT("axis", 3)};
+    expect_status(ONYX_ERR_INVALID, "Hardmax", 13, ax3, 1, IN(&X), 1, 1,
+                  "axis");
+}
+END_TEST
+
+/* ---- reductions --------------------------------------------------------- */
+
+START_TEST(test_reduce_l1_logsum)
+{
+    /* X (2,3) = [[1,-2,3],[-4,5,-6]] */
+    onyx_tensor X = T_F32(2, D(2, 3), 1, -2, 3, -4, 5, -6), out[1];
+    onyx_attr ax1[] = {KT_INTS("axes", 1, D(1)), KT_INT("keepdims", 0)};
+    /* |1|+|-2|+|3| = 6, 4+5+6 = 15 */
+    run1("ReduceL1", 13, ax1, 2, IN(&X), 1, out);
+    expect_shape(&out[0], 1, D(2));
+    expect_f32(&out[0], 2, (float[]){6, 15}, 1e-6f);
+    kt_free(out, 1);
+    /* axes [0], keepdims: [[5, 7, 9]] */
+    onyx_attr ax0[] = {KT_INTS("axes", 1, D(0))};
+    run1("ReduceL1", 13, ax0, 1, IN(&X), 1, out);
+    expect_shape(&out[0], 2, D(1, 3));
+    expect_f32(&out[0], 3, (float[]){5, 7, 9}, 1e-6f);
+    kt_free(out, 1);
+    /* int64, all axes: 21 */
+    onyx_tensor I = T_I64(2, D(2, 3), 1, -2, 3, -4, 5, -6);
+    run1("ReduceL1", 13, NULL, 0, IN(&I), 1, out);
+    expect_i64(&out[0], 1, (int64_t[]){21});
+    kt_free(out, 1);
+
+    /* LogSum of [[1,2,3],[4,5,6]] over axis 1: ln 6 = 1.7917595,
+     * ln 15 = 2.7080502 */
+    onyx_tensor P = T_F32(2, D(2, 3), 1, 2, 3, 4, 5, 6);
+    run1("ReduceLogSum", 13, ax1, 2, IN(&P), 1, out);
+    expect_f32(&out[0], 2, (float[]){1.7917595f, 2.7080502f}, 1e-6f);
+    kt_free(out, 1);
+    /* opset 18: axes as an input; all of it: ln 21 = 3.0445224 */
+    onyx_tensor A = T_I64(1, D(2), 0, -1);
+    run1("ReduceLogSum", 18, NULL, 0, IN(&P, &A), 2, out);
+    expect_shape(&out[0], 2, D(1, 1));
+    expect_f32(&out[0], 1, (float[]){3.0445224f}, 1e-6f);
+    kt_free(out, 1);
+
+    /* LogSum takes no int64, L1 no axis 2 on a matrix */
+    expect_status(ONYX_ERR_UNSUPPORTED, "ReduceLogSum", 13, NULL, 0, IN(&I), 1,
+                  1, "int64");
+    onyx_attr ax2[] = {KT_INTS("axes", 1, D(2))};
+    expect_status(ONYX_ERR_INVALID, "ReduceL1", 13, ax2, 1, IN(&X), 1, 1,
+                  "axis");
+}
+END_TEST
+
+START_TEST(test_reduce_logsumexp_f64)
+{
+    /* rows [0, ln 3] and [1000, 1000]: ln(1 + 3) = 1.3862943611198906;
+     * 1000 + ln 2 without overflow */
+    onyx_tensor X = T_F64(2, D(2, 2), 0.0, log(3.0), 1000.0, 1000.0), out[1];
+    onyx_attr ax[] = {KT_INTS("axes", 1, D(1)), KT_INT("keepdims", 0)};
+    run1("ReduceLogSumExp", 13, ax, 2, IN(&X), 1, out);
+    ck_assert_int_eq(out[0].dtype, ONYX_DOUBLE);
+    expect_shape(&out[0], 1, D(2));
+    const double *y = out[0].data;
+    ck_assert_double_eq_tol(y[0], 1.3862943611198906, 1e-14);
+    ck_assert_double_eq_tol(y[1], 1000.6931471805599, 1e-11);
+    kt_free(out, 1);
+    /* a row of -inf stays -inf */
+    onyx_tensor M = T_F64(1, D(2), -INFINITY, -INFINITY);
+    run1("ReduceLogSumExp", 13, NULL, 0, IN(&M), 1, out);
+    ck_assert(isinf(((double *)out[0].data)[0]));
+    kt_free(out, 1);
+    /* the other reductions stay float32/int64 */
+    expect_status(ONYX_ERR_UNSUPPORTED, "ReduceSum", 11, NULL, 0, IN(&X), 1, 1,
+                  "float64");
+}
+END_TEST
+
+static Suite *math_suite(void)
+{
+    Suite *s = suite_create("math");
+    TCase *e = tcase_create("elementwise");
+    tcase_add_test(e, test_trig_hyperbolic);
+    tcase_add_test(e, test_shrink);
+    tcase_add_test(e, test_isinf_isnan);
+    suite_add_tcase(s, e);
+    TCase *r = tcase_create("reduce");
+    tcase_add_test(r, test_hardmax);
+    tcase_add_test(r, test_reduce_l1_logsum);
+    tcase_add_test(r, test_reduce_logsumexp_f64);
+    suite_add_tcase(s, r);
+    return s;
+}
+
+int main(void)
+{
+    Suite *s = math_suite();
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int f = srunner_ntests_failed(r);
+    srunner_free(r);
+    return f ? 1 : 0;
+}
