@@ -284,6 +284,172 @@ START_TEST(test_reduce_logsumexp_f64)
 }
 END_TEST
 
+/* ---- normalisations ----------------------------------------------------- */
+
+START_TEST(test_mvn)
+{
+    /* X (1,2,1,2), default axes [0,2,3]: channel 0 = [1,3] has mean 2 and
+     * std 1: [-1, 1]; channel 1 = [2,2] has std 0: 0 / 1e-9 = 0 */
+    onyx_tensor X = T_F32(4, D(1, 2, 1, 2), 1, 3, 2, 2), out[1];
+    run1("MeanVarianceNormalization", 13, NULL, 0, IN(&X), 1, out);
+    expect_shape(&out[0], 4, D(1, 2, 1, 2));
+    expect_f32(&out[0], 4, (float[]){-1, 1, 0, 0}, 1e-6f);
+    kt_free(out, 1);
+    /* axes [1] on [[1,3],[0,4]]: row 1 has mean 2, std 2: [-1, 1] */
+    onyx_tensor M = T_F32(2, D(2, 2), 1, 3, 0, 4);
+    onyx_attr ax1[] = {KT_INTS("axes", 1, D(1))};
+    run1("MeanVarianceNormalization", 13, ax1, 1, IN(&M), 1, out);
+    expect_f32(&out[0], 4, (float[]){-1, 1, -1, 1}, 1e-6f);
+    kt_free(out, 1);
+    /* axes [0]: columns [1,0] and [3,4]: mean 0.5 and 3.5, std 0.5 */
+    onyx_attr ax0[] = {KT_INTS("axes", 1, D(0))};
+    run1("MeanVarianceNormalization", 13, ax0, 1, IN(&M), 1, out);
+    expect_f32(&out[0], 4, (float[]){1, -1, -1, 1}, 1e-6f);
+    kt_free(out, 1);
+
+    expect_status(ONYX_ERR_INVALID, "MeanVarianceNormalization", 13, NULL, 0,
+                  IN(&M), 1, 1, "4-D");
+    onyx_attr ax2[] = {KT_INTS("axes", 1, D(2))};
+    expect_status(ONYX_ERR_INVALID, "MeanVarianceNormalization", 13, ax2, 1,
+                  IN(&M), 1, 1, "axis");
+}
+END_TEST
+
+START_TEST(test_lrn)
+{
+    /* X (1,3,1,1) = [1,2,3]; size 3, alpha 3 (alpha/size = 1), beta 1,
+     * bias 1: sums of squares over [c-1, c+1]: 5, 14, 13, so
+     * y = 1/6, 2/15, 3/14 */
+    onyx_tensor X = T_F32(4, D(1, 3, 1, 1), 1, 2, 3), out[1];
+    onyx_attr a3[] = {KT_INT("size", 3), KT_FLOAT("alpha", 3),
+                      KT_FLOAT("beta", 1), KT_FLOAT("bias", 1)};
+    run1("LRN", 13, a3, 4, IN(&X), 1, out);
+    expect_shape(&out[0], 4, D(1, 3, 1, 1));
+    expect_f32(&out[0], 3, (float[]){1.0f / 6, 2.0f / 15, 3.0f / 14}, 1e-6f);
+    kt_free(out, 1);
+    /* size 2 sums [c, c+1]: 5, 13, 9; alpha 2 so alpha/size = 1; beta 0.5:
+     * 1/sqrt 6 = 0.4082483, 2/sqrt 14 = 0.5345225, 3/sqrt 10 = 0.9486833 */
+    onyx_attr a2[] = {KT_INT("size", 2), KT_FLOAT("alpha", 2),
+                      KT_FLOAT("beta", 0.5f)};
+    run1("LRN", 13, a2, 3, IN(&X), 1, out);
+    expect_f32(&out[0], 3, (float[]){0.4082483f, 0.5345225f, 0.9486833f},
+               1e-6f);
+    kt_free(out, 1);
+
+    expect_status(ONYX_ERR_INVALID, "LRN", 13, NULL, 0, IN(&X), 1, 1, "size");
+    onyx_tensor V = T_F32(2, D(1, 3), 1, 2, 3);
+    expect_status(ONYX_ERR_INVALID, "LRN", 13, a3, 4, IN(&V), 1, 1, "rank");
+}
+END_TEST
+
+/* ---- losses ------------------------------------------------------------- */
+
+/* loss of logp (2,3) = [[-1,-2,-3],[-4,-5,-6]] against targets [2, 0] */
+static void nll_case(const onyx_attr *at, int na, const float *w, int n_out,
+                     const float *want)
+{
+    onyx_tensor X = T_F32(2, D(2, 3), -1, -2, -3, -4, -5, -6);
+    onyx_tensor T = T_I64(1, D(2), 2, 0);
+    onyx_tensor W = kt_tensor(ONYX_FLOAT, 1, D(3), w), out[1];
+    run1("NegativeLogLikelihoodLoss", 13, at, na, IN(&X, &T, &W), w ? 3 : 2,
+         out);
+    expect_f32(&out[0], n_out, want, 1e-6f);
+    kt_free(out, 1);
+}
+
+START_TEST(test_nllloss)
+{
+    onyx_attr none[] = {KT_STRING("reduction", "none")};
+    onyx_attr sum[] = {KT_STRING("reduction", "sum")};
+    onyx_attr none_ii[] = {KT_STRING("reduction", "none"),
+                           KT_INT("ignore_index", 2)};
+    onyx_attr mean_ii[] = {KT_INT("ignore_index", 2)};
+    const float w[] = {0.5f, 1, 2};
+    /* -logp[0,2] = 3, -logp[1,0] = 4 */
+    nll_case(none, 1, NULL, 2, (float[]){3, 4});
+    nll_case(sum, 1, NULL, 1, (float[]){7});
+    nll_case(NULL, 0, NULL, 1, (float[]){3.5f}); /* mean by default */
+    /* weighted: 3 * w[2] = 6, 4 * w[0] = 2; mean 8 / (2 + 0.5) = 3.2 */
+    nll_case(none, 1, w, 2, (float[]){6, 2});
+    nll_case(NULL, 0, w, 1, (float[]){3.2f});
+    /* class 2 ignored: [0, 4]; mean 4 / 1, weighted 2 / 0.5 */
+    nll_case(none_ii, 2, NULL, 2, (float[]){0, 4});
+    nll_case(mean_ii, 1, NULL, 1, (float[]){4});
+    nll_case(mean_ii, 1, w, 1, (float[]){4});
+
+    /* (N=1, C=2, d=2) = [[[-1,-2],[-3,-4]]], target [[1, 0]]: -logp[0,1,0]
+     * = 3, -logp[0,0,1] = 2 */
+    onyx_tensor X = T_F32(3, D(1, 2, 2), -1, -2, -3, -4), out[1];
+    onyx_tensor T = T_I64(2, D(1, 2), 1, 0);
+    run1("NegativeLogLikelihoodLoss", 13, none, 1, IN(&X, &T), 2, out);
+    expect_shape(&out[0], 2, D(1, 2));
+    expect_f32(&out[0], 2, (float[]){3, 2}, 1e-6f);
+    kt_free(out, 1);
+
+    /* a class out of range is found in eval; bad attributes and shapes in
+     * prepare */
+    onyx_tensor Tbad = T_I64(2, D(1, 2), 2, 0);
+    expect_status(ONYX_ERR_RUNTIME, "NegativeLogLikelihoodLoss", 13, NULL, 0,
+                  IN(&X, &Tbad), 2, 1, "range");
+    onyx_tensor Tneg = T_I64(2, D(1, 2), 0, -1);
+    expect_status(ONYX_ERR_RUNTIME, "NegativeLogLikelihoodLoss", 13, NULL, 0,
+                  IN(&X, &Tneg), 2, 1, "range");
+    onyx_attr avg[] = {KT_STRING("reduction", "avg")};
+    expect_status(ONYX_ERR_INVALID, "NegativeLogLikelihoodLoss", 13, avg, 1,
+                  IN(&X, &T), 2, 1, "reduction");
+    onyx_tensor W3 = T_F32(1, D(3), 1, 1, 1);
+    expect_status(ONYX_ERR_INVALID, "NegativeLogLikelihoodLoss", 13, NULL, 0,
+                  IN(&X, &T, &W3), 3, 1, "weight");
+    onyx_tensor T2 = T_I64(2, D(1, 3), 1, 0, 0);
+    expect_status(ONYX_ERR_INVALID, "NegativeLogLikelihoodLoss", 13, NULL, 0,
+                  IN(&X, &T2), 2, 1, "target");
+    onyx_tensor Tf = T_F32(2, D(1, 2), 1, 0);
+    expect_status(ONYX_ERR_UNSUPPORTED, "NegativeLogLikelihoodLoss", 13, NULL,
+                  0, IN(&X, &Tf), 2, 1, "float32");
+}
+END_TEST
+
+START_TEST(test_softmax_cross_entropy)
+{
+    /* x (2,2) = [[0, ln 3], [1, 1]]: softmax rows [1/4, 3/4], [1/2, 1/2];
+     * log_prob [[-ln 4, ln 0.75], [-ln 2, -ln 2]]. Targets [0, 1]: losses
+     * ln 4 = 1.3862944 and ln 2 = 0.6931472, mean 1.0397208 */
+    onyx_tensor X = T_F32(2, D(2, 2), 0, logf(3), 1, 1), out[2];
+    onyx_tensor T = T_I64(1, D(2), 0, 1);
+    ck_assert_msg(kt_run("SoftmaxCrossEntropyLoss", 13, NULL, 0, IN(&X, &T), 2,
+                         out, 2, msg) == ONYX_OK,
+                  "%s", msg);
+    expect_shape(&out[0], 0, NULL);
+    expect_f32(&out[0], 1, (float[]){1.0397208f}, 1e-6f);
+    expect_shape(&out[1], 2, D(2, 2));
+    expect_f32(&out[1], 4,
+               (float[]){-1.3862944f, -0.2876821f, -0.6931472f, -0.6931472f},
+               1e-6f);
+    kt_free(out, 2);
+    /* without the log_prob output (scratch), sum, int32 targets */
+    onyx_attr sum[] = {KT_STRING("reduction", "sum")};
+    onyx_tensor T32 = kt_tensor(ONYX_INT32, 1, D(2), (int32_t[]){0, 1});
+    ck_assert_msg(kt_run_ex("SoftmaxCrossEntropyLoss", 13, sum, 1, IN(&X, &T32),
+                            2, out, 2, (int[]){1, 0}, NULL, msg) == ONYX_OK,
+                  "%s", msg);
+    expect_f32(&out[0], 1, (float[]){2.0794415f}, 1e-6f);
+    kt_free(out, 2);
+    /* weights [2, 1], none: 2 ln 4 = 2.7725887, ln 2 */
+    onyx_attr none[] = {KT_STRING("reduction", "none")};
+    onyx_tensor W = T_F32(1, D(2), 2, 1);
+    run1("SoftmaxCrossEntropyLoss", 13, none, 1, IN(&X, &T, &W), 3, out);
+    expect_f32(&out[0], 2, (float[]){2.7725887f, 0.6931472f}, 1e-6f);
+    kt_free(out, 1);
+
+    onyx_tensor Tbad = T_I64(1, D(2), 0, 5);
+    expect_status(ONYX_ERR_RUNTIME, "SoftmaxCrossEntropyLoss", 13, NULL, 0,
+                  IN(&X, &Tbad), 2, 2, "range");
+    onyx_tensor V = T_F32(1, D(2), 0, 1);
+    expect_status(ONYX_ERR_INVALID, "SoftmaxCrossEntropyLoss", 13, NULL, 0,
+                  IN(&V, &T), 2, 1, "rank");
+}
+END_TEST
+
 static Suite *math_suite(void)
 {
     Suite *s = suite_create("math");
@@ -297,6 +463,12 @@ static Suite *math_suite(void)
     tcase_add_test(r, test_reduce_l1_logsum);
     tcase_add_test(r, test_reduce_logsumexp_f64);
     suite_add_tcase(s, r);
+    TCase *n = tcase_create("norm_loss");
+    tcase_add_test(n, test_mvn);
+    tcase_add_test(n, test_lrn);
+    tcase_add_test(n, test_nllloss);
+    tcase_add_test(n, test_softmax_cross_entropy);
+    suite_add_tcase(s, n);
     return s;
 }
 
