@@ -450,6 +450,259 @@ START_TEST(test_softmax_cross_entropy)
 }
 END_TEST
 
+/* ---- sampling ----------------------------------------------------------- */
+
+/* X (1,1,2,2) = [[1,2],[3,4]]: bilinear at (y, x) is 1 + x + 2y */
+#define X22 T_F32(4, D(1, 1, 2, 2), 1, 2, 3, 4)
+
+START_TEST(test_roialign)
+{
+    onyx_tensor X = X22, out[1];
+    onyx_tensor R = T_F32(2, D(1, 4), 0, 0, 1, 1), B = T_I64(1, D(1), 0);
+    /* output_half_pixel, one sample per bin at (0.5, 0.5): 2.5 */
+    onyx_attr legacy[] = {
+        KT_STRING("coordinate_transformation_mode", "output_half_pixel"),
+        KT_INT("sampling_ratio", 1)};
+    run1("RoiAlign", 16, legacy, 2, IN(&X, &R, &B), 3, out);
+    expect_shape(&out[0], 4, D(1, 1, 1, 1));
+    expect_f32(&out[0], 1, (float[]){2.5f}, 1e-6f);
+    kt_free(out, 1);
+    /* half_pixel shifts the roi to [-0.5, 0.5]: the sample at (0, 0) is 1 */
+    onyx_attr half[] = {KT_INT("sampling_ratio", 1)};
+    run1("RoiAlign", 16, half, 1, IN(&X, &R, &B), 3, out);
+    expect_f32(&out[0], 1, (float[]){1}, 1e-6f);
+    kt_free(out, 1);
+    /* roi [0,0,2,2] on a 2x2 output, half_pixel: bins sampled at the pixel
+     * centres give X back */
+    onyx_tensor R2 = T_F32(2, D(1, 4), 0, 0, 2, 2);
+    onyx_attr out22[] = {KT_INT("sampling_ratio", 1),
+                         KT_INT("output_height", 2), KT_INT("output_width", 2)};
+    run1("RoiAlign", 16, out22, 3, IN(&X, &R2, &B), 3, out);
+    expect_shape(&out[0], 4, D(1, 1, 2, 2));
+    expect_f32(&out[0], 4, (float[]){1, 2, 3, 4}, 1e-6f);
+    kt_free(out, 1);
+    /* four samples at 0.25 and 0.75: average of 1.75, 2.25, 2.75, 3.25 is
+     * 2.5; max of the largest weighted corner of each: at (0.75, 0.75)
+     * 0.5625 * 4 = 2.25 */
+    onyx_attr avg4[] = {
+        KT_STRING("coordinate_transformation_mode", "output_half_pixel"),
+        KT_INT("sampling_ratio", 2)};
+    run1("RoiAlign", 16, avg4, 2, IN(&X, &R, &B), 3, out);
+    expect_f32(&out[0], 1, (float[]){2.5f}, 1e-6f);
+    kt_free(out, 1);
+    onyx_attr max4[] = {
+        KT_STRING("coordinate_transformation_mode", "output_half_pixel"),
+        KT_INT("sampling_ratio", 2), KT_STRING("mode", "max")};
+    run1("RoiAlign", 16, max4, 3, IN(&X, &R, &B), 3, out);
+    expect_f32(&out[0], 1, (float[]){2.25f}, 1e-6f);
+    kt_free(out, 1);
+
+    onyx_tensor B1 = T_I64(1, D(1), 1);
+    expect_status(ONYX_ERR_RUNTIME, "RoiAlign", 16, NULL, 0, IN(&X, &R, &B1), 3,
+                  1, "batch");
+    onyx_tensor Rinf = T_F32(2, D(1, 4), 0, 0, INFINITY, 1);
+    expect_status(ONYX_ERR_RUNTIME, "RoiAlign", 16, NULL, 0, IN(&X, &Rinf, &B),
+                  3, 1, "roi");
+    onyx_attr bad[] = {KT_STRING("mode", "min")};
+    expect_status(ONYX_ERR_INVALID, "RoiAlign", 16, bad, 1, IN(&X, &R, &B), 3,
+                  1, "mode");
+    onyx_tensor R3 = T_F32(2, D(1, 3), 0, 0, 1);
+    expect_status(ONYX_ERR_INVALID, "RoiAlign", 16, NULL, 0, IN(&X, &R3, &B), 3,
+                  1, "rois");
+}
+END_TEST
+
+/* GridSample of X22 at the grid points g (4 (x, y) pairs) */
+static void gs_case(const onyx_attr *at, int na, const float *g,
+                    const float *want)
+{
+    onyx_tensor X = X22, out[1];
+    onyx_tensor G = kt_tensor(ONYX_FLOAT, 4, D(1, 1, 4, 2), g);
+    run1("GridSample", 16, at, na, IN(&X, &G), 2, out);
+    expect_shape(&out[0], 4, D(1, 1, 1, 4));
+    expect_f32(&out[0], 4, want, 1e-6f);
+    kt_free(out, 1);
+}
+
+START_TEST(test_gridsample)
+{
+    /* align_corners: -1 and 1 are the corner pixel centres; (0, 0) is the
+     * middle, 2.5; (1, -1) is x = 1, y = 0: 2 */
+    onyx_attr ac[] = {KT_INT("align_corners", 1)};
+    gs_case(ac, 1, (float[]){-1, -1, 1, 1, 0, 0, 1, -1},
+            (float[]){1, 4, 2.5f, 2});
+    /* align_corners 0: -1 is the outer edge, pixel -0.5: the four taps
+     * around (-0.5, -0.5) are weighted 1/4 each; zeros padding gives
+     * 1/4 * 1; border and reflection read pixel (0, 0) four times: 1.
+     * (1, 1) is pixel (1.5, 1.5) likewise; (0.5, 0) is pixel (x 1, y 0.5):
+     * 1 + 1 + 2 * 0.5 = 3 */
+    const float g[] = {-1, -1, 0, 0, 1, 1, 0.5f, 0};
+    gs_case(NULL, 0, g, (float[]){0.25f, 2.5f, 1, 3});
+    onyx_attr border[] = {KT_STRING("padding_mode", "border")};
+    gs_case(border, 1, g, (float[]){1, 2.5f, 4, 3});
+    onyx_attr refl[] = {KT_STRING("padding_mode", "reflection")};
+    gs_case(refl, 1, g, (float[]){1, 2.5f, 4, 3});
+    /* nearest: (0.2, -0.6) is pixel (x 0.7, y -0.1), rounded (1, 0): 2; far
+     * outside with zeros: 0 */
+    onyx_attr near[] = {KT_STRING("mode", "nearest")};
+    gs_case(near, 1, (float[]){0.2f, -0.6f, 5, 5, -0.9f, 0.9f, 0.6f, 0.6f},
+            (float[]){2, 0, 3, 4});
+    /* bicubic at the middle with align_corners and zeros: the weights at
+     * t = 0.5 are -0.09375, 0.59375, 0.59375, -0.09375 and the outer taps
+     * read 0, so 0.59375^2 * (1 + 2 + 3 + 4) = 3.525390625 */
+    onyx_attr cubic[] = {KT_STRING("mode", "bicubic"),
+                         KT_INT("align_corners", 1)};
+    gs_case(cubic, 2, (float[]){0, 0, -1, -1, 1, 1, 0, 0},
+            (float[]){3.525390625f, 1, 4, 3.525390625f});
+
+    onyx_tensor X = X22;
+    onyx_tensor G = T_F32(4, D(1, 1, 1, 2), 0, 0);
+    onyx_attr area[] = {KT_STRING("mode", "area")};
+    expect_status(ONYX_ERR_INVALID, "GridSample", 16, area, 1, IN(&X, &G), 2, 1,
+                  "mode");
+    onyx_attr pad[] = {KT_STRING("padding_mode", "wrap")};
+    expect_status(ONYX_ERR_INVALID, "GridSample", 16, pad, 1, IN(&X, &G), 2, 1,
+                  "padding_mode");
+    onyx_tensor G3 = T_F32(4, D(1, 1, 1, 3), 0, 0, 0);
+    expect_status(ONYX_ERR_INVALID, "GridSample", 16, NULL, 0, IN(&X, &G3), 2,
+                  1, "grid");
+}
+END_TEST
+
+/* ---- NonMaxSuppression, Det --------------------------------------------- */
+
+/* boxes (1,3,4): box 1 overlaps box 0 by IoU 0.9 / 1.1 = 0.818, box 2 is
+ * apart */
+#define NMS_BOXES3                                                             \
+    T_F32(3, D(1, 3, 4), 0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 2, 1, 3)
+
+static void nms_case(const float *scores, float iou, const float *score_th,
+                     int center, const int64_t *want_boxes, int n_want)
+{
+    onyx_tensor Bx = NMS_BOXES3, out[1];
+    onyx_tensor S = kt_tensor(ONYX_FLOAT, 3, D(1, 1, 3), scores);
+    onyx_tensor M = T_I64(1, D(1), 3);
+    onyx_tensor I = kt_tensor(ONYX_FLOAT, 1, D(1), &iou);
+    onyx_tensor T = kt_tensor(ONYX_FLOAT, 1, D(1), score_th);
+    onyx_attr cp[] = {KT_INT("center_point_box", center)};
+    run1("NonMaxSuppression", 11, cp, 1, IN(&Bx, &S, &M, &I, &T),
+         score_th ? 5 : 4, out);
+    expect_shape(&out[0], 2, D(n_want, 3));
+    int64_t want[9];
+    for (int k = 0; k < n_want; k++) {
+        want[3 * k] = 0;
+        want[3 * k + 1] = 0;
+        want[3 * k + 2] = want_boxes[k];
+    }
+    expect_i64(&out[0], 3 * n_want, want);
+    kt_free(out, 1);
+}
+
+START_TEST(test_nms)
+{
+    const float sc[] = {0.9f, 0.8f, 0.7f};
+    /* IoU 0.818 > 0.5: box 1 goes */
+    nms_case(sc, 0.5f, NULL, 0, (int64_t[]){0, 2}, 2);
+    /* but stays under 0.9 */
+    nms_case(sc, 0.9f, NULL, 0, (int64_t[]){0, 1, 2}, 3);
+    /* only scores above 0.75 */
+    nms_case(sc, 0.5f, (float[]){0.75f}, 0, (int64_t[]){0}, 1);
+    /* by score, ties to the lower index */
+    nms_case((float[]){0.5f, 0.9f, 0.5f}, 0.95f, NULL, 0, (int64_t[]){1, 0, 2},
+             3);
+    /* read as [x_center, y_center, width, height]: box 1 spans y in
+     * [-0.45, 0.65], IoU 0.95 / 1.15 with box 0 ([-0.5, 0.5] both ways);
+     * box 2 spans y in [0.5, 3.5] and only touches box 0 */
+    nms_case(sc, 0.5f, NULL, 1, (int64_t[]){0, 2}, 2);
+
+    /* the output length depends on data: unknown at prepare is refused */
+    onyx_tensor Bx = NMS_BOXES3, out[1];
+    onyx_tensor S = T_F32(3, D(1, 1, 3), 0.9f, 0.8f, 0.7f);
+    onyx_tensor M = T_I64(1, D(1), 3), I = T_F32(1, D(1), 0.5f);
+    ck_assert_int_eq(kt_run_ex("NonMaxSuppression", 11, NULL, 0,
+                               IN(&Bx, &S, &M, &I), 4, out, 1, NULL,
+                               (int[]){0, 1, 0, 0}, msg),
+                     ONYX_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(msg, "not known"));
+    onyx_tensor M2 = T_F32(1, D(1), 3);
+    expect_status(ONYX_ERR_UNSUPPORTED, "NonMaxSuppression", 11, NULL, 0,
+                  IN(&Bx, &S, &M2, &I), 4, 1, "float32");
+    onyx_attr cp2[] = {KT_INT("center_point_box", 2)};
+    expect_status(ONYX_ERR_INVALID, "NonMaxSuppression", 11, cp2, 1,
+                  IN(&Bx, &S, &M, &I), 4, 1, "center_point_box");
+
+    /* prepared on data selecting 2 boxes, run on data selecting 3: eval
+     * refuses it */
+    const onyx_op *op = onyx_op_find("NonMaxSuppression");
+    const onyx_tensor *pin[] = {&Bx, &S, &M, &I};
+    onyx_tensor Y;
+    memset(&Y, 0, sizeof Y);
+    onyx_tensor *pout[] = {&Y};
+    onyx_prep p;
+    memset(&p, 0, sizeof p);
+    p.op_type = "NonMaxSuppression";
+    p.opset = 11;
+    p.n_in = 4;
+    p.n_out = 1;
+    p.in = pin;
+    p.out = pout;
+    p.msg = msg;
+    p.msg_cap = sizeof msg;
+    ck_assert_int_eq(op->prepare(&p), ONYX_OK);
+    expect_shape(&Y, 2, D(2, 3));
+    int64_t ydata[6];
+    Y.data = ydata;
+    int64_t scratch[6];
+    onyx_tensor I2 = T_F32(1, D(1), 0.9f);
+    const onyx_tensor *ein[] = {&Bx, &S, &M, &I2};
+    onyx_exec e;
+    memset(&e, 0, sizeof e);
+    e.in = ein;
+    e.out = pout;
+    e.n_in = 4;
+    e.n_out = 1;
+    e.params = p.params;
+    e.scratch = scratch;
+    ck_assert(p.scratch_bytes <= sizeof scratch);
+    ck_assert_int_eq(op->eval(&e), ONYX_ERR_RUNTIME);
+    ck_assert_ptr_nonnull(e.err);
+    e.in = pin; /* the data it was resolved with runs */
+    ck_assert_int_eq(op->eval(&e), ONYX_OK);
+    expect_i64(&Y, 6, (int64_t[]){0, 0, 0, 0, 0, 2});
+    free(p.params);
+}
+END_TEST
+
+START_TEST(test_det)
+{
+    /* det [[1,2],[3,4]] = 4 - 6 = -2; det [[2,0,1],[1,3,2],[1,1,2]] =
+     * 2 (6 - 2) - 0 + 1 (1 - 3) = 6; a row swap: [[0,1],[1,0]] = -1 */
+    onyx_tensor X = T_F32(2, D(2, 2), 1, 2, 3, 4), out[1];
+    run1("Det", 11, NULL, 0, IN(&X), 1, out);
+    expect_shape(&out[0], 0, NULL);
+    expect_f32(&out[0], 1, (float[]){-2}, 1e-6f);
+    kt_free(out, 1);
+    onyx_tensor X3 = T_F32(3, D(2, 3, 3), 2, 0, 1, 1, 3, 2, 1, 1, 2, /**/
+                           1, 0, 0, 0, 1, 0, 0, 0, 1);
+    run1("Det", 11, NULL, 0, IN(&X3), 1, out);
+    expect_shape(&out[0], 1, D(2));
+    expect_f32(&out[0], 2, (float[]){6, 1}, 1e-6f);
+    kt_free(out, 1);
+    onyx_tensor P = T_F32(2, D(2, 2), 0, 1, 1, 0);
+    run1("Det", 11, NULL, 0, IN(&P), 1, out);
+    expect_f32(&out[0], 1, (float[]){-1}, 1e-6f);
+    kt_free(out, 1);
+    /* singular: 0 */
+    onyx_tensor Z = T_F32(2, D(2, 2), 1, 2, 2, 4);
+    run1("Det", 11, NULL, 0, IN(&Z), 1, out);
+    expect_f32(&out[0], 1, (float[]){0}, 1e-6f);
+    kt_free(out, 1);
+
+    onyx_tensor R = T_F32(2, D(2, 3), 1, 2, 3, 4, 5, 6);
+    expect_status(ONYX_ERR_INVALID, "Det", 11, NULL, 0, IN(&R), 1, 1, "square");
+}
+END_TEST
+
 static Suite *math_suite(void)
 {
     Suite *s = suite_create("math");
@@ -469,6 +722,12 @@ static Suite *math_suite(void)
     tcase_add_test(n, test_nllloss);
     tcase_add_test(n, test_softmax_cross_entropy);
     suite_add_tcase(s, n);
+    TCase *g = tcase_create("sampling");
+    tcase_add_test(g, test_roialign);
+    tcase_add_test(g, test_gridsample);
+    tcase_add_test(g, test_nms);
+    tcase_add_test(g, test_det);
+    suite_add_tcase(s, g);
     return s;
 }
 
