@@ -1,5 +1,6 @@
-/* reduce.c - the Reduce* family: Sum, Mean, Max, Min, Prod, L2, SumSquare and
- * LogSumExp over a set of axes, float32 and int64 (LogSumExp float32 only).
+/* reduce.c - the Reduce* family: Sum, Mean, Max, Min, Prod, L1, L2,
+ * SumSquare, LogSum and LogSumExp over a set of axes, float32 and int64
+ * (LogSum float32 only; LogSumExp float32 and float64).
  *
  * prepare merges neighbouring axes that are all reduced or all kept (and drops
  * axes of size 1), so X becomes a few groups, e.g. (kept 6, reduced 20, kept
@@ -26,12 +27,15 @@ typedef enum {
     RK_L2,
     RK_SUMSQ,
     RK_LSE,
+    RK_L1,
+    RK_LOGSUM,
 } reduce_kind;
 
 /* How one element of X folds into its accumulator. */
 typedef enum {
     ACC_SUM,    /* a += x */
     ACC_SUMSQ,  /* a += x*x */
+    ACC_ABSSUM, /* a += |x| */
     ACC_PROD,   /* a *= x */
     ACC_MAX,    /* a = max(a, x) */
     ACC_MIN,    /* a = min(a, x) */
@@ -40,9 +44,9 @@ typedef enum {
 
 typedef struct {
     reduce_kind kind;
-    int is_int; /* int64 data, else float32 */
-    int copy;   /* noop_with_empty_axes with no axes: Y = X */
-    int ng;     /* number of merged groups (>= 1) */
+    onyx_dtype dtype; /* of X and Y: float32, int64 or float64 (LSE) */
+    int copy;         /* noop_with_empty_axes with no axes: Y = X */
+    int ng;           /* number of merged groups (>= 1) */
     int64_t size[ONYX_MAX_RANK];
     int64_t istr[ONYX_MAX_RANK]; /* stride of group g in X (elements) */
     int64_t ostr[ONYX_MAX_RANK]; /* stride of group g in Y, 0 when reduced */
@@ -58,6 +62,7 @@ static const struct {
     {"ReduceMax", RK_MAX},         {"ReduceMin", RK_MIN},
     {"ReduceProd", RK_PROD},       {"ReduceL2", RK_L2},
     {"ReduceSumSquare", RK_SUMSQ}, {"ReduceLogSumExp", RK_LSE},
+    {"ReduceL1", RK_L1},           {"ReduceLogSum", RK_LOGSUM},
 };
 
 /* ---- float fast paths (four lanes, vmath.h) ---------------------------- */
@@ -144,7 +149,7 @@ static int fast_kept_f32(acc_kind k, float *acc, const float *x, int64_t n)
     }
 }
 
-/* int64 always takes the generic loops */
+/* int64 and float64 always take the generic loops */
 static int fast_reduced_i64(acc_kind k, int64_t *acc, const int64_t *x,
                             int64_t n)
 {
@@ -158,10 +163,22 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
     return 0;
 }
 
+static int fast_reduced_f64(acc_kind k, double *acc, const double *x, int64_t n)
+{
+    (void)k, (void)acc, (void)x, (void)n;
+    return 0;
+}
+
+static int fast_kept_f64(acc_kind k, double *acc, const double *x, int64_t n)
+{
+    (void)k, (void)acc, (void)x, (void)n;
+    return 0;
+}
+
 /* The walk, once per element type T with accumulator type A.
  * walk_T: x, acc and m (ACC_SUMEXP only) are X, the accumulators (shaped as Y)
  * and the per-output maxima (shaped as Y). */
-#define REDUCE_WALK(T, A, SFX, EXP, ADD, MUL)                                  \
+#define REDUCE_WALK(T, A, SFX, EXP, ABS, ADD, MUL)                             \
     typedef struct {                                                           \
         const reduce_params *rp;                                               \
         acc_kind k;                                                            \
@@ -184,6 +201,10 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
         case ACC_SUMSQ:                                                        \
             for (int64_t j = 0; j < n; j++)                                    \
                 a = ADD(a, MUL((A)x[j], x[j]));                                \
+            break;                                                             \
+        case ACC_ABSSUM:                                                       \
+            for (int64_t j = 0; j < n; j++)                                    \
+                a = ADD(a, ABS(x[j]));                                         \
             break;                                                             \
         case ACC_PROD:                                                         \
             for (int64_t j = 0; j < n; j++)                                    \
@@ -218,6 +239,10 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
         case ACC_SUMSQ:                                                        \
             for (int64_t j = 0; j < n; j++)                                    \
                 acc[j] = ADD(acc[j], MUL(x[j], x[j]));                         \
+            break;                                                             \
+        case ACC_ABSSUM:                                                       \
+            for (int64_t j = 0; j < n; j++)                                    \
+                acc[j] = ADD(acc[j], ABS(x[j]));                               \
             break;                                                             \
         case ACC_PROD:                                                         \
             for (int64_t j = 0; j < n; j++)                                    \
@@ -259,13 +284,16 @@ static int fast_kept_i64(acc_kind k, int64_t *acc, const int64_t *x, int64_t n)
 
 #define EXP_F32(v)    expf(v)
 #define EXP_I64(v)    exp((double)(v))
+#define ABS_F32(v)    fabsf(v)
 #define ADD_F32(a, b) ((a) + (b))
 #define MUL_F32(a, b) ((a) * (b))
 /* int64 sums and products wrap (as numpy's do) instead of overflowing */
+#define ABS_I64(v)    ((v) < 0 ? (int64_t)(0 - (uint64_t)(v)) : (v))
 #define ADD_I64(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
 #define MUL_I64(a, b) ((int64_t)((uint64_t)(a) * (uint64_t)(b)))
-REDUCE_WALK(float, double, f32, EXP_F32, ADD_F32, MUL_F32)
-REDUCE_WALK(int64_t, int64_t, i64, EXP_I64, ADD_I64, MUL_I64)
+REDUCE_WALK(float, double, f32, EXP_F32, ABS_F32, ADD_F32, MUL_F32)
+REDUCE_WALK(int64_t, int64_t, i64, EXP_I64, ABS_I64, ADD_I64, MUL_I64)
+REDUCE_WALK(double, double, f64, exp, fabs, ADD_F32, MUL_F32)
 
 static onyx_status reduce_prepare(onyx_prep *p)
 {
@@ -274,7 +302,8 @@ static onyx_status reduce_prepare(onyx_prep *p)
         if (strcmp(p->op_type, reduce_ops[i].name) == 0)
             kind = reduce_ops[i].kind;
     unsigned types = ONYX_MASK(ONYX_FLOAT);
-    if (kind != RK_LSE) types |= ONYX_MASK(ONYX_INT64);
+    if (kind == RK_LSE) types |= ONYX_MASK(ONYX_DOUBLE);
+    if (kind != RK_LSE && kind != RK_LOGSUM) types |= ONYX_MASK(ONYX_INT64);
     ONYX_TRY(onyx_need_dtype(p, RD_DATA, types));
     const onyx_tensor *X = p->in[RD_DATA];
     ONYX_CHECK(p, p->out[RD_REDUCED] != NULL, "output reduced is required");
@@ -326,7 +355,7 @@ static onyx_status reduce_prepare(onyx_prep *p)
     if (!rp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     p->params = rp;
     rp->kind = kind;
-    rp->is_int = X->dtype == ONYX_INT64;
+    rp->dtype = X->dtype;
     rp->copy = nax == 0 && noop;
     rp->in_n = onyx_numel(X);
 
@@ -370,7 +399,8 @@ static onyx_status reduce_prepare(onyx_prep *p)
             os *= rp->size[g];
         }
     }
-    if (kind == RK_LSE) p->scratch_bytes = (size_t)rp->out_n * sizeof(float);
+    if (kind == RK_LSE)
+        p->scratch_bytes = (size_t)rp->out_n * onyx_dtype_size(X->dtype);
     return ONYX_OK;
 }
 
@@ -380,6 +410,7 @@ static acc_kind reduce_acc(reduce_kind k)
     switch (k) {
     case RK_SUMSQ:
     case RK_L2: return ACC_SUMSQ;
+    case RK_L1: return ACC_ABSSUM;
     case RK_PROD: return ACC_PROD;
     case RK_MAX:
     case RK_LSE: return ACC_MAX;
@@ -410,6 +441,10 @@ static void reduce_eval_f32(const reduce_params *rp, const float *x, float *y,
     case RK_L2:
         for (int64_t o = 0; o < rp->out_n; o++)
             y[o] = sqrtf(y[o]);
+        break;
+    case RK_LOGSUM:
+        for (int64_t o = 0; o < rp->out_n; o++)
+            y[o] = logf(y[o]);
         break;
     case RK_LSE: {
         /* log(sum(exp(x))) = m + log(sum(exp(x - m))), m the maximum */
@@ -445,17 +480,35 @@ static void reduce_eval_i64(const reduce_params *rp, const int64_t *x,
             y[o] = onyx_f2i(sqrt((double)y[o])); /* NaN if it wrapped */
 }
 
+/* float64: LogSumExp only, as reduce_eval_f32 computes it */
+static void reduce_eval_f64(const reduce_params *rp, const double *x, double *y,
+                            double *scratch)
+{
+    for (int64_t o = 0; o < rp->out_n; o++) {
+        y[o] = -INFINITY;
+        scratch[o] = 0.0;
+    }
+    walk_f64 w = {rp, ACC_MAX, x, y, NULL};
+    if (rp->in_n) walk_group_f64(&w, 0, 0, 0);
+    walk_f64 w2 = {rp, ACC_SUMEXP, x, scratch, y};
+    if (rp->in_n) walk_group_f64(&w2, 0, 0, 0);
+    for (int64_t o = 0; o < rp->out_n; o++)
+        if (isfinite(y[o])) y[o] += log(scratch[o]);
+}
+
 static onyx_status reduce_eval(onyx_exec *e)
 {
     const reduce_params *rp = e->params;
     const void *x = e->in[RD_DATA]->data;
     void *y = e->out[RD_REDUCED]->data;
     if (rp->copy) {
-        memcpy(y, x, (size_t)rp->in_n * (rp->is_int ? 8 : 4));
+        memcpy(y, x, (size_t)rp->in_n * onyx_dtype_size(rp->dtype));
         return ONYX_OK;
     }
-    if (rp->is_int)
+    if (rp->dtype == ONYX_INT64)
         reduce_eval_i64(rp, x, y);
+    else if (rp->dtype == ONYX_DOUBLE)
+        reduce_eval_f64(rp, x, y, e->scratch);
     else
         reduce_eval_f32(rp, x, y, e->scratch);
     return ONYX_OK;
@@ -471,3 +524,6 @@ const onyx_op onyx_op_ReduceSumSquare = {"ReduceSumSquare", reduce_prepare,
                                          reduce_eval};
 const onyx_op onyx_op_ReduceLogSumExp = {"ReduceLogSumExp", reduce_prepare,
                                          reduce_eval};
+const onyx_op onyx_op_ReduceL1 = {"ReduceL1", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceLogSum = {"ReduceLogSum", reduce_prepare,
+                                      reduce_eval};

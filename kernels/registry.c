@@ -31,7 +31,12 @@
 
 /* Beyond the core set (issue 11): the rest of ONNX's node suite, by kind. */
 #define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */
-#define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
+#define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */   \
+    X(Tan) X(Sinh) X(Cosh) X(Asin) X(Acos) X(Atan) X(Asinh) X(Acosh) X(Atanh)  \
+    X(Shrink) X(IsInf) X(IsNaN) X(Hardmax) X(ReduceL1) X(ReduceLogSum)         \
+    X(MeanVarianceNormalization) X(LRN) X(NegativeLogLikelihoodLoss)           \
+    X(SoftmaxCrossEntropyLoss) X(RoiAlign) X(GridSample) X(NonMaxSuppression)  \
+    X(Det)
 #define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
 #define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */

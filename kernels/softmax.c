@@ -1,7 +1,7 @@
 /* softmax.c - Softmax and LogSoftmax, numerically stable (the row maximum is
- * subtracted before exp).
+ * subtracted before exp), and Hardmax (1 at the first maximum, 0 elsewhere).
  *
- * Both views reduce to X (outer, n, inner) normalised along n:
+ * All three views reduce to X (outer, n, inner) normalised along n:
  *   opset >= 13: per axis; outer = prod(dims[:axis]), n = dims[axis],
  *                inner = prod(dims[axis+1:]); default axis -1.
  *   opset < 13:  X is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])]
@@ -19,6 +19,7 @@ enum { SM_Y = 0 };
 typedef struct {
     int64_t outer, n, inner; /* X viewed as (outer, n, inner) */
     int log;                 /* LogSoftmax */
+    int hard;                /* Hardmax */
 } softmax_params;
 
 /* ---- the kernels --------------------------------------------------------- */
@@ -116,6 +117,19 @@ static void softmax_cols(float *y, const float *x, int64_t n, int64_t inner,
     }
 }
 
+/* y (n,inner) = one-hot of the first maximum of x (n,inner) along n, for
+ * each of the inner columns (ties go to the first, as numpy's argmax). */
+static void hardmax_cols(float *y, const float *x, int64_t n, int64_t inner)
+{
+    for (int64_t j = 0; j < inner; j++) {
+        int64_t best = 0;
+        for (int64_t k = 1; k < n; k++)
+            if (x[k * inner + j] > x[best * inner + j]) best = k;
+        for (int64_t k = 0; k < n; k++)
+            y[k * inner + j] = k == best ? 1.0f : 0.0f;
+    }
+}
+
 static onyx_status softmax_prepare(onyx_prep *p)
 {
     ONYX_TRY(onyx_need_dtype(p, SM_X, ONYX_MASK(ONYX_FLOAT)));
@@ -138,6 +152,7 @@ static onyx_status softmax_prepare(onyx_prep *p)
     softmax_params *sp = calloc(1, sizeof *sp);
     if (!sp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     sp->log = p->op_type[0] == 'L';
+    sp->hard = p->op_type[0] == 'H';
     sp->outer = sp->n = sp->inner = 1;
     for (int i = 0; i < X->rank; i++) {
         if (i < axis)
@@ -148,7 +163,8 @@ static onyx_status softmax_prepare(onyx_prep *p)
             sp->inner *= X->dims[i];
     }
     p->params = sp;
-    if (sp->inner > 1) p->scratch_bytes = 2 * (size_t)sp->inner * sizeof(float);
+    if (sp->inner > 1 && !sp->hard)
+        p->scratch_bytes = 2 * (size_t)sp->inner * sizeof(float);
     onyx_set_shape(p->out[SM_Y], ONYX_FLOAT, X->rank, X->dims);
     return ONYX_OK;
 }
@@ -160,7 +176,10 @@ static onyx_status softmax_eval(onyx_exec *e)
     float *y = e->out[SM_Y]->data;
     int64_t block = sp->n * sp->inner;
     if (block == 0) return ONYX_OK;
-    if (sp->inner == 1) {
+    if (sp->hard) {
+        for (int64_t o = 0; o < sp->outer; o++)
+            hardmax_cols(y + o * block, x + o * block, sp->n, sp->inner);
+    } else if (sp->inner == 1) {
         for (int64_t o = 0; o < sp->outer; o++)
             softmax_row(y + o * block, x + o * block, sp->n, sp->log);
     } else {
@@ -175,3 +194,4 @@ static onyx_status softmax_eval(onyx_exec *e)
 const onyx_op onyx_op_Softmax = {"Softmax", softmax_prepare, softmax_eval};
 const onyx_op onyx_op_LogSoftmax = {"LogSoftmax", softmax_prepare,
                                     softmax_eval};
+const onyx_op onyx_op_Hardmax = {"Hardmax", softmax_prepare, softmax_eval};

@@ -1,4 +1,5 @@
-/* unary.c - the one-input elementwise ops: activations, rounding, Clip, Not.
+/* unary.c - the one-input elementwise ops: activations, rounding, Clip, Not,
+ * and the rest of the trigonometric and hyperbolic functions and Shrink.
  * Y has X's shape; every op is one flat loop over numel(X) elements. */
 #include "onyx_kernel.h"
 
@@ -28,6 +29,8 @@ typedef enum {
     U_SIGMOID, U_RELU, U_LEAKYRELU, U_ELU, U_SELU, U_CELU, U_SOFTPLUS,
     U_SOFTSIGN, U_HARDSIGMOID, U_HARDSWISH, U_ERF, U_FLOOR, U_CEIL, U_ROUND,
     U_SIGN, U_THRESHOLDEDRELU, U_CLIP, U_NOT,
+    U_TAN, U_SINH, U_COSH, U_ASIN, U_ACOS, U_ATAN, U_ASINH, U_ACOSH, U_ATANH,
+    U_SHRINK,
 } unary_kind;
 /* clang-format on */
 
@@ -75,6 +78,16 @@ static const unary_def unary_defs[] = {
     {"ThresholdedRelu", U_THRESHOLDEDRELU, F32, "alpha", 1.0f, NULL, 0},
     {"Clip", U_CLIP, F32 | I64, NULL, 0, NULL, 0},
     {"Not", U_NOT, BOOL, NULL, 0, NULL, 0},
+    {"Tan", U_TAN, F32, NULL, 0, NULL, 0},
+    {"Sinh", U_SINH, F32, NULL, 0, NULL, 0},
+    {"Cosh", U_COSH, F32, NULL, 0, NULL, 0},
+    {"Asin", U_ASIN, F32, NULL, 0, NULL, 0},
+    {"Acos", U_ACOS, F32, NULL, 0, NULL, 0},
+    {"Atan", U_ATAN, F32, NULL, 0, NULL, 0},
+    {"Asinh", U_ASINH, F32, NULL, 0, NULL, 0},
+    {"Acosh", U_ACOSH, F32, NULL, 0, NULL, 0},
+    {"Atanh", U_ATANH, F32, NULL, 0, NULL, 0},
+    {"Shrink", U_SHRINK, F32, "lambd", 0.5f, "bias", 0.0f},
 };
 
 enum { CLIP_IN_MIN = 1, CLIP_IN_MAX = 2 };
@@ -315,6 +328,50 @@ static void unary_f32(const unary_params *u, float *y, const float *x,
         }
         break;
     case U_NOT: break;
+    /* the rarer functions go to libm one element at a time: no model here
+     * spends its time in them */
+    case U_TAN:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = tanf(x[i]);
+        break;
+    case U_SINH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = sinhf(x[i]);
+        break;
+    case U_COSH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = coshf(x[i]);
+        break;
+    case U_ASIN:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = asinf(x[i]);
+        break;
+    case U_ACOS:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = acosf(x[i]);
+        break;
+    case U_ATAN:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = atanf(x[i]);
+        break;
+    case U_ASINH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = asinhf(x[i]);
+        break;
+    case U_ACOSH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = acoshf(x[i]);
+        break;
+    case U_ATANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = atanhf(x[i]);
+        break;
+    case U_SHRINK:
+        /* a = lambd, b = bias: x - bias above lambd, x + bias below -lambd,
+         * 0 between (NaN gives 0 too, as the reference's comparisons do) */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] < -a ? x[i] + b : x[i] > a ? x[i] - b : 0.0f;
+        break;
     }
 }
 
@@ -420,3 +477,13 @@ UNARY_OP(Sign)
 UNARY_OP(ThresholdedRelu)
 UNARY_OP(Clip)
 UNARY_OP(Not)
+UNARY_OP(Tan)
+UNARY_OP(Sinh)
+UNARY_OP(Cosh)
+UNARY_OP(Asin)
+UNARY_OP(Acos)
+UNARY_OP(Atan)
+UNARY_OP(Asinh)
+UNARY_OP(Acosh)
+UNARY_OP(Atanh)
+UNARY_OP(Shrink)
