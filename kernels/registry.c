@@ -33,7 +33,8 @@
 #define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */ \
     X(Einsum) X(TopK) X(ScatterElements) X(Scatter) X(ScatterND)               \
     X(GatherND) X(OneHot) X(DepthToSpace) X(SpaceToDepth) X(EyeLike)          \
-    X(ReverseSequence) X(Compress) X(NonZero) X(Upsample) X(MaxUnpool)
+    X(ReverseSequence) X(Compress) X(NonZero) X(Upsample) X(MaxUnpool) \
+    X(Unique)
 #define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
 #define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
