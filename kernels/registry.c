@@ -34,7 +34,7 @@
     X(Einsum) X(TopK) X(ScatterElements) X(Scatter) X(ScatterND)               \
     X(GatherND) X(OneHot) X(DepthToSpace) X(SpaceToDepth) X(EyeLike)          \
     X(ReverseSequence) X(Compress) X(NonZero) X(Upsample) X(MaxUnpool) \
-    X(Unique)
+    X(Unique) X(TfIdfVectorizer)
 #define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
 #define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
