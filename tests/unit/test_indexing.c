@@ -1,6 +1,7 @@
 /* test_indexing.c - unit tests of the indexing and data-movement kernels:
  * einsum.c, topk.c, scatter.c, gather_nd.c, onehot.c, depth_space.c,
- * eyelike.c, reverse_sequence.c and compress.c. Every expected number is
+ * eyelike.c, reverse_sequence.c, compress.c, upsample.c, maxunpool.c,
+ * unique.c and tfidf.c. Every expected number is
  * worked out by hand in the comment beside it. */
 #include "ktest.h"
 
@@ -562,6 +563,157 @@ START_TEST(compress_nonzero)
 }
 END_TEST
 
+/* ------------------------------------------------------------ value-shaped */
+
+START_TEST(upsample_maxunpool)
+{
+    /* Upsample nearest, X (1,2) = [1,2], scales [2,1.5]: Y (2,3),
+     * column j reads X[floor(j / 1.5)] = 0,0,1: [[1,1,2],[1,1,2]] */
+    const float x[] = {1, 2}, sc[] = {2, 1.5f};
+    onyx_tensor X = T(ONYX_FLOAT, 2, (1, 2), x), S = T(ONYX_FLOAT, 1, (2), sc),
+                out[1];
+    ck_assert_int_eq(
+        kt_run("Upsample", 9, NULL, 0, INS(&X, &S), 2, out, 1, msg), ONYX_OK);
+    expect_dims(&out[0], 2, DIMS(2, 3));
+    expect_f32(&out[0], (float[]){1, 1, 2, 1, 1, 2}, 6);
+    kt_free(out, 1);
+    onyx_attr lin[] = {KT_STRING("mode", "linear")};
+    ck_assert_int_eq(kt_run("Upsample", 9, lin, 1, INS(&X, &S), 2, out, 1, msg),
+                     ONYX_ERR_UNSUPPORTED);
+    const float small[] = {1, 0.5f};
+    onyx_tensor S2 = T(ONYX_FLOAT, 1, (2), small);
+    ck_assert_int_eq(
+        kt_run("Upsample", 9, NULL, 0, INS(&X, &S2), 2, out, 1, msg),
+        ONYX_ERR_INVALID);
+
+    /* MaxUnpool, X (1,1,1,2) = [7,8], kernel 2, stride 2: Y (1,1,2,4);
+     * indices [1, 6] put 7 at (0,1) and 8 at (1,2) */
+    const float v[] = {7, 8};
+    const int64_t i[] = {1, 6};
+    onyx_tensor V = T(ONYX_FLOAT, 4, (1, 1, 1, 2), v),
+                I = T(ONYX_INT64, 4, (1, 1, 1, 2), i);
+    onyx_attr at[] = {KT_INTS("kernel_shape", 2, ((int64_t[]){2, 2})),
+                      KT_INTS("strides", 2, ((int64_t[]){2, 2}))};
+    ck_assert_int_eq(
+        kt_run("MaxUnpool", 11, at, 2, INS(&V, &I), 2, out, 1, msg), ONYX_OK);
+    expect_dims(&out[0], 4, DIMS(1, 1, 2, 4));
+    expect_f32(&out[0], (float[]){0, 7, 0, 0, 0, 0, 8, 0}, 8);
+    kt_free(out, 1);
+    /* output_shape (1,1,3,5): the same coordinates, (0,1) -> 1, (1,2) -> 7 */
+    const int64_t os[] = {1, 1, 3, 5};
+    onyx_tensor OS = T(ONYX_INT64, 1, (4), os);
+    ck_assert_int_eq(
+        kt_run("MaxUnpool", 11, at, 2, INS(&V, &I, &OS), 3, out, 1, msg),
+        ONYX_OK);
+    float want[15] = {0};
+    want[1] = 7, want[7] = 8;
+    expect_f32(&out[0], want, 15);
+    kt_free(out, 1);
+    /* index 8 is past the 8 elements */
+    const int64_t bad[] = {1, 8};
+    onyx_tensor B = T(ONYX_INT64, 4, (1, 1, 1, 2), bad);
+    ck_assert_int_eq(
+        kt_run("MaxUnpool", 11, at, 2, INS(&V, &B), 2, out, 1, msg),
+        ONYX_ERR_RUNTIME);
+    kt_free(out, 1);
+    ck_assert_int_eq(
+        kt_run("MaxUnpool", 11, NULL, 0, INS(&V, &I), 2, out, 1, msg),
+        ONYX_ERR_INVALID); /* no kernel_shape */
+}
+END_TEST
+
+START_TEST(unique)
+{
+    /* X = [2, 1, 2, 3, 1]: sorted Y [1,2,3], first indices [1,0,3],
+     * inverse [1,0,1,2,0], counts [2,2,1] */
+    const int64_t x[] = {2, 1, 2, 3, 1};
+    onyx_tensor X = T(ONYX_INT64, 1, (5), x), out[4];
+    ck_assert_int_eq(kt_run("Unique", 11, NULL, 0, INS(&X), 1, out, 4, msg),
+                     ONYX_OK);
+    expect_i64(&out[0], (int64_t[]){1, 2, 3}, 3);
+    expect_i64(&out[1], (int64_t[]){1, 0, 3}, 3);
+    expect_i64(&out[2], (int64_t[]){1, 0, 1, 2, 0}, 5);
+    expect_i64(&out[3], (int64_t[]){2, 2, 1}, 3);
+    kt_free(out, 4);
+    /* not sorted: order of first appearance [2,1,3], indices [0,1,3],
+     * inverse [0,1,0,2,1], counts [2,2,1] */
+    onyx_attr ns[] = {KT_INT("sorted", 0)};
+    ck_assert_int_eq(kt_run("Unique", 11, ns, 1, INS(&X), 1, out, 4, msg),
+                     ONYX_OK);
+    expect_i64(&out[0], (int64_t[]){2, 1, 3}, 3);
+    expect_i64(&out[1], (int64_t[]){0, 1, 3}, 3);
+    expect_i64(&out[2], (int64_t[]){0, 1, 0, 2, 1}, 5);
+    kt_free(out, 4);
+    /* rows of M (3,2) = [[1,0],[0,5],[1,0]] on axis 0: sorted rows
+     * [0,5] < [1,0]: Y [[0,5],[1,0]], indices [1,0], inverse [1,0,1],
+     * counts [1,2] */
+    const float m[] = {1, 0, 0, 5, 1, 0};
+    onyx_tensor M = T(ONYX_FLOAT, 2, (3, 2), m);
+    onyx_attr ax[] = {KT_INT("axis", 0)};
+    ck_assert_int_eq(kt_run("Unique", 11, ax, 1, INS(&M), 1, out, 4, msg),
+                     ONYX_OK);
+    expect_dims(&out[0], 2, DIMS(2, 2));
+    expect_f32(&out[0], (float[]){0, 5, 1, 0}, 4);
+    expect_i64(&out[1], (int64_t[]){1, 0}, 2);
+    expect_i64(&out[2], (int64_t[]){1, 0, 1}, 3);
+    expect_i64(&out[3], (int64_t[]){1, 2}, 2);
+    kt_free(out, 4);
+    /* errors: axis 2 of a matrix; data unknown when resolving */
+    onyx_attr ax2[] = {KT_INT("axis", 2)};
+    ck_assert_int_eq(kt_run("Unique", 11, ax2, 1, INS(&M), 1, out, 4, msg),
+                     ONYX_ERR_INVALID);
+    ck_assert_int_eq(kt_run_ex("Unique", 11, NULL, 0, INS(&X), 1, out, 4, NULL,
+                               (int[]){1}, msg),
+                     ONYX_ERR_UNSUPPORTED);
+}
+END_TEST
+
+START_TEST(tfidf)
+{
+    /* pool: 1-grams {3, 4}, 2-gram (3,4); columns 0, 1, 2.
+     * X = [3, 4, 5, 3, 4]: 3 and 4 twice each; adjacent pairs (3,4), (4,5),
+     * (5,3), (3,4): (3,4) twice; pairs one apart (max_skip 1) (3,5), (4,3),
+     * (5,4): none. TF = [2, 2, 2] */
+    const int64_t x[] = {3, 4, 5, 3, 4};
+    onyx_tensor X = T(ONYX_INT64, 1, (5), x), out[1];
+    const int64_t counts[] = {0, 2}, idx[] = {0, 1, 2}, pool[] = {3, 4, 3, 4};
+    const float w[] = {0.5f, 2, 3};
+    onyx_attr at[] = {KT_STRING("mode", "TF"),
+                      KT_INT("min_gram_length", 1),
+                      KT_INT("max_gram_length", 2),
+                      KT_INT("max_skip_count", 1),
+                      KT_INTS("ngram_counts", 2, counts),
+                      KT_INTS("ngram_indexes", 3, idx),
+                      KT_INTS("pool_int64s", 4, pool),
+                      KT_FLOATS("weights", 3, w)};
+    ck_assert_int_eq(
+        kt_run("TfIdfVectorizer", 9, at, 8, INS(&X), 1, out, 1, msg), ONYX_OK);
+    expect_f32(&out[0], (float[]){2, 2, 2}, 3);
+    kt_free(out, 1);
+    /* TFIDF: counts times weights [1, 4, 6]; IDF: weights where present */
+    at[0] = (onyx_attr)KT_STRING("mode", "TFIDF");
+    ck_assert_int_eq(
+        kt_run("TfIdfVectorizer", 9, at, 8, INS(&X), 1, out, 1, msg), ONYX_OK);
+    expect_f32(&out[0], (float[]){1, 4, 6}, 3);
+    kt_free(out, 1);
+    at[0] = (onyx_attr)KT_STRING("mode", "IDF");
+    ck_assert_int_eq(
+        kt_run("TfIdfVectorizer", 9, at, 8, INS(&X), 1, out, 1, msg), ONYX_OK);
+    expect_f32(&out[0], (float[]){0.5f, 2, 3}, 3);
+    kt_free(out, 1);
+    /* errors: bad mode; pool that does not split into the counts */
+    at[0] = (onyx_attr)KT_STRING("mode", "BM25");
+    ck_assert_int_eq(
+        kt_run("TfIdfVectorizer", 9, at, 8, INS(&X), 1, out, 1, msg),
+        ONYX_ERR_INVALID);
+    at[0] = (onyx_attr)KT_STRING("mode", "TF");
+    at[6] = (onyx_attr)KT_INTS("pool_int64s", 3, pool);
+    ck_assert_int_eq(
+        kt_run("TfIdfVectorizer", 9, at, 8, INS(&X), 1, out, 1, msg),
+        ONYX_ERR_INVALID);
+}
+END_TEST
+
 static Suite *indexing_suite(void)
 {
     Suite *s = suite_create("indexing");
@@ -588,6 +740,11 @@ static Suite *indexing_suite(void)
     tcase_add_test(tc, depth_space);
     tcase_add_test(tc, eyelike_reverse);
     tcase_add_test(tc, compress_nonzero);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("value_shaped");
+    tcase_add_test(tc, upsample_maxunpool);
+    tcase_add_test(tc, unique);
+    tcase_add_test(tc, tfidf);
     suite_add_tcase(s, tc);
     return s;
 }
