@@ -19,8 +19,6 @@
 
 enum { EIN_Y = 0 };
 
-static const char shape_error[] = "Einsum: input shape changed";
-
 typedef struct {
     int n_in;
     int n_out_lab, n_lab; /* labels 0..n_out_lab-1 are Y's axes, in order */
@@ -372,7 +370,8 @@ static onyx_status einsum_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* The generic walk, once per element type T with accumulator A: for each
+/* The generic walk, once per element type T with accumulator A (unsigned
+ * for the integers, whose sums and products wrap as numpy's do): for each
  * output element (labels 0..n_out_lab-1, an odometer) the sum over the
  * contracted labels of the product of the inputs. */
 #define EINSUM_WALK(T, A)                                                      \
@@ -396,7 +395,7 @@ static onyx_status einsum_prepare(onyx_prep *p)
             for (int64_t c = 0; c < inner; c++) {                              \
                 A v = x[0][coff[0]];                                           \
                 for (int i = 1; i < n_in; i++)                                 \
-                    v *= x[i][coff[i]];                                        \
+                    v *= (A)x[i][coff[i]];                                     \
                 acc += v;                                                      \
                 for (int l = nl - 1; l >= no; l--) {                           \
                     for (int i = 0; i < n_in; i++)                             \
@@ -423,8 +422,8 @@ typedef double f64;
 typedef float f32;
 EINSUM_WALK(f32, f32)
 EINSUM_WALK(f64, f64)
-EINSUM_WALK(int64_t, int64_t)
-EINSUM_WALK(int32_t, int32_t)
+EINSUM_WALK(int64_t, uint64_t)
+EINSUM_WALK(int32_t, uint32_t)
 
 /* One onyx_sgemm per batch element; the batch labels' offsets walked with an
  * odometer. */
@@ -453,10 +452,6 @@ static onyx_status einsum_eval(onyx_exec *e)
 {
     const einsum_params *ep = e->params;
     if (!e->out[EIN_Y]) return ONYX_OK;
-    if (e->n_in != ep->n_in) {
-        e->err = shape_error;
-        return ONYX_ERR_RUNTIME;
-    }
     if (ep->y_numel == 0) return ONYX_OK;
     if (ep->gemm) {
         if (ep->k == 0) {
