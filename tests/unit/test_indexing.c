@@ -714,6 +714,61 @@ START_TEST(tfidf)
 }
 END_TEST
 
+/* ------------------------------------------------------------ empty */
+
+/* Empty tensors on every path: nothing read out of bounds, zeros where a
+ * sum over nothing is asked for. */
+START_TEST(empty_tensors)
+{
+    const float one[] = {1};
+    onyx_tensor out[4];
+    /* (2,0) @ (0,3): a (2,3) of zeros, by the product path and by the
+     * generic one (the transposed output) */
+    onyx_tensor A = T(ONYX_FLOAT, 2, (2, 0), one),
+                B = T(ONYX_FLOAT, 2, (0, 3), one);
+    einsum2("ij,jk->ik", A, B, (float[]){0, 0, 0, 0, 0, 0}, 6);
+    einsum2("ij,jk->ki", A, B, (float[]){0, 0, 0, 0, 0, 0}, 6);
+    /* TopK with k = 0 */
+    const int64_t k0[] = {0};
+    onyx_tensor X = T(ONYX_FLOAT, 1, (1), one), K = T(ONYX_INT64, 1, (1), k0);
+    ck_assert_int_eq(kt_run("TopK", 11, NULL, 0, INS(&X, &K), 2, out, 2, msg),
+                     ONYX_OK);
+    expect_dims(&out[0], 1, DIMS(0));
+    kt_free(out, 2);
+    /* Unique of nothing */
+    onyx_tensor E = T(ONYX_FLOAT, 1, (0), one);
+    ck_assert_int_eq(kt_run("Unique", 11, NULL, 0, INS(&E), 1, out, 4, msg),
+                     ONYX_OK);
+    expect_dims(&out[0], 1, DIMS(0));
+    kt_free(out, 4);
+    /* NonZero of zeros: (1, 0) */
+    const float z[] = {0, 0};
+    onyx_tensor Z = T(ONYX_FLOAT, 1, (2), z);
+    ck_assert_int_eq(kt_run("NonZero", 13, NULL, 0, INS(&Z), 1, out, 1, msg),
+                     ONYX_OK);
+    expect_dims(&out[0], 2, DIMS(1, 0));
+    kt_free(out, 1);
+    /* Compress by all false */
+    const uint8_t no[] = {0, 0};
+    onyx_tensor C = T(ONYX_BOOL, 1, (2), no);
+    ck_assert_int_eq(
+        kt_run("Compress", 11, NULL, 0, INS(&Z, &C), 2, out, 1, msg), ONYX_OK);
+    expect_dims(&out[0], 1, DIMS(0));
+    kt_free(out, 1);
+    /* GatherND and ScatterND with no index tuples */
+    onyx_tensor I = T(ONYX_INT64, 2, (0, 1), k0);
+    ck_assert_int_eq(
+        kt_run("GatherND", 13, NULL, 0, INS(&Z, &I), 2, out, 1, msg), ONYX_OK);
+    expect_dims(&out[0], 1, DIMS(0));
+    kt_free(out, 1);
+    ck_assert_int_eq(
+        kt_run("ScatterND", 16, NULL, 0, INS(&Z, &I, &E), 3, out, 1, msg),
+        ONYX_OK);
+    expect_f32(&out[0], z, 2);
+    kt_free(out, 1);
+}
+END_TEST
+
 static Suite *indexing_suite(void)
 {
     Suite *s = suite_create("indexing");
@@ -745,6 +800,7 @@ static Suite *indexing_suite(void)
     tcase_add_test(tc, upsample_maxunpool);
     tcase_add_test(tc, unique);
     tcase_add_test(tc, tfidf);
+    tcase_add_test(tc, empty_tensors);
     suite_add_tcase(s, tc);
     return s;
 }
