@@ -65,7 +65,14 @@ static onyx_status depth_space_prepare(onyx_prep *p)
         dp->c = X->dims[1] / (b * b);
         dp->h = X->dims[2];
         dp->w = X->dims[3];
-        dims[1] = dp->c, dims[2] = dp->h * b, dims[3] = dp->w * b;
+        dims[1] = dp->c;
+        dims[2] = onyx_size_mul(dp->h, b);
+        dims[3] = onyx_size_mul(dp->w, b);
+        if (dims[2] < 0 || dims[3] < 0) {
+            free(dp);
+            return onyx_fail(p, ONYX_ERR_LIMIT, "input %s is too large",
+                             onyx_shape_str(X, a, sizeof a));
+        }
     } else {
         if (X->dims[2] % b || X->dims[3] % b) {
             free(dp);

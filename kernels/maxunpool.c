@@ -57,7 +57,11 @@ static onyx_status maxunpool_prepare(onyx_prep *p)
                    "kernel_shape, strides and pads of axis %d are out of "
                    "range",
                    d);
-        dims[2 + d] = (X->dims[2 + d] - 1) * s + ks[d] - pb - pe;
+        int64_t span = onyx_size_mul(X->dims[2 + d] - 1, s);
+        ONYX_CHECK(p, span >= 0 && span < ((int64_t)1 << 60),
+                   "X %s is empty or too large",
+                   onyx_shape_str(X, a, sizeof a));
+        dims[2 + d] = span + ks[d] - pb - pe;
         ONYX_CHECK(p, dims[2 + d] >= 0, "spatial axis %d has negative size", d);
     }
     maxunpool_params *mp = calloc(1, sizeof *mp);
