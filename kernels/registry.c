@@ -30,11 +30,11 @@
     X(MelWeightMatrix)
 
 /* Beyond the core set (issue 11): the rest of ONNX's node suite, by kind. */
-#define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */ \
-    X(Einsum) X(TopK) X(ScatterElements) X(Scatter) X(ScatterND)               \
-    X(GatherND) X(OneHot) X(DepthToSpace) X(SpaceToDepth) X(EyeLike)          \
-    X(ReverseSequence) X(Compress) X(NonZero) X(Upsample) X(MaxUnpool) \
-    X(Unique) X(TfIdfVectorizer)
+#define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */    \
+    X(Einsum) X(TopK) X(ScatterElements) X(Scatter) X(ScatterND) X(GatherND)   \
+    X(OneHot) X(DepthToSpace) X(SpaceToDepth) X(EyeLike) X(ReverseSequence)    \
+    X(Compress) X(NonZero) X(Upsample) X(MaxUnpool) X(Unique)                  \
+    X(TfIdfVectorizer)
 #define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
 #define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
