@@ -30,7 +30,11 @@
     X(MelWeightMatrix)
 
 /* Beyond the core set (issue 11): the rest of ONNX's node suite, by kind. */
-#define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */
+#define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */    \
+    X(Einsum) X(TopK) X(ScatterElements) X(Scatter) X(ScatterND) X(GatherND)   \
+    X(OneHot) X(DepthToSpace) X(SpaceToDepth) X(EyeLike) X(ReverseSequence)    \
+    X(Compress) X(NonZero) X(Upsample) X(MaxUnpool) X(Unique)                  \
+    X(TfIdfVectorizer)
 #define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */   \
     X(Tan) X(Sinh) X(Cosh) X(Asin) X(Acos) X(Atan) X(Asinh) X(Acosh) X(Atanh)  \
     X(Shrink) X(IsInf) X(IsNaN) X(Hardmax) X(ReduceL1) X(ReduceLogSum)         \

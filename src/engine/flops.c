@@ -27,6 +27,59 @@ static int64_t attr_i(const onyx_attr *a, int n, const char *name, int64_t d)
     return d;
 }
 
+/* Einsum: every output element folds the product of the inputs over the
+ * contracted labels (letters not in the output), n_in operations per term
+ * (n_in - 1 multiplies and an add). */
+static int64_t einsum_flops(const onyx_tensor *const *in, int n_in, int64_t ny,
+                            const onyx_attr *attrs, int n_attrs)
+{
+    const char *eq = NULL;
+    for (int i = 0; i < n_attrs; i++)
+        if (!strcmp(attrs[i].name, "equation") &&
+            attrs[i].type == ONYX_ATTR_STRING)
+            eq = attrs[i].s;
+    if (!eq) return ny;
+    const char *arrow = strstr(eq, "->");
+    int uses[128] = {0}, in_out[128] = {0};
+    int64_t size[128];
+    for (int i = 0; i < 128; i++)
+        size[i] = 1;
+    const char *c = eq;
+    for (int t = 0; t < n_in && in[t] && *c && c != arrow; t++) {
+        /* one term: letters before "..." count from the left, after it from
+         * the right */
+        const char *end = c;
+        while (*end && *end != ',' && end != arrow)
+            end++;
+        const char *ell = strstr(c, "...");
+        if (ell && ell >= end) ell = NULL;
+        int after = 0;
+        for (const char *q = ell ? ell + 3 : end; q < end; q++)
+            after += *q != ' ';
+        int k = 0;
+        for (const char *q = c; q < end; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if (ell && q == ell) {
+                k = in[t]->rank - after;
+                q += 2;
+                continue;
+            }
+            if (ch >= 128 || ch == ' ' || ch == '.') continue;
+            if (!uses[ch] && k >= 0 && k < in[t]->rank)
+                size[ch] = in[t]->dims[k];
+            uses[ch]++;
+            k++;
+        }
+        c = *end == ',' ? end + 1 : end;
+    }
+    for (int ch = 0; ch < 128; ch++)
+        in_out[ch] = arrow ? strchr(arrow + 2, ch) != NULL : uses[ch] == 1;
+    int64_t per = 1;
+    for (int ch = 'A'; ch <= 'z'; ch++)
+        if (uses[ch] && !in_out[ch]) per = mul_sat(per, size[ch]);
+    return mul_sat(mul_sat(ny, per), n_in);
+}
+
 int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
                         const onyx_tensor *const *out, int n_out,
                         const onyx_attr *attrs, int n_attrs)
@@ -77,6 +130,8 @@ int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
                     per = mul_sat(per, attrs[i].ints[k]);
         return mul_sat(ny, per);
     }
+    if (!strcmp(op, "Einsum"))
+        return einsum_flops(in, n_in, ny, attrs, n_attrs);
     if (!strncmp(op, "Global", 6) && n_in >= 1 && in[0])
         return onyx_numel(in[0]); /* GlobalMaxPool...: every input once */
     return ny;
