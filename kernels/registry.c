@@ -32,8 +32,8 @@
 /* Beyond the core set (issue 11): the rest of ONNX's node suite, by kind. */
 #define ONYX_OPS_INDEXING(X) /* gathers, scatters, reordering, selection */
 #define ONYX_OPS_MATH(X)     /* more elementwise math, reductions, losses */
-#define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */ \
-    X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear)         \
+#define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */      \
+    X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear)             \
     X(MatMulInteger) X(QLinearMatMul) X(ConvInteger) X(QLinearConv)
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
 #define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */
