@@ -141,7 +141,7 @@ static onyx_status qconv_prepare(onyx_prep *p)
     /* columns per pass: conv_chunk's budget, in bytes rather than floats */
     q.chunk = conv_chunk(q.K, g->S_out);
 
-    const int wconst = p->in_const[q.in.w] && W->data;
+    const int wconst = p->in_const && p->in_const[q.in.w] && W->data;
     const size_t M = (size_t)g->M, K = (size_t)q.K, C = (size_t)q.chunk;
     size_t off = 0;
     q.s_col = off, off += align64(K * C);

@@ -187,7 +187,7 @@ static onyx_status qmm_prepare(onyx_prep *p)
 
     /* a constant B shared by every batch is packed once, here */
     const int pack = b1 || B->rank == 2 || onyx_numel(B) == q.K * q.N;
-    const int packed = pack && p->in_const[q.in.b] && B->data;
+    const int packed = pack && p->in_const && p->in_const[q.in.b] && B->data;
     const size_t M = (size_t)q.M, N = (size_t)q.N, K = (size_t)q.K;
     size_t off = 0;
     q.s_a = off, off += q.a_s8 ? align64(M * K) : 0;
