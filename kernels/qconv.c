@@ -233,7 +233,7 @@ static void qconv_requantize(const qconv_plan *q, const int32_t *acc,
     }
 }
 
-static onyx_status qconv_eval(onyx_exec *e)
+QUANT_EXACT_DIV static onyx_status qconv_eval(onyx_exec *e)
 {
     const qconv_plan *q = e->params;
     const conv_geom *cg = &q->geom;

@@ -226,8 +226,10 @@ static void qmm_zero_points(int32_t *z, const onyx_exec *e, int i, int n,
 }
 
 /* y (M, N) = saturate(round(acc * sa[i] sb[j] / sy[i]) + zy[i]) */
-static void qmm_requantize(const qmm_plan *q, const onyx_exec *e,
-                           const int32_t *acc, void *y, float *mul)
+QUANT_EXACT_DIV static void qmm_requantize(const qmm_plan *q,
+                                           const onyx_exec *e,
+                                           const int32_t *acc, void *y,
+                                           float *mul)
 {
     const float *sa = e->in[q->in.sa]->data, *sb = e->in[q->in.sb]->data,
                 *sy = e->in[q->in.sy]->data;

@@ -20,12 +20,25 @@ static inline int32_t quant_hi(onyx_dtype t)
     return t == ONYX_INT8 ? 127 : 255;
 }
 
+/* For a function that divides by a loop-invariant value and must get the
+ * correctly rounded quotient (x / scale at a .5 boundary decides a rounding):
+ * under the -funsafe-math-optimizations of the 32-bit ARM build GCC turns
+ * such divisions into products with the reciprocal, even with
+ * -fno-reciprocal-math, which moves quotients by an ulp. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define QUANT_EXACT_DIV                                                        \
+    __attribute__((optimize("no-unsafe-math-optimizations")))
+#else
+#define QUANT_EXACT_DIV
+#endif
+
 /* round(v) + z clamped to [lo, hi], round taking halves to even (the
  * default rounding mode); NaN gives lo. z is an integer, added after the
  * rounding (adding it first could round v + z in float). v is clamped first
  * so that |v| < 2^22, where adding 1.5 * 2^23 leaves exactly the integer
  * part in the float's low bits: no libm call, and loops of it vectorise. */
-static inline int32_t quant_round_sat(float v, float z, float lo, float hi)
+static inline __attribute__((always_inline)) int32_t
+quant_round_sat(float v, float z, float lo, float hi)
 {
     const float vlo = lo - z - 1, vhi = hi - z + 1;
     v = v > vlo ? v : vlo; /* NaN fails the test: vlo, then lo */

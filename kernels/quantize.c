@@ -99,15 +99,17 @@ static onyx_status q_prepare(onyx_prep *p, int quantize)
  */
 
 /* y (n) = saturate(round(x (n) / s) + z) into [lo, hi], as uint8 or int8 */
-static void quantize_u8(uint8_t *restrict y, const float *restrict x, int64_t n,
-                        float s, float z, float lo, float hi)
+QUANT_EXACT_DIV static void quantize_u8(uint8_t *restrict y,
+                                        const float *restrict x, int64_t n,
+                                        float s, float z, float lo, float hi)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = (uint8_t)quant_round_sat(x[i] / s, z, lo, hi);
 }
 
-static void quantize_s8(int8_t *restrict y, const float *restrict x, int64_t n,
-                        float s, float z, float lo, float hi)
+QUANT_EXACT_DIV static void quantize_s8(int8_t *restrict y,
+                                        const float *restrict x, int64_t n,
+                                        float s, float z, float lo, float hi)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = (int8_t)quant_round_sat(x[i] / s, z, lo, hi);
@@ -208,7 +210,7 @@ static onyx_status dql_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-static onyx_status dql_eval(onyx_exec *e)
+QUANT_EXACT_DIV static onyx_status dql_eval(onyx_exec *e)
 {
     const onyx_tensor *X = e->in[Q_X];
     const float *x = X->data;
