@@ -1,10 +1,11 @@
-/* igemm.c - the uint8 matrix product behind MatMulInteger, QLinearMatMul,
+/* igemm.c - the 8-bit matrix product behind MatMulInteger, QLinearMatMul,
  * ConvInteger and QLinearConv (igemm.h). Both operands have their depth k
- * contiguous, so each element of C is a dot product of two byte rows; a
- * tile of IG_MR x IG_NR of them shares the loads of its rows. The loops are
- * plain C that GCC vectorises at -O3 into widening multiply-adds (pmaddwd
- * on x86, vmull.u8 + vpadal on NEON); the sums wrap in uint32, so no
- * overflow is undefined. */
+ * contiguous, so each element of C is a dot product of two rows; a tile of
+ * IG_MR x IG_NR of them shares the loads of its rows. The loops are plain C
+ * that GCC vectorises at -O3 into widening multiply-adds: vmull.u8 and
+ * vaddw.u16 on 32-bit NEON, umull and uaddw on AArch64 for bytes, pmaddwd
+ * on x86-64 for the int16 form. The sums wrap in uint32, so no overflow is
+ * undefined. */
 #include "igemm.h"
 
 #include <string.h>
@@ -26,19 +27,41 @@
 
 enum { IG_MR = 2, IG_NR = 4 };
 
-void onyx_u8_from(uint8_t *dst, const void *src, int is_int8, long n)
+/* element p of a row of bytes or (wide) int16s, as uint32 */
+static inline __attribute__((always_inline)) uint32_t at(const void *r,
+                                                         int wide, long p)
 {
-    const uint8_t *s = src;
-    if (!is_int8) {
-        if (dst != s) memcpy(dst, s, (size_t)n);
-        return;
-    }
-    for (long i = 0; i < n; i++)
-        dst[i] = (uint8_t)(s[i] ^ 0x80);
+    return wide ? (uint32_t)((const int16_t *)r)[p]
+                : (uint32_t)((const uint8_t *)r)[p];
 }
 
-void onyx_u8_pack_t(uint8_t *Yt, int32_t *sums, const void *Y, int is_int8,
-                    long ldy, int k, int n)
+/* row i of a matrix of bytes or int16s with row stride ld elements */
+static inline __attribute__((always_inline)) const void *
+row(const void *X, int wide, long i, long ld)
+{
+    return wide ? (const void *)((const int16_t *)X + i * ld)
+                : (const void *)((const uint8_t *)X + i * ld);
+}
+
+void onyx_u8_from(void *dst, int wide, const void *src, int is_int8, long n)
+{
+    const uint8_t *s = src;
+    const uint8_t flip = is_int8 ? 0x80 : 0;
+    if (wide) {
+        int16_t *d = dst;
+        for (long i = 0; i < n; i++)
+            d[i] = (int16_t)(uint8_t)(s[i] ^ flip);
+    } else if (is_int8) {
+        uint8_t *d = dst;
+        for (long i = 0; i < n; i++)
+            d[i] = (uint8_t)(s[i] ^ flip);
+    } else if (dst != src) {
+        memcpy(dst, src, (size_t)n);
+    }
+}
+
+void onyx_u8_pack_t(void *Yt, int wide, int32_t *sums, const void *Y,
+                    int is_int8, long ldy, int k, int n)
 {
     const uint8_t *y = Y;
     const uint8_t flip = is_int8 ? 0x80 : 0;
@@ -46,50 +69,69 @@ void onyx_u8_pack_t(uint8_t *Yt, int32_t *sums, const void *Y, int is_int8,
         uint32_t s = 0;
         for (int p = 0; p < k; p++) {
             const uint8_t v = (uint8_t)(y[p * ldy + j] ^ flip);
-            Yt[(long)j * k + p] = v;
+            if (wide)
+                ((int16_t *)Yt)[(long)j * k + p] = v;
+            else
+                ((uint8_t *)Yt)[(long)j * k + p] = v;
             s += v;
         }
         sums[j] = (int32_t)s;
     }
 }
 
-IG_HOT void onyx_u8_row_sums(int32_t *s, const uint8_t *X, long ldx, int m,
-                             int k)
+/* the row sums, for one element type */
+static inline __attribute__((always_inline)) void
+row_sums(int32_t *s, const void *X, const int wide, long ldx, int m, int k)
 {
     for (int i = 0; i < m; i++) {
-        const uint8_t *x = X + i * ldx;
+        const void *x = row(X, wide, i, ldx);
         uint32_t a = 0;
         for (int p = 0; p < k; p++)
-            a += x[p];
+            a += at(x, wide, p);
         s[i] = (int32_t)a;
     }
 }
 
-/* acc (MR, NR) = X (MR rows) . Y (NR rows) over depth k: MR and NR are
- * constants at each call, so the accumulators are vector registers and the
- * loop over p one widening multiply-add per row pair. */
+IG_HOT void onyx_u8_row_sums(int32_t *s, const void *X, int wide, long ldx,
+                             int m, int k)
+{
+    if (wide)
+        row_sums(s, X, 1, ldx, m, k);
+    else
+        row_sums(s, X, 0, ldx, m, k);
+}
+
+/* acc (MR, NR) = X (MR rows) . Y (NR rows) over depth k: MR, NR and wide
+ * are constants at each call, so the accumulators are vector registers and
+ * the loop over p one widening multiply-add per row pair. The int16
+ * products are formed as int32 (two values up to 255) and summed in uint32,
+ * the pattern GCC turns into pmaddwd. */
 static inline __attribute__((always_inline)) void
-dots_tile(const int MR, const int NR, int k, const uint8_t *restrict X,
-          long ldx, const uint8_t *restrict Y, long ldy,
-          uint32_t acc[IG_MR][IG_NR])
+dots_tile(const int wide, const int MR, const int NR, int k, const void *X,
+          long ldx, const void *Y, long ldy, uint32_t acc[IG_MR][IG_NR])
 {
     uint32_t a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0,
              a13 = 0;
-    const uint8_t *x0 = X, *x1 = X + (MR > 1 ? ldx : 0);
-    const uint8_t *y0 = Y, *y1 = Y + (NR > 1 ? ldy : 0),
-                  *y2 = Y + (NR > 2 ? 2 * ldy : 0),
-                  *y3 = Y + (NR > 3 ? 3 * ldy : 0);
+    const void *x0 = X, *x1 = row(X, wide, MR > 1 ? 1 : 0, ldx);
+    const void *y0 = Y, *y1 = row(Y, wide, NR > 1 ? 1 : 0, ldy),
+               *y2 = row(Y, wide, NR > 2 ? 2 : 0, ldy),
+               *y3 = row(Y, wide, NR > 3 ? 3 : 0, ldy);
     for (int p = 0; p < k; p++) {
-        const uint32_t u0 = x0[p], u1 = x1[p];
-        a00 += u0 * y0[p];
-        if (NR > 1) a01 += u0 * y1[p];
-        if (NR > 2) a02 += u0 * y2[p];
-        if (NR > 3) a03 += u0 * y3[p];
+        const int32_t u0 = (int32_t)at(x0, wide, p),
+                      u1 = (int32_t)at(x1, wide, p);
+        const int32_t v0 = (int32_t)at(y0, wide, p),
+                      v1 = (int32_t)at(y1, wide, p),
+                      v2 = (int32_t)at(y2, wide, p),
+                      v3 = (int32_t)at(y3, wide, p);
+        a00 += (uint32_t)(u0 * v0);
+        if (NR > 1) a01 += (uint32_t)(u0 * v1);
+        if (NR > 2) a02 += (uint32_t)(u0 * v2);
+        if (NR > 3) a03 += (uint32_t)(u0 * v3);
         if (MR > 1) {
-            a10 += u1 * y0[p];
-            if (NR > 1) a11 += u1 * y1[p];
-            if (NR > 2) a12 += u1 * y2[p];
-            if (NR > 3) a13 += u1 * y3[p];
+            a10 += (uint32_t)(u1 * v0);
+            if (NR > 1) a11 += (uint32_t)(u1 * v1);
+            if (NR > 2) a12 += (uint32_t)(u1 * v2);
+            if (NR > 3) a13 += (uint32_t)(u1 * v3);
         }
     }
     acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
@@ -116,17 +158,18 @@ tile_store(const int MR, const int NR, int k, uint32_t acc[IG_MR][IG_NR],
 #define IG_TILE(MR, NR)                                                        \
     do {                                                                       \
         uint32_t acc[IG_MR][IG_NR];                                            \
-        dots_tile(MR, NR, k, X + i * ldx, ldx, Y + j * ldy, ldy, acc);         \
+        dots_tile(wide, MR, NR, k, row(X, wide, i, ldx), ldx,                  \
+                  row(Y, wide, j, ldy), ldy, acc);                             \
         tile_store(MR, NR, k, acc, sx + i, zx + i * zx_step, zx_step, sy + j,  \
                    zy + j * zy_step, zy_step, C + i * ldc + j, ldc);           \
     } while (0)
 
-IG_CLONES IG_HOT void onyx_igemm_u8(int m, int n, int k, const uint8_t *X,
-                                    long ldx, const int32_t *sx,
-                                    const int32_t *zx, int zx_step,
-                                    const uint8_t *Y, long ldy,
-                                    const int32_t *sy, const int32_t *zy,
-                                    int zy_step, int32_t *C, long ldc)
+/* the product for one element type (wide constant) */
+static inline __attribute__((always_inline)) void
+igemm(const int wide, int m, int n, int k, const void *X, long ldx,
+      const int32_t *sx, const int32_t *zx, int zx_step, const void *Y,
+      long ldy, const int32_t *sy, const int32_t *zy, int zy_step, int32_t *C,
+      long ldc)
 {
     long i = 0;
     for (; i + IG_MR <= m; i += IG_MR) {
@@ -143,4 +186,19 @@ IG_CLONES IG_HOT void onyx_igemm_u8(int m, int n, int k, const uint8_t *X,
         for (; j < n; j++)
             IG_TILE(1, 1);
     }
+}
+
+IG_CLONES IG_HOT void onyx_igemm_u8(int wide, int m, int n, int k,
+                                    const void *X, long ldx, const int32_t *sx,
+                                    const int32_t *zx, int zx_step,
+                                    const void *Y, long ldy, const int32_t *sy,
+                                    const int32_t *zy, int zy_step, int32_t *C,
+                                    long ldc)
+{
+    if (wide)
+        igemm(1, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step, C,
+              ldc);
+    else
+        igemm(0, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step, C,
+              ldc);
 }

@@ -41,13 +41,14 @@ typedef struct {
     int64_t K;     /* Cg * KK: depth of the product */
     int64_t chunk; /* output positions per pass */
     int x_s8, w_s8;
+    int wide;     /* operands as int16 (igemm.h) */
     int nzw, nsw; /* w's zero point and scale counts: 1 or M */
     int has_bias;
     onyx_dtype yt;
     /* owned, in the plan's block: the KK taps, and when w is constant, w as
      * uint8 (M, K) and its row sums (M); else NULL */
     conv_tap *taps;
-    uint8_t *Wu;
+    void *Wu;
     int32_t *wsums;
     /* scratch byte offsets: the column matrix (K, chunk), its transpose
      * (chunk, K) and row sums (chunk), w as uint8 and its sums when not in
@@ -143,11 +144,14 @@ static onyx_status qconv_prepare(onyx_prep *p)
 
     const int wconst = p->in_const && p->in_const[q.in.w] && W->data;
     const size_t M = (size_t)g->M, K = (size_t)q.K, C = (size_t)q.chunk;
+    /* several output channels on x86-64: int16 operands (igemm.h) */
+    q.wide = ONYX_IGEMM_WIDE && g->Mg > 1;
+    const size_t es = q.wide ? 2 : 1;
     size_t off = 0;
     q.s_col = off, off += align64(K * C);
-    q.s_row = off, off += align64(C * K);
+    q.s_row = off, off += align64(C * K * es);
     q.s_rs = off, off += align64(C * 4);
-    q.s_w = off, off += wconst ? 0 : align64(M * K);
+    q.s_w = off, off += wconst ? 0 : align64(M * K * es);
     q.s_ws = off, off += wconst ? 0 : align64(M * 4);
     q.s_zw = off, off += align64(M * 4);
     q.s_acc = off, off += q.qlinear ? align64((size_t)g->Mg * C * 4) : 0;
@@ -156,17 +160,17 @@ static onyx_status qconv_prepare(onyx_prep *p)
 
     const size_t head = align64(sizeof q);
     const size_t tbytes = align64((size_t)g->KK * sizeof(conv_tap));
-    const size_t wbytes = wconst ? align64(M * K) + align64(M * 4) : 0;
+    const size_t wbytes = wconst ? align64(M * K * es) + align64(M * 4) : 0;
     qconv_plan *qp = aligned_alloc(64, head + tbytes + wbytes);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     qp->taps = (conv_tap *)((char *)qp + head);
     conv_taps_make(qp->taps, &qp->geom);
     if (wconst) {
-        qp->Wu = (uint8_t *)qp + head + tbytes;
-        qp->wsums = (int32_t *)(qp->Wu + align64(M * K));
-        onyx_u8_from(qp->Wu, W->data, q.w_s8, (long)(M * K));
-        onyx_u8_row_sums(qp->wsums, qp->Wu, (long)K, (int)M, (int)K);
+        qp->Wu = (char *)qp + head + tbytes;
+        qp->wsums = (int32_t *)((char *)qp->Wu + align64(M * K * es));
+        onyx_u8_from(qp->Wu, q.wide, W->data, q.w_s8, (long)(M * K));
+        onyx_u8_row_sums(qp->wsums, qp->Wu, q.wide, (long)K, (int)M, (int)K);
     }
     p->params = qp;
     p->free_params = qconv_free;
@@ -197,15 +201,18 @@ SPATIAL_HOT static void im2col_u8(uint8_t *restrict col,
     }
 }
 
-/* rt (n, k) = col (k, n) transposed */
-SPATIAL_HOT static void transpose_u8(uint8_t *restrict rt,
+/* rt (n, k) = col (k, n) transposed, as uint8 or (wide) int16 */
+SPATIAL_HOT static void transpose_u8(void *restrict rt, int wide,
                                      const uint8_t *restrict col, int64_t k,
                                      int64_t n)
 {
     for (int64_t j0 = 0; j0 < n; j0 += 16)
         for (int64_t p = 0; p < k; p++)
             for (int64_t j = j0; j < j0 + 16 && j < n; j++)
-                rt[j * k + p] = col[p * n + j];
+                if (wide)
+                    ((int16_t *)rt)[j * k + p] = col[p * n + j];
+                else
+                    ((uint8_t *)rt)[j * k + p] = col[p * n + j];
 }
 
 /* y (Mg, cols; row stride ldy) = saturate(round((acc + bias[m]) mul[m]) +
@@ -250,14 +257,16 @@ QUANT_EXACT_DIV static onyx_status qconv_eval(onyx_exec *e)
         zw[m] = (has_zw ? quant_zp_at(e->in[q->in.zw], m) : 0) +
                 (q->w_s8 ? 128 : 0);
     const int zws = q->nzw > 1;
-    /* w (M, K) as uint8 and its row sums, unless prepare made them */
-    const uint8_t *Wu = q->Wu;
+    /* w (M, K) as unsigned bytes and its row sums, unless prepare made
+     * them */
+    const void *Wu = q->Wu;
     const int32_t *wsums = q->wsums;
     if (!Wu) {
-        onyx_u8_from((uint8_t *)(s + q->s_w), e->in[q->in.w]->data, q->w_s8,
+        onyx_u8_from(s + q->s_w, q->wide, e->in[q->in.w]->data, q->w_s8,
                      (long)(M * K));
-        Wu = (const uint8_t *)(s + q->s_w);
-        onyx_u8_row_sums((int32_t *)(s + q->s_ws), Wu, (long)K, (int)M, (int)K);
+        Wu = s + q->s_w;
+        onyx_u8_row_sums((int32_t *)(s + q->s_ws), Wu, q->wide, (long)K, (int)M,
+                         (int)K);
         wsums = (const int32_t *)(s + q->s_ws);
     }
     /* QLinearConv: the multiplier of each output channel */
@@ -272,7 +281,9 @@ QUANT_EXACT_DIV static onyx_status qconv_eval(onyx_exec *e)
         zy = (float)quant_zp_at(e->in[q->in.zy], 0);
         if (q->has_bias) bias = e->in[q->in.b]->data;
     }
-    uint8_t *col = (uint8_t *)(s + q->s_col), *rt = (uint8_t *)(s + q->s_row);
+    uint8_t *col = (uint8_t *)(s + q->s_col);
+    void *rt = s + q->s_row;
+    const size_t es = q->wide ? 2 : 1;
     int32_t *rsums = (int32_t *)(s + q->s_rs);
     const uint8_t flip = q->x_s8 ? 0x80 : 0;
     const uint8_t pad = (uint8_t)zx;
@@ -288,13 +299,15 @@ QUANT_EXACT_DIV static onyx_status qconv_eval(onyx_exec *e)
                 const int64_t p1 = p0 + q->chunk < P ? p0 + q->chunk : P;
                 const int64_t cols = p1 - p0;
                 im2col_u8(col, xg, flip, pad, p0, p1, cg, q->taps);
-                transpose_u8(rt, col, K, cols);
-                onyx_u8_row_sums(rsums, rt, (long)K, (int)cols, (int)K);
+                transpose_u8(rt, q->wide, col, K, cols);
+                onyx_u8_row_sums(rsums, rt, q->wide, (long)K, (int)cols,
+                                 (int)K);
                 /* acc (Mg, cols) = (W_g - zw) (Mg, K) @ (col - zx) */
                 int32_t *acc =
                     q->qlinear ? (int32_t *)(s + q->s_acc) : (int32_t *)yg + p0;
                 const long ldc = q->qlinear ? (long)cols : (long)P;
-                onyx_igemm_u8((int)Mg, (int)cols, (int)K, Wu + m0 * K, (long)K,
+                onyx_igemm_u8(q->wide, (int)Mg, (int)cols, (int)K,
+                              (const char *)Wu + (size_t)(m0 * K) * es, (long)K,
                               wsums + m0, zw + (zws ? m0 : 0), zws, rt, (long)K,
                               rsums, &zx, 0, acc, ldc);
                 if (q->qlinear)

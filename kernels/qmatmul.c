@@ -41,12 +41,14 @@ typedef struct {
     int64_t sa[ONYX_MAX_RANK], sb[ONYX_MAX_RANK]; /* batch strides */
     int64_t nbatch;
     int a_s8, b_s8;    /* int8 operands (flipped to uint8) */
+    int wide;          /* operands as int16 (igemm.h) */
     int nza, nzb;      /* zero point counts: 1, or M / N */
     int nsa, nsb, nsy; /* scale counts (QLinearMatMul) */
     onyx_dtype yt;     /* Y's dtype */
-    /* owned, after the plan in one block: B packed (N, K) and its column
-     * sums (N), when B is constant without batch; else NULL */
-    uint8_t *Bt;
+    /* owned, after the plan in one block: B packed (N, K) (onyx_u8_pack_t)
+     * and its column sums (N), when B is constant without batch; else
+     * NULL */
+    void *Bt;
     int32_t *bsums;
     /* scratch byte offsets: A as uint8 (M, K) when int8, B packed (N, K)
      * and its sums (N) when not in params, A's row sums (M), zero points
@@ -190,8 +192,11 @@ static onyx_status qmm_prepare(onyx_prep *p)
     const int packed = pack && p->in_const && p->in_const[q.in.b] && B->data;
     const size_t M = (size_t)q.M, N = (size_t)q.N, K = (size_t)q.K;
     size_t off = 0;
-    q.s_a = off, off += q.a_s8 ? align64(M * K) : 0;
-    q.s_bt = off, off += packed ? 0 : align64(N * K);
+    /* several rows on x86-64: int16 operands (igemm.h) */
+    q.wide = ONYX_IGEMM_WIDE && q.M > 1;
+    const size_t es = q.wide ? 2 : 1;
+    q.s_a = off, off += q.a_s8 || q.wide ? align64(M * K * es) : 0;
+    q.s_bt = off, off += packed ? 0 : align64(N * K * es);
     q.s_bs = off, off += packed ? 0 : align64(N * 4);
     q.s_as = off, off += align64(M * 4);
     q.s_z = off, off += align64((M + N) * 4);
@@ -201,14 +206,14 @@ static onyx_status qmm_prepare(onyx_prep *p)
 
     const size_t head = align64(sizeof q);
     qmm_plan *qp = aligned_alloc(
-        64, head + (packed ? align64(N * K) + align64(N * 4) : 0));
+        64, head + (packed ? align64(N * K * es) + align64(N * 4) : 0));
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     if (packed) {
-        qp->Bt = (uint8_t *)qp + head;
-        qp->bsums = (int32_t *)(qp->Bt + align64(N * K));
-        onyx_u8_pack_t(qp->Bt, qp->bsums, B->data, q.b_s8, (long)q.N, (int)q.K,
-                       (int)q.N);
+        qp->Bt = (char *)qp + head;
+        qp->bsums = (int32_t *)((char *)qp->Bt + align64(N * K * es));
+        onyx_u8_pack_t(qp->Bt, q.wide, qp->bsums, B->data, q.b_s8, (long)q.N,
+                       (int)q.K, (int)q.N);
     }
     p->params = qp;
     p->free_params = qmm_free;
@@ -277,25 +282,26 @@ static onyx_status qmm_eval(onyx_exec *e)
     int64_t idx[ONYX_MAX_RANK] = {0};
     int64_t oa = 0, ob = 0;
     for (int64_t t = 0; t < q->nbatch; t++) {
-        /* A[oa] (M, K) as uint8 and its row sums */
-        const uint8_t *a = A + oa;
-        if (q->a_s8) {
-            onyx_u8_from((uint8_t *)(s + q->s_a), a, 1, (long)M * K);
-            a = (const uint8_t *)(s + q->s_a);
+        /* A[oa] (M, K) as unsigned bytes (igemm.h) and its row sums */
+        const void *a = A + oa;
+        if (q->a_s8 || q->wide) {
+            onyx_u8_from(s + q->s_a, q->wide, a, q->a_s8, (long)M * K);
+            a = s + q->s_a;
         }
-        onyx_u8_row_sums(asums, a, K, M, K);
+        onyx_u8_row_sums(asums, a, q->wide, K, M, K);
         /* B[ob] (K, N) packed, unless prepare did it */
-        const uint8_t *bt = q->Bt;
+        const void *bt = q->Bt;
         const int32_t *bs = q->bsums;
         if (!bt) {
-            onyx_u8_pack_t((uint8_t *)(s + q->s_bt), (int32_t *)(s + q->s_bs),
+            onyx_u8_pack_t(s + q->s_bt, q->wide, (int32_t *)(s + q->s_bs),
                            B + ob, q->b_s8, N, K, N);
-            bt = (const uint8_t *)(s + q->s_bt);
+            bt = s + q->s_bt;
             bs = (const int32_t *)(s + q->s_bs);
         }
         int32_t *y = q->qlinear ? (int32_t *)(s + q->s_acc)
                                 : (int32_t *)Yt->data + t * M * N;
-        onyx_igemm_u8(M, N, K, a, K, asums, za, zas, bt, K, bs, zb, zbs, y, N);
+        onyx_igemm_u8(q->wide, M, N, K, a, K, asums, za, zas, bt, K, bs, zb,
+                      zbs, y, N);
         if (q->qlinear)
             qmm_requantize(q, e, y, (char *)Yt->data + t * M * N,
                            (float *)(s + q->s_mul));
