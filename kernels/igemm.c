@@ -1,10 +1,11 @@
 /* igemm.c - the 8-bit matrix product behind MatMulInteger, QLinearMatMul,
  * ConvInteger and QLinearConv (igemm.h). Both operands have their depth k
  * contiguous, so each element of C is a dot product of two rows; a tile of
- * IG_MR x IG_NR of them shares the loads of its rows. The loops are plain C
+ * MR x IG_NR of them shares the loads of its rows. The loops are plain C
  * that GCC vectorises at -O3 into widening multiply-adds: vmull.u8 and
- * vaddw.u16 on 32-bit NEON, umull and uaddw on AArch64 for bytes, pmaddwd
- * on x86-64 for the int16 form. The sums wrap in uint32, so no overflow is
+ * vaddw.u16 on 32-bit NEON, umull and uaddw on AArch64 for bytes (2 x 4
+ * tiles: 4 x 4 spills NEON's registers on armv7), pmaddwd on x86-64 for the
+ * int16 form (4 x 4 tiles). The sums wrap in uint32, so no overflow is
  * undefined. */
 #include "igemm.h"
 
@@ -25,7 +26,8 @@
 #define IG_CLONES
 #endif
 
-enum { IG_MR = 2, IG_NR = 4 };
+/* the largest tile: rows of X, rows of Y */
+enum { IG_MR = 4, IG_NR = 4 };
 
 /* element p of a row of bytes or (wide) int16s, as uint32 */
 static inline __attribute__((always_inline)) uint32_t at(const void *r,
@@ -110,32 +112,25 @@ static inline __attribute__((always_inline)) void
 dots_tile(const int wide, const int MR, const int NR, int k, const void *X,
           long ldx, const void *Y, long ldy, uint32_t acc[IG_MR][IG_NR])
 {
-    uint32_t a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0,
-             a13 = 0;
-    const void *x0 = X, *x1 = row(X, wide, MR > 1 ? 1 : 0, ldx);
-    const void *y0 = Y, *y1 = row(Y, wide, NR > 1 ? 1 : 0, ldy),
-               *y2 = row(Y, wide, NR > 2 ? 2 : 0, ldy),
-               *y3 = row(Y, wide, NR > 3 ? 3 : 0, ldy);
+    uint32_t a[IG_MR][IG_NR] = {{0}};
+    const void *x[IG_MR], *y[IG_NR];
+    for (int r = 0; r < MR; r++)
+        x[r] = row(X, wide, r, ldx);
+    for (int c = 0; c < NR; c++)
+        y[c] = row(Y, wide, c, ldy);
     for (int p = 0; p < k; p++) {
-        const int32_t u0 = (int32_t)at(x0, wide, p),
-                      u1 = (int32_t)at(x1, wide, p);
-        const int32_t v0 = (int32_t)at(y0, wide, p),
-                      v1 = (int32_t)at(y1, wide, p),
-                      v2 = (int32_t)at(y2, wide, p),
-                      v3 = (int32_t)at(y3, wide, p);
-        a00 += (uint32_t)(u0 * v0);
-        if (NR > 1) a01 += (uint32_t)(u0 * v1);
-        if (NR > 2) a02 += (uint32_t)(u0 * v2);
-        if (NR > 3) a03 += (uint32_t)(u0 * v3);
-        if (MR > 1) {
-            a10 += (uint32_t)(u1 * v0);
-            if (NR > 1) a11 += (uint32_t)(u1 * v1);
-            if (NR > 2) a12 += (uint32_t)(u1 * v2);
-            if (NR > 3) a13 += (uint32_t)(u1 * v3);
-        }
+        int32_t u[IG_MR], v[IG_NR];
+        for (int r = 0; r < MR; r++)
+            u[r] = (int32_t)at(x[r], wide, p);
+        for (int c = 0; c < NR; c++)
+            v[c] = (int32_t)at(y[c], wide, p);
+        for (int r = 0; r < MR; r++)
+            for (int c = 0; c < NR; c++)
+                a[r][c] += (uint32_t)(u[r] * v[c]);
     }
-    acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
-    acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
+    for (int r = 0; r < MR; r++)
+        for (int c = 0; c < NR; c++)
+            acc[r][c] = a[r][c];
 }
 
 /* C (MR, NR) from the tile's dot products and the zero point terms */
@@ -164,25 +159,25 @@ tile_store(const int MR, const int NR, int k, uint32_t acc[IG_MR][IG_NR],
                    zy + j * zy_step, zy_step, C + i * ldc + j, ldc);           \
     } while (0)
 
-/* the product for one element type (wide constant) */
+/* the product for one element type (wide constant), in tiles of MR x IG_NR */
 static inline __attribute__((always_inline)) void
-igemm(const int wide, int m, int n, int k, const void *X, long ldx,
-      const int32_t *sx, const int32_t *zx, int zx_step, const void *Y,
-      long ldy, const int32_t *sy, const int32_t *zy, int zy_step, int32_t *C,
-      long ldc)
+igemm(const int wide, const int MR, int m, int n, int k, const void *X,
+      long ldx, const int32_t *sx, const int32_t *zx, int zx_step,
+      const void *Y, long ldy, const int32_t *sy, const int32_t *zy,
+      int zy_step, int32_t *C, long ldc)
 {
     long i = 0;
-    for (; i + IG_MR <= m; i += IG_MR) {
+    for (; i + MR <= m; i += MR) {
         long j = 0;
         for (; j + IG_NR <= n; j += IG_NR)
-            IG_TILE(2, 4);
+            IG_TILE(MR, IG_NR);
         for (; j < n; j++)
-            IG_TILE(2, 1);
+            IG_TILE(MR, 1);
     }
     for (; i < m; i++) {
         long j = 0;
         for (; j + IG_NR <= n; j += IG_NR)
-            IG_TILE(1, 4);
+            IG_TILE(1, IG_NR);
         for (; j < n; j++)
             IG_TILE(1, 1);
     }
@@ -196,9 +191,9 @@ IG_CLONES IG_HOT void onyx_igemm_u8(int wide, int m, int n, int k,
                                     long ldc)
 {
     if (wide)
-        igemm(1, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step, C,
-              ldc);
+        igemm(1, 4, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step,
+              C, ldc);
     else
-        igemm(0, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step, C,
-              ldc);
+        igemm(0, 2, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step,
+              C, ldc);
 }

@@ -204,14 +204,15 @@ START_TEST(matmul_integer_2x3_3x2)
 }
 END_TEST
 
-/* The GEMM against a naive loop for sizes around its 2 x 4 tiles, int8
- * and uint8, with a zero point per row of A and per column of B. */
-START_TEST(matmul_integer_vs_naive)
+/* The GEMM against a naive loop for sizes around its tiles, int8 and
+ * uint8, with a zero point per row of A and per column of B: M = 5 takes
+ * the several-row path (int16 operands on x86-64), M = 1 the byte one. */
+static void matmul_integer_naive(int M)
 {
-    enum { M = 5, N = 7, K = 19 };
-    uint8_t a[M * K];
+    enum { MMAX = 5, N = 7, K = 19 };
+    uint8_t a[MMAX * K];
     int8_t b[K * N];
-    uint8_t za[M];
+    uint8_t za[MMAX];
     int8_t zb[N];
     srand(7);
     for (int i = 0; i < M * K; i++)
@@ -239,6 +240,12 @@ START_TEST(matmul_integer_vs_naive)
             ck_assert_int_eq(Y[i * N + j], s);
         }
     kt_free(y, 1);
+}
+
+START_TEST(matmul_integer_vs_naive)
+{
+    matmul_integer_naive(5);
+    matmul_integer_naive(1);
 }
 END_TEST
 
