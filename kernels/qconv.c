@@ -9,7 +9,8 @@
  * w's scale and zero point hold one value, or one per output channel. The
  * column matrix is made as uint8 with padding holding x's zero point (so
  * that it adds nothing), then transposed so that both operands of the
- * product have the depth contiguous. A constant w is converted to uint8
+ * product have the depth contiguous (as unsigned bytes, or int16 for
+ * several output channels on x86-64: igemm.h). A constant w is converted
  * with its row sums once, in prepare. */
 #include "igemm.h"
 #include "onyx_kernel.h"
@@ -46,12 +47,12 @@ typedef struct {
     int has_bias;
     onyx_dtype yt;
     /* owned, in the plan's block: the KK taps, and when w is constant, w as
-     * uint8 (M, K) and its row sums (M); else NULL */
+     * igemm's operand (M, K) and its row sums (M); else NULL */
     conv_tap *taps;
     void *Wu;
     int32_t *wsums;
     /* scratch byte offsets: the column matrix (K, chunk), its transpose
-     * (chunk, K) and row sums (chunk), w as uint8 and its sums when not in
+     * (chunk, K) and row sums (chunk), w converted and its sums when not in
      * params, the zero points of w (M), the int32 product (Mg, chunk) and
      * the multipliers (M) for QLinearConv */
     size_t s_col, s_row, s_rs, s_w, s_ws, s_zw, s_acc, s_mul;

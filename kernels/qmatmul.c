@@ -7,8 +7,8 @@
  *
  * Zero points and scales hold one value, or one per row of A (a's, y's) or
  * column of B (b's). A constant B without batch axes is packed in prepare
- * (transposed, as uint8, with its column sums); otherwise each batch of B is
- * packed into scratch. */
+ * (transposed, as unsigned bytes or int16 (igemm.h), with its column sums);
+ * otherwise each batch of B is packed into scratch. */
 #include "igemm.h"
 #include "onyx_kernel.h"
 #include "quant.h"
@@ -50,7 +50,8 @@ typedef struct {
      * NULL */
     void *Bt;
     int32_t *bsums;
-    /* scratch byte offsets: A as uint8 (M, K) when int8, B packed (N, K)
+    /* scratch byte offsets: A as igemm's operand (M, K) when int8 or wide,
+     * B packed (N, K)
      * and its sums (N) when not in params, A's row sums (M), zero points
      * (M + N), the int32 product (M, N) and the multipliers (N) for
      * QLinearMatMul */
