@@ -114,34 +114,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     memset(&q, 0, sizeof q);
     conv_geom *g = &q.geom;
     ONYX_TRY(conv_geom_begin(p, 0, g));
-    const onyx_tensor *X = p->in[CONV_X];
-    char sx[96];
     /* output size and pad begin per spatial axis, from auto_pad or pads */
-    for (int i = 0; i < g->nsp; i++) {
-        int a = 3 - g->nsp + i;
-        int64_t in = g->in[a], st = g->s[a], out, pb;
-        int64_t ke = (g->k[a] - 1) * g->d[a] + 1; /* dilated kernel */
-        if (g->auto_pad == PAD_SAME_UPPER || g->auto_pad == PAD_SAME_LOWER) {
-            out = ceil_div(in, st);
-            int64_t total = (out - 1) * st + ke - in;
-            if (total < 0) total = 0;
-            pb = g->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-        } else if (g->auto_pad == PAD_VALID) {
-            out = in >= ke ? (in - ke) / st + 1 : 0;
-            pb = 0;
-        } else {
-            int64_t span = in + g->pads[i] + g->pads[g->nsp + i];
-            out = span >= ke ? (span - ke) / st + 1 : 0;
-            pb = g->pads[i];
-        }
-        ONYX_CHECK(p, out >= 1,
-                   "kernel %lld (dilated %lld) does not fit spatial axis %d "
-                   "of X %s with its padding",
-                   (long long)g->k[a], (long long)ke, i,
-                   onyx_shape_str(X, sx, sizeof sx));
-        g->out[a] = out;
-        g->pb[a] = pb;
-    }
+    ONYX_TRY(conv_geom_out(p, g, p->in[CONV_X]));
     ONYX_TRY(conv_geom_end(p, g, p->out[CONV_Y]));
     q.K = g->Cg * g->KK;
     q.path = CONV_POINTWISE;

@@ -41,7 +41,9 @@
     X(MeanVarianceNormalization) X(LRN) X(NegativeLogLikelihoodLoss)           \
     X(SoftmaxCrossEntropyLoss) X(RoiAlign) X(GridSample) X(NonMaxSuppression)  \
     X(Det)
-#define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */
+#define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */      \
+    X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear)             \
+    X(MatMulInteger) X(QLinearMatMul) X(ConvInteger) X(QLinearConv)
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
 #define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */
 #define ONYX_OPS_MORE(X)                                                       \

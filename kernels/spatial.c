@@ -11,7 +11,14 @@ onyx_status conv_geom_begin(onyx_prep *p, int transposed, conv_geom *g)
     g->transposed = transposed;
     ONYX_TRY(onyx_need_dtype(p, GEOM_X, ONYX_MASK(ONYX_FLOAT)));
     ONYX_TRY(onyx_need_dtype(p, GEOM_W, ONYX_MASK(ONYX_FLOAT)));
-    const onyx_tensor *X = p->in[GEOM_X], *W = p->in[GEOM_W];
+    return conv_geom_init(p, transposed, p->in[GEOM_X], p->in[GEOM_W], g);
+}
+
+onyx_status conv_geom_init(onyx_prep *p, int transposed, const onyx_tensor *X,
+                           const onyx_tensor *W, conv_geom *g)
+{
+    memset(g, 0, sizeof *g);
+    g->transposed = transposed;
     char sx[96], sw[96];
     ONYX_CHECK(p, X->rank >= 3 && X->rank <= 5,
                "X %s must have rank 3, 4 or 5 (N, C, 1 to 3 spatial dims)",
@@ -81,6 +88,37 @@ onyx_status conv_geom_begin(onyx_prep *p, int transposed, conv_geom *g)
     return ONYX_OK;
 }
 
+onyx_status conv_geom_out(onyx_prep *p, conv_geom *g, const onyx_tensor *X)
+{
+    char sx[96];
+    for (int i = 0; i < g->nsp; i++) {
+        int a = 3 - g->nsp + i;
+        int64_t in = g->in[a], st = g->s[a], out, pb;
+        int64_t ke = (g->k[a] - 1) * g->d[a] + 1; /* dilated kernel */
+        if (g->auto_pad == PAD_SAME_UPPER || g->auto_pad == PAD_SAME_LOWER) {
+            out = ceil_div(in, st);
+            int64_t total = (out - 1) * st + ke - in;
+            if (total < 0) total = 0;
+            pb = g->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        } else if (g->auto_pad == PAD_VALID) {
+            out = in >= ke ? (in - ke) / st + 1 : 0;
+            pb = 0;
+        } else {
+            int64_t span = in + g->pads[i] + g->pads[g->nsp + i];
+            out = span >= ke ? (span - ke) / st + 1 : 0;
+            pb = g->pads[i];
+        }
+        ONYX_CHECK(p, out >= 1,
+                   "kernel %lld (dilated %lld) does not fit spatial axis %d "
+                   "of X %s with its padding",
+                   (long long)g->k[a], (long long)ke, i,
+                   onyx_shape_str(X, sx, sizeof sx));
+        g->out[a] = out;
+        g->pb[a] = pb;
+    }
+    return ONYX_OK;
+}
+
 onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y)
 {
     const onyx_tensor *B = p->n_in > GEOM_B ? p->in[GEOM_B] : NULL;
@@ -94,6 +132,12 @@ onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y)
                    g->transposed ? "W[1] * group" : "W[0]");
         g->has_bias = 1;
     }
+    return conv_geom_size(p, g, Y, ONYX_FLOAT);
+}
+
+onyx_status conv_geom_size(onyx_prep *p, conv_geom *g, onyx_tensor *Y,
+                           onyx_dtype yt)
+{
     ONYX_CHECK(p,
                (double)g->out[0] * (double)g->out[1] * (double)g->out[2] *
                        (double)(g->N * g->M) <
@@ -106,7 +150,7 @@ onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y)
         int64_t ydims[ONYX_MAX_RANK] = {g->N, g->M};
         for (int i = 0; i < g->nsp; i++)
             ydims[2 + i] = g->out[3 - g->nsp + i];
-        onyx_set_shape(Y, ONYX_FLOAT, g->nsp + 2, ydims);
+        onyx_set_shape(Y, yt, g->nsp + 2, ydims);
     }
     return ONYX_OK;
 }

@@ -115,6 +115,18 @@ typedef struct {
 onyx_status conv_geom_begin(onyx_prep *p, int transposed, conv_geom *g);
 onyx_status conv_geom_end(onyx_prep *p, conv_geom *g, onyx_tensor *Y);
 
+/* The same pieces for the quantized convolutions, whose X and W may be
+ * 8-bit and whose W and bias are not inputs 1 and 2:
+ * conv_geom_init is conv_geom_begin on X and W given apart, without a
+ * dtype check; conv_geom_out is Conv's rule for out[] and pb[] (from
+ * auto_pad or pads); conv_geom_size is conv_geom_end without B, Y of dtype
+ * yt. */
+onyx_status conv_geom_init(onyx_prep *p, int transposed, const onyx_tensor *X,
+                           const onyx_tensor *W, conv_geom *g);
+onyx_status conv_geom_out(onyx_prep *p, conv_geom *g, const onyx_tensor *X);
+onyx_status conv_geom_size(onyx_prep *p, conv_geom *g, onyx_tensor *Y,
+                           onyx_dtype yt);
+
 /* ---- the sweep, for eval ----
  * Conv sweeps the output positions over X (a gather); ConvTranspose sweeps
  * X's positions over the output (a scatter). Either way, under a kernel

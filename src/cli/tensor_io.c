@@ -126,6 +126,9 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
     } else if (!strcmp(descr, "|b1")) {
         dt = ONYX_BOOL;
         src_size = 1;
+    } else if (!strcmp(descr, "|i1") || !strcmp(descr, "|u1")) {
+        dt = descr[1] == 'i' ? ONYX_INT8 : ONYX_UINT8; /* quantized data */
+        src_size = 1;
     } else if (!strcmp(descr, "<f8")) {
         dt = ONYX_FLOAT;
         src_size = 8;
@@ -135,8 +138,8 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
         src_size = 4;
         convert = 2;
     } else
-        IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool; "
-               "float64 and int32 are converted)",
+        IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool, "
+               "int8, uint8; float64 and int32 are converted)",
                path, descr);
     if (*sh != '(') IOFAIL("%s: bad shape in .npy header", path);
     sh++;

@@ -86,8 +86,11 @@ int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
 {
     const onyx_tensor *y = n_out > 0 ? out[0] : NULL;
     int64_t ny = y ? onyx_numel(y) : 0;
-    if (!strcmp(op, "MatMul") && n_in >= 2 && in[0] && in[0]->rank >= 1) {
-        /* Y (..., M, N) = A (..., M, K) @ B (..., K, N) */
+    if ((!strcmp(op, "MatMul") || !strcmp(op, "MatMulInteger") ||
+         !strcmp(op, "QLinearMatMul")) &&
+        n_in >= 2 && in[0] && in[0]->rank >= 1) {
+        /* Y (..., M, N) = A (..., M, K) @ B (..., K, N); integer
+         * multiply-adds count as 2 as well */
         return mul_sat(2 * ny, in[0]->dims[in[0]->rank - 1]);
     }
     if (!strcmp(op, "Gemm") && n_in >= 2 && in[0] && in[0]->rank == 2) {
@@ -95,11 +98,15 @@ int64_t onyx_node_flops(const char *op, const onyx_tensor *const *in, int n_in,
                                                         : in[0]->dims[1];
         return mul_sat(2 * ny, k);
     }
-    if (!strcmp(op, "Conv") && n_in >= 2 && in[1] && in[1]->rank >= 2) {
+    const int qconv = !strcmp(op, "QLinearConv"); /* W is input 3 */
+    if ((!strcmp(op, "Conv") || !strcmp(op, "ConvInteger") || qconv) &&
+        n_in >= 2 + 2 * qconv && in[1 + 2 * qconv] &&
+        in[1 + 2 * qconv]->rank >= 2) {
         /* each output element: C/group * prod(kernel) multiply-adds */
+        const onyx_tensor *w = in[1 + 2 * qconv];
         int64_t per = 1;
-        for (int i = 1; i < in[1]->rank; i++)
-            per = mul_sat(per, in[1]->dims[i]);
+        for (int i = 1; i < w->rank; i++)
+            per = mul_sat(per, w->dims[i]);
         return mul_sat(2 * ny, per);
     }
     if (!strcmp(op, "ConvTranspose") && n_in >= 2 && in[0] && in[1] &&
