@@ -48,11 +48,12 @@ static const char *usage_info =
 static const char *usage_run =
     "usage: onyx run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
     "\n"
-    "Runs MODEL once. Inputs come from .npy (float32, int64, bool, C order;\n"
-    "float64/int32 are converted) or .pb (serialized TensorProto) files; "
-    "without\n"
-    "NAME= they are taken in graph order. Every output is written to\n"
-    "DIR/<output name>.npy (default DIR: .) and its name and shape printed.\n";
+    "Runs MODEL once. Inputs come from .npy (float32, float16, int64, bool, C\n"
+    "order; float64/int32 are converted, and float32 is rounded for a float16\n"
+    "or bfloat16 input) or .pb (serialized TensorProto) files; without NAME=\n"
+    "they are taken in graph order. Every output is written to\n"
+    "DIR/<output name>.npy (default DIR: .; bfloat16 as float32) and its name\n"
+    "and shape printed.\n";
 
 static const char *usage_test =
     "usage: onyx test PATH...\n"
@@ -63,8 +64,8 @@ static const char *usage_test =
     "one\n"
     "per line (relative to the file, the current folder, or $ONYX_TESTDATA,\n"
     "default /usr/share/libonnx-testdata/data). Compares every output\n"
-    "(|got - want| <= 1e-5 + 1e-3 |want| for floats, exact otherwise) and "
-    "prints\n"
+    "(|got - want| <= 1e-5 + 1e-3 |want| for floats, 1e-5 + 2^-7 |want| for\n"
+    "bfloat16, exact otherwise) and prints\n"
     "PASS, FAIL or SKIP per test, then `N passed, N failed, N skipped`.\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)

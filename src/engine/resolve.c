@@ -533,7 +533,9 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
  *   - a graph output declared float16 or bfloat16 that comes out float32 gets
  *     a narrowing Cast (round to nearest even) as the last step.
  * The graph inputs and outputs keep the dtype the model declares, so the
- * caller reads and writes half-precision bytes. */
+ * caller reads and writes half-precision bytes. Between ops, values the
+ * model computes in half precision keep float32's (as ONNX Runtime's CPU
+ * kernels do for float16): only Casts and the outputs round. */
 
 static int is_half(onyx_dtype t)
 {
