@@ -534,8 +534,9 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
  *     a narrowing Cast (round to nearest even) as the last step.
  * The graph inputs and outputs keep the dtype the model declares, so the
  * caller reads and writes half-precision bytes. Between ops, values the
- * model computes in half precision keep float32's (as ONNX Runtime's CPU
- * kernels do for float16): only Casts and the outputs round. */
+ * model computes in half precision keep float32's: only Casts and the
+ * outputs round (ONNX Runtime's CPU provider, which inserts Casts around
+ * the ops it has no float16 kernel for, does the same). */
 
 static int is_half(onyx_dtype t)
 {
