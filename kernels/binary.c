@@ -73,18 +73,44 @@ typedef void (*bin_fn)(void *y, const void *a, const void *b, const void *c,
         }                                                                      \
     }
 
-/* int64 arithmetic through uint64: overflow wraps (as numpy and PyTorch do)
- * instead of being undefined. */
+/* Integer arithmetic runs in 64 bits through uint64 and is narrowed back to
+ * the type: overflow wraps (as numpy and PyTorch do) instead of being
+ * undefined, and small types are not promoted to a possibly overflowing int
+ * (uint16 * uint16 would be). */
 #define U64(x) ((uint64_t)(x))
 
-/* C division truncates toward zero; x/0 gives 0 and INT64_MIN/-1 wraps,
- * rather than trapping. */
-static inline int64_t div_i64(int64_t a, int64_t b)
+/* Integer division by zero and INT_MIN / -1 trap on x86 (SIGFPE); numpy
+ * gives 0 for x / 0 and x % 0, and wraps INT_MIN / -1 to INT_MIN. So do
+ * these: division truncates toward zero (C); x / 0 = 0; x / -1 negates with
+ * wrap-around; x % 0 = 0 and x % -1 = 0. Narrowed to int8..int32 the
+ * results wrap like the type's own INT_MIN / -1 would. */
+static inline int64_t idiv_s64(int64_t a, int64_t b)
 {
     if (b == 0) return 0;
     if (b == -1) return (int64_t)(0 - U64(a));
     return a / b;
 }
+static inline uint64_t idiv_u64(uint64_t a, uint64_t b)
+{
+    return b ? a / b : 0;
+}
+/* fmod=1: C's remainder, with the sign of the dividend */
+static inline int64_t irem_s64(int64_t a, int64_t b)
+{
+    return (b == 0 || b == -1) ? 0 : a % b;
+}
+static inline uint64_t irem_u64(uint64_t a, uint64_t b)
+{
+    return b ? a % b : 0;
+}
+/* fmod=0: Python's a % b, with the sign of the divisor */
+static inline int64_t imod_s64(int64_t a, int64_t b)
+{
+    int64_t r = irem_s64(a, b);
+    return (r != 0 && (r < 0) != (b < 0)) ? (int64_t)(U64(r) + U64(b)) : r;
+}
+/* numpy.fmod for floats: the sign of the dividend (fmod=1) */
+#define FMOD_F32(a, b) fmodf(a, b)
 
 /* a^b for integers: square-and-multiply; negative exponents give 0 except
  * for bases 1 and -1. */
@@ -104,12 +130,25 @@ static inline int64_t pow_i64(int64_t a, int64_t b)
     return (int64_t)r;
 }
 
+/* BitShift: shifting by the type's width or more gives 0 (in C it would be
+ * undefined). */
+#define SHL(T, a, b) ((T)(U64(b) < 8 * sizeof(T) ? U64(a) << (b) : 0))
+#define SHR(T, a, b) ((T)(U64(b) < 8 * sizeof(T) ? U64(a) >> (b) : 0))
+
 /* NaN-propagating max/min, like numpy's maximum/minimum and torch.max */
 static inline float max_f32(float a, float b)
 {
     return (a > b || a != a) ? a : b;
 }
 static inline float min_f32(float a, float b)
+{
+    return (a < b || a != a) ? a : b;
+}
+static inline double max_f64(double a, double b)
+{
+    return (a > b || a != a) ? a : b;
+}
+static inline double min_f64(double a, double b)
 {
     return (a < b || a != a) ? a : b;
 }
@@ -122,32 +161,100 @@ BIN_FN(mul_f32, float, float, float, A * B)
 BIN_FN(div_f32, float, float, float, A / B)
 BIN_FN(max_f32_fn, float, float, float, max_f32(A, B))
 BIN_FN(min_f32_fn, float, float, float, min_f32(A, B))
-BIN_FN(add_i64, int64_t, int64_t, int64_t, (int64_t)(U64(A) + U64(B)))
-BIN_FN(sub_i64, int64_t, int64_t, int64_t, (int64_t)(U64(A) - U64(B)))
-BIN_FN(mul_i64, int64_t, int64_t, int64_t, (int64_t)(U64(A) * U64(B)))
-BIN_FN(div_i64_fn, int64_t, int64_t, int64_t, div_i64(A, B))
-BIN_FN(max_i64, int64_t, int64_t, int64_t, A > B ? A : B)
-BIN_FN(min_i64, int64_t, int64_t, int64_t, A < B ? A : B)
+BIN_FN(fmod_f32, float, float, float, fmodf(A, B))
+BIN_FN(add_f64, double, double, double, A + B)
+BIN_FN(sub_f64, double, double, double, A - B)
+BIN_FN(mul_f64, double, double, double, A * B)
+BIN_FN(div_f64, double, double, double, A / B)
+BIN_FN(max_f64_fn, double, double, double, max_f64(A, B))
+BIN_FN(min_f64_fn, double, double, double, min_f64(A, B))
+BIN_FN(fmod_f64, double, double, double, fmod(A, B))
+
+/* The integer dtypes: (short name, C type, unsigned type of its width, S for
+ * signed or U for unsigned). */
+#define INT_TYPES(X)                                                           \
+    X(i8, int8_t, uint8_t, S) X(i16, int16_t, uint16_t, S)                     \
+    X(i32, int32_t, uint32_t, S) X(i64, int64_t, uint64_t, S)                  \
+    X(u8, uint8_t, uint8_t, U) X(u16, uint16_t, uint16_t, U)                   \
+    X(u32, uint32_t, uint32_t, U) X(u64, uint64_t, uint64_t, U)
+
+/* a op b in 64 bits, signed or unsigned as the type is */
+#define DIV_S(a, b) U64(idiv_s64((int64_t)(a), (int64_t)(b)))
+#define DIV_U(a, b) idiv_u64(U64(a), U64(b))
+#define REM_S(a, b) U64(irem_s64((int64_t)(a), (int64_t)(b)))
+#define REM_U(a, b) irem_u64(U64(a), U64(b))
+#define MOD_S(a, b) U64(imod_s64((int64_t)(a), (int64_t)(b)))
+#define MOD_U(a, b) irem_u64(U64(a), U64(b)) /* no signs: the same */
+
+/* the arithmetic, comparison and min/max loops of one integer type; the
+ * results are narrowed through the unsigned type (wrap-around) */
+#define INT_FNS(n, T, UT, S)                                                   \
+    BIN_FN(add_##n, T, T, T, (T)(UT)(U64(A) + U64(B)))                         \
+    BIN_FN(sub_##n, T, T, T, (T)(UT)(U64(A) - U64(B)))                         \
+    BIN_FN(mul_##n, T, T, T, (T)(UT)(U64(A) * U64(B)))                         \
+    BIN_FN(div_##n, T, T, T, (T)(UT)DIV_##S(A, B))                             \
+    BIN_FN(mod_##n, T, T, T, (T)(UT)MOD_##S(A, B))                             \
+    BIN_FN(rem_##n, T, T, T, (T)(UT)REM_##S(A, B))                             \
+    BIN_FN(max_##n, T, T, T, A > B ? A : B)                                    \
+    BIN_FN(min_##n, T, T, T, A < B ? A : B)                                    \
+    BIN_FN(eq_##n, T, T, uint8_t, A == B)                                      \
+    BIN_FN(lt_##n, T, T, uint8_t, A < B)                                       \
+    BIN_FN(gt_##n, T, T, uint8_t, A > B)                                       \
+    BIN_FN(le_##n, T, T, uint8_t, A <= B)                                      \
+    BIN_FN(ge_##n, T, T, uint8_t, A >= B)
+INT_TYPES(INT_FNS)
+/* BitShift takes the unsigned types only */
+#define SHIFT_FNS(n, T)                                                        \
+    BIN_FN(shl_##n, T, T, T, SHL(T, A, B))                                     \
+    BIN_FN(shr_##n, T, T, T, SHR(T, A, B))
+SHIFT_FNS(u8, uint8_t)
+SHIFT_FNS(u16, uint16_t)
+SHIFT_FNS(u32, uint32_t)
+SHIFT_FNS(u64, uint64_t)
 
 BIN_FN(pow_f32_f32, float, float, float, powf(A, B))
-BIN_FN(pow_f32_i64, float, int64_t, float, powf(A, (float)B))
-BIN_FN(pow_i64_i64, int64_t, int64_t, int64_t, pow_i64(A, B))
-BIN_FN(pow_i64_f32, int64_t, float, int64_t, onyx_f2i(pow((double)A, (double)B)))
 BIN_FN(square_f32, float, float, float, ((void)B, A * A)) /* Pow(x, 2) */
+
+/* Pow of mixed types (the spec's T for the base, T1 for the exponent): the
+ * result has the base's type. A float base computes in double; an integer
+ * base with an integer exponent multiplies, with a float one it goes
+ * through double and is truncated. */
+#define POW_F(A, B) pow((double)(A), (double)(B))
+#define POW_I(A, B)                                                            \
+    _Generic((B), float: onyx_f2i(POW_F(A, B)),                               \
+             double: onyx_f2i(POW_F(A, B)),                                    \
+             default: pow_i64((int64_t)(A), (int64_t)(B)))
+#define POW_BASE_f32(A, B) ((float)POW_F(A, B))
+#define POW_BASE_f64(A, B) POW_F(A, B)
+#define POW_BASE_i32(A, B) ((int32_t)(uint32_t)U64(POW_I(A, B)))
+#define POW_BASE_i64(A, B) POW_I(A, B)
+/* the exponent types, then the base types */
+#define POW_EXPS(X, nb, TB)                                                    \
+    X(nb, TB, f32, float) X(nb, TB, f64, double) X(nb, TB, i8, int8_t)         \
+    X(nb, TB, i16, int16_t) X(nb, TB, i32, int32_t) X(nb, TB, i64, int64_t)    \
+    X(nb, TB, u8, uint8_t) X(nb, TB, u16, uint16_t) X(nb, TB, u32, uint32_t)   \
+    X(nb, TB, u64, uint64_t)
+#define POW_BASES(X, Y)                                                        \
+    X(Y, f32, float) X(Y, f64, double) X(Y, i32, int32_t) X(Y, i64, int64_t)
+#define POW_FN(nb, TB, ne, TE)                                                 \
+    BIN_FN(powx_##nb##_##ne, TB, TE, TB, POW_BASE_##nb(A, B))
+#define POW_FNS(X, nb, TB) POW_EXPS(X, nb, TB)
+POW_BASES(POW_FNS, POW_FN)
 
 BIN_FN(eq_f32, float, float, uint8_t, A == B)
 BIN_FN(lt_f32, float, float, uint8_t, A < B)
 BIN_FN(gt_f32, float, float, uint8_t, A > B)
 BIN_FN(le_f32, float, float, uint8_t, A <= B)
 BIN_FN(ge_f32, float, float, uint8_t, A >= B)
-BIN_FN(eq_i64, int64_t, int64_t, uint8_t, A == B)
-BIN_FN(lt_i64, int64_t, int64_t, uint8_t, A < B)
-BIN_FN(gt_i64, int64_t, int64_t, uint8_t, A > B)
-BIN_FN(le_i64, int64_t, int64_t, uint8_t, A <= B)
-BIN_FN(ge_i64, int64_t, int64_t, uint8_t, A >= B)
+BIN_FN(eq_f64, double, double, uint8_t, A == B)
+BIN_FN(lt_f64, double, double, uint8_t, A < B)
+BIN_FN(gt_f64, double, double, uint8_t, A > B)
+BIN_FN(le_f64, double, double, uint8_t, A <= B)
+BIN_FN(ge_f64, double, double, uint8_t, A >= B)
 BIN_FN(eq_b8, uint8_t, uint8_t, uint8_t, (A != 0) == (B != 0))
 BIN_FN(and_b8, uint8_t, uint8_t, uint8_t, (A != 0) & (B != 0))
 BIN_FN(or_b8, uint8_t, uint8_t, uint8_t, (A != 0) | (B != 0))
+BIN_FN(xor_b8, uint8_t, uint8_t, uint8_t, (A != 0) ^ (B != 0))
 
 BIN_FN(prelu_f32, float, float, float, A < 0 ? A * B : A)
 /* clang-format on */
@@ -170,6 +277,7 @@ BIN_FN(prelu_f32, float, float, float, A < 0 ? A * B : A)
         }                                                                      \
     }
 WHERE_FN(where_1, uint8_t)
+WHERE_FN(where_2, uint16_t)
 WHERE_FN(where_4, uint32_t)
 WHERE_FN(where_8, uint64_t)
 
@@ -184,31 +292,57 @@ typedef enum {
     K_PRELU,
 } bin_kind;
 
+enum { BIN_DTYPES = ONYX_BFLOAT16 + 1 };
+
 typedef struct {
     const char *name;
     bin_kind kind;
-    bin_fn f32, i64, b8; /* inner loop per input dtype; NULL: refused */
+    bin_fn fn[BIN_DTYPES]; /* inner loop per input dtype; NULL: refused */
 } bin_def;
 
+/* designated entries of fn[]: the float types, the integer types, bool */
+#define F32(op) [ONYX_FLOAT] = op##_f32
+#define F64(op) [ONYX_DOUBLE] = op##_f64
+#define INTS(op)                                                               \
+    [ONYX_INT8] = op##_i8, [ONYX_INT16] = op##_i16, [ONYX_INT32] = op##_i32,   \
+    [ONYX_INT64] = op##_i64, [ONYX_UINT8] = op##_u8, [ONYX_UINT16] = op##_u16, \
+    [ONYX_UINT32] = op##_u32, [ONYX_UINT64] = op##_u64
+#define UINTS(op)                                                              \
+    [ONYX_UINT8] = op##_u8, [ONYX_UINT16] = op##_u16,                          \
+    [ONYX_UINT32] = op##_u32, [ONYX_UINT64] = op##_u64
+#define B8(fn) [ONYX_BOOL] = fn
+
+/* Mod and BitShift pick their row by attribute: "Mod" is fmod=0 (integers
+ * only: the spec requires fmod=1 for floats), "Mod/fmod" fmod=1;
+ * "BitShift" is direction LEFT, "BitShift/right" RIGHT. */
 static const bin_def bin_defs[] = {
-    {"Add", K_ARITH, add_f32, add_i64, NULL},
-    {"Sub", K_ARITH, sub_f32, sub_i64, NULL},
-    {"Mul", K_ARITH, mul_f32, mul_i64, NULL},
-    {"Div", K_ARITH, div_f32, div_i64_fn, NULL},
-    {"Pow", K_POW, NULL, NULL, NULL},
-    {"Max", K_VARIADIC, max_f32_fn, max_i64, NULL},
-    {"Min", K_VARIADIC, min_f32_fn, min_i64, NULL},
-    {"Sum", K_VARIADIC, add_f32, add_i64, NULL},
-    {"Mean", K_VARIADIC, add_f32, NULL, NULL},
-    {"Equal", K_COMPARE, eq_f32, eq_i64, eq_b8},
-    {"Less", K_COMPARE, lt_f32, lt_i64, NULL},
-    {"Greater", K_COMPARE, gt_f32, gt_i64, NULL},
-    {"LessOrEqual", K_COMPARE, le_f32, le_i64, NULL},
-    {"GreaterOrEqual", K_COMPARE, ge_f32, ge_i64, NULL},
-    {"And", K_COMPARE, NULL, NULL, and_b8},
-    {"Or", K_COMPARE, NULL, NULL, or_b8},
-    {"Where", K_WHERE, NULL, NULL, NULL},
-    {"PRelu", K_PRELU, prelu_f32, NULL, NULL},
+    {"Add", K_ARITH, {F32(add), F64(add), INTS(add)}},
+    {"Sub", K_ARITH, {F32(sub), F64(sub), INTS(sub)}},
+    {"Mul", K_ARITH, {F32(mul), F64(mul), INTS(mul)}},
+    {"Div", K_ARITH, {F32(div), F64(div), INTS(div)}},
+    {"Mod", K_ARITH, {INTS(mod)}},
+    {"Mod/fmod", K_ARITH, {F32(fmod), F64(fmod), INTS(rem)}},
+    {"BitShift", K_ARITH, {UINTS(shl)}},
+    {"BitShift/right", K_ARITH, {UINTS(shr)}},
+    {"Pow", K_POW, {0}},
+    {"Max",
+     K_VARIADIC,
+     {[ONYX_FLOAT] = max_f32_fn, [ONYX_DOUBLE] = max_f64_fn, INTS(max)}},
+    {"Min",
+     K_VARIADIC,
+     {[ONYX_FLOAT] = min_f32_fn, [ONYX_DOUBLE] = min_f64_fn, INTS(min)}},
+    {"Sum", K_VARIADIC, {F32(add), F64(add), [ONYX_INT64] = add_i64}},
+    {"Mean", K_VARIADIC, {F32(add)}},
+    {"Equal", K_COMPARE, {F32(eq), F64(eq), INTS(eq), B8(eq_b8)}},
+    {"Less", K_COMPARE, {F32(lt), F64(lt), INTS(lt)}},
+    {"Greater", K_COMPARE, {F32(gt), F64(gt), INTS(gt)}},
+    {"LessOrEqual", K_COMPARE, {F32(le), F64(le), INTS(le)}},
+    {"GreaterOrEqual", K_COMPARE, {F32(ge), F64(ge), INTS(ge)}},
+    {"And", K_COMPARE, {B8(and_b8)}},
+    {"Or", K_COMPARE, {B8(or_b8)}},
+    {"Xor", K_COMPARE, {B8(xor_b8)}},
+    {"Where", K_WHERE, {0}},
+    {"PRelu", K_PRELU, {F32(prelu)}},
 };
 
 enum { BIN_MAX_INPUTS = 32 }; /* Sum/Max/Min/Mean inputs */
@@ -366,16 +500,11 @@ static void legacy_prelu_slope(const onyx_prep *p, onyx_tensor *slope)
 
 static bin_fn pick_fn(const bin_def *d, onyx_dtype t)
 {
-    switch (t) {
-    case ONYX_FLOAT: return d->f32;
-    case ONYX_INT64: return d->i64;
-    case ONYX_BOOL: return d->b8;
-    default: return NULL;
-    }
+    return (unsigned)t < BIN_DTYPES ? d->fn[t] : NULL;
 }
 
-/* Pow: float32 or int64 base; float32 or int64 exponent; a constant scalar
- * exponent 2 becomes a multiply. */
+/* Pow: a float32, float64, int32 or int64 base; an exponent of any numeric
+ * type; a constant scalar float32 exponent 2 becomes a multiply. */
 static bin_fn pick_pow(onyx_prep *p)
 {
     onyx_dtype tb = p->in[0]->dtype, te = p->in[1]->dtype;
@@ -386,24 +515,67 @@ static bin_fn pick_pow(onyx_prep *p)
             return square_f32;
         return pow_f32_f32;
     }
-    if (tb == ONYX_FLOAT && te == ONYX_INT64) return pow_f32_i64;
-    if (tb == ONYX_INT64 && te == ONYX_INT64) return pow_i64_i64;
-    if (tb == ONYX_INT64 && te == ONYX_FLOAT) return pow_i64_f32;
-    return NULL;
+#define POW_CASE_EXP(nb, TB, ne, TE) [DT_##ne] = powx_##nb##_##ne,
+#define POW_ROW(X, nb, TB)           [DT_##nb] = {POW_EXPS(X, nb, TB)},
+    enum {
+        DT_f32 = ONYX_FLOAT,
+        DT_f64 = ONYX_DOUBLE,
+        DT_i8 = ONYX_INT8,
+        DT_i16 = ONYX_INT16,
+        DT_i32 = ONYX_INT32,
+        DT_i64 = ONYX_INT64,
+        DT_u8 = ONYX_UINT8,
+        DT_u16 = ONYX_UINT16,
+        DT_u32 = ONYX_UINT32,
+        DT_u64 = ONYX_UINT64
+    };
+    static const bin_fn table[BIN_DTYPES][BIN_DTYPES] = {
+        POW_BASES(POW_ROW, POW_CASE_EXP)};
+#undef POW_ROW
+#undef POW_CASE_EXP
+    if ((unsigned)tb >= BIN_DTYPES || (unsigned)te >= BIN_DTYPES) return NULL;
+    return table[tb][te];
+}
+
+/* The row of an op whose loop an attribute chooses (Mod, BitShift). */
+static onyx_status bin_variant(onyx_prep *p, const bin_def **d)
+{
+    if (strcmp((*d)->name, "Mod") == 0) {
+        int64_t fm = onyx_attr_int(p, "fmod", 0);
+        ONYX_CHECK(p, fm == 0 || fm == 1, "Mod fmod %lld must be 0 or 1",
+                   (long long)fm);
+        onyx_dtype t = p->n_in >= 1 && p->in[0] ? p->in[0]->dtype : 0;
+        ONYX_CHECK(p,
+                   fm == 1 || !(t == ONYX_FLOAT || t == ONYX_DOUBLE ||
+                                t == ONYX_FLOAT16 || t == ONYX_BFLOAT16),
+                   "Mod of %s inputs needs fmod=1 (the spec's rule for "
+                   "floats)",
+                   onyx_dtype_name(t));
+        if (fm) *d = bin_find("Mod/fmod");
+    } else if (strcmp((*d)->name, "BitShift") == 0) {
+        const char *dir = onyx_attr_string(p, "direction", "");
+        if (strcmp(dir, "RIGHT") == 0)
+            *d = bin_find("BitShift/right");
+        else
+            ONYX_CHECK(p, strcmp(dir, "LEFT") == 0,
+                       "BitShift direction '%s' must be LEFT or RIGHT", dir);
+    }
+    return ONYX_OK;
 }
 
 static onyx_status bin_prepare(onyx_prep *p)
 {
     const bin_def *d = bin_find(p->op_type);
     ONYX_CHECK(p, d != NULL, "op %s is not a broadcasting op", p->op_type);
-    ONYX_CHECK(p, p->n_out >= 1, "%s needs one output", d->name);
+    ONYX_TRY(bin_variant(p, &d));
+    ONYX_CHECK(p, p->n_out >= 1, "%s needs one output", p->op_type);
     int want = d->kind == K_WHERE ? 3 : 2;
     if (d->kind == K_VARIADIC) {
         ONYX_CHECK(p, p->n_in >= 1 && p->n_in <= BIN_MAX_INPUTS,
-                   "%s takes 1 to %d inputs, got %d", d->name, BIN_MAX_INPUTS,
-                   p->n_in);
+                   "%s takes 1 to %d inputs, got %d", p->op_type,
+                   BIN_MAX_INPUTS, p->n_in);
     } else {
-        ONYX_CHECK(p, p->n_in == want, "%s takes %d inputs, got %d", d->name,
+        ONYX_CHECK(p, p->n_in == want, "%s takes %d inputs, got %d", p->op_type,
                    want, p->n_in);
     }
     for (int i = 0; i < p->n_in; i++)
@@ -426,20 +598,21 @@ static onyx_status bin_prepare(onyx_prep *p)
         ONYX_CHECK(p, tx == p->in[2]->dtype,
                    "Where X is %s but Y is %s: they must match",
                    onyx_dtype_name(tx), onyx_dtype_name(p->in[2]->dtype));
-        ONYX_TRY(onyx_need_dtype(p, 1,
-                                 ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64) |
-                                     ONYX_MASK(ONYX_INT32) |
-                                     ONYX_MASK(ONYX_BOOL)));
         size_t es = onyx_dtype_size(tx);
-        fn = es == 1 ? where_1 : es == 4 ? where_4 : where_8;
+        ONYX_CHECK(p, es != 0 && tx != ONYX_STRING,
+                   "Where does not take %s inputs", onyx_dtype_name(tx));
+        fn = es == 1   ? where_1
+             : es == 2 ? where_2
+             : es == 4 ? where_4
+                       : where_8;
         ydt = tx;
     } else if (d->kind == K_POW) {
         ONYX_TRY(legacy_broadcast(p, &shapes[1]));
         fn = pick_pow(p);
         if (!fn)
             return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
-                             "Pow takes a float32 or int64 base and exponent, "
-                             "got %s ^ %s",
+                             "Pow takes a float32, float64, int32 or int64 "
+                             "base and a numeric exponent, got %s ^ %s",
                              onyx_dtype_name(t0),
                              onyx_dtype_name(p->in[1]->dtype));
         ydt = t0;
@@ -451,7 +624,7 @@ static onyx_status bin_prepare(onyx_prep *p)
         fn = pick_fn(d, t0);
         if (!fn)
             return onyx_fail(p, ONYX_ERR_UNSUPPORTED,
-                             "%s does not take %s inputs", d->name,
+                             "%s does not take %s inputs", p->op_type,
                              onyx_dtype_name(t0));
         ydt = d->kind == K_COMPARE ? ONYX_BOOL : t0;
         if (d->kind == K_ARITH || d->kind == K_COMPARE)
@@ -542,5 +715,8 @@ BIN_OP(LessOrEqual)
 BIN_OP(GreaterOrEqual)
 BIN_OP(And)
 BIN_OP(Or)
+BIN_OP(Xor)
+BIN_OP(Mod)
+BIN_OP(BitShift)
 BIN_OP(Where)
 BIN_OP(PRelu)

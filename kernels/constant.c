@@ -6,9 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Constant and ConstantOfShape only copy bytes, so they also make float16
+ * and bfloat16 values (which the engine widens for the ops that read them:
+ * see resolve.c) */
 static int is_data_type(onyx_dtype t)
 {
-    return t > 0 && t < 32 && (ONYX_DATA_DTYPES & ONYX_MASK(t));
+    return t > 0 && t < 32 &&
+           ((ONYX_DATA_DTYPES | ONYX_MASK(ONYX_FLOAT16) |
+             ONYX_MASK(ONYX_BFLOAT16)) &
+            ONYX_MASK(t));
 }
 
 /* params of Constant and ConstantOfShape: the bytes to write */

@@ -1,6 +1,7 @@
 /* cumsum.c - CumSum along one axis (inclusive or exclusive, forward or
- * reverse), float32 or int64. X is viewed as (outer, n, inner) and the sum
- * runs along n, one row of inner elements at a time. */
+ * reverse), of float32, float64, int32, int64, uint32 or uint64. X is viewed as
+ * (outer, n, inner) and the sum runs along n, one row of inner elements at a
+ * time. */
 #include "onyx_kernel.h"
 
 #include <stdlib.h>
@@ -12,7 +13,8 @@ typedef struct {
     int rank;
     int64_t dims[ONYX_MAX_RANK]; /* X's shape, for an axis known only in eval */
     int axis;                    /* -1: read the axis input in eval */
-    int exclusive, reverse, is_int;
+    int exclusive, reverse;
+    onyx_dtype dtype;
 } cumsum_params;
 
 /* (outer, n, inner) of dims around axis */
@@ -51,11 +53,16 @@ static void split_at(const int64_t *dims, int rank, int axis, int64_t *outer,
         }                                                                      \
     }
 
-#define ADD_F32(a, b) ((a) + (b))
-/* int64 sums wrap (as numpy's do) instead of overflowing */
+#define ADD_F(a, b) ((a) + (b))
+/* integer sums wrap (as numpy's do) instead of overflowing */
 #define ADD_I64(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
-CUMSUM_LOOP(float, f32, ADD_F32)
+#define ADD_I32(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b)))
+CUMSUM_LOOP(float, f32, ADD_F)
+CUMSUM_LOOP(double, f64, ADD_F)
 CUMSUM_LOOP(int64_t, i64, ADD_I64)
+CUMSUM_LOOP(int32_t, i32, ADD_I32)
+CUMSUM_LOOP(uint64_t, u64, ADD_F)
+CUMSUM_LOOP(uint32_t, u32, ADD_F)
 
 /* Normalise the value of the axis tensor; 0 on success. */
 static int read_axis(const onyx_tensor *A, int rank, int *axis)
@@ -71,7 +78,10 @@ static int read_axis(const onyx_tensor *A, int rank, int *axis)
 static onyx_status cumsum_prepare(onyx_prep *p)
 {
     ONYX_TRY(onyx_need_dtype(p, CS_X,
-                             ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_INT64)));
+                             ONYX_MASK(ONYX_FLOAT) | ONYX_MASK(ONYX_DOUBLE) |
+                                 ONYX_MASK(ONYX_INT64) | ONYX_MASK(ONYX_INT32) |
+                                 ONYX_MASK(ONYX_UINT64) |
+                                 ONYX_MASK(ONYX_UINT32)));
     ONYX_TRY(onyx_need_dtype(p, CS_AXIS,
                              ONYX_MASK(ONYX_INT32) | ONYX_MASK(ONYX_INT64)));
     const onyx_tensor *X = p->in[CS_X], *A = p->in[CS_AXIS];
@@ -100,7 +110,7 @@ static onyx_status cumsum_prepare(onyx_prep *p)
     cp->axis = p->in_const[CS_AXIS] ? axis : -1;
     cp->exclusive = (int)exclusive;
     cp->reverse = (int)reverse;
-    cp->is_int = X->dtype == ONYX_INT64;
+    cp->dtype = X->dtype;
     onyx_set_shape(p->out[CS_Y], X->dtype, X->rank, X->dims);
     return ONYX_OK;
 }
@@ -115,12 +125,18 @@ static onyx_status cumsum_eval(onyx_exec *e)
     }
     int64_t outer, n, inner;
     split_at(cp->dims, cp->rank, axis, &outer, &n, &inner);
-    if (cp->is_int)
-        cumsum_i64(e->out[CS_Y]->data, e->in[CS_X]->data, outer, n, inner,
-                   cp->exclusive, cp->reverse);
-    else
-        cumsum_f32(e->out[CS_Y]->data, e->in[CS_X]->data, outer, n, inner,
-                   cp->exclusive, cp->reverse);
+    void *y = e->out[CS_Y]->data;
+    const void *x = e->in[CS_X]->data;
+    const int ex = cp->exclusive, rv = cp->reverse;
+    switch (cp->dtype) {
+    case ONYX_FLOAT: cumsum_f32(y, x, outer, n, inner, ex, rv); break;
+    case ONYX_DOUBLE: cumsum_f64(y, x, outer, n, inner, ex, rv); break;
+    case ONYX_INT64: cumsum_i64(y, x, outer, n, inner, ex, rv); break;
+    case ONYX_INT32: cumsum_i32(y, x, outer, n, inner, ex, rv); break;
+    case ONYX_UINT64: cumsum_u64(y, x, outer, n, inner, ex, rv); break;
+    case ONYX_UINT32: cumsum_u32(y, x, outer, n, inner, ex, rv); break;
+    default: break; /* prepare admits no other type */
+    }
     return ONYX_OK;
 }
 

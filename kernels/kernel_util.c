@@ -206,6 +206,68 @@ onyx_status onyx_need_dtype(onyx_prep *p, int i, unsigned mask)
     return ONYX_OK;
 }
 
+float onyx_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f,
+             m = h & 0x3ff, x;
+    if (e == 0x1f) {
+        x = sign | 0x7f800000 | m << 13; /* inf, NaN (payload kept) */
+    } else if (e != 0) {
+        x = sign | (e + 112) << 23 | m << 13; /* rebias 15 -> 127 */
+    } else {
+        float v = (float)m * 0x1p-24f; /* zero or subnormal: exact */
+        return sign ? -v : v;
+    }
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+uint16_t onyx_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint16_t sign = (uint16_t)(x >> 16 & 0x8000);
+    uint32_t ax = x & 0x7fffffff;
+    if (ax > 0x7f800000) /* NaN: quiet, top of the payload kept */
+        return (uint16_t)(sign | 0x7e00 | (ax >> 13 & 0x3ff));
+    if (ax >= 0x477ff000) /* >= 65520 (halfway above 65504, the largest) */
+        return sign | 0x7c00;
+    if (ax <= 0x33000000) /* <= 2^-25: half the smallest subnormal, ties */
+        return sign;      /* to the even 0 */
+    uint32_t h, rem, half;
+    if (ax < 0x38800000) { /* below 2^-14: a subnormal, m * 2^-24 */
+        uint32_t m = (ax & 0x7fffff) | 0x800000, shift = 126 - (ax >> 23);
+        h = m >> shift;
+        rem = m & ((1u << shift) - 1);
+        half = 1u << (shift - 1);
+    } else { /* normal: rebias 127 -> 15, keep 10 mantissa bits */
+        uint32_t r = ax - 0x38000000;
+        h = r >> 13;
+        rem = r & 0x1fff;
+        half = 0x1000;
+    }
+    if (rem > half || (rem == half && (h & 1))) h++; /* may carry: fine */
+    return (uint16_t)(sign | h);
+}
+
+float onyx_bf16_to_f32(uint16_t h)
+{
+    uint32_t x = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+uint16_t onyx_f32_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)(x >> 16 | 0x40);
+    return (uint16_t)((x + 0x7fff + (x >> 16 & 1)) >>
+                      16); /* overflows to inf */
+}
+
 int64_t onyx_get_int(const onyx_tensor *t, int64_t k)
 {
     switch (t->dtype) {
@@ -216,6 +278,12 @@ int64_t onyx_get_int(const onyx_tensor *t, int64_t k)
     case ONYX_BOOL:
     case ONYX_UINT8: return ((const uint8_t *)t->data)[k];
     case ONYX_INT8: return ((const int8_t *)t->data)[k];
+    case ONYX_INT16: return ((const int16_t *)t->data)[k];
+    case ONYX_UINT16: return ((const uint16_t *)t->data)[k];
+    case ONYX_UINT32: return ((const uint32_t *)t->data)[k];
+    case ONYX_UINT64: return (int64_t)((const uint64_t *)t->data)[k];
+    case ONYX_FLOAT16:
+    case ONYX_BFLOAT16: return onyx_f2i(onyx_get_double(t, k));
     default: return 0;
     }
 }
@@ -225,6 +293,9 @@ double onyx_get_double(const onyx_tensor *t, int64_t k)
     switch (t->dtype) {
     case ONYX_FLOAT: return ((const float *)t->data)[k];
     case ONYX_DOUBLE: return ((const double *)t->data)[k];
+    case ONYX_FLOAT16: return onyx_f16_to_f32(((const uint16_t *)t->data)[k]);
+    case ONYX_BFLOAT16: return onyx_bf16_to_f32(((const uint16_t *)t->data)[k]);
+    case ONYX_UINT64: return (double)((const uint64_t *)t->data)[k];
     default: return (double)onyx_get_int(t, k);
     }
 }

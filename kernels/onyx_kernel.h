@@ -218,7 +218,18 @@ static inline int64_t onyx_f2i(double v)
     return (int64_t)v;
 }
 
-/* Read element k of an int64/int32 or float tensor as int64 / double. */
+/* Half precision (the bits of one element): float16 is IEEE binary16,
+ * bfloat16 the top half of a float32. Narrowing rounds to nearest even;
+ * infinities and NaNs stay what they are (a NaN stays a quiet NaN), float16
+ * overflow gives infinity and its underflow subnormals or zero. Widening is
+ * exact. */
+float onyx_f16_to_f32(uint16_t h);
+uint16_t onyx_f32_to_f16(float f);
+float onyx_bf16_to_f32(uint16_t h);
+uint16_t onyx_f32_to_bf16(float f);
+
+/* Read element k of an integer, bool or float (float16 and bfloat16
+ * included) tensor as int64 / double. */
 int64_t onyx_get_int(const onyx_tensor *t, int64_t k);
 double onyx_get_double(const onyx_tensor *t, int64_t k);
 

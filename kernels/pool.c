@@ -5,7 +5,8 @@
  * input positions its window covers (clipped to the input, and to the padded
  * input for count_include_pad); eval builds each output row tap by tap, in
  * loops without bounds checks. 1-D and 2-D pools run as 3-D ones with
- * leading dims of 1. */
+ * leading dims of 1. MaxPool also takes int8 and uint8: they are pooled as
+ * float32 (exactly) in scratch. */
 #include "onyx_kernel.h"
 #include "spatial.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     int64_t S_in, S_out;             /* products of in[] and out[] */
     int64_t istr[3]; /* Indices: stride of each axis (storage_order) */
     int count_include_pad;
+    onyx_dtype dtype; /* X's: float32, or int8/uint8 (MaxPool) */
     pool_win *win[3]; /* win[a][o], o < out[a]: points into wins */
     pool_win wins[];
 } pool_plan;
@@ -69,7 +71,9 @@ static onyx_status global_prepare(onyx_prep *p, pool_kind kind)
 
 static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
 {
-    ONYX_TRY(onyx_need_dtype(p, POOL_X, ONYX_MASK(ONYX_FLOAT)));
+    unsigned ints = ONYX_MASK(ONYX_INT8) | ONYX_MASK(ONYX_UINT8);
+    ONYX_TRY(onyx_need_dtype(
+        p, POOL_X, ONYX_MASK(ONYX_FLOAT) | (kind == POOL_MAX ? ints : 0)));
     const onyx_tensor *X = p->in[POOL_X];
     char sx[96];
     ONYX_CHECK(p, X->rank >= 3 && X->rank <= 5,
@@ -190,8 +194,9 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         }
     }
 
+    q->dtype = X->dtype;
     if (p->out[POOL_Y])
-        onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+        onyx_set_shape(p->out[POOL_Y], X->dtype, X->rank, ydims);
     if (p->n_out > POOL_INDICES && p->out[POOL_INDICES]) {
         ONYX_CHECK(p, kind == POOL_MAX, "only MaxPool has an Indices output");
         onyx_set_shape(p->out[POOL_INDICES], ONYX_INT64, X->rank, ydims);
@@ -199,6 +204,11 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
         if (!p->out[POOL_Y])
             p->scratch_bytes = (size_t)(q->NC * q->S_out) * sizeof(float);
     }
+    /* int8/uint8: X and Y as float32 in scratch, [X (NC, S_in)][Y (NC,
+     * S_out)] */
+    if (q->dtype != ONYX_FLOAT)
+        p->scratch_bytes =
+            (size_t)(q->NC * (q->S_in + q->S_out)) * sizeof(float);
     return ONYX_OK;
 }
 
@@ -330,9 +340,40 @@ SPATIAL_HOT static float max_f32(const float *x, int64_t n)
     return best;
 }
 
+/* MaxPool of int8/uint8: widen X into scratch, pool, narrow Y back (the
+ * maxima are input values, so in range; a window all padding gives the
+ * type's minimum). */
+static onyx_status pool_eval_int8(onyx_exec *e, const pool_plan *q)
+{
+    const int64_t nx = q->NC * q->S_in, ny = q->NC * q->S_out;
+    float *xf = e->scratch, *yf = xf + nx;
+    const int is_u8 = q->dtype == ONYX_UINT8;
+    const void *X = e->in[POOL_X]->data;
+    for (int64_t i = 0; i < nx; i++)
+        xf[i] = is_u8 ? ((const uint8_t *)X)[i] : ((const int8_t *)X)[i];
+    int64_t *I = e->n_out > POOL_INDICES && e->out[POOL_INDICES]
+                     ? e->out[POOL_INDICES]->data
+                     : NULL;
+    for (int64_t nc = 0; nc < q->NC; nc++)
+        pool_plane(yf + nc * q->S_out, I ? I + nc * q->S_out : NULL,
+                   nc * q->S_in, xf + nc * q->S_in, q);
+    if (!e->out[POOL_Y]) return ONYX_OK;
+    void *Y = e->out[POOL_Y]->data;
+    for (int64_t i = 0; i < ny; i++) {
+        float lo = is_u8 ? 0.0f : -128.0f, v = yf[i] < lo ? lo : yf[i];
+        if (is_u8)
+            ((uint8_t *)Y)[i] = (uint8_t)v;
+        else
+            ((int8_t *)Y)[i] = (int8_t)v;
+    }
+    return ONYX_OK;
+}
+
 SPATIAL_HOT static onyx_status pool_eval(onyx_exec *e)
 {
     const pool_plan *q = e->params;
+    if (q->dtype != ONYX_FLOAT && q->dtype != ONYX_UNDEFINED)
+        return pool_eval_int8(e, q);
     const float *X = e->in[POOL_X]->data;
     float *Y = e->out[POOL_Y] ? e->out[POOL_Y]->data : e->scratch;
     int64_t *I = e->n_out > POOL_INDICES && e->out[POOL_INDICES]

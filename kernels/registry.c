@@ -44,7 +44,8 @@
 #define ONYX_OPS_QUANT(X)    /* quantized tensors and integer products */      \
     X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear)             \
     X(MatMulInteger) X(QLinearMatMul) X(ConvInteger) X(QLinearConv)
-#define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */
+#define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */       \
+    X(Xor) X(Mod) X(BitShift) X(CastLike)
 #define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */
 #define ONYX_OPS_MORE(X)                                                       \
     ONYX_OPS_INDEXING(X) ONYX_OPS_MATH(X) ONYX_OPS_QUANT(X)                    \

@@ -37,6 +37,11 @@ typedef enum {
 #define F32  ONYX_MASK(ONYX_FLOAT)
 #define I64  ONYX_MASK(ONYX_INT64)
 #define BOOL ONYX_MASK(ONYX_BOOL)
+/* the integer types besides int64 that Clip takes (clip_int below) */
+#define CLIP_INTS                                                              \
+    (ONYX_MASK(ONYX_INT8) | ONYX_MASK(ONYX_INT16) | ONYX_MASK(ONYX_INT32) |    \
+     ONYX_MASK(ONYX_UINT8) | ONYX_MASK(ONYX_UINT16) | ONYX_MASK(ONYX_UINT32) | \
+     ONYX_MASK(ONYX_UINT64))
 
 /* Attributes a, b of each op with their ONNX defaults (names NULL: none). */
 typedef struct {
@@ -76,7 +81,7 @@ static const unary_def unary_defs[] = {
     {"Round", U_ROUND, F32, NULL, 0, NULL, 0},
     {"Sign", U_SIGN, F32 | I64, NULL, 0, NULL, 0},
     {"ThresholdedRelu", U_THRESHOLDEDRELU, F32, "alpha", 1.0f, NULL, 0},
-    {"Clip", U_CLIP, F32 | I64, NULL, 0, NULL, 0},
+    {"Clip", U_CLIP, F32 | I64 | CLIP_INTS, NULL, 0, NULL, 0},
     {"Not", U_NOT, BOOL, NULL, 0, NULL, 0},
     {"Tan", U_TAN, F32, NULL, 0, NULL, 0},
     {"Sinh", U_SINH, F32, NULL, 0, NULL, 0},
@@ -406,6 +411,35 @@ static void unary_i64(unary_kind kind, int64_t *y, const int64_t *x, int64_t n,
     }
 }
 
+/* Clip of the integer types but int64 (opset 12+): y = min(max(x, lo), hi),
+ * a bound NULL when omitted (the type's own limit then). */
+#define CLIP_INT(T, TMIN, TMAX)                                                \
+    {                                                                          \
+        T *y = yv;                                                             \
+        const T *x = xv;                                                       \
+        const T lo = pl ? *(const T *)pl : TMIN,                               \
+                hi = ph ? *(const T *)ph : TMAX;                               \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            T v = x[i] < lo ? lo : x[i];                                       \
+            y[i] = v > hi ? hi : v;                                            \
+        }                                                                      \
+        break;                                                                 \
+    }
+static void clip_int(onyx_dtype dt, void *yv, const void *xv, int64_t n,
+                     const void *pl, const void *ph)
+{
+    switch (dt) {
+    case ONYX_INT8: CLIP_INT(int8_t, INT8_MIN, INT8_MAX)
+    case ONYX_INT16: CLIP_INT(int16_t, INT16_MIN, INT16_MAX)
+    case ONYX_INT32: CLIP_INT(int32_t, INT32_MIN, INT32_MAX)
+    case ONYX_UINT8: CLIP_INT(uint8_t, 0, UINT8_MAX)
+    case ONYX_UINT16: CLIP_INT(uint16_t, 0, UINT16_MAX)
+    case ONYX_UINT32: CLIP_INT(uint32_t, 0, UINT32_MAX)
+    case ONYX_UINT64: CLIP_INT(uint64_t, 0, UINT64_MAX)
+    default: break; /* prepare admits no other type */
+    }
+}
+
 /* The Clip bound in input i, or dflt when it is omitted or empty. */
 static const void *clip_bound(const onyx_exec *e, int i)
 {
@@ -439,6 +473,9 @@ static onyx_status unary_eval(onyx_exec *e)
             if (ph) hi = *ph;
         }
         unary_i64(u->kind, Y->data, X->data, n, lo, hi);
+    } else if (u->kind == U_CLIP) {
+        clip_int(u->dtype, Y->data, X->data, n, clip_bound(e, CLIP_IN_MIN),
+                 clip_bound(e, CLIP_IN_MAX));
     } else { /* bool: Not */
         const uint8_t *x = X->data;
         uint8_t *y = Y->data;

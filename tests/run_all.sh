@@ -50,6 +50,9 @@ sh tests/node/check.sh bin/onyx "$OUT/node"
 step "third-party models against ONNX Runtime (tests/thirdparty/)"
 /usr/bin/python3 tests/thirdparty/silero_vad.py bin/onyx "$OUT/silero"
 
+step "half-precision models (float16, bfloat16) against float32"
+/usr/bin/python3 tests/models/half_models.py bin/onyx "$OUT/half"
+
 step "the onyx command's interface"
 sh tests/cli/check.sh bin/onyx "$OUT/cli"
 

@@ -129,6 +129,9 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
     } else if (!strcmp(descr, "|i1") || !strcmp(descr, "|u1")) {
         dt = descr[1] == 'i' ? ONYX_INT8 : ONYX_UINT8; /* quantized data */
         src_size = 1;
+    } else if (!strcmp(descr, "<f2")) {
+        dt = ONYX_FLOAT16;
+        src_size = 2;
     } else if (!strcmp(descr, "<f8")) {
         dt = ONYX_FLOAT;
         src_size = 8;
@@ -138,8 +141,8 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
         src_size = 4;
         convert = 2;
     } else
-        IOFAIL("%s: .npy dtype '%s' is not supported (float32, int64, bool, "
-               "int8, uint8; float64 and int32 are converted)",
+        IOFAIL("%s: .npy dtype '%s' is not supported (float32, float16, "
+               "int64, bool, int8, uint8; float64 and int32 are converted)",
                path, descr);
     if (*sh != '(') IOFAIL("%s: bad shape in .npy header", path);
     sh++;
@@ -246,10 +249,58 @@ int cli_read_tensor(const char *path, cli_tensor *out, char *msg, size_t cap)
     return rc;
 }
 
+int cli_tensor_as(cli_tensor *t, onyx_dtype want)
+{
+    onyx_dtype have = t->t.dtype;
+    int64_t n = onyx_numel(&t->t);
+    if (have == want) return 0;
+    if (have == ONYX_UINT16 &&
+        (want == ONYX_BFLOAT16 || want == ONYX_FLOAT16)) {
+        t->t.dtype = want; /* the same bits */
+        return 0;
+    }
+    if (have == ONYX_FLOAT && (want == ONYX_FLOAT16 || want == ONYX_BFLOAT16)) {
+        const float *x = t->t.data;
+        uint16_t *y =
+            t->t.data; /* in place: element k is read before written */
+        for (int64_t k = 0; k < n; k++)
+            y[k] = want == ONYX_FLOAT16 ? onyx_f32_to_f16(x[k])
+                                        : onyx_f32_to_bf16(x[k]);
+        t->t.dtype = want;
+        return 0;
+    }
+    return 1;
+}
+
+/* bfloat16 written as float32: a widened copy (NULL when out of memory) */
+static float *bf16_widened(const onyx_tensor *t)
+{
+    int64_t n = onyx_numel(t);
+    float *w = malloc((size_t)n * sizeof *w + 1);
+    if (w)
+        for (int64_t k = 0; k < n; k++)
+            w[k] = onyx_bf16_to_f32(((const uint16_t *)t->data)[k]);
+    return w;
+}
+
 int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
 {
     const char *descr;
+    const void *data = t->data;
+    size_t es = onyx_dtype_size(t->dtype);
+    float *widened = NULL;
     switch (t->dtype) {
+    case ONYX_FLOAT16: descr = "<f2"; break;
+    case ONYX_BFLOAT16:
+        descr = "<f4";
+        widened = bf16_widened(t);
+        if (!widened) {
+            snprintf(msg, cap, "%s: out of memory", path);
+            return 1;
+        }
+        data = widened;
+        es = sizeof(float);
+        break;
     case ONYX_FLOAT: descr = "<f4"; break;
     case ONYX_INT64: descr = "<i8"; break;
     case ONYX_BOOL: descr = "|b1"; break;
@@ -278,6 +329,7 @@ int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
     FILE *f = fopen(path, "wb");
     if (!f) {
         snprintf(msg, cap, "%s: cannot write: %s", path, strerror(errno));
+        free(widened);
         return 1;
     }
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
@@ -289,8 +341,9 @@ int cli_write_npy(const char *path, const onyx_tensor *t, char *msg, size_t cap)
     for (int i = 0; i < pad; i++)
         fputc(' ', f);
     fputc('\n', f);
-    size_t by = (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype);
-    if (by) fwrite(t->data, 1, by, f);
+    size_t by = (size_t)onyx_numel(t) * es;
+    if (by) fwrite(data, 1, by, f);
+    free(widened);
     if (fclose(f) != 0) {
         snprintf(msg, cap, "%s: write failed", path);
         return 1;

@@ -128,7 +128,7 @@ typedef struct onyx_pnode {
     size_t scratch_bytes, scratch_offset;
     int64_t flops;
     /* a node of an If branch taken at run time: it runs only when the bool
-     * tensor guard (-1: none) holds guard_want */
+     * tensor guard - 1 (guard 0: none) holds guard_want */
     int guard;
     uint8_t guard_want;
 } onyx_pnode;

@@ -79,8 +79,8 @@ onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
         x->guard_want = calloc((size_t)p->n_nodes + 1, 1);
         if (!x->guard || !x->guard_want) goto nomem;
         for (int j = 0; j < p->n_nodes; j++)
-            if (p->nodes[j].guard >= 0) {
-                x->guard[j] = x->tensors[p->nodes[j].guard].data;
+            if (p->nodes[j].guard) {
+                x->guard[j] = x->tensors[p->nodes[j].guard - 1].data;
                 x->guard_want[j] = p->nodes[j].guard_want;
             }
     }
