@@ -11,9 +11,8 @@
 #include <string.h>
 
 /* a node op(in...) -> out; with then/else subgraphs when given (an If) */
-static void put_node(bytes *g, const char *op, const char *in0,
-                     const char *in1, const char *out, const bytes *then_g,
-                     const bytes *else_g)
+static void put_node(bytes *g, const char *op, const char *in0, const char *in1,
+                     const char *out, const bytes *then_g, const bytes *else_g)
 {
     bytes *nd = calloc(1, sizeof *nd), *at = calloc(1, sizeof *at);
     ck_assert(nd && at);
