@@ -105,8 +105,9 @@ static int cmp_row(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
-/* Parses NAME=D1,D2,... (shared syntax with info/run). */
-static int parse_shape_arg(const char *s, onyx_bind *b, char *name, size_t cap)
+/* Parses NAME=D1,D2,... (shared syntax with info/run) into b; the name is
+ * copied into name (cap bytes). Returns 0 when well formed. */
+int cli_parse_shape(const char *s, onyx_bind *b, char *name, size_t cap)
 {
     const char *eq = strrchr(s, '=');
     if (!eq || eq == s || (size_t)(eq - s) >= cap) return 1;
@@ -198,7 +199,7 @@ int cmd_bench(int argc, char **argv)
                 if (nb >= MAX_SHAPES)
                     return bench_usage("too many %s options", a);
                 bad =
-                    parse_shape_arg(v, &binds[nb], names[nb], sizeof names[nb]);
+                    cli_parse_shape(v, &binds[nb], names[nb], sizeof names[nb]);
                 nb++;
             }
             if (bad) return bench_usage("bad value '%s'", v);

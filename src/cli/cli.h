@@ -35,5 +35,8 @@ void cli_tensor_free(cli_tensor *t);
 
 /* "[1,2,3]" */
 const char *cli_shape(const onyx_tensor *t, char *buf, size_t cap);
+/* --shape NAME=D1,D2,...: parses s into b, the name copied into name (cap
+ * bytes); returns 0 when well formed */
+int cli_parse_shape(const char *s, onyx_bind *b, char *name, size_t cap);
 
 #endif

@@ -14,9 +14,10 @@
 #define MAX_SETS   64
 
 const char usage_process[] =
-    "usage: onyx process MODEL IN.wav OUT.wav [--block N] [--set "
+    "usage: onyx process MODEL IN.wav OUT [--block N] [--set "
     "NAME=v1,v2,...]\n"
-    "                    [--state IN:OUT]\n"
+    "                    [--state IN:OUT] [--shape NAME=D1,...] "
+    "[--controls FILE]\n"
     "\n"
     "Streams IN.wav (any format libsndfile reads, one channel per signal "
     "input\n"
@@ -35,6 +36,15 @@ const char usage_process[] =
     "repeatable\n"
     "  --state IN:OUT      an explicit state pair besides X / X_out; "
     "repeatable\n"
+    "  --shape NAME=D1,... an input's shape (a dim of it equal to the block "
+    "is its\n"
+    "                      time axis); repeatable\n"
+    "  --controls FILE     the control outputs of every inference as CSV: "
+    "the\n"
+    "                      time (s) of the block's first frame, then the "
+    "values.\n"
+    "                      A model without signal outputs writes them to "
+    "OUT\n"
     "\n"
     "Warns when IN.wav's rate differs from the model's `sample_rate` "
     "metadata.\n";
@@ -91,6 +101,10 @@ int cmd_process(int argc, char **argv)
     static set_arg sets[MAX_SETS];
     const char *pair_in[MAX_SETS], *pair_out[MAX_SETS];
     static char pair_buf[MAX_SETS][512];
+    static onyx_bind shapes[MAX_SETS];
+    static char shape_names[MAX_SETS][512];
+    int n_shapes = 0;
+    const char *controls_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--block")) {
@@ -120,6 +134,18 @@ int cmd_process(int argc, char **argv)
             pair_in[n_pairs] = pair_buf[n_pairs];
             pair_out[n_pairs] = pair_buf[n_pairs] + (colon - s) + 1;
             n_pairs++;
+        } else if (!strcmp(a, "--shape")) {
+            if (i + 1 >= argc) return proc_usage("%s needs NAME=D1,D2,...", a);
+            if (n_shapes >= MAX_SETS)
+                return proc_usage("too many %s options", a);
+            if (cli_parse_shape(argv[++i], &shapes[n_shapes],
+                                shape_names[n_shapes], sizeof shape_names[0]))
+                return proc_usage("bad shape '%s' (want NAME=D1,D2,...)",
+                                  argv[i]);
+            n_shapes++;
+        } else if (!strcmp(a, "--controls")) {
+            if (i + 1 >= argc) return proc_usage("%s needs a file name", a);
+            controls_path = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return proc_usage("unknown option '%s'", a);
         } else if (n_pos < 3) {
@@ -131,7 +157,7 @@ int cmd_process(int argc, char **argv)
     if (n_pos < 3)
         return proc_usage("%s", n_pos == 0   ? "no MODEL given"
                                 : n_pos == 1 ? "no IN.wav given"
-                                             : "no OUT.wav given");
+                                             : "no OUT given");
     const char *model_path = pos[0], *in_path = pos[1], *out_path = pos[2];
 
     int rc = 1;
@@ -139,7 +165,10 @@ int cmd_process(int argc, char **argv)
     onyx_model *m = NULL;
     onyx_stream *s = NULL;
     SNDFILE *in = NULL, *out = NULL;
-    float *ibuf = NULL, *obuf = NULL, *chan = NULL;
+    float *ibuf = NULL, *obuf = NULL, *chan = NULL, *cvals = NULL;
+    float **cptr = NULL;
+    FILE *csv = NULL;
+    uint64_t rows = 0, seen = 0;
     const float **inp = NULL;
     float **outp = NULL;
 
@@ -151,7 +180,9 @@ int cmd_process(int argc, char **argv)
     onyx_stream_config cfg = {.block = block,
                               .n_pairs = n_pairs,
                               .pair_in = pair_in,
-                              .pair_out = pair_out};
+                              .pair_out = pair_out,
+                              .n_shapes = n_shapes,
+                              .shapes = shapes};
     s = onyx_stream_new(m, &cfg, &err);
     if (!s) {
         fprintf(stderr, "onyx: %s\n", err.msg);
@@ -159,12 +190,51 @@ int cmd_process(int argc, char **argv)
     }
     int ch_in = onyx_stream_signal_inputs(s),
         ch_out = onyx_stream_signal_outputs(s);
-    if (ch_out == 0) {
+    int n_cout = onyx_stream_num_controls_out(s);
+    if (ch_out == 0 && !controls_path) {
+        if (n_cout == 0) {
+            fprintf(stderr,
+                    "onyx: %s: the model has no signal output and no control "
+                    "output (block %d): nothing to write\n",
+                    model_path, onyx_stream_block(s));
+            goto done;
+        }
+        controls_path = out_path; /* the controls are the result */
+    }
+    if (controls_path && n_cout == 0) {
         fprintf(stderr,
-                "onyx: %s: the model has no signal output (block %d): "
-                "nothing to write\n",
-                model_path, onyx_stream_block(s));
+                "onyx: %s: the model has no control output for "
+                "--controls\n",
+                model_path);
         goto done;
+    }
+    if (controls_path) {
+        int total = 0;
+        for (int j = 0; j < n_cout; j++)
+            total += onyx_stream_control_out_size(s, j);
+        cvals = calloc((size_t)total + 1, sizeof(float));
+        cptr = calloc((size_t)n_cout + 1, sizeof *cptr);
+        if (!cvals || !cptr) {
+            fprintf(stderr, "onyx: out of memory\n");
+            goto done;
+        }
+        for (int j = 0, at = 0; j < n_cout; j++) {
+            cptr[j] = cvals + at;
+            at += onyx_stream_control_out_size(s, j);
+        }
+        csv = fopen(controls_path, "w");
+        if (!csv) {
+            fprintf(stderr, "onyx: %s: %s\n", controls_path, strerror(errno));
+            goto done;
+        }
+        fprintf(csv, "time");
+        for (int j = 0; j < n_cout; j++) {
+            const char *nm = onyx_stream_control_out_name(s, j);
+            int n = onyx_stream_control_out_size(s, j);
+            for (int k = 0; k < n; k++)
+                fprintf(csv, n == 1 ? ",%s" : ",%s[%d]", nm, k);
+        }
+        fputc('\n', csv);
     }
 
     SF_INFO ii = {0};
@@ -235,19 +305,21 @@ int cmd_process(int argc, char **argv)
     }
     int L = onyx_stream_latency(s);
 
-    SF_INFO oi = {0};
-    oi.samplerate = ii.samplerate;
-    oi.channels = ch_out;
-    oi.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-    out = sf_open(out_path, SFM_WRITE, &oi);
-    if (!out) {
-        fprintf(stderr, "onyx: %s: %s\n", out_path, sf_strerror(NULL));
-        goto done;
+    if (ch_out > 0) {
+        SF_INFO oi = {0};
+        oi.samplerate = ii.samplerate;
+        oi.channels = ch_out;
+        oi.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+        out = sf_open(out_path, SFM_WRITE, &oi);
+        if (!out) {
+            fprintf(stderr, "onyx: %s: %s\n", out_path, sf_strerror(NULL));
+            goto done;
+        }
     }
 
     int rd_ch = ii.channels;
     ibuf = calloc((size_t)HOST_BLOCK * (size_t)rd_ch, sizeof(float));
-    obuf = calloc((size_t)HOST_BLOCK * (size_t)ch_out, sizeof(float));
+    obuf = calloc((size_t)HOST_BLOCK * (size_t)ch_out + 1, sizeof(float));
     chan = calloc((size_t)HOST_BLOCK * (size_t)(ch_in + ch_out) + 1,
                   sizeof(float));
     inp = calloc((size_t)ch_in + 1, sizeof *inp);
@@ -278,6 +350,21 @@ int cmd_process(int argc, char **argv)
                 d[f] = f < got ? ibuf[f * rd_ch + c] : 0.f;
         }
         onyx_stream_process(s, inp, outp, HOST_BLOCK);
+        if (csv) {
+            /* inference k (from 1) ran on frames [(k-1)B, kB): a row for
+             * each one that began inside the file */
+            uint64_t k = onyx_stream_poll_controls(s, cptr);
+            uint64_t B = (uint64_t)onyx_stream_block(s);
+            if (k > seen && (k - 1) * B < (uint64_t)read) {
+                fprintf(csv, "%.6f", (double)((k - 1) * B) / ii.samplerate);
+                for (int j = 0; j < n_cout; j++)
+                    for (int q = 0; q < onyx_stream_control_out_size(s, j); q++)
+                        fprintf(csv, ",%.9g", cptr[j][q]);
+                fputc('\n', csv);
+                rows++;
+            }
+            if (k > seen) seen = k;
+        }
         sf_count_t from = skip < HOST_BLOCK ? skip : HOST_BLOCK;
         skip -= from;
         sf_count_t n = HOST_BLOCK - from;
@@ -285,7 +372,7 @@ int cmd_process(int argc, char **argv)
         for (sf_count_t f = 0; f < n; f++)
             for (int c = 0; c < ch_out; c++)
                 obuf[f * ch_out + c] = outp[c][from + f];
-        if (n > 0 && sf_writef_float(out, obuf, n) != n) {
+        if (n > 0 && out && sf_writef_float(out, obuf, n) != n) {
             fprintf(stderr, "%sonyx: %s: %s\n", bar ? "\n" : "", out_path,
                     sf_strerror(out));
             goto done;
@@ -315,10 +402,21 @@ int cmd_process(int argc, char **argv)
     printf("latency: %d samples (compensated)\n", L);
     printf("inferences: %llu, mean %.2f us, max %.2f us\n",
            (unsigned long long)st.inferences, st.mean_us, st.max_us);
-    printf("wrote %s: %lld frames, %d channel%s, %d Hz, float32\n", out_path,
-           (long long)written, ch_out, ch_out == 1 ? "" : "s", ii.samplerate);
+    if (out)
+        printf("wrote %s: %lld frames, %d channel%s, %d Hz, float32\n",
+               out_path, (long long)written, ch_out, ch_out == 1 ? "" : "s",
+               ii.samplerate);
+    if (csv)
+        printf("wrote %s: %llu rows of control outputs (one per inference)\n",
+               controls_path, (unsigned long long)rows);
     rc = 0;
 done:
+    if (csv && fclose(csv) && rc == 0) {
+        fprintf(stderr, "onyx: %s: cannot write\n", controls_path);
+        rc = 1;
+    }
+    free(cvals);
+    free(cptr);
     if (out && sf_close(out) && rc == 0) {
         fprintf(stderr, "onyx: %s: cannot write\n", out_path);
         rc = 1;

@@ -61,6 +61,13 @@ typedef struct onyx_graphdef {
 /* 1 for the ops the resolver runs itself (control.c): If. */
 int onyx_control_op(const char *op_type);
 
+/* IfSelect's params when a branch could not be prepared: why[b] (then: 1,
+ * else: 0) is the reason, returned as the error when the condition chooses
+ * that branch */
+typedef struct if_missing {
+    const char *why[2];
+} if_missing;
+
 /* ops the resolver builds for run-time Ifs (control.c) */
 extern const onyx_op onyx_op_IfSelect;
 extern const onyx_op onyx_op_GuardAnd;

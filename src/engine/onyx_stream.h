@@ -16,6 +16,10 @@
  *        (1,T,1)   T=B:    1 channel      (1,T,2)    T=B:    2 channels
  *   3. Everything else is a *control*: held until it changes (inputs), or
  *      reported after each inference (outputs).
+ *   The caller may bind any input's dims (cfg.shapes; -shape in Pd,
+ *   --shape for the command): that input then counts as static. Silero's
+ *   VAD declares its input [?,?]: bound to [1,512] it is one signal channel
+ *   of a 512-frame block.
  *   Details: a symbolic dim whose name contains "batch" (or is "N") is a
  *   batch dim, bound to 1, never the time axis. The time is symbolic when
  *   an input that is not a state has another symbolic dim; then only
@@ -69,6 +73,10 @@ typedef struct onyx_stream_config {
                          (the [onyx] object) */
     int n_pairs;      /* explicit state pairs, in addition to X/X_out */
     const char *const *pair_in, *const *pair_out;
+    int n_shapes; /* inputs given a shape by the caller (their data is
+                     ignored): such an input counts as static, so a
+                     dim of it equal to B is its time axis */
+    const onyx_bind *shapes;
 } onyx_stream_config;
 
 /* Resolves and plans the model for block B, classifies its tensors. */

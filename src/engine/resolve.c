@@ -1068,11 +1068,18 @@ static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
                 *strmap_slot(&R->names, nd->outputs[k], 1) = res[b][k];
         return ONYX_OK;
     }
-    /* decided at run time: each branch under its guard */
+    /* decided at run time: each branch under its guard. A branch that
+     * cannot be prepared for these shapes (ONNX Runtime never prepares a
+     * branch it does not take: Silero's 8 kHz branch fed 512 samples) is
+     * undone, and choosing it at run time is an error that says why. */
     const int outer = R->guard;
     const uint8_t outer_want = R->guard_want;
+    const char *why[2] = {NULL, NULL};
     for (int b = 1; b >= 0; b--) {
+        const int n0 = p->n_nodes, t0 = p->n_tensors, g0 = p->n_guarded;
+        const int64_t f0 = p->flops;
         int guard = cond;
+        onyx_status st = ONYX_OK;
         if (outer >= 0) {
             onyx_attr at[2];
             memset(at, 0, sizeof at);
@@ -1083,23 +1090,55 @@ static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
             at[1].type = ONYX_ATTR_INT;
             at[1].i = b;
             int gin[2] = {outer, cond};
-            ONYX_TRY(emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2,
-                                  prefix[b], lb, &guard));
+            st = emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2, prefix[b],
+                              lb, &guard);
         }
-        R->guard = guard;
-        R->guard_want = outer >= 0 ? 1 : (uint8_t)b;
-        onyx_status st =
-            inline_graph(R, need, nd, lb, br[b], prefix[b], res[b]);
-        R->guard = outer;
-        R->guard_want = outer_want;
-        if (st != ONYX_OK) return st;
+        if (st == ONYX_OK) {
+            R->guard = guard;
+            R->guard_want = outer >= 0 ? 1 : (uint8_t)b;
+            st = inline_graph(R, need, nd, lb, br[b], prefix[b], res[b]);
+            R->guard = outer;
+            R->guard_want = outer_want;
+        }
+        if (st == ONYX_OK) continue;
+        if (st == ONYX_ERR_NOMEM || st == ONYX_ERR_LIMIT || why[1]) return st;
+        const char *msg =
+            R->err && R->err->msg[0] ? R->err->msg : "it cannot be prepared";
+        char *w = onyx_pool_alloc(&p->pool, strlen(msg) + 1);
+        if (!w) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        strcpy(w, msg);
+        why[b] = w;
+        for (int j = n0; j < p->n_nodes; j++)
+            free_params(p->nodes[j].params, p->nodes[j].free_params);
+        memset(&p->nodes[n0], 0, sizeof *p->nodes * (size_t)(p->n_nodes - n0));
+        for (int t = t0; t < p->n_tensors; t++) {
+            R->known[t] = 0;
+            R->producer[t] = -1;
+            R->widened[t] = 0;
+        }
+        p->n_nodes = n0;
+        p->n_tensors = t0;
+        p->n_guarded = g0;
+        p->flops = f0;
     }
     for (int k = 0; k < nd->n_out; k++) {
         if (!nd->outputs[k][0]) continue;
-        int sin[3] = {cond, res[1][k], res[0][k]}, sel;
+        int sin[3] = {cond, why[1] ? res[0][k] : res[1][k],
+                      why[0] ? res[1][k] : res[0][k]},
+            sel;
         ONYX_TRY(emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
                               nd->outputs[k], lb, &sel));
+        if (why[0] || why[1]) {
+            onyx_pnode *pn = &p->nodes[p->n_nodes - 1];
+            if_missing *ms = calloc(1, sizeof *ms);
+            if (!ms) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+            ms->why[0] = why[0];
+            ms->why[1] = why[1];
+            pn->params = ms;
+            pn->free_params = NULL;
+        }
     }
+    if (R->err && (why[0] || why[1])) R->err->msg[0] = 0;
     return ONYX_OK;
 }
 
@@ -1278,7 +1317,9 @@ static onyx_status resolve_node(resolver *R, strmap *need,
     int64_t flops = onyx_node_flops(
         nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
         (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs, nd->n_attrs);
-    if (strcmp(nd->op_type, "Add") == 0 && !compute_known &&
+    /* (not inside a run-time branch: a branch that fails to prepare is
+     * undone, which a fusion into a node before it would outlive) */
+    if (strcmp(nd->op_type, "Add") == 0 && !compute_known && R->guard < 0 &&
         fuse_add(R, need, nd, in_idx, out_idx[0], flops)) {
         free_params(pr.params, pr.free_params);
         return ONYX_OK;

@@ -271,15 +271,32 @@ static int ctl_ok_dtype(onyx_dtype dt)
     return dt == ONYX_FLOAT || dt == ONYX_INT64 || dt == ONYX_BOOL;
 }
 
-/* Binds every input's symbolic dims: batch dims to 1, the others to B. */
-static onyx_bind *make_binds(const onyx_model *m, int B, int *n_binds)
+/* the caller's shape for input name, or NULL */
+static const onyx_bind *given_shape(const onyx_stream_config *cfg,
+                                    const char *name)
+{
+    for (int k = 0; cfg && k < cfg->n_shapes; k++)
+        if (!strcmp(cfg->shapes[k].name, name)) return &cfg->shapes[k];
+    return NULL;
+}
+
+/* Binds the inputs the caller gave a shape, and every other input's
+ * symbolic dims: batch dims to 1, the others to B. */
+static onyx_bind *make_binds(const onyx_model *m, const onyx_stream_config *cfg,
+                             int B, int *n_binds)
 {
     int n = onyx_model_num_inputs(m);
-    onyx_bind *b = calloc((size_t)n + 1, sizeof *b);
+    int n_given = cfg ? cfg->n_shapes : 0;
+    onyx_bind *b = calloc((size_t)(n + n_given) + 1, sizeof *b);
     if (!b) return NULL;
     int k = 0;
+    for (int g = 0; g < n_given; g++) {
+        b[k] = cfg->shapes[g];
+        b[k++].data = NULL;
+    }
     for (int i = 0; i < n; i++) {
         const onyx_value_info *vi = onyx_model_input(m, i);
+        if (given_shape(cfg, vi->name)) continue;
         int sym = 0;
         for (int d = 0; d < vi->rank; d++)
             sym |= vi->dims[d] < 0;
@@ -525,12 +542,13 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
         snprintf(buf, sizeof buf, "%s_out", vi->name);
         for (int o = 0; o < onyx_model_num_outputs(m); o++)
             state |= !strcmp(onyx_model_output(m, o)->name, buf);
+        state |= given_shape(cfg, vi->name) != NULL; /* static now */
         for (int d = 0; d < vi->rank && !state; d++)
             time_symbolic |= is_time_dim(vi, d);
     }
     s->B = block ? block : s->all_controls ? 1 : 64;
     int n_binds = 0;
-    onyx_bind *binds = make_binds(m, s->B, &n_binds);
+    onyx_bind *binds = make_binds(m, cfg, s->B, &n_binds);
     if (!binds) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         free(s);

@@ -7,7 +7,12 @@ harmonic burst in noise, silence) at 16 kHz (512-sample chunks) and at
 8 kHz (256), its recurrent state fed back: ONNX Runtime runs the sequence
 (ort_seq.js), then `onyx run` runs every chunk on the very inputs ORT saw,
 and every output must agree within 1e-4. The models branch on the sample
-rate and on input shapes (If): onyx inlines the branch taken."""
+rate and on input shapes (If): onyx inlines the branch taken.
+
+Then the streaming runner: `onyx process --shape --state --set sr=...`
+streams the recording as [onyx~] would (the sample rate a control, so the
+If is decided at run time) and writes the speech probability of every
+512-sample block with --controls' CSV: it must match ORT's sequence."""
 import os
 import subprocess
 import sys
@@ -89,7 +94,67 @@ def main():
                   'speech probability %.3f..%.3f'
                   % ('PASS' if ok else 'FAIL', name, sr, STEPS, worst,
                      min(probs), max(probs)))
+    bad += stream_check(onyx, out)
     sys.exit(1 if bad else 0)
+
+
+def stream_check(onyx, out):
+    import wave
+    bad = 0
+    for name, state, pairs in (
+            ('silero_vad_v5', ['state=2,1,128'], ['state:stateN']),
+            ('silero_vad_legacy', ['h=2,1,64', 'c=2,1,64'], ['h:hn', 'c:cn'])):
+        sr, chunk = 16000, 512
+        x = recording(sr, STEPS * chunk)
+        wav = os.path.join(out, name + '-stream.wav')
+        with wave.open(wav, 'wb') as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sr)
+            w.writeframes((np.clip(x, -1, 1) * 32767).astype('<i2').tobytes())
+        # the 16-bit file is what both engines hear
+        with wave.open(wav, 'rb') as w:
+            heard = np.frombuffer(w.readframes(STEPS * chunk), '<i2') / 32768.0
+        d = os.path.join(out, name + '-stream')
+        os.makedirs(os.path.join(d, 'init'), exist_ok=True)
+        for k in state:
+            nm, dims = k.split('=')
+            np.save(os.path.join(d, 'init', nm + '.npy'),
+                    np.zeros([int(v) for v in dims.split(',')], np.float32))
+        for i in range(STEPS):
+            os.makedirs(os.path.join(d, str(i)), exist_ok=True)
+            np.save(os.path.join(d, str(i), 'input.npy'),
+                    heard[i * chunk:(i + 1) * chunk][None, :].astype(np.float32))
+            np.save(os.path.join(d, str(i), 'sr.npy'), np.array(sr, np.int64))
+        subprocess.run(['node', os.path.join(HERE, 'ort_seq.js'),
+                        os.path.join(MODELS, name + '.onnx'), d, str(STEPS)]
+                       + [p.split(':')[1] + '=' + p.split(':')[0] for p in pairs],
+                       check=True)
+        want = [float(np.load(os.path.join(d, str(i), 'ort_output.npy')).ravel()[0])
+                for i in range(STEPS)]
+        csv = os.path.join(out, name + '-stream.csv')
+        cmd = [onyx, 'process', os.path.join(MODELS, name + '.onnx'), wav, csv,
+               '--shape', 'input=1,%d' % chunk, '--set', 'sr=%d' % sr]
+        for k in state:
+            cmd += ['--shape', k]
+        for p in pairs:
+            cmd += ['--state', p]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        rows = []
+        if r.returncode == 0:
+            lines = open(csv).read().split()
+            rows = [tuple(float(v) for v in l.split(',')) for l in lines[1:]]
+        ok = (r.returncode == 0 and lines[0] == 'time,output' and
+              len(rows) == STEPS and
+              all(abs(t - i * chunk / sr) < 1e-6 for i, (t, _) in enumerate(rows)) and
+              max(abs(p - q) for (_, p), q in zip(rows, want)) <= TOL)
+        bad += not ok
+        print('%s %s streamed (onyx process --controls): %s' % (
+            'PASS' if ok else 'FAIL', name,
+            r.stderr.strip() if r.returncode else '%d rows, max |onyx - ORT| %.2g'
+            % (len(rows), max(abs(p - q) for (_, p), q in zip(rows, want))
+               if len(rows) == STEPS else float('nan'))))
+    return bad
 
 
 if __name__ == '__main__':
