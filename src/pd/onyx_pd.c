@@ -38,6 +38,8 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
     sc.n_pairs = cfg->n_pairs;
     sc.pair_in = cfg->pair_in;
     sc.pair_out = cfg->pair_out;
+    sc.n_shapes = cfg->n_shapes;
+    sc.shapes = cfg->shapes;
     b->stream = onyx_stream_new(b->model, &sc, &e);
     if (!b->stream) {
         snprintf(err, errlen, "%s", e.msg);
@@ -544,6 +546,73 @@ static int onyxpd_int_arg(const void *owner, const char *cls, const char *flag,
     return i + 2;
 }
 
+/* a comma typed in an object box: it reaches the object as a comma atom or
+ * as the symbol "," */
+static int is_comma(const t_atom *a)
+{
+    return a->a_type == A_COMMA ||
+           (a->a_type == A_SYMBOL && !strcmp(a->a_w.w_symbol->s_name, ","));
+}
+
+/* -shape NAME=D1,D2,...: in an object box Pd splits "input=1,512" at the
+ * comma into the symbol "input=1", a comma and the float 512, so the dims
+ * are the number after '=' and the floats that follow, with or without
+ * commas between them ("-shape input 1 512" works too). Returns the index
+ * after the flag's arguments. */
+static int onyxpd_shape_arg(const void *owner, const char *cls, int argc,
+                            const t_atom *argv, int i, onyxpd_config *cfg)
+{
+    const char *arg = i < argc && argv[i].a_type == A_SYMBOL
+                          ? argv[i].a_w.w_symbol->s_name
+                          : NULL;
+    const char *eq = arg ? strchr(arg, '=') : NULL;
+    if (arg && !eq) eq = arg + strlen(arg); /* "-shape input 1 512" */
+    onyx_bind b;
+    memset(&b, 0, sizeof b);
+    int bad = !eq || eq == arg || (size_t)(eq - arg) >= MAXPDSTRING;
+    if (!bad) {
+        char name[MAXPDSTRING];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+        b.name = gensym(name)->s_name;
+        /* dims written inside the symbol: "1,512" (escaped commas) */
+        for (const char *p = *eq ? eq + 1 : eq; *p && !bad;) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p || v < 0 || v > (1L << 30) || b.rank >= ONYX_MAX_RANK)
+                bad = 1;
+            else
+                b.dims[b.rank++] = v;
+            p = *end == ',' ? end + 1 : end;
+            if (*end && *end != ',') bad = 1;
+        }
+    }
+    int j = arg ? i + 1 : i;
+    for (; j < argc && !bad; j++) {
+        if (is_comma(&argv[j])) continue;
+        if (argv[j].a_type != A_FLOAT) break;
+        t_float v = argv[j].a_w.w_float;
+        if (v < 0 || v != (long)v || v > (1L << 30) || b.rank >= ONYX_MAX_RANK)
+            bad = 1;
+        else
+            b.dims[b.rank++] = (int64_t)v;
+    }
+    if (bad || b.rank == 0) {
+        pd_error(owner,
+                 "%s: -shape needs NAME=D1,D2,... (an input and its dims, "
+                 "whole numbers >= 0); ignored",
+                 cls);
+    } else if (cfg->n_shapes >= ONYXPD_MAX_SHAPES) {
+        pd_error(owner, "%s: more than %d -shape flags; ignored", cls,
+                 ONYXPD_MAX_SHAPES);
+    } else {
+        cfg->shapes[cfg->n_shapes++] = b;
+    }
+    /* skip what belongs to the flag even when it was bad */
+    while (j < argc && (argv[j].a_type == A_FLOAT || is_comma(&argv[j])))
+        j++;
+    return j;
+}
+
 int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
                        const t_atom *argv, onyxpd_flags *f)
 {
@@ -572,6 +641,8 @@ int onyxpd_parse_flags(const void *owner, const char *cls, int argc,
         } else if (!strcmp(flag, "-out")) {
             i = onyxpd_int_arg(owner, cls, flag, argc, argv, i, 1,
                                ONYXPD_MAX_SIGNALS, &f->out);
+        } else if (!strcmp(flag, "-shape")) {
+            i = onyxpd_shape_arg(owner, cls, argc, argv, i + 1, &f->cfg);
         } else if (!strcmp(flag, "-state")) {
             const char *arg = i + 1 < argc && argv[i + 1].a_type == A_SYMBOL
                                   ? argv[i + 1].a_w.w_symbol->s_name

@@ -36,6 +36,7 @@ void onyx_rt_leave(void) __attribute__((weak));
 #endif
 
 #define ONYXPD_MAX_PAIRS   16
+#define ONYXPD_MAX_SHAPES  16
 #define ONYXPD_MAX_SIGNALS 64
 #define ONYXPD_MAX_THREADS 64
 #define ONYXPD_MSG_LEN     600
@@ -51,6 +52,8 @@ typedef struct onyxpd_config {
     int max_out;      /* signal outlets ([onyx~]) or list outlets ([onyx]) */
     int n_pairs;
     const char *pair_in[ONYXPD_MAX_PAIRS], *pair_out[ONYXPD_MAX_PAIRS];
+    int n_shapes; /* -shape NAME=D1,D2,...: inputs given a shape */
+    onyx_bind shapes[ONYXPD_MAX_SHAPES];
 } onyxpd_config;
 
 /* A model ready to play. Owned by whoever holds it: the worker while it

@@ -95,7 +95,71 @@ def main():
                   % ('PASS' if ok else 'FAIL', name, sr, STEPS, worst,
                      min(probs), max(probs)))
     bad += stream_check(onyx, out)
+    bad += pd_check(out)
     sys.exit(1 if bad else 0)
+
+
+PATCH = """#N canvas 0 0 600 400 12;
+#X obj 10 10 loadbang;
+#X obj 10 40 t b b b;
+#X msg 200 70 set sr 16000;
+#X msg 10 70 \\; pd dsp 1;
+#X obj 100 100 tabplay~ rec;
+#X obj 100 140 onyx~ -sync -shape input=1 \\, 512 -shape state 2 1 128 -state state:stateN %(model)s;
+#X obj 300 180 print vad;
+#X array rec %(n)d float 0;
+#X obj 300 10 soundfiler;
+#X msg 300 40 read -resize %(wav)s rec;
+#X obj 10 200 delay 1000;
+#X msg 10 230 \\; pd quit;
+#X obj 400 10 loadbang;
+#X connect 0 0 1 0;
+#X connect 1 0 10 0;
+#X connect 1 1 4 0;
+#X connect 1 1 3 0;
+#X connect 1 2 2 0;
+#X connect 2 0 5 0;
+#X connect 4 0 5 0;
+#X connect 5 0 6 0;
+#X connect 9 0 8 0;
+#X connect 10 0 11 0;
+#X connect 12 0 9 0;
+"""
+
+
+def pd_check(out):
+    """[onyx~] in headless Pd, as a musician would create it: -shape with
+    the comma Pd's object box makes, the state pair named, the sample rate
+    set by message; its speech probabilities must be ORT's."""
+    import shutil
+    name = 'silero_vad_v5'
+    d = os.path.join(out, name + '-stream')
+    wav = os.path.join(out, name + '-stream.wav')
+    if not shutil.which('pd'):
+        print('FAIL [onyx~]: pd not found')
+        return 1
+    want = [float(np.load(os.path.join(d, str(i), 'ort_output.npy')).ravel()[0])
+            for i in range(STEPS)]
+    patch = os.path.join(out, 'silero.pd')
+    with open(patch, 'w') as f:
+        f.write(PATCH % {'model': os.path.join(MODELS, name + '.onnx'),
+                         'wav': os.path.abspath(wav), 'n': STEPS * 512})
+    r = subprocess.run(['pd', '-batch', '-nrt', '-noprefs', '-nosound',
+                        '-stderr', '-path', ROOT, patch],
+                       capture_output=True, text=True, timeout=120)
+    log = r.stdout + r.stderr
+    got = [float(l.split()[-1]) for l in log.splitlines()
+           if l.startswith('vad: output')]
+    errors = [l for l in log.splitlines() if 'error' in l.lower()]
+    ok = (not errors and len(got) >= STEPS and
+          max(abs(p - q) for p, q in zip(got, want)) <= TOL)
+    print('%s [onyx~ -sync -shape input=1, 512 ...] in Pd: %s' % (
+        'PASS' if ok else 'FAIL',
+        '; '.join(errors[:3]) if errors else
+        '%d probabilities, max |onyx~ - ORT| %.2g' % (
+            len(got), max(abs(p - q) for p, q in zip(got, want))
+            if len(got) >= STEPS else float('nan'))))
+    return 0 if ok else 1
 
 
 def stream_check(onyx, out):
