@@ -380,9 +380,9 @@ class CachedConv(nn.Module):
     the last (kernel - 1) x dilation input columns of the previous call,
     (1, in, n); returns the output and the new cache."""
 
-    def __init__(self, cin, cout, kernel, dilation=1):
+    def __init__(self, cin, cout, kernel, dilation=1, conv=None):
         super().__init__()
-        self.conv = nn.Conv1d(cin, cout, kernel, dilation=dilation)
+        self.conv = conv or nn.Conv1d(cin, cout, kernel, dilation=dilation)
         self.cache_shape = (1, cin, (kernel - 1) * dilation)
 
     def forward(self, x, cache):
@@ -405,6 +405,16 @@ class CachedUpsample(nn.Module):
     def forward(self, x, cache):
         inp = torch.cat([cache, x], dim=2)
         return self.conv(inp)[:, :, self.ratio:-self.ratio], inp[:, :, -1:]
+
+
+class FixedConv1d(nn.Conv1d):
+    """A Conv1d without bias whose weight is a constant (a buffer, not a
+    parameter): a fixed filter bank."""
+
+    def __init__(self, weight):
+        super().__init__(weight.shape[1], weight.shape[0], weight.shape[2], bias=False)
+        del self.weight
+        self.register_buffer("weight", torch.tensor(weight, dtype=torch.float32))
 
 
 def pqmf_synthesis(bands, taps):
@@ -436,7 +446,8 @@ class RaveDecoder(nn.Module):
     causal Conv1d kernel 3 with dilation 1, 3, 9, Snake, Conv1d 1x1, plus the
     input); a causal Conv1d(16, 8, 7) to 4 bands of waveform and loudness,
     tanh(waveform) x sigmoid(loudness); a fixed 4-band PQMF synthesis bank
-    (a polyphase Conv1d with constant weights, 64 taps) to y (1, 1, 512 T).
+    (a polyphase Conv1d with constant weights, 64 taps) to y (1, 1, S),
+    S = 512 T samples.
     Every causal convolution keeps its past inputs in a state pair cache_k
     -> cache_k_out, so that block after block equals one run over the whole
     latent sequence."""
@@ -459,11 +470,7 @@ class RaveDecoder(nn.Module):
                                               blocks]))
         self.conv_out = CachedConv(ch[-1], 2 * self.BANDS, 7)
         w = pqmf_synthesis(self.BANDS, self.TAPS)
-        self.synthesis = CachedConv(self.BANDS, self.BANDS, w.shape[2])
-        self.synthesis.conv.weight.data = torch.tensor(w, dtype=torch.float32)
-        self.synthesis.conv.bias.data.zero_()
-        for p in self.synthesis.parameters():
-            p.requires_grad_(False)
+        self.synthesis = CachedConv(self.BANDS, self.BANDS, w.shape[2], conv=FixedConv1d(w))
 
     def cached(self):
         """The cached layers in the order of their state pairs."""
@@ -526,13 +533,13 @@ def cases():
         yield "gru%d" % hidden, AmpGRU(hidden), \
             {"x": randn(1, 1024, 1, scale=0.5), "h": randn(1, 1, hidden, scale=0.5)}, \
             ["y", "h_out"], {"x": T, "y": T}, \
-            dict(audio, time_axes={"x": 1, "y": 1}, stream=stream)
+            dict(audio, time_axes={"x": 1, "y": 1}, samples_per_step=1, stream=stream)
     for hidden in (8, 16, 32, 64):
         yield "lstm%d" % hidden, AmpLSTM(hidden), \
             {"x": randn(1, 1024, 1, scale=0.5), "h": randn(1, 1, hidden, scale=0.5),
              "c": randn(1, 1, hidden, scale=0.5)}, \
             ["y", "h_out", "c_out"], {"x": T, "y": T}, \
-            dict(audio, time_axes={"x": 1, "y": 1}, stream=stream)
+            dict(audio, time_axes={"x": 1, "y": 1}, samples_per_step=1, stream=stream)
     yield "mdrnn", MDRNN(), \
         {"x": randn(1, 64, 2), "h": randn(2, 1, 64, scale=0.5), "c": randn(2, 1, 64, scale=0.5)}, \
         ["mean", "scale", "weight", "h_out", "c_out"], \
@@ -543,7 +550,7 @@ def cases():
     yield "tcn", tcn, \
         {"x": randn(1, 1, 1024, scale=0.5), "h": randn(1, 16, tcn.state_length(), scale=0.5)}, \
         ["y", "h_out"], {"x": {2: "T"}, "y": {2: "T"}}, \
-        dict(audio, time_axes={"x": 2, "y": 2}, stream=stream)
+        dict(audio, time_axes={"x": 2, "y": 2}, samples_per_step=1, stream=stream)
 
     # the general case: other exports of the same kinds of model (appended, so
     # that the models above keep their seeds)
@@ -565,7 +572,7 @@ def cases():
     rave = RaveDecoder()
     caches = rave.initial_state()
     yield "rave_decoder", rave, dict({"z": randn(1, rave.LATENT, 16)}, **caches), \
-        ["y"] + [k + "_out" for k in caches], {"z": {2: "T"}, "y": {2: "T"}}, \
+        ["y"] + [k + "_out" for k in caches], {"z": {2: "T"}, "y": {2: "S"}}, \
         dict(audio, time_axes={"z": 2, "y": 2}, block_length=4, samples_per_step=512,
              samples_per_call=4 * 512, stream={"blocks": 8, "steps": 16})
 
