@@ -29,12 +29,15 @@ TorchScript, one right after the other), and there are N of them (default
 not all; a contender's figure is the lowest of its per-round medians. Stateful models
 get their state back after every call (h <- h_out). The streaming models with
 a symbolic time axis run twice: one sample per call (T = 1, as in Pd at the
-audio rate) and one block of B samples (T = 64, Pd's block). mdrnn runs one
-step per call, as its meta.json says.
+audio rate) and one block of B samples (T = 64, Pd's block). mdrnn and
+silero_like run one step per call, rave_decoder 4 latent frames, as their
+meta.json says; with its sample rate and samples per step, the share of a
+core that running in real time takes goes in a table of its own.
 
 The same run measures the machine (bench/sgemm_peak.c): single-core OpenBLAS
 cblas_sgemm on the matrix products of the GEMM-bound models (siren_mlp,
-simple_conv_1d, resnet_1d, transformer_block), timed right after the model,
+simple_conv_1d, resnet_1d, transformer_block, transformer_block_bf,
+layernorm_explicit), timed right after the model,
 and the bandwidth for reading a buffer of the size of basic_mlp's and
 single_mm's weights, so that onyx's time can be set against the best
 these products / this read could take.
