@@ -417,15 +417,15 @@ class FixedConv1d(nn.Conv1d):
         self.register_buffer("weight", torch.tensor(weight, dtype=torch.float32))
 
 
-def pqmf_synthesis(bands, taps):
+def pqmf_synthesis(bands, taps, cutoff):
     """A cosine-modulated (PQMF) synthesis bank as a polyphase Conv1d weight
     (bands, bands, taps / bands): output phase p of sub-band time m is
     sum_b sum_j x_b[m - j] g_b[bands j + p], with g_b the band's synthesis
-    filter (a Kaiser-windowed sinc prototype, cutoff pi / 2 bands) times
-    `bands` for the upsampling's gain. Built in float64."""
+    filter (the prototype, a Kaiser-windowed (beta 9) sinc lowpass with
+    `cutoff` in cycles per sample, modulated) times `bands` for the
+    upsampling's gain. Built in float64."""
     n = np.arange(taps)
     centre = (taps - 1) / 2
-    cutoff = 1.0 / (2 * bands)
     proto = 2 * cutoff * np.sinc(2 * cutoff * (n - centre)) * np.kaiser(taps, 9.0)
     proto /= proto.sum()
     g = np.stack([2 * proto * np.cos((2 * b + 1) * np.pi / (2 * bands) * (n - centre)
@@ -452,6 +452,9 @@ class RaveDecoder(nn.Module):
     -> cache_k_out, so that block after block equals one run over the whole
     latent sequence."""
     LATENT, BANDS, TAPS = 8, 4, 64
+    # the prototype's cutoff (near 1 / 4 bands), tuned so that the matching
+    # analysis bank then this one rebuild a signal to about -60 dB
+    CUTOFF = 0.0709
     RATIOS = (4, 4, 4, 2)
     CHANNELS = (256, 128, 64, 32, 16)
     DILATIONS = (1, 3, 9)
@@ -463,13 +466,14 @@ class RaveDecoder(nn.Module):
         self.stages = nn.ModuleList()
         for i, r in enumerate(self.RATIOS):
             blocks = nn.ModuleList()
+            c = ch[i + 1]
             for d in self.DILATIONS:
-                blocks.append(nn.ModuleList([Snake(ch[i + 1]), CachedConv(ch[i + 1], ch[i + 1], 3, d),
-                                             Snake(ch[i + 1]), nn.Conv1d(ch[i + 1], ch[i + 1], 1)]))
+                blocks.append(nn.ModuleList([Snake(c), CachedConv(c, c, 3, d), Snake(c),
+                                             nn.Conv1d(c, c, 1)]))
             self.stages.append(nn.ModuleList([Snake(ch[i]), CachedUpsample(ch[i], ch[i + 1], r),
                                               blocks]))
         self.conv_out = CachedConv(ch[-1], 2 * self.BANDS, 7)
-        w = pqmf_synthesis(self.BANDS, self.TAPS)
+        w = pqmf_synthesis(self.BANDS, self.TAPS, self.CUTOFF)
         self.synthesis = CachedConv(self.BANDS, self.BANDS, w.shape[2], conv=FixedConv1d(w))
 
     def cached(self):
@@ -628,7 +632,8 @@ def main(argv):
             continue
         t = time.time()
         if "stream" in extra:
-            check_stream(name, model, inputs, outputs, extra["time_axes"], extra["stream"]["blocks"])
+            check_stream(name, model, inputs, outputs, extra["time_axes"],
+                         extra["stream"]["blocks"])
         meta = onnxexport.package(name, model, inputs, outputs, os.path.join(outdir, name),
                                   dynamic=dynamic, **extra)
         print("%-20s params %9d  MACs %11d  %.1fs"
