@@ -29,12 +29,15 @@ TorchScript, one right after the other), and there are N of them (default
 not all; a contender's figure is the lowest of its per-round medians. Stateful models
 get their state back after every call (h <- h_out). The streaming models with
 a symbolic time axis run twice: one sample per call (T = 1, as in Pd at the
-audio rate) and one block of B samples (T = 64, Pd's block). mdrnn runs one
-step per call, as its meta.json says.
+audio rate) and one block of B samples (T = 64, Pd's block). mdrnn and
+silero_like run one step per call, rave_decoder 4 latent frames, as their
+meta.json says; with its sample rate and samples per step, the share of a
+core that running in real time takes goes in a table of its own.
 
 The same run measures the machine (bench/sgemm_peak.c): single-core OpenBLAS
 cblas_sgemm on the matrix products of the GEMM-bound models (siren_mlp,
-simple_conv_1d, resnet_1d, transformer_block), timed right after the model,
+simple_conv_1d, resnet_1d, transformer_block, transformer_block_bf,
+layernorm_explicit), timed right after the model,
 and the bandwidth for reading a buffer of the size of basic_mlp's and
 single_mm's weights, so that onyx's time can be set against the best
 these products / this read could take.
@@ -76,7 +79,9 @@ GEMMS = {
     "resnet_1d": [(256, 1022, 3, 1), (256, 1022, 768, 6), (8, 1022, 256, 1)],
     "transformer_block": [(128, 512, 8, 1), (128, 1536, 512, 1), (128, 128, 128, 8),
                           (128, 512, 512, 3)],
+    "layernorm_explicit": [(64, 256, 128, 1), (64, 128, 256, 1)],
 }
+GEMMS["transformer_block_bf"] = GEMMS["transformer_block"]
 # memory-bound at batch 1: the time to read the weights once
 READ_BOUND = ("basic_mlp", "single_mm")
 # context lines of the machine section: a large square sgemm, and batch 1
@@ -281,11 +286,15 @@ def load_trained(trained_dir, names):
 def variants(name, meta, block):
     """The rows a model gives: (label, T or None, note). A symbolic time axis
     gives a per-sample row (gru/lstm) and a block row (gru/lstm/tcn); a model
-    whose block_length is 1 runs one step per call."""
+    whose block_length is a number runs that many steps per call (mdrnn and
+    silero_like one, rave_decoder 4 latent frames)."""
     if not meta.get("time_axes"):
         return [(name, None, "")]
-    if meta.get("block_length") == 1:
+    n = meta.get("block_length")
+    if n == 1:
         return [(name, 1, "one step per call")]
+    if isinstance(n, int):
+        return [("%s T=%d" % (name, n), n, "%d steps per call" % n)]
     rows = []
     if name.startswith(("gru", "lstm")):
         rows.append((name, 1, "one sample per call"))
@@ -321,6 +330,21 @@ def macs_of(meta, T):
     return int(meta["macs"])
 
 
+def samples_of(meta, T):
+    """Audio samples one call stands for, from meta.json: samples_per_step x T
+    for a model with a time axis (1 per step for the amp models, 512 per chunk
+    for silero_like, 512 per latent frame for rave_decoder), samples_per_call
+    for a fixed shape; None when the model says neither or has no sample
+    rate."""
+    if not meta.get("sample_rate"):
+        return None
+    if T is not None and "samples_per_step" in meta:
+        return int(meta["samples_per_step"]) * T
+    if T is None and "samples_per_call" in meta:
+        return int(meta["samples_per_call"])
+    return None
+
+
 def gemm_specs(name):
     return ["%dx%dx%d" % (m, n, k) for m, n, k, _ in GEMMS[name]]
 
@@ -334,6 +358,7 @@ def prepare(label, name, module, inputs, meta, path, T, note, ort):
     args, shapes = bind(meta, inputs, T)
     state = state_map(meta)
     job = {"label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
+           "samples": samples_of(meta, T), "sample_rate": meta.get("sample_rate"),
            "path": path, "shapes": shapes, "eager": None, "script": None, "ort": None,
            "gemms": gemm_specs(name) if name in GEMMS and T is None else None,
            "trained": module is None, "rounds": []}
@@ -389,7 +414,8 @@ def finish(job, ort_overhead):
     rounds = job["rounds"]
     name, T = job["model"], job["T"]
     best_o = min(rounds, key=lambda x: x["onyx"]["median_us"])["onyx"]
-    row = {k: job[k] for k in ("label", "model", "T", "note", "macs", "trained")}
+    row = {k: job[k] for k in ("label", "model", "T", "note", "macs", "trained", "samples",
+                               "sample_rate")}
     row.update({
         "eager_us": lowest(rounds, "eager_us"),
         "script_us": lowest(rounds, "script_us"),
@@ -407,6 +433,14 @@ def finish(job, ort_overhead):
         # never below a tenth of ORT's measured time: the overhead is a median too
         row["ort_net_us"] = max(row["ort_us"] - ort_overhead, 0.1 * row["ort_us"])
         row["vs_ort"] = row["ort_net_us"] / row["onyx_us"]
+    if row["samples"]:
+        # the share of one core that playing it in real time takes: time per
+        # call / the audio the call stands for
+        budget_us = 1e6 * row["samples"] / row["sample_rate"]
+        row["budget_us"] = budget_us
+        row["core_share"] = {k: (row[t] / budget_us if row[t] is not None else None)
+                             for k, t in (("onyx", "onyx_us"), ("ort", "ort_net_us"),
+                                          ("torch", "torch_us"))}
     if job["gemms"]:
         # per GEMM shape, the lowest per-round median; the model's sgemm time is
         # the sum over its products
@@ -594,6 +628,28 @@ def write_md(path, info, rows, mach):
         L.append("Rows marked one sample / one step per call are per call (T = 1), state fed "
                  "back: us per sample. `T=%d` rows are one block of %d samples per call "
                  "(divide by %d for us per sample)." % (info["block"], info["block"], info["block"]))
+        L.append("")
+
+    rt_rows = [r for r in rows if r.get("core_share")]
+    if rt_rows:
+        L.append("## Share of a core in real time")
+        L.append("")
+        L.append("For the models whose meta.json gives a sample rate and the audio samples a "
+                 "call stands for (samples_per_step x T, or samples_per_call): the time of one "
+                 "call over that audio's duration at the model's rate, single thread. "
+                 "rave_decoder: 4 latent frames of 512 samples per call at 48 kHz; silero_like: "
+                 "one 512-sample chunk at 16 kHz; the amp models: T samples at 48 kHz.")
+        L.append("")
+        L.append("| model | samples per call | rate Hz | audio us | onyx | ORT | PyTorch |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+
+        def pct(v):
+            return "-" if v is None else "%.2f%%" % (100 * v)
+        for r in rt_rows:
+            c = r["core_share"]
+            L.append("| %s | %d | %d | %s | %s | %s | %s |"
+                     % (r["label"], r["samples"], r["sample_rate"], fmt_us(r["budget_us"]),
+                        pct(c["onyx"]), pct(c["ort"]), pct(c["torch"])))
         L.append("")
 
     gemm_rows = [r for r in rows if "sgemm" in r]
