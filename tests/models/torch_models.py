@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Exports small PyTorch models to ONNX, runs each through `onyx run`, and
 checks the outputs against PyTorch's (|got - want| <= 1e-4 * max(1, max|want|)).
+The scripted ones (torch.jit.script) export their Python for-loops as ONNX
+Loops, which onyx unrolls when it resolves the model.
 
 usage: /usr/bin/python3 tests/models/torch_models.py ONYX_BINARY WORKDIR
 """
@@ -76,6 +78,41 @@ class Transformer(nn.Module):
         return self.enc(self.proj(x)).mean(dim=1)
 
 
+class ScriptedCell(nn.Module):
+    """a tanh RNN cell run by a Python for-loop over time: a Loop whose trip
+    count is x's length (Shape -> Gather), reading x and the weights from
+    the main graph"""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(4, 8)
+        self.rec = nn.Linear(8, 8, bias=False)
+
+    def forward(self, x):
+        h = torch.zeros(x.size(1), 8)
+        for t in range(x.size(0)):
+            h = torch.tanh(self.inp(x[t]) + self.rec(h))
+        return h
+
+
+class ScriptedNested(nn.Module):
+    """two nested for-loops, the inner one's trip count a constant and the
+    outer one's a shape, with two loop-carried values"""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        acc = torch.zeros_like(x[0])
+        y = x[0]
+        for i in range(x.size(0)):
+            for j in range(2):
+                y = torch.sin(self.lin(y)) + x[i] * float(j + 1)
+            acc = acc + y
+        return acc, y
+
+
 def cases():
     yield "mlp", MLP(), {"x": np.random.randn(3, 16)}
     conv = ConvNet()
@@ -86,6 +123,8 @@ def cases():
     yield "lstm", LSTMModel(), {"x": np.random.randn(2, 10, 3), "h": 0.1 * np.random.randn(2, 2, 12),
                                 "c": 0.1 * np.random.randn(2, 2, 12)}
     yield "transformer", Transformer(), {"x": np.random.randn(1, 10, 8)}
+    yield "scripted_loop", torch.jit.script(ScriptedCell()), {"x": np.random.randn(6, 2, 4)}
+    yield "scripted_nested_loops", torch.jit.script(ScriptedNested()), {"x": np.random.randn(4, 2, 3)}
 
 
 def main():
