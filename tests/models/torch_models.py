@@ -96,8 +96,8 @@ class ScriptedCell(nn.Module):
 
 
 class ScriptedNested(nn.Module):
-    """two nested for-loops, the inner one's trip count a constant and the
-    outer one's a shape, with two loop-carried values"""
+    """two nested for-loops over x's shape (the inner Loop in the outer
+    one's body, its iteration number a value), two loop-carried values"""
 
     def __init__(self):
         super().__init__()
@@ -107,7 +107,7 @@ class ScriptedNested(nn.Module):
         acc = torch.zeros_like(x[0])
         y = x[0]
         for i in range(x.size(0)):
-            for j in range(2):
+            for j in range(x.size(2)):
                 y = torch.sin(self.lin(y)) + x[i] * float(j + 1)
             acc = acc + y
         return acc, y
