@@ -1506,9 +1506,68 @@ static int idx_push(resolver *R, idx_list *l, int t)
     return 1;
 }
 
+/* The Loop nd goes on from iteration `iter` only while the run-time
+ * condition c holds: *live (-1, or the guard of the iterations so far)
+ * becomes the guard of the next ones. This unrolls every iteration left up
+ * to the trip count M, so M must be known, and the scan outputs, whose
+ * length would be the run-time iteration count, must be unused. */
+static onyx_status guard_on(resolver *R, strmap *need,
+                            const onyx_nodedef *nd, const char *lb, int c,
+                            const char *cn, int64_t iter, int64_t trip,
+                            int *live, const char *pre)
+{
+    const char *path = R->m->path;
+    if (trip == INT64_MAX && !nd->inputs[0][0])
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: the condition '%s' is only known at run time and no "
+              "trip count M bounds the loop: onyx unrolls a Loop when the "
+              "model is resolved",
+              path, lb, cn);
+    const int n_carried = nd->n_in - 2;
+    for (int k = n_carried; k < nd->n_out; k++)
+        if (nd->outputs[k][0] && strmap_slot(need, nd->outputs[k], 0))
+            RFAIL(R, ONYX_ERR_UNSUPPORTED,
+                  "%s: %s: the condition '%s' is only known at run time, so "
+                  "the length of scan output '%s' would be too: onyx needs "
+                  "it when the model is resolved",
+                  path, lb, cn, nd->outputs[k]);
+    const onyx_graphdef *body = body_of(nd);
+    int64_t per = count_nodes(body->nodes, body->n_nodes);
+    per = per > 0 ? per : 1;
+    if (trip - iter > (R->m->lim.max_nodes - R->n_graph_nodes) / per + 1)
+        RFAIL(R, ONYX_ERR_LIMIT,
+              "%s: %s: the condition '%s' is only known at run time, so "
+              "onyx unrolls all %lld iterations of the trip count under "
+              "guards: more than %lld nodes (onyx_limits.max_nodes)",
+              path, lb, cn, (long long)trip, (long long)R->m->lim.max_nodes);
+    int outer = *live >= 0 ? *live : R->guard;
+    uint8_t outer_want = *live >= 0 ? 1 : R->guard_want;
+    if (outer < 0) {
+        *live = c;
+        return ONYX_OK;
+    }
+    onyx_attr at[2];
+    memset(at, 0, sizeof at);
+    at[0].name = "outer_want";
+    at[0].type = ONYX_ATTR_INT;
+    at[0].i = outer_want;
+    at[1].name = "inner_want";
+    at[1].type = ONYX_ATTR_INT;
+    at[1].i = 1;
+    int gin[2] = {outer, c};
+    /* always run: a loop's guard is false when the guard around it is */
+    const int g = R->guard;
+    R->guard = -1;
+    onyx_status st = emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2,
+                                  fmt_name(R, "%sgo", pre), lb, live);
+    R->guard = g;
+    return st;
+}
+
 /* Loop(M, cond, v_initial...) -> v_final..., scan_outputs...: the body
- * unrolled for as many iterations as M and the conditions allow, both
- * known now. */
+ * unrolled for as many iterations as M and the conditions allow. M must be
+ * known now; a condition known only at run time guards the iterations from
+ * there on (guard_on). */
 static onyx_status resolve_loop(resolver *R, strmap *need,
                                 const onyx_nodedef *nd, const char *lb)
 {
@@ -1540,13 +1599,17 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                   "%s: %s: the %s must be one %s, got %s with %lld elements",
                   path, lb, what[k], onyx_dtype_name(dt),
                   onyx_dtype_name(v->dtype), (long long)onyx_numel(v));
-        int64_t val;
+        int64_t val = 1;
+        if (k && !scalar_now(R, t, &val)) { /* guarded, below */
+            cond = t;
+            continue;
+        }
         if (!scalar_now(R, t, &val))
             RFAIL(R, ONYX_ERR_UNSUPPORTED,
                   "%s: %s: the %s '%s' is only known at run time: onyx "
                   "unrolls a Loop when the model is resolved, so its trip "
-                  "count and condition must be constants or computed from "
-                  "values given to the resolver (onyx_bind.data)",
+                  "count must be a constant or computed from values given "
+                  "to the resolver (onyx_bind.data)",
                   path, lb, what[k], nd->inputs[k]);
         ONYX_TRY(keep_value(R, t, val,
                             fmt_name(R, "%s%s:check", pre, k ? "cond" : "M"),
@@ -1568,6 +1631,13 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
             RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
                   lb, nd->inputs[2 + k][0] ? nd->inputs[2 + k] : "(none)");
     }
+    /* a condition known only at run time: the iterations from there on run
+     * under the guard `live` (each its own, the last one's AND the body's
+     * condition), the carried values picked by IfSelects */
+    int live = -1;
+    if (cond >= 0 && !scalar_now(R, cond, &go))
+        ONYX_TRY(guard_on(R, need, nd, lb, cond, nd->inputs[1], 0, trip, &live,
+                          pre));
     if (cond < 0) {
         static const uint8_t yes = 1;
         cond = const_tensor(R, fmt_name(R, "%scond", pre), ONYX_BOOL, 0, NULL,
@@ -1587,8 +1657,17 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                               it_rank, (int64_t[]){1}, &iter);
         if (ins[0] < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
         ins[1] = cond;
-        ONYX_TRY(inline_graph(R, need, lb, body, ip, ins, nd->n_in, outs,
-                              1 + nd->n_out));
+        const int outer = R->guard;
+        const uint8_t outer_want = R->guard_want;
+        if (live >= 0) {
+            R->guard = live;
+            R->guard_want = 1;
+        }
+        onyx_status st = inline_graph(R, need, lb, body, ip, ins, nd->n_in,
+                                      outs, 1 + nd->n_out);
+        R->guard = outer;
+        R->guard_want = outer_want;
+        ONYX_TRY(st);
         const onyx_tensor *c = &p->tensors[outs[0]].t;
         if (c->dtype != ONYX_BOOL || onyx_numel(c) != 1)
             RFAIL(R, ONYX_ERR_INVALID,
@@ -1596,19 +1675,40 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                   "with %lld elements",
                   path, lb, onyx_dtype_name(c->dtype),
                   (long long)onyx_numel(c));
-        if (!scalar_now(R, outs[0], &go))
-            RFAIL(R, ONYX_ERR_UNSUPPORTED,
-                  "%s: %s: the body's condition '%s' is only known at run "
-                  "time: onyx unrolls a Loop when the model is resolved, so "
-                  "it must be a constant or computed from values given to "
-                  "the resolver (onyx_bind.data)",
-                  path, lb, body->outputs[0].name);
-        if (outs[0] != cond)
+        /* the carried values: the body's, or under a guard, the body's
+         * when it ran and the previous ones when it did not */
+        for (int k = 0; k < n_carried; k++) {
+            if (live < 0) {
+                ins[2 + k] = outs[1 + k];
+                continue;
+            }
+            const onyx_tensor *a = &p->tensors[outs[1 + k]].t,
+                              *b = &p->tensors[ins[2 + k]].t;
+            char sa[128], sb[128];
+            if (a->dtype != b->dtype || !onyx_same_shape(a, b))
+                RFAIL(R, ONYX_ERR_UNSUPPORTED,
+                      "%s: %s: loop-carried value '%s' goes from %s %s to "
+                      "%s %s: onyx needs one dtype and shape when the "
+                      "condition is only known at run time",
+                      path, lb, body->outputs[1 + k].name,
+                      onyx_dtype_name(b->dtype), onyx_shape_str(b, sb, sizeof sb),
+                      onyx_dtype_name(a->dtype), onyx_shape_str(a, sa, sizeof sa));
+            int sin[3] = {live, outs[1 + k], ins[2 + k]};
+            ONYX_TRY(emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
+                                  fmt_name(R, "%sv%d", ip, k), lb,
+                                  &ins[2 + k]));
+        }
+        if (!scalar_now(R, outs[0], &go)) {
+            go = 1;
+            if (iter + 1 < trip)
+                ONYX_TRY(guard_on(R, need, nd, lb, outs[0],
+                                  body->outputs[0].name, iter + 1, trip,
+                                  &live, ip));
+        } else if (live < 0 && outs[0] != cond) {
             ONYX_TRY(keep_value(R, outs[0], go,
                                 fmt_name(R, "%scond:check", ip), lb));
+        }
         cond = outs[0];
-        for (int k = 0; k < n_carried; k++)
-            ins[2 + k] = outs[1 + k];
         for (int k = 0; k < n_scan; k++)
             if (!idx_push(R, &scans, outs[1 + n_carried + k]))
                 RFAIL(R, ONYX_ERR_NOMEM, "out of memory");

@@ -533,6 +533,75 @@ START_TEST(scan_running_sum_reversed)
 }
 END_TEST
 
+/* Loop(M, -, y0) doubling y while y < lim, lim a graph input known only at
+ * run time: every iteration up to M is planned under a guard, the carried
+ * value picked by an IfSelect. With a scan output (its length would be the
+ * run-time count), or without M, a clear refusal. */
+static onyx_model *doubling_loop(bytes *m, const char *trip, const char *outs)
+{
+    static bytes g, b;
+    g.n = b.n = 0;
+    const int64_t one[1] = {1};
+    const int64_t five = 5;
+    const float twof = 2;
+    put_op(&b, "Mul", "y_in twof", "y_out", NULL, NULL);
+    put_op(&b, "Less", "y_out lim", "c_out", NULL, NULL);
+    put_value_shape(&b, 11, "i", ONYX_INT64, 0, NULL);
+    put_value_shape(&b, 11, "c_in", ONYX_BOOL, 0, NULL);
+    put_value_shape(&b, 11, "y_in", ONYX_FLOAT, 1, one);
+    put_value_shape(&b, 12, "c_out", ONYX_BOOL, 1, one);
+    put_value_shape(&b, 12, "y_out", ONYX_FLOAT, 1, one);
+    if (strchr(outs, ' ')) put_value_shape(&b, 12, "y_out", ONYX_FLOAT, 1, one);
+    put_init(&g, "M", ONYX_INT64, 0, NULL, &five, 8);
+    put_init(&g, "twof", ONYX_FLOAT, 0, NULL, &twof, 4);
+    char ins[32];
+    snprintf(ins, sizeof ins, "%s - y0", trip);
+    put_op(&g, "Loop", ins, outs, &b, NULL);
+    put_value_shape(&g, 11, "y0", ONYX_FLOAT, 1, one);
+    put_value_shape(&g, 11, "lim", ONYX_FLOAT, 1, one);
+    put_value_shape(&g, 12, "y", ONYX_FLOAT, 1, one);
+    if (strchr(outs, ' '))
+        put_value_shape(&g, 12, "s", ONYX_FLOAT, 2, (int64_t[]){5, 1});
+    return load(&g, m);
+}
+
+START_TEST(loop_condition_at_run_time)
+{
+    static bytes m;
+    onyx_model *model = doubling_loop(&m, "M", "y");
+    onyx_program *p = resolve(model, NULL, 0);
+    onyx_error err = {0};
+    onyx_instance *x = onyx_instance_new(p, &err);
+    ck_assert_msg(x != NULL, "%s", err.msg);
+    /* y0 = 1: the first iteration always runs (no condition input), then
+     * while 2^k < lim, at most M = 5 times */
+    const float lims[5] = {5, 100, 0, 16, 5}, want[5] = {8, 32, 2, 16, 8};
+    for (int r = 0; r < 5; r++) {
+        *(float *)onyx_instance_input(x, 0)->data = 1;
+        *(float *)onyx_instance_input(x, 1)->data = lims[r];
+        ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
+        expect_floats(onyx_instance_output(x, 0), &want[r], 1, "y");
+    }
+    onyx_instance_free(x);
+    onyx_program_free(p);
+    onyx_model_free(model);
+
+    model = doubling_loop(&m, "M", "y s");
+    ck_assert_ptr_null(onyx_program_new(model, NULL, 0, &err));
+    ck_assert_int_eq(err.status, ONYX_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "'y s' (Loop): the condition 'c_out'") &&
+                      strstr(err.msg, "length of scan output 's'"),
+                  "%s", err.msg);
+    onyx_model_free(model);
+    model = doubling_loop(&m, "-", "y");
+    ck_assert_ptr_null(onyx_program_new(model, NULL, 0, &err));
+    ck_assert_int_eq(err.status, ONYX_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "no trip count M bounds the loop"), "%s",
+                  err.msg);
+    onyx_model_free(model);
+}
+END_TEST
+
 /* a model that must not load; its error names `want` */
 static void expect_load_error(bytes *g, onyx_status st, const char *want)
 {
@@ -658,6 +727,7 @@ int main(void)
     tcase_add_test(l, loop_accumulates_with_scan_output);
     tcase_add_test(l, loop_trip_count_bound_or_refused);
     tcase_add_test(l, loop_condition_ends_it_early);
+    tcase_add_test(l, loop_condition_at_run_time);
     tcase_add_test(l, scan_running_sum_reversed);
     tcase_add_test(l, malformed_bodies_refused_at_load);
     tcase_add_test(l, loop_unrolled_within_node_limit);
