@@ -1262,10 +1262,19 @@ static onyx_status reserve(resolver *R, strmap *need, const onyx_graphdef *g,
  * from 0; the first copy was counted at load): the model's nodes, unrolled,
  * stay within onyx_limits.max_nodes. */
 static onyx_status charge(resolver *R, const char *lb, int64_t body_nodes,
-                          int64_t iter)
+                          int64_t iter, int guarded)
 {
     int64_t per = body_nodes > 0 ? body_nodes : 1; /* an empty body too */
     if (iter == 0) return ONYX_OK;
+    if (R->n_graph_nodes > R->m->lim.max_nodes - per && guarded)
+        RFAIL(R, ONYX_ERR_LIMIT,
+              "%s: %s: its condition is only known at run time, so onyx "
+              "unrolls it under guards until the trip count M or a "
+              "condition known to be false: its body of %lld nodes, "
+              "unrolled more than %lld times, takes the model past %lld "
+              "nodes (onyx_limits.max_nodes)",
+              R->m->path, lb, (long long)body_nodes, (long long)iter,
+              (long long)R->m->lim.max_nodes);
     if (R->n_graph_nodes > R->m->lim.max_nodes - per)
         RFAIL(R, ONYX_ERR_LIMIT,
               "%s: %s: unrolled, its body of %lld nodes runs more than "
@@ -1506,23 +1515,17 @@ static int idx_push(resolver *R, idx_list *l, int t)
     return 1;
 }
 
-/* The Loop nd goes on from iteration `iter` only while the run-time
- * condition c holds: *live (-1, or the guard of the iterations so far)
- * becomes the guard of the next ones. This unrolls every iteration left up
- * to the trip count M, so M must be known, and the scan outputs, whose
- * length would be the run-time iteration count, must be unused. */
+/* The Loop nd goes on only while the run-time condition c (named cn)
+ * holds: *live (-1, or the guard of the iterations so far) becomes the
+ * guard of the next ones. The loop is then unrolled until M, or until the
+ * body's condition is known to be false (`i < 8 and data`), within
+ * onyx_limits.max_nodes; the scan outputs, whose length would be the
+ * run-time iteration count, must be unused. */
 static onyx_status guard_on(resolver *R, strmap *need,
                             const onyx_nodedef *nd, const char *lb, int c,
-                            const char *cn, int64_t iter, int64_t trip,
-                            int *live, const char *pre)
+                            const char *cn, int *live, const char *pre)
 {
     const char *path = R->m->path;
-    if (trip == INT64_MAX && !nd->inputs[0][0])
-        RFAIL(R, ONYX_ERR_UNSUPPORTED,
-              "%s: %s: the condition '%s' is only known at run time and no "
-              "trip count M bounds the loop: onyx unrolls a Loop when the "
-              "model is resolved",
-              path, lb, cn);
     const int n_carried = nd->n_in - 2;
     for (int k = n_carried; k < nd->n_out; k++)
         if (nd->outputs[k][0] && strmap_slot(need, nd->outputs[k], 0))
@@ -1531,15 +1534,6 @@ static onyx_status guard_on(resolver *R, strmap *need,
                   "the length of scan output '%s' would be too: onyx needs "
                   "it when the model is resolved",
                   path, lb, cn, nd->outputs[k]);
-    const onyx_graphdef *body = body_of(nd);
-    int64_t per = count_nodes(body->nodes, body->n_nodes);
-    per = per > 0 ? per : 1;
-    if (trip - iter > (R->m->lim.max_nodes - R->n_graph_nodes) / per + 1)
-        RFAIL(R, ONYX_ERR_LIMIT,
-              "%s: %s: the condition '%s' is only known at run time, so "
-              "onyx unrolls all %lld iterations of the trip count under "
-              "guards: more than %lld nodes (onyx_limits.max_nodes)",
-              path, lb, cn, (long long)trip, (long long)R->m->lim.max_nodes);
     int outer = *live >= 0 ? *live : R->guard;
     uint8_t outer_want = *live >= 0 ? 1 : R->guard_want;
     if (outer < 0) {
@@ -1623,10 +1617,11 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
     }
     int *ins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
     int *outs = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_out + 2));
+    int *fin = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(n_carried + 1));
     idx_list scans = {0}; /* iteration i's scan output k: v[i * n_scan + k] */
-    if (!ins || !outs) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    if (!ins || !outs || !fin) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     for (int k = 0; k < n_carried; k++) {
-        ins[2 + k] = find_tensor(R, nd->inputs[2 + k]);
+        fin[k] = ins[2 + k] = find_tensor(R, nd->inputs[2 + k]);
         if (ins[2 + k] < 0)
             RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
                   lb, nd->inputs[2 + k][0] ? nd->inputs[2 + k] : "(none)");
@@ -1636,8 +1631,7 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
      * condition), the carried values picked by IfSelects */
     int live = -1;
     if (cond >= 0 && !scalar_now(R, cond, &go))
-        ONYX_TRY(guard_on(R, need, nd, lb, cond, nd->inputs[1], 0, trip, &live,
-                          pre));
+        ONYX_TRY(guard_on(R, need, nd, lb, cond, nd->inputs[1], &live, pre));
     if (cond < 0) {
         static const uint8_t yes = 1;
         cond = const_tensor(R, fmt_name(R, "%scond", pre), ONYX_BOOL, 0, NULL,
@@ -1649,7 +1643,7 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
     const int it_rank = body->inputs[0].rank == 1 ? 1 : 0;
     int64_t iter;
     for (iter = 0; iter < trip && go; iter++) {
-        ONYX_TRY(charge(R, lb, body_nodes, iter));
+        ONYX_TRY(charge(R, lb, body_nodes, iter, live >= 0));
         ONYX_TRY(reserve(R, need, body, 8 + 2 * (int64_t)nd->n_out));
         const char *ip = fmt_name(R, "%s%lld/", pre, (long long)iter);
         if (!ip) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
@@ -1675,15 +1669,18 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                   "with %lld elements",
                   path, lb, onyx_dtype_name(c->dtype),
                   (long long)onyx_numel(c));
-        /* the carried values: the body's, or under a guard, the body's
-         * when it ran and the previous ones when it did not */
+        /* the carried values: the next iteration reads the body's (it
+         * runs only when this one did); the loop's result is the body's,
+         * or under a guard, the body's when it ran and the one before
+         * when it did not */
         for (int k = 0; k < n_carried; k++) {
+            ins[2 + k] = outs[1 + k];
             if (live < 0) {
-                ins[2 + k] = outs[1 + k];
+                fin[k] = outs[1 + k];
                 continue;
             }
             const onyx_tensor *a = &p->tensors[outs[1 + k]].t,
-                              *b = &p->tensors[ins[2 + k]].t;
+                              *b = &p->tensors[fin[k]].t;
             char sa[128], sb[128];
             if (a->dtype != b->dtype || !onyx_same_shape(a, b))
                 RFAIL(R, ONYX_ERR_UNSUPPORTED,
@@ -1693,17 +1690,15 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                       path, lb, body->outputs[1 + k].name,
                       onyx_dtype_name(b->dtype), onyx_shape_str(b, sb, sizeof sb),
                       onyx_dtype_name(a->dtype), onyx_shape_str(a, sa, sizeof sa));
-            int sin[3] = {live, outs[1 + k], ins[2 + k]};
+            int sin[3] = {live, outs[1 + k], fin[k]};
             ONYX_TRY(emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
-                                  fmt_name(R, "%sv%d", ip, k), lb,
-                                  &ins[2 + k]));
+                                  fmt_name(R, "%sv%d", ip, k), lb, &fin[k]));
         }
         if (!scalar_now(R, outs[0], &go)) {
             go = 1;
             if (iter + 1 < trip)
                 ONYX_TRY(guard_on(R, need, nd, lb, outs[0],
-                                  body->outputs[0].name, iter + 1, trip,
-                                  &live, ip));
+                                  body->outputs[0].name, &live, ip));
         } else if (live < 0 && outs[0] != cond) {
             ONYX_TRY(keep_value(R, outs[0], go,
                                 fmt_name(R, "%scond:check", ip), lb));
@@ -1715,7 +1710,7 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
     }
     for (int k = 0; k < n_carried; k++)
         if (nd->outputs[k][0])
-            *strmap_slot(&R->names, nd->outputs[k], 1) = ins[2 + k];
+            *strmap_slot(&R->names, nd->outputs[k], 1) = fin[k];
     int *el = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(iter + 1));
     if (!el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     for (int k = 0; k < n_scan; k++) {
@@ -1856,7 +1851,7 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
         }
         scans.n = 0;
         for (int64_t t = 0; t < len; t++) {
-            ONYX_TRY(charge(R, lb, body_nodes, b * len + t));
+            ONYX_TRY(charge(R, lb, body_nodes, b * len + t, 0));
             ONYX_TRY(reserve(R, need, body, 8 + 4 * (int64_t)nd->n_in +
                                                 2 * (int64_t)nd->n_out));
             const char *ip = fmt_name(R, "%s%lld/", bp, (long long)t);

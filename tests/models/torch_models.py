@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Exports small PyTorch models to ONNX, runs each through `onyx run`, and
 checks the outputs against PyTorch's (|got - want| <= 1e-4 * max(1, max|want|)).
-The scripted ones (torch.jit.script) export their Python for-loops as ONNX
-Loops, which onyx unrolls when it resolves the model.
+The scripted ones (torch.jit.script) export their Python for- and
+while-loops as ONNX Loops, which onyx unrolls when it resolves the model.
 
 usage: /usr/bin/python3 tests/models/torch_models.py ONYX_BINARY WORKDIR
 """
@@ -113,6 +113,21 @@ class ScriptedNested(nn.Module):
         return acc, y
 
 
+class ScriptedWhile(nn.Module):
+    """a while-loop whose condition reads the data: at most 8 iterations,
+    ending early once |y| reaches 4. x has more than 4096 elements, so
+    `onyx run` does not bind it as a value: the condition is only known at
+    run time and the iterations run under guards."""
+
+    def forward(self, x):
+        y = x
+        i = 0
+        while i < 8 and bool(y.abs().max() < 4.0):
+            y = y * 1.5 - 0.1
+            i += 1
+        return y
+
+
 def cases():
     yield "mlp", MLP(), {"x": np.random.randn(3, 16)}
     conv = ConvNet()
@@ -124,6 +139,8 @@ def cases():
                                 "c": 0.1 * np.random.randn(2, 2, 12)}
     yield "transformer", Transformer(), {"x": np.random.randn(1, 10, 8)}
     yield "scripted_loop", torch.jit.script(ScriptedCell()), {"x": np.random.randn(6, 2, 4)}
+    yield "scripted_while", torch.jit.script(ScriptedWhile()), {"x": np.random.randn(64, 80) * 0.3}
+    yield "scripted_while_to_the_end", torch.jit.script(ScriptedWhile()), {"x": np.random.randn(64, 80) * 0.01}
     yield "scripted_nested_loops", torch.jit.script(ScriptedNested()), {"x": np.random.randn(4, 2, 3)}
 
 

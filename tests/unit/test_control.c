@@ -536,7 +536,8 @@ END_TEST
 /* Loop(M, -, y0) doubling y while y < lim, lim a graph input known only at
  * run time: every iteration up to M is planned under a guard, the carried
  * value picked by an IfSelect. With a scan output (its length would be the
- * run-time count), or without M, a clear refusal. */
+ * run-time count) a clear refusal; without M, unrolled up to the node
+ * limit, then refused. */
 static onyx_model *doubling_loop(bytes *m, const char *trip, const char *outs)
 {
     static bytes g, b;
@@ -593,11 +594,17 @@ START_TEST(loop_condition_at_run_time)
                       strstr(err.msg, "length of scan output 's'"),
                   "%s", err.msg);
     onyx_model_free(model);
-    model = doubling_loop(&m, "-", "y");
+    /* no M: unrolled until the node limit, then refused */
+    onyx_model_free(doubling_loop(&m, "-", "y"));
+    onyx_limits lim = onyx_limits_default();
+    lim.max_nodes = 100;
+    model = onyx_model_load_memory_ex(m.b, m.n, "test", &lim, &err);
+    ck_assert_msg(model != NULL, "%s", err.msg);
     ck_assert_ptr_null(onyx_program_new(model, NULL, 0, &err));
-    ck_assert_int_eq(err.status, ONYX_ERR_UNSUPPORTED);
-    ck_assert_msg(strstr(err.msg, "no trip count M bounds the loop"), "%s",
-                  err.msg);
+    ck_assert_int_eq(err.status, ONYX_ERR_LIMIT);
+    ck_assert_msg(strstr(err.msg, "its condition is only known at run time") &&
+                      strstr(err.msg, "onyx_limits.max_nodes"),
+                  "%s", err.msg);
     onyx_model_free(model);
 }
 END_TEST
