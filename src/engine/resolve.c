@@ -1317,7 +1317,7 @@ static int const_tensor(resolver *R, const char *name, onyx_dtype dt, int rank,
     onyx_ptensor *pt = &R->p->tensors[ti];
     pt->t.dtype = dt;
     pt->t.rank = rank;
-    memcpy(pt->t.dims, dims, sizeof *dims * (size_t)rank);
+    if (rank) memcpy(pt->t.dims, dims, sizeof *dims * (size_t)rank);
     pt->bytes = (size_t)onyx_numel(&pt->t) * onyx_dtype_size(dt);
     pt->t.data = onyx_pool_alloc(&R->p->pool, pt->bytes ? pt->bytes : 1);
     if (!pt->t.data) return -1;
