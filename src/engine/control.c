@@ -108,8 +108,7 @@ static const onyx_graphdef *graph_attr(const onyx_nodedef *nd, const char *name)
 {
     for (int a = 0; a < nd->n_attrs; a++)
         if (strcmp(nd->attrs[a].name, name) == 0)
-            return nd->attrs[a].type == ONYX_ATTR_GRAPH ? nd->attrs[a].g
-                                                         : NULL;
+            return nd->attrs[a].type == ONYX_ATTR_GRAPH ? nd->attrs[a].g : NULL;
     return NULL;
 }
 
@@ -208,16 +207,16 @@ static int check_scan(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
                  (long long)n_scan_out);
         return 0;
     }
-    static const char *const per_input[] = {"scan_input_axes",
-                                            "scan_input_directions",
-                                            "directions"};
+    static const char *const per_input[] = {
+        "scan_input_axes", "scan_input_directions", "directions"};
     static const char *const per_output[] = {"scan_output_axes",
                                              "scan_output_directions"};
     for (int k = 0; k < 3; k++) {
         int64_t n = ints_len(nd, per_input[k]);
         if (n != -1 && n != n_scan) {
-            snprintf(msg, cap, "%s must be a list of %lld ints (one per scan "
-                               "input)",
+            snprintf(msg, cap,
+                     "%s must be a list of %lld ints (one per scan "
+                     "input)",
                      per_input[k], (long long)n_scan);
             return 0;
         }
@@ -225,8 +224,9 @@ static int check_scan(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
     for (int k = 0; k < 2; k++) {
         int64_t n = ints_len(nd, per_output[k]);
         if (n != -1 && n != n_scan_out) {
-            snprintf(msg, cap, "%s must be a list of %lld ints (one per scan "
-                               "output)",
+            snprintf(msg, cap,
+                     "%s must be a list of %lld ints (one per scan "
+                     "output)",
                      per_output[k], (long long)n_scan_out);
             return 0;
         }
@@ -234,8 +234,7 @@ static int check_scan(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
     return 1;
 }
 
-int onyx_control_check(const onyx_nodedef *nd, int opset, char *msg,
-                       size_t cap)
+int onyx_control_check(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
 {
     if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) return 1;
     if (strcmp(nd->op_type, "Loop") == 0) return check_loop(nd, msg, cap);

@@ -848,8 +848,8 @@ static onyx_status check_control(loader *L, const onyx_graphdef *g,
         const onyx_nodedef *nd = &g->nodes[i];
         char why[300];
         if (!onyx_control_check(nd, L->m->opset, why, sizeof why))
-            LFAIL(L, "node %d '%s' (%s)%s: %s", i, nd->name, nd->op_type,
-                  where, why);
+            LFAIL(L, "node %d '%s' (%s)%s: %s", i, nd->name, nd->op_type, where,
+                  why);
         for (int a = 0; a < nd->n_attrs; a++) {
             if (nd->attrs[a].type != ONYX_ATTR_GRAPH || !nd->attrs[a].g)
                 continue;

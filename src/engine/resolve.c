@@ -90,7 +90,7 @@ typedef struct resolver {
     int cap_tensors, cap_nodes;
     int64_t n_graph_nodes; /* nodes of every graph, each unrolled iteration
                               counted: held to onyx_limits.max_nodes */
-    unsigned char *known; /* per tensor: value visible to prepare */
+    unsigned char *known;  /* per tensor: value visible to prepare */
     int *
         producer; /* per tensor: index of the kept node that writes it, or -1 */
     int64_t cap_names; /* value names in every graph, for the use counts */
@@ -877,8 +877,8 @@ static onyx_status inline_graph(resolver *R, strmap *need, const char *lb,
               path, lb, what, g->n_outputs, n_out);
     if (g->n_inputs != n_in) {
         if (!in)
-            RFAIL(R, ONYX_ERR_INVALID, "%s: %s: a branch takes no inputs",
-                  path, lb);
+            RFAIL(R, ONYX_ERR_INVALID, "%s: %s: a branch takes no inputs", path,
+                  lb);
         RFAIL(R, ONYX_ERR_INVALID, "%s: %s: the body has %d inputs, not %d",
               path, lb, g->n_inputs, n_in);
     }
@@ -1220,8 +1220,7 @@ static onyx_status reserve(resolver *R, strmap *need, const onyx_graphdef *g,
     int64_t want_t = (int64_t)p->n_tensors + n_value + 1;
     int64_t want_n = (int64_t)p->n_nodes + n_node + 1;
     if (want_t > INT_MAX / 2 || want_n > INT_MAX / 2)
-        RFAIL(R, ONYX_ERR_LIMIT, "%s: too many values to unroll",
-              R->m->path);
+        RFAIL(R, ONYX_ERR_LIMIT, "%s: too many values to unroll", R->m->path);
     if (want_t > R->cap_tensors) {
         int64_t cap = want_t > 2 * (int64_t)R->cap_tensors
                           ? want_t
@@ -1377,8 +1376,8 @@ static onyx_status emit_node(resolver *R, strmap *need, const char *op,
         add_use(need, in[k]);
     ONYX_TRY(resolve_node(R, need, &nd, lb));
     *res = find_tensor(R, out);
-    if (*res < 0) RFAIL(R, ONYX_ERR_INVALID, "%s: %s: no %s", R->m->path, lb,
-                        out);
+    if (*res < 0)
+        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: no %s", R->m->path, lb, out);
     return ONYX_OK;
 }
 
@@ -1391,8 +1390,8 @@ static const char *name_of(resolver *R, int t, const char *name)
 
 /* *res = x[idx] along axis (that axis removed): a Gather of a constant
  * index; names start with pre */
-static onyx_status take(resolver *R, strmap *need, int x, int axis,
-                        int64_t idx, const char *pre, const char *lb, int *res)
+static onyx_status take(resolver *R, strmap *need, int x, int axis, int64_t idx,
+                        const char *pre, const char *lb, int *res)
 {
     const char *in[2] = {name_of(R, x, fmt_name(R, "%s:from", pre)),
                          fmt_name(R, "%s:index", pre)};
@@ -1414,7 +1413,6 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
                          int64_t axis, const char *out, const char *pre,
                          const onyx_value_info *decl, const char *lb)
 {
-    onyx_program *p = R->p;
     ONYX_TRY(reserve(R, need, NULL, 4 * n + 8));
     if (n == 0) {
         int ok = decl->rank >= 0 && decl->rank < ONYX_MAX_RANK &&
@@ -1437,16 +1435,15 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
     if (!names) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     int64_t axes[1] = {axis};
     for (int64_t i = 0; i < n; i++) {
-        const char *in[2] = {name_of(R, el[i], fmt_name(R, "%s%lld:from", pre,
-                                                        (long long)i)),
-                             NULL};
+        const char *in[2] = {
+            name_of(R, el[i], fmt_name(R, "%s%lld:from", pre, (long long)i)),
+            NULL};
         onyx_attr at;
         memset(&at, 0, sizeof at);
         int n_in = 1, n_attrs = 0, res;
         if (R->m->opset >= 13) { /* axes: an input from opset 13 */
             in[1] = fmt_name(R, "%s%lld:axes", pre, (long long)i);
-            if (const_tensor(R, in[1], ONYX_INT64, 1, (int64_t[]){1}, axes) <
-                0)
+            if (const_tensor(R, in[1], ONYX_INT64, 1, (int64_t[]){1}, axes) < 0)
                 RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
             n_in = 2;
         } else {
@@ -1456,8 +1453,7 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
             at.n = 1;
             n_attrs = 1;
         }
-        names[i] =
-            n == 1 ? out : fmt_name(R, "%s%lld", pre, (long long)i);
+        names[i] = n == 1 ? out : fmt_name(R, "%s%lld", pre, (long long)i);
         ONYX_TRY(emit_node(R, need, "Unsqueeze", in, n_in, names[i], &at,
                            n_attrs, lb, &res));
     }
@@ -1466,23 +1462,21 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
         int64_t groups = (n + 63) / 64;
         for (int64_t c = 0; c < groups; c++) {
             int64_t cnt = n - 64 * c < 64 ? n - 64 * c : 64;
-            const char *dst =
-                groups == 1 ? out
-                            : fmt_name(R, "%scat%d/%lld", pre, level,
-                                       (long long)c);
+            const char *dst = groups == 1 ? out
+                                          : fmt_name(R, "%scat%d/%lld", pre,
+                                                     level, (long long)c);
             onyx_attr at;
             memset(&at, 0, sizeof at);
             at.name = "axis";
             at.type = ONYX_ATTR_INT;
             at.i = axis;
             int res;
-            ONYX_TRY(emit_node(R, need, "Concat", names + 64 * c, (int)cnt,
-                               dst, &at, 1, lb, &res));
+            ONYX_TRY(emit_node(R, need, "Concat", names + 64 * c, (int)cnt, dst,
+                               &at, 1, lb, &res));
             names[c] = dst;
         }
         n = groups;
     }
-    (void)p;
     return ONYX_OK;
 }
 
@@ -1521,9 +1515,9 @@ static int idx_push(resolver *R, idx_list *l, int t)
  * body's condition is known to be false (`i < 8 and data`), within
  * onyx_limits.max_nodes; the scan outputs, whose length would be the
  * run-time iteration count, must be unused. */
-static onyx_status guard_on(resolver *R, strmap *need,
-                            const onyx_nodedef *nd, const char *lb, int c,
-                            const char *cn, int *live, const char *pre)
+static onyx_status guard_on(resolver *R, strmap *need, const onyx_nodedef *nd,
+                            const char *lb, int c, const char *cn, int *live,
+                            const char *pre)
 {
     const char *path = R->m->path;
     const int n_carried = nd->n_in - 2;
@@ -1605,9 +1599,8 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                   "count must be a constant or computed from values given "
                   "to the resolver (onyx_bind.data)",
                   path, lb, what[k], nd->inputs[k]);
-        ONYX_TRY(keep_value(R, t, val,
-                            fmt_name(R, "%s%s:check", pre, k ? "cond" : "M"),
-                            lb));
+        ONYX_TRY(keep_value(
+            R, t, val, fmt_name(R, "%s%s:check", pre, k ? "cond" : "M"), lb));
         if (k) {
             go = val;
             cond = t;
@@ -1688,8 +1681,10 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                       "%s %s: onyx needs one dtype and shape when the "
                       "condition is only known at run time",
                       path, lb, body->outputs[1 + k].name,
-                      onyx_dtype_name(b->dtype), onyx_shape_str(b, sb, sizeof sb),
-                      onyx_dtype_name(a->dtype), onyx_shape_str(a, sa, sizeof sa));
+                      onyx_dtype_name(b->dtype),
+                      onyx_shape_str(b, sb, sizeof sb),
+                      onyx_dtype_name(a->dtype),
+                      onyx_shape_str(a, sa, sizeof sa));
             int sin[3] = {live, outs[1 + k], fin[k]};
             ONYX_TRY(emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
                                   fmt_name(R, "%sv%d", ip, k), lb, &fin[k]));
@@ -1700,8 +1695,8 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
                 ONYX_TRY(guard_on(R, need, nd, lb, outs[0],
                                   body->outputs[0].name, &live, ip));
         } else if (live < 0 && outs[0] != cond) {
-            ONYX_TRY(keep_value(R, outs[0], go,
-                                fmt_name(R, "%scond:check", ip), lb));
+            ONYX_TRY(keep_value(R, outs[0], go, fmt_name(R, "%scond:check", ip),
+                                lb));
         }
         cond = outs[0];
         for (int k = 0; k < n_scan; k++)
@@ -1780,8 +1775,7 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
                   lb, nm[0] ? nm : "(none)");
         const onyx_tensor *t = &p->tensors[x[j]].t;
         if (v8) { /* batch axis 0, all the same */
-            if (t->rank < 1 + (j >= n_state) ||
-                (j && t->dims[0] != batch))
+            if (t->rank < 1 + (j >= n_state) || (j && t->dims[0] != batch))
                 RFAIL(R, ONYX_ERR_INVALID,
                       "%s: %s: input '%s' must have the batch axis 0 "
                       "(of %lld)%s",
@@ -1809,8 +1803,8 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
         len = t->dims[axis[j]];
         if (dir != 0 && dir != 1)
             RFAIL(R, ONYX_ERR_INVALID,
-                  "%s: %s: %s[%d] must be 0 (forward) or 1 (reverse)", path,
-                  lb, dir_name, s);
+                  "%s: %s: %s[%d] must be 0 (forward) or 1 (reverse)", path, lb,
+                  dir_name, s);
     }
     if (v8 && nd->n_in > 0 && nd->inputs[0][0]) {
         /* sequence_lens: onyx runs only the full length */
@@ -1838,26 +1832,27 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
     idx_list scans = {0};
     if (!final || !el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     for (int64_t b = 0; b < batch; b++) {
-        const char *bp =
-            v8 ? fmt_name(R, "%s%lld/", pre, (long long)b) : fmt_name(R, "%s", pre);
+        const char *bp = v8 ? fmt_name(R, "%s%lld/", pre, (long long)b)
+                            : fmt_name(R, "%s", pre);
         if (!bp) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
         ONYX_TRY(reserve(R, need, NULL, 8 + 4 * (int64_t)nd->n_in));
         /* this batch entry's inputs */
         for (int j = 0; j < n_state + n_scan_in; j++) {
             ins[j] = x[j];
             if (v8)
-                ONYX_TRY(take(R, need, x[j], 0, b,
-                              fmt_name(R, "%sin%d", bp, j), lb, &ins[j]));
+                ONYX_TRY(take(R, need, x[j], 0, b, fmt_name(R, "%sin%d", bp, j),
+                              lb, &ins[j]));
         }
         scans.n = 0;
         for (int64_t t = 0; t < len; t++) {
             ONYX_TRY(charge(R, lb, body_nodes, b * len + t, 0));
-            ONYX_TRY(reserve(R, need, body, 8 + 4 * (int64_t)nd->n_in +
-                                                2 * (int64_t)nd->n_out));
+            ONYX_TRY(
+                reserve(R, need, body,
+                        8 + 4 * (int64_t)nd->n_in + 2 * (int64_t)nd->n_out));
             const char *ip = fmt_name(R, "%s%lld/", bp, (long long)t);
             if (!ip) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-            int *bins = onyx_pool_alloc(
-                &R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
+            int *bins =
+                onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
             if (!bins) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
             for (int j = 0; j < n_state; j++)
                 bins[j] = ins[j];
@@ -1906,7 +1901,7 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
     }
     for (int k = 0; k < nd->n_out; k++) {
         const char *name = nd->outputs[k];
-        if (!name[0] || (k >= n_state && !strmap_slot(need, name, 0)))
+        if (!name[0] || ((v8 || k >= n_state) && !strmap_slot(need, name, 0)))
             continue;
         if (!v8) {
             if (k < n_state) *strmap_slot(&R->names, name, 1) = final[k];

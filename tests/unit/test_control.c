@@ -337,7 +337,8 @@ static onyx_model *accumulating_loop(bytes *m, const char *trip)
     const float w[2] = {2, 0.5f};
     const int64_t four = 4;
     put_init(&g, "w", ONYX_FLOAT, 1, two, w, sizeof w);
-    if (strcmp(trip, "M") == 0) put_init(&g, "M", ONYX_INT64, 0, NULL, &four, 8);
+    if (strcmp(trip, "M") == 0)
+        put_init(&g, "M", ONYX_INT64, 0, NULL, &four, 8);
     char ins[64];
     snprintf(ins, sizeof ins, "%s - y0", trip);
     put_op(&g, "Loop", ins, "y s", &b, NULL);
@@ -393,7 +394,8 @@ START_TEST(loop_trip_count_bound_or_refused)
     onyx_instance *x = onyx_instance_new(p, &err);
     ck_assert_msg(x != NULL, "%s", err.msg);
     const float y0[2] = {1, 2};
-    int iy = onyx_program_find_input(p, "y0"), in = onyx_program_find_input(p, "n");
+    int iy = onyx_program_find_input(p, "y0"),
+        in = onyx_program_find_input(p, "n");
     memcpy(onyx_instance_input(x, iy)->data, y0, sizeof y0);
     *(int64_t *)onyx_instance_input(x, in)->data = 2;
     ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
@@ -459,7 +461,8 @@ START_TEST(loop_condition_ends_it_early)
     onyx_error err = {0};
     onyx_instance *x = onyx_instance_new(p, &err);
     ck_assert_msg(x != NULL, "%s", err.msg);
-    int ig = onyx_program_find_input(p, "go"), iy = onyx_program_find_input(p, "y0");
+    int ig = onyx_program_find_input(p, "go"),
+        iy = onyx_program_find_input(p, "y0");
     *(uint8_t *)onyx_instance_input(x, ig)->data = 1;
     *(float *)onyx_instance_input(x, iy)->data = 0.5f;
     ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
@@ -656,8 +659,9 @@ START_TEST(malformed_bodies_refused_at_load)
     put_op(&g, "Loop", "- - y0", "y", &b, NULL);
     put_value_shape(&g, 11, "y0", ONYX_FLOAT, 1, one);
     put_value_shape(&g, 12, "y", ONYX_FLOAT, 1, one);
-    expect_load_error(&g, ONYX_ERR_PARSE, "the body has 1 outputs; a Loop "
-                                          "with 1 outputs needs 2");
+    expect_load_error(&g, ONYX_ERR_PARSE,
+                      "the body has 1 outputs; a Loop "
+                      "with 1 outputs needs 2");
     /* a Loop without a body, inside an If's branch */
     static bytes t, e;
     g.n = t.n = e.n = 0;
