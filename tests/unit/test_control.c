@@ -53,11 +53,11 @@ static void put_value(bytes *g, unsigned field, const char *name, onyx_dtype dt,
     put_ld(g, field, &vi);
 }
 
-static onyx_model *load(bytes *g, bytes *m)
+static onyx_model *load_opset(bytes *g, bytes *m, int version)
 {
     static bytes opset;
     opset.n = 0;
-    put_int(&opset, 2, 13);
+    put_int(&opset, 2, (uint64_t)version);
     put_str(g, 2, "g");
     m->n = 0;
     put_int(m, 1, 8);
@@ -67,6 +67,11 @@ static onyx_model *load(bytes *g, bytes *m)
     onyx_model *model = onyx_model_load_memory(m->b, m->n, "test", &err);
     ck_assert_msg(model != NULL, "%s", err.msg);
     return model;
+}
+
+static onyx_model *load(bytes *g, bytes *m)
+{
+    return load_opset(g, m, 13);
 }
 
 /* y = If(c) then (If(d) then x + x else x * x) else -x, x float [3]:
@@ -612,6 +617,47 @@ START_TEST(loop_condition_at_run_time)
 }
 END_TEST
 
+/* the opset-8 Scan: Scan(sequence_lens omitted, s0 [2,1], x [2,3,1]) with
+ * a batch axis 0, each batch entry summed from the end (directions [1]) */
+START_TEST(scan8_batches_reversed)
+{
+    static bytes g, b, m;
+    g.n = b.n = 0;
+    const int64_t one[1] = {1};
+    put_op(&b, "Add", "sum_in xi", "sum_out", NULL, NULL);
+    put_op(&b, "Identity", "sum_out", "scan_out", NULL, NULL);
+    put_value_shape(&b, 11, "sum_in", ONYX_FLOAT, 1, one);
+    put_value_shape(&b, 11, "xi", ONYX_FLOAT, 1, one);
+    put_value_shape(&b, 12, "sum_out", ONYX_FLOAT, 1, one);
+    put_value_shape(&b, 12, "scan_out", ONYX_FLOAT, 1, one);
+    put_op(&g, "Scan", "- s0 x", "s z", &b, "num_scan_inputs=1 directions=[1]");
+    put_value_shape(&g, 11, "s0", ONYX_FLOAT, 2, (int64_t[]){2, 1});
+    put_value_shape(&g, 11, "x", ONYX_FLOAT, 3, (int64_t[]){2, 3, 1});
+    put_value_shape(&g, 12, "s", ONYX_FLOAT, 2, (int64_t[]){2, 1});
+    put_value_shape(&g, 12, "z", ONYX_FLOAT, 3, (int64_t[]){2, 3, 1});
+    onyx_model *model = load_opset(&g, &m, 8);
+    onyx_program *p = resolve(model, NULL, 0);
+    onyx_error err = {0};
+    onyx_instance *x = onyx_instance_new(p, &err);
+    ck_assert_msg(x != NULL, "%s", err.msg);
+    const float s0[2] = {0, 100}, xv[6] = {1, 2, 3, 10, 20, 30};
+    memcpy(onyx_instance_input(x, 0)->data, s0, sizeof s0);
+    memcpy(onyx_instance_input(x, 1)->data, xv, sizeof xv);
+    ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
+    /* batch 0: 3, 5, 6; batch 1: 130, 150, 160 */
+    const float s[2] = {6, 160}, z[6] = {3, 5, 6, 130, 150, 160};
+    expect_floats(onyx_instance_output(x, 0), s, 2, "s");
+    const onyx_tensor *zt = onyx_instance_output(x, 1);
+    ck_assert_int_eq(zt->rank, 3);
+    ck_assert_int_eq(zt->dims[0], 2);
+    ck_assert_int_eq(zt->dims[1], 3);
+    expect_floats(zt, z, 6, "z");
+    onyx_instance_free(x);
+    onyx_program_free(p);
+    onyx_model_free(model);
+}
+END_TEST
+
 /* a model that must not load; its error names `want` */
 static void expect_load_error(bytes *g, onyx_status st, const char *want)
 {
@@ -740,6 +786,7 @@ int main(void)
     tcase_add_test(l, loop_condition_ends_it_early);
     tcase_add_test(l, loop_condition_at_run_time);
     tcase_add_test(l, scan_running_sum_reversed);
+    tcase_add_test(l, scan8_batches_reversed);
     tcase_add_test(l, malformed_bodies_refused_at_load);
     tcase_add_test(l, loop_unrolled_within_node_limit);
     suite_add_tcase(s, l);
