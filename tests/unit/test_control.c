@@ -658,6 +658,68 @@ START_TEST(scan8_batches_reversed)
 }
 END_TEST
 
+/* y = If(c) then Loop(M = 3, -, x) adding 1 each time else -x, c known
+ * only at run time: the unrolled iterations are guarded by c. With
+ * `until`, the body's condition is y < lim, lim a graph input: the
+ * iterations' guards are GuardAnds of c and the conditions so far. */
+static onyx_model *loop_in_if(bytes *m, int until)
+{
+    static bytes g, t, e, b;
+    g.n = t.n = e.n = b.n = 0;
+    const int64_t one[1] = {1}, three = 3;
+    const float onef = 1;
+    put_op(&b, "Add", "y_in onef", "y_out", NULL, NULL);
+    if (until)
+        put_op(&b, "Less", "y_out lim", "c_out", NULL, NULL);
+    else
+        put_op(&b, "Identity", "c_in", "c_out", NULL, NULL);
+    put_value_shape(&b, 11, "i", ONYX_INT64, 0, NULL);
+    put_value_shape(&b, 11, "c_in", ONYX_BOOL, 0, NULL);
+    put_value_shape(&b, 11, "y_in", ONYX_FLOAT, 1, one);
+    put_value_shape(&b, 12, "c_out", ONYX_BOOL, until, one);
+    put_value_shape(&b, 12, "y_out", ONYX_FLOAT, 1, one);
+    put_init(&t, "M", ONYX_INT64, 0, NULL, &three, 8);
+    put_op(&t, "Loop", "M - x", "a", &b, NULL);
+    put_value_shape(&t, 12, "a", ONYX_FLOAT, 1, one);
+    put_op(&e, "Neg", "x", "n", NULL, NULL);
+    put_value_shape(&e, 12, "n", ONYX_FLOAT, 1, one);
+    put_init(&g, "onef", ONYX_FLOAT, 1, one, &onef, 4);
+    put_node(&g, "If", "c", NULL, "y", &t, &e);
+    put_value_shape(&g, 11, "x", ONYX_FLOAT, 1, one);
+    put_value_shape(&g, 11, "c", ONYX_BOOL, 0, NULL);
+    if (until) put_value_shape(&g, 11, "lim", ONYX_FLOAT, 1, one);
+    put_value_shape(&g, 12, "y", ONYX_FLOAT, 1, one);
+    return load(&g, m);
+}
+
+START_TEST(loop_in_a_run_time_if)
+{
+    static bytes m;
+    for (int until = 0; until < 2; until++) {
+        onyx_model *model = loop_in_if(&m, until);
+        onyx_program *p = resolve(model, NULL, 0);
+        onyx_error err = {0};
+        onyx_instance *x = onyx_instance_new(p, &err);
+        ck_assert_msg(x != NULL, "%s", err.msg);
+        /* x = 0.25: 1.25, 2.25, 3.25; lim 2 stops after 2.25 */
+        const float lims[4] = {2, 2, 10, 10};
+        for (int r = 0; r < 8; r++) {
+            uint8_t c = (uint8_t)(r & 1);
+            *(float *)onyx_instance_input(x, 0)->data = 0.25f;
+            *(uint8_t *)onyx_instance_input(x, 1)->data = c;
+            if (until) *(float *)onyx_instance_input(x, 2)->data = lims[r / 2];
+            ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
+            float want = c ? 3.25f : -0.25f;
+            if (c && until && lims[r / 2] == 2) want = 2.25f;
+            expect_floats(onyx_instance_output(x, 0), &want, 1, "y");
+        }
+        onyx_instance_free(x);
+        onyx_program_free(p);
+        onyx_model_free(model);
+    }
+}
+END_TEST
+
 /* a model that must not load; its error names `want` */
 static void expect_load_error(bytes *g, onyx_status st, const char *want)
 {
@@ -785,6 +847,7 @@ int main(void)
     tcase_add_test(l, loop_trip_count_bound_or_refused);
     tcase_add_test(l, loop_condition_ends_it_early);
     tcase_add_test(l, loop_condition_at_run_time);
+    tcase_add_test(l, loop_in_a_run_time_if);
     tcase_add_test(l, scan_running_sum_reversed);
     tcase_add_test(l, scan8_batches_reversed);
     tcase_add_test(l, malformed_bodies_refused_at_load);
