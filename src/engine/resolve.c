@@ -2,7 +2,8 @@
  * every node (shape inference), fold constants, drop Identity/Dropout and
  * dead nodes, turn the ops that only reshape into views that share their
  * input's bytes, fuse MatMul with the Adds that follow it, then plan the
- * arena.
+ * arena. Subgraphs are inlined: an If's branch (or both, guarded), a Loop's
+ * or Scan's body once per iteration.
  *
  * Tensor states while resolving:
  *   const  value fixed for every run (initializer, Constant, folded): the
@@ -1920,7 +1921,8 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
 
 /* Resolves one node: prepares it (shape inference), then folds it, drops
  * it (a rename, a view), fuses it into the MatMul before it, or keeps it.
- * If nodes are inlined (resolve_if). lb labels the node in messages. */
+ * If, Loop and Scan nodes are inlined (resolve_if, resolve_loop,
+ * resolve_scan). lb labels the node in messages. */
 static onyx_status resolve_node(resolver *R, strmap *need,
                                 const onyx_nodedef *nd, const char *lb)
 {
