@@ -1220,7 +1220,9 @@ static onyx_status reserve(resolver *R, strmap *need, const onyx_graphdef *g,
     }
     int64_t want_t = (int64_t)p->n_tensors + n_value + 1;
     int64_t want_n = (int64_t)p->n_nodes + n_node + 1;
-    if (want_t > INT_MAX / 2 || want_n > INT_MAX / 2)
+    if (want_t > INT_MAX / 2 || want_n > INT_MAX / 2 ||
+        (uint64_t)want_t > SIZE_MAX / 4 / sizeof(onyx_ptensor) ||
+        (uint64_t)want_n > SIZE_MAX / 4 / sizeof(onyx_pnode))
         RFAIL(R, ONYX_ERR_LIMIT, "%s: too many values to unroll", R->m->path);
     if (want_t > R->cap_tensors) {
         int64_t cap = want_t > 2 * (int64_t)R->cap_tensors
