@@ -1723,16 +1723,23 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
     return ONYX_OK;
 }
 
-/* an axis attribute entry k of INTS attribute name (dflt when absent),
- * in [0, rank) once negative values count from the end */
-static int attr_axis(const onyx_nodedef *nd, const char *name, int k,
-                     int64_t dflt, int rank, int64_t *axis)
+/* entry k of INTS attribute name, or dflt when absent */
+static int64_t attr_at(const onyx_nodedef *nd, const char *name, int k,
+                       int64_t dflt)
 {
-    int64_t a = dflt;
     for (int i = 0; i < nd->n_attrs; i++)
         if (strcmp(nd->attrs[i].name, name) == 0 &&
             nd->attrs[i].type == ONYX_ATTR_INTS && k < nd->attrs[i].n)
-            a = nd->attrs[i].ints[k];
+            return nd->attrs[i].ints[k];
+    return dflt;
+}
+
+/* *axis = entry k of axes attribute name (0 when absent), negative counted
+ * from the end; 0 when it is outside [0, rank) */
+static int attr_axis(const onyx_nodedef *nd, const char *name, int k, int rank,
+                     int64_t *axis)
+{
+    int64_t a = attr_at(nd, name, k, 0);
     if (a < 0) a += rank;
     *axis = a;
     return a >= 0 && a < rank;
@@ -1755,8 +1762,9 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
     const int v8 = R->m->opset < 9, first = v8;
     int n_scan_in = 0;
     for (int a = 0; a < nd->n_attrs; a++)
-        if (strcmp(nd->attrs[a].name, "num_scan_inputs") == 0)
-            n_scan_in = (int)nd->attrs[a].i;
+        if (strcmp(nd->attrs[a].name, "num_scan_inputs") == 0 &&
+            nd->attrs[a].type == ONYX_ATTR_INT)
+            n_scan_in = (int)nd->attrs[a].i; /* checked at load */
     const int n_state = nd->n_in - first - n_scan_in;
     const int n_scan_out = nd->n_out - n_state;
     char pre[300];
@@ -1789,11 +1797,10 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
         if (j < n_state) continue;
         int s = j - n_state;
         const char *dir_name = v8 ? "directions" : "scan_input_directions";
-        int64_t dir = 0;
-        attr_axis(nd, dir_name, s, 0, 2, &dir);
+        int64_t dir = attr_at(nd, dir_name, s, 0);
         if (v8)
             axis[j] = 1;
-        else if (!attr_axis(nd, "scan_input_axes", s, 0, t->rank, &axis[j]))
+        else if (!attr_axis(nd, "scan_input_axes", s, t->rank, &axis[j]))
             RFAIL(R, ONYX_ERR_INVALID,
                   "%s: %s: scan_input_axes[%d] is outside the %d axes of "
                   "input '%s'",
@@ -1860,9 +1867,9 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
             for (int j = 0; j < n_state; j++)
                 bins[j] = ins[j];
             for (int j = n_state; j < n_state + n_scan_in; j++) {
-                int64_t dir = 0;
-                attr_axis(nd, v8 ? "directions" : "scan_input_directions",
-                          j - n_state, 0, 2, &dir);
+                int64_t dir =
+                    attr_at(nd, v8 ? "directions" : "scan_input_directions",
+                            j - n_state, 0);
                 ONYX_TRY(take(R, need, ins[j], v8 ? 0 : (int)axis[j],
                               dir ? len - 1 - t : t,
                               fmt_name(R, "%sx%d", ip, j - n_state), lb,
@@ -1884,10 +1891,15 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
             int64_t dir = 0, ax = 0;
             const onyx_value_info *decl = &body->outputs[n_state + k];
             if (!v8) {
-                attr_axis(nd, "scan_output_directions", k, 0, 2, &dir);
+                dir = attr_at(nd, "scan_output_directions", k, 0);
+                if (dir != 0 && dir != 1)
+                    RFAIL(R, ONYX_ERR_INVALID,
+                          "%s: %s: scan_output_directions[%d] must be 0 "
+                          "(forward) or 1 (reverse)",
+                          path, lb, k);
                 int r = 1 + (len ? p->tensors[scans.v[k]].t.rank
                                  : (decl->rank >= 0 ? decl->rank : 0));
-                if (!attr_axis(nd, "scan_output_axes", k, 0, r, &ax))
+                if (!attr_axis(nd, "scan_output_axes", k, r, &ax))
                     RFAIL(R, ONYX_ERR_INVALID,
                           "%s: %s: scan_output_axes[%d] is outside the %d "
                           "axes of output '%s'",
