@@ -720,6 +720,47 @@ START_TEST(loop_in_a_run_time_if)
 }
 END_TEST
 
+/* Scan(s0, x) over the last axis of x [2,3] (scan_input_axes [-1]), the
+ * scan output prepended (scan_output_directions [1]) */
+START_TEST(scan_last_axis_output_reversed)
+{
+    static bytes g, b, m;
+    g.n = b.n = 0;
+    const int64_t two[1] = {2};
+    put_op(&b, "Add", "sum_in xi", "sum_out", NULL, NULL);
+    put_value_shape(&b, 11, "sum_in", ONYX_FLOAT, 1, two);
+    put_value_shape(&b, 11, "xi", ONYX_FLOAT, 1, two);
+    put_value_shape(&b, 12, "sum_out", ONYX_FLOAT, 1, two);
+    put_value_shape(&b, 12, "sum_out", ONYX_FLOAT, 1, two);
+    put_op(&g, "Scan", "s0 x", "s z", &b,
+           "num_scan_inputs=1 scan_input_axes=[-1] "
+           "scan_output_directions=[1]");
+    put_value_shape(&g, 11, "s0", ONYX_FLOAT, 1, two);
+    put_value_shape(&g, 11, "x", ONYX_FLOAT, 2, (int64_t[]){2, 3});
+    put_value_shape(&g, 12, "s", ONYX_FLOAT, 1, two);
+    put_value_shape(&g, 12, "z", ONYX_FLOAT, 2, (int64_t[]){3, 2});
+    onyx_model *model = load(&g, &m);
+    onyx_program *p = resolve(model, NULL, 0);
+    onyx_error err = {0};
+    onyx_instance *x = onyx_instance_new(p, &err);
+    ck_assert_msg(x != NULL, "%s", err.msg);
+    const float s0[2] = {0, 0}, xv[6] = {1, 2, 3, 4, 5, 6};
+    memcpy(onyx_instance_input(x, 0)->data, s0, sizeof s0);
+    memcpy(onyx_instance_input(x, 1)->data, xv, sizeof xv);
+    ck_assert_int_eq(onyx_instance_run(x, NULL, NULL), ONYX_OK);
+    /* columns [1,4], [2,5], [3,6]: sums [1,4], [3,9], [6,15], last first */
+    const float s[2] = {6, 15}, z[6] = {6, 15, 3, 9, 1, 4};
+    expect_floats(onyx_instance_output(x, 0), s, 2, "s");
+    const onyx_tensor *zt = onyx_instance_output(x, 1);
+    ck_assert_int_eq(zt->rank, 2);
+    ck_assert_int_eq(zt->dims[0], 3);
+    expect_floats(zt, z, 6, "z");
+    onyx_instance_free(x);
+    onyx_program_free(p);
+    onyx_model_free(model);
+}
+END_TEST
+
 /* a model that must not load; its error names `want` */
 static void expect_load_error(bytes *g, onyx_status st, const char *want)
 {
@@ -850,6 +891,7 @@ int main(void)
     tcase_add_test(l, loop_in_a_run_time_if);
     tcase_add_test(l, scan_running_sum_reversed);
     tcase_add_test(l, scan8_batches_reversed);
+    tcase_add_test(l, scan_last_axis_output_reversed);
     tcase_add_test(l, malformed_bodies_refused_at_load);
     tcase_add_test(l, loop_unrolled_within_node_limit);
     suite_add_tcase(s, l);
