@@ -99,10 +99,11 @@ const onyx_op onyx_op_GuardAnd = {"GuardAnd", guard_and_prepare,
 
 /* ---- Loop and Scan: checked once at load, unrolled by the resolver ----
  *
- * A Loop whose trip count and condition are known when the model is
- * resolved, and every Scan (its length is a dim of its inputs), become
- * their body's nodes once per iteration (resolve.c, resolve_loop and
- * resolve_scan): run() sees ordinary nodes, with no loop machinery. */
+ * Every Scan (its length is a dim of its inputs) and every Loop whose trip
+ * count is known when the model is resolved become their body's nodes once
+ * per iteration (resolve.c, resolve_loop and resolve_scan): run() sees
+ * ordinary nodes, with no loop machinery. A Loop's condition known only at
+ * run time guards the iterations (GuardAnd, IfSelect above). */
 
 static const onyx_graphdef *graph_attr(const onyx_nodedef *nd, const char *name)
 {
