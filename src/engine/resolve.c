@@ -1184,7 +1184,9 @@ static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
  * The number of iterations must be known here: a Scan's is a dim of its
  * inputs; a Loop's comes from its trip count M and its condition, which
  * must be constants or values the caller bound (as NonZero's input must:
- * the iteration count shapes the scan outputs). Each iteration is the body
+ * the iteration count shapes the scan outputs), except that a condition
+ * known only at run time may guard the iterations up to M (guard_on), the
+ * scan outputs then unused. Each iteration is the body
  * inlined with the prefix `name#N/i/`, its iteration number a constant, so
  * run() sees ordinary nodes. A scan input's slice is a Gather with a
  * constant index; the scan outputs are stacked by Unsqueeze (a view) and
