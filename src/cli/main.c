@@ -43,7 +43,8 @@ static const char *usage_main =
     "        time inferences: latency, share of the real-time budget, "
     "memory\n"
     "\n"
-    "`onyx COMMAND --help` describes each command and its options.\n"
+    "`onyx COMMAND --help` (or `onyx help COMMAND`) describes each command\n"
+    "and its options.\n"
     "Exit status: 0 success, 1 a model or data error, 2 a usage error.\n";
 
 static const char *usage_info =
@@ -872,10 +873,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    int help = !strcmp(cmd, "help");
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || (help && argc == 2)) {
         fputs(usage_main, stdout);
         return 0;
     }
+    if (help) cmd = argv[2]; /* onyx help COMMAND */
     struct {
         const char *name;
         int (*fn)(int, char **);
@@ -889,7 +892,7 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
-        if (wants_help(argc - 2, argv + 2)) {
+        if (help || wants_help(argc - 2, argv + 2)) {
             fputs(cmds[i].usage, stdout);
             return 0;
         }
