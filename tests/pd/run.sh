@@ -41,7 +41,8 @@ check_numbers "$PDB" "$ROOT" bin/onyx
 
 echo "== latency: identity model, measured in the patch vs info"
 check_latency "$PDB" "$PDR" "$ROOT" "s64:-sync -block 64:b" "s100:-sync -block 100:b" \
-    "t64:-block 64:r" "t100:-block 100:r" "t256:-block 256:r" "t16:-block 16:r"
+    "t64:-block 64:r" "t100:-block 100:r" "t256:-block 256:r" "t16:-block 16:r" \
+    "tb64:-block 64:b" "tb100:-block 100:b"
 
 echo "== real-time pace (threaded): overruns, share of the budget, the audio thread never waits"
 pace() { # name flags model
@@ -68,6 +69,17 @@ if [ -n "$OVR" ] && [ "$OVR" -gt 100 ] &&
     $PY -c "import sys; sys.exit(abs($REAL - 4000) > 200)"; then
     pass "slow model: $OVR overruns, and Pd kept real time ($REAL ms for 4000 ms)"
 else fail "slow model: overruns '$OVR', real '$REAL' ms for 4000"; fi
+
+# a model too slow for its budget, in real time: overruns, and no warning
+# about Pd outrunning real time (that one is for fast-forward)
+if grep -q 'faster than real time' "$T/pace_slow.log"; then
+    fail "slow model in real time: warned of a Pd faster than real time"
+else pass "slow model in real time: no faster-than-real-time warning"; fi
+
+echo "== offline rendering (-batch): a threaded [onyx~] waits for its worker and renders what -sync renders"
+check_offline "$PDB" "$ROOT" "gru:-block 64:1100" "conv1024::1100" "slow::150"
+echo "== faster than real time where Pd cannot tell (fast-forward): one warning naming -sync"
+check_fast_forward "$PDR" "$ROOT"
 
 echo "== wrong messages and creation arguments (tests/pd/errors.txt): one error each, nothing changed"
 check_errors "$PDR" "$ROOT"
@@ -111,6 +123,10 @@ for build in pd-rtcheck pd-rtcheck-none; do
     check_rt_control $build "env LD_PRELOAD=$T/librtcheck.so $PDR" "$ROOT/build/$build" \
         "$ROOT/models/trained/presets.onnx"
 done
+# offline (-batch): the threaded objects wait for their worker in perform,
+# spinning on an atomic: still no call, lock or syscall there
+check_rt "pd-rtcheck -batch" "env LD_PRELOAD=$T/librtcheck.so $PDB" "$ROOT/build/pd-rtcheck" \
+    "gru:" "slow::300"
 # zoo models with a signal path, inline (the deepest case: the whole
 # inference on the audio thread's stack), BLAS=none as on the boards
 for z in gru16 lstm32 tcn simple_conv_1d resnet_1d; do
