@@ -229,6 +229,19 @@ int cmd_process(int argc, char **argv)
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto done;
     }
+    /* --block is the length of a symbolic time axis: a model whose inputs
+     * are all static (or bound by --shape) plays its own length */
+    int symbolic = 0;
+    for (int i = 0; i < onyx_model_num_inputs(m); i++) {
+        const onyx_value_info *v = onyx_model_input(m, i);
+        int bound = 0;
+        for (int k = 0; k < n_shapes; k++)
+            bound |= !strcmp(shapes[k].name, v->name);
+        for (int d = 0; d < v->rank && !bound; d++)
+            symbolic |= v->dims[d] < 0;
+    }
+    int ignored_block = block && !symbolic ? block : 0;
+    if (ignored_block) block = 0;
     onyx_stream_config cfg = {.block = block,
                               .n_pairs = n_pairs,
                               .pair_in = pair_in,
@@ -240,6 +253,11 @@ int cmd_process(int argc, char **argv)
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto done;
     }
+    if (ignored_block)
+        fprintf(stderr,
+                "onyx: note: --block %d ignored: %s has no symbolic time "
+                "axis; its block is its own length, %d\n",
+                ignored_block, model_path, onyx_stream_block(s));
     int ch_in = onyx_stream_signal_inputs(s),
         ch_out = onyx_stream_signal_outputs(s);
     int n_cout = onyx_stream_num_controls_out(s);

@@ -172,6 +172,12 @@ expect 2 "not '.mp3'" "$onyx" process "$od" "$w/sine.wav" "$w/o.mp3"
 [ ! -e "$w/o.mp3" ] || { echo "FAIL: o.mp3 was written"; fails=$((fails + 1)); }
 expect 2 "not '(no extension)'" "$onyx" process "$od" "$w/sine.wav" "$w/o"
 
+# --block is for a symbolic time axis: a static model says it plays its own
+expect 0 "--block 32 ignored" "$onyx" process "$root/models/trained/sound_classes.onnx" \
+    "$w/sine.wav" "$w/sc.csv" --block 32
+expect 0 "--block 32 ignored" "$onyx" bench "$root/models/trained/sound_classes.onnx" \
+    --block 32 --runs 2 --warmup 0
+
 # every option's wrong value names the option (and the value)
 expect 2 "--runs 0: want" "$onyx" bench "$od" --runs 0
 expect 2 "--warmup -1: want" "$onyx" bench "$od" --warmup -1
