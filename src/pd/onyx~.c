@@ -55,9 +55,11 @@ static void onyx_tilde_pace(t_onyx_tilde *x, onyxpd_bundle *b)
     onyx_stream_set_wait(b->stream, wait);
     x->x_watch = b->threaded && !wait && !x->x_fast_warned;
     if (x->x_watch) {
+        onyx_stream_stats st;
+        onyx_stream_get_stats(b->stream, &st);
         x->x_watch_t = clock_getlogicaltime();
         x->x_watch_rt = sys_getrealtime();
-        x->x_watch_overruns = 0;
+        x->x_watch_overruns = st.overruns;
     }
 }
 
