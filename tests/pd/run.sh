@@ -99,7 +99,7 @@ check_rates "$PDR" "$ROOT"
 # preloaded so that it starts before Pd. Both patches free every object
 # before quitting, so a worker that is not joined shows as a thread leak.
 # No suppressions: any report fails (halt_on_error, exit status 66).
-echo "== ThreadSanitizer: worker, loads during DSP, free while inferring, block and rate changes"
+echo "== ThreadSanitizer: worker, loads during DSP, free while inferring, block and rate changes, offline waits"
 if make -s pd-tsan >>"$T/build.log" 2>&1; then
     for t in lifecycle rates; do
         TSAN_OPTIONS="halt_on_error=1 exitcode=66" LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
@@ -114,6 +114,21 @@ if make -s pd-tsan >>"$T/build.log" 2>&1; then
             grep -m 1 -A 12 -E '(WARNING|ERROR): ThreadSanitizer' "$T/tsan_$t.log" | sed 's/^/   /'
         fi
     done
+    # offline: the threaded object waiting for its worker in -batch (the
+    # patch quits without freeing its objects: no thread-leak report)
+    fill tests/pd/offline.pd.in "$T/off_tsan.pd" "FLAGS=-block 64" "MODEL=$M/gru.onnx" \
+        "IN=$M/in.wav" "OUTS=$T/off_tsan_s.wav" "OUTT=$T/off_tsan_t.wav" MS=1100
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_thread_leaks=0" \
+        LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
+        $PDB -path "$ROOT/build/pd-tsan" -open "$T/off_tsan.pd" >"$T/tsan_offline.log" 2>&1
+    rc=$?
+    if [ $rc = 0 ] && ! grep -q ThreadSanitizer "$T/tsan_offline.log" &&
+        [ "$(val thr_overruns "$T/tsan_offline.log")" = 0 ]; then
+        pass "tsan offline: no report, no overrun"
+    else
+        fail "tsan offline: pd exit $rc (see $T/tsan_offline.log)"
+        grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$T/tsan_offline.log" | sed 's/^/   /'
+    fi
 else fail "tsan: make pd-tsan (see $T/build.log)"; fi
 
 echo "== real-time safety: no malloc/free/lock/clock/sleep/I/O inside perform, at most 16 KB of stack"
