@@ -747,6 +747,34 @@ static void run_test_dir(const char *dir, tally *t)
 
 static void run_test_path(const char *path, tally *t, int depth);
 
+/* The next entry of a test list (comments and blank lines skipped) into
+ * cand, resolved next to the list (base), in the current folder, then
+ * under data; 0 at the end. */
+static int next_list_entry(FILE *f, const char *base, const char *data,
+                           char *cand, size_t cap)
+{
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+                     line[n - 1] == ' '))
+            line[--n] = 0;
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#') continue;
+        if (s[0] == '/')
+            snprintf(cand, cap, "%s", s);
+        else {
+            snprintf(cand, cap, "%s/%s", base, s);
+            if (!is_dir(cand)) snprintf(cand, cap, "%s", s);
+            if (!is_dir(cand)) snprintf(cand, cap, "%s/%s", data, s);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void run_list_file(const char *path, tally *t, int depth)
 {
     FILE *f = fopen(path, "r");
@@ -764,26 +792,26 @@ static void run_list_file(const char *path, tally *t, int depth)
         snprintf(base, sizeof base, ".");
     const char *data = getenv("ONYX_TESTDATA");
     if (!data || !data[0]) data = "/usr/share/libonnx-testdata/data";
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-                     line[n - 1] == ' '))
-            line[--n] = 0;
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s || *s == '#') continue;
-        char cand[8300];
-        if (s[0] == '/')
-            snprintf(cand, sizeof cand, "%s", s);
-        else {
-            snprintf(cand, sizeof cand, "%s/%s", base, s);
-            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s", s);
-            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s/%s", data, s);
-        }
-        run_test_path(cand, t, depth + 1);
+    /* a text file none of whose lines names a test folder or list is not
+     * a list: one failure that says so, not one per line */
+    char cand[8300];
+    int entries = 0, found = 0;
+    while (next_list_entry(f, base, data, cand, sizeof cand)) {
+        entries++;
+        found += is_dir(cand) || is_file(cand);
     }
+    if (entries && !found) {
+        printf("FAIL %s: not a test list: none of its %d line%s names a "
+               "test folder (relative to the list, the current folder or "
+               "%s)\n",
+               path, entries, entries == 1 ? "" : "s", data);
+        t->failed++;
+        fclose(f);
+        return;
+    }
+    rewind(f);
+    while (next_list_entry(f, base, data, cand, sizeof cand))
+        run_test_path(cand, t, depth + 1);
     fclose(f);
 }
 

@@ -156,6 +156,9 @@ expect 1 "input 'x' has shape [1,64,2], the model expects [1,T,1]" \
 expect 1 "a model, not a test" "$onyx" test "$od"
 absent "no such test folder"
 expect 1 "a binary file, not a test" "$onyx" test "$w/sine.wav"
+printf '{"name": "overdrive",\n "sample_rate": 48000}\n' >"$w/meta.json"
+expect 1 "meta.json: not a test list: none of its 2 lines names a test folder" "$onyx" test "$w/meta.json"
+absent "no such test folder"
 
 # sound files that cannot be read: the file and the reason
 expect 1 "missing.wav: cannot open: No such file or directory" \
