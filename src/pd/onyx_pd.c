@@ -88,6 +88,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
      * its runs (on Bela they are in the audio task): the worker times the
      * model once it is playing */
     atomic_init(&b->calibrate, !cfg->threaded);
+    atomic_init(&b->waits, 0);
     if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
@@ -298,8 +299,15 @@ static void *onyxpd_worker_main(void *arg)
         atomic_store(&w->busy, 0);
         atomic_fetch_sub(&onyxpd_in_step, 1);
         if (!did) {
+            /* offline, Pd waits for this thread at every job boundary:
+             * poll ten times as often (a 20 s render of a small GRU took
+             * 6 s with 100 us naps, 2.5 s with 10 us; sched_yield, with
+             * Pd spinning too, was slower on a loaded machine) */
             onyxpd_bundle *b = atomic_load(&w->active);
-            onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
+            if (b && atomic_load(&b->waits))
+                onyxpd_sleep_us(10);
+            else
+                onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
         }
     }
     return NULL;

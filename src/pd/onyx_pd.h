@@ -73,6 +73,9 @@ typedef struct onyxpd_bundle {
     uint64_t errors_seen;  /* inference errors already reported (Pd thread) */
     _Atomic int calibrate; /* sync: the worker is to time the model (see
                               onyx_stream_calibrate), set by open/profile */
+    _Atomic int waits;     /* threaded, offline: the audio side waits for
+                              the worker (onyx_stream_set_wait), which then
+                              polls more often */
     struct onyxpd_bundle *next; /* retired list */
 } onyxpd_bundle;
 

@@ -53,6 +53,7 @@ static void onyx_tilde_pace(t_onyx_tilde *x, onyxpd_bundle *b)
 {
     int wait = x->x_offline && b->threaded && x->x_worker.started;
     onyx_stream_set_wait(b->stream, wait);
+    atomic_store(&b->waits, wait);
     x->x_watch = b->threaded && !wait && !x->x_fast_warned;
     if (x->x_watch) {
         onyx_stream_stats st;
