@@ -282,9 +282,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (block_arg && !time_bound)
         fprintf(stderr,
-                "onyx: note: --block %ld ignored: the model has no "
-                "symbolic time axis (%s %d)\n",
-                block_arg, block ? "its block is" : "no signal: block", block);
+                "onyx: note: --block %ld ignored: no symbolic time axis "
+                "left to bind (%s %d)\n",
+                block_arg, block ? "the model's block is" : "no signal: block",
+                block);
     onyx_set_blas_threads((int)threads);
     int rc = 1;
     double *t = NULL;

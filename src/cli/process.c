@@ -256,7 +256,8 @@ int cmd_process(int argc, char **argv)
     if (ignored_block)
         fprintf(stderr,
                 "onyx: note: --block %d ignored: %s has no symbolic time "
-                "axis; its block is its own length, %d\n",
+                "axis left to bind (--shape binds an input outright); its "
+                "block is %d\n",
                 ignored_block, model_path, onyx_stream_block(s));
     int ch_in = onyx_stream_signal_inputs(s),
         ch_out = onyx_stream_signal_outputs(s);
