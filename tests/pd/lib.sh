@@ -60,6 +60,54 @@ check_numbers() {
     done
 }
 
+# check_offline PD EXTDIR MODEL:FLAGS:MS...: offline rendering (PD runs
+# -batch, faster than real time): IN.wav through [onyx~ -sync FLAGS MODEL]
+# and a threaded [onyx~ FLAGS MODEL] side by side for MS ms; the threaded
+# one waits for its worker, so it renders what -sync renders, later by the
+# difference of their latencies, with no overrun and no console error
+check_offline() {
+    cmd=$1 ext=$2; shift 2
+    for case in "$@"; do
+        name=${case%%:*} rest=${case#*:}
+        flags=${rest%%:*} ms=${rest#*:}
+        fill "$ROOT/tests/pd/offline.pd.in" "$T/off_$name.pd" "FLAGS=$flags" \
+            "MODEL=$M/$name.onnx" "IN=$M/in.wav" "OUTS=$T/off_${name}_s.wav" \
+            "OUTT=$T/off_${name}_t.wav" "MS=$ms"
+        $cmd -path "$ext" -open "$T/off_$name.pd" >"$T/off_$name.log" 2>&1
+        ls=$(val sync_latency "$T/off_$name.log")
+        lt=$(val thr_latency "$T/off_$name.log")
+        ovr=$(val thr_overruns "$T/off_$name.log")
+        inf=$(val thr_inferences "$T/off_$name.log")
+        if [ -z "$ls" ] || [ -z "$lt" ] || grep -q '^error' "$T/off_$name.log"; then
+            fail "offline $name: Pd run (see $T/off_$name.log)"; continue
+        fi
+        if [ "$ovr" = 0 ] && [ "${inf:-0}" -gt 0 ] &&
+            $PY "$ROOT/tests/pd/compare.py" "$T/off_${name}_t.wav" "$T/off_${name}_s.wav" \
+                --latency $((lt - ls)) --tol 1e-5 --frames $((ms * 44100 / 1000 - 64)) \
+                >"$T/off_$name.cmp"; then
+            pass "offline $name: threaded = -sync $((lt - ls)) samples later, $inf inferences, 0 overruns"
+        else
+            fail "offline $name: overruns '$ovr', inferences '$inf' (see $T/off_$name.cmp)"
+            sed 's/^/   /' "$T/off_$name.cmp"
+        fi
+    done
+}
+
+# check_fast_forward PD EXTDIR: Pd paced in real time (PD without -batch)
+# fast-forwards 5 s, which an external cannot know: a threaded [onyx~]
+# falls behind, and says so once, naming -sync
+check_fast_forward() {
+    cmd=$1 ext=$2
+    fill "$ROOT/tests/pd/fastforward.pd.in" "$T/ff.pd" "FLAGS=-block 64" \
+        "MODEL=$M/gru.onnx" FF=5000 MS=5800
+    $cmd -path "$ext" -open "$T/ff.pd" >"$T/ff.log" 2>&1
+    nwarn=$(grep -c 'faster than real time' "$T/ff.log")
+    nerr=$(grep -c '^error' "$T/ff.log")
+    if [ "$nwarn" = 1 ] && [ "$nerr" = 1 ] && grep -q 'faster than real time.*-sync' "$T/ff.log"; then
+        pass "fast-forward: one warning naming -sync ($(val stats_overruns "$T/ff.log") overruns)"
+    else fail "fast-forward: $nwarn warnings, $nerr errors (see $T/ff.log)"; fi
+}
+
 # check_latency PDB PDR EXTDIR NAME:FLAGS:b|r...: an identity model's delay,
 # measured in the patch on impulses, equals what info reports; each case
 # runs -batch (b: PDB) or at real-time pace (r: PDR)
