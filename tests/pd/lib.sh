@@ -232,7 +232,7 @@ check_installed() {
         '#X msg 200 40 \; pd-rightclick.pd done-popup 2 15 20 \; pd-rightclick.pd done-popup 2 15 70;' \
         "#X obj 200 100 delay $ms;" \
         '#X msg 200 130 \; pd-onyx~-help.pd menuclose 0 \; pd-onyx-help.pd menuclose 0 \; pd quit;' \
-        '#X connect 3 0 4 0;' '#X connect 3 0 5 0;' '#X connect 5 0 6 0;' >"$T/rightclick.pd"
+        '#X connect 2 0 3 0;' '#X connect 2 0 4 0;' '#X connect 4 0 5 0;' >"$T/rightclick.pd"
     $cmd -noprefs -nostdpath -nosound -nogui -stderr -path "$dir" -open "$T/rightclick.pd" \
         >"$T/rightclick.log" 2>&1
     rc=$?
