@@ -10,8 +10,8 @@
 # externals are built for ARCH (ELF machine, armv7 for the 32-bit ARM one)
 # and need only the C library. Then, unzipped, with onyx/ as the only folder
 # on Pd's path: right-click -> Help opens both help patches, which load every
-# model with no error (lib.sh's check_installed), and for amd64 every help
-# example plays (help.py --installed). amd64 runs in Debian's Pd, armv7 and
+# model with no error (lib.sh's check_installed), and every help example
+# plays (help.py --installed). amd64 runs in Debian's Pd, armv7 and
 # arm64 in Debian's ARM Pd under qemu (tests/pd/arm.sh fetch puts it in
 # build/pd-arm/). Exits non-zero when any check fails.
 set -u
@@ -53,11 +53,11 @@ one() {
     # the ELF machine, and the Pd to open the help in (the ARM ones under
     # qemu at real-time pace, with time for the models to load)
     case $arch in
-    amd64) machine=X86-64 pdbin=$(command -v pd) pd="timeout 120 pd" ms=1500 ;;
+    amd64) machine=X86-64 pdbin=$(command -v pd) pd=pd ms=1500 ;;
     armv7) machine=ARM pdbin=$ROOT/build/pd-arm/armhf/usr/lib/puredata/bin/pd ms=6000
-        pd="timeout 300 qemu-arm -L ${QEMU_ROOT:-/} $pdbin -nrt" ;;
+        pd="qemu-arm -L ${QEMU_ROOT:-/} $pdbin -nrt" ;;
     arm64) machine=AArch64 pdbin=$ROOT/build/pd-arm/arm64/usr/lib/puredata/bin/pd ms=6000
-        pd="timeout 300 qemu-aarch64 -L ${QEMU_ROOT:-/} $pdbin -nrt" ;;
+        pd="qemu-aarch64 -L ${QEMU_ROOT:-/} $pdbin -nrt" ;;
     esac
     ok=1
     for x in "$D"/onyx/*.pd_linux; do
@@ -73,14 +73,15 @@ one() {
         fail "no Pd for $arch ($pdbin; for ARM: tests/pd/arm.sh fetch)"
         return
     fi
-    check_installed "$pd" "$D/onyx" $ms
-    if [ $arch = amd64 ]; then
-        for h in onyx~-help.pd onyx-help.pd; do
-            if $PY tests/pd/help.py --installed "$D/onyx" "$T/help-$arch" "$h"; then
-                pass "$dek: help $h, every example"
-            else fail "$dek: help $h examples (see $T/help-$arch)"; fi
-        done
-    fi
+    check_installed "timeout 300 $pd" "$D/onyx" $ms
+    # under qemu the threaded [onyx~] overruns: help.py checks that it
+    # plays, not that its level never drops (as in tests/pd/arm.sh)
+    [ $arch = amd64 ] && unset ONYX_PD_EMULATED || export ONYX_PD_EMULATED=1
+    for h in onyx~-help.pd onyx-help.pd; do
+        if $PY tests/pd/help.py --pd "$pd" --installed "$D/onyx" "$T/help-$arch" "$h"; then
+            pass "$dek: help $h, every example"
+        else fail "$dek: help $h examples (see $T/help-$arch)"; fi
+    done
 }
 
 for a in ${*:-amd64 armv7 arm64}; do
