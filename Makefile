@@ -2,7 +2,14 @@
 #
 #   make            the onyx command (bin/onyx) and the Pd library (onyx~.pd_linux,
 #                   onyx.pd_linux, with pd-lib-builder)
-#   make cli        bin/onyx
+#   make pd         the Pd library alone;  make cli: bin/onyx alone
+#   make install    the Pd library as one folder, $(DESTDIR)$(PDLIBDIR)/onyx/
+#                   (pd-lib-builder's variables; PDLIBDIR defaults to
+#                   /usr/local/lib/pd-externals): both externals, the help
+#                   patches beside them, the models they load, the README
+#   make install-cli  bin/onyx into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+#   make deken      that folder as deken packages for Linux amd64, armv7 (Bela)
+#                   and arm64 (Bela Gem): build/deken/onyx[vVERSION](Linux-*-32).dek
 #   make test       every test (unit, conformance in both BLAS builds, malformed
 #                   models under ASan+UBSan, PyTorch-exported models, the Pd
 #                   objects, and the Bela builds under qemu)
