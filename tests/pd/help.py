@@ -10,10 +10,10 @@ folder (make install, or a deken package unzipped): the help patches, the
 externals and models/ side by side, and ROOT is the only folder on Pd's path
 (-nostdpath -path ROOT), as in a Pd where onyx was installed. --pd gives
 the Pd command, split at spaces (default `pd`; tests/pd/arm.sh passes
-Debian's ARM Pd under qemu). With
-ONYX_PD_EMULATED set (arm.sh does) the threaded [onyx~] may not keep up with
-real time (overruns play silence), so the overdrive's level on the steady
-tone is checked at its peak, not at its lowest.
+Debian's ARM Pd under qemu). With ONYX_PD_EMULATED set (arm.sh does) the
+threaded [onyx~] may not keep up with real time (overruns play silence), so
+the overdrive's level on the steady tone is checked at its peak, not at its
+lowest.
 
 For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
@@ -192,8 +192,8 @@ def help_dir(root):
 
 
 def run_pd(wrapper_path, log_path):
-    cmd = ["timeout", "120"] + PD_CMD + PD_PATH + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
-           "-open", wrapper_path]
+    cmd = ["timeout", "120"] + PD_CMD + PD_PATH + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1",
+                                                   "-stderr", "-open", wrapper_path]
     # no -path in the repository: the help patches' [declare -path ..] must
     # find the objects
     with open(log_path, "w") as log:
