@@ -45,7 +45,8 @@ deken-name = onyx[v$(ONYX_VERSION)](Linux-$1-32).dek
 deken: $(addprefix deken-,$(DEKEN_ARCHS))
 
 # the object list deken's search reads: one line per object, TAB, what it does
-DEKEN_OBJECTS := 'onyx~\trun an ONNX neural network on signals (audio rate)\nonyx\trun an ONNX neural network on lists (control rate)\n'
+DEKEN_OBJECTS := 'onyx~\t%s\nonyx\t%s\n' 'run an ONNX neural network on signals (audio rate)' \
+	'run an ONNX neural network on lists (control rate)'
 
 $(addprefix deken-,$(DEKEN_ARCHS)): deken-%:
 	$(MAKE) $(DEKEN_MAKE_$*) platform-pd

@@ -113,7 +113,8 @@ def main(argv):
     err = float((pred - test[:, 1:]).norm(dim=-1)[:, 8:].mean())  # after 8 steps of context
     hold = float((test[:, :-1] - test[:, 1:]).norm(dim=-1)[:, 8:].mean())
     roll = rollout(model)
-    box = [round(float(v), 3) for v in (roll[:, 0].min(), roll[:, 0].max(), roll[:, 1].min(), roll[:, 1].max())]
+    box = [round(float(v), 3) for v in (roll[:, 0].min(), roll[:, 0].max(),
+                                         roll[:, 1].min(), roll[:, 1].max())]
     step = float(np.linalg.norm(np.diff(roll, axis=0), axis=1).mean())
     print("held-out: nll %.3f per step; next-point error %.4f (repeating the last point: %.4f); "
           "rollout at temperature 0: x in [%g, %g], y in [%g, %g], mean step %.4f"

@@ -88,5 +88,6 @@ for a in ${*:-amd64 armv7 arm64}; do
     case $a in amd64 | armv7 | arm64) one $a ;; *) echo "unknown architecture $a"; exit 2 ;; esac
 done
 echo
-if [ $FAILS = 0 ]; then echo "all deken package tests passed"; else echo "$FAILS deken package test(s) failed"; fi
+if [ $FAILS = 0 ]; then echo "all deken package tests passed"
+else echo "$FAILS deken package test(s) failed"; fi
 [ $FAILS = 0 ]

@@ -236,7 +236,8 @@ check_installed() {
     $cmd -noprefs -nostdpath -nosound -nogui -stderr -path "$dir" -open "$T/rightclick.pd" \
         >"$T/rightclick.log" 2>&1
     rc=$?
-    if [ $rc = 0 ] && ! grep -qi -e error -e "couldn't" -e fail -e 'not found' -e 'no such' "$T/rightclick.log"; then
+    if [ $rc = 0 ] &&
+        ! grep -qi -e error -e "couldn't" -e fail -e 'not found' -e 'no such' "$T/rightclick.log"; then
         pass "right-click -> Help on [onyx~] and [onyx] opens both help patches from $dir, no error"
     else
         fail "right-click -> Help from $dir: pd exit $rc"; sed 's/^/   /' "$T/rightclick.log"
