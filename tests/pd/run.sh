@@ -13,7 +13,9 @@
 #   tests/pd/run.sh            everything
 #   ONYX_PD_FAST=1 ...         skips valgrind
 # The soak test (make soak, tests/soak/soak.sh) is not part of it.
-# tests/pd/help.py plays the help patches' examples (see its docstring).
+# tests/pd/help.py plays the help patches' examples (see its docstring), in
+# the repository and from a folder that make install filled (DESTDIR,
+# PDLIBDIR), with only that onyx/ folder on Pd's path.
 # The checks shared with tests/pd/arm.sh (the Bela builds in Debian's ARM Pd
 # under qemu) are in tests/pd/lib.sh.
 set -u
