@@ -255,3 +255,39 @@ check_help_open() {
         else pass "help help/${h##*/}"; fi
     done
 }
+
+# check_installed PD DIR MS: DIR is an installed onyx/ folder (make install,
+# or a deken package unzipped). It holds the externals, the help patches, the
+# README and every model the help patches name; and in Pd with DIR as the
+# only folder on its path (no standard paths), right-click -> Help on [onyx~]
+# and [onyx] in a patch elsewhere opens both help patches from DIR, which
+# load their models with no error within MS milliseconds
+check_installed() {
+    cmd=$1 dir=$2 ms=$3
+    missing=
+    for f in onyx~.pd_linux onyx.pd_linux onyx~-help.pd onyx-help.pd README.md; do
+        [ -f "$dir/$f" ] || missing="$missing $f"
+    done
+    for m in $(cat "$dir"/*-help.pd | tr -d '\n' | grep -o 'models/trained/[A-Za-z0-9_]*\.onnx' | sort -u); do
+        [ -f "$dir/$m" ] || missing="$missing $m"
+    done
+    if [ -z "$missing" ]; then pass "$dir: externals, help patches, README, every model they name"
+    else fail "$dir: missing$missing"; fi
+    # done-popup 2 X Y is what the GUI sends for right-click -> Help on the
+    # box at X Y; a help patch that did not open has no pd-NAME to close
+    printf '%s\n' '#N canvas 0 0 400 300 12;' '#X obj 10 10 onyx~;' '#X obj 10 60 onyx;' \
+        '#X obj 200 10 loadbang;' \
+        '#X msg 200 40 \; pd-rightclick.pd done-popup 2 15 20 \; pd-rightclick.pd done-popup 2 15 70;' \
+        "#X obj 200 100 delay $ms;" \
+        '#X msg 200 130 \; pd-onyx~-help.pd menuclose 0 \; pd-onyx-help.pd menuclose 0 \; pd quit;' \
+        '#X connect 2 0 3 0;' '#X connect 2 0 4 0;' '#X connect 4 0 5 0;' >"$T/rightclick.pd"
+    $cmd -noprefs -nostdpath -nosound -nogui -stderr -path "$dir" -open "$T/rightclick.pd" \
+        >"$T/rightclick.log" 2>&1
+    rc=$?
+    if [ $rc = 0 ] &&
+        ! grep -qi -e error -e "couldn't" -e fail -e 'not found' -e 'no such' "$T/rightclick.log"; then
+        pass "right-click -> Help on [onyx~] and [onyx] opens both help patches from $dir, no error"
+    else
+        fail "right-click -> Help from $dir: pd exit $rc"; sed 's/^/   /' "$T/rightclick.log"
+    fi
+}

@@ -13,7 +13,9 @@
 #   tests/pd/run.sh            everything
 #   ONYX_PD_FAST=1 ...         skips valgrind
 # The soak test (make soak, tests/soak/soak.sh) is not part of it.
-# tests/pd/help.py plays the help patches' examples (see its docstring).
+# tests/pd/help.py plays the help patches' examples (see its docstring), in
+# the repository and from a folder that make install filled (DESTDIR,
+# PDLIBDIR), with only that onyx/ folder on Pd's path.
 # The checks shared with tests/pd/arm.sh (the Bela builds in Debian's ARM Pd
 # under qemu) are in tests/pd/lib.sh.
 set -u
@@ -174,13 +176,24 @@ echo "== help patches open with no error"
 check_help_open "$PDB -path $ROOT" "$ROOT"
 
 echo "== help patches: every example played headless (load, DSP, messages, a few seconds), no console error"
-if [ ! -f models/zoo/mdrnn/model.onnx ]; then # onyx-help.pd's mdrnn comes from the zoo
-    make -s models >"$T/models.log" 2>&1 || { cat "$T/models.log"; exit 1; }
-fi
 for h in onyx~-help.pd onyx-help.pd; do
     if $PY tests/pd/help.py "$ROOT" "$T/help" "$h"; then pass "help $h: every example"
     else fail "help $h: examples (see $T/help)"; fi
 done
+
+# make install with pd-lib-builder's DESTDIR and PDLIBDIR, into a folder of
+# its own; then Pd with that onyx/ folder as its only path, as a user's Pd
+echo "== make install: the onyx/ folder alone on Pd's path: right-click help, every help example played"
+I=$T/install
+rm -rf "$I"
+if make -s install DESTDIR="$I" PDLIBDIR=/pd-externals >"$T/install.log" 2>&1; then
+    check_installed "timeout 120 pd" "$I/pd-externals/onyx" 1500
+    for h in onyx~-help.pd onyx-help.pd; do
+        if $PY tests/pd/help.py --installed "$I/pd-externals/onyx" "$T/help-installed" "$h"; then
+            pass "installed help $h: every example"
+        else fail "installed help $h: examples (see $T/help-installed)"; fi
+    done
+else fail "make install DESTDIR=$I PDLIBDIR=/pd-externals"; sed 's/^/   /' "$T/install.log"; fi
 
 echo
 if [ $FAILS = 0 ]; then echo "all Pd tests passed"; else echo "$FAILS Pd test(s) failed"; fi
