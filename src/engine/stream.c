@@ -951,17 +951,25 @@ static int before(unsigned a, unsigned b)
 
 /* Threaded, waiting (offline): spins until job `due` is no longer handed
  * over or running. Called before the next job is handed over, so that it is
- * the only one the worker can take: the jobs run in order, none is late. */
+ * the only one the worker can take: the jobs run in order, none is late.
+ * It gives up (the block is late, as without waiting) when the worker is
+ * paused, and after WAIT_SPINS polls: a worker that never comes (its
+ * thread could not start, the host stopped calling it) must not hang the
+ * render. */
+enum { WAIT_SPINS = 1 << 30 };
+
 static void wait_for_job(onyx_stream *s, unsigned due)
 {
     for (int i = 0; i < N_SLOTS; i++) {
         slot *sl = &s->slots[i];
         if (atomic_load_explicit(&sl->job, memory_order_relaxed) != due)
             continue;
-        for (;;) {
+        for (long n = 0; n < WAIT_SPINS; n++) {
             int st = atomic_load_explicit(&sl->state, memory_order_acquire);
             if (st != SLOT_READY && st != SLOT_WORKER) return;
+            if (atomic_load_explicit(&s->pause, memory_order_relaxed)) return;
         }
+        return;
     }
 }
 
