@@ -128,19 +128,30 @@ GR_(cols)(const int NP, int rest, int m, int k, float alpha, const float *A,
     for (int r0 = 0; r0 < m; r0 += GR_MR) {
         const float *a = A + r0 * lda;
         float *c = C + r0 * ldc;
-        const int R = m - r0 < GR_MR ? m - r0 : GR_MR; /* GR_MR <= 4 */
-        if (R == GR_MR)
-            GR_CALL(GR_MR);
-        else if (R == 1)
-            GR_CALL(1);
+        switch (m - r0 < GR_MR ? m - r0 : GR_MR) { /* GR_MR <= 8 */
+        case 1: GR_CALL(1); break;
+#if GR_MR > 1
+        case 2: GR_CALL(2); break;
+#endif
 #if GR_MR > 2
-        else if (R == 2)
-            GR_CALL(2);
+        case 3: GR_CALL(3); break;
 #endif
 #if GR_MR > 3
-        else
-            GR_CALL(3);
+        case 4: GR_CALL(4); break;
 #endif
+#if GR_MR > 4
+        case 5: GR_CALL(5); break;
+#endif
+#if GR_MR > 5
+        case 6: GR_CALL(6); break;
+#endif
+#if GR_MR > 6
+        case 7: GR_CALL(7); break;
+#endif
+#if GR_MR > 7
+        case 8: GR_CALL(8); break;
+#endif
+        }
     }
 #undef GR_CALL
 }
