@@ -148,9 +148,11 @@ def macs_of(meta, T):
 
 
 def block_of(meta, T):
-    """samples of audio one inference covers, or None for control-rate models"""
+    """samples of audio one inference covers, or None for control-rate models;
+    a step of the time axis covers samples_per_step samples (1 for the
+    per-sample models, 512 for rave_decoder's latent frames)"""
     if T is not None:
-        return T
+        return T * int(meta.get("samples_per_step", 1))
     b = meta.get("block_length")
     return b if isinstance(b, int) and b >= 16 else None
 
@@ -189,8 +191,9 @@ def main(argv):
             r = {"insns": n, "est_us": us, "fp_vector": fv, "fp_scalar": fs,
                  "macs_per_insn": row["macs"] / n if n else 0}
             if row["block"]:
-                r["rt_percent"] = 100.0 * us / (row["block"] / SR * 1e6)
-            if T == 1:
+                sr = meta.get("sample_rate", SR)
+                r["rt_percent"] = 100.0 * us / (row["block"] / sr * 1e6)
+            if T == 1 and int(meta.get("samples_per_step", 1)) == 1:
                 r["stream_insns"] = stream_per_sample(b, path)
             if name in RTNEURAL.get(b, {}):
                 r["rtneural"] = RTNEURAL[b][name]
@@ -224,7 +227,8 @@ def render(info, rows, boards):
                  (bi["label"], bi["cpi"], 1000.0 * bi["cpi"] / bi["mhz"]))
     L.append("")
     L.append("Budget: the share of real time at %d Hz that one inference of its block takes "
-             "(a block of 1 sample is 22.7 us); models without an audio block show n/a. "
+             "(a block of 1 sample is 22.7 us), or at the model's own sample_rate where its "
+             "meta.json gives one; models without an audio block show n/a. "
              "MACs/insn: the model's multiply-adds per executed instruction. "
              "Vector: the share of executed float arithmetic instructions that work on "
              "4-float NEON vectors (the rest are scalar VFP / FP instructions)." % SR)
@@ -240,7 +244,9 @@ def render(info, rows, boards):
     sep += "---:|"
     L += [head, sep]
     for r in rows:
-        label = r["model"] + (" (one sample per call)" if r["T"] == 1 else "")
+        label = r["model"] + ((" (one sample per call)" if r["block"] == 1 else
+                               " (one step, %d samples, per call)" % r["block"])
+                              if r["T"] == 1 else "")
         line = "| %s | %s |" % (label, fmt_int(r["macs"]))
         for b in boards:
             x = r[b]
