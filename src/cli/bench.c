@@ -19,6 +19,9 @@ const char usage_bench[] =
     "  --warmup N        unmeasured runs first (default 10)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
     "  --threads N       BLAS threads (default 1)\n"
+    "  --set NAME=v1,...  an input's values instead of random ones (a "
+    "sample\n"
+    "                    rate: --set sr=16000; integers rounded)\n"
     "  --shape NAME=D1,...  bind an input's shape (symbolic dims default to "
     "1)\n"
     "  --sr RATE         sample rate for the real-time figures (default "
@@ -169,6 +172,8 @@ int cmd_bench(int argc, char **argv)
     onyx_bind binds[MAX_SHAPES];
     char names[MAX_SHAPES][256];
     int nb = 0;
+    static cli_set sets[MAX_SHAPES];
+    int n_sets = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -179,7 +184,7 @@ int cmd_bench(int argc, char **argv)
         else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") ||
                  !strcmp(a, "--threads") || !strcmp(a, "--seconds") ||
                  !strcmp(a, "--sr") || !strcmp(a, "--shape") ||
-                 !strcmp(a, "--trace")) {
+                 !strcmp(a, "--trace") || !strcmp(a, "--set")) {
             if (!v) return bench_usage("%s needs a value", a);
             i++;
             int bad = 0;
@@ -195,7 +200,11 @@ int cmd_bench(int argc, char **argv)
                 bad = parse_double(v, 1, 10000000, &sr);
             else if (!strcmp(a, "--trace"))
                 trace = v;
-            else {
+            else if (!strcmp(a, "--set")) {
+                if (n_sets >= MAX_SHAPES)
+                    return bench_usage("too many %s options", a);
+                bad = cli_parse_set(v, &sets[n_sets++]);
+            } else {
                 if (nb >= MAX_SHAPES)
                     return bench_usage("too many %s options", a);
                 bad =
@@ -264,6 +273,46 @@ int cmd_bench(int argc, char **argv)
                 rng = rng * 1664525u + 1013904223u;
                 ((float *)in->data)[k] = (float)(rng >> 8) / 8388608.0f - 1.0f;
             }
+    }
+    for (int k = 0; k < n_sets; k++) {
+        int i = onyx_program_num_inputs(p) - 1;
+        for (; i >= 0; i--) {
+            const char *nm = onyx_program_input_name(p, i);
+            if (strlen(nm) == sets[k].name_len &&
+                !strncmp(nm, sets[k].name, sets[k].name_len))
+                break;
+        }
+        if (i < 0) {
+            fprintf(stderr, "onyx: %s: --set %.*s: no input of that name\n",
+                    path, (int)sets[k].name_len, sets[k].name);
+            goto out;
+        }
+        onyx_tensor *in = onyx_instance_input(x, i);
+        if (onyx_numel(in) != sets[k].n ||
+            (in->dtype != ONYX_FLOAT && in->dtype != ONYX_INT64 &&
+             in->dtype != ONYX_BOOL)) {
+            fprintf(stderr,
+                    "onyx: %s: --set %.*s: the input takes %lld %s, --set "
+                    "gave %d\n",
+                    path, (int)sets[k].name_len, sets[k].name,
+                    (long long)onyx_numel(in),
+                    in->dtype == ONYX_FLOAT || in->dtype == ONYX_INT64 ||
+                            in->dtype == ONYX_BOOL
+                        ? "values"
+                        : "values of a dtype --set cannot give",
+                    sets[k].n);
+            goto out;
+        }
+        for (int e = 0; e < sets[k].n; e++) {
+            float f = sets[k].v[e];
+            if (in->dtype == ONYX_FLOAT)
+                ((float *)in->data)[e] = f;
+            else if (in->dtype == ONYX_INT64)
+                ((int64_t *)in->data)[e] =
+                    isnan(f) ? 0 : (int64_t)fmaxf(-9.2e18f, fminf(9.2e18f, roundf(f)));
+            else
+                ((uint8_t *)in->data)[e] = f != 0;
+        }
     }
     const char *why = NULL;
     int node = -1;

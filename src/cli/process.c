@@ -49,13 +49,6 @@ const char usage_process[] =
     "Warns when IN.wav's rate differs from the model's `sample_rate` "
     "metadata.\n";
 
-typedef struct set_arg {
-    const char *name; /* points into argv */
-    size_t name_len;
-    float v[1024];
-    int n;
-} set_arg;
-
 static int proc_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "onyx: ");
@@ -64,7 +57,7 @@ static int proc_usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static int parse_set(const char *s, set_arg *a)
+int cli_parse_set(const char *s, cli_set *a)
 {
     const char *eq = strchr(s, '=');
     if (!eq || eq == s) return 1;
@@ -98,7 +91,7 @@ int cmd_process(int argc, char **argv)
 {
     const char *pos[3] = {0};
     int n_pos = 0, block = 0, n_sets = 0, n_pairs = 0;
-    static set_arg sets[MAX_SETS];
+    static cli_set sets[MAX_SETS];
     const char *pair_in[MAX_SETS], *pair_out[MAX_SETS];
     static char pair_buf[MAX_SETS][512];
     static onyx_bind shapes[MAX_SETS];
@@ -118,7 +111,7 @@ int cmd_process(int argc, char **argv)
         } else if (!strcmp(a, "--set")) {
             if (i + 1 >= argc) return proc_usage("%s needs NAME=v1,v2,...", a);
             if (n_sets >= MAX_SETS) return proc_usage("too many %s options", a);
-            if (parse_set(argv[++i], &sets[n_sets++]))
+            if (cli_parse_set(argv[++i], &sets[n_sets++]))
                 return proc_usage("bad control '%s' (want NAME=v1,v2,...)",
                                   argv[i]);
         } else if (!strcmp(a, "--state")) {

@@ -253,7 +253,11 @@ static void *onyxpd_worker_main(void *arg)
             if (b && atomic_exchange(&b->calibrate, 0)) {
                 onyx_error e;
                 memset(&e, 0, sizeof e);
-                if (onyx_stream_calibrate(b->stream, 100, &e) != ONYX_OK)
+                /* an inference error (ONYX_ERR_RUNTIME) comes from the
+                 * controls, perhaps not set yet (Silero's sample rate): if
+                 * they stay so, playing reports it, once */
+                onyx_status cs = onyx_stream_calibrate(b->stream, 100, &e);
+                if (cs != ONYX_OK && cs != ONYX_ERR_RUNTIME)
                     onyxpd_worker_say(w, 1, "timing the model: %s", e.msg);
                 did = 1;
             }
@@ -872,5 +876,9 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
         pd_error(owner, "%s: set %s: refused by the model", cls, name);
         return -1;
     }
+    /* the model's cost may depend on the control (a run-time If on it):
+     * sync mode times it again with the value set */
+    if (!b->threaded && onyx_stream_branches(b->stream))
+        atomic_store(&b->calibrate, 1);
     return 0;
 }
