@@ -309,7 +309,9 @@ int cmd_bench(int argc, char **argv)
                 ((float *)in->data)[e] = f;
             else if (in->dtype == ONYX_INT64)
                 ((int64_t *)in->data)[e] =
-                    isnan(f) ? 0 : (int64_t)fmaxf(-9.2e18f, fminf(9.2e18f, roundf(f)));
+                    isnan(f)
+                        ? 0
+                        : (int64_t)fmaxf(-9.2e18f, fminf(9.2e18f, roundf(f)));
             else
                 ((uint8_t *)in->data)[e] = f != 0;
         }

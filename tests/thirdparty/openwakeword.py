@@ -274,7 +274,7 @@ PATCH = """#N canvas 0 0 600 400 12;
 #X array rec %(n)d float 0;
 #X obj 300 10 soundfiler;
 #X msg 300 40 read -resize %(wav)s rec;
-#X obj 10 200 delay 1000;
+#X obj 10 200 delay %(ms)d;
 #X msg 10 230 \\; pd quit;
 #X obj 400 10 loadbang;
 #X obj 200 250 onyx %(cls)s;
@@ -287,7 +287,7 @@ PATCH = """#N canvas 0 0 600 400 12;
 #X connect 1 2 14 0;
 #X connect 3 0 4 0;
 #X connect 4 0 5 0;
-#X connect 7 0 6 0;
+#X connect 8 0 7 0;
 #X connect 9 0 10 0;
 #X connect 11 0 8 0;
 #X connect 12 0 13 0;
@@ -315,12 +315,14 @@ def pd_run(c, heard):
     with open(patch, 'w') as f:
         f.write(PATCH % {'mel': os.path.join(WASM, 'melspectrogram.onnx'),
                          'wav': os.path.abspath(wav), 'n': len(heard),
-                         'cls': cls,
+                         'cls': cls, 'ms': SECONDS * 1000 + 500,
                          'emb': ' '.join('%.9g' % v for v in emb)})
     r = subprocess.run(['pd', '-batch', '-nrt', '-noprefs', '-nosound',
-                        '-stderr', '-path', ROOT, patch],
+                        '-r', str(SR), '-stderr', '-path', ROOT, patch],
                        capture_output=True, text=True, timeout=120)
     log = r.stdout + r.stderr
+    with open(os.path.join(c.out, 'openwakeword.pd.log'), 'w') as f:
+        f.write(log)
     errors = [l for l in log.splitlines() if 'error' in l.lower()]
     mel = [np.array([float(v) for v in l.split()[2:]])
            for l in log.splitlines() if l.startswith('mel: output')]
@@ -328,15 +330,18 @@ def pd_run(c, heard):
                if l.startswith('cls:')]
     ok = not errors and len(mel) >= steps and all(
         len(m) == len(w) for m, w in zip(mel, want_mel))
-    worst = max(float(np.max(np.abs(m - w)))
+    # Pd prints 6 significant digits: the bands (-100..40 dB or so) carry a
+    # print error up to 5e-6 of their size on top of the engine's
+    worst = max(float(np.max(np.abs(m - w) - 5e-6 * np.abs(w)))
                 for m, w in zip(mel, want_mel)) if ok else float('nan')
     c.report(ok and worst <= TOL,
              '[onyx~ -sync -shape input=1, 1280 melspectrogram.onnx] in Pd: %s'
              % ('; '.join(errors[:3]) if errors else
-                '%d blocks, max |onyx~ - ORT| %.2g' % (len(mel), worst)))
+                '%d blocks, max |onyx~ - ORT| beyond the print\'s 6 digits %.2g'
+                % (len(mel), worst)))
     ok = not errors and len(got_cls) == 1
     diff = abs(got_cls[0] - want_cls) if ok else float('nan')
-    c.report(ok and diff <= TOL,
+    c.report(ok and diff <= TOL + 5e-6 * abs(want_cls),
              '[onyx hey_jarvis_v0.1.onnx] in Pd on a list of %d: %s'
              % (len(emb), '; '.join(errors[:3]) if errors else
                 'score %s, ORT %.6f, |onyx - ORT| %.2g'
