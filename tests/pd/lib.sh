@@ -175,6 +175,25 @@ check_rt_control() {
     rt_verdict "rtcheck $1 [onyx] $(basename "$4" .onnx) sync runs"
 }
 
+# check_rt_error LABEL PD EXTDIR MODEL FLAGS: the Silero VAD (MODEL) set to
+# 8 kHz with 512-sample blocks, a branch that cannot run: every inference
+# fails, the console shows exactly one error with the reason, stats counts
+# them, and perform stays real-time safe (rt_verdict)
+check_rt_error() {
+    fill "$ROOT/tests/pd/rt_error.pd.in" "$T/rt.pd" "MODEL=$4" "FLAGS=$5" "MS=1500"
+    $2 -path "$3" -open "$T/rt.pd" >"$T/rt.log" 2>&1
+    what="rtcheck $1 [onyx~ ${5:-(threaded)}] failing inferences"
+    n=$(grep -c 'inference failed' "$T/rt.log")
+    errs=$(sed -n 's/^stats_errors: //p' "$T/rt.log")
+    if [ "$n" != 1 ] || ! grep -q 'inference failed: .*the condition chose the else branch' "$T/rt.log" ||
+        [ "${errs:-0}" = 0 ]; then
+        cp "$T/rt.log" "$T/rt_error_fail.log"
+        fail "$what: $n error lines (want 1, with the reason), stats errors ${errs:-none} (see $T/rt_error_fail.log)"
+        return
+    fi
+    rt_verdict "$what (1 error line, $errs counted)"
+}
+
 # the verdict on $T/rt.log, under the name WHAT
 rt_verdict() {
     what=$1

@@ -110,6 +110,13 @@ for build in pd-rtcheck pd-rtcheck-none; do
         "gru:-sync" "gru:" "conv1024:-sync" "conv1024:" "slow:-sync" "slow:"
     check_rt_control $build "env LD_PRELOAD=$T/librtcheck.so $PDR" "$ROOT/build/$build" \
         "$ROOT/models/trained/presets.onnx"
+    vad=$ROOT/build/thirdparty/vad-web/dist/silero_vad_v5.onnx
+    if [ -f "$vad" ]; then
+        for flags in -sync ""; do
+            check_rt_error $build "env LD_PRELOAD=$T/librtcheck.so $PDR" "$ROOT/build/$build" \
+                "$vad" "$flags"
+        done
+    else fail "rtcheck: $vad missing (sh tests/thirdparty/fetch.sh)"; fi
 done
 # zoo models with a signal path, inline (the deepest case: the whole
 # inference on the audio thread's stack), BLAS=none as on the boards
