@@ -137,6 +137,14 @@ int onyxpd_burst(int n, float sr)
 
 /* ------------------------------- worker ------------------------------- */
 
+/* the monotonic clock in seconds (worker and Pd thread only) */
+static double onyxpd_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void onyxpd_sleep_us(long us)
 {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -250,7 +258,13 @@ static void *onyxpd_worker_main(void *arg)
                 int r = onyx_stream_work(b->stream);
                 did |= r != 0;
             }
-            if (b && atomic_exchange(&b->calibrate, 0)) {
+            /* at most one calibration a second: a slider sending `set` to
+             * a model that branches would otherwise keep the worker busy */
+            double now = onyxpd_now_s();
+            if (b && atomic_load(&b->calibrate) &&
+                (b->calibrated_at == 0 || now - b->calibrated_at >= 1.0) &&
+                atomic_exchange(&b->calibrate, 0)) {
+                b->calibrated_at = now;
                 onyx_error e;
                 memset(&e, 0, sizeof e);
                 /* an inference error (ONYX_ERR_RUNTIME) comes from the
