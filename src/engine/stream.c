@@ -768,9 +768,7 @@ void onyx_stream_set_burst(onyx_stream *s, int frames)
 /* ---- one job: J inferences (inference side: audio in sync mode, worker in
  * threaded mode, the caller of run) ---- */
 
-/* The newest control inputs into the input tensors, converted, when they
- * changed (or when forced); the tensors keep them between runs. */
-/* the control values v [cin_floats] into x's control inputs */
+/* the control values v [cin_floats] into inst's control inputs, converted */
 static void controls_to_inputs(const onyx_stream *s, onyx_instance *inst,
                                const float *v)
 {
@@ -789,6 +787,8 @@ static void controls_to_inputs(const onyx_stream *s, onyx_instance *inst,
     }
 }
 
+/* The newest control inputs into the input tensors when they changed (or
+ * when forced); the tensors keep them between runs. */
 static void copy_controls_in(onyx_stream *s, int force)
 {
     if (!s->n_cin || (!triple_take(&s->cin_tb) && !force)) return;

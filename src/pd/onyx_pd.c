@@ -258,11 +258,14 @@ static void *onyxpd_worker_main(void *arg)
                 int r = onyx_stream_work(b->stream);
                 did |= r != 0;
             }
-            /* at most one calibration a second: a slider sending `set` to
-             * a model that branches would otherwise keep the worker busy */
+            /* after a set (2), at most one calibration a second: a slider
+             * on a model that branches would otherwise keep the worker
+             * busy; after a load or `profile` (1), at once */
             double now = onyxpd_now_s();
-            if (b && atomic_load(&b->calibrate) &&
-                (b->calibrated_at == 0 || now - b->calibrated_at >= 1.0) &&
+            int cal = b ? atomic_load(&b->calibrate) : 0;
+            if (cal &&
+                (cal == 1 || b->calibrated_at == 0 ||
+                 now - b->calibrated_at >= 1.0) &&
                 atomic_exchange(&b->calibrate, 0)) {
                 b->calibrated_at = now;
                 onyx_error e;
@@ -892,7 +895,9 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
     }
     /* the model's cost may depend on the control (a run-time If on it):
      * sync mode times it again with the value set */
-    if (!b->threaded && onyx_stream_branches(b->stream))
-        atomic_store(&b->calibrate, 1);
+    if (!b->threaded && onyx_stream_branches(b->stream)) {
+        int none = 0; /* a pending calibration (1) stays as it is */
+        atomic_compare_exchange_strong(&b->calibrate, &none, 2);
+    }
     return 0;
 }
