@@ -288,18 +288,17 @@ int cmd_bench(int argc, char **argv)
             goto out;
         }
         onyx_tensor *in = onyx_instance_input(x, i);
-        if (onyx_numel(in) != sets[k].n ||
-            (in->dtype != ONYX_FLOAT && in->dtype != ONYX_INT64 &&
-             in->dtype != ONYX_BOOL)) {
+        int settable = in->dtype == ONYX_FLOAT || in->dtype == ONYX_INT64 ||
+                       in->dtype == ONYX_BOOL;
+        if (!settable || onyx_numel(in) != sets[k].n) {
             fprintf(stderr,
                     "onyx: %s: --set %.*s: the input takes %lld %s, --set "
                     "gave %d\n",
                     path, (int)sets[k].name_len, sets[k].name,
                     (long long)onyx_numel(in),
-                    in->dtype == ONYX_FLOAT || in->dtype == ONYX_INT64 ||
-                            in->dtype == ONYX_BOOL
-                        ? "values"
-                        : "values of a dtype --set cannot give",
+                    !settable ? "values of a dtype --set cannot give"
+                    : onyx_numel(in) == 1 ? "value"
+                                          : "values",
                     sets[k].n);
             goto out;
         }

@@ -76,7 +76,7 @@ int cli_parse_set(const char *s, cli_set *a)
         if (*end != ',' || !end[1]) return 1;
         p = end + 1;
     }
-    return 0;
+    return a->n == 0; /* NAME= with no value */
 }
 
 static void progress(sf_count_t done, sf_count_t total)
