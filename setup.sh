@@ -10,7 +10,7 @@ PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
 # the Bela builds: cross compilers, qemu, and the boards' libraries from
 # Debian's armhf and arm64 archives (multiarch) for the tests under qemu
 PKGS="$PKGS gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user
-      libc6:armhf libc6:arm64 check:armhf check:arm64
+      libc6:armhf libc6:arm64 libc6-dev:armhf libc6-dev:arm64 check:armhf check:arm64
       libsndfile1-dev:armhf libsndfile1-dev:arm64"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

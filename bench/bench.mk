@@ -1,7 +1,7 @@
 # onyx against PyTorch on every zoo model; included by the Makefile.
 #
 #   make bench     bench/results.md, results.svg, results.json (a few minutes):
-#                  PyTorch eager, TorchScript and onyx on every zoo model, one
+#                  PyTorch eager, TorchScript, ONNX Runtime and onyx on every zoo model, one
 #                  thread, plus single-core cblas_sgemm and read bandwidth on the
 #                  shapes of the GEMM- and memory-bound models (bench/README.md)
 #

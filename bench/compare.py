@@ -11,7 +11,16 @@ process it times, single-threaded:
     called under torch.inference_mode();
   - TorchScript: the same module through torch.jit.trace and torch.jit.freeze,
     called under torch.inference_mode();
-  - onyx: `onyx bench MODEL --json --seconds S` (a subprocess; its own timer).
+  - onyx: `onyx bench MODEL --json --seconds S` (a subprocess; its own timer);
+  - ONNX Runtime 1.31.1 (onnxruntime-node from npm, build/thirdparty/, as
+    tests/thirdparty/fetch.sh puts it): the same model.onnx in a node process
+    (bench/ort_bench.js), one thread, every graph optimisation. Its binding's
+    per-call cost is measured in the same run, every round, with an Identity
+    model of one element, and taken off ORT's time for the speed-up. Without
+    node or the package the column says why and the rest runs.
+
+The trained models (models/trained/, the help patches') run too, with their
+reference inputs, against ORT only: no PyTorch module of theirs is kept.
 
 Each is warmed up, then timed call by call for S seconds (default 0.4);
 that is one round of a row. A round goes over every row (onyx, eager,
@@ -20,12 +29,15 @@ TorchScript, one right after the other), and there are N of them (default
 not all; a contender's figure is the lowest of its per-round medians. Stateful models
 get their state back after every call (h <- h_out). The streaming models with
 a symbolic time axis run twice: one sample per call (T = 1, as in Pd at the
-audio rate) and one block of B samples (T = 64, Pd's block). mdrnn runs one
-step per call, as its meta.json says.
+audio rate) and one block of B samples (T = 64, Pd's block). mdrnn and
+silero_like run one step per call, rave_decoder 4 latent frames, as their
+meta.json says; with its sample rate and samples per step, the share of a
+core that running in real time takes goes in a table of its own.
 
 The same run measures the machine (bench/sgemm_peak.c): single-core OpenBLAS
 cblas_sgemm on the matrix products of the GEMM-bound models (siren_mlp,
-simple_conv_1d, resnet_1d, transformer_block), timed right after the model,
+simple_conv_1d, resnet_1d, transformer_block, transformer_block_bf,
+layernorm_explicit), timed right after the model,
 and the bandwidth for reading a buffer of the size of basic_mlp's and
 single_mm's weights, so that onyx's time can be set against the best
 these products / this read could take.
@@ -39,6 +51,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -66,7 +79,9 @@ GEMMS = {
     "resnet_1d": [(256, 1022, 3, 1), (256, 1022, 768, 6), (8, 1022, 256, 1)],
     "transformer_block": [(128, 512, 8, 1), (128, 1536, 512, 1), (128, 128, 128, 8),
                           (128, 512, 512, 3)],
+    "layernorm_explicit": [(64, 256, 128, 1), (64, 128, 256, 1)],
 }
+GEMMS["transformer_block_bf"] = GEMMS["transformer_block"]
 # memory-bound at batch 1: the time to read the weights once
 READ_BOUND = ("basic_mlp", "single_mm")
 # context lines of the machine section: a large square sgemm, and batch 1
@@ -153,12 +168,85 @@ def build_sgemm_peak(path):
     raise RuntimeError("could not build %s" % path)
 
 
+class Ort:
+    """ONNX Runtime in one node process (bench/ort_bench.js) for the whole
+    run. `error` says why there is no ORT column, or is None."""
+
+    def __init__(self, work):
+        self.error, self.p, self.work = None, None, work
+        node = shutil.which("node")
+        if not node:
+            self.error = "node not found (setup.sh installs nodejs)"
+            return
+        os.makedirs(work, exist_ok=True)
+        self.p = subprocess.Popen([node, os.path.join(HERE, "ort_bench.js")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  universal_newlines=True)
+        ident = os.path.join(work, "identity.onnx")
+        write_identity(ident)
+        try:
+            self.load("identity", ident, {"x": np.zeros((1, 1), np.float32)}, {})
+        except RuntimeError as e:
+            self.error = str(e)
+
+    def ask(self, req):
+        if self.p is None or self.p.poll() is not None:
+            line = ""
+        else:
+            self.p.stdin.write(json.dumps(req) + "\n")
+            self.p.stdin.flush()
+            line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("ort_bench.js ended")
+        r = json.loads(line)
+        if not r.get("ok"):
+            raise RuntimeError(r.get("error", "ort_bench.js failed"))
+        return r
+
+    def load(self, key, path, arrays, state):
+        """A session for `path` with `arrays` ({name: ndarray}) as its inputs
+        and `state` ({input: output}) fed back after every call."""
+        specs = []
+        for i, (name, a) in enumerate(arrays.items()):
+            f = os.path.join(self.work, "%s.%d.raw" % (key.replace(" ", "_").replace("/", "_"), i))
+            np.ascontiguousarray(a).tofile(f)
+            specs.append({"name": name, "file": f, "dtype": str(a.dtype),
+                          "shape": list(a.shape)})
+        self.ask({"op": "load", "key": key, "model": path, "inputs": specs, "state": state})
+
+    def time(self, key, seconds):
+        return self.ask({"op": "time", "key": key, "seconds": seconds})["median_us"]
+
+    def close(self):
+        if self.p is not None:
+            self.p.stdin.close()
+            self.p.wait()
+
+
+def ort_version():
+    try:
+        with open(os.path.join(ROOT, "build", "thirdparty", "node_modules", "onnxruntime-node",
+                               "package.json")) as f:
+            return json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def write_identity(path):
+    import onnx
+    from onnx import helper, TensorProto
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
 # ------------------------------------------------------------------ models
 
 def load_cases(zoo_dir, names):
-    """(name, module, inputs, meta) for every zoo model in zoo.py's order that
-    has a folder in zoo_dir; the modules come from zoo.py with its seeds, so
-    their weights are the ONNX files'."""
+    """(name, module, inputs, meta, path) for every zoo model in zoo.py's
+    order that has a folder in zoo_dir; the modules come from zoo.py with its
+    seeds, so their weights are the ONNX files'."""
     torch.set_num_threads(1)
     out = []
     for name, module, inputs, _outputs, _dyn, _extra in zoo.cases_seeded():
@@ -171,18 +259,42 @@ def load_cases(zoo_dir, names):
         with open(meta_path) as f:
             meta = json.load(f)
         module.eval()
-        out.append((name, module, inputs, meta))
+        out.append((name, module, inputs, meta, os.path.join(zoo_dir, name, "model.onnx")))
+    return out
+
+
+def load_trained(trained_dir, names):
+    """(name, None, inputs, meta, path) for every trained model: no PyTorch
+    module, their reference inputs."""
+    out = []
+    if not os.path.isdir(trained_dir):
+        return out
+    for f in sorted(os.listdir(trained_dir)):
+        if not f.endswith(".meta.json"):
+            continue
+        with open(os.path.join(trained_dir, f)) as fh:
+            meta = json.load(fh)
+        name = meta["name"]
+        if names and name not in names:
+            continue
+        inputs = {k: np.load(os.path.join(trained_dir, v))
+                  for k, v in meta["reference"]["inputs"].items()}
+        out.append((name, None, inputs, meta, os.path.join(trained_dir, meta["file"])))
     return out
 
 
 def variants(name, meta, block):
     """The rows a model gives: (label, T or None, note). A symbolic time axis
     gives a per-sample row (gru/lstm) and a block row (gru/lstm/tcn); a model
-    whose block_length is 1 runs one step per call."""
+    whose block_length is a number runs that many steps per call (mdrnn and
+    silero_like one, rave_decoder 4 latent frames)."""
     if not meta.get("time_axes"):
         return [(name, None, "")]
-    if meta.get("block_length") == 1:
+    n = meta.get("block_length")
+    if n == 1:
         return [(name, 1, "one step per call")]
+    if isinstance(n, int):
+        return [("%s T=%d" % (name, n), n, "%d steps per call" % n)]
     rows = []
     if name.startswith(("gru", "lstm")):
         rows.append((name, 1, "one sample per call"))
@@ -218,57 +330,117 @@ def macs_of(meta, T):
     return int(meta["macs"])
 
 
+def samples_of(meta, T):
+    """Audio samples one call stands for, from meta.json: samples_per_step x T
+    for a model with a time axis (1 per step for the amp models, 512 per chunk
+    for silero_like, 512 per latent frame for rave_decoder), samples_per_call
+    for a fixed shape; None when the model says neither or has no sample
+    rate."""
+    if not meta.get("sample_rate"):
+        return None
+    if T is not None and "samples_per_step" in meta:
+        return int(meta["samples_per_step"]) * T
+    if T is None and "samples_per_call" in meta:
+        return int(meta["samples_per_call"])
+    return None
+
+
 def gemm_specs(name):
     return ["%dx%dx%d" % (m, n, k) for m, n, k, _ in GEMMS[name]]
 
 
 # ------------------------------------------------------------------ run
 
-def prepare(label, name, module, inputs, meta, T, note, a):
+def prepare(label, name, module, inputs, meta, path, T, note, ort):
     """One row's job: its inputs, the eager and TorchScript runners (traced
-    once, kept for every round) and the onyx command's arguments. Called
-    under torch.inference_mode()."""
+    once, kept for every round; none for a trained model), ORT's session and
+    the onyx command's arguments. Called under torch.inference_mode()."""
     args, shapes = bind(meta, inputs, T)
     state = state_map(meta)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.no_grad():
-            traced = torch.jit.freeze(torch.jit.trace(module, tuple(args), check_trace=False))
-    return {"label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
-            "path": os.path.join(a.zoo, name, "model.onnx"), "shapes": shapes,
-            "eager": torch_runner(module, args, state),
-            "script": torch_runner(traced, args, state),
-            "gemms": gemm_specs(name) if name in GEMMS and T is None else None,
-            "rounds": []}
+    job = {"label": label, "model": name, "T": T, "note": note, "macs": macs_of(meta, T),
+           "samples": samples_of(meta, T), "sample_rate": meta.get("sample_rate"),
+           "path": path, "shapes": shapes, "eager": None, "script": None, "ort": None,
+           "gemms": gemm_specs(name) if name in GEMMS and T is None else None,
+           "trained": module is None, "rounds": []}
+    if module is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with torch.no_grad():
+                traced = torch.jit.freeze(torch.jit.trace(module, tuple(args), check_trace=False))
+        job["eager"] = torch_runner(module, args, state)
+        job["script"] = torch_runner(traced, args, state)
+    if ort.error is None:
+        names = [spec["name"] for spec in meta["inputs"]]
+        try:
+            ort.load(label, path, {n: a.numpy() for n, a in zip(names, args)},
+                     {s["input"]: s["output"] for s in meta.get("state", [])})
+            job["ort"] = label
+        except RuntimeError as e:
+            job["ort_error"] = str(e)
+            log("%s: ONNX Runtime: %s" % (label, e))
+    return job
 
 
-def measure(job, a, sgemm_bin):
-    """One round of one row: onyx, eager, TorchScript, then (GEMM-bound
-    models) sgemm on the model's products, one right after the other."""
+def measure(job, a, sgemm_bin, ort):
+    """One round of one row: onyx, eager, TorchScript, ONNX Runtime, then
+    (GEMM-bound models) sgemm on the model's products, one right after the
+    other."""
     o = onyx_bench(a.onyx, job["path"], job["shapes"], a.seconds)
-    e, ne = time_calls(job["eager"], a.seconds)
-    s, ns = time_calls(job["script"], a.seconds)
+    e = s = ne = ns = r = None
+    if job["eager"]:
+        e, ne = time_calls(job["eager"], a.seconds)
+        s, ns = time_calls(job["script"], a.seconds)
+    if job["ort"]:
+        r = ort.time(job["ort"], a.seconds)
     g = sgemm_peak(sgemm_bin, job["gemms"], a.sgemm_seconds) if job["gemms"] else None
     job["rounds"].append({"onyx": o, "eager_us": e, "eager_runs": ne,
-                          "script_us": s, "script_runs": ns, "sgemm": g})
-    log("  %-22s eager %10.2f  script %10.2f  onyx %10.2f us"
-        % (job["label"], e, s, o["median_us"]))
+                          "script_us": s, "script_runs": ns, "ort_us": r, "sgemm": g})
+    log("  %-22s eager %10s  script %10s  ort %10s  onyx %10.2f us"
+        % (job["label"], fmt_opt(e), fmt_opt(s), fmt_opt(r), o["median_us"]))
 
 
-def finish(job):
-    """The row: each contender's lowest per-round median."""
+def fmt_opt(x):
+    return "-" if x is None else "%.2f" % x
+
+
+def lowest(rounds, key):
+    vals = [x[key] for x in rounds if x[key] is not None]
+    return min(vals) if vals else None
+
+
+def finish(job, ort_overhead):
+    """The row: each contender's lowest per-round median. ORT's speed-up
+    takes its binding's per-call cost (ort_overhead, us) off its time."""
     rounds = job["rounds"]
     name, T = job["model"], job["T"]
     best_o = min(rounds, key=lambda x: x["onyx"]["median_us"])["onyx"]
-    row = {k: job[k] for k in ("label", "model", "T", "note", "macs")}
+    row = {k: job[k] for k in ("label", "model", "T", "note", "macs", "trained", "samples",
+                               "sample_rate")}
     row.update({
-        "eager_us": min(x["eager_us"] for x in rounds),
-        "script_us": min(x["script_us"] for x in rounds),
+        "eager_us": lowest(rounds, "eager_us"),
+        "script_us": lowest(rounds, "script_us"),
+        "ort_us": lowest(rounds, "ort_us"),
         "onyx_us": best_o["median_us"], "onyx": best_o,
         "rounds": rounds,
     })
-    row["torch_us"] = min(row["eager_us"], row["script_us"])
-    row["speedup"] = row["torch_us"] / row["onyx_us"]
+    if "ort_error" in job:
+        row["ort_error"] = job["ort_error"]
+    row["torch_us"] = (min(row["eager_us"], row["script_us"])
+                       if row["eager_us"] is not None else None)
+    row["speedup"] = row["torch_us"] / row["onyx_us"] if row["torch_us"] is not None else None
+    row["ort_net_us"] = row["vs_ort"] = None
+    if row["ort_us"] is not None and ort_overhead is not None:
+        # never below a tenth of ORT's measured time: the overhead is a median too
+        row["ort_net_us"] = max(row["ort_us"] - ort_overhead, 0.1 * row["ort_us"])
+        row["vs_ort"] = row["ort_net_us"] / row["onyx_us"]
+    if row["samples"]:
+        # the share of one core that playing it in real time takes: time per
+        # call / the audio the call stands for
+        budget_us = 1e6 * row["samples"] / row["sample_rate"]
+        row["budget_us"] = budget_us
+        row["core_share"] = {k: (row[t] / budget_us if row[t] is not None else None)
+                             for k, t in (("onyx", "onyx_us"), ("ort", "ort_net_us"),
+                                          ("torch", "torch_us"))}
     if job["gemms"]:
         # per GEMM shape, the lowest per-round median; the model's sgemm time is
         # the sum over its products
@@ -284,16 +456,17 @@ def finish(job):
                                     "gflops": 2.0 * m * n * k / (best[(m, n, k)] * 1e3)}
                                    for m, n, k, c in GEMMS[name]],
                         "time_us": total_us, "gflops": flops / (total_us * 1e3)}
-    log("%-22s MACs %11d  eager %10.2f  script %10.2f  onyx %10.2f us  x%.2f"
-        % (row["label"], row["macs"], row["eager_us"], row["script_us"], row["onyx_us"],
-           row["speedup"]))
+    log("%-22s MACs %11d  eager %10s  script %10s  ort %10s  onyx %10.2f us  x%s  vs ORT x%s"
+        % (row["label"], row["macs"], fmt_opt(row["eager_us"]), fmt_opt(row["script_us"]),
+           fmt_opt(row["ort_net_us"]), row["onyx_us"], fmt_opt(row["speedup"]),
+           fmt_opt(row["vs_ort"])))
     return row
 
 
 def machine_specs(cases):
     """The context lines (a large square sgemm, sgemm and sgemv at batch 1)
     and the read bandwidth at the weight sizes of the memory-bound models."""
-    sizes = [(name, 4 * int(meta["params"])) for name, _m, _i, meta in cases
+    sizes = [(name, 4 * int(meta["params"])) for name, _m, _i, meta, _p in cases
              if name in READ_BOUND]
     return CONTEXT_SPECS + ["read:%d" % b for _, b in sizes], sizes
 
@@ -360,6 +533,14 @@ def fmt_us(x):
     return "%.2f" % x
 
 
+def fmt_us_opt(x):
+    return "-" if x is None else fmt_us(x)
+
+
+def fmt_x(v):
+    return "%.3g" % v if v < 10 else "%.1f" % v
+
+
 def fmt_int(x):
     return "{:,}".format(int(x)).replace(",", " ")
 
@@ -375,7 +556,8 @@ def target_of(row):
 
 def write_md(path, info, rows, mach):
     L = []
-    L.append("# onyx vs PyTorch %s, single thread" % torch.__version__.split("+")[0])
+    L.append("# onyx vs PyTorch %s and ONNX Runtime, single thread"
+             % torch.__version__.split("+")[0])
     L.append("")
     L.append("%s. CPU: %s (%d logical CPUs%s), %s. onyx %s (`%s`). Load average %s at the "
              "start, %s at the end. The run took %.0f s."
@@ -386,7 +568,7 @@ def write_md(path, info, rows, mach):
     L.append("")
     L.append("Method: every contender runs on one thread on the same input shapes; each is "
              "warmed up, then timed call by call for %.2g s; %d rounds over every model, each "
-             "timing onyx, eager and TorchScript in turn; a figure is the lowest per-round "
+             "timing onyx, eager, TorchScript and ORT in turn; a figure is the lowest per-round "
              "median. PyTorch "
              "eager is zoo.py's module (the ONNX file's weights) under "
              "`torch.inference_mode()`; TorchScript is `torch.jit.trace` + `torch.jit.freeze` "
@@ -396,18 +578,51 @@ def write_md(path, info, rows, mach):
              "reports it; arena = onyx's intermediate-tensor memory per instance."
              % (info["seconds"], info["rounds"]))
     L.append("")
-    L.append("| model | MACs | PyTorch eager us | TorchScript us | onyx us | speed-up | "
-             "target | onyx GFLOP/s | arena bytes |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if info.get("ort_error"):
+        L.append("ONNX Runtime: no column (%s)." % info["ort_error"])
+    else:
+        L.append("ONNX Runtime %s (onnxruntime-node, run by node %s): one intra-op and one "
+                 "inter-op thread, sequential, every graph optimisation, the same model.onnx "
+                 "and inputs; each call is an awaited `session.run`. Its binding's cost per "
+                 "call, an Identity model of one element timed the same way in every round, "
+                 "was **%s us** (lowest per-round median); the ORT column is its time less "
+                 "that (never below a tenth of the measured time), and vs ORT = that / onyx."
+                 % (info["ort_version"], info["node_version"], fmt_us(info["ort_overhead_us"])))
+    L.append("")
+    L.append("| model | MACs | PyTorch eager us | TorchScript us | ORT us | onyx us | "
+             "vs PyTorch | target | vs ORT | onyx GFLOP/s | arena bytes |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         label = r["label"] + (" (%s)" % r["note"] if r["note"] and r["T"] == 1 else "")
-        t = target_of(r)
-        ok = "" if r["speedup"] >= t else " **missed**"
-        L.append("| %s | %s | %s | %s | %s | %sx | %gx%s | %.2f | %s |"
-                 % (label, fmt_int(r["macs"]), fmt_us(r["eager_us"]), fmt_us(r["script_us"]),
-                    fmt_us(r["onyx_us"]), "%.3g" % r["speedup"] if r["speedup"] < 10
-                    else "%.1f" % r["speedup"], t, ok, r["onyx"].get("gflops", 0),
+        if r["trained"]:
+            label += " (trained)"
+        if r["speedup"] is None:
+            sp, tgt = "-", "-"
+        else:
+            t = target_of(r)
+            sp = "%sx" % fmt_x(r["speedup"])
+            tgt = "%gx%s" % (t, "" if r["speedup"] >= t else " **missed**")
+        if r["vs_ort"] is None:
+            vo = "-" if "ort_error" not in r else "fails"
+        else:
+            vo = "%sx%s" % (fmt_x(r["vs_ort"]), "" if r["vs_ort"] >= 1 else " **behind**")
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |"
+                 % (label, fmt_int(r["macs"]), fmt_us_opt(r["eager_us"]),
+                    fmt_us_opt(r["script_us"]), fmt_us_opt(r["ort_net_us"]),
+                    fmt_us(r["onyx_us"]), sp, tgt, vo, r["onyx"].get("gflops", 0),
                     fmt_int(r["onyx"].get("arena_bytes", 0))))
+    L.append("")
+    for key, peer in (("speedup", "PyTorch (the faster of eager and TorchScript)"),
+                      ("vs_ort", "ONNX Runtime")):
+        v = [r[key] for r in rows if r[key] is not None]
+        if v:
+            L.append("Geometric mean speed-up over %s: %.2fx across %d rows; slower on %d."
+                     % (peer, math.exp(sum(math.log(x) for x in v) / len(v)), len(v),
+                        sum(1 for x in v if x < 1)))
+    for r in rows:
+        if "ort_error" in r:
+            L.append("")
+            L.append("ORT on %s: %s" % (r["label"], r["ort_error"]))
     L.append("")
     if any(r["T"] == 1 for r in rows):
         L.append("Rows marked one sample / one step per call are per call (T = 1), state fed "
@@ -415,9 +630,31 @@ def write_md(path, info, rows, mach):
                  "(divide by %d for us per sample)." % (info["block"], info["block"], info["block"]))
         L.append("")
 
+    rt_rows = [r for r in rows if r.get("core_share")]
+    if rt_rows:
+        L.append("## Share of a core in real time")
+        L.append("")
+        L.append("For the models whose meta.json gives a sample rate and the audio samples a "
+                 "call stands for (samples_per_step x T, or samples_per_call): the time of one "
+                 "call over that audio's duration at the model's rate, single thread. "
+                 "rave_decoder: 4 latent frames of 512 samples per call at 48 kHz; silero_like: "
+                 "one 512-sample chunk at 16 kHz; the amp models: T samples at 48 kHz.")
+        L.append("")
+        L.append("| model | samples per call | rate Hz | audio us | onyx | ORT | PyTorch |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+
+        def pct(v):
+            return "-" if v is None else "%.2f%%" % (100 * v)
+        for r in rt_rows:
+            c = r["core_share"]
+            L.append("| %s | %d | %d | %s | %s | %s | %s |"
+                     % (r["label"], r["samples"], r["sample_rate"], fmt_us(r["budget_us"]),
+                        pct(c["onyx"]), pct(c["ort"]), pct(c["torch"])))
+        L.append("")
+
     gemm_rows = [r for r in rows if "sgemm" in r]
     read = {x["model"]: x for x in mach["read"]}
-    read_rows = [r for r in rows if r["model"] in read and r["T"] is None]
+    read_rows = [r for r in rows if r["model"] in read and r["T"] is None and not r["trained"]]
     if gemm_rows or read_rows:
         L.append("## Against the machine")
         L.append("")
@@ -482,13 +719,15 @@ def esc(s):
 
 
 def write_svg(path, info, rows):
-    """A horizontal bar per row: the speed-up on a log axis, a line at 1x
-    (and a dashed one at the 5x target of the overhead-bound models)."""
-    left, right, top, bar, gap = 190, 70, 80, 16, 6
+    """Two horizontal bars per row on a log axis: the speed-up over PyTorch
+    (coloured by its target) and over ONNX Runtime (blue, or red where onyx
+    is behind); lines at 1x and at the 5x target of the overhead-bound
+    models."""
+    left, right, top, bar, gap = 230, 70, 80, 11, 8
     plot_w = 560
-    height = top + len(rows) * (bar + gap) + 76
+    height = top + len(rows) * (2 * bar + gap) + 76
     width = left + plot_w + right
-    sp = [r["speedup"] for r in rows] or [1.0]
+    sp = [v for r in rows for v in (r["speedup"], r["vs_ort"]) if v is not None] or [1.0]
     lo = 10 ** math.floor(math.log10(min(min(sp), 1.0) / 1.2))
     hi = 10 ** math.ceil(math.log10(max(max(sp), OVERHEAD_TARGET) * 1.2))
 
@@ -500,38 +739,44 @@ def write_svg(path, info, rows):
              'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'
              % (width, height, width, height))
     o.append('<rect width="100%" height="100%" fill="white"/>')
-    o.append('<text x="%d" y="20" font-size="15" font-weight="bold">onyx speed-up over the '
-             'faster of PyTorch eager and TorchScript (single thread)</text>' % 10)
+    o.append('<text x="%d" y="20" font-size="15" font-weight="bold">onyx speed-up over PyTorch '
+             '(the faster of eager and TorchScript) and ONNX Runtime, single thread</text>' % 10)
     o.append('<text x="%d" y="38" fill="#555">%s, %s; log scale</text>'
              % (10, esc(info["date"]), esc(info["cpu"])))
-    bottom = top + len(rows) * (bar + gap)
-    # grid: decades and 2x, 5x
+    bottom = top + len(rows) * (2 * bar + gap)
     d = lo
     while d <= hi * 1.0001:
         for mult in (1, 2, 5):
             v = d * mult
             if lo <= v <= hi * 1.0001:
                 x = x_of(v)
-                major = mult == 1
                 o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="1"/>'
-                         % (x, top - 4, x, bottom, "#bbb" if major else "#e4e4e4"))
+                         % (x, top - 4, x, bottom, "#bbb" if mult == 1 else "#e4e4e4"))
                 o.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#333">%gx</text>'
                          % (x, bottom + 16, v))
         d *= 10
     o.append('<text x="%d" y="%d" text-anchor="middle" fill="#333">speed-up '
-             '(PyTorch time / onyx time)</text>' % (left + plot_w // 2, bottom + 36))
-    for i, r in enumerate(rows):
-        y = top + i * (bar + gap)
-        v = r["speedup"]
+             '(peer time / onyx time)</text>' % (left + plot_w // 2, bottom + 36))
+
+    def one_bar(y, v, color):
         x0, x1 = x_of(1.0), x_of(v)
-        color = "#2e7d32" if v >= target_of(r) else ("#f9a825" if v >= 1 else "#c62828")
-        o.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
-                 % (left - 8, y + bar - 4, esc(r["label"] + (" /call" if r["T"] == 1 else ""))))
         o.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>'
                  % (min(x0, x1), y, max(abs(x1 - x0), 1), bar, color))
-        o.append('<text x="%.1f" y="%d" fill="#111">%sx</text>'
-                 % (max(x0, x1) + 4 if v >= 1 else x0 + 4, y + bar - 4,
+        o.append('<text x="%.1f" y="%d" fill="#111" font-size="10">%sx</text>'
+                 % (max(x0, x1) + 4 if v >= 1 else x0 + 4, y + bar - 2,
                     "%.0f" % v if v >= 10 else "%.2f" % v))
+
+    for i, r in enumerate(rows):
+        y = top + i * (2 * bar + gap)
+        o.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
+                 % (left - 8, y + bar + 4, esc(r["label"] + (" /call" if r["T"] == 1 else "")
+                                               + (" (trained)" if r["trained"] else ""))))
+        v = r["speedup"]
+        if v is not None:
+            one_bar(y, v, "#2e7d32" if v >= target_of(r) else ("#f9a825" if v >= 1 else "#c62828"))
+        v = r["vs_ort"]
+        if v is not None:
+            one_bar(y + bar, v, "#1565c0" if v >= 1 else "#8e24aa")
     x = x_of(1.0)
     o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>'
              % (x, top - 8, x, bottom))
@@ -540,15 +785,16 @@ def write_svg(path, info, rows):
     x = x_of(OVERHEAD_TARGET)
     o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555" stroke-width="1.5" '
              'stroke-dasharray="5,4"/>' % (x, top - 8, x, bottom))
-    o.append('<text x="%.1f" y="%d" fill="#555">5x: the target of the recurrent and small '
+    o.append('<text x="%.1f" y="%d" fill="#555">5x: PyTorch target of the recurrent and small '
              'models</text>' % (x + 4, top - 12))
     y = bottom + 56
-    for i, (color, text) in enumerate((("#2e7d32", "meets its target"),
-                                       ("#f9a825", "faster than PyTorch, below its target"),
-                                       ("#c62828", "slower than PyTorch"))):
-        x = 10 + i * 250
+    legend = (("#2e7d32", "vs PyTorch: meets its target"), ("#f9a825", "vs PyTorch: below it"),
+              ("#c62828", "slower than PyTorch"), ("#1565c0", "vs ORT: faster"),
+              ("#8e24aa", "slower than ORT"))
+    for i, (color, text) in enumerate(legend):
+        x = 10 + i * 175
         o.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (x, y - 10, color))
-        o.append('<text x="%d" y="%d">%s</text>' % (x + 16, y, text))
+        o.append('<text x="%d" y="%d" font-size="11">%s</text>' % (x + 16, y, text))
     o.append('</svg>')
     with open(path, "w") as f:
         f.write("\n".join(o) + "\n")
@@ -562,6 +808,9 @@ def main(argv):
     p.add_argument("--onyx", default=os.path.join(ROOT, "bin", "onyx"))
     p.add_argument("--zoo", default=os.path.join(ROOT, "models", "zoo"))
     p.add_argument("--out", default=HERE)
+    p.add_argument("--trained", default=os.path.join(ROOT, "models", "trained"))
+    p.add_argument("--no-trained", action="store_true", help="zoo models only")
+    p.add_argument("--no-ort", action="store_true", help="no ONNX Runtime column")
     p.add_argument("--sgemm-peak", default=None,
                    help="the sgemm_peak binary (default: build/bench/sgemm_peak, built if needed)")
     p.add_argument("--seconds", type=float, default=0.4, help="per contender and round")
@@ -591,24 +840,43 @@ def main(argv):
         "load_start": loadavg(), "seconds": a.seconds, "rounds": a.rounds, "block": a.block,
     }
     cases = load_cases(a.zoo, set(a.names))
+    if not a.no_trained:
+        cases += load_trained(a.trained, set(a.names))
     if not cases:
         log("compare.py: no zoo model to run")
         return 1
     specs, sizes = machine_specs(cases)
-    mach_runs = []
+    mach_runs, ort_overheads = [], []
+    ort = Ort(os.path.join(ROOT, "build", "bench", "ort"))
+    if a.no_ort:
+        ort.close()
+        ort.error = "--no-ort"
+    if ort.error:
+        log("ONNX Runtime: %s; no ORT column" % ort.error)
+        info["ort_error"] = ort.error
+    else:
+        info["ort_version"] = ort_version()
+        info["node_version"] = subprocess.run(["node", "--version"], stdout=subprocess.PIPE,
+                                              universal_newlines=True).stdout.strip()
     with torch.inference_mode():
-        jobs = [prepare(label, name, module, inputs, meta, T, note, a)
-                for name, module, inputs, meta in cases
+        jobs = [prepare(label, name, module, inputs, meta, path, T, note, ort)
+                for name, module, inputs, meta, path in cases
                 for label, T, note in variants(name, meta, a.block)]
         # the rounds go over every row in turn, so that a burst of load from a
         # neighbour, which may last seconds, spoils one round of a row, not all
         for r in range(a.rounds):
             log("round %d of %d" % (r + 1, a.rounds))
             mach_runs += sgemm_peak(sgemm_bin, specs, a.sgemm_seconds)
+            if not ort.error:
+                ort_overheads.append(ort.time("identity", a.seconds))
+                log("  ORT per-call binding cost (Identity) %.2f us" % ort_overheads[-1])
             for job in jobs:
-                measure(job, a, sgemm_bin)
+                measure(job, a, sgemm_bin, ort)
+    ort.close()
     mach = machine(mach_runs, sizes)
-    rows = [finish(job) for job in jobs]
+    info["ort_overhead_us"] = min(ort_overheads) if ort_overheads else None
+    info["ort_overhead_rounds_us"] = ort_overheads
+    rows = [finish(job, info["ort_overhead_us"]) for job in jobs]
     info["load_end"] = loadavg()
     info["elapsed_s"] = time.time() - t0
     os.makedirs(a.out, exist_ok=True)

@@ -3,7 +3,10 @@
  * common cases: 1x1 kernels (X is the column matrix), depthwise (a direct
  * loop), and 1-D stride-1 convolutions with many channels and constant
  * weights (the audio case), which skip im2col: Winograd F(4,3) when not
- * dilated, else one sgemm per kernel tap reading X in place.
+ * dilated, else one sgemm per kernel tap reading X in place. With constant
+ * weights and few output positions (a streamed block, a strided front end
+ * on a few frames) the product runs transposed, Y^T = col^T @ W^T, on W^T
+ * packed once for onyx_gemm_packed: the positions are its rows.
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
  * loop nest serves all ranks. */
@@ -23,7 +26,30 @@ typedef enum {
     CONV_DEPTHWISE, /* Cg == 1 and Mg == 1: direct loop, no sgemm */
     CONV_TAPS,      /* 1-D, stride 1: one sgemm per tap on shifted X */
     CONV_WINOGRAD,  /* 1-D, stride 1, no dilation: Winograd F(4,3) */
+    CONV_PACKED,    /* few positions: Y^T (P, Mg) = col^T @ W^T packed */
 } conv_path;
+
+/* When constant weights take CONV_PACKED: up to CONV_PACKED_FEW output
+ * positions whatever the channels, and up to CONV_PACKED_POSITIONS with at
+ * least CONV_PACKED_MIN_M output channels a group (below it the rows
+ * kernel has too few columns to keep its sums in flight: the sound
+ * classifier's 16-channel convs on 121 to 508 positions ran 1.35 times
+ * slower packed). The positions are rows of onyx_gemm_packed, so the
+ * limits follow MatMul's (matmul.c, MM_PACKED_ROWS, measured there). On
+ * AVX-512, the Silero VAD v5's six convs (4 to 64 positions) went from
+ * 245 to 85 us. */
+#if defined(__x86_64__)
+enum { CONV_PACKED_FEW = 32, CONV_PACKED_POSITIONS = 512 };
+#elif defined(__aarch64__)
+enum { CONV_PACKED_FEW = 16, CONV_PACKED_POSITIONS = 16 };
+#else
+enum { CONV_PACKED_FEW = 8, CONV_PACKED_POSITIONS = 8 };
+#endif
+/* ... and, for many positions, when im2col would be the path and the
+ * weights of a group fit a core's L2 (the packed product reads them again
+ * for every 4 positions): simple_conv_1d's 256 x 2304 conv on 500
+ * positions ran twice as slow packed as in Winograd form */
+enum { CONV_PACKED_MIN_M = 64, CONV_PACKED_MAX_WEIGHTS = 128 * 1024 };
 
 /* Input channels per group from which the 1-D paths beat im2col: below it
  * the per-tap products are too thin (measured on tcn's 16 channels). */
@@ -47,10 +73,13 @@ typedef struct {
      * space (its pack buffers) */
     size_t work;
     /* TAPS: (G, KK, Mg, Cg), W's tap k of group g as a matrix;
-     * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple.
-     * Owned, in the same block as the plan. */
+     * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple;
+     * PACKED: per group, W_g^T (K, Mg) as onyx_gemv_pack lays it out,
+     * wstride floats apart. Owned, in the same block as the plan. */
     float *Wp;
-    conv_tap *taps; /* IM2COL: the KK taps (conv_taps_make), after Wp */
+    int64_t wstride;
+    conv_tap *taps; /* IM2COL, PACKED: the KK taps (conv_taps_make), after
+                       Wp */
 } conv_plan;
 
 /* Winograd F(4,3) (Lavin and Gray, 2016): four outputs y0..y3 of a 3-tap
@@ -126,6 +155,13 @@ static onyx_status conv_prepare(onyx_prep *p)
     if (q.path == CONV_IM2COL && g->Cg == 1 && g->Mg == 1)
         q.path = CONV_DEPTHWISE;
     if (q.path == CONV_IM2COL) q.path = conv_1d_path(p, g);
+    if (q.path != CONV_DEPTHWISE && p->in_const[CONV_W] &&
+        p->in[CONV_W]->data &&
+        (g->S_out <= CONV_PACKED_FEW ||
+         (q.path == CONV_IM2COL && g->S_out <= CONV_PACKED_POSITIONS &&
+          g->Mg >= CONV_PACKED_MIN_M &&
+          q.K * g->Mg <= CONV_PACKED_MAX_WEIGHTS)))
+        q.path = CONV_PACKED;
     ONYX_CHECK(
         p, q.K <= 0x7fffffff && g->S_out <= 0x7fffffff && g->M <= 0x7fffffff,
         "convolution too large for a 32-bit sgemm");
@@ -159,6 +195,11 @@ static onyx_status conv_prepare(onyx_prep *p)
                      round16(6 * q.J * g->Cg * q.chunk) + 6 * g->Mg * q.chunk);
         wfloats = (size_t)(g->G * 6 * g->Mg * q.J * g->Cg);
         gemm_n = q.chunk, gemm_k = q.J * g->Cg;
+    } else if (q.path == CONV_PACKED) {
+        /* col (K, P), col^T (P, K), Y_g^T (P, Mg) */
+        scratch = (size_t)(round16(2 * q.K * P) + g->Mg * P);
+        q.wstride = round16((int64_t)onyx_gemv_pack_floats((int)g->Mg, (int)q.K));
+        wfloats = (size_t)(g->G * q.wstride);
     } else if (q.path == CONV_IM2COL) {
         q.chunk = conv_chunk(q.K, P);
         scratch = (size_t)q.K * (size_t)q.chunk;
@@ -167,7 +208,7 @@ static onyx_status conv_prepare(onyx_prep *p)
     ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff && q.Lp <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
     q.work = (size_t)round16((int64_t)scratch);
-    if (q.path != CONV_DEPTHWISE)
+    if (q.path != CONV_DEPTHWISE && q.path != CONV_PACKED)
         scratch = q.work + onyx_sgemm_scratch_bytes((int)g->Mg, (int)gemm_n,
                                                     (int)gemm_k) /
                                sizeof(float);
@@ -175,8 +216,9 @@ static onyx_status conv_prepare(onyx_prep *p)
     /* the plan, then the repacked weights 64 bytes in, then the taps */
     size_t head = (sizeof q + 63) / 64 * 64;
     size_t wbytes = (wfloats * sizeof(float) + 63) / 64 * 64;
-    size_t tbytes =
-        q.path == CONV_IM2COL ? (size_t)g->KK * sizeof(conv_tap) : 0;
+    size_t tbytes = q.path == CONV_IM2COL || q.path == CONV_PACKED
+                        ? (size_t)g->KK * sizeof(conv_tap)
+                        : 0;
     conv_plan *qp = aligned_alloc(64, head + wbytes + (tbytes + 63) / 64 * 64);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
@@ -190,6 +232,10 @@ static onyx_status conv_prepare(onyx_prep *p)
         float *Wp = (float *)((char *)qp + head);
         if (q.path == CONV_WINOGRAD) {
             winograd_weights(Wp, W, g, q.J);
+        } else if (q.path == CONV_PACKED) { /* W_g (Mg, K) -> W_g^T packed */
+            for (int64_t gr = 0; gr < g->G; gr++)
+                onyx_gemv_pack(Wp + gr * q.wstride, 1, W + gr * g->Mg * q.K,
+                               (int)q.K, (int)g->Mg, (int)q.K);
         } else { /* Wp (G, KK, Mg, Cg) from W (G, Mg, Cg, KK) */
             const int64_t KK = g->KK, Cg = g->Cg, Mg = g->Mg;
             for (int64_t gm = 0; gm < g->G * Mg; gm++)
@@ -379,6 +425,29 @@ static void conv_taps(float *yg, const float *xg, float beta, const float *Wg,
     }
 }
 
+/* Y_g (Mg, P) = W_g @ col (+ bias) as Y_g^T (P, Mg) = col^T (P, K) @ W_g^T,
+ * W_g^T packed in Wg: the P positions are the rows of onyx_gemm_packed,
+ * which reads the weights once for several of them. */
+static void conv_packed(float *yg, const float *xg, const float *Bg,
+                        const float *Wg, float *scratch, const conv_plan *q)
+{
+    const conv_geom *cg = &q->geom;
+    const int64_t K = q->K, P = cg->S_out, Mg = cg->Mg;
+    float *col = scratch, *colT = col + K * P;
+    float *YT = scratch + round16(2 * K * P);
+    im2col(col, xg, 0, P, cg, q->taps);
+    for (int64_t r = 0; r < K; r++)
+        for (int64_t i = 0; i < P; i++)
+            colT[i * K + r] = col[r * P + i];
+    onyx_gemm_packed((int)P, (int)Mg, (int)K, 1.0f, colT, (long)K, Wg, 0.0f,
+                     YT, (long)Mg);
+    for (int64_t m = 0; m < Mg; m++) {
+        const float b = Bg ? Bg[m] : 0.0f;
+        for (int64_t i = 0; i < P; i++)
+            yg[m * P + i] = YT[i * Mg + m] + b;
+    }
+}
+
 static onyx_status conv_eval(onyx_exec *e)
 {
     const conv_plan *q = e->params;
@@ -406,6 +475,10 @@ static onyx_status conv_eval(onyx_exec *e)
             if (q->path == CONV_WINOGRAD) {
                 conv_winograd(yg, xg, Bg,
                               q->Wp + g * 6 * cg->Mg * q->J * cg->Cg, col, q);
+                continue;
+            }
+            if (q->path == CONV_PACKED) {
+                conv_packed(yg, xg, Bg, q->Wp + g * q->wstride, col, q);
                 continue;
             }
             /* the bias as C's initial value: the products add to it */

@@ -304,23 +304,36 @@ void onyx_gemv_f32_ref(int n, int k, float alpha, const float *x,
 #define GEMV_NEON 0
 #endif
 static const onyx_gemv_variant gemv_all[] = {
-    {"ref", onyx_gemv_f32_ref, 0},
+    {"ref", onyx_gemv_f32_ref, onyx_gemm_rows_f32_ref, 0},
 #if GEMV_NEON && defined(__aarch64__)
-    {"neon", onyx_gemv_f32_neon, 1},
+    {"neon", onyx_gemv_f32_neon, onyx_gemm_rows_f32_neon, 1},
 #elif GEMV_NEON
-    {"neon", onyx_gemv_f32_neon, 0},
+    {"neon", onyx_gemv_f32_neon, onyx_gemm_rows_f32_neon, 0},
 #endif
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-    {"avx2", onyx_gemv_f32_avx2, 1},
-    {"avx512", onyx_gemv_f32_avx512, 1},
+    {"avx2", onyx_gemv_f32_avx2, onyx_gemm_rows_f32_avx2, 1},
+    {"avx512", onyx_gemv_f32_avx512, onyx_gemm_rows_f32_avx512, 1},
 #endif
 };
 static int gemv_n_usable = 1 + GEMV_NEON;
 #if GEMV_NEON
 static onyx_gemv_fn *gemv_fn = onyx_gemv_f32_neon;
+static onyx_gemm_rows_fn *gemm_rows_fn = onyx_gemm_rows_f32_neon;
 #else
 static onyx_gemv_fn *gemv_fn = onyx_gemv_f32_ref;
+static onyx_gemm_rows_fn *gemm_rows_fn = onyx_gemm_rows_f32_ref;
 #endif
+
+/* The reference of the several-row micro-kernels: the gemv reference row
+ * by row. */
+void onyx_gemm_rows_f32_ref(int m, int n, int k, float alpha, const float *A,
+                            long lda, const float *P, float beta, float *C,
+                            long ldc)
+{
+    for (int i = 0; i < m; i++)
+        onyx_gemv_f32_ref(n, k, alpha, A + i * lda, P, beta, C + i * ldc,
+                          C + i * ldc);
+}
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((constructor)) static void gemv_pick(void)
@@ -330,6 +343,7 @@ __attribute__((constructor)) static void gemv_pick(void)
         return;
     gemv_n_usable = __builtin_cpu_supports("avx512f") ? 3 : 2;
     gemv_fn = gemv_all[gemv_n_usable - 1].fn;
+    gemm_rows_fn = gemv_all[gemv_n_usable - 1].rows;
 }
 #endif
 
@@ -390,4 +404,17 @@ void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
                       float beta, float *y)
 {
     onyx_gemv_packed_c(n, k, alpha, x, P, beta, y, y);
+}
+
+void onyx_gemm_packed(int m, int n, int k, float alpha, const float *A,
+                      long lda, const float *P, float beta, float *C, long ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (n < 4 || k <= 0 || m == 1) {
+        for (int i = 0; i < m; i++)
+            onyx_gemv_packed_c(n, k, alpha, A + i * lda, P, beta, C + i * ldc,
+                               C + i * ldc);
+        return;
+    }
+    gemm_rows_fn(m, n, k, alpha, A, lda, P, beta, C, ldc);
 }

@@ -21,6 +21,14 @@ void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
 void onyx_gemv_packed_c(int n, int k, float alpha, const float *x,
                         const float *P, float beta, const float *c, float *y);
 
+/* A few rows by a constant matrix: C (m, n; row stride ldc) = alpha * A (m,
+ * k; row stride lda) @ op(W) + beta * C, op(W) packed by onyx_gemv_pack as
+ * above. Row i of C gets the sums onyx_gemv_packed_c gives for row i of A
+ * (same order); the packed matrix is read once for every 4 rows (2 on
+ * armv7) instead of once per row. beta == 0 means C is write-only. */
+void onyx_gemm_packed(int m, int n, int k, float alpha, const float *A,
+                      long lda, const float *P, float beta, float *C, long ldc);
+
 /* The matrix-vector shapes of onyx_sgemm (same arguments): C = alpha *
  * op(A) @ op(B) + beta * C when op(A) is one row or op(B) one column (or
  * the depth is one) and the strides fit a streaming loop; returns 1 when it

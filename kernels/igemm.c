@@ -183,12 +183,17 @@ igemm(const int wide, const int MR, int m, int n, int k, const void *X,
     }
 }
 
-IG_CLONES IG_HOT void onyx_igemm_u8(int wide, int m, int n, int k,
-                                    const void *X, long ldx, const int32_t *sx,
-                                    const int32_t *zx, int zx_step,
-                                    const void *Y, long ldy, const int32_t *sy,
-                                    const int32_t *zy, int zy_step, int32_t *C,
-                                    long ldc)
+/* The clones are static: a global function with target_clones is an ifunc
+ * symbol, whose resolver the dynamic loader calls while it relocates the
+ * library, before the sanitizer runtimes' entry points are bound (a
+ * -fsanitize=thread build crashed on load). A static one is an IRELATIVE
+ * relocation, resolved after the rest. */
+IG_CLONES IG_HOT static void igemm_u8(int wide, int m, int n, int k,
+                                      const void *X, long ldx,
+                                      const int32_t *sx, const int32_t *zx,
+                                      int zx_step, const void *Y, long ldy,
+                                      const int32_t *sy, const int32_t *zy,
+                                      int zy_step, int32_t *C, long ldc)
 {
     if (wide)
         igemm(1, 4, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step,
@@ -196,4 +201,13 @@ IG_CLONES IG_HOT void onyx_igemm_u8(int wide, int m, int n, int k,
     else
         igemm(0, 2, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step,
               C, ldc);
+}
+
+void onyx_igemm_u8(int wide, int m, int n, int k, const void *X, long ldx,
+                   const int32_t *sx, const int32_t *zx, int zx_step,
+                   const void *Y, long ldy, const int32_t *sy,
+                   const int32_t *zy, int zy_step, int32_t *C, long ldc)
+{
+    igemm_u8(wide, m, n, k, X, ldx, sx, zx, zx_step, Y, ldy, sy, zy, zy_step,
+             C, ldc);
 }

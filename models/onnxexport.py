@@ -46,7 +46,7 @@ def _rnn_macs(m, inp):
 
 def mac_count(model, args):
     """Multiply-accumulates of one forward pass on `args`: Linear, Conv1d,
-    RNN/GRU/LSTM and multi-head attention (projections, QK^T and AV), plus
+    ConvTranspose1d, RNN/GRU/LSTM and multi-head attention (projections, QK^T and AV), plus
     whatever the model declares in `extra_macs(args)` (a MatMul written by
     hand, say). Elementwise ops are not counted."""
     total = [0]
@@ -58,6 +58,10 @@ def mac_count(model, args):
             n, _, lout = out.shape
             k = m.kernel_size[0]
             total[0] += n * m.out_channels * lout * (m.in_channels // m.groups) * k
+        elif isinstance(m, nn.ConvTranspose1d):
+            n, _, lin = inp[0].shape
+            k = m.kernel_size[0]
+            total[0] += n * m.in_channels * lin * (m.out_channels // m.groups) * k
         elif isinstance(m, nn.RNNBase):
             total[0] += _rnn_macs(m, inp)
         elif isinstance(m, nn.MultiheadAttention):
@@ -69,7 +73,8 @@ def mac_count(model, args):
             total[0] += n * (4 * l * e * e + 2 * l * l * e)
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Linear, nn.Conv1d, nn.RNNBase, nn.MultiheadAttention))]
+               if isinstance(m, (nn.Linear, nn.Conv1d, nn.ConvTranspose1d, nn.RNNBase,
+                                      nn.MultiheadAttention))]
     try:
         # grad enabled: keeps TransformerEncoderLayer off its fused fast path,
         # which would skip the submodules' hooks

@@ -29,9 +29,33 @@ void onyx_gemv_f32_avx2(int n, int k, float alpha, const float *x,
 void onyx_gemv_f32_avx512(int n, int k, float alpha, const float *x,
                           const float *P, float beta, const float *c, float *y);
 
+/* C (m, n; row stride ldc) = alpha * A (m, k; row stride lda) @ P (k, n
+ * packed) + beta * C, for n >= 4; beta == 0: C is not read. Each column
+ * of each row is summed over p in order, as by the gemv micro-kernels, so a
+ * row's result does not depend on the rows beside it. On x86-64 the panels
+ * are read once for 4 rows (arch/gemm_rows_tmpl.h); the NEON one is a gemv
+ * per row. */
+typedef void onyx_gemm_rows_fn(int m, int n, int k, float alpha,
+                               const float *A, long lda, const float *P,
+                               float beta, float *C, long ldc);
+
+void onyx_gemm_rows_f32_ref(int m, int n, int k, float alpha, const float *A,
+                            long lda, const float *P, float beta, float *C,
+                            long ldc);
+void onyx_gemm_rows_f32_neon(int m, int n, int k, float alpha, const float *A,
+                             long lda, const float *P, float beta, float *C,
+                             long ldc);
+void onyx_gemm_rows_f32_avx2(int m, int n, int k, float alpha, const float *A,
+                             long lda, const float *P, float beta, float *C,
+                             long ldc);
+void onyx_gemm_rows_f32_avx512(int m, int n, int k, float alpha,
+                               const float *A, long lda, const float *P,
+                               float beta, float *C, long ldc);
+
 typedef struct onyx_gemv_variant {
     const char *name;
     onyx_gemv_fn *fn;
+    onyx_gemm_rows_fn *rows; /* the same ISA's several-row product */
     int fused; /* 1: multiply-adds are fused (FMA): results differ from the
                   reference by rounding */
 } onyx_gemv_variant;

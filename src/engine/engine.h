@@ -58,8 +58,14 @@ typedef struct onyx_graphdef {
     onyx_value_info *outputs;
 } onyx_graphdef;
 
-/* 1 for the ops the resolver runs itself (control.c): If. */
+/* 1 for the ops the resolver runs itself (control.c): If, Loop, Scan. */
 int onyx_control_op(const char *op_type);
+
+/* Checks that a Loop's or Scan's body fits the node (inputs, outputs,
+ * per-input attributes); 0 with the reason in msg when it does not. Other
+ * nodes pass. Run at load on every node of every graph. */
+int onyx_control_check(const onyx_nodedef *nd, int opset, char *msg,
+                       size_t cap);
 
 /* IfSelect's params when a branch could not be prepared: why[b] (then: 1,
  * else: 0) is the reason, returned as the error when the condition chooses
@@ -71,6 +77,8 @@ typedef struct if_missing {
 /* ops the resolver builds for run-time Ifs (control.c) */
 extern const onyx_op onyx_op_IfSelect;
 extern const onyx_op onyx_op_GuardAnd;
+/* and for Loops unrolled for a trip count or condition bound by the caller */
+extern const onyx_op onyx_op_LoopCheck;
 
 /* Subgraphs nest at most this deep (an If in a Loop body in an If...). */
 #define ONYX_MAX_GRAPH_DEPTH 16

@@ -839,6 +839,29 @@ static void scan_graph(const onyx_graphdef *g, refusals *rs)
     }
 }
 
+/* Every Loop and Scan, in subgraphs too, has a body that fits it
+ * (control.c); the first that does not is the error. */
+static onyx_status check_control(loader *L, const onyx_graphdef *g,
+                                 const char *where)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const onyx_nodedef *nd = &g->nodes[i];
+        char why[300];
+        if (!onyx_control_check(nd, L->m->opset, why, sizeof why))
+            LFAIL(L, "node %d '%s' (%s)%s: %s", i, nd->name, nd->op_type, where,
+                  why);
+        for (int a = 0; a < nd->n_attrs; a++) {
+            if (nd->attrs[a].type != ONYX_ATTR_GRAPH || !nd->attrs[a].g)
+                continue;
+            char in[200];
+            snprintf(in, sizeof in, " in the %s of node '%s' (%s)",
+                     nd->attrs[a].name, nd->name, nd->op_type);
+            ONYX_TRY(check_control(L, nd->attrs[a].g, in));
+        }
+    }
+    return ONYX_OK;
+}
+
 /* Refuses the model, naming every op, domain and dtype onyx does not run
  * (in subgraphs too) with how many nodes or tensors use it. */
 static onyx_status check_supported(loader *L)
@@ -964,7 +987,9 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
                  m->opset);
         return ONYX_ERR_UNSUPPORTED;
     }
-    return ONYX_OK;
+    const onyx_graphdef g = {m->n_nodes,  m->nodes,  m->n_inits,   m->inits,
+                             m->n_inputs, m->inputs, m->n_outputs, m->outputs};
+    return check_control(L, &g, "");
 }
 
 static onyx_model *load_bytes(onyx_model *m, const void *data, size_t len,

@@ -192,6 +192,32 @@ def main():
     files["must_fail_attr_type"] = model_bytes(
         [helper.make_node("Softmax", ["x"], ["y"], axis="one")], [vi("x", [2, 3])], [vi("y", None)])
 
+    # Loop and Scan bodies that do not fit their node, and a Loop whose
+    # unrolling would pass onyx_limits.max_nodes
+    def loop_body(n_in, n_out):
+        ins = [vi("i", [], TensorProto.INT64), vi("c_in", [], TensorProto.BOOL), vi("y_in", [2])]
+        outs = [vi("c_out", [], TensorProto.BOOL), vi("y_out", [2])]
+        return helper.make_graph([helper.make_node("Add", ["y_in", "one"], ["y_out"]),
+                                  helper.make_node("Identity", ["c_in"], ["c_out"])], "b",
+                                 ins[:n_in], outs[:n_out])
+    one = numpy_helper.from_array(np.ones(2, np.float32), "one")
+    trip = numpy_helper.from_array(np.array(10**12, np.int64), "M")
+    for name, body in (("must_fail_loop_body_inputs", loop_body(2, 2)),
+                       ("must_fail_loop_body_outputs", loop_body(3, 1)),
+                       ("must_fail_loop_trip_count", loop_body(3, 2))):
+        files[name] = model_bytes([helper.make_node("Loop", ["M", "", "x"], ["y"], body=body)],
+                                  [vi("x", [2])], [vi("y", [2])], [trip, one])
+    expect["must_fail_loop_body_inputs"] = "the body has 2 inputs"
+    expect["must_fail_loop_body_outputs"] = "the body has 1 outputs"
+    expect["must_fail_loop_trip_count"] = "onyx_limits.max_nodes"
+    scan_body = helper.make_graph([helper.make_node("Add", ["s_in", "xi"], ["s_out"])], "b",
+                                  [vi("s_in", [2]), vi("xi", [2])], [vi("s_out", [2])])
+    files["must_fail_scan_attrs"] = model_bytes(
+        [helper.make_node("Scan", ["s0", "x"], ["s"], body=scan_body, num_scan_inputs=1,
+                          scan_input_axes=[0, 1])],
+        [vi("s0", [2]), vi("x", [3, 2])], [vi("s", [2])])
+    expect["must_fail_scan_attrs"] = "scan_input_axes must be a list of 1 ints"
+
     # fuzz: truncations and byte flips of a valid model
     rng = random.Random(1234)
     for i in range(60):

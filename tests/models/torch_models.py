@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Exports small PyTorch models to ONNX, runs each through `onyx run`, and
 checks the outputs against PyTorch's (|got - want| <= 1e-4 * max(1, max|want|)).
+The scripted ones (torch.jit.script) export their Python for- and
+while-loops as ONNX Loops, which onyx unrolls when it resolves the model.
 
 usage: /usr/bin/python3 tests/models/torch_models.py ONYX_BINARY WORKDIR
 """
@@ -76,6 +78,56 @@ class Transformer(nn.Module):
         return self.enc(self.proj(x)).mean(dim=1)
 
 
+class ScriptedCell(nn.Module):
+    """a tanh RNN cell run by a Python for-loop over time: a Loop whose trip
+    count is x's length (Shape -> Gather), reading x and the weights from
+    the main graph"""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(4, 8)
+        self.rec = nn.Linear(8, 8, bias=False)
+
+    def forward(self, x):
+        h = torch.zeros(x.size(1), 8)
+        for t in range(x.size(0)):
+            h = torch.tanh(self.inp(x[t]) + self.rec(h))
+        return h
+
+
+class ScriptedNested(nn.Module):
+    """two nested for-loops over x's shape (the inner Loop in the outer
+    one's body, its iteration number a value), two loop-carried values"""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        acc = torch.zeros_like(x[0])
+        y = x[0]
+        for i in range(x.size(0)):
+            for j in range(x.size(2)):
+                y = torch.sin(self.lin(y)) + x[i] * float(j + 1)
+            acc = acc + y
+        return acc, y
+
+
+class ScriptedWhile(nn.Module):
+    """a while-loop whose condition reads the data: at most 8 iterations,
+    ending early once |y| reaches 4. x has more than 4096 elements, so
+    `onyx run` does not bind it as a value: the condition is only known at
+    run time and the iterations run under guards."""
+
+    def forward(self, x):
+        y = x
+        i = 0
+        while i < 8 and bool(y.abs().max() < 4.0):
+            y = y * 1.5 - 0.1
+            i += 1
+        return y
+
+
 def cases():
     yield "mlp", MLP(), {"x": np.random.randn(3, 16)}
     conv = ConvNet()
@@ -86,6 +138,10 @@ def cases():
     yield "lstm", LSTMModel(), {"x": np.random.randn(2, 10, 3), "h": 0.1 * np.random.randn(2, 2, 12),
                                 "c": 0.1 * np.random.randn(2, 2, 12)}
     yield "transformer", Transformer(), {"x": np.random.randn(1, 10, 8)}
+    yield "scripted_loop", torch.jit.script(ScriptedCell()), {"x": np.random.randn(6, 2, 4)}
+    yield "scripted_while", torch.jit.script(ScriptedWhile()), {"x": np.random.randn(64, 80) * 0.3}
+    yield "scripted_while_to_the_end", torch.jit.script(ScriptedWhile()), {"x": np.random.randn(64, 80) * 0.01}
+    yield "scripted_nested_loops", torch.jit.script(ScriptedNested()), {"x": np.random.randn(4, 2, 3)}
 
 
 def main():

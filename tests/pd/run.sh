@@ -99,7 +99,7 @@ if make -s pd-tsan >>"$T/build.log" 2>&1; then
             pass "tsan $t: no report"
         else
             fail "tsan $t: pd exit $rc (see $T/tsan_$t.log)"
-            grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$T/tsan_$t.log" | sed 's/^/   /'
+            grep -m 1 -A 12 -E '(WARNING|ERROR): ThreadSanitizer' "$T/tsan_$t.log" | sed 's/^/   /'
         fi
     done
 else fail "tsan: make pd-tsan (see $T/build.log)"; fi

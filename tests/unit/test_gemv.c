@@ -77,11 +77,102 @@ START_TEST(variants_match_reference)
 }
 END_TEST
 
+/* ck_assert_msg reports every check to the runner; these loops make
+ * millions: only a failure goes to it */
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                \
+    } while (0)
+
+/* The several-row products: every variant's rows function against the
+ * definition (double sums), and each of its rows against that variant's
+ * gemv of the same row (the same sums in the same order: equal, or within
+ * rounding where the compiler may fuse differently); rows of A and C with
+ * strides wider than the matrix, C's padding untouched. */
+START_TEST(rows_match_gemv)
+{
+    static const int ms[] = {1, 2, 3, 4, 5, 7, 8, 9};
+    static const int ns[] = {4, 5, 8, 13, 15, 16, 17, 31, 33, 64, 65, 70};
+    static const int ks[] = {1, 3, 4, 17, 64};
+    enum { LDA = 70, LDC = 80, MAXM = 9 };
+    const onyx_gemv_variant *v;
+    int nv = onyx_gemv_variants(&v);
+    unsigned seed = 11;
+    static float A[MAXM * LDA], C0[MAXM * LDC], got[MAXM * LDC], row[LDC];
+    static double S[MAXM * LDC]; /* the products, in double */
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++) {
+            const int n = ns[a], k = ks[b];
+            float *W = malloc(sizeof(float) * n * k);
+            float *P = malloc(sizeof(float) * onyx_gemv_pack_floats(n, k) + 64);
+            for (int i = 0; i < n * k; i++)
+                W[i] = frand(&seed);
+            for (int i = 0; i < MAXM * LDA; i++)
+                A[i] = frand(&seed);
+            for (int i = 0; i < MAXM * LDC; i++)
+                C0[i] = frand(&seed);
+            onyx_gemv_pack(P, 0, W, n, n, k); /* W (k, n), a MatMul's B */
+            for (int i = 0; i < MAXM; i++)
+                for (int j = 0; j < n; j++) {
+                    S[i * LDC + j] = 0;
+                    for (int p = 0; p < k; p++)
+                        S[i * LDC + j] += (double)A[i * LDA + p] * W[p * n + j];
+                }
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+                for (int bi = 0; bi < 3; bi++) {
+                    const int m = ms[mi];
+                    float alpha = bi == 2 ? 0.5f : 1.0f;
+                    float beta = bi == 0 ? 0.0f : bi == 1 ? 1.0f : -2.0f;
+                    for (int q = 0; q <= nv; q++) { /* nv: the public entry */
+                        memcpy(got, C0, sizeof got);
+                        if (q < nv)
+                            v[q].rows(m, n, k, alpha, A, LDA, P, beta, got, LDC);
+                        else
+                            onyx_gemm_packed(m, n, k, alpha, A, LDA, P, beta,
+                                             got, LDC);
+                        const char *name = q < nv ? v[q].name : "public";
+                        for (int i = 0; i < m; i++) {
+                            const float *g = got + i * LDC;
+                            if (q < nv) {
+                                v[q].fn(n, k, alpha, A + i * LDA, P, beta,
+                                        C0 + i * LDC, row);
+                                for (int j = 0; j < n; j++)
+                                    CHECK(
+                                        v[q].fused ? fabsf(g[j] - row[j]) <=
+                                                         1e-6f * (1 + k)
+                                                   : g[j] == row[j],
+                                        "%s rows m=%d n=%d k=%d (%d,%d): %g "
+                                        "vs gemv %g",
+                                        name, m, n, k, i, j, g[j], row[j]);
+                            }
+                            for (int j = 0; j < n; j++) {
+                                float want = (float)(alpha * S[i * LDC + j] +
+                                                     beta * C0[i * LDC + j]);
+                                CHECK(fabsf(g[j] - want) <=
+                                                  1e-5f * (1 + k),
+                                              "%s m=%d n=%d k=%d (%d,%d)",
+                                              name, m, n, k, i, j);
+                            }
+                            for (int j = n; j < LDC; j++)
+                                CHECK(g[j] == C0[i * LDC + j],
+                                              "%s wrote past n", name);
+                        }
+                        for (int i = m * LDC; i < MAXM * LDC; i++)
+                            CHECK(got[i] == C0[i],
+                                          "%s wrote past m", name);
+                    }
+                }
+            free(W), free(P);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gemv");
     TCase *tc = tcase_create("gemv");
     tcase_add_test(tc, variants_match_reference);
+    tcase_add_test(tc, rows_match_gemv);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
