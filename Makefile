@@ -2,7 +2,14 @@
 #
 #   make            the onyx command (bin/onyx) and the Pd library (onyx~.pd_linux,
 #                   onyx.pd_linux, with pd-lib-builder)
-#   make cli        bin/onyx
+#   make pd         the Pd library alone;  make cli: bin/onyx alone
+#   make install    the Pd library as one folder, $(DESTDIR)$(PDLIBDIR)/onyx/
+#                   (pd-lib-builder's variables; PDLIBDIR defaults to
+#                   /usr/local/lib/pd-externals): both externals, the help
+#                   patches beside them, the models they load, the README
+#   make install-cli  bin/onyx into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+#   make deken      that folder as deken packages for Linux amd64, armv7 (Bela)
+#                   and arm64 (Bela Gem): build/deken/onyx[vVERSION](Linux-*-32).dek
 #   make test       every test (unit, conformance in both BLAS builds, malformed
 #                   models under ASan+UBSan, PyTorch-exported models, the Pd
 #                   objects, and the Bela builds under qemu)
@@ -118,6 +125,31 @@ include models/models.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
 
+# ---- what an installed onyx/ folder holds (make install, make deken) -------
+#   onyx~.pd_linux onyx.pd_linux   the externals
+#   onyx~-help.pd onyx-help.pd     the help patches, beside the externals: Pd's
+#                                  right-click -> Help looks there
+#   models/trained/*.onnx          the models the help patches load, by the
+#                                  path models/trained/NAME.onnx: beside them
+#                                  once installed, and in the repository (where
+#                                  they are in help/) through their
+#                                  [declare -path ..]
+#   README.md
+PD_HELP := $(wildcard help/*.pd)
+PD_DOCS := README.md $(wildcard LICENSE LICENSE.txt)
+PD_MODELS := $(wildcard models/trained/*.onnx)
+
+# the onyx command is not part of the Pd folder: make install-cli puts it in
+# $(DESTDIR)$(PREFIX)/bin
+PREFIX ?= /usr/local
+.PHONY: install-cli
+install-cli: cli
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 $(ONYX_BIN) "$(DESTDIR)$(PREFIX)/bin/onyx"
+
+# deken packages of that folder, one per architecture: make deken
+include mk/deken.mk
+
 # ---- the Pd library (pd-lib-builder) --------------------------------------
 #   make pd          onyx~.pd_linux and onyx.pd_linux in the top folder (the
 #                    engine is compiled into each, with hidden visibility)
@@ -138,7 +170,7 @@ class.sources = $(PD_CLASSES)
 common.sources = $(PD_GLUE) $(ENGINE_SRC)
 cflags = $(CFLAGS_ONYX) -Isrc/pd -fvisibility=hidden
 ldlibs = $(LDLIBS_ONYX)
-datafiles = $(wildcard help/*.pd) README.md
+datafiles = $(PD_HELP) $(PD_DOCS)
 onyx_saved_cflags := $(CFLAGS)
 onyx_saved_goal := $(.DEFAULT_GOAL)
 CFLAGS := $(if $(strip $(CFLAGS)),$(CFLAGS),-DONYX_PD)
@@ -150,11 +182,16 @@ endif
 default: pd
 pd: all
 pd-clean: clean
+# the models the help patches load, under models/trained/ as in the repository
+install: install-models
+install-models: all
+	$(INSTALL_DIR) -v "$(installpath)/models/trained"
+	$(INSTALL_DATA) $(PD_MODELS) "$(installpath)/models/trained"
 # pd-lib-builder compiles in place and knows no header dependencies: a
 # changed header must rebuild every object (a stale struct layout crashes)
 $(addsuffix .o,$(basename $(PD_CLASSES) $(PD_GLUE) $(ENGINE_SRC))): \
 	$(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/pd/*.h)
-.PHONY: pd pd-clean pd-rtcheck
+.PHONY: pd pd-clean pd-rtcheck install-models
 endif
 endif
 

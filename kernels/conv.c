@@ -78,8 +78,8 @@ typedef struct {
      * wstride floats apart. Owned, in the same block as the plan. */
     float *Wp;
     int64_t wstride;
-    conv_tap *taps; /* IM2COL, PACKED: the KK taps (conv_taps_make), after
-                       Wp */
+    conv_tap *taps; /* IM2COL, PACKED, DEPTHWISE: the KK taps
+                       (conv_taps_make), after Wp */
 } conv_plan;
 
 /* Winograd F(4,3) (Lavin and Gray, 2016): four outputs y0..y3 of a 3-tap
@@ -216,7 +216,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     /* the plan, then the repacked weights 64 bytes in, then the taps */
     size_t head = (sizeof q + 63) / 64 * 64;
     size_t wbytes = (wfloats * sizeof(float) + 63) / 64 * 64;
-    size_t tbytes = q.path == CONV_IM2COL || q.path == CONV_PACKED
+    size_t tbytes = q.path == CONV_IM2COL || q.path == CONV_PACKED ||
+                            q.path == CONV_DEPTHWISE
                         ? (size_t)g->KK * sizeof(conv_tap)
                         : 0;
     conv_plan *qp = aligned_alloc(64, head + wbytes + (tbytes + 63) / 64 * 64);
@@ -285,14 +286,15 @@ SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
 SPATIAL_HOT static void depthwise_channel(float *restrict y,
                                           const float *restrict x,
                                           const float *restrict w, float bias,
-                                          const conv_geom *q)
+                                          const conv_geom *q,
+                                          const conv_tap *taps)
 {
     const int64_t plane = q->out[1] * q->out[2], sw = q->s[2];
     for (int64_t i = 0; i < q->S_out; i++)
         y[i] = bias;
     for (int64_t tap = 0; tap < q->KK; tap++) {
         const float wv = w[tap];
-        const conv_tap t = conv_tap_at(q, tap);
+        const conv_tap t = taps[tap]; /* conv_tap_at(q, tap), made once */
         const int64_t offw = t.off[2], wlo = t.lo[2], whi = t.hi[2];
         for (int64_t od = t.lo[0]; od < t.hi[0]; od++) {
             int64_t id = od * q->s[0] + t.off[0];
@@ -465,7 +467,7 @@ static onyx_status conv_eval(onyx_exec *e)
         if (q->path == CONV_DEPTHWISE) {
             for (int64_t m = 0; m < cg->M; m++)
                 depthwise_channel(yn + m * P, xn + m * cg->S_in, W + m * K,
-                                  B ? B[m] : 0.0f, cg);
+                                  B ? B[m] : 0.0f, cg, q->taps);
             continue;
         }
         for (int64_t g = 0; g < cg->G; g++) {

@@ -9,6 +9,22 @@
 
 #include "gemv.h" /* the batch-1 products */
 
+/* Rows of C up to which MatMul and Gemm pack a constant B once in prepare
+ * and run the product on onyx_gemm_packed rather than the blocked sgemm,
+ * which packs B on every call. Measured with B 256 x 258: on AVX-512 the
+ * packed product ran at 190 GFLOP/s from 4 rows to 128, against 50 (4
+ * rows) to 145 (128) for the blocked one, and was still ahead at 512 rows
+ * (and with B 1024 x 1024); under qemu, it took fewer instructions up to 16 rows on
+ * aarch64 (0.4 of the blocked one's at 4 rows, equal at 64) and up to 8 on
+ * armv7 (0.68 at 4 and 7 rows, 1.26 at 16), where it is one gemv per row. */
+#if defined(__x86_64__)
+#define ONYX_GEMM_PACKED_ROWS 512
+#elif defined(__aarch64__)
+#define ONYX_GEMM_PACKED_ROWS 16
+#else
+#define ONYX_GEMM_PACKED_ROWS 8
+#endif
+
 /* C (m,n) = alpha * op(A) @ op(B) + beta * C, row-major.
  * op(A) is (m,k): A is (m,k) with row stride lda, or (k,m) when trans_a.
  * op(B) is (k,n): B is (k,n) with row stride ldb, or (n,k) when trans_b.

@@ -1,7 +1,8 @@
 /* gemm_op.c - Gemm: Y = alpha * op(A) @ op(B) + beta * C, with C optional
- * (opset 11+) and unidirectionally broadcast to (M, N). At batch 1 (M = 1)
- * with a constant B (a Linear layer's weight) B is packed in prepare for the
- * streaming matrix-vector product. */
+ * (opset 11+) and unidirectionally broadcast to (M, N). With a constant B
+ * (a Linear layer's weight) and up to ONYX_GEMM_PACKED_ROWS rows of A
+ * (not transposed, or one row), B is packed in prepare for the streaming
+ * product of gemv.c (onyx_gemm_packed). */
 #include "gemm.h"
 #include "onyx_kernel.h"
 
@@ -70,8 +71,8 @@ static onyx_status gemm_prepare(onyx_prep *p)
     }
     int64_t ydims[2] = {q.M, q.N};
     if (p->out[GEMM_Y]) onyx_set_shape(p->out[GEMM_Y], ONYX_FLOAT, 2, ydims);
-    if (q.M == 1 && q.N > 0 && q.K > 0 && p->in_const && p->in_const[GEMM_B] &&
-        B->data) {
+    if ((q.M == 1 || (!q.trans_a && q.M <= ONYX_GEMM_PACKED_ROWS)) &&
+        q.N > 0 && q.K > 0 && p->in_const && p->in_const[GEMM_B] && B->data) {
         size_t nf = onyx_gemv_pack_floats((int)q.N, (int)q.K);
         q.packed = aligned_alloc(64, (nf * sizeof(float) + 63) / 64 * 64);
         if (!q.packed) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
@@ -117,9 +118,10 @@ static onyx_status gemm_eval(onyx_exec *e)
         beta = 1.0f;
     }
     if (q->packed) {
-        /* Y (1, N) = alpha * op(A) (1, K) @ op(B) (K, N) + beta * Y; op(A)'s
-         * one row is contiguous whether A is (1, K) or (K, 1) */
-        onyx_gemv_packed((int)q->N, (int)q->K, q->alpha, A, q->packed, beta, Y);
+        /* Y (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * Y; op(A)'s
+         * rows are contiguous (one row is, whether A is (1, K) or (K, 1)) */
+        onyx_gemm_packed((int)q->M, (int)q->N, (int)q->K, q->alpha, A,
+                         (long)q->K, q->packed, beta, Y, (long)q->N);
         return ONYX_OK;
     }
     /* Y (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * Y */

@@ -2,7 +2,7 @@
  * row vector and a 1-D B a column vector (their axis is dropped from Y).
  * Each batch is one onyx_sgemm; when B has no batch (x @ W, the common
  * case) the whole batch of A is one tall sgemm, and when that is a few rows
- * (MM_PACKED_ROWS) and B is constant, B is packed in prepare for the
+ * (ONYX_GEMM_PACKED_ROWS) and B is constant, B is packed in prepare for the
  * streaming matrix-vector product, which reads it once per 4 rows
  * (onyx_gemm_packed) where the blocked sgemm would pack it on every call.
  * A constant B that is a windowed DFT basis, the way a spectrogram is
@@ -32,7 +32,7 @@ typedef struct {
     int fold;              /* B shared by every batch, A contiguous:
                               one sgemm with nbatch*M rows */
     float *packed;         /* owned: B packed by onyx_gemv_pack when fold,
-                              nbatch*M <= MM_PACKED_ROWS and B is constant,
+                              nbatch*M <= ONYX_GEMM_PACKED_ROWS and B is constant,
                               or NULL */
     struct mm_dft *dft;    /* owned: B is a DFT basis (mm_dft_detect), or
                               NULL */
@@ -224,27 +224,12 @@ static void mm_dft_run(const mm_dft *d, int64_t rows, const float *A, float *Y,
     }
 }
 
-/* Rows of Y up to which a constant B is packed once in prepare and the
- * product runs on onyx_gemm_packed rather than the blocked sgemm, which
- * packs B on every call. Measured with B 256 x 258: on AVX-512 the packed
- * product ran at 190 GFLOP/s from 4 rows to 128, against 50 (4 rows) to
- * 145 (128) for the blocked one, and was still ahead at 512 rows (and with
- * B 1024 x 1024); under qemu, it took fewer instructions up to 16 rows on
- * aarch64 (0.4 of the blocked one's at 4 rows, equal at 64) and up to 8 on
- * armv7 (0.68 at 4 and 7 rows, 1.26 at 16), where it is one gemv per row. */
-#if defined(__x86_64__)
-enum { MM_PACKED_ROWS = 512 };
-#elif defined(__aarch64__)
-enum { MM_PACKED_ROWS = 16 };
-#else
-enum { MM_PACKED_ROWS = 8 };
-#endif
 
 /* Packs B into q->packed when Y is a few rows of a constant B. */
 static onyx_status mm_pack(onyx_prep *p, mm_plan *q)
 {
     const onyx_tensor *B = p->in[MM_B];
-    if (!q->fold || q->nbatch * q->M > MM_PACKED_ROWS || q->N <= 0 ||
+    if (!q->fold || q->nbatch * q->M > ONYX_GEMM_PACKED_ROWS || q->N <= 0 ||
         q->K <= 0 ||
         !p->in_const || !p->in_const[MM_B] || !B->data)
         return ONYX_OK;

@@ -17,6 +17,7 @@ models-trained:
 	$(PYTHON3) models/train_overdrive.py models/trained
 	$(PYTHON3) models/train_presets.py models/trained
 	$(PYTHON3) models/train_sound_classes.py models/trained
+	$(PYTHON3) models/train_gesture.py models/trained
 
 test-zoo: cli models
 	$(PYTHON3) tests/zoo/accuracy.py $(ONYX_BIN) $(ZOO_OUT)/zoo models/zoo models/trained

@@ -15,11 +15,14 @@
 #      block-by-block streaming, and `onyx run` of each under valgrind
 #   9. onyx bench (its JSON and trace files)
 #  10. the Pd objects, headless: numbers, latency, pacing, errors, real-time
-#      safety (an interposer), leaks (valgrind), help patches
+#      safety (an interposer), leaks (valgrind), help patches, and make
+#      install into a folder of its own, the help played from there
 #  11. the Bela builds (make PLATFORM=bela, PLATFORM=gem; warnings are errors)
 #      under qemu: unit tests, conformance, the zoo and trained models, and
 #      the Pd externals in Debian's ARM Pd (tests/pd/arm.sh), and a short
-#      make bench-arm (instructions per inference, both boards)
+#      make bench-arm (instructions per inference, both boards); the deken
+#      packages (make deken: amd64, armv7, arm64), each unzipped and its help
+#      played in Pd of its architecture (tests/pd/deken.sh)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -93,11 +96,11 @@ sh tests/valgrind_run.sh bin/onyx "$OUT/valgrind" "$OUT/malformed/models"
 step "onyx bench: options, JSON, trace"
 sh tests/bench/check.sh bin/onyx "$OUT/bench"
 
-step "Pd objects: headless patches, latency, real-time safety, leaks"
+step "Pd objects: headless patches, latency, real-time safety, leaks, make install"
 make -s -j"$JOBS" pd
 sh tests/pd/run.sh
 
-step "Bela (armv7 NEON) and Bela Gem (aarch64) under qemu: unit, conformance, zoo, Pd"
+step "Bela (armv7 NEON) and Bela Gem (aarch64) under qemu: unit, conformance, zoo, Pd; deken packages"
 for p in bela gem; do
     make -s -j"$JOBS" PLATFORM=$p CFLAGS=-Werror default unit platform-runner
     make -s PLATFORM=$p test-unit
@@ -107,5 +110,6 @@ for p in bela gem; do
     sh tests/pd/arm.sh $p
 done
 sh tests/arm/check.sh "$OUT/arm"
+sh tests/pd/deken.sh
 
 printf '\nall tests passed\n'

@@ -49,7 +49,9 @@ static int run_stream(int block, const char *path, long frames)
     enum { HOST = 64, MAX_CH = 64 };
     onyx_error err;
     onyx_model *m = onyx_model_load(path, &err);
-    onyx_stream_config cfg = {block, 0, 0, NULL, NULL};
+    onyx_stream_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.block = block;
     onyx_stream *s = m ? onyx_stream_new(m, &cfg, &err) : NULL;
     if (!s || onyx_stream_start(s, HOST, 0, &err) != ONYX_OK) {
         fprintf(stderr, "%s\n", err.msg);

@@ -94,21 +94,11 @@ GR_(tail)(const int R, const int N4, int k, const float *restrict A, long lda,
             memcpy(T + r * 16 + 4 * v, &a[r][v], sizeof a[r][v]);
 }
 
-/* R rows of C: the full panels GR_NP at a time, then one at a time, then
- * the last columns */
+/* the last columns (rest < NR, packed rounded up to 4) of R rows */
 GR_ATTR static inline __attribute__((always_inline)) void
-GR_(rows)(const int R, int n, int k, float alpha, const float *A, long lda,
+GR_(rest)(const int R, int rest, int k, float alpha, const float *A, long lda,
           const float *P, float beta, float *C, long ldc)
 {
-    const long ps = (long)k * ONYX_GEMV_NR;
-    int j = 0;
-    for (; j + GR_NP * ONYX_GEMV_NR <= n; j += GR_NP * ONYX_GEMV_NR)
-        GR_(block)(R, GR_NP, k, alpha, A, lda, P, beta, C + j, ldc),
-            P += GR_NP * ps;
-    for (; j + ONYX_GEMV_NR <= n; j += ONYX_GEMV_NR, P += ps)
-        GR_(block)(R, 1, k, alpha, A, lda, P, beta, C + j, ldc);
-    const int rest = n - j;
-    if (rest <= 0) return;
     float T[GR_MR * 16];
     switch ((rest + 3) / 4) {
     case 1: GR_(tail)(R, 1, k, A, lda, P, T); break;
@@ -118,7 +108,7 @@ GR_(rows)(const int R, int n, int k, float alpha, const float *A, long lda,
     }
     for (int r = 0; r < R; r++)
         for (int i = 0; i < rest; i++) {
-            float *y = C + r * ldc + j + i;
+            float *y = C + r * ldc + i;
             float v = T[r * 16 + i];
             if (alpha != 1.0f) v = alpha * v;
             if (beta != 0.0f) v += beta == 1.0f ? *y : beta * *y;
@@ -126,26 +116,60 @@ GR_(rows)(const int R, int n, int k, float alpha, const float *A, long lda,
         }
 }
 
-GR_ATTR void GR_NAME(int m, int n, int k, float alpha, const float *A,
-                     long lda, const float *P, float beta, float *C, long ldc)
+/* NP full panels (or, NP == 0, the last `rest` columns) for every row,
+ * GR_MR rows at a time: the panels stay in cache while all the rows go by */
+GR_ATTR static inline __attribute__((always_inline)) void
+GR_(cols)(const int NP, int rest, int m, int k, float alpha, const float *A,
+          long lda, const float *P, float beta, float *C, long ldc)
 {
+#define GR_CALL(R)                                                             \
+    (NP ? GR_(block)(R, NP, k, alpha, a, lda, P, beta, c, ldc)                 \
+        : GR_(rest)(R, rest, k, alpha, a, lda, P, beta, c, ldc))
     for (int r0 = 0; r0 < m; r0 += GR_MR) {
         const float *a = A + r0 * lda;
         float *c = C + r0 * ldc;
-        const int R = m - r0 < GR_MR ? m - r0 : GR_MR; /* GR_MR <= 4 */
-        if (R == GR_MR)
-            GR_(rows)(GR_MR, n, k, alpha, a, lda, P, beta, c, ldc);
-        else if (R == 1)
-            GR_(rows)(1, n, k, alpha, a, lda, P, beta, c, ldc);
+        switch (m - r0 < GR_MR ? m - r0 : GR_MR) { /* GR_MR <= 8 */
+        case 1: GR_CALL(1); break;
+#if GR_MR > 1
+        case 2: GR_CALL(2); break;
+#endif
 #if GR_MR > 2
-        else if (R == 2)
-            GR_(rows)(2, n, k, alpha, a, lda, P, beta, c, ldc);
+        case 3: GR_CALL(3); break;
 #endif
 #if GR_MR > 3
-        else
-            GR_(rows)(3, n, k, alpha, a, lda, P, beta, c, ldc);
+        case 4: GR_CALL(4); break;
 #endif
+#if GR_MR > 4
+        case 5: GR_CALL(5); break;
+#endif
+#if GR_MR > 5
+        case 6: GR_CALL(6); break;
+#endif
+#if GR_MR > 6
+        case 7: GR_CALL(7); break;
+#endif
+#if GR_MR > 7
+        case 8: GR_CALL(8); break;
+#endif
+        }
     }
+#undef GR_CALL
+}
+
+/* Column blocks outermost: a block of GR_NP panels (k x 64 floats on
+ * AVX-512) is read from memory once and from cache for every further 4
+ * rows, so a matrix larger than the caches is not streamed m / 4 times. */
+GR_ATTR void GR_NAME(int m, int n, int k, float alpha, const float *A,
+                     long lda, const float *P, float beta, float *C, long ldc)
+{
+    const long ps = (long)k * ONYX_GEMV_NR;
+    int j = 0;
+    for (; j + GR_NP * ONYX_GEMV_NR <= n; j += GR_NP * ONYX_GEMV_NR)
+        GR_(cols)(GR_NP, 0, m, k, alpha, A, lda, P, beta, C + j, ldc),
+            P += GR_NP * ps;
+    for (; j + ONYX_GEMV_NR <= n; j += ONYX_GEMV_NR, P += ps)
+        GR_(cols)(1, 0, m, k, alpha, A, lda, P, beta, C + j, ldc);
+    if (n > j) GR_(cols)(0, n - j, m, k, alpha, A, lda, P, beta, C + j, ldc);
 }
 
 #undef GR_CAT2

@@ -19,11 +19,12 @@ const char usage_bench[] =
     "  --warmup N        unmeasured runs first (default 10)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
     "  --threads N       BLAS threads (default 1)\n"
+    "  --block N         the block for a symbolic time axis (default 64, as\n"
+    "                    [onyx~] plays it)\n"
+    "  --shape NAME=D1,...  bind an input's shape (other symbolic dims: 1)\n"
     "  --set NAME=v1,...  an input's values instead of random ones (a "
     "sample\n"
     "                    rate: --set sr=16000; integers rounded)\n"
-    "  --shape NAME=D1,...  bind an input's shape (symbolic dims default to "
-    "1)\n"
     "  --sr RATE         sample rate for the real-time figures (default "
     "48000)\n"
     "  --json            one JSON object on stdout (times in microseconds, "
@@ -33,8 +34,10 @@ const char usage_bench[] =
     "profiled\n"
     "                    runs (opens in Perfetto or chrome://tracing)\n"
     "\n"
-    "The real-time figures use the model's block: the length of its time axis\n"
-    "(the symbolic dim, or the dim equal to the block, as [onyx~] decides).\n";
+    "The model's inputs are bound as [onyx~ -block N] binds them: a symbolic\n"
+    "time axis to the block, batch dims to 1. The real-time figures use that\n"
+    "block (or a static model's own length). A model [onyx~] cannot play\n"
+    "(no signal) has its symbolic dims set to 1 and no real-time budget.\n";
 
 #define MAX_SHAPES 64
 
@@ -134,31 +137,45 @@ int cli_parse_shape(const char *s, onyx_bind *b, char *name, size_t cap)
     }
 }
 
-/* The block of the model as [onyx~] sees it: the streaming runner's
- * classification with the bound time length; 0 when it has no signals.
- * Called before the measured program exists, so that the peak resident size
- * does not count two copies of the prepared weights. */
-static int model_block(const onyx_model *m, const onyx_bind *binds, int nb)
+/* Binds the model's inputs as [onyx~ -block block] would: the streaming
+ * runner's classification (a symbolic time axis bound to the block, batch
+ * dims to 1) with the caller's --shape binds. On success every input gets
+ * a bind in binds (names borrowed from the model, after the nb given ones)
+ * and the block is returned; 0 when the model has no signal (binds are
+ * left as they were). The stream is freed before the measured program is
+ * made, so that the peak resident size does not count two copies of the
+ * prepared weights. */
+static int stream_binds(const onyx_model *m, int block, onyx_bind *binds,
+                        int *nb)
 {
-    int block = 0;
-    for (int i = 0; i < onyx_model_num_inputs(m) && !block; i++) {
-        const onyx_value_info *v = onyx_model_input(m, i);
-        for (int k = 0; k < nb && !block; k++) {
-            if (strcmp(binds[k].name, v->name) || binds[k].rank != v->rank)
-                continue;
-            for (int d = 0; d < v->rank; d++)
-                if (v->dims[d] < 0) block = (int)binds[k].dims[d];
-        }
-    }
     onyx_stream_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.block = block;
+    cfg.n_shapes = *nb;
+    cfg.shapes = binds;
     onyx_error err;
     onyx_stream *s = onyx_stream_new(m, &cfg, &err);
     if (!s) return 0;
-    int b = onyx_stream_signal_inputs(s) + onyx_stream_signal_outputs(s)
-                ? onyx_stream_block(s)
-                : 0;
+    int b = 0;
+    if (onyx_stream_signal_inputs(s) + onyx_stream_signal_outputs(s)) {
+        const onyx_program *p = onyx_stream_program(s);
+        int n = *nb;
+        for (int i = 0; i < onyx_program_num_inputs(p) && n < MAX_SHAPES; i++) {
+            const onyx_value_info *vi = onyx_model_input(m, i);
+            const onyx_tensor *t = onyx_program_input_info(p, i);
+            int given = 0;
+            for (int k = 0; k < *nb; k++)
+                given |= !strcmp(binds[k].name, vi->name);
+            if (given || !t) continue;
+            binds[n].name = vi->name;
+            binds[n].rank = t->rank;
+            memcpy(binds[n].dims, t->dims, sizeof binds[n].dims);
+            binds[n].data = NULL;
+            n++;
+        }
+        *nb = n;
+        b = onyx_stream_block(s);
+    }
     onyx_stream_free(s);
     return b;
 }
@@ -166,7 +183,7 @@ static int model_block(const onyx_model *m, const onyx_bind *binds, int nb)
 int cmd_bench(int argc, char **argv)
 {
     const char *path = NULL, *trace = NULL;
-    long runs = 0, warmup = 10, threads = 1;
+    long runs = 0, warmup = 10, threads = 1, block_arg = 0;
     double seconds = 1.0, sr = 48000;
     int json = 0, profile = 0;
     onyx_bind binds[MAX_SHAPES];
@@ -184,34 +201,48 @@ int cmd_bench(int argc, char **argv)
         else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") ||
                  !strcmp(a, "--threads") || !strcmp(a, "--seconds") ||
                  !strcmp(a, "--sr") || !strcmp(a, "--shape") ||
-                 !strcmp(a, "--trace") || !strcmp(a, "--set")) {
+                 !strcmp(a, "--trace") || !strcmp(a, "--block") ||
+                 !strcmp(a, "--set")) {
             if (!v) return bench_usage("%s needs a value", a);
             i++;
-            int bad = 0;
-            if (!strcmp(a, "--runs"))
-                bad = parse_long(v, 1, 100000000, &runs);
-            else if (!strcmp(a, "--warmup"))
-                bad = parse_long(v, 0, 100000000, &warmup);
-            else if (!strcmp(a, "--threads"))
-                bad = parse_long(v, 1, 256, &threads);
-            else if (!strcmp(a, "--seconds"))
-                bad = parse_double(v, 0.001, 86400, &seconds);
-            else if (!strcmp(a, "--sr"))
-                bad = parse_double(v, 1, 10000000, &sr);
-            else if (!strcmp(a, "--trace"))
+            const char *want = NULL; /* what a bad value should have been */
+            if (!strcmp(a, "--runs")) {
+                if (parse_long(v, 1, 100000000, &runs))
+                    want = "a whole number from 1 to 100000000";
+            } else if (!strcmp(a, "--warmup")) {
+                if (parse_long(v, 0, 100000000, &warmup))
+                    want = "a whole number from 0 to 100000000";
+            } else if (!strcmp(a, "--threads")) {
+                if (parse_long(v, 1, 256, &threads))
+                    want = "a whole number from 1 to 256";
+            } else if (!strcmp(a, "--block")) {
+                if (parse_long(v, 1, 1 << 24, &block_arg))
+                    want = "a whole number from 1 to 16777216";
+            } else if (!strcmp(a, "--seconds")) {
+                if (parse_double(v, 0.001, 86400, &seconds))
+                    want = "a number of seconds from 0.001 to 86400";
+            } else if (!strcmp(a, "--sr")) {
+                if (parse_double(v, 1, 10000000, &sr))
+                    want = "a sample rate in Hz from 1 to 10000000";
+            } else if (!strcmp(a, "--trace")) {
                 trace = v;
-            else if (!strcmp(a, "--set")) {
+            } else if (!strcmp(a, "--set")) {
                 if (n_sets >= MAX_SHAPES)
                     return bench_usage("too many %s options", a);
-                bad = cli_parse_set(v, &sets[n_sets++]);
+                if (cli_parse_set(v, &sets[n_sets++]))
+                    want = "NAME=v1,v2,... (numbers)";
             } else {
                 if (nb >= MAX_SHAPES)
                     return bench_usage("too many %s options", a);
-                bad =
-                    cli_parse_shape(v, &binds[nb], names[nb], sizeof names[nb]);
+                if (cli_parse_shape(v, &binds[nb], names[nb], sizeof names[nb]))
+                    want = "NAME=D1,D2,... (whole numbers >= 0)";
                 nb++;
             }
-            if (bad) return bench_usage("bad value '%s'", v);
+            if (want) {
+                fprintf(stderr, "onyx: %s %s: want %s\n\n%s", a, v, want,
+                        usage_bench);
+                return 2;
+            }
         } else if (a[0] == '-' && a[1]) {
             return bench_usage("unknown option '%s'", a);
         } else if (!path) {
@@ -228,16 +259,30 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "onyx: %s\n", err.msg);
         return 1;
     }
-    /* unbound symbolic dims count as 1 (a per-sample call) */
-    int defaulted = 0;
-    for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_SHAPES; i++) {
+    /* bind the inputs as [onyx~] would; a model it cannot play gets its
+     * unbound symbolic dims set to 1 */
+    int n_given = nb;
+    int block = stream_binds(m, (int)block_arg, binds, &nb);
+    if (!block && block_arg) /* a static model: its own length */
+        block = stream_binds(m, 0, binds, &nb);
+    int defaulted = 0, time_bound = 0; /* a symbolic time axis got the block */
+    for (int i = 0; i < onyx_model_num_inputs(m); i++) {
         const onyx_value_info *vi = onyx_model_input(m, i);
-        int given = 0, symbolic = 0;
+        int given = 0, bound = -1, symbolic = 0;
         for (int k = 0; k < nb; k++)
-            given |= !strcmp(binds[k].name, vi->name);
+            if (!strcmp(binds[k].name, vi->name)) {
+                given |= k < n_given;
+                bound = k;
+            }
         for (int d = 0; d < vi->rank; d++)
             symbolic |= vi->dims[d] < 0;
         if (given || !symbolic) continue;
+        if (bound >= 0) {
+            for (int d = 0; d < vi->rank && d < binds[bound].rank; d++)
+                time_bound |= vi->dims[d] < 0 && binds[bound].dims[d] == block;
+            continue;
+        }
+        if (nb >= MAX_SHAPES) break;
         binds[nb].name = vi->name;
         binds[nb].rank = vi->rank;
         binds[nb].data = NULL;
@@ -246,8 +291,13 @@ int cmd_bench(int argc, char **argv)
         nb++;
         defaulted = 1;
     }
+    if (block_arg && !time_bound)
+        fprintf(stderr,
+                "onyx: note: --block %ld ignored: no symbolic time axis "
+                "left to bind (%s %d)\n",
+                block_arg, block ? "the model's block is" : "no signal: block",
+                block);
     onyx_set_blas_threads((int)threads);
-    int block = model_block(m, binds, nb);
     int rc = 1;
     double *t = NULL;
     op_row *rows = NULL;
@@ -504,6 +554,11 @@ int cmd_bench(int argc, char **argv)
         printf("}\n");
     } else {
         printf("model:        %s\n", path);
+        if (time_bound)
+            printf("note:         symbolic time axis bound to %d sample%s, "
+                   "the block [onyx~ -block %d] plays (--block N to "
+                   "change)\n",
+                   block, block == 1 ? "" : "s", block);
         if (defaulted)
             printf("note:         symbolic dims set to 1 (bind them with "
                    "--shape)\n");

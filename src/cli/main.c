@@ -25,14 +25,27 @@ static const char *usage_main =
     "usage: onyx COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  info MODEL [--shape NAME=D1,D2,...]     describe a model\n"
+    "  info MODEL [--shape NAME=D1,D2,...]\n"
+    "        describe a model: inputs, outputs, ops, parameters, arena, "
+    "FLOPs\n"
     "  run MODEL [-i [NAME=]FILE]... [-o DIR] [--shape NAME=D1,...]\n"
-    "                                          run it on .npy/.pb inputs\n"
-    "  test PATH...                            run ONNX backend test folders\n"
-    "  process MODEL IN.wav OUT.wav [--block N] [--set NAME=v1,v2,...]\n"
-    "                                          stream a sound file through it\n"
+    "        run it once on .npy/.pb inputs, write its outputs as .npy\n"
+    "  test PATH...\n"
+    "        run ONNX backend test folders (or a list of them)\n"
+    "  process MODEL IN OUT [--block N] [--set NAME=v1,v2,...] "
+    "[--state IN:OUT]\n"
+    "                      [--shape NAME=D1,...] [--controls FILE]\n"
+    "        stream a sound file through it as [onyx~ -sync] plays it\n"
+    "  bench MODEL [--runs N] [--warmup N] [--seconds S] [--threads N] "
+    "[--block N]\n"
+    "              [--shape NAME=D1,...] [--sr RATE] [--json] [--profile] "
+    "[--trace FILE]\n"
+    "        time inferences: latency, share of the real-time budget, "
+    "memory\n"
     "\n"
-    "`onyx COMMAND --help` describes each command.\n";
+    "`onyx COMMAND --help` (or `onyx help COMMAND`) describes each command\n"
+    "and its options.\n"
+    "Exit status: 0 success, 1 a model or data error, 2 a usage error.\n";
 
 static const char *usage_info =
     "usage: onyx info MODEL [--shape NAME=D1,D2,...]\n"
@@ -115,22 +128,9 @@ static int parse_shape(const char *s, shape_arg *out)
 
 static void print_vi(const onyx_value_info *v)
 {
-    printf("  %-24s %-8s ", v->name, onyx_dtype_name(v->dtype));
-    if (v->rank < 0) {
-        printf("(no shape)\n");
-        return;
-    }
-    printf("[");
-    for (int i = 0; i < v->rank; i++) {
-        if (i) printf(",");
-        if (v->dim_names[i])
-            printf("%s", v->dim_names[i]);
-        else if (v->dims[i] < 0)
-            printf("?");
-        else
-            printf("%lld", (long long)v->dims[i]);
-    }
-    printf("]\n");
+    char sh[512];
+    printf("  %-24s %-8s %s\n", v->name, onyx_dtype_name(v->dtype),
+           onyx_value_shape_str(v, sh, sizeof sh));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -153,7 +153,8 @@ static int cmd_info(int argc, char **argv)
                 return usage_error(usage_info, "too many %s options", argv[i]);
             if (parse_shape(argv[++i], &shapes[n_shapes++]))
                 return usage_error(usage_info,
-                                   "bad shape '%s' (want NAME=D1,D2,...)",
+                                   "--shape %s: want NAME=D1,D2,... (whole "
+                                   "numbers >= 0)",
                                    argv[i]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error(usage_info, "unknown option '%s'", argv[i]);
@@ -170,10 +171,47 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 1;
     }
+    /* resolve first, with the given shapes (unbound symbolic dims count as
+     * 1): a shape the model refuses is an error, and no info is printed */
+    onyx_bind binds[MAX_BINDS];
+    int nb = 0, defaulted = 0;
+    for (int s = 0; s < n_shapes; s++) {
+        binds[nb].name = shapes[s].name;
+        binds[nb].rank = shapes[s].rank;
+        memcpy(binds[nb].dims, shapes[s].dims, sizeof binds[nb].dims);
+        binds[nb].data = NULL;
+        nb++;
+    }
+    for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_BINDS; i++) {
+        const onyx_value_info *v = onyx_model_input(m, i);
+        int given = 0;
+        for (int s = 0; s < n_shapes; s++)
+            given |= !strcmp(shapes[s].name, v->name);
+        int symbolic = 0;
+        for (int d = 0; d < v->rank; d++)
+            symbolic |= v->dims[d] < 0;
+        if (given || !symbolic) continue;
+        binds[nb].name = v->name;
+        binds[nb].rank = v->rank;
+        for (int d = 0; d < v->rank; d++)
+            binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
+        binds[nb].data = NULL;
+        nb++;
+        defaulted = 1;
+    }
+    onyx_program *p = onyx_program_new(m, binds, nb, &err);
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        onyx_model_free(m);
+        return 1;
+    }
+
     printf("model: %s\n", path);
     printf("opset: %d\n", onyx_model_opset(m));
     if (onyx_model_producer(m)[0])
         printf("producer: %s\n", onyx_model_producer(m));
+    const char *sr = onyx_model_meta(m, "sample_rate");
+    if (sr) printf("sample_rate: %s (metadata)\n", sr);
     printf("inputs:\n");
     for (int i = 0; i < onyx_model_num_inputs(m); i++)
         print_vi(onyx_model_input(m, i));
@@ -199,52 +237,15 @@ static int cmd_info(int argc, char **argv)
     int64_t pc, pb;
     onyx_model_params(m, &pc, &pb);
     printf("parameters: %lld (%lld bytes)\n", (long long)pc, (long long)pb);
-
-    /* resolve with the given shapes; unbound symbolic dims count as 1 */
-    onyx_bind binds[MAX_BINDS];
-    int nb = 0, defaulted = 0;
-    for (int s = 0; s < n_shapes; s++) {
-        if (nb >= MAX_BINDS) break;
-        binds[nb].name = shapes[s].name;
-        binds[nb].rank = shapes[s].rank;
-        memcpy(binds[nb].dims, shapes[s].dims, sizeof binds[nb].dims);
-        binds[nb].data = NULL;
-        nb++;
-    }
-    for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_BINDS; i++) {
-        const onyx_value_info *v = onyx_model_input(m, i);
-        int given = 0;
-        for (int s = 0; s < n_shapes; s++)
-            given |= !strcmp(shapes[s].name, v->name);
-        int symbolic = 0;
-        for (int d = 0; d < v->rank; d++)
-            symbolic |= v->dims[d] < 0;
-        if (given || !symbolic) continue;
-        binds[nb].name = v->name;
-        binds[nb].rank = v->rank;
-        for (int d = 0; d < v->rank; d++)
-            binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
-        binds[nb].data = NULL;
-        nb++;
-        defaulted = 1;
-    }
-    onyx_program *p = onyx_program_new(m, binds, nb, &err);
-    int rc = 0;
-    if (!p) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        rc = 1;
-    } else {
-        const char *note =
-            defaulted ? " (symbolic dims set to 1; bind them with --shape)"
-                      : "";
-        printf("arena: %zu bytes%s\n", onyx_program_arena_bytes(p), note);
-        printf("flops: %lld per inference%s\n",
-               (long long)onyx_program_flops(p), note);
-        printf("nodes after folding: %d\n", onyx_program_num_nodes(p));
-        onyx_program_free(p);
-    }
+    const char *note =
+        defaulted ? " (symbolic dims set to 1; bind them with --shape)" : "";
+    printf("arena: %zu bytes%s\n", onyx_program_arena_bytes(p), note);
+    printf("flops: %lld per inference%s\n", (long long)onyx_program_flops(p),
+           note);
+    printf("nodes after folding: %d\n", onyx_program_num_nodes(p));
+    onyx_program_free(p);
     onyx_model_free(m);
-    return rc;
+    return 0;
 }
 
 /* ---- onyx run ---- */
@@ -290,8 +291,10 @@ static int cmd_run(int argc, char **argv)
                 *eq = 0;
                 ins[n_ins].name = a;
                 ins[n_ins].file = eq + 1;
-                if (!a[0] || !eq[1])
-                    return usage_error(usage_run, "bad input '%s'", a);
+                if (!a[0] || !eq[1]) {
+                    *eq = '=';
+                    return usage_error(usage_run, "-i %s: want [NAME=]FILE", a);
+                }
             } else {
                 ins[n_ins].name = NULL;
                 ins[n_ins].file = a;
@@ -308,8 +311,10 @@ static int cmd_run(int argc, char **argv)
             if (n_shapes >= MAX_BINDS)
                 return usage_error(usage_run, "too many %s options", argv[i]);
             if (parse_shape(argv[++i], &shapes[n_shapes++]))
-                return usage_error(
-                    usage_run, "bad shape '%s' (want NAME=D1,D2,...)", argv[i]);
+                return usage_error(usage_run,
+                                   "--shape %s: want NAME=D1,D2,... (whole "
+                                   "numbers >= 0)",
+                                   argv[i]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error(usage_run, "unknown option '%s'", argv[i]);
         } else if (!path) {
@@ -742,6 +747,34 @@ static void run_test_dir(const char *dir, tally *t)
 
 static void run_test_path(const char *path, tally *t, int depth);
 
+/* The next entry of a test list (comments and blank lines skipped) into
+ * cand, resolved next to the list (base), in the current folder, then
+ * under data; 0 at the end. */
+static int next_list_entry(FILE *f, const char *base, const char *data,
+                           char *cand, size_t cap)
+{
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+                     line[n - 1] == ' '))
+            line[--n] = 0;
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#') continue;
+        if (s[0] == '/')
+            snprintf(cand, cap, "%s", s);
+        else {
+            snprintf(cand, cap, "%s/%s", base, s);
+            if (!is_dir(cand)) snprintf(cand, cap, "%s", s);
+            if (!is_dir(cand)) snprintf(cand, cap, "%s/%s", data, s);
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void run_list_file(const char *path, tally *t, int depth)
 {
     FILE *f = fopen(path, "r");
@@ -759,27 +792,42 @@ static void run_list_file(const char *path, tally *t, int depth)
         snprintf(base, sizeof base, ".");
     const char *data = getenv("ONYX_TESTDATA");
     if (!data || !data[0]) data = "/usr/share/libonnx-testdata/data";
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-                     line[n - 1] == ' '))
-            line[--n] = 0;
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s || *s == '#') continue;
-        char cand[8300];
-        if (s[0] == '/')
-            snprintf(cand, sizeof cand, "%s", s);
-        else {
-            snprintf(cand, sizeof cand, "%s/%s", base, s);
-            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s", s);
-            if (!is_dir(cand)) snprintf(cand, sizeof cand, "%s/%s", data, s);
-        }
-        run_test_path(cand, t, depth + 1);
+    /* a text file none of whose lines names a test folder or list is not
+     * a list: one failure that says so, not one per line */
+    char cand[8300];
+    int entries = 0, found = 0;
+    while (next_list_entry(f, base, data, cand, sizeof cand)) {
+        entries++;
+        found += is_dir(cand) || is_file(cand);
     }
+    if (entries && !found) {
+        printf("FAIL %s: not a test list: none of its %d line%s names a "
+               "test folder (relative to the list, the current folder or "
+               "%s)\n",
+               path, entries, entries == 1 ? "" : "s", data);
+        t->failed++;
+        fclose(f);
+        return;
+    }
+    rewind(f);
+    while (next_list_entry(f, base, data, cand, sizeof cand))
+        run_test_path(cand, t, depth + 1);
     fclose(f);
+}
+
+/* A test list is text: no NUL or other control bytes in its first 4 KB.
+ * An ONNX model (protobuf) or a sound file never passes. */
+static int is_text_file(const char *path)
+{
+    unsigned char buf[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1; /* run_list_file reports why it cannot be opened */
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t')
+            return 0;
+    return 1;
 }
 
 static void run_test_path(const char *path, tally *t, int depth)
@@ -791,6 +839,17 @@ static void run_test_path(const char *path, tally *t, int depth)
         return;
     }
     if (is_file(path)) {
+        size_t len = strlen(path);
+        int onnx = len >= 5 && !strcmp(path + len - 5, ".onnx");
+        if (onnx || !is_text_file(path)) {
+            printf("FAIL %s: %s, not a test: onyx test takes a test folder "
+                   "(model.onnx and test_data_set_*/), a folder of them, or "
+                   "a text file listing them%s\n",
+                   path, onnx ? "a model" : "a binary file",
+                   onnx ? " (to run a model once: onyx run)" : "");
+            t->failed++;
+            return;
+        }
         run_list_file(path, t, depth);
         return;
     }
@@ -842,10 +901,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    int help = !strcmp(cmd, "help");
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || (help && argc == 2)) {
         fputs(usage_main, stdout);
         return 0;
     }
+    if (help) cmd = argv[2]; /* onyx help COMMAND */
     struct {
         const char *name;
         int (*fn)(int, char **);
@@ -859,7 +920,7 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
-        if (wants_help(argc - 2, argv + 2)) {
+        if (help || wants_help(argc - 2, argv + 2)) {
             fputs(cmds[i].usage, stdout);
             return 0;
         }

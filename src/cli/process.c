@@ -8,26 +8,31 @@
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define HOST_BLOCK 64 /* Pd's block: the stream runs as [onyx~ -sync] would */
 #define MAX_SETS   64
 
 const char usage_process[] =
-    "usage: onyx process MODEL IN.wav OUT [--block N] [--set "
-    "NAME=v1,v2,...]\n"
+    "usage: onyx process MODEL IN OUT [--block N] [--set NAME=v1,v2,...]\n"
     "                    [--state IN:OUT] [--shape NAME=D1,...] "
     "[--controls FILE]\n"
     "\n"
-    "Streams IN.wav (any format libsndfile reads, one channel per signal "
+    "Streams IN (any sound file libsndfile reads, one channel per signal "
     "input\n"
     "channel of the model) through MODEL as [onyx~ -sync MODEL] would in Pd,\n"
-    "64 frames at a time, and writes OUT.wav (WAV float32, one channel per\n"
-    "signal output channel, IN.wav's sample rate). The runner's latency is\n"
-    "compensated (the input is followed by that many zeros and the first\n"
-    "output frames dropped) so that OUT.wav frame t belongs to IN.wav frame "
-    "t;\n"
-    "the figure is printed. State outputs are fed back from block to block.\n"
+    "64 frames at a time, and writes OUT (one channel per signal output\n"
+    "channel, IN's sample rate) in the format its extension names: .wav "
+    "(float32),\n"
+    ".flac (24-bit), .aiff/.aif, .caf, .w64, .au (float32) or .ogg "
+    "(Vorbis).\n"
+    "The runner's latency is compensated (the input is followed by that many\n"
+    "zeros and the first output frames dropped) so that OUT frame t belongs "
+    "to\n"
+    "IN frame t; the figure is printed. State outputs are fed back from "
+    "block\n"
+    "to block.\n"
     "\n"
     "  --block N           the model's block when its time dim is symbolic\n"
     "                      (default 64; a static model's own length "
@@ -46,8 +51,51 @@ const char usage_process[] =
     "                      A model without signal outputs writes them to "
     "OUT\n"
     "\n"
-    "Warns when IN.wav's rate differs from the model's `sample_rate` "
+    "Warns when IN's rate differs from the model's `sample_rate` "
     "metadata.\n";
+
+/* The sound formats OUT may name, by extension. */
+typedef struct out_format {
+    const char *ext;
+    int format; /* libsndfile major | subtype */
+    const char *label;
+} out_format;
+
+static const out_format out_formats[] = {
+    {".wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, "WAV float32"},
+    {".flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, "FLAC 24-bit"},
+    {".aiff", SF_FORMAT_AIFF | SF_FORMAT_FLOAT, "AIFF float32"},
+    {".aif", SF_FORMAT_AIFF | SF_FORMAT_FLOAT, "AIFF float32"},
+    {".caf", SF_FORMAT_CAF | SF_FORMAT_FLOAT, "CAF float32"},
+    {".w64", SF_FORMAT_W64 | SF_FORMAT_FLOAT, "W64 float32"},
+    {".au", SF_FORMAT_AU | SF_FORMAT_FLOAT, "AU float32"},
+    {".ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, "Ogg Vorbis"},
+};
+#define N_OUT_FORMATS (int)(sizeof out_formats / sizeof out_formats[0])
+
+/* The format path's extension names (case-insensitive), or NULL. */
+static const out_format *format_of(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return NULL;
+    for (int i = 0; i < N_OUT_FORMATS; i++)
+        if (!strcasecmp(dot, out_formats[i].ext)) return &out_formats[i];
+    return NULL;
+}
+
+/* Why libsndfile could not open path for reading: the system's reason when
+ * the file cannot be opened at all, else libsndfile's. */
+static void say_cannot_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "onyx: %s: cannot open: %s\n", path, strerror(errno));
+        return;
+    }
+    fclose(f);
+    fprintf(stderr, "onyx: %s: not a sound file libsndfile reads (%s)\n", path,
+            sf_strerror(NULL));
+}
 
 static int proc_usage(const char *fmt, const char *arg)
 {
@@ -105,14 +153,15 @@ int cmd_process(int argc, char **argv)
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || end == argv[i] || v <= 0 || v > (1 << 24))
-                return proc_usage("bad block '%s' (want a positive integer)",
+                return proc_usage("--block %s: want a whole number from 1 to "
+                                  "16777216",
                                   argv[i]);
             block = (int)v;
         } else if (!strcmp(a, "--set")) {
             if (i + 1 >= argc) return proc_usage("%s needs NAME=v1,v2,...", a);
             if (n_sets >= MAX_SETS) return proc_usage("too many %s options", a);
             if (cli_parse_set(argv[++i], &sets[n_sets++]))
-                return proc_usage("bad control '%s' (want NAME=v1,v2,...)",
+                return proc_usage("--set %s: want NAME=v1,v2,... (numbers)",
                                   argv[i]);
         } else if (!strcmp(a, "--state")) {
             if (i + 1 >= argc) return proc_usage("%s needs IN:OUT", a);
@@ -121,7 +170,9 @@ int cmd_process(int argc, char **argv)
             const char *s = argv[++i], *colon = strchr(s, ':');
             if (!colon || colon == s || !colon[1] ||
                 strlen(s) >= sizeof pair_buf[0])
-                return proc_usage("bad state pair '%s' (want IN:OUT)", s);
+                return proc_usage("--state %s: want IN:OUT (an input and an "
+                                  "output name)",
+                                  s);
             strcpy(pair_buf[n_pairs], s);
             pair_buf[n_pairs][colon - s] = 0;
             pair_in[n_pairs] = pair_buf[n_pairs];
@@ -133,7 +184,8 @@ int cmd_process(int argc, char **argv)
                 return proc_usage("too many %s options", a);
             if (cli_parse_shape(argv[++i], &shapes[n_shapes],
                                 shape_names[n_shapes], sizeof shape_names[0]))
-                return proc_usage("bad shape '%s' (want NAME=D1,D2,...)",
+                return proc_usage("--shape %s: want NAME=D1,D2,... (whole "
+                                  "numbers >= 0)",
                                   argv[i]);
             n_shapes++;
         } else if (!strcmp(a, "--controls")) {
@@ -149,7 +201,7 @@ int cmd_process(int argc, char **argv)
     }
     if (n_pos < 3)
         return proc_usage("%s", n_pos == 0   ? "no MODEL given"
-                                : n_pos == 1 ? "no IN.wav given"
+                                : n_pos == 1 ? "no IN given"
                                              : "no OUT given");
     const char *model_path = pos[0], *in_path = pos[1], *out_path = pos[2];
 
@@ -170,6 +222,19 @@ int cmd_process(int argc, char **argv)
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto done;
     }
+    /* --block is the length of a symbolic time axis: a model whose inputs
+     * are all static (or bound by --shape) plays its own length */
+    int symbolic = 0;
+    for (int i = 0; i < onyx_model_num_inputs(m); i++) {
+        const onyx_value_info *v = onyx_model_input(m, i);
+        int bound = 0;
+        for (int k = 0; k < n_shapes; k++)
+            bound |= !strcmp(shapes[k].name, v->name);
+        for (int d = 0; d < v->rank && !bound; d++)
+            symbolic |= v->dims[d] < 0;
+    }
+    int ignored_block = block && !symbolic ? block : 0;
+    if (ignored_block) block = 0;
     onyx_stream_config cfg = {.block = block,
                               .n_pairs = n_pairs,
                               .pair_in = pair_in,
@@ -181,6 +246,12 @@ int cmd_process(int argc, char **argv)
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto done;
     }
+    if (ignored_block)
+        fprintf(stderr,
+                "onyx: note: --block %d ignored: %s has no symbolic time "
+                "axis left to bind (--shape binds an input outright); its "
+                "block is %d\n",
+                ignored_block, model_path, onyx_stream_block(s));
     int ch_in = onyx_stream_signal_inputs(s),
         ch_out = onyx_stream_signal_outputs(s);
     int n_cout = onyx_stream_num_controls_out(s);
@@ -193,6 +264,27 @@ int cmd_process(int argc, char **argv)
             goto done;
         }
         controls_path = out_path; /* the controls are the result */
+    }
+    const out_format *ofmt = format_of(out_path);
+    if (ch_out > 0 && !ofmt) {
+        const char *dot = strrchr(out_path, '.');
+        fprintf(stderr,
+                "onyx: %s: onyx writes sound files as .wav, .flac, .aiff, "
+                ".aif, .caf, .w64, .au or .ogg, not '%s'%s\n",
+                out_path, dot && !strchr(dot, '/') ? dot : "(no extension)",
+                dot && !strcasecmp(dot, ".csv")
+                    ? " (control outputs go to --controls FILE)"
+                    : "");
+        rc = 2;
+        goto done;
+    }
+    if (ch_out == 0 && controls_path == out_path && ofmt) {
+        fprintf(stderr,
+                "onyx: %s: the model has no signal output: OUT gets its "
+                "control outputs as CSV, not %s\n",
+                out_path, ofmt->label);
+        rc = 2;
+        goto done;
     }
     if (controls_path && n_cout == 0) {
         fprintf(stderr,
@@ -233,7 +325,7 @@ int cmd_process(int argc, char **argv)
     SF_INFO ii = {0};
     in = sf_open(in_path, SFM_READ, &ii);
     if (!in) {
-        fprintf(stderr, "onyx: %s: %s\n", in_path, sf_strerror(NULL));
+        say_cannot_read(in_path);
         goto done;
     }
     if (ch_in > 0 && ii.channels != ch_in) {
@@ -302,12 +394,23 @@ int cmd_process(int argc, char **argv)
         SF_INFO oi = {0};
         oi.samplerate = ii.samplerate;
         oi.channels = ch_out;
-        oi.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-        out = sf_open(out_path, SFM_WRITE, &oi);
-        if (!out) {
-            fprintf(stderr, "onyx: %s: %s\n", out_path, sf_strerror(NULL));
+        oi.format = ofmt->format;
+        if (!sf_format_check(&oi)) {
+            fprintf(stderr,
+                    "onyx: %s: libsndfile cannot write %s with %d channel%s "
+                    "at %d Hz\n",
+                    out_path, ofmt->label, ch_out, ch_out == 1 ? "" : "s",
+                    ii.samplerate);
             goto done;
         }
+        out = sf_open(out_path, SFM_WRITE, &oi);
+        if (!out) {
+            fprintf(stderr, "onyx: %s: cannot write: %s\n", out_path,
+                    sf_strerror(NULL));
+            goto done;
+        }
+        /* integer formats (FLAC): clip beyond full scale, never wrap */
+        sf_command(out, SFC_SET_CLIPPING, NULL, SF_TRUE);
     }
 
     int rd_ch = ii.channels;
@@ -396,9 +499,9 @@ int cmd_process(int argc, char **argv)
     printf("inferences: %llu, mean %.2f us, max %.2f us\n",
            (unsigned long long)st.inferences, st.mean_us, st.max_us);
     if (out)
-        printf("wrote %s: %lld frames, %d channel%s, %d Hz, float32\n",
-               out_path, (long long)written, ch_out, ch_out == 1 ? "" : "s",
-               ii.samplerate);
+        printf("wrote %s: %lld frames, %d channel%s, %d Hz, %s\n", out_path,
+               (long long)written, ch_out, ch_out == 1 ? "" : "s",
+               ii.samplerate, ofmt->label);
     if (csv)
         printf("wrote %s: %llu rows of control outputs (one per inference)\n",
                controls_path, (unsigned long long)rows);

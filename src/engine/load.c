@@ -1150,6 +1150,32 @@ void onyx_model_params(const onyx_model *m, int64_t *count, int64_t *bytes)
     if (bytes) *bytes = b;
 }
 
+const char *onyx_value_shape_str(const onyx_value_info *v, char *buf,
+                                 size_t cap)
+{
+    size_t len = 0;
+    if (cap == 0) return buf;
+    buf[0] = 0;
+    if (v->rank < 0) {
+        snprintf(buf, cap, "(no shape)");
+        return buf;
+    }
+    len += (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < v->rank && len < cap; i++) {
+        const char *sep = i ? "," : "";
+        if (v->dim_names[i])
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", sep,
+                                    v->dim_names[i]);
+        else if (v->dims[i] < 0)
+            len += (size_t)snprintf(buf + len, cap - len, "%s?", sep);
+        else
+            len += (size_t)snprintf(buf + len, cap - len, "%s%lld", sep,
+                                    (long long)v->dims[i]);
+    }
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+    return buf;
+}
+
 const char *onyx_model_meta(const onyx_model *m, const char *key)
 {
     for (int i = 0; i < m->n_meta; i++)

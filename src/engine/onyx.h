@@ -82,6 +82,10 @@ const char *onyx_model_node_op(const onyx_model *m, int i);
 void onyx_model_params(const onyx_model *m, int64_t *count, int64_t *bytes);
 /* metadata_props value for key, or NULL */
 const char *onyx_model_meta(const onyx_model *m, const char *key);
+/* v's declared shape as "[1,T,1]": symbolic dims by name, unknown unnamed
+ * ones as "?", "(no shape)" when the file gives none. Returns buf. */
+const char *onyx_value_shape_str(const onyx_value_info *v, char *buf,
+                                 size_t cap);
 
 /* ---- resolve + plan ---- */
 

@@ -38,10 +38,11 @@
  *   threaded (inference in a worker): latency 2*J*B samples: while the
  *            worker runs job k, process() collects job k+1 and plays job k-1.
  *            If job k is not done when it is due, process() plays silence
- *            for it, counts an overrun, and never waits. A late job the
- *            worker has not started is dropped and never runs (the state
- *            skips it); one already running finishes, its state update
- *            kept and its output thrown away.
+ *            for it, counts an overrun, and never waits (unless a host
+ *            that renders offline asks it to: onyx_stream_set_wait). A
+ *            late job the worker has not started is dropped and never runs
+ *            (the state skips it); one already running finishes, its state
+ *            update kept and its output thrown away.
  *            A host that calls process() several times back to back (Pd
  *            in an upsampled subpatch: two calls per tick at 2x) sets the
  *            frames of one such burst with onyx_stream_set_burst; a job
@@ -108,6 +109,16 @@ int onyx_stream_latency(const onyx_stream *s);
  * process() calls (0 or n: calls evenly spaced). Takes effect at the next
  * start. */
 void onyx_stream_set_burst(onyx_stream *s, int frames);
+
+/* Threaded mode for a host that runs faster than real time (offline
+ * rendering: Pd's -batch): with wait != 0, process() waits at a job
+ * boundary until the worker has finished the job that is due, instead of
+ * playing silence for it, so that the output is sync mode's, delayed by the
+ * threaded latency. The wait spins on an atomic (no lock, no syscall), but
+ * it is a wait: never for a host with a real-time deadline, and only while
+ * a worker thread polls work() (else process() never returns). Takes effect
+ * at the next boundary; start keeps it. */
+void onyx_stream_set_wait(onyx_stream *s, int wait);
 
 /* Audio side: n frames (n == host_block). in[c] / out[c] per signal channel,
  * in the order of the graph's inputs / outputs and then channel index. */

@@ -207,15 +207,14 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
                           vi->name, d);
                 if (vi->rank >= 0 && vi->dims[d] >= 0 && !vi->dim_names[d] &&
                     vi->dims[d] != bd->dims[d]) {
-                    char a[128], b2[128];
-                    onyx_tensor got = {0}, want = {0};
-                    got.rank = want.rank = bd->rank;
+                    char a[128], b2[256];
+                    onyx_tensor got = {0};
+                    got.rank = bd->rank;
                     memcpy(got.dims, bd->dims, sizeof got.dims);
-                    memcpy(want.dims, vi->dims, sizeof want.dims);
                     RFAIL(R, ONYX_ERR_INVALID,
                           "%s: input '%s' has shape %s, the model expects %s",
                           m->path, vi->name, onyx_shape_str(&got, a, sizeof a),
-                          onyx_shape_str(&want, b2, sizeof b2));
+                          onyx_value_shape_str(vi, b2, sizeof b2));
                 }
                 pt->t.dims[d] = bd->dims[d];
             }

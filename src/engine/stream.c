@@ -120,7 +120,8 @@ struct onyx_stream {
 
     /* timing, set by start */
     int n, threaded, J, JN, latency, started;
-    int burst; /* threaded: a job spans at least this many frames */
+    int burst;       /* threaded: a job spans at least this many frames */
+    atomic_int wait; /* threaded: wait for a late job (offline rendering) */
     slot slots[N_SLOTS + 1];
     float *mem;         /* owned: every slot's buffers */
     int cur, play, pos; /* audio side: collecting slot, playing slot (-1) */
@@ -504,6 +505,7 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
     }
     s->model = m;
     atomic_init(&s->reset_req, 0);
+    atomic_init(&s->wait, 0);
     atomic_init(&s->pause, 0);
     atomic_init(&s->in_work, 0);
     atomic_init(&s->inferences, 0);
@@ -755,6 +757,11 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     return ONYX_OK;
 }
 
+void onyx_stream_set_wait(onyx_stream *s, int wait)
+{
+    atomic_store_explicit(&s->wait, wait != 0, memory_order_relaxed);
+}
+
 int onyx_stream_latency(const onyx_stream *s)
 {
     return s->latency;
@@ -951,10 +958,36 @@ static int before(unsigned a, unsigned b)
     return (int)(a - b) < 0;
 }
 
+/* Threaded, waiting (offline): spins until job `due` is no longer handed
+ * over or running. Called before the next job is handed over, so that it is
+ * the only one the worker can take: the jobs run in order, none is late.
+ * It gives up (the block is late, as without waiting) when the worker is
+ * paused, and after WAIT_SPINS polls: a worker that never comes (its
+ * thread could not start, the host stopped calling it) must not hang the
+ * render. */
+enum { WAIT_SPINS = 1 << 30 };
+
+static void wait_for_job(onyx_stream *s, unsigned due)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        slot *sl = &s->slots[i];
+        if (atomic_load_explicit(&sl->job, memory_order_relaxed) != due)
+            continue;
+        for (long n = 0; n < WAIT_SPINS; n++) {
+            int st = atomic_load_explicit(&sl->state, memory_order_acquire);
+            if (st != SLOT_READY && st != SLOT_WORKER) return;
+            if (atomic_load_explicit(&s->pause, memory_order_relaxed)) return;
+        }
+        return;
+    }
+}
+
 /* Threaded: job s->job has just been collected in s->cur. */
 static void boundary_threaded(onyx_stream *s)
 {
     unsigned k = s->job, due = k - 1;
+    if (k > 0 && atomic_load_explicit(&s->wait, memory_order_relaxed))
+        wait_for_job(s, due);
     if (s->cur != SLOT_SCRATCH)
         atomic_store_explicit(&s->slots[s->cur].state, SLOT_READY,
                               memory_order_release);

@@ -88,6 +88,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
      * its runs (on Bela they are in the audio task): the worker times the
      * model once it is playing */
     atomic_init(&b->calibrate, !cfg->threaded);
+    atomic_init(&b->waits, 0);
     if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
@@ -210,10 +211,40 @@ static void onyxpd_at_exit(void)
         onyxpd_sleep_us(1000);
 }
 
+/* Pd's s_stuff.h; weak, so that a host whose Pd lacks it (a libpd build)
+ * still loads the externals */
+int audio_isopen(void) __attribute__((weak));
+
+static int onyxpd_batch; /* Pd was started with -batch */
+
+/* -batch (or -nobatch, the later one winning) among Pd's arguments. Only
+ * Pd's own command line says it; a host with another (libpd) has neither. */
+static void onyxpd_read_cmdline(void)
+{
+    char buf[16384];
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    size_t at = strlen(buf) + 1; /* after argv[0] */
+    for (; at < n; at += strlen(buf + at) + 1) {
+        if (!strcmp(buf + at, "-batch")) onyxpd_batch = 1;
+        if (!strcmp(buf + at, "-nobatch")) onyxpd_batch = 0;
+    }
+}
+
+int onyxpd_offline(void)
+{
+    return onyxpd_batch && !(audio_isopen && audio_isopen());
+}
+
 void onyxpd_setup_once(void)
 {
     static atomic_flag registered = ATOMIC_FLAG_INIT;
-    if (!atomic_flag_test_and_set(&registered)) atexit(onyxpd_at_exit);
+    if (atomic_flag_test_and_set(&registered)) return;
+    atexit(onyxpd_at_exit);
+    onyxpd_read_cmdline();
 }
 
 static void *onyxpd_worker_main(void *arg)
@@ -289,8 +320,15 @@ static void *onyxpd_worker_main(void *arg)
         atomic_store(&w->busy, 0);
         atomic_fetch_sub(&onyxpd_in_step, 1);
         if (!did) {
+            /* offline, Pd waits for this thread at every job boundary:
+             * poll ten times as often (a 20 s render of a small GRU took
+             * 6 s with 100 us naps, 2.5 s with 10 us; sched_yield, with
+             * Pd spinning too, was slower on a loaded machine) */
             onyxpd_bundle *b = atomic_load(&w->active);
-            onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
+            if (b && atomic_load(&b->waits))
+                onyxpd_sleep_us(10);
+            else
+                onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
         }
     }
     return NULL;
@@ -553,6 +591,19 @@ static int onyxpd_int_arg(const void *owner, const char *cls, const char *flag,
                           int *dst)
 {
     if (i + 1 >= argc || argv[i + 1].a_type != A_FLOAT) {
+        /* a word in the number's place ([onyx~ -block abc m.onnx]) is the
+         * flag's wrong value, unless it is the last argument (the model:
+         * [onyx~ -block m.onnx]) or a flag: one error, not three */
+        const char *word = i + 2 < argc && argv[i + 1].a_type == A_SYMBOL
+                               ? argv[i + 1].a_w.w_symbol->s_name
+                               : NULL;
+        if (word && word[0] != '-') {
+            pd_error(owner,
+                     "%s: %s %s: must be a whole number from %d to %d; "
+                     "ignored",
+                     cls, flag, word, lo, hi);
+            return i + 2;
+        }
         pd_error(owner, "%s: %s needs a number (%d to %d)", cls, flag, lo, hi);
         return i + 1;
     }

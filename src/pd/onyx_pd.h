@@ -76,6 +76,9 @@ typedef struct onyxpd_bundle {
                               profile), 2 within a second (set, when the
                               model branches) */
     double calibrated_at;  /* worker: when it last did, seconds (monotonic) */
+    _Atomic int waits;     /* threaded, offline: the audio side waits for
+                              the worker (onyx_stream_set_wait), which then
+                              polls more often */
     struct onyxpd_bundle *next; /* retired list */
 } onyxpd_bundle;
 
@@ -130,8 +133,18 @@ int onyxpd_worker_start(onyxpd_worker *w, const void *owner);
  * normal scheduling (0). Applied now if the worker runs, else when it
  * starts. 0 on success, else an errno after a pd_error on owner. */
 int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio);
-/* Called by each class's setup: lets exit() wait for running inferences. */
+/* Called by each class's setup: lets exit() wait for running inferences,
+ * and reads Pd's command line for onyxpd_offline. */
 void onyxpd_setup_once(void);
+/* Pd thread: 1 when nothing paces Pd in real time, so that it renders as
+ * fast as it can (offline) and a threaded [onyx~] must wait for its worker
+ * (onyx_stream_set_wait): Pd runs -batch and no audio device is open. Pd
+ * 0.53 lets an external ask whether audio is open (audio_isopen) but not
+ * whether it runs -batch (sys_batch is private to s_main.c), nor whether a
+ * `fast-forward` is under way: -batch comes from the command line (Linux's
+ * /proc/self/cmdline), read once at setup; the rest is not known here (see
+ * [onyx~]'s warning). */
+int onyxpd_offline(void);
 /* Joins the thread (waits for a running inference or load), then frees
  * every bundle it still holds, active included. */
 void onyxpd_worker_free(onyxpd_worker *w);

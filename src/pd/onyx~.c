@@ -31,10 +31,71 @@ typedef struct _onyx_tilde {
     int x_n;      /* Pd block of the last dsp */
     int x_burst;  /* and its burst (onyxpd_burst) */
     float x_sr;
+    int x_offline; /* nothing paces Pd (onyxpd_offline), at the last dsp */
+    /* threaded, not waiting: Pd may yet run faster than real time where
+     * that cannot be known (fast-forward, an offline libpd host). A window
+     * of Pd's time from x_watch_t (real time x_watch_rt, overruns
+     * x_watch_overruns then) is checked once it holds 16 overruns and a
+     * second of audio: overruns while Pd outran real time get one warning */
+    int x_watch, x_fast_warned;
+    double x_watch_t, x_watch_rt;
+    uint64_t x_watch_overruns;
     t_sample **x_ins,
         **x_outs; /* signal vectors from dsp (the stream copies
                      inputs before writing outputs: in-place safe) */
 } t_onyx_tilde;
+
+/* Pd thread, when b starts playing (dsp, swap): offline, a threaded b
+ * waits for its worker instead of playing silence for late blocks (there is
+ * no real time to keep); else the watch for a Pd that outruns real time
+ * where that cannot be known starts over. */
+static void onyx_tilde_pace(t_onyx_tilde *x, onyxpd_bundle *b)
+{
+    int wait = x->x_offline && b->threaded && x->x_worker.started;
+    onyx_stream_set_wait(b->stream, wait);
+    atomic_store(&b->waits, wait);
+    x->x_watch = b->threaded && !wait && !x->x_fast_warned;
+    if (x->x_watch) {
+        onyx_stream_stats st;
+        onyx_stream_get_stats(b->stream, &st);
+        x->x_watch_t = clock_getlogicaltime();
+        x->x_watch_rt = sys_getrealtime();
+        x->x_watch_overruns = st.overruns;
+    }
+}
+
+/* Pd thread, every tick while watching (see x_watch): no clock is read
+ * until the window holds 16 overruns and a second of Pd's time, and then
+ * once. Pd paced in real time with a model too slow for its budget only
+ * counts overruns ('stats'), as documented; outrunning real time it warns. */
+static void onyx_tilde_watch(t_onyx_tilde *x, const onyxpd_bundle *b,
+                             const onyx_stream_stats *st)
+{
+    if (st->overruns < x->x_watch_overruns) { /* restarted: stats cleared */
+        onyx_tilde_pace(x, x->x_cur);
+        return;
+    }
+    double ms = clock_gettimesince(x->x_watch_t);
+    if (st->overruns < x->x_watch_overruns + 16 || ms < 1000) return;
+    double real_ms = 1000 * (sys_getrealtime() - x->x_watch_rt);
+    if (ms > 2 * real_ms) {
+        pd_error(x,
+                 "onyx~: %s: Pd ran %.0f ms of audio in %.0f ms, faster "
+                 "than real time, and the worker could not keep up: %llu "
+                 "blocks played silence (overruns). To render offline, "
+                 "create the object with -sync (under pd -batch, threaded "
+                 "objects wait for their worker; not under fast-forward or "
+                 "a host that renders offline)",
+                 b->path, ms, real_ms,
+                 (unsigned long long)(st->overruns - x->x_watch_overruns));
+        x->x_fast_warned = 1;
+        x->x_watch = 0;
+        return;
+    }
+    x->x_watch_t = clock_getlogicaltime(); /* real time: the next window */
+    x->x_watch_rt = sys_getrealtime();
+    x->x_watch_overruns = st->overruns;
+}
 
 static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
 {
@@ -48,6 +109,7 @@ static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
     x->x_cur = b;
     x->x_warned = 0;
     onyxpd_worker_set_active(&x->x_worker, b); /* retires the old one */
+    onyx_tilde_pace(x, b);
     post("onyx~: loaded %s (block %d, latency %d samples, %s)", b->path,
          onyx_stream_block(b->stream), onyx_stream_latency(b->stream),
          b->threaded ? "threaded" : "sync");
@@ -77,6 +139,7 @@ static void onyx_tilde_tick(t_onyx_tilde *x)
             }
             b->errors_seen = st.errors;
         }
+        if (x->x_watch) onyx_tilde_watch(x, b, &st);
     }
     clock_delay(x->x_poll, 64); /* units: samples (clock_setunit) */
 }
@@ -115,6 +178,7 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
     x->x_burst = onyxpd_burst(n, x->x_sr);
     atomic_store(&x->x_worker.host_block, n);
     atomic_store(&x->x_worker.burst, x->x_burst);
+    x->x_offline = onyxpd_offline();
     onyxpd_bundle *b = x->x_cur;
     if (b && (b->host_block != n || b->burst != x->x_burst)) {
         char err[ONYXPD_MSG_LEN];
@@ -124,6 +188,7 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
                      n, err);
         onyxpd_worker_release(&x->x_worker);
     }
+    if (b) onyx_tilde_pace(x, b);
     if (!b && !x->x_warned) {
         pd_error(x, "onyx~: no model loaded (send 'load FILE'); output is "
                     "silence");

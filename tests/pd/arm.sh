@@ -153,9 +153,6 @@ run() {
     check_help_open "$PDB" "$S"
 
     section "help patches: every example played headless"
-    if [ ! -f models/zoo/mdrnn/model.onnx ]; then # onyx-help.pd's mdrnn comes from the zoo
-        make -s models >"$T/models.log" 2>&1 || { cat "$T/models.log"; exit 1; }
-    fi
     for h in onyx~-help.pd onyx-help.pd; do
         if $PY tests/pd/help.py --pd "$qpd $PDBIN -nrt" "$S" "$T/help" "$h"; then
             pass "help $h: every example"

@@ -2,9 +2,11 @@
 """Compares a float32 WAV written by Pd with a reference.
 
     compare.py OUT.wav REF.npy|REF.wav [--latency L] [--tol 1e-4] [--skip S]
+               [--frames N]
 
 Sample i of the output is matched with sample i - L of the reference; the
-first S reference samples are skipped. Passes when the largest difference is
+first S reference samples are skipped, and with --frames only the first N
+output samples (what a patch rendered before it stopped) are compared. Passes when the largest difference is
 within tol of the reference's scale (its largest magnitude). Prints figures.
 """
 import argparse
@@ -50,8 +52,11 @@ def main():
     ap.add_argument('--latency', type=int, default=0)
     ap.add_argument('--tol', type=float, default=1e-4)
     ap.add_argument('--skip', type=int, default=0)
+    ap.add_argument('--frames', type=int, default=0)
     a = ap.parse_args()
     out = read_wav(a.out)
+    if a.frames:
+        out = out[:a.frames]
     ref = np.load(a.ref).reshape(-1).astype(np.float64) \
         if a.ref.endswith('.npy') else read_wav(a.ref)
     out = out[a.latency:]

@@ -1,14 +1,19 @@
 #!/usr/bin/python3
 """Runs the help patches headless and plays every example in them.
 
-usage: tests/pd/help.py [--pd CMD] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]   (exit status 1 if a check fails)
+usage: tests/pd/help.py [--pd CMD] [--installed] ROOT OUTDIR [onyx~-help.pd] [onyx-help.pd]
+       (exit status 1 if a check fails)
 
-ROOT/help/ holds the help patches and ROOT the externals they find with their
-[declare -path ..]. --pd gives the Pd command, split at spaces (default
-`pd`; tests/pd/arm.sh passes Debian's ARM Pd under qemu). With
-ONYX_PD_EMULATED set (arm.sh does) the threaded [onyx~] may not keep up with
-real time (overruns play silence), so the overdrive's level on the steady
-tone is checked at its peak, not at its lowest.
+ROOT/help/ holds the help patches and ROOT the externals and models/ they find
+with their [declare -path ..]. With --installed ROOT is an installed onyx/
+folder (make install, or a deken package unzipped): the help patches, the
+externals and models/ side by side, and ROOT is the only folder on Pd's path
+(-nostdpath -path ROOT), as in a Pd where onyx was installed. --pd gives
+the Pd command, split at spaces (default `pd`; tests/pd/arm.sh passes
+Debian's ARM Pd under qemu). With ONYX_PD_EMULATED set (arm.sh does) the
+threaded [onyx~] may not keep up with real time (overruns play silence), so
+the overdrive's level on the steady tone is checked at its peak, not at its
+lowest.
 
 For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
@@ -19,7 +24,7 @@ on, "clicks" through a timed script (load, every message, the sources, the
 sliders, a few seconds of running) and quits. The test fails on any error
 line in Pd's stderr, and when the examples do not do what they show (the
 classifier names its test sources, the overdrive and the synth make sound,
-the presets MLP gives its corner presets, the mdrnn walks).
+the presets MLP gives its corner presets, the gesture walks).
 """
 import math
 import os
@@ -178,13 +183,19 @@ class Wrapper:
 
 
 PD_CMD = ["pd"]
+PD_PATH = []  # --installed: ["-nostdpath", "-path", ROOT]
 EMULATED = bool(os.environ.get("ONYX_PD_EMULATED"))
 
 
+def help_dir(root):
+    return root if PD_PATH else os.path.join(root, "help")
+
+
 def run_pd(wrapper_path, log_path):
-    cmd = ["timeout", "120"] + PD_CMD + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1", "-stderr",
-           "-open", wrapper_path]
-    # no -path: the help patches' [declare -path ..] must find the objects
+    cmd = ["timeout", "120"] + PD_CMD + PD_PATH + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1",
+                                                   "-stderr", "-open", wrapper_path]
+    # no -path in the repository: the help patches' [declare -path ..] must
+    # find the objects
     with open(log_path, "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd="/").returncode
     return rc, open(log_path).read().splitlines()
@@ -227,10 +238,10 @@ class Result:
 
 def test_tilde(root, out):
     name = "onyx~-help.pd"
-    f = Finder(os.path.join(root, "help", name))
-    w = Wrapper(name, os.path.join(root, "help"), f)
-    od = f.find("onyx~ ../models/trained/overdrive.onnx", "obj")
-    cls = f.find("onyx~ ../models/trained/sound_classes.onnx", "obj")
+    f = Finder(os.path.join(help_dir(root), name))
+    w = Wrapper(name, help_dir(root), f)
+    od = f.find("onyx~ models/trained/overdrive.onnx", "obj")
+    cls = f.find("onyx~ models/trained/sound_classes.onnx", "obj")
     w.tap(od, 0, "tap-od", signal=True)
     w.tap(od, 1, "tap-od-info")
     w.tap(cls, 0, "tap-cls")
@@ -240,8 +251,8 @@ def test_tilde(root, out):
     vol = w.hook(f.find(None, "hsl", label="volume"))
     lvl = w.hook(f.find(None, "hsl", label="level"))
     hz = w.hook(f.find(None, "floatatom", label="Hz", to="osc~ 220"))
-    msgs = {m: w.hook(f.find(m, to="onyx~ ../models/trained/overdrive.onnx"))
-            for m in ["load ../models/trained/overdrive.onnx", "reset", "info", "stats", "print", "profile",
+    msgs = {m: w.hook(f.find(m, to="onyx~ models/trained/overdrive.onnx"))
+            for m in ["load models/trained/overdrive.onnx", "reset", "info", "stats", "print", "profile",
                       "profile 0", "threads 2"]}
     cinfo = w.hook(f.find("info", to="sound_classes"))
     cstats = w.hook(f.find("stats", to="sound_classes"))
@@ -269,7 +280,7 @@ def test_tilde(root, out):
     tg = w.hook(f.find(None, "tgl", label="empty", to="enable $1"))
     w.at(2500, tg, "0")
     w.at(2600, tg, "1")
-    w.at(2700, msgs["load ../models/trained/overdrive.onnx"])
+    w.at(2700, msgs["load models/trained/overdrive.onnx"])
     # classifier: each source for 500 ms
     for k, s in enumerate(["sine", "square", "saw", "noise"]):
         w.at(3000 + 600 * k, csrc, str(k))
@@ -331,15 +342,15 @@ CORNER_10 = [0.85, 0.60, 0.01, 0.10, 0.20, 0.10, 0.02, 0.90]
 
 def test_ctl(root, out):
     name = "onyx-help.pd"
-    f = Finder(os.path.join(root, "help", name))
-    w = Wrapper(name, os.path.join(root, "help"), f)
-    pre = f.find("onyx ../models/trained/presets.onnx", "obj")
-    md = f.find("onyx ../models/zoo/mdrnn/model.onnx", "obj")
+    f = Finder(os.path.join(help_dir(root), name))
+    w = Wrapper(name, help_dir(root), f)
+    pre = f.find("onyx models/trained/presets.onnx", "obj")
+    md = f.find("onyx models/trained/gesture.onnx", "obj")
     syn = f.find("pd synth", "obj")
     w.tap(pre, 0, "tap-params")
     w.tap(pre, 1, "tap-presets-info")
     w.tap(syn, 0, "tap-synth", signal=True)
-    w.tap(md, 3, "tap-mdrnn-info")
+    w.tap(md, 3, "tap-gesture-info")
     w.tap(f.find("pack f f", "obj", to="t l l l"), 0, "tap-point")
     hx = w.hook(f.find(None, "hsl", label="x"))
     hy = w.hook(f.find(None, "hsl", label="y"))
@@ -351,9 +362,9 @@ def test_ctl(root, out):
     temp = w.hook(f.find(None, "hsl", label="temperature"))
     pm = {m: w.hook(f.find(m, to="presets.onnx"))
           for m in ["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
-                    "load ../models/trained/presets.onnx"]}
-    mi = w.hook(f.find("info", to="mdrnn"))
-    ms = w.hook(f.find("stats", to="mdrnn"))
+                    "load models/trained/presets.onnx"]}
+    mi = w.hook(f.find("info", to="gesture.onnx"))
+    ms = w.hook(f.find("stats", to="gesture.onnx"))
     fl = f.canvases["flags"]
     fmsg = [(i, t) for i, (k, t) in enumerate(fl.boxes) if k == "msg"]
     fh = [(w.hook(i, canvas="flags"), t) for i, t in fmsg]
@@ -370,14 +381,14 @@ def test_ctl(root, out):
     w.at(800, hy, "0.9")
     w.mark(1600, "synth-end")
     for k, m in enumerate(["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
-                           "load ../models/trained/presets.onnx"]):
+                           "load models/trained/presets.onnx"]):
         w.at(1700 + 40 * k, pm[m])
     w.at(2100, play, "0")
-    w.mark(2200, "mdrnn")
+    w.mark(2200, "gesture")
     w.at(2200, temp, "0.5")
     w.at(2210, run, "1")
     w.at(3200, run, "0")
-    w.mark(3250, "mdrnn-end")
+    w.mark(3250, "gesture-end")
     w.at(3300, step)
     w.at(3350, rst)
     w.mark(3360, "after-reset")
@@ -411,15 +422,15 @@ def test_ctl(root, out):
             "presets at x=1 y=0 give the bright pluck preset: %s" % last)
     env = [float(v[0]) for v in phases(log, "tap-synth").get("synth", [])]
     r.check(env and max(env) > 60, "the synth plays: peak %s dB" % (max(env) if env else None))
-    pts = [list(map(float, v)) for v in phases(log, "tap-point").get("mdrnn", [])]
+    pts = [list(map(float, v)) for v in phases(log, "tap-point").get("gesture", [])]
     ok = len(pts) >= 15 and all(len(p) == 2 and all(math.isfinite(x) for x in p) for p in pts)
     spread = max(p[0] for p in pts) - min(p[0] for p in pts) if pts else 0
-    r.check(ok and spread > 0.05, "mdrnn gesture: %d points, x spread %.3f" % (len(pts), spread))
+    r.check(ok and spread > 0.05, "gesture model: %d points, x spread %.3f" % (len(pts), spread))
     t0 = [list(map(float, v)) for v in phases(log, "tap-point").get("t0", [])]
     r.check(len(t0) == 2, "temperature 0: the most likely mean, %s" % t0)
-    mdi = {v[0]: v[1:] for v in values(log, "tap-mdrnn-info") if v and isinstance(v[0], str)}
+    mdi = {v[0]: v[1:] for v in values(log, "tap-gesture-info") if v and isinstance(v[0], str)}
     r.check(mdi.get("states") == ["2"] and mdi.get("inferences"),
-            "mdrnn info/stats: states %s, inferences %s" % (mdi.get("states"), mdi.get("inferences")))
+            "gesture info/stats: states %s, inferences %s" % (mdi.get("states"), mdi.get("inferences")))
     fo = [values(log, "flags-%d" % k) for k in range(1, 5)]
     r.check(all(fo), "flags subpatch: every object answers (%s)" % [len(v) for v in fo])
     return r
@@ -429,14 +440,19 @@ TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}
 
 
 def main(argv):
-    global PD_CMD
+    global PD_CMD, PD_PATH
     if len(argv) > 2 and argv[1] == "--pd":
         PD_CMD = argv[2].split()
         argv = argv[:1] + argv[3:]
+    installed = len(argv) > 1 and argv[1] == "--installed"
+    if installed:
+        argv = argv[:1] + argv[2:]
     if len(argv) < 3:
         print(__doc__.split("\n\n")[1])
         return 2
     root, out = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    if installed:
+        PD_PATH = ["-nostdpath", "-path", root]
     os.makedirs(out, exist_ok=True)
     fails = 0
     for name in argv[3:] or list(TESTS):

@@ -60,6 +60,54 @@ check_numbers() {
     done
 }
 
+# check_offline PD EXTDIR MODEL:FLAGS:MS...: offline rendering (PD runs
+# -batch, faster than real time): IN.wav through [onyx~ -sync FLAGS MODEL]
+# and a threaded [onyx~ FLAGS MODEL] side by side for MS ms; the threaded
+# one waits for its worker, so it renders what -sync renders, later by the
+# difference of their latencies, with no overrun and no console error
+check_offline() {
+    cmd=$1 ext=$2; shift 2
+    for case in "$@"; do
+        name=${case%%:*} rest=${case#*:}
+        flags=${rest%%:*} ms=${rest#*:}
+        fill "$ROOT/tests/pd/offline.pd.in" "$T/off_$name.pd" "FLAGS=$flags" \
+            "MODEL=$M/$name.onnx" "IN=$M/in.wav" "OUTS=$T/off_${name}_s.wav" \
+            "OUTT=$T/off_${name}_t.wav" "MS=$ms"
+        $cmd -path "$ext" -open "$T/off_$name.pd" >"$T/off_$name.log" 2>&1
+        ls=$(val sync_latency "$T/off_$name.log")
+        lt=$(val thr_latency "$T/off_$name.log")
+        ovr=$(val thr_overruns "$T/off_$name.log")
+        inf=$(val thr_inferences "$T/off_$name.log")
+        if [ -z "$ls" ] || [ -z "$lt" ] || grep -q '^error' "$T/off_$name.log"; then
+            fail "offline $name: Pd run (see $T/off_$name.log)"; continue
+        fi
+        if [ "$ovr" = 0 ] && [ "${inf:-0}" -gt 0 ] &&
+            $PY "$ROOT/tests/pd/compare.py" "$T/off_${name}_t.wav" "$T/off_${name}_s.wav" \
+                --latency $((lt - ls)) --tol 1e-5 --frames $((ms * 44100 / 1000 - 64)) \
+                >"$T/off_$name.cmp"; then
+            pass "offline $name: threaded = -sync $((lt - ls)) samples later, $inf inferences, 0 overruns"
+        else
+            fail "offline $name: overruns '$ovr', inferences '$inf' (see $T/off_$name.cmp)"
+            sed 's/^/   /' "$T/off_$name.cmp"
+        fi
+    done
+}
+
+# check_fast_forward PD EXTDIR: Pd paced in real time (PD without -batch)
+# fast-forwards 5 s, which an external cannot know: a threaded [onyx~]
+# falls behind, and says so once, naming -sync
+check_fast_forward() {
+    cmd=$1 ext=$2
+    fill "$ROOT/tests/pd/fastforward.pd.in" "$T/ff.pd" "FLAGS=-block 64" \
+        "MODEL=$M/gru.onnx" FF=5000 MS=5800
+    $cmd -path "$ext" -open "$T/ff.pd" >"$T/ff.log" 2>&1
+    nwarn=$(grep -c 'faster than real time' "$T/ff.log")
+    nerr=$(grep -c '^error' "$T/ff.log")
+    if [ "$nwarn" = 1 ] && [ "$nerr" = 1 ] && grep -q 'faster than real time.*-sync' "$T/ff.log"; then
+        pass "fast-forward: one warning naming -sync ($(val stats_overruns "$T/ff.log") overruns)"
+    else fail "fast-forward: $nwarn warnings, $nerr errors (see $T/ff.log)"; fi
+}
+
 # check_latency PDB PDR EXTDIR NAME:FLAGS:b|r...: an identity model's delay,
 # measured in the patch on impulses, equals what info reports; each case
 # runs -batch (b: PDB) or at real-time pace (r: PDR)
@@ -239,4 +287,40 @@ check_help_open() {
             fail "help help/${h##*/}:"; sed 's/^/   /' "$T/help.log"
         else pass "help help/${h##*/}"; fi
     done
+}
+
+# check_installed PD DIR MS: DIR is an installed onyx/ folder (make install,
+# or a deken package unzipped). It holds the externals, the help patches, the
+# README and every model the help patches name; and in Pd with DIR as the
+# only folder on its path (no standard paths), right-click -> Help on [onyx~]
+# and [onyx] in a patch elsewhere opens both help patches from DIR, which
+# load their models with no error within MS milliseconds
+check_installed() {
+    cmd=$1 dir=$2 ms=$3
+    missing=
+    for f in onyx~.pd_linux onyx.pd_linux onyx~-help.pd onyx-help.pd README.md; do
+        [ -f "$dir/$f" ] || missing="$missing $f"
+    done
+    for m in $(cat "$dir"/*-help.pd | tr -d '\n' | grep -o 'models/trained/[A-Za-z0-9_]*\.onnx' | sort -u); do
+        [ -f "$dir/$m" ] || missing="$missing $m"
+    done
+    if [ -z "$missing" ]; then pass "$dir: externals, help patches, README, every model they name"
+    else fail "$dir: missing$missing"; fi
+    # done-popup 2 X Y is what the GUI sends for right-click -> Help on the
+    # box at X Y; a help patch that did not open has no pd-NAME to close
+    printf '%s\n' '#N canvas 0 0 400 300 12;' '#X obj 10 10 onyx~;' '#X obj 10 60 onyx;' \
+        '#X obj 200 10 loadbang;' \
+        '#X msg 200 40 \; pd-rightclick.pd done-popup 2 15 20 \; pd-rightclick.pd done-popup 2 15 70;' \
+        "#X obj 200 100 delay $ms;" \
+        '#X msg 200 130 \; pd-onyx~-help.pd menuclose 0 \; pd-onyx-help.pd menuclose 0 \; pd quit;' \
+        '#X connect 2 0 3 0;' '#X connect 2 0 4 0;' '#X connect 4 0 5 0;' >"$T/rightclick.pd"
+    $cmd -noprefs -nostdpath -nosound -nogui -stderr -path "$dir" -open "$T/rightclick.pd" \
+        >"$T/rightclick.log" 2>&1
+    rc=$?
+    if [ $rc = 0 ] &&
+        ! grep -qi -e error -e "couldn't" -e fail -e 'not found' -e 'no such' "$T/rightclick.log"; then
+        pass "right-click -> Help on [onyx~] and [onyx] opens both help patches from $dir, no error"
+    else
+        fail "right-click -> Help from $dir: pd exit $rc"; sed 's/^/   /' "$T/rightclick.log"
+    fi
 }

@@ -13,7 +13,9 @@
 #   tests/pd/run.sh            everything
 #   ONYX_PD_FAST=1 ...         skips valgrind
 # The soak test (make soak, tests/soak/soak.sh) is not part of it.
-# tests/pd/help.py plays the help patches' examples (see its docstring).
+# tests/pd/help.py plays the help patches' examples (see its docstring), in
+# the repository and from a folder that make install filled (DESTDIR,
+# PDLIBDIR), with only that onyx/ folder on Pd's path.
 # The checks shared with tests/pd/arm.sh (the Bela builds in Debian's ARM Pd
 # under qemu) are in tests/pd/lib.sh.
 set -u
@@ -41,7 +43,8 @@ check_numbers "$PDB" "$ROOT" bin/onyx
 
 echo "== latency: identity model, measured in the patch vs info"
 check_latency "$PDB" "$PDR" "$ROOT" "s64:-sync -block 64:b" "s100:-sync -block 100:b" \
-    "t64:-block 64:r" "t100:-block 100:r" "t256:-block 256:r" "t16:-block 16:r"
+    "t64:-block 64:r" "t100:-block 100:r" "t256:-block 256:r" "t16:-block 16:r" \
+    "tb64:-block 64:b" "tb100:-block 100:b"
 
 echo "== real-time pace (threaded): overruns, share of the budget, the audio thread never waits"
 pace() { # name flags model
@@ -69,6 +72,17 @@ if [ -n "$OVR" ] && [ "$OVR" -gt 100 ] &&
     pass "slow model: $OVR overruns, and Pd kept real time ($REAL ms for 4000 ms)"
 else fail "slow model: overruns '$OVR', real '$REAL' ms for 4000"; fi
 
+# a model too slow for its budget, in real time: overruns, and no warning
+# about Pd outrunning real time (that one is for fast-forward)
+if grep -q 'faster than real time' "$T/pace_slow.log"; then
+    fail "slow model in real time: warned of a Pd faster than real time"
+else pass "slow model in real time: no faster-than-real-time warning"; fi
+
+echo "== offline rendering (-batch): a threaded [onyx~] waits for its worker and renders what -sync renders"
+check_offline "$PDB" "$ROOT" "gru:-block 64:1100" "conv1024::1100" "slow::150"
+echo "== faster than real time where Pd cannot tell (fast-forward): one warning naming -sync"
+check_fast_forward "$PDR" "$ROOT"
+
 echo "== wrong messages and creation arguments (tests/pd/errors.txt): one error each, nothing changed"
 check_errors "$PDR" "$ROOT"
 
@@ -87,7 +101,7 @@ check_rates "$PDR" "$ROOT"
 # preloaded so that it starts before Pd. Both patches free every object
 # before quitting, so a worker that is not joined shows as a thread leak.
 # No suppressions: any report fails (halt_on_error, exit status 66).
-echo "== ThreadSanitizer: worker, loads during DSP, free while inferring, block and rate changes"
+echo "== ThreadSanitizer: worker, loads during DSP, free while inferring, block and rate changes, offline waits"
 if make -s pd-tsan >>"$T/build.log" 2>&1; then
     for t in lifecycle rates; do
         TSAN_OPTIONS="halt_on_error=1 exitcode=66" LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
@@ -102,6 +116,21 @@ if make -s pd-tsan >>"$T/build.log" 2>&1; then
             grep -m 1 -A 12 -E '(WARNING|ERROR): ThreadSanitizer' "$T/tsan_$t.log" | sed 's/^/   /'
         fi
     done
+    # offline: the threaded object waiting for its worker in -batch (the
+    # patch quits without freeing its objects: no thread-leak report)
+    fill tests/pd/offline.pd.in "$T/off_tsan.pd" "FLAGS=-block 64" "MODEL=$M/gru.onnx" \
+        "IN=$M/in.wav" "OUTS=$T/off_tsan_s.wav" "OUTT=$T/off_tsan_t.wav" MS=1100
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_thread_leaks=0" \
+        LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
+        $PDB -path "$ROOT/build/pd-tsan" -open "$T/off_tsan.pd" >"$T/tsan_offline.log" 2>&1
+    rc=$?
+    if [ $rc = 0 ] && ! grep -q ThreadSanitizer "$T/tsan_offline.log" &&
+        [ "$(val thr_overruns "$T/tsan_offline.log")" = 0 ]; then
+        pass "tsan offline: no report, no overrun"
+    else
+        fail "tsan offline: pd exit $rc (see $T/tsan_offline.log)"
+        grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$T/tsan_offline.log" | sed 's/^/   /'
+    fi
 else fail "tsan: make pd-tsan (see $T/build.log)"; fi
 
 echo "== real-time safety: no malloc/free/lock/clock/sleep/I/O inside perform, at most 16 KB of stack"
@@ -126,6 +155,10 @@ for build in pd-rtcheck pd-rtcheck-none; do
         done
     else fail "rtcheck: $vad missing (sh tests/thirdparty/fetch.sh)"; fi
 done
+# offline (-batch): the threaded objects wait for their worker in perform,
+# spinning on an atomic: still no call, lock or syscall there
+check_rt "pd-rtcheck -batch" "env LD_PRELOAD=$T/librtcheck.so $PDB" "$ROOT/build/pd-rtcheck" \
+    "gru:" "slow::300"
 # zoo models with a signal path, inline (the deepest case: the whole
 # inference on the audio thread's stack), BLAS=none as on the boards
 for z in gru16 lstm32 tcn simple_conv_1d resnet_1d; do
@@ -135,13 +168,15 @@ for z in gru16 lstm32 tcn simple_conv_1d resnet_1d; do
 done
 
 echo "== load/free cycles leak nothing (valgrind)"
+# not -batch: there the threaded objects would wait for their worker (see
+# offline rendering), and the cycles are to free them while it infers
 if [ -z "${ONYX_PD_FAST:-}" ]; then
     for case in "500:gru.onnx" "6:slow.onnx"; do
         n=${case%%:*} load=${case#*:}
         fill tests/pd/cycles.pd.in "$T/cycles.pd" "N=$n" "LOAD=$load"
         timeout 900 valgrind --suppressions=tests/pd/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-            pd -batch -nrt -noprefs -nosound -nogui -stderr -path "$ROOT" \
+            pd -nrt -noprefs -nosound -nogui -stderr -path "$ROOT" \
             -open "$T/cycles.pd" >"$T/valgrind_$n.log" 2>&1
         rc=$?
         lost=$(grep -e 'definitely lost:' -e 'indirectly lost:' "$T/valgrind_$n.log" |
@@ -156,13 +191,24 @@ echo "== help patches open with no error"
 check_help_open "$PDB -path $ROOT" "$ROOT"
 
 echo "== help patches: every example played headless (load, DSP, messages, a few seconds), no console error"
-if [ ! -f models/zoo/mdrnn/model.onnx ]; then # onyx-help.pd's mdrnn comes from the zoo
-    make -s models >"$T/models.log" 2>&1 || { cat "$T/models.log"; exit 1; }
-fi
 for h in onyx~-help.pd onyx-help.pd; do
     if $PY tests/pd/help.py "$ROOT" "$T/help" "$h"; then pass "help $h: every example"
     else fail "help $h: examples (see $T/help)"; fi
 done
+
+# make install with pd-lib-builder's DESTDIR and PDLIBDIR, into a folder of
+# its own; then Pd with that onyx/ folder as its only path, as a user's Pd
+echo "== make install: the onyx/ folder alone on Pd's path: right-click help, every help example played"
+I=$T/install
+rm -rf "$I"
+if make -s install DESTDIR="$I" PDLIBDIR=/pd-externals >"$T/install.log" 2>&1; then
+    check_installed "timeout 120 pd" "$I/pd-externals/onyx" 1500
+    for h in onyx~-help.pd onyx-help.pd; do
+        if $PY tests/pd/help.py --installed "$I/pd-externals/onyx" "$T/help-installed" "$h"; then
+            pass "installed help $h: every example"
+        else fail "installed help $h: examples (see $T/help-installed)"; fi
+    done
+else fail "make install DESTDIR=$I PDLIBDIR=/pd-externals"; sed 's/^/   /' "$T/install.log"; fi
 
 echo
 if [ $FAILS = 0 ]; then echo "all Pd tests passed"; else echo "$FAILS Pd test(s) failed"; fi

@@ -277,14 +277,15 @@ def main():
     _, _, err = process(onyx, p_gain, x1, work, "err_count", ["--set", "g=1"], want_rc=1)
     report("takes 2 values" in err, "--set with the wrong count: exit 1 (%s)" % err.strip())
     _, _, err = process(onyx, p_gain, x1, work, "err_syntax", ["--set", "g"], want_rc=2)
-    report("bad control" in err, "--set without values: exit 2")
+    report("--set g: want NAME=v1,v2,..." in err, "--set without values: exit 2, names the option")
     _, _, err = process(onyx, p_gain, x1, work, "err_block", ["--block", "0"], want_rc=2)
-    report("bad block" in err, "--block 0: exit 2")
+    report("--block 0: want a whole number" in err, "--block 0: exit 2, names the option")
     _, _, err = process(onyx, os.path.join(work, "missing.onnx"), x1, work, "err_model", want_rc=1)
     report("missing.onnx" in err, "a missing model: exit 1")
     r = subprocess.run([onyx, "process", p_id, os.path.join(work, "missing.wav"),
                         os.path.join(work, "x.wav")], capture_output=True, text=True)
-    report(r.returncode == 1 and "missing.wav" in r.stderr, "a missing sound file: exit 1")
+    report(r.returncode == 1 and "missing.wav: cannot open: No such file or directory" in r.stderr,
+           "a missing sound file: exit 1, names the file and the reason (%s)" % r.stderr.strip())
     r = subprocess.run([onyx, "process", "--help"], capture_output=True, text=True)
     report(r.returncode == 0 and "usage: onyx process" in r.stdout, "--help: exit 0")
 

@@ -1024,6 +1024,78 @@ START_TEST(threaded_overruns_never_block)
 }
 END_TEST
 
+/* Offline (onyx_stream_set_wait): process() called back to back, far
+ * faster than the worker, plays every job: the running sum of a stateful
+ * model exactly as in sync mode, 2*J*B later, and no overrun; so does the
+ * slow model, whose every inference takes longer than a call. */
+START_TEST(threaded_wait_offline)
+{
+    tmodel t;
+    onyx_stream *s = new_stream(m_accum(&t), 4, 0);
+    onyx_stream_set_wait(s, 1);
+    start(s, 8, 1);
+    int L = onyx_stream_latency(s);
+    ck_assert_int_eq(L, 16);
+    worker w;
+    worker_start(&w, s);
+    float x[8], y[8];
+    const float *in[] = {x};
+    float *out[] = {y};
+    float sum = 0, want[400 * 8];
+    for (int c = 0; c < 400; c++) {
+        for (int i = 0; i < 8; i++) {
+            x[i] = (float)((c * 8 + i) % 7) - 3; /* small integers: exact */
+            /* y = x + h, h the sum of the blocks of 4 before */
+            want[c * 8 + i] = x[i] + sum;
+        }
+        /* h for the second block of 4 includes the first */
+        float first = x[0] + x[1] + x[2] + x[3];
+        for (int i = 4; i < 8; i++)
+            want[c * 8 + i] += first;
+        sum += first + x[4] + x[5] + x[6] + x[7];
+        onyx_stream_process(s, in, out, 8);
+        for (int i = 0; i < 8; i++) {
+            int tt = c * 8 + i;
+            float w0 = tt < L ? 0.f : want[tt - L];
+            ck_assert_msg(y[i] == w0, "y[%d] = %g, want %g", tt, y[i], w0);
+        }
+    }
+    worker_stop(&w);
+    onyx_stream_stats st;
+    onyx_stream_get_stats(s, &st);
+    ck_assert_uint_eq(st.overruns, 0);
+    ck_assert_uint_ge(st.inferences, 2 * 399);
+    onyx_stream_free(s);
+    t_free(&t);
+
+    /* the slow model: each inference far longer than a call */
+    s = new_stream(m_slow(&t, 1 << 15), 64, 0);
+    onyx_stream_set_wait(s, 1);
+    start(s, 64, 1);
+    L = onyx_stream_latency(s);
+    worker_start(&w, s);
+    float xs[64], ys[64];
+    const float *ins[] = {xs};
+    float *outs[] = {ys};
+    long fed = 0;
+    for (int c = 0; c < 40; c++, fed += 64) {
+        for (int i = 0; i < 64; i++)
+            xs[i] = (float)(fed + i + 1);
+        onyx_stream_process(s, ins, outs, 64);
+        for (int i = 0; i < 64; i++) {
+            float w0 = fed + i < L ? 0.f : (float)(fed + i - L + 1);
+            ck_assert_msg(ys[i] == w0, "slow: y[%ld] = %g, want %g", fed + i,
+                          ys[i], w0);
+        }
+    }
+    worker_stop(&w);
+    onyx_stream_get_stats(s, &st);
+    ck_assert_uint_eq(st.overruns, 0);
+    onyx_stream_free(s);
+    t_free(&t);
+}
+END_TEST
+
 START_TEST(threaded_no_worker)
 {
     /* no worker at all: every job is an overrun, process() still returns */
@@ -1104,6 +1176,7 @@ static Suite *stream_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, controls_never_torn);
     tcase_add_test(tc, threaded_overruns_never_block);
+    tcase_add_test(tc, threaded_wait_offline);
     tcase_add_test(tc, threaded_no_worker);
     tcase_add_test(tc, restart_while_worker_polls);
     suite_add_tcase(s, tc);
