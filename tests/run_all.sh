@@ -3,7 +3,8 @@
 #   1. unit tests (Check), OpenBLAS build
 #   2. ONNX conformance: all core tests must pass, OpenBLAS build; ONNX's
 #      whole node suite, but for the tests listed in tests/node/refused.txt;
-#      the Silero VAD (legacy, v5, v6) against ONNX Runtime
+#      the Silero VAD (legacy, v5, v6) and openWakeWord (front end,
+#      embedding, its Silero v4, nine classifiers) against ONNX Runtime
 #   3. the same two with the engine's own GEMM (make BLAS=none)
 #   4. malformed models, command, unit tests and conformance under ASan + UBSan,
 #      and the fuzzers' regression inputs
@@ -52,6 +53,7 @@ sh tests/node/check.sh bin/onyx "$OUT/node"
 
 step "third-party models against ONNX Runtime (tests/thirdparty/)"
 /usr/bin/python3 tests/thirdparty/silero_vad.py bin/onyx "$OUT/silero"
+/usr/bin/python3 tests/thirdparty/openwakeword.py bin/onyx "$OUT/openwakeword"
 
 step "half-precision models (float16, bfloat16) against float32"
 /usr/bin/python3 tests/models/half_models.py bin/onyx "$OUT/half"

@@ -22,6 +22,9 @@ const char usage_bench[] =
     "  --block N         the block for a symbolic time axis (default 64, as\n"
     "                    [onyx~] plays it)\n"
     "  --shape NAME=D1,...  bind an input's shape (other symbolic dims: 1)\n"
+    "  --set NAME=v1,...  an input's values instead of random ones (a "
+    "sample\n"
+    "                    rate: --set sr=16000; integers rounded)\n"
     "  --sr RATE         sample rate for the real-time figures (default "
     "48000)\n"
     "  --json            one JSON object on stdout (times in microseconds, "
@@ -186,6 +189,8 @@ int cmd_bench(int argc, char **argv)
     onyx_bind binds[MAX_SHAPES];
     char names[MAX_SHAPES][256];
     int nb = 0;
+    static cli_set sets[MAX_SHAPES];
+    int n_sets = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -196,7 +201,8 @@ int cmd_bench(int argc, char **argv)
         else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") ||
                  !strcmp(a, "--threads") || !strcmp(a, "--seconds") ||
                  !strcmp(a, "--sr") || !strcmp(a, "--shape") ||
-                 !strcmp(a, "--trace") || !strcmp(a, "--block")) {
+                 !strcmp(a, "--trace") || !strcmp(a, "--block") ||
+                 !strcmp(a, "--set")) {
             if (!v) return bench_usage("%s needs a value", a);
             i++;
             const char *want = NULL; /* what a bad value should have been */
@@ -220,6 +226,11 @@ int cmd_bench(int argc, char **argv)
                     want = "a sample rate in Hz from 1 to 10000000";
             } else if (!strcmp(a, "--trace")) {
                 trace = v;
+            } else if (!strcmp(a, "--set")) {
+                if (n_sets >= MAX_SHAPES)
+                    return bench_usage("too many %s options", a);
+                if (cli_parse_set(v, &sets[n_sets++]))
+                    want = "NAME=v1,v2,... (numbers)";
             } else {
                 if (nb >= MAX_SHAPES)
                     return bench_usage("too many %s options", a);
@@ -312,6 +323,47 @@ int cmd_bench(int argc, char **argv)
                 rng = rng * 1664525u + 1013904223u;
                 ((float *)in->data)[k] = (float)(rng >> 8) / 8388608.0f - 1.0f;
             }
+    }
+    for (int k = 0; k < n_sets; k++) {
+        int i = onyx_program_num_inputs(p) - 1;
+        for (; i >= 0; i--) {
+            const char *nm = onyx_program_input_name(p, i);
+            if (strlen(nm) == sets[k].name_len &&
+                !strncmp(nm, sets[k].name, sets[k].name_len))
+                break;
+        }
+        if (i < 0) {
+            fprintf(stderr, "onyx: %s: --set %.*s: no input of that name\n",
+                    path, (int)sets[k].name_len, sets[k].name);
+            goto out;
+        }
+        onyx_tensor *in = onyx_instance_input(x, i);
+        int settable = in->dtype == ONYX_FLOAT || in->dtype == ONYX_INT64 ||
+                       in->dtype == ONYX_BOOL;
+        if (!settable || onyx_numel(in) != sets[k].n) {
+            fprintf(stderr,
+                    "onyx: %s: --set %.*s: the input takes %lld %s, --set "
+                    "gave %d\n",
+                    path, (int)sets[k].name_len, sets[k].name,
+                    (long long)onyx_numel(in),
+                    !settable ? "values of a dtype --set cannot give"
+                    : onyx_numel(in) == 1 ? "value"
+                                          : "values",
+                    sets[k].n);
+            goto out;
+        }
+        for (int e = 0; e < sets[k].n; e++) {
+            float f = sets[k].v[e];
+            if (in->dtype == ONYX_FLOAT)
+                ((float *)in->data)[e] = f;
+            else if (in->dtype == ONYX_INT64)
+                ((int64_t *)in->data)[e] =
+                    isnan(f)
+                        ? 0
+                        : (int64_t)fmaxf(-9.2e18f, fminf(9.2e18f, roundf(f)));
+            else
+                ((uint8_t *)in->data)[e] = f != 0;
+        }
     }
     const char *why = NULL;
     int node = -1;

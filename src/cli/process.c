@@ -97,13 +97,6 @@ static void say_cannot_read(const char *path)
             sf_strerror(NULL));
 }
 
-typedef struct set_arg {
-    const char *name; /* points into argv */
-    size_t name_len;
-    float v[1024];
-    int n;
-} set_arg;
-
 static int proc_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "onyx: ");
@@ -112,7 +105,7 @@ static int proc_usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static int parse_set(const char *s, set_arg *a)
+int cli_parse_set(const char *s, cli_set *a)
 {
     const char *eq = strchr(s, '=');
     if (!eq || eq == s) return 1;
@@ -131,7 +124,7 @@ static int parse_set(const char *s, set_arg *a)
         if (*end != ',' || !end[1]) return 1;
         p = end + 1;
     }
-    return 0;
+    return a->n == 0; /* NAME= with no value */
 }
 
 static void progress(sf_count_t done, sf_count_t total)
@@ -146,7 +139,7 @@ int cmd_process(int argc, char **argv)
 {
     const char *pos[3] = {0};
     int n_pos = 0, block = 0, n_sets = 0, n_pairs = 0;
-    static set_arg sets[MAX_SETS];
+    static cli_set sets[MAX_SETS];
     const char *pair_in[MAX_SETS], *pair_out[MAX_SETS];
     static char pair_buf[MAX_SETS][512];
     static onyx_bind shapes[MAX_SETS];
@@ -167,7 +160,7 @@ int cmd_process(int argc, char **argv)
         } else if (!strcmp(a, "--set")) {
             if (i + 1 >= argc) return proc_usage("%s needs NAME=v1,v2,...", a);
             if (n_sets >= MAX_SETS) return proc_usage("too many %s options", a);
-            if (parse_set(argv[++i], &sets[n_sets++]))
+            if (cli_parse_set(argv[++i], &sets[n_sets++]))
                 return proc_usage("--set %s: want NAME=v1,v2,... (numbers)",
                                   argv[i]);
         } else if (!strcmp(a, "--state")) {

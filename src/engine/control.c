@@ -51,10 +51,18 @@ static onyx_status if_select_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
+/* params: NULL, or an if_missing when a branch was undone at resolve:
+ * choosing that branch is an error (the run stops here; the outputs of this
+ * run are not valid) */
 static onyx_status if_select_eval(onyx_exec *e)
 {
-    const onyx_tensor *src =
-        *(const uint8_t *)e->in[0]->data ? e->in[1] : e->in[2];
+    const if_missing *ms = e->params;
+    int taken = *(const uint8_t *)e->in[0]->data != 0;
+    if (ms && ms->why[taken]) {
+        e->err = ms->why[taken];
+        return ONYX_ERR_RUNTIME;
+    }
+    const onyx_tensor *src = taken ? e->in[1] : e->in[2];
     size_t bytes = (size_t)onyx_numel(src) * onyx_dtype_size(src->dtype);
     if (e->out[0]->data != src->data) memcpy(e->out[0]->data, src->data, bytes);
     return ONYX_OK;

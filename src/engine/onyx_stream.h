@@ -170,12 +170,19 @@ typedef struct onyx_stream_stats {
 void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st);
 
 /* Times up to runs inferences (stopping after 50 ms of CPU time,
- * at least one) of the stream's program on a private instance with zero
- * inputs, in the calling thread's CPU time, and keeps mean and max for
+ * at least one) of the stream's program on a private instance, its control
+ * inputs as last set with onyx_stream_set_control, signals and states
+ * zero, in the calling thread's CPU time, and keeps mean and max for
  * get_stats (start does not clear them). Not real-time: call it from a
  * worker, never from the audio thread. It may run while process() and
  * work() run, not concurrently with start, profile, free or itself. */
 onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err);
+
+/* 1 when the model branches at run time (an If on a control): setting a
+ * control may change what an inference computes, and so what it costs; a
+ * caller that calibrated should calibrate again after a set (the Pd
+ * objects do). */
+int onyx_stream_branches(const onyx_stream *s);
 
 /* Per-node profile (onyx_instance_profile semantics); enable before start.
  * Threaded: the runs since start (stats.inferences of them). Sync: the

@@ -1140,9 +1140,13 @@ static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
         if (st == ONYX_ERR_NOMEM || st == ONYX_ERR_LIMIT || why[1]) return st;
         const char *msg =
             R->err && R->err->msg[0] ? R->err->msg : "it cannot be prepared";
-        char *w = onyx_pool_alloc(&p->pool, strlen(msg) + 1);
+        static const char fmt[] =
+            "the condition chose the %s branch, which cannot run with the "
+            "bound shapes: %s";
+        size_t len = sizeof fmt + strlen(msg) + 4;
+        char *w = onyx_pool_alloc(&p->pool, len);
         if (!w) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        strcpy(w, msg);
+        snprintf(w, len, fmt, b ? "then" : "else", msg);
         why[b] = w;
         for (int j = n0; j < p->n_nodes; j++)
             free_params(p->nodes[j].params, p->nodes[j].free_params);

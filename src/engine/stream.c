@@ -111,6 +111,7 @@ struct onyx_stream {
     int n_st;
 
     triple cin_tb;     /* control inputs: control side -> inference */
+    triple cin_cal_tb; /* the same values: control side -> calibrate */
     float *cin_shadow; /* the control side's current values [cin_floats] */
     triple cout_tb;    /* control outputs: inference -> control side */
     uint64_t cout_seq; /* inferences published (inference side) */
@@ -578,6 +579,7 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
     }
     s->cin_shadow = calloc((size_t)s->cin_floats + 1, sizeof(float));
     if (!s->cin_shadow || triple_init(&s->cin_tb, s->cin_floats) ||
+        triple_init(&s->cin_cal_tb, s->cin_floats) ||
         triple_init(&s->cout_tb, s->cout_floats)) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         goto fail;
@@ -600,6 +602,7 @@ void onyx_stream_free(onyx_stream *s)
     free(s->st);
     free(s->cin_shadow);
     triple_free(&s->cin_tb);
+    triple_free(&s->cin_cal_tb);
     triple_free(&s->cout_tb);
     free(s->mem);
     free(s->calib_node_ns);
@@ -772,15 +775,13 @@ void onyx_stream_set_burst(onyx_stream *s, int frames)
 /* ---- one job: J inferences (inference side: audio in sync mode, worker in
  * threaded mode, the caller of run) ---- */
 
-/* The newest control inputs into the input tensors, converted, when they
- * changed (or when forced); the tensors keep them between runs. */
-static void copy_controls_in(onyx_stream *s, int force)
+/* the control values v [cin_floats] into inst's control inputs, converted */
+static void controls_to_inputs(const onyx_stream *s, onyx_instance *inst,
+                               const float *v)
 {
-    if (!s->n_cin || (!triple_take(&s->cin_tb) && !force)) return;
-    const float *v = s->cin_tb.buf[s->cin_tb.front];
     for (int k = 0; k < s->n_cin; k++) {
         const ctl_io *c = &s->cin[k];
-        void *d = onyx_instance_input(s->inst, c->index)->data;
+        void *d = onyx_instance_input(inst, c->index)->data;
         const float *x = v + c->offset;
         for (int e = 0; e < c->size; e++) {
             if (c->dtype == ONYX_FLOAT)
@@ -791,6 +792,14 @@ static void copy_controls_in(onyx_stream *s, int force)
                 ((int64_t *)d)[e] = (int64_t)x[e]; /* set_control rounded */
         }
     }
+}
+
+/* The newest control inputs into the input tensors when they changed (or
+ * when forced); the tensors keep them between runs. */
+static void copy_controls_in(onyx_stream *s, int force)
+{
+    if (!s->n_cin || (!triple_take(&s->cin_tb) && !force)) return;
+    controls_to_inputs(s, s->inst, s->cin_tb.buf[s->cin_tb.front]);
 }
 
 static void publish_controls_out(onyx_stream *s)
@@ -1151,10 +1160,12 @@ onyx_status onyx_stream_set_control(onyx_stream *s, int i, const float *v,
         }
         x[e] = f;
     }
-    triple *tb = &s->cin_tb;
-    memcpy(tb->buf[tb->back], s->cin_shadow,
-           (size_t)s->cin_floats * sizeof(float));
-    triple_publish(tb);
+    triple *tbs[2] = {&s->cin_tb, &s->cin_cal_tb};
+    for (int k = 0; k < 2; k++) {
+        memcpy(tbs[k]->buf[tbs[k]->back], s->cin_shadow,
+               (size_t)s->cin_floats * sizeof(float));
+        triple_publish(tbs[k]);
+    }
     return ONYX_OK;
 }
 
@@ -1233,9 +1244,17 @@ void onyx_stream_get_stats(const onyx_stream *s, onyx_stream_stats *st)
         (double)atomic_load_explicit(&w->max_ns, memory_order_relaxed) / 1e3;
 }
 
+int onyx_stream_branches(const onyx_stream *s)
+{
+    return s->prog->n_guarded > 0;
+}
+
 /* Worker side, or any thread but the audio one. A private instance of the
  * same (immutable, shared) program: the audio side may go on running
- * s->inst meanwhile. Its inputs are zero. The kernels are the audio
+ * s->inst meanwhile. Its control inputs hold the values last set (through
+ * a triple buffer of their own: the audio side's is not ours to read), so
+ * a run-time If takes the branch playing takes (Silero's sample rate);
+ * signals and states are zero, as after a reset. The kernels are the audio
  * thread's (onyx_sgemm_realtime). Thread CPU time leaves out the time
  * the thread was preempted (by the audio thread on a one-core board, for
  * one). One run first warms the caches and the arena's pages. */
@@ -1257,6 +1276,10 @@ onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err)
     for (int i = 0; i < onyx_program_num_inputs(s->prog); i++) {
         onyx_tensor *t = onyx_instance_input(x, i);
         memset(t->data, 0, (size_t)elems(t) * onyx_dtype_size(t->dtype));
+    }
+    if (s->n_cin) {
+        triple_take(&s->cin_cal_tb); /* else its front is still the newest */
+        controls_to_inputs(s, x, s->cin_cal_tb.buf[s->cin_cal_tb.front]);
     }
     int was = onyx_sgemm_realtime(1);
     const char *why = NULL;

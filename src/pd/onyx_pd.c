@@ -138,6 +138,14 @@ int onyxpd_burst(int n, float sr)
 
 /* ------------------------------- worker ------------------------------- */
 
+/* the monotonic clock in seconds (worker and Pd thread only) */
+static double onyxpd_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void onyxpd_sleep_us(long us)
 {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -281,10 +289,23 @@ static void *onyxpd_worker_main(void *arg)
                 int r = onyx_stream_work(b->stream);
                 did |= r != 0;
             }
-            if (b && atomic_exchange(&b->calibrate, 0)) {
+            /* after a set (2), at most one calibration a second: a slider
+             * on a model that branches would otherwise keep the worker
+             * busy; after a load or `profile` (1), at once */
+            double now = onyxpd_now_s();
+            int cal = b ? atomic_load(&b->calibrate) : 0;
+            if (cal &&
+                (cal == 1 || b->calibrated_at == 0 ||
+                 now - b->calibrated_at >= 1.0) &&
+                atomic_exchange(&b->calibrate, 0)) {
+                b->calibrated_at = now;
                 onyx_error e;
                 memset(&e, 0, sizeof e);
-                if (onyx_stream_calibrate(b->stream, 100, &e) != ONYX_OK)
+                /* an inference error (ONYX_ERR_RUNTIME) comes from the
+                 * controls, perhaps not set yet (Silero's sample rate): if
+                 * they stay so, playing reports it, once */
+                onyx_status cs = onyx_stream_calibrate(b->stream, 100, &e);
+                if (cs != ONYX_OK && cs != ONYX_ERR_RUNTIME)
                     onyxpd_worker_say(w, 1, "timing the model: %s", e.msg);
                 did = 1;
             }
@@ -922,6 +943,12 @@ int onyxpd_set(const void *owner, const char *cls, onyxpd_bundle *b, int argc,
     if (st != ONYX_OK) {
         pd_error(owner, "%s: set %s: refused by the model", cls, name);
         return -1;
+    }
+    /* the model's cost may depend on the control (a run-time If on it):
+     * sync mode times it again with the value set */
+    if (!b->threaded && onyx_stream_branches(b->stream)) {
+        int none = 0; /* a pending calibration (1) stays as it is */
+        atomic_compare_exchange_strong(&b->calibrate, &none, 2);
     }
     return 0;
 }

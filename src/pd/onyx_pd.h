@@ -72,7 +72,10 @@ typedef struct onyxpd_bundle {
     uint64_t last_seq;     /* last control output sequence sent (Pd thread) */
     uint64_t errors_seen;  /* inference errors already reported (Pd thread) */
     _Atomic int calibrate; /* sync: the worker is to time the model (see
-                              onyx_stream_calibrate), set by open/profile */
+                              onyx_stream_calibrate): 1 at once (open,
+                              profile), 2 within a second (set, when the
+                              model branches) */
+    double calibrated_at;  /* worker: when it last did, seconds (monotonic) */
     _Atomic int waits;     /* threaded, offline: the audio side waits for
                               the worker (onyx_stream_set_wait), which then
                               polls more often */

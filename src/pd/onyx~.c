@@ -128,11 +128,15 @@ static void onyx_tilde_tick(t_onyx_tilde *x)
         onyx_stream_stats st;
         onyx_stream_get_stats(b->stream, &st);
         if (st.errors > b->errors_seen) {
-            if (!b->errors_seen)
+            if (!b->errors_seen) {
+                onyx_error e;
+                memset(&e, 0, sizeof e);
+                onyx_stream_last_error(b->stream, &e);
                 pd_error(x,
-                         "onyx~: %s: inference failed; playing silence "
-                         "for the failed blocks (see 'stats')",
-                         b->path);
+                         "onyx~: inference failed: %s; playing silence for "
+                         "the failed blocks (see 'stats')",
+                         e.msg[0] ? e.msg : b->path);
+            }
             b->errors_seen = st.errors;
         }
         if (x->x_watch) onyx_tilde_watch(x, b, &st);

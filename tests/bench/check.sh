@@ -59,7 +59,7 @@ for b in 1 32; do
 done
 # usage errors exit 2, model errors 1
 for args in "" "--runs" "--runs 0" "--runs x" "--seconds -1" "--threads 0" "--bogus" "--shape x" \
-    "--block 0" "--block x"; do
+    "--block 0" "--block x" "--set" "--set x" "--set =1" "--set x=" "--set x=1,"; do
     set +e
     "$onyx" bench models/zoo/gru32/model.onnx $args >/dev/null 2>&1
     rc=$?
@@ -67,7 +67,17 @@ for args in "" "--runs" "--runs 0" "--runs x" "--seconds -1" "--threads 0" "--bo
     [ -z "$args" ] && continue
     [ $rc -eq 2 ] || fail "bench $args exited $rc, expected 2"
 done
+# --set: an input's values (gru32's h: 1x1x32 zeros, its x 0.5); a name the
+# model lacks or a wrong count is a model error
+"$onyx" bench models/zoo/gru32/model.onnx --runs 5 --block 1 --set x=0.5 >/dev/null ||
+    fail "--set x=0.5: exit $?"
 set +e
+for args in "--set nope=1" "--set x=1,2"; do
+    msg=$("$onyx" bench models/zoo/gru32/model.onnx --runs 5 --block 1 $args 2>&1 >/dev/null)
+    rc=$?
+    [ $rc -eq 1 ] && echo "$msg" | grep -q -e "no input of that name" -e "takes 1 value" ||
+        fail "bench $args: exit $rc, '$msg'"
+done
 "$onyx" bench >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench without a model should exit 2"
 "$onyx" bench "$w/missing.onnx" >/dev/null 2>&1; [ $? -eq 1 ] || fail "bench on a missing file should exit 1"
 set -e

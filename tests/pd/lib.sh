@@ -223,6 +223,39 @@ check_rt_control() {
     rt_verdict "rtcheck $1 [onyx] $(basename "$4" .onnx) sync runs"
 }
 
+# check_rt_vad LABEL PD EXTDIR MODEL FLAGS SR [MIN_US]: the Silero VAD
+# (MODEL, 512-sample blocks) in [onyx~ FLAGS] at real-time pace, perform
+# checked by rt_verdict. SR 8000 chooses a branch that cannot run: every
+# inference fails, the console shows exactly one error with the reason and
+# stats counts them. SR 16000: no error, and stats' time per inference is
+# that of the branch that plays, at least MIN_US (in sync mode it is the
+# worker's calibration, which must use the sample rate set, not zero).
+check_rt_vad() {
+    fill "$ROOT/tests/pd/rt_vad.pd.in" "$T/rt.pd" "MODEL=$4" "FLAGS=$5" "SR=$6" "MS=2500"
+    $2 -path "$3" -open "$T/rt.pd" >"$T/rt.log" 2>&1
+    what="rtcheck $1 [onyx~ ${5:-(threaded)}] Silero at sr $6"
+    n=$(grep -c 'inference failed' "$T/rt.log")
+    errs=$(sed -n 's/^stats_errors: //p' "$T/rt.log")
+    us=$(sed -n 's/^stats_mean_us: //p' "$T/rt.log")
+    if [ "$6" = 8000 ]; then
+        if [ "$n" != 1 ] || ! grep -q 'inference failed: .*the condition chose the else branch' "$T/rt.log" ||
+            [ "${errs:-0}" = 0 ]; then
+            cp "$T/rt.log" "$T/rt_vad_fail.log"
+            fail "$what: $n error lines (want 1, with the reason), stats errors ${errs:-none} (see $T/rt_vad_fail.log)"
+            return
+        fi
+        rt_verdict "$what (1 error line, $errs counted)"
+    else
+        if [ "$n" != 0 ] || [ "${errs:-x}" != 0 ] ||
+            ! awk -v u="${us:-0}" -v m="${7:-0}" 'BEGIN { exit !(u >= m && u > 0) }'; then
+            cp "$T/rt.log" "$T/rt_vad_fail.log"
+            fail "$what: errors ${errs:-none}, mean ${us:-none} us (want >= ${7:-0}) (see $T/rt_vad_fail.log)"
+            return
+        fi
+        rt_verdict "$what (no error, mean $us us >= ${7:-0})"
+    fi
+}
+
 # the verdict on $T/rt.log, under the name WHAT
 rt_verdict() {
     what=$1

@@ -139,6 +139,21 @@ for build in pd-rtcheck pd-rtcheck-none; do
         "gru:-sync" "gru:" "conv1024:-sync" "conv1024:" "slow:-sync" "slow:"
     check_rt_control $build "env LD_PRELOAD=$T/librtcheck.so $PDR" "$ROOT/build/$build" \
         "$ROOT/models/trained/presets.onnx"
+    # the Silero VAD: a quarter of its fastest run in onyx bench is the
+    # least stats may show (an If on the rate control taken wrongly costs
+    # a few microseconds)
+    vad=$ROOT/build/thirdparty/vad-web/dist/silero_vad_v5.onnx
+    if [ -f "$vad" ]; then
+        min=$(bin/onyx bench "$vad" --json --runs 200 --shape input=1,512 \
+            --shape state=2,1,128 --set sr=16000 |
+            sed -n 's/.*"min_us":\([0-9.]*\).*/\1/p' | awk '{ print $1 / 4 }')
+        for flags in -sync ""; do
+            for sr in 8000 16000; do
+                check_rt_vad $build "env LD_PRELOAD=$T/librtcheck.so $PDR" "$ROOT/build/$build" \
+                    "$vad" "$flags" $sr "$min"
+            done
+        done
+    else fail "rtcheck: $vad missing (sh tests/thirdparty/fetch.sh)"; fi
 done
 # offline (-batch): the threaded objects wait for their worker in perform,
 # spinning on an atomic: still no call, lock or syscall there

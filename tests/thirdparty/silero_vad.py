@@ -12,7 +12,9 @@ rate and on input shapes (If): onyx inlines the branch taken.
 Then the streaming runner: `onyx process --shape --state --set sr=...`
 streams the recording as [onyx~] would (the sample rate a control, so the
 If is decided at run time) and writes the speech probability of every
-512-sample block with --controls' CSV: it must match ORT's sequence."""
+512-sample block with --controls' CSV: it must match ORT's sequence; set
+to 8 kHz with 512-sample blocks (a branch that cannot run) it must fail
+with one clear error."""
 import os
 import subprocess
 import sys
@@ -95,6 +97,7 @@ def main():
                   % ('PASS' if ok else 'FAIL', name, sr, STEPS, worst,
                      min(probs), max(probs)))
     bad += stream_check(onyx, out)
+    bad += stream_error_check(onyx, out)
     bad += pd_check(out)
     sys.exit(1 if bad else 0)
 
@@ -159,6 +162,28 @@ def pd_check(out):
         '%d probabilities, max |onyx~ - ORT| %.2g' % (
             len(got), max(abs(p - q) for p, q in zip(got, want))
             if len(got) >= STEPS else float('nan'))))
+    return 0 if ok else 1
+
+
+def stream_error_check(onyx, out):
+    """sr = 8000 with 512-sample blocks chooses a branch that cannot run
+    (its LSTM gets the wrong rank): `onyx process` must say so, once, and
+    exit 1, not write zeros."""
+    name = 'silero_vad_v5'
+    wav = os.path.join(out, name + '-stream.wav')
+    csv = os.path.join(out, name + '-error.csv')
+    r = subprocess.run([onyx, 'process', os.path.join(MODELS, name + '.onnx'),
+                        wav, csv, '--shape', 'input=1,512', '--shape',
+                        'state=2,1,128', '--state', 'state:stateN', '--set',
+                        'sr=8000'], capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    ok = (r.returncode == 1 and len(lines) == 1 and
+          'inferences failed' in lines[0] and
+          'the condition chose the else branch' in lines[0])
+    print('%s %s at sr 8000 with 512-sample blocks (onyx process): exit %d, %s'
+          % ('PASS' if ok else 'FAIL', name, r.returncode,
+             lines[0][:120] + '...' if len(lines) == 1 else
+             '%d lines on stderr' % len(lines)))
     return 0 if ok else 1
 
 

@@ -241,6 +241,43 @@ static onyx_model *m_table(tmodel *t)
     return t_load(t, &g);
 }
 
+/* an attribute holding a graph (consumed) */
+static void a_graph(buf *a, const char *name, buf *sub)
+{
+    buf at = {0};
+    b_str(&at, 1, name);
+    b_msg(&at, 6, sub);
+    b_int(&at, 20, 5); /* GRAPH */
+    b_msg(a, 5, &at);
+}
+
+/* Silero's shape: y = If(sr == 16000) then -x else MatMul(x, w), x and y
+ * (1,4) signals, sr int64 (1) a control. w is (3,1): the else branch cannot
+ * be prepared for x (1,4), so the resolver drops it, and sr != 16000 is an
+ * error at run time. */
+static onyx_model *m_rate_branch(tmodel *t)
+{
+    buf g = {0}, th = {0}, el = {0}, a = {0};
+    const int64_t rate = 16000;
+    const float w[3] = {1, 2, 3};
+    g_init(&g, "rate", I64, 1, (int64_t[]){1}, &rate, sizeof rate);
+    G_INPUT(&g, "x", F32, "1,4");
+    G_INPUT(&g, "sr", I64, "1");
+    g_node(&g, "Equal", "sr,rate", "is16k", NULL);
+    g_node(&th, "Neg", "x", "yt", NULL);
+    G_OUTPUT(&th, "yt", F32, "1,4");
+    b_str(&th, 2, "then");
+    g_init(&el, "w", F32, 2, (int64_t[]){3, 1}, w, sizeof w);
+    g_node(&el, "MatMul", "x,w", "ye", NULL);
+    G_OUTPUT(&el, "ye", F32, "1,4");
+    b_str(&el, 2, "else");
+    a_graph(&a, "then_branch", &th);
+    a_graph(&a, "else_branch", &el);
+    g_node(&g, "If", "is16k", "y", &a);
+    G_OUTPUT(&g, "y", F32, "1,4");
+    return t_load(t, &g);
+}
+
 /* ---- helpers ---- */
 
 static onyx_stream *new_stream(const onyx_model *m, int block, int all_controls)
@@ -692,6 +729,81 @@ START_TEST(sync_timing_by_calibration)
 }
 END_TEST
 
+/* Calibration runs the branch playing runs: with the controls as set, not
+ * zeros (sr = 0 would take the branch that cannot run). */
+START_TEST(calibration_uses_the_controls)
+{
+    tmodel t;
+    onyx_stream *s = new_stream(m_rate_branch(&t), 4, 0);
+    ck_assert_int_eq(onyx_stream_branches(s), 1);
+    start(s, 4, 0);
+    onyx_error err = {0};
+    ck_assert_int_eq(onyx_stream_calibrate(s, 3, &err), ONYX_ERR_RUNTIME);
+    ck_assert_ptr_nonnull(strstr(err.msg, "chose the else branch"));
+    onyx_stream_stats st;
+    onyx_stream_get_stats(s, &st);
+    ck_assert(!st.calibrated);
+    const float sr = 16000;
+    ck_assert_int_eq(onyx_stream_set_control(s, 0, &sr, 1), ONYX_OK);
+    ck_assert_int_eq(onyx_stream_calibrate(s, 3, &err), ONYX_OK);
+    onyx_stream_get_stats(s, &st);
+    ck_assert(st.calibrated && st.calib_runs >= 1);
+    onyx_stream_free(s);
+    t_free(&t);
+
+    tmodel t2;
+    s = new_stream(m_gain(&t2), 4, 0);
+    ck_assert_int_eq(onyx_stream_branches(s), 0);
+    onyx_stream_free(s);
+    t_free(&t2);
+}
+END_TEST
+
+/* A control that chooses a branch the resolver dropped: each inference
+ * fails (counted, its block silent), the reason is kept for the control
+ * side, and a good value plays again. process() is on the audio thread:
+ * the failure only stores atomics (tests/pd/rtcheck.c checks that). */
+START_TEST(runtime_branch_error_is_silence_and_reported)
+{
+    tmodel t;
+    onyx_stream *s = new_stream(m_rate_branch(&t), 4, 0);
+    start(s, 4, 0);
+    float x[4] = {1, 2, 3, 4}, y[4];
+    const float *in[] = {x};
+    float *out[] = {y};
+    const float good = 16000, bad = 8000;
+    onyx_error err = {0};
+    ck_assert_int_eq(onyx_stream_set_control(s, 0, &good, 1), ONYX_OK);
+    onyx_stream_process(s, in, out, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(y[i], -x[i]);
+    ck_assert_int_eq(onyx_stream_last_error(s, &err), ONYX_OK);
+
+    ck_assert_int_eq(onyx_stream_set_control(s, 0, &bad, 1), ONYX_OK);
+    for (int k = 1; k <= 3; k++) {
+        y[0] = y[1] = y[2] = y[3] = 7;
+        onyx_stream_process(s, in, out, 4);
+        for (int i = 0; i < 4; i++)
+            ck_assert_float_eq(y[i], 0);
+        onyx_stream_stats st;
+        onyx_stream_get_stats(s, &st);
+        ck_assert_uint_eq(st.errors, (uint64_t)k);
+        ck_assert_uint_eq(st.inferences, 1);
+    }
+    ck_assert_int_eq(onyx_stream_last_error(s, &err), ONYX_ERR_RUNTIME);
+    ck_assert_ptr_nonnull(strstr(err.msg, "(IfSelect): the condition chose "
+                                          "the else branch, which cannot run"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "(MatMul)"));
+
+    ck_assert_int_eq(onyx_stream_set_control(s, 0, &good, 1), ONYX_OK);
+    onyx_stream_process(s, in, out, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(y[i], -x[i]);
+    onyx_stream_free(s);
+    t_free(&t);
+}
+END_TEST
+
 /* ---- state feedback ---- */
 
 START_TEST(state_fed_back_and_reset)
@@ -1056,6 +1168,8 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, int64_and_bool_controls);
     tcase_add_test(tc, state_fed_back_and_reset);
     tcase_add_test(tc, sync_timing_by_calibration);
+    tcase_add_test(tc, calibration_uses_the_controls);
+    tcase_add_test(tc, runtime_branch_error_is_silence_and_reported);
     tcase_add_test(tc, state_threaded);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads");
