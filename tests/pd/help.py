@@ -240,23 +240,24 @@ def test_tilde(root, out):
     name = "onyx~-help.pd"
     f = Finder(os.path.join(help_dir(root), name))
     w = Wrapper(name, help_dir(root), f)
-    od = f.find("onyx~ models/trained/overdrive.onnx", "obj")
-    cls = f.find("onyx~ models/trained/sound_classes.onnx", "obj")
-    w.tap(od, 0, "tap-od", signal=True)
-    w.tap(od, 1, "tap-od-info")
-    w.tap(cls, 0, "tap-cls")
-    w.tap(f.find(None, "obj", to="sel 0 1 2 3", text_prefix="expr if("), 0, "tap-argmax")
-    src = w.hook(f.find(None, "hradio", to="t f f"))
-    csrc = w.hook(f.find(None, "hradio", to="expr $f1==0"))
-    vol = w.hook(f.find(None, "hsl", label="volume"))
-    lvl = w.hook(f.find(None, "hsl", label="level"))
-    hz = w.hook(f.find(None, "floatatom", label="Hz", to="osc~ 220"))
-    msgs = {m: w.hook(f.find(m, to="onyx~ models/trained/overdrive.onnx"))
+    OD, CL = "overdrive", "sound-classifier"  # the examples' subpatches
+    od = f.find("onyx~ models/trained/overdrive.onnx", "obj", canvas=OD)
+    cls = f.find("onyx~ models/trained/sound_classes.onnx", "obj", canvas=CL)
+    w.tap(od, 0, "tap-od", canvas=OD, signal=True)
+    w.tap(od, 1, "tap-od-info", canvas=OD)
+    w.tap(cls, 0, "tap-cls", canvas=CL)
+    w.tap(f.find(None, "obj", canvas=CL, to="sel 0 1 2 3", text_prefix="expr if("), 0, "tap-argmax", canvas=CL)
+    src = w.hook(f.find(None, "hradio", canvas=OD, to="t f f"), canvas=OD)
+    csrc = w.hook(f.find(None, "hradio", canvas=CL, to="expr $f1==0"), canvas=CL)
+    vol = w.hook(f.find(None, "hsl", canvas=OD, label="volume"), canvas=OD)
+    lvl = w.hook(f.find(None, "hsl", canvas=OD, label="level"), canvas=OD)
+    hz = w.hook(f.find(None, "floatatom", canvas=OD, label="Hz", to="osc~ 220"), canvas=OD)
+    msgs = {m: w.hook(f.find(m, canvas=OD, to="onyx~ models/trained/overdrive.onnx"), canvas=OD)
             for m in ["load models/trained/overdrive.onnx", "reset", "info", "stats", "print", "profile",
                       "profile 0", "threads 2"]}
-    cinfo = w.hook(f.find("info", to="sound_classes"))
-    cstats = w.hook(f.find("stats", to="sound_classes"))
-    ptgl = w.hook(f.find(None, "tgl", label="print_probs"))
+    cinfo = w.hook(f.find("info", canvas=CL, to="sound_classes"), canvas=CL)
+    cstats = w.hook(f.find("stats", canvas=CL, to="sound_classes"), canvas=CL)
+    ptgl = w.hook(f.find(None, "tgl", canvas=CL, label="print_probs"), canvas=CL)
     flags = []
     fl = f.canvases["flags"]
     for i, (k, t) in enumerate(fl.boxes):
@@ -277,7 +278,7 @@ def test_tilde(root, out):
         w.at(2000 + 40 * k, msgs[m])
     w.at(2400, msgs["profile"])
     w.at(2450, msgs["profile 0"])
-    tg = w.hook(f.find(None, "tgl", label="empty", to="enable $1"))
+    tg = w.hook(f.find(None, "tgl", canvas=OD, label="empty", to="enable $1"), canvas=OD)
     w.at(2500, tg, "0")
     w.at(2600, tg, "1")
     w.at(2700, msgs["load models/trained/overdrive.onnx"])
