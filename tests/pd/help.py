@@ -19,7 +19,9 @@ For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
 click (message boxes, toggles, sliders, radios, bangs) and taps ([print],
 [env~] -> [print]) on the outlets to check. The help patches themselves stay
-as they are: the boxes are found here by their text. The wrapper turns DSP
+as they are: the boxes are found here by their text, in the subpatch of
+their example ([pd overdrive], [pd sound-classifier], [pd presets],
+[pd gesture], [pd flags]; the wrapper reaches them as pd-NAME). The wrapper turns DSP
 on, "clicks" through a timed script (load, every message, the sources, the
 sliders, a few seconds of running) and quits. The test fails on any error
 line in Pd's stderr, and when the examples do not do what they show (the
