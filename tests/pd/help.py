@@ -19,7 +19,9 @@ For each help patch a wrapper patch opens it with `pd open`, then adds, by
 dynamic patching, [r onyxtest-N] objects wired to the boxes a user would
 click (message boxes, toggles, sliders, radios, bangs) and taps ([print],
 [env~] -> [print]) on the outlets to check. The help patches themselves stay
-as they are: the boxes are found here by their text. The wrapper turns DSP
+as they are: the boxes are found here by their text, in the subpatch of
+their example ([pd overdrive], [pd sound-classifier], [pd presets],
+[pd gesture], [pd flags]; the wrapper reaches them as pd-NAME). The wrapper turns DSP
 on, "clicks" through a timed script (load, every message, the sources, the
 sliders, a few seconds of running) and quits. The test fails on any error
 line in Pd's stderr, and when the examples do not do what they show (the
@@ -240,23 +242,24 @@ def test_tilde(root, out):
     name = "onyx~-help.pd"
     f = Finder(os.path.join(help_dir(root), name))
     w = Wrapper(name, help_dir(root), f)
-    od = f.find("onyx~ models/trained/overdrive.onnx", "obj")
-    cls = f.find("onyx~ models/trained/sound_classes.onnx", "obj")
-    w.tap(od, 0, "tap-od", signal=True)
-    w.tap(od, 1, "tap-od-info")
-    w.tap(cls, 0, "tap-cls")
-    w.tap(f.find(None, "obj", to="sel 0 1 2 3", text_prefix="expr if("), 0, "tap-argmax")
-    src = w.hook(f.find(None, "hradio", to="t f f"))
-    csrc = w.hook(f.find(None, "hradio", to="expr $f1==0"))
-    vol = w.hook(f.find(None, "hsl", label="volume"))
-    lvl = w.hook(f.find(None, "hsl", label="level"))
-    hz = w.hook(f.find(None, "floatatom", label="Hz", to="osc~ 220"))
-    msgs = {m: w.hook(f.find(m, to="onyx~ models/trained/overdrive.onnx"))
+    OD, CL = "overdrive", "sound-classifier"  # the examples' subpatches
+    od = f.find("onyx~ models/trained/overdrive.onnx", "obj", canvas=OD)
+    cls = f.find("onyx~ models/trained/sound_classes.onnx", "obj", canvas=CL)
+    w.tap(od, 0, "tap-od", canvas=OD, signal=True)
+    w.tap(od, 1, "tap-od-info", canvas=OD)
+    w.tap(cls, 0, "tap-cls", canvas=CL)
+    w.tap(f.find(None, "obj", canvas=CL, to="sel 0 1 2 3", text_prefix="expr if("), 0, "tap-argmax", canvas=CL)
+    src = w.hook(f.find(None, "hradio", canvas=OD, to="t f f"), canvas=OD)
+    csrc = w.hook(f.find(None, "hradio", canvas=CL, to="expr $f1==0"), canvas=CL)
+    vol = w.hook(f.find(None, "hsl", canvas=OD, label="volume"), canvas=OD)
+    lvl = w.hook(f.find(None, "hsl", canvas=OD, label="level"), canvas=OD)
+    hz = w.hook(f.find(None, "floatatom", canvas=OD, label="Hz", to="osc~ 220"), canvas=OD)
+    msgs = {m: w.hook(f.find(m, canvas=OD, to="onyx~ models/trained/overdrive.onnx"), canvas=OD)
             for m in ["load models/trained/overdrive.onnx", "reset", "info", "stats", "print", "profile",
                       "profile 0", "threads 2"]}
-    cinfo = w.hook(f.find("info", to="sound_classes"))
-    cstats = w.hook(f.find("stats", to="sound_classes"))
-    ptgl = w.hook(f.find(None, "tgl", label="print_probs"))
+    cinfo = w.hook(f.find("info", canvas=CL, to="sound_classes"), canvas=CL)
+    cstats = w.hook(f.find("stats", canvas=CL, to="sound_classes"), canvas=CL)
+    ptgl = w.hook(f.find(None, "tgl", canvas=CL, label="print_probs"), canvas=CL)
     flags = []
     fl = f.canvases["flags"]
     for i, (k, t) in enumerate(fl.boxes):
@@ -277,7 +280,7 @@ def test_tilde(root, out):
         w.at(2000 + 40 * k, msgs[m])
     w.at(2400, msgs["profile"])
     w.at(2450, msgs["profile 0"])
-    tg = w.hook(f.find(None, "tgl", label="empty", to="enable $1"))
+    tg = w.hook(f.find(None, "tgl", canvas=OD, label="empty", to="enable $1"), canvas=OD)
     w.at(2500, tg, "0")
     w.at(2600, tg, "1")
     w.at(2700, msgs["load models/trained/overdrive.onnx"])
@@ -344,27 +347,28 @@ def test_ctl(root, out):
     name = "onyx-help.pd"
     f = Finder(os.path.join(help_dir(root), name))
     w = Wrapper(name, help_dir(root), f)
-    pre = f.find("onyx models/trained/presets.onnx", "obj")
-    md = f.find("onyx models/trained/gesture.onnx", "obj")
-    syn = f.find("pd synth", "obj")
-    w.tap(pre, 0, "tap-params")
-    w.tap(pre, 1, "tap-presets-info")
-    w.tap(syn, 0, "tap-synth", signal=True)
-    w.tap(md, 3, "tap-gesture-info")
-    w.tap(f.find("pack f f", "obj", to="t l l l"), 0, "tap-point")
-    hx = w.hook(f.find(None, "hsl", label="x"))
-    hy = w.hook(f.find(None, "hsl", label="y"))
-    play = w.hook(f.find(None, "tgl", label="play"))
-    vol = w.hook(f.find(None, "hsl", label="volume"))
-    run = w.hook(f.find(None, "tgl", label="run"))
-    step = w.hook(f.find(None, "bng", label="step"))
-    rst = w.hook(f.find(None, "bng", label="reset"))
-    temp = w.hook(f.find(None, "hsl", label="temperature"))
-    pm = {m: w.hook(f.find(m, to="presets.onnx"))
+    PR, GE = "presets", "gesture"  # the examples' subpatches
+    pre = f.find("onyx models/trained/presets.onnx", "obj", canvas=PR)
+    md = f.find("onyx models/trained/gesture.onnx", "obj", canvas=GE)
+    syn = f.find("pd synth", "obj", canvas=PR)
+    w.tap(pre, 0, "tap-params", canvas=PR)
+    w.tap(pre, 1, "tap-presets-info", canvas=PR)
+    w.tap(syn, 0, "tap-synth", canvas=PR, signal=True)
+    w.tap(md, 3, "tap-gesture-info", canvas=GE)
+    w.tap(f.find("pack f f", "obj", canvas=GE, to="t l l l"), 0, "tap-point", canvas=GE)
+    hx = w.hook(f.find(None, "hsl", canvas=PR, label="x"), canvas=PR)
+    hy = w.hook(f.find(None, "hsl", canvas=PR, label="y"), canvas=PR)
+    play = w.hook(f.find(None, "tgl", canvas=PR, label="play"), canvas=PR)
+    vol = w.hook(f.find(None, "hsl", canvas=PR, label="volume"), canvas=PR)
+    run = w.hook(f.find(None, "tgl", canvas=GE, label="run"), canvas=GE)
+    step = w.hook(f.find(None, "bng", canvas=GE, label="step"), canvas=GE)
+    rst = w.hook(f.find(None, "bng", canvas=GE, label="reset"), canvas=GE)
+    temp = w.hook(f.find(None, "hsl", canvas=GE, label="temperature"), canvas=GE)
+    pm = {m: w.hook(f.find(m, canvas=PR, to="presets.onnx"), canvas=PR)
           for m in ["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
                     "load models/trained/presets.onnx"]}
-    mi = w.hook(f.find("info", to="gesture.onnx"))
-    ms = w.hook(f.find("stats", to="gesture.onnx"))
+    mi = w.hook(f.find("info", canvas=GE, to="gesture.onnx"), canvas=GE)
+    ms = w.hook(f.find("stats", canvas=GE, to="gesture.onnx"), canvas=GE)
     fl = f.canvases["flags"]
     fmsg = [(i, t) for i, (k, t) in enumerate(fl.boxes) if k == "msg"]
     fh = [(w.hook(i, canvas="flags"), t) for i, t in fmsg]

@@ -13,6 +13,7 @@
 #   tests/pd/run.sh            everything
 #   ONYX_PD_FAST=1 ...         skips valgrind
 # The soak test (make soak, tests/soak/soak.sh) is not part of it.
+# tests/pd/layout.py checks the help patches' boxes do not overlap;
 # tests/pd/help.py plays the help patches' examples (see its docstring), in
 # the repository and from a folder that make install filled (DESTDIR,
 # PDLIBDIR), with only that onyx/ folder on Pd's path.
@@ -186,6 +187,10 @@ if [ -z "${ONYX_PD_FAST:-}" ]; then
         else fail "$n cycles loading $load: rc $rc, lost $lost (see $T/valgrind_$n.log)"; fi
     done
 fi
+
+echo "== help patches' layout: no overlapping boxes, windows at most 900x650 (tests/pd/layout.py)"
+if $PY tests/pd/layout.py help/*.pd >"$T/layout.log"; then pass "help layout: $(grep -c '^ok' "$T/layout.log") patches"
+else fail "help layout:"; sed 's/^/   /' "$T/layout.log"; fi
 
 echo "== help patches open with no error"
 check_help_open "$PDB -path $ROOT" "$ROOT"
