@@ -70,6 +70,12 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .DEFAULT_GOAL := default
 # PLATFORM=bela | gem: flags, cross compiler, qemu, the externals' rules
 include mk/platform.mk
+# Check's 4 s default timeouts are for a native build on an idle machine;
+# the sanitizers run several times slower (test_conv took longer on a loaded
+# 2-core machine)
+ifneq ($(SAN),)
+UNIT_ENV += CK_TIMEOUT_MULTIPLIER=10
+endif
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
 
 # the command: bin/onyx for the default build, build/<variant>/onyx otherwise
