@@ -140,9 +140,10 @@ include tests/fuzz/fuzz.mk
 #                                  once installed, and in the repository (where
 #                                  they are in help/) through their
 #                                  [declare -path ..]
-#   README.md
+#   README.md, doc/*.png (its pictures)
 PD_HELP := $(wildcard help/*.pd)
 PD_DOCS := README.md $(wildcard LICENSE LICENSE.txt)
+PD_PICTURES := $(wildcard doc/*.png)
 PD_MODELS := $(wildcard models/trained/*.onnx)
 
 # the onyx command is not part of the Pd folder: make install-cli puts it in
@@ -188,11 +189,13 @@ endif
 default: pd
 pd: all
 pd-clean: clean
-# the models the help patches load, under models/trained/ as in the repository
+# the models the help patches load, under models/trained/ as in the repository,
+# and the README's picture under doc/
 install: install-models
 install-models: all
-	$(INSTALL_DIR) -v "$(installpath)/models/trained"
+	$(INSTALL_DIR) -v "$(installpath)/models/trained" "$(installpath)/doc"
 	$(INSTALL_DATA) $(PD_MODELS) "$(installpath)/models/trained"
+	$(INSTALL_DATA) $(PD_PICTURES) "$(installpath)/doc"
 # pd-lib-builder compiles in place and knows no header dependencies: a
 # changed header must rebuild every object (a stale struct layout crashes)
 $(addsuffix .o,$(basename $(PD_CLASSES) $(PD_GLUE) $(ENGINE_SRC))): \

@@ -51,10 +51,11 @@ DEKEN_OBJECTS := 'onyx~\t%s\nonyx\t%s\n' 'run an ONNX neural network on signals 
 $(addprefix deken-,$(DEKEN_ARCHS)): deken-%:
 	$(MAKE) $(DEKEN_MAKE_$*) platform-pd
 	rm -rf $(DEKEN_DIR)/$* "$(DEKEN_DIR)/$(call deken-name,$*)"
-	mkdir -p $(DEKEN_DIR)/$*/onyx/models/trained
+	mkdir -p $(DEKEN_DIR)/$*/onyx/models/trained $(DEKEN_DIR)/$*/onyx/doc
 	cp $(DEKEN_EXT_$*)/onyx~.pd_linux $(DEKEN_EXT_$*)/onyx.pd_linux $(PD_HELP) $(PD_DOCS) \
 		$(DEKEN_DIR)/$*/onyx/
 	cp $(PD_MODELS) $(DEKEN_DIR)/$*/onyx/models/trained/
+	cp $(PD_PICTURES) $(DEKEN_DIR)/$*/onyx/doc/
 	$(DEKEN_STRIP_$*) --strip-unneeded $(DEKEN_DIR)/$*/onyx/*.pd_linux
 	cd $(DEKEN_DIR)/$* && zip -q -r -X "../$(call deken-name,$*)" onyx
 	printf $(DEKEN_OBJECTS) >"$(DEKEN_DIR)/$(call deken-name,$*).txt"

@@ -8,24 +8,8 @@
 // native run, tensors out). Prints one JSON line per model: median and
 // mean microseconds per call.
 'use strict';
-const fs = require('fs');
 const path = require('path');
-const ort = require(path.join(__dirname, '../../build/thirdparty/node_modules/onnxruntime-node'));
-
-function readNpy(file) { // float32 and int64, C order (as ort_seq.js)
-  const b = fs.readFileSync(file);
-  const major = b[6];
-  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
-  const hstart = major === 1 ? 10 : 12;
-  const h = b.toString('latin1', hstart, hstart + hlen);
-  const descr = /'descr':\s*'([^']+)'/.exec(h)[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(h)[1].split(',')
-    .map((s) => s.trim()).filter((s) => s.length).map(Number);
-  const copy = new Uint8Array(b.subarray(hstart + hlen)).buffer;
-  if (descr === '<f4') return new ort.Tensor('float32', new Float32Array(copy), shape);
-  if (descr === '<i8') return new ort.Tensor('int64', new BigInt64Array(copy), shape);
-  throw new Error(file + ': dtype ' + descr + ' not handled');
-}
+const { ort, readNpy } = require('../../tests/thirdparty/npy.js');
 
 (async () => {
   const [runsArg, ...rest] = process.argv.slice(2);

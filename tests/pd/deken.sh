@@ -35,7 +35,7 @@ one() {
     else fail "'$dek': not onyx[vVERSION](Linux-$arch-32).dek, or no object list"; fi
 
     # what the zip holds against what make install installs
-    for f in onyx~.pd_linux onyx.pd_linux README.md help/*.pd models/trained/*.onnx; do
+    for f in onyx~.pd_linux onyx.pd_linux README.md help/*.pd models/trained/*.onnx doc/*.png; do
         echo "onyx/${f#help/}"
     done | sort >"$T/want-$arch"
     unzip -Z1 "build/deken/$dek" | grep -v '/$' | sort >"$T/got-$arch"

@@ -301,10 +301,13 @@ check_installed() {
     for f in onyx~.pd_linux onyx.pd_linux onyx~-help.pd onyx-help.pd README.md; do
         [ -f "$dir/$f" ] || missing="$missing $f"
     done
+    for p in $(grep -o 'doc/[A-Za-z0-9_~.-]*\.png' "$dir/README.md" | sort -u); do
+        [ -f "$dir/$p" ] || missing="$missing $p"
+    done
     for m in $(cat "$dir"/*-help.pd | tr -d '\n' | grep -o 'models/trained/[A-Za-z0-9_]*\.onnx' | sort -u); do
         [ -f "$dir/$m" ] || missing="$missing $m"
     done
-    if [ -z "$missing" ]; then pass "$dir: externals, help patches, README, every model they name"
+    if [ -z "$missing" ]; then pass "$dir: externals, help patches, README and its pictures, every model they name"
     else fail "$dir: missing$missing"; fi
     # done-popup 2 X Y is what the GUI sends for right-click -> Help on the
     # box at X Y; a help patch that did not open has no pd-NAME to close
