@@ -111,6 +111,7 @@ if make -s pd-tsan >>"$T/build.log" 2>&1; then
     for t in lifecycle rates; do
         if [ $t = lifecycle ]; then args="$M/mlp_ref.txt"; else args=; fi
         for try in 1 2; do
+            rm -f "$T/tsan_$t.check"
             TSAN_OPTIONS="halt_on_error=1 exitcode=66" LD_PRELOAD="$(gcc -print-file-name=libtsan.so)" \
                 $PDR -path "$ROOT/build/pd-tsan" -open "$T/$t.pd" >"$T/tsan_$t.log" 2>&1
             rc=$?
