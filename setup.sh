@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
       pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
-      python3-torch valgrind clang libclang-rt-14-dev zip unzip"
+      python3-torch valgrind clang libclang-rt-14-dev zip unzip espeak-ng"
+# (espeak-ng speaks a sentence to the voice-activity help example in the tests)
 # the Bela builds: cross compilers, qemu, and the boards' libraries from
 # Debian's armhf and arm64 archives (multiarch) for the tests under qemu
 PKGS="$PKGS gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user

@@ -36,6 +36,9 @@ static void onyx_tick(t_onyx *x)
         x->x_cur = b;
         onyxpd_worker_set_active(&x->x_worker, b);
         post("onyx: loaded %s", b->path);
+        t_atom a; /* a patch that loads by message learns when it may 'set' */
+        SETSYMBOL(&a, gensym(b->path));
+        outlet_anything(x->x_infoout, gensym("loaded"), 1, &a);
     }
     if (x->x_cur && x->x_flags.async)
         onyxpd_send_controls(x->x_cur, x->x_outs, NULL);

@@ -113,6 +113,9 @@ static void onyx_tilde_swap(t_onyx_tilde *x, onyxpd_bundle *b)
     post("onyx~: loaded %s (block %d, latency %d samples, %s)", b->path,
          onyx_stream_block(b->stream), onyx_stream_latency(b->stream),
          b->threaded ? "threaded" : "sync");
+    t_atom a; /* a patch that loads by message learns when it may 'set' */
+    SETSYMBOL(&a, gensym(b->path));
+    outlet_anything(x->x_msgout, gensym("loaded"), 1, &a);
 }
 
 /* Pd thread, every DSP tick: console messages, model swap, control

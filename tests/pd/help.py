@@ -26,13 +26,22 @@ on, "clicks" through a timed script (load, every message, the sources, the
 sliders, a few seconds of running) and quits. The test fails on any error
 line in Pd's stderr, and when the examples do not do what they show (the
 classifier names its test sources, the overdrive and the synth make sound,
-the presets MLP gives its corner presets, the gesture walks).
+the presets MLP gives its corner presets, the gesture walks). The
+voice-activity example ([pd voice-activity]) needs the Silero VAD, which
+the user fetches: with ONYX_VAD_DIR set to a folder holding
+silero_vad_v5.onnx that folder joins Pd's path and the example must load it
+and give a speech probability every 32 ms: low while -nosound's microphone
+is silent, and high while a sentence spoken by espeak-ng (when installed)
+plays from a [readsf~] added beside the microphone; without it the example
+must say, without an error, where to get it.
 """
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
+import wave
 
 ERROR_RE = re.compile(r"^error|couldn't create|\.\.\. couldn't|connection failed|bad arguments|"
                       r"no method|^expr|stack overflow|not found|DSP loop|fail", re.I)
@@ -194,7 +203,8 @@ def help_dir(root):
 
 
 def run_pd(wrapper_path, log_path):
-    cmd = ["timeout", "120"] + PD_CMD + PD_PATH + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1",
+    vad = ["-path", os.environ["ONYX_VAD_DIR"]] if os.environ.get("ONYX_VAD_DIR") else []
+    cmd = ["timeout", "120"] + PD_CMD + PD_PATH + vad + ["-noprefs", "-nosound", "-nogui", "-sleepgrain", "1",
                                                    "-stderr", "-open", wrapper_path]
     # no -path in the repository: the help patches' [declare -path ..] must
     # find the objects
@@ -214,12 +224,17 @@ def values(log, label):
     return out
 
 
-def phases(log, label):
-    """Lines with this label, grouped by the last 'mark: NAME' before them."""
+def phases(log, label, prefix=""):
+    """Lines with this label, grouped by the last 'mark: NAME' before them;
+    with a prefix only marks whose names start with it count, without one
+    only the others (the voice-activity example has a time line of its own)."""
     cur, out = None, {}
     for line in log:
         if line.startswith("mark: "):
-            cur = line[6:].strip()
+            name = line[6:].strip()
+            if (not name.startswith(prefix)) if prefix else name.startswith("vad-"):
+                continue
+            cur = name
             out.setdefault(cur, [])
         elif line.startswith(label + ": ") and cur is not None:
             out[cur].append(line[len(label) + 2:].split())
@@ -325,6 +340,8 @@ def test_tilde(root, out):
     info = {v[0]: v[1:] for v in values(log, "tap-od-info") if isinstance(v, list) and v and isinstance(v[0], str)}
     r.check(info.get("model", [""])[0].endswith("overdrive.onnx") and info.get("latency") == ["128"],
             "overdrive info: model %s, latency %s" % (info.get("model"), info.get("latency")))
+    r.check(str(info.get("loaded", [""])[0]).endswith("overdrive.onnx"),
+            "the load message: the right outlet says loaded %s" % info.get("loaded"))
     st = {v[0]: v[1:] for v in values(log, "tap-od-info") if v and isinstance(v[0], str)}
     r.check(st.get("inferences") and float(st["inferences"][0]) > 100,
             "overdrive stats: inferences %s overruns %s" % (st.get("inferences"), st.get("overruns")))
@@ -367,6 +384,20 @@ def test_ctl(root, out):
     pm = {m: w.hook(f.find(m, canvas=PR, to="presets.onnx"), canvas=PR)
           for m in ["set xy 0.5 0.5", "bang", "info", "stats", "print", "reset", "threads 1",
                     "load models/trained/presets.onnx"]}
+    VA = "voice-activity"
+    vad = f.find(None, "obj", canvas=VA, text_prefix="onyx -shape input 1 512")
+    w.tap(vad, 0, "tap-vad", canvas=VA)
+    vstats = w.hook(f.find("stats", canvas=VA, to="onyx -shape"), canvas=VA)
+    speech = make_speech(out) if os.environ.get("ONYX_VAD_DIR") else None
+    if speech:  # a sentence into the microphone's filter, from 1 s on
+        sf = w._add(VA, "readsf~")
+        w._connect(VA, sf, 0, f.find("lop~ 7000", "obj", canvas=VA, to="lop~ 7000"), 0)
+        sfh = w.hook(sf, canvas=VA)
+        w.at(1000, sfh, "open " + speech[0])
+        w.at(1001, sfh, "start")
+        w.mark(200, "vad-quiet")
+        w.mark(1000, "vad-speech")
+        w.mark(1000 + speech[1] + 300, "vad-after")
     mi = w.hook(f.find("info", canvas=GE, to="gesture.onnx"), canvas=GE)
     ms = w.hook(f.find("stats", canvas=GE, to="gesture.onnx"), canvas=GE)
     fl = f.canvases["flags"]
@@ -403,6 +434,7 @@ def test_ctl(root, out):
     w.mark(3560, "t0")
     w.at(3600, step)
     w.at(3650, step)
+    w.at(3680, vstats)
     w.mark(3700, "flags")
     t = 3700
     for h, text in fh:
@@ -435,9 +467,55 @@ def test_ctl(root, out):
     mdi = {v[0]: v[1:] for v in values(log, "tap-gesture-info") if v and isinstance(v[0], str)}
     r.check(mdi.get("states") == ["2"] and mdi.get("inferences"),
             "gesture info/stats: states %s, inferences %s" % (mdi.get("states"), mdi.get("inferences")))
+    vad_dir = os.environ.get("ONYX_VAD_DIR")
+    probs = [v[0] for v in values(log, "tap-vad") if v and isinstance(v[0], float)]
+    if vad_dir:
+        vst = dict((v[1], v[2:]) for v in values(log, "voice-activity") if len(v) > 2 and v[0] == "stats")
+        loaded = any(l.startswith("onyx: loaded ") and l.endswith("silero_vad_v5.onnx") for l in log)
+        # DSP runs about 3.6 s: 112 windows of 32 ms; allow for a slow start
+        r.check(loaded and len(probs) >= 60 and all(0 <= p <= 1 for p in probs),
+                "voice activity: loaded %s, %d probabilities in [0, 1]" % (loaded, len(probs)))
+        ph = phases(log, "tap-vad", "vad-")
+        quiet = [float(v[0]) for v in ph.get("vad-quiet", [])]
+        r.check(quiet and max(quiet) < 0.5, "voice activity, silence: max %s (< 0.5)" %
+                (max(quiet) if quiet else None))
+        if speech:
+            talk = [float(v[0]) for v in ph.get("vad-speech", [])]
+            high = sum(p > 0.5 for p in talk)
+            r.check(talk and max(talk) > 0.9 and high > len(talk) / 2,
+                    "voice activity, a spoken sentence: max %s, %d of %d windows > 0.5" %
+                    (max(talk) if talk else None, high, len(talk)))
+        else:
+            print("   (espeak-ng is not installed: no spoken sentence)")
+    else:
+        hint = any("voice-activity: silero_vad_v5.onnx is not there yet" in l for l in log)
+        r.check(hint and not probs, "voice activity without the model: says where to get it")
     fo = [values(log, "flags-%d" % k) for k in range(1, 5)]
     r.check(all(fo), "flags subpatch: every object answers (%s)" % [len(v) for v in fo])
     return r
+
+
+def make_speech(out):
+    """A spoken sentence at Pd's default 44.1 kHz (espeak-ng speaks at
+    22.05 kHz; linear interpolation doubles it): (path, milliseconds), or
+    None without espeak-ng."""
+    if not shutil.which("espeak-ng"):
+        return None
+    import numpy as np
+    raw = os.path.join(out, "speech-22k.wav")
+    subprocess.run(["espeak-ng", "-w", raw, "Hello, this is onyx, listening."], check=True)
+    with wave.open(raw) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
+        rate = w.getframerate()
+    n = int(len(x) * 44100 / rate)
+    y = np.interp(np.arange(n) * rate / 44100, np.arange(len(x)), x)
+    path = os.path.join(out, "speech.wav")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(y.astype(np.int16).tobytes())
+    return path, int(1000 * n / 44100)
 
 
 TESTS = {"onyx~-help.pd": test_tilde, "onyx-help.pd": test_ctl}

@@ -210,8 +210,13 @@ echo "== help patches open with no error"
 check_help_open "$PDB -path $ROOT" "$ROOT"
 
 echo "== help patches: every example played headless (load, DSP, messages, a few seconds), no console error"
+# the voice-activity example with the Silero VAD the user would fetch (here
+# tests/thirdparty/fetch.sh's copy on Pd's path), and without it in the
+# installed folder below: it must then say where to get it
+VAD=$ROOT/build/thirdparty/vad-web/dist
+[ -f "$VAD/silero_vad_v5.onnx" ] || { fail "help: no $VAD/silero_vad_v5.onnx (run tests/thirdparty/fetch.sh)"; VAD=; }
 for h in onyx~-help.pd onyx-help.pd; do
-    if $PY tests/pd/help.py "$ROOT" "$T/help" "$h"; then pass "help $h: every example"
+    if ONYX_VAD_DIR=$VAD $PY tests/pd/help.py "$ROOT" "$T/help" "$h"; then pass "help $h: every example"
     else fail "help $h: examples (see $T/help)"; fi
 done
 
