@@ -489,9 +489,9 @@ static int before(unsigned a, unsigned b)
  * over or running. Called before the next job is handed over, so that it is
  * the only one the worker can take: the jobs run in order, none is late.
  * It gives up (the block is late, as without waiting) when the worker that
- * runs the stream (onyx_worker) is paused, and after WAIT_SPINS polls: a worker that never comes (its
- * thread could not start, the host stopped calling it) must not hang the
- * render. */
+ * runs the stream (onyx_worker) is paused, and after WAIT_SPINS polls: a
+ * worker that never comes (its thread could not start, the host stopped
+ * calling it) must not hang the render. */
 enum { WAIT_SPINS = 1 << 30 };
 
 static void wait_for_job(onyx_stream *s, unsigned due)

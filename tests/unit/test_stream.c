@@ -1112,6 +1112,59 @@ START_TEST(threaded_no_worker)
 }
 END_TEST
 
+/* onyx_worker: a stream swapped in while the worker plays another is
+ * played from then on, the old one retired once the worker is out of it;
+ * pause keeps it out; stop retires the active one. */
+static atomic_int retired_count;
+static void count_retired(void *ctx, onyx_worker_item *it)
+{
+    (void)ctx;
+    (void)it;
+    atomic_fetch_add(&retired_count, 1);
+}
+
+START_TEST(worker_swap_pause_stop)
+{
+    tmodel t;
+    const onyx_model *m = m_identity(&t, "1,1,T");
+    onyx_stream *a = new_stream(m, 16, 0), *b = new_stream(m, 16, 0);
+    start(a, 64, 1);
+    start(b, 64, 1);
+    atomic_store(&retired_count, 0);
+    onyx_worker w;
+    onyx_worker_init(&w, &(onyx_worker_config){.retire = count_retired});
+    onyx_worker_item ia = {.stream = a}, ib = {.stream = b};
+    onyx_worker_swap(&w, &ia);
+    ck_assert_int_eq(onyx_worker_start(&w, NULL), 0);
+    drive_identity(a, 64, 1, 128);
+    onyx_worker_swap(&w, &ib);
+    drive_identity(b, 64, 1, 128);
+    for (int i = 0; i < 2000 && !atomic_load(&retired_count); i++)
+        sleep_us(100);
+    ck_assert_int_eq(atomic_load(&retired_count), 1); /* a */
+    /* paused: no job runs, and a waiting process() gives up at once */
+    onyx_worker_pause(&w);
+    ck_assert_int_eq(atomic_load(&w.busy), 0);
+    onyx_stream_stats st0, st1;
+    onyx_stream_get_stats(b, &st0);
+    onyx_stream_set_wait(b, 1);
+    float x[64] = {0}, y[64];
+    const float *in[] = {x};
+    float *out[] = {y};
+    for (int c = 0; c < 4; c++)
+        onyx_stream_process(b, in, out, 64);
+    onyx_stream_get_stats(b, &st1);
+    ck_assert_uint_eq(st1.inferences, st0.inferences);
+    ck_assert_uint_ge(st1.overruns, st0.overruns + 3);
+    onyx_worker_resume(&w);
+    onyx_worker_stop(&w);
+    ck_assert_int_eq(atomic_load(&retired_count), 2); /* b at stop */
+    onyx_stream_free(a);
+    onyx_stream_free(b);
+    t_free(&t);
+}
+END_TEST
+
 START_TEST(restart_while_worker_polls)
 {
     /* start() again and again (new host block, mode) while the worker
@@ -1168,6 +1221,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, threaded_wait_offline);
     tcase_add_test(tc, threaded_no_worker);
     tcase_add_test(tc, restart_while_worker_polls);
+    tcase_add_test(tc, worker_swap_pause_stop);
     suite_add_tcase(s, tc);
     return s;
 }
