@@ -63,9 +63,9 @@ typedef struct onyx_worker {
     int started;
     int priority; /* SCHED_FIFO priority it runs at, 0: normal */
     atomic_int quit, pause, busy;
-    int nap_us;                           /* step 4's nap (worker thread) */
-    _Atomic(onyx_worker_item *) active;   /* swapped by the control thread */
-    _Atomic(onyx_worker_item *) retired;  /* stack, handed back by the worker */
+    int nap_us;                          /* step 4's nap (worker thread) */
+    _Atomic(onyx_worker_item *) active;  /* swapped by the control thread */
+    _Atomic(onyx_worker_item *) retired; /* stack, handed back by the worker */
 } onyx_worker;
 
 /* Not started, nothing active; cfg NULL: no hooks. */

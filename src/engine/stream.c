@@ -181,7 +181,6 @@ void onyx_stream_free(onyx_stream *s)
     free(s);
 }
 
-
 /* ---- start ---- */
 
 static void zero_states(onyx_stream *s)

@@ -11,7 +11,6 @@
 
 #include <stdatomic.h>
 
-
 enum { SLOT_FREE, SLOT_AUDIO, SLOT_READY, SLOT_WORKER, SLOT_DONE };
 enum { N_SLOTS = 4, SLOT_SCRATCH = N_SLOTS };
 #define FRESH 4u /* flag beside a triple buffer's middle index */

@@ -185,10 +185,10 @@ static onyx_status find_states(onyx_stream *s, const onyx_stream_config *cfg,
                                                  : cfg->pair_out[k]);
             return ONYX_ERR_INVALID;
         }
-        s->st[s->n_st++] =
-            (state_io){.in = i,
-                       .out = o,
-                       .bytes = (size_t)onyx_numel(ti) * onyx_dtype_size(ti->dtype)};
+        s->st[s->n_st++] = (state_io){.in = i,
+                                      .out = o,
+                                      .bytes = (size_t)onyx_numel(ti) *
+                                               onyx_dtype_size(ti->dtype)};
     }
     for (int i = 0; i < ni; i++) {
         if (find_state_in(s, i) >= 0) continue;
@@ -356,7 +356,6 @@ onyx_status stream_layout(onyx_stream *s, const onyx_stream_config *cfg,
     if (!time_symbolic && !block) s->B = static_length(s);
     return classify(s, time_symbolic, err);
 }
-
 
 int onyx_stream_block(const onyx_stream *s)
 {

@@ -320,8 +320,8 @@ static void onyxpd_priority_refused(onyxpd_worker *w, const void *owner,
                                     int prio, int rc)
 {
     const char *cls = w->cfg->cls;
-    const char *keeps = w->engine.priority ? "its SCHED_FIFO priority"
-                                           : "normal scheduling";
+    const char *keeps =
+        w->engine.priority ? "its SCHED_FIFO priority" : "normal scheduling";
     if (rc == EPERM)
         pd_error(owner,
                  "%s: priority %d: not permitted (EPERM): SCHED_FIFO needs "

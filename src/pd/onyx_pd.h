@@ -62,7 +62,7 @@ typedef struct onyxpd_config {
 typedef struct onyxpd_bundle {
     onyx_worker_item item; /* the stream as the worker plays it */
     onyx_model *model;     /* owned; the stream borrows it */
-    onyx_stream *stream; /* owned */
+    onyx_stream *stream;   /* owned */
     char path[MAXPDSTRING];
     int host_block; /* n given to onyx_stream_start */
     int burst;      /* frames of back-to-back perform calls, 0: none */
@@ -105,13 +105,13 @@ typedef struct onyxpd_msg {
 typedef struct onyxpd_worker {
     onyx_worker engine;       /* the thread: the active bundle, pause, stop */
     const onyxpd_config *cfg; /* borrowed from the object */
-    _Atomic(char *) load_req;         /* malloc'd path; latest wins */
-    _Atomic int host_block;           /* Pd's block for the next load */
-    _Atomic int burst;                /* and its burst (onyxpd_burst) */
-    _Atomic(onyxpd_bundle *) ready;   /* loaded, waiting for the swap */
-    _Atomic int threads_req;          /* BLAS threads to set, 0 = none */
-    _Atomic int run_req;              /* [onyx -async]: runs requested */
-    _Atomic unsigned q_head, q_tail;  /* console queue indices */
+    _Atomic(char *) load_req; /* malloc'd path; latest wins */
+    _Atomic int host_block;   /* Pd's block for the next load */
+    _Atomic int burst;        /* and its burst (onyxpd_burst) */
+    _Atomic(onyxpd_bundle *) ready;  /* loaded, waiting for the swap */
+    _Atomic int threads_req;         /* BLAS threads to set, 0 = none */
+    _Atomic int run_req;             /* [onyx -async]: runs requested */
+    _Atomic unsigned q_head, q_tail; /* console queue indices */
     _Atomic int q_dropped;
     onyxpd_msg queue[ONYXPD_QUEUE_LEN];
 } onyxpd_worker;
