@@ -1,8 +1,11 @@
 /* process.c - `onyx process`: a sound file streamed through the streaming
- * runner exactly as [onyx~ -sync] plays it in Pd (host block 64), the
- * latency compensated so that output frame t belongs to input frame t. */
+ * runner exactly as [onyx~ -sync] plays it in Pd (host block 64), or with
+ * --threaded as [onyx~] renders under pd -batch (inference in the worker,
+ * the reader waiting for it), the latency compensated so that output frame
+ * t belongs to input frame t. */
 #include "cli.h"
 #include "../engine/onyx_stream.h"
+#include "../engine/onyx_worker.h"
 
 #include <errno.h>
 #include <sndfile.h>
@@ -18,6 +21,7 @@ const char usage_process[] =
     "usage: onyx process MODEL IN OUT [--block N] [--set NAME=v1,v2,...]\n"
     "                    [--state IN:OUT] [--shape NAME=D1,...] "
     "[--controls FILE]\n"
+    "                    [--threaded]\n"
     "\n"
     "Streams IN (any sound file libsndfile reads, one channel per signal "
     "input\n"
@@ -50,6 +54,12 @@ const char usage_process[] =
     "values.\n"
     "                      A model without signal outputs writes them to "
     "OUT\n"
+    "  --threaded          run the inferences in a worker thread as "
+    "[onyx~] (without\n"
+    "                      -sync) does under pd -batch, the reader waiting "
+    "for it:\n"
+    "                      the same OUT, a longer latency (not with "
+    "--controls)\n"
     "\n"
     "Warns when IN's rate differs from the model's `sample_rate` "
     "metadata.\n";
@@ -146,6 +156,7 @@ int cmd_process(int argc, char **argv)
     static char shape_names[MAX_SETS][512];
     int n_shapes = 0;
     const char *controls_path = NULL;
+    int threaded = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--block")) {
@@ -188,6 +199,8 @@ int cmd_process(int argc, char **argv)
                                   "numbers >= 0)",
                                   argv[i]);
             n_shapes++;
+        } else if (!strcmp(a, "--threaded")) {
+            threaded = 1;
         } else if (!strcmp(a, "--controls")) {
             if (i + 1 >= argc) return proc_usage("%s needs a file name", a);
             controls_path = argv[++i];
@@ -216,6 +229,9 @@ int cmd_process(int argc, char **argv)
     uint64_t rows = 0, seen = 0;
     const float **inp = NULL;
     float **outp = NULL;
+    onyx_worker wk;
+    onyx_worker_item item = {0};
+    onyx_worker_init(&wk, &(onyx_worker_config){.sync_kernels = 1});
 
     m = onyx_model_load(model_path, &err);
     if (!m) {
@@ -264,6 +280,13 @@ int cmd_process(int argc, char **argv)
             goto done;
         }
         controls_path = out_path; /* the controls are the result */
+    }
+    if (controls_path && threaded) {
+        fprintf(stderr, "onyx: --threaded writes signal outputs only: the "
+                        "control outputs of a threaded run are polled, not "
+                        "one row per inference (run without --threaded)\n");
+        rc = 2;
+        goto done;
     }
     const out_format *ofmt = format_of(out_path);
     if (ch_out > 0 && !ofmt) {
@@ -384,9 +407,18 @@ int cmd_process(int argc, char **argv)
                     nm);
     }
 
-    if (onyx_stream_start(s, HOST_BLOCK, 0, &err)) {
+    if (threaded) onyx_stream_set_wait(s, 1); /* as offline in Pd */
+    if (onyx_stream_start(s, HOST_BLOCK, threaded, &err)) {
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto done;
+    }
+    if (threaded) {
+        item.stream = s;
+        onyx_worker_swap(&wk, &item);
+        if (onyx_worker_start(&wk, NULL)) {
+            fprintf(stderr, "onyx: cannot start the worker thread\n");
+            goto done;
+        }
     }
     int L = onyx_stream_latency(s);
 
@@ -480,12 +512,21 @@ int cmd_process(int argc, char **argv)
         }
     }
     if (bar) fputc('\n', stderr);
+    onyx_worker_stop(&wk);
 
     onyx_stream_stats st;
     onyx_stream_get_stats(s, &st);
     /* sync process() reads no clock (onyx_stream.h): time the model here */
-    if (!st.errors && onyx_stream_calibrate(s, 100, &err) == ONYX_OK)
+    if (!threaded && !st.errors &&
+        onyx_stream_calibrate(s, 100, &err) == ONYX_OK)
         onyx_stream_get_stats(s, &st);
+    if (st.overruns) { /* the reader gave up waiting: silence in OUT */
+        fprintf(stderr,
+                "onyx: %llu blocks were late (the worker did not finish "
+                "them in time)\n",
+                (unsigned long long)st.overruns);
+        goto done;
+    }
     if (st.errors) {
         onyx_stream_last_error(s, &err);
         fprintf(stderr, "onyx: %llu of %llu inferences failed: %s\n",
@@ -493,8 +534,9 @@ int cmd_process(int argc, char **argv)
                 (unsigned long long)(st.errors + st.inferences), err.msg);
         goto done;
     }
-    printf("block: %d, host block: %d (as [onyx~ -sync] in Pd)\n",
-           onyx_stream_block(s), HOST_BLOCK);
+    printf("block: %d, host block: %d (as [onyx~%s] in Pd%s)\n",
+           onyx_stream_block(s), HOST_BLOCK, threaded ? "" : " -sync",
+           threaded ? " -batch" : "");
     printf("latency: %d samples (compensated)\n", L);
     printf("inferences: %llu, mean %.2f us, max %.2f us\n",
            (unsigned long long)st.inferences, st.mean_us, st.max_us);
@@ -523,6 +565,7 @@ done:
     free(chan);
     free(inp);
     free(outp);
+    onyx_worker_stop(&wk);
     onyx_stream_free(s);
     onyx_model_free(m);
     return rc;

@@ -55,10 +55,9 @@
  * atomics and copies samples: no allocation, lock, syscall or I/O. work() is
  * the worker side (threaded mode). set_control/reset/poll are for a third
  * (control) thread and are lock-free too. Everything else (new, start, free)
- * is not real-time and must not run concurrently with the other calls,
- * except that start may run while a worker thread polls work() (start waits
- * for a running job to end and keeps work() out meanwhile); join the worker
- * before free.
+ * is not real-time and must not run concurrently with the other calls: a
+ * host whose worker thread polls work() (onyx_worker.h) pauses it around
+ * start, and stops it before free.
  */
 #ifndef ONYX_STREAM_H
 #define ONYX_STREAM_H
@@ -116,8 +115,9 @@ void onyx_stream_set_burst(onyx_stream *s, int frames);
  * playing silence for it, so that the output is sync mode's, delayed by the
  * threaded latency. The wait spins on an atomic (no lock, no syscall), but
  * it is a wait: never for a host with a real-time deadline, and only while
- * a worker thread polls work() (else process() never returns). Takes effect
- * at the next boundary; start keeps it. */
+ * a worker thread polls work() (else process() gives up only after about
+ * 2^30 polls; at once while an onyx_worker that runs the stream is paused).
+ * Takes effect at the next boundary; start keeps it. */
 void onyx_stream_set_wait(onyx_stream *s, int wait);
 
 /* Audio side: n frames (n == host_block). in[c] / out[c] per signal channel,
@@ -125,8 +125,9 @@ void onyx_stream_set_wait(onyx_stream *s, int wait);
 void onyx_stream_process(onyx_stream *s, const float *const *in,
                          float *const *out, int n);
 
-/* Worker side (threaded): runs one pending job if there is one; returns 1
- * when it ran one, 0 when idle, -1 on an inference error (stats.errors). */
+/* Worker side (threaded; onyx_worker.h runs it): runs one pending job if
+ * there is one; returns 1 when it ran one, 0 when idle, -1 on an inference
+ * error (stats.errors). */
 int onyx_stream_work(onyx_stream *s);
 
 /* Control side. set_control copies n values (n must equal the size) for

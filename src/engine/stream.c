@@ -37,9 +37,8 @@
  * the audio side collects into a fifth, scratch slot and that job is lost
  * (an overrun, counted when it is due).
  */
-#include "onyx_stream.h"
+#include "stream_impl.h"
 #include "../../kernels/gemm.h"
-#include "engine.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -50,93 +49,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-enum { SLOT_FREE, SLOT_AUDIO, SLOT_READY, SLOT_WORKER, SLOT_DONE };
-enum { N_SLOTS = 4, SLOT_SCRATCH = N_SLOTS };
-#define FRESH 4u /* flag beside a triple buffer's middle index */
-
-/* One signal tensor: element (channel c, frame t) is at
- * data[c * c_stride + t * t_stride] (C order, time axis and channel axis). */
-typedef struct sig_io {
-    int index;    /* graph input / output index */
-    int channels; /* 1 when the tensor has no channel axis */
-    int64_t t_stride, c_stride;
-    float *data; /* the tensor's data in the instance (borrowed) */
-} sig_io;
-
-typedef struct ctl_io {
-    int index; /* graph input / output index */
-    const char *name;
-    onyx_dtype dtype;
-    int size;   /* elements */
-    int offset; /* into the control buffers, in floats */
-} ctl_io;
-
-typedef struct state_io {
-    int in, out; /* graph input / output index */
-    size_t bytes;
-    void *in_data;        /* the tensors' data in the instance (borrowed); */
-    const void *out_data; /* the same buffer when X_out is X itself */
-} state_io;
-
-typedef struct slot {
-    atomic_int state;
-    atomic_uint job; /* job number, wrapping; compared by signed difference */
-    float *in;       /* [ch_in][JN] */
-    float *out;      /* [ch_out][JN] */
-} slot;
-
-/* A triple buffer: the newest copy of a set of floats, handed from one
- * writer to one reader without either waiting. The writer fills buf[back]
- * and swaps it with the middle; the reader swaps a fresh middle with its
- * front. Each side only touches its own buffer. */
-typedef struct triple {
-    float *buf[3];
-    uint64_t seq[3]; /* control outputs: the inference that filled it */
-    atomic_uint mid; /* index of the middle buffer | FRESH */
-    int back, front;
-} triple;
-
-struct onyx_stream {
-    const onyx_model *model; /* borrowed */
-    onyx_program *prog;      /* owned */
-    onyx_instance *inst;     /* owned */
-    int B, all_controls;
-
-    sig_io *sin, *sout; /* owned */
-    int n_sin, n_sout, ch_in, ch_out;
-    ctl_io *cin, *cout; /* owned */
-    int n_cin, n_cout, cin_floats, cout_floats;
-    state_io *st; /* owned */
-    int n_st;
-
-    triple cin_tb;     /* control inputs: control side -> inference */
-    triple cin_cal_tb; /* the same values: control side -> calibrate */
-    float *cin_shadow; /* the control side's current values [cin_floats] */
-    triple cout_tb;    /* control outputs: inference -> control side */
-    uint64_t cout_seq; /* inferences published (inference side) */
-    atomic_int reset_req;
-    atomic_int pause, in_work; /* start() vs a worker polling work() */
-
-    /* timing, set by start */
-    int n, threaded, J, JN, latency, started;
-    int burst;       /* threaded: a job spans at least this many frames */
-    atomic_int wait; /* threaded: wait for a late job (offline rendering) */
-    slot slots[N_SLOTS + 1];
-    float *mem;         /* owned: every slot's buffers */
-    int cur, play, pos; /* audio side: collecting slot, playing slot (-1) */
-    unsigned job;       /* audio side: number of the job being collected */
-
-    /* timed: the inferences whose time is in total_ns and max_ns (worker
-     * and run(); not sync process()) */
-    atomic_uint_least64_t inferences, overruns, errors, timed, total_ns, max_ns;
-    /* onyx_stream_calibrate's figures (not cleared by start) */
-    atomic_uint_least64_t calib_runs, calib_mean_ns, calib_max_ns;
-    int profiling;                 /* per-node timing asked for */
-    uint64_t *calib_node_ns;       /* owned, [n_nodes]: calibrate's profile */
-    _Atomic(const char *) err_why; /* the last inference error */
-    atomic_int err_node, err_status;
-};
 
 /* Never called on the audio side (see Timing above). */
 static uint64_t clock_ns(clockid_t id)
@@ -149,14 +61,6 @@ static uint64_t clock_ns(clockid_t id)
 static uint64_t now_ns(void)
 {
     return clock_ns(CLOCK_MONOTONIC);
-}
-
-static int64_t elems(const onyx_tensor *t)
-{
-    int64_t e = 1;
-    for (int d = 0; d < t->rank; d++)
-        e *= t->dims[d];
-    return e;
 }
 
 /* ---- triple buffers ---- */
@@ -198,316 +102,12 @@ static int triple_take(triple *tb)
     return 1;
 }
 
-/* ---- classification ---- */
-
-static int is_batch_name(const char *nm)
+/* the atomics' initial values: nothing started, nothing counted */
+static void init_atomics(onyx_stream *s)
 {
-    if (!nm) return 0;
-    if (!strcmp(nm, "N")) return 1;
-    for (const char *p = nm; *p; p++)
-        if (!strncasecmp(p, "batch", 5)) return 1;
-    return 0;
-}
-
-/* A dim that follows B: symbolic (or unknown) and not a batch dim. */
-static int is_time_dim(const onyx_value_info *vi, int d)
-{
-    return vi->rank > d && vi->dims[d] < 0 && !is_batch_name(vi->dim_names[d]);
-}
-
-/* Finds the time and channel axes of a resolved tensor. `declared` is the
- * file's description; `dim_eq` allows a dim equal to B as the time axis.
- * Returns 1 for a signal. */
-static int find_axes(const onyx_tensor *t, const onyx_value_info *declared,
-                     int B, int dim_eq, int *ta, int *ca)
-{
-    *ta = *ca = -1;
-    for (int d = 0; d < t->rank && *ta < 0; d++)
-        if (is_time_dim(declared, d) && t->dims[d] == B) *ta = d;
-    for (int d = t->rank - 1; d >= 0 && *ta < 0 && dim_eq; d--)
-        if (t->dims[d] == B) *ta = d;
-    if (*ta < 0) return 0;
-    for (int d = 0; d < t->rank; d++) {
-        if (d == *ta || t->dims[d] == 1) continue;
-        if (*ca >= 0) return 0; /* two channel-like axes: a control */
-        *ca = d;
-    }
-    return 1;
-}
-
-/* Does the resolved output differ from its declaration (or lack one)? Then
- * the declaration cannot say which dim follows B. */
-static int decl_unreliable(const onyx_tensor *t, const onyx_value_info *vi)
-{
-    if (vi->rank != t->rank) return 1;
-    for (int d = 0; d < t->rank; d++)
-        if (vi->dims[d] >= 0 && vi->dims[d] != t->dims[d]) return 1;
-    return 0;
-}
-
-static int same_shape(const onyx_tensor *a, const onyx_tensor *b)
-{
-    if (a->dtype != b->dtype || a->rank != b->rank) return 0;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d]) return 0;
-    return 1;
-}
-
-static void sig_fill(sig_io *sg, int index, const onyx_tensor *t, int ta,
-                     int ca)
-{
-    int64_t stride[ONYX_MAX_RANK];
-    int64_t s = 1;
-    for (int d = t->rank - 1; d >= 0; d--) {
-        stride[d] = s;
-        s *= t->dims[d];
-    }
-    sg->index = index;
-    sg->t_stride = stride[ta];
-    sg->channels = ca >= 0 ? (int)t->dims[ca] : 1;
-    sg->c_stride = ca >= 0 ? stride[ca] : 0;
-}
-
-static int ctl_ok_dtype(onyx_dtype dt)
-{
-    return dt == ONYX_FLOAT || dt == ONYX_INT64 || dt == ONYX_BOOL;
-}
-
-/* the caller's shape for input name, or NULL */
-static const onyx_bind *given_shape(const onyx_stream_config *cfg,
-                                    const char *name)
-{
-    for (int k = 0; cfg && k < cfg->n_shapes; k++)
-        if (!strcmp(cfg->shapes[k].name, name)) return &cfg->shapes[k];
-    return NULL;
-}
-
-/* Binds the inputs the caller gave a shape, and every other input's
- * symbolic dims: batch dims to 1, the others to B. */
-static onyx_bind *make_binds(const onyx_model *m, const onyx_stream_config *cfg,
-                             int B, int *n_binds)
-{
-    int n = onyx_model_num_inputs(m);
-    int n_given = cfg ? cfg->n_shapes : 0;
-    onyx_bind *b = calloc((size_t)(n + n_given) + 1, sizeof *b);
-    if (!b) return NULL;
-    int k = 0;
-    for (int g = 0; g < n_given; g++) {
-        b[k] = cfg->shapes[g];
-        b[k++].data = NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        const onyx_value_info *vi = onyx_model_input(m, i);
-        if (given_shape(cfg, vi->name)) continue;
-        int sym = 0;
-        for (int d = 0; d < vi->rank; d++)
-            sym |= vi->dims[d] < 0;
-        if (!sym) continue;
-        b[k].name = vi->name;
-        b[k].rank = vi->rank;
-        for (int d = 0; d < vi->rank; d++)
-            b[k].dims[d] = vi->dims[d] >= 0                  ? vi->dims[d]
-                           : is_batch_name(vi->dim_names[d]) ? 1
-                                                             : B;
-        k++;
-    }
-    *n_binds = k;
-    return b;
-}
-
-static int find_state_in(const onyx_stream *s, int in)
-{
-    for (int i = 0; i < s->n_st; i++)
-        if (s->st[i].in == in) return i;
-    return -1;
-}
-
-static int find_state_out(const onyx_stream *s, int out)
-{
-    for (int i = 0; i < s->n_st; i++)
-        if (s->st[i].out == out) return i;
-    return -1;
-}
-
-/* State pairs: the caller's, then every X / X_out of the same shape. */
-static onyx_status find_states(onyx_stream *s, const onyx_stream_config *cfg,
-                               onyx_error *err)
-{
-    const onyx_program *p = s->prog;
-    const char *path = onyx_model_path(s->model);
-    int ni = onyx_program_num_inputs(p), no = onyx_program_num_outputs(p);
-    s->st = calloc((size_t)ni + 1, sizeof *s->st);
-    if (!s->st) {
-        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
-        return ONYX_ERR_NOMEM;
-    }
-    for (int k = 0; cfg && k < cfg->n_pairs; k++) {
-        int i = onyx_program_find_input(p, cfg->pair_in[k]);
-        int o = onyx_program_find_output(p, cfg->pair_out[k]);
-        if (i < 0 || o < 0) {
-            onyx_seterr(err, ONYX_ERR_INVALID,
-                        "%s: state pair %s:%s: the model has no %s named '%s'",
-                        path, cfg->pair_in[k], cfg->pair_out[k],
-                        i < 0 ? "input" : "output",
-                        i < 0 ? cfg->pair_in[k] : cfg->pair_out[k]);
-            return ONYX_ERR_INVALID;
-        }
-        const onyx_tensor *ti = onyx_program_input_info(p, i);
-        const onyx_tensor *to = onyx_program_output_info(p, o);
-        if (!same_shape(ti, to)) {
-            char a[128], b[128];
-            onyx_seterr(
-                err, ONYX_ERR_INVALID,
-                "%s: state pair %s:%s: %s %s and %s %s differ", path,
-                cfg->pair_in[k], cfg->pair_out[k], onyx_dtype_name(ti->dtype),
-                onyx_shape_str(ti, a, sizeof a), onyx_dtype_name(to->dtype),
-                onyx_shape_str(to, b, sizeof b));
-            return ONYX_ERR_INVALID;
-        }
-        if (find_state_in(s, i) >= 0 || find_state_out(s, o) >= 0) {
-            onyx_seterr(err, ONYX_ERR_INVALID,
-                        "%s: state pair %s:%s: '%s' is already in a pair", path,
-                        cfg->pair_in[k], cfg->pair_out[k],
-                        find_state_in(s, i) >= 0 ? cfg->pair_in[k]
-                                                 : cfg->pair_out[k]);
-            return ONYX_ERR_INVALID;
-        }
-        s->st[s->n_st++] =
-            (state_io){.in = i,
-                       .out = o,
-                       .bytes = (size_t)elems(ti) * onyx_dtype_size(ti->dtype)};
-    }
-    for (int i = 0; i < ni; i++) {
-        if (find_state_in(s, i) >= 0) continue;
-        const char *nm = onyx_program_input_name(p, i);
-        for (int o = 0; o < no; o++) {
-            const char *on = onyx_program_output_name(p, o);
-            size_t l = strlen(nm);
-            if (strncmp(on, nm, l) || strcmp(on + l, "_out")) continue;
-            const onyx_tensor *ti = onyx_program_input_info(p, i);
-            if (find_state_out(s, o) >= 0 ||
-                !same_shape(ti, onyx_program_output_info(p, o)))
-                continue;
-            s->st[s->n_st++] = (state_io){.in = i,
-                                          .out = o,
-                                          .bytes = (size_t)elems(ti) *
-                                                   onyx_dtype_size(ti->dtype)};
-        }
-    }
-    return ONYX_OK;
-}
-
-/* Largest dim of the non-state float inputs and outputs: a static model's
- * block. */
-static int static_length(const onyx_stream *s)
-{
-    const onyx_program *p = s->prog;
-    int64_t best = 1;
-    for (int io = 0; io < 2; io++) {
-        int n = io ? onyx_program_num_outputs(p) : onyx_program_num_inputs(p);
-        for (int i = 0; i < n; i++) {
-            if ((io ? find_state_out(s, i) : find_state_in(s, i)) >= 0)
-                continue;
-            const onyx_tensor *t = io ? onyx_program_output_info(p, i)
-                                      : onyx_program_input_info(p, i);
-            if (t->dtype != ONYX_FLOAT) continue;
-            for (int d = 0; d < t->rank; d++)
-                if (t->dims[d] > best) best = t->dims[d];
-        }
-    }
-    return best > INT_MAX ? INT_MAX : (int)best;
-}
-
-static onyx_status classify(onyx_stream *s, int time_symbolic, onyx_error *err)
-{
-    const onyx_program *p = s->prog;
-    const char *path = onyx_model_path(s->model);
-    int ni = onyx_program_num_inputs(p), no = onyx_program_num_outputs(p);
-    s->sin = calloc((size_t)ni + 1, sizeof *s->sin);
-    s->sout = calloc((size_t)no + 1, sizeof *s->sout);
-    s->cin = calloc((size_t)ni + 1, sizeof *s->cin);
-    s->cout = calloc((size_t)no + 1, sizeof *s->cout);
-    if (!s->sin || !s->sout || !s->cin || !s->cout) {
-        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
-        return ONYX_ERR_NOMEM;
-    }
-    for (int io = 0; io < 2; io++) {
-        int n = io ? no : ni;
-        for (int i = 0; i < n; i++) {
-            if ((io ? find_state_out(s, i) : find_state_in(s, i)) >= 0)
-                continue;
-            const onyx_tensor *t = io ? onyx_program_output_info(p, i)
-                                      : onyx_program_input_info(p, i);
-            const onyx_value_info *vi = io ? onyx_model_output(s->model, i)
-                                           : onyx_model_input(s->model, i);
-            const char *nm = io ? onyx_program_output_name(p, i)
-                                : onyx_program_input_name(p, i);
-            /* a dim equal to B is the time axis in a static model, and in
-             * an output whose declaration does not follow B */
-            int dim_eq = !time_symbolic || (io && decl_unreliable(t, vi));
-            int ta, ca;
-            if (!s->all_controls && find_axes(t, vi, s->B, dim_eq, &ta, &ca)) {
-                if (t->dtype != ONYX_FLOAT) {
-                    onyx_seterr(
-                        err, ONYX_ERR_UNSUPPORTED,
-                        "%s: %s '%s' has a time axis of %d (a signal) but "
-                        "dtype %s: signals must be float32",
-                        path, io ? "output" : "input", nm, s->B,
-                        onyx_dtype_name(t->dtype));
-                    return ONYX_ERR_UNSUPPORTED;
-                }
-                sig_io *sg = io ? &s->sout[s->n_sout++] : &s->sin[s->n_sin++];
-                sig_fill(sg, i, t, ta, ca);
-                if (io)
-                    s->ch_out += sg->channels;
-                else
-                    s->ch_in += sg->channels;
-                continue;
-            }
-            if (!ctl_ok_dtype(t->dtype)) {
-                onyx_seterr(err, ONYX_ERR_UNSUPPORTED,
-                            "%s: control %s '%s' has dtype %s (controls are "
-                            "float32, int64 or bool)",
-                            path, io ? "output" : "input", nm,
-                            onyx_dtype_name(t->dtype));
-                return ONYX_ERR_UNSUPPORTED;
-            }
-            int64_t e = elems(t);
-            int *total = io ? &s->cout_floats : &s->cin_floats;
-            if (e > INT_MAX - *total) {
-                onyx_seterr(err, ONYX_ERR_LIMIT,
-                            "%s: control '%s' is too large", path, nm);
-                return ONYX_ERR_LIMIT;
-            }
-            ctl_io *c = io ? &s->cout[s->n_cout++] : &s->cin[s->n_cin++];
-            *c = (ctl_io){i, nm, t->dtype, (int)e, *total};
-            *total += (int)e;
-        }
-    }
-    if (!s->all_controls && s->n_sin == 0 && s->n_sout == 0) {
-        onyx_seterr(err, ONYX_ERR_INVALID,
-                    "%s: no signal input or output for block %d (a signal has "
-                    "a time axis: a symbolic dim, or a dim equal to the "
-                    "block); a model of controls only belongs in [onyx]",
-                    path, s->B);
-        return ONYX_ERR_INVALID;
-    }
-    return ONYX_OK;
-}
-
-onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
-                             onyx_error *err)
-{
-    onyx_stream *s = calloc(1, sizeof *s);
-    if (!s) {
-        onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    s->model = m;
     atomic_init(&s->reset_req, 0);
     atomic_init(&s->wait, 0);
-    atomic_init(&s->pause, 0);
-    atomic_init(&s->in_work, 0);
+    atomic_init(&s->worker_paused, NULL);
     atomic_init(&s->inferences, 0);
     atomic_init(&s->overruns, 0);
     atomic_init(&s->errors, 0);
@@ -524,48 +124,20 @@ onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
         atomic_init(&s->slots[k].state, SLOT_FREE);
         atomic_init(&s->slots[k].job, 0u);
     }
-    s->all_controls = cfg && cfg->all_controls;
-    int block = cfg ? cfg->block : 0;
-    if (block < 0) {
-        onyx_seterr(err, ONYX_ERR_INVALID, "%s: block %d is not valid",
-                    onyx_model_path(m), block);
-        free(s);
-        return NULL;
-    }
-    /* Is the time symbolic? Any non-batch symbolic dim of an input that is
-     * not a state (state names are known only after resolve, so test the
-     * X / X_out naming and the caller's pairs here by name). */
-    int time_symbolic = 0;
-    for (int i = 0; i < onyx_model_num_inputs(m); i++) {
-        const onyx_value_info *vi = onyx_model_input(m, i);
-        int state = 0;
-        for (int k = 0; cfg && k < cfg->n_pairs; k++)
-            state |= !strcmp(cfg->pair_in[k], vi->name);
-        char buf[300];
-        snprintf(buf, sizeof buf, "%s_out", vi->name);
-        for (int o = 0; o < onyx_model_num_outputs(m); o++)
-            state |= !strcmp(onyx_model_output(m, o)->name, buf);
-        state |= given_shape(cfg, vi->name) != NULL; /* static now */
-        for (int d = 0; d < vi->rank && !state; d++)
-            time_symbolic |= is_time_dim(vi, d);
-    }
-    s->B = block ? block : s->all_controls ? 1 : 64;
-    int n_binds = 0;
-    onyx_bind *binds = make_binds(m, cfg, s->B, &n_binds);
-    if (!binds) {
+}
+
+onyx_stream *onyx_stream_new(const onyx_model *m, const onyx_stream_config *cfg,
+                             onyx_error *err)
+{
+    onyx_stream *s = calloc(1, sizeof *s);
+    if (!s) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
-        free(s);
         return NULL;
     }
-    s->prog = onyx_program_new(m, binds, n_binds, err);
-    free(binds);
-    if (!s->prog) {
-        free(s);
-        return NULL;
-    }
-    if (find_states(s, cfg, err)) goto fail;
-    if (!time_symbolic && !block) s->B = static_length(s);
-    if (classify(s, time_symbolic, err)) goto fail;
+    s->model = m;
+    s->all_controls = cfg && cfg->all_controls;
+    init_atomics(s);
+    if (stream_layout(s, cfg, err) != ONYX_OK) goto fail;
     s->inst = onyx_instance_new(s->prog, err);
     if (!s->inst) goto fail;
     /* the instance's buffers never move: infer() uses them directly */
@@ -607,60 +179,6 @@ void onyx_stream_free(onyx_stream *s)
     free(s->mem);
     free(s->calib_node_ns);
     free(s);
-}
-
-/* ---- layout ---- */
-
-int onyx_stream_block(const onyx_stream *s)
-{
-    return s->B;
-}
-int onyx_stream_signal_inputs(const onyx_stream *s)
-{
-    return s->ch_in;
-}
-int onyx_stream_signal_outputs(const onyx_stream *s)
-{
-    return s->ch_out;
-}
-int onyx_stream_num_controls_in(const onyx_stream *s)
-{
-    return s->n_cin;
-}
-int onyx_stream_num_controls_out(const onyx_stream *s)
-{
-    return s->n_cout;
-}
-int onyx_stream_num_states(const onyx_stream *s)
-{
-    return s->n_st;
-}
-const onyx_program *onyx_stream_program(const onyx_stream *s)
-{
-    return s->prog;
-}
-
-const char *onyx_stream_control_in_name(const onyx_stream *s, int i)
-{
-    return i >= 0 && i < s->n_cin ? s->cin[i].name : NULL;
-}
-int onyx_stream_control_in_size(const onyx_stream *s, int i)
-{
-    return i >= 0 && i < s->n_cin ? s->cin[i].size : -1;
-}
-const char *onyx_stream_control_out_name(const onyx_stream *s, int i)
-{
-    return i >= 0 && i < s->n_cout ? s->cout[i].name : NULL;
-}
-int onyx_stream_control_out_size(const onyx_stream *s, int i)
-{
-    return i >= 0 && i < s->n_cout ? s->cout[i].size : -1;
-}
-int onyx_stream_find_control_in(const onyx_stream *s, const char *name)
-{
-    for (int i = 0; i < s->n_cin; i++)
-        if (!strcmp(s->cin[i].name, name)) return i;
-    return -1;
 }
 
 /* ---- start ---- */
@@ -706,13 +224,6 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
         return ONYX_ERR_NOMEM;
     }
-    /* A worker may be polling work(): keep it out until we are done
-     * (seq_cst store, then load, on both sides: one sees the other). */
-    atomic_store(&s->pause, 1);
-    while (atomic_load(&s->in_work)) {
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
-    }
     free(s->mem);
     s->mem = mem;
     for (int k = 0; k <= N_SLOTS; k++) {
@@ -736,7 +247,7 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     /* every input zero (signals, states), then the current controls */
     for (int i = 0; i < onyx_program_num_inputs(s->prog); i++) {
         onyx_tensor *t = onyx_instance_input(s->inst, i);
-        memset(t->data, 0, (size_t)elems(t) * onyx_dtype_size(t->dtype));
+        memset(t->data, 0, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
     }
     atomic_store(&s->reset_req, 0);
     copy_controls_in(s, 1);
@@ -753,13 +264,28 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     onyx_instance_profile(s->inst, s->profiling && s->threaded);
     onyx_instance_profile_reset(s->inst);
     s->started = 1;
-    atomic_store(&s->pause, 0);
     return ONYX_OK;
 }
 
 void onyx_stream_set_wait(onyx_stream *s, int wait)
 {
     atomic_store_explicit(&s->wait, wait != 0, memory_order_relaxed);
+}
+
+void stream_attach_worker(onyx_stream *s, const atomic_int *paused)
+{
+    atomic_store_explicit(&s->worker_paused, paused, memory_order_relaxed);
+}
+
+int stream_idle_us(const onyx_stream *s)
+{
+    /* offline, the host waits for the worker at every job boundary: poll
+     * ten times as often (a 20 s render of a small GRU in Pd took 6 s with
+     * 100 us naps, 2.5 s with 10 us; sched_yield, with Pd spinning too, was
+     * slower on a loaded machine) */
+    if (atomic_load_explicit(&((onyx_stream *)s)->wait, memory_order_relaxed))
+        return 10;
+    return s->threaded ? 100 : 1000;
 }
 
 int onyx_stream_latency(const onyx_stream *s)
@@ -961,14 +487,16 @@ static int before(unsigned a, unsigned b)
 /* Threaded, waiting (offline): spins until job `due` is no longer handed
  * over or running. Called before the next job is handed over, so that it is
  * the only one the worker can take: the jobs run in order, none is late.
- * It gives up (the block is late, as without waiting) when the worker is
- * paused, and after WAIT_SPINS polls: a worker that never comes (its
- * thread could not start, the host stopped calling it) must not hang the
- * render. */
+ * It gives up (the block is late, as without waiting) when the worker that
+ * runs the stream (onyx_worker) is paused, and after WAIT_SPINS polls: a
+ * worker that never comes (its thread could not start, the host stopped
+ * calling it) must not hang the render. */
 enum { WAIT_SPINS = 1 << 30 };
 
 static void wait_for_job(onyx_stream *s, unsigned due)
 {
+    const atomic_int *paused =
+        atomic_load_explicit(&s->worker_paused, memory_order_relaxed);
     for (int i = 0; i < N_SLOTS; i++) {
         slot *sl = &s->slots[i];
         if (atomic_load_explicit(&sl->job, memory_order_relaxed) != due)
@@ -976,7 +504,8 @@ static void wait_for_job(onyx_stream *s, unsigned due)
         for (long n = 0; n < WAIT_SPINS; n++) {
             int st = atomic_load_explicit(&sl->state, memory_order_acquire);
             if (st != SLOT_READY && st != SLOT_WORKER) return;
-            if (atomic_load_explicit(&s->pause, memory_order_relaxed)) return;
+            if (paused && atomic_load_explicit(paused, memory_order_relaxed))
+                return;
         }
         return;
     }
@@ -1103,17 +632,7 @@ static void process_frames(onyx_stream *s, const float *const *in,
 
 /* ---- worker side ---- */
 
-static int work(onyx_stream *s);
-
 int onyx_stream_work(onyx_stream *s)
-{
-    atomic_store(&s->in_work, 1);
-    int rc = atomic_load(&s->pause) ? 0 : work(s);
-    atomic_store(&s->in_work, 0);
-    return rc;
-}
-
-static int work(onyx_stream *s)
 {
     if (!s->started || !s->threaded) return 0;
     int best = -1;
@@ -1275,7 +794,7 @@ onyx_status onyx_stream_calibrate(onyx_stream *s, int runs, onyx_error *err)
     if (!x) return err ? err->status : ONYX_ERR_NOMEM;
     for (int i = 0; i < onyx_program_num_inputs(s->prog); i++) {
         onyx_tensor *t = onyx_instance_input(x, i);
-        memset(t->data, 0, (size_t)elems(t) * onyx_dtype_size(t->dtype));
+        memset(t->data, 0, (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
     }
     if (s->n_cin) {
         triple_take(&s->cin_cal_tb); /* else its front is still the newest */

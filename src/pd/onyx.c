@@ -42,7 +42,7 @@ static void onyx_tick(t_onyx *x)
     }
     if (x->x_cur && x->x_flags.async)
         onyxpd_send_controls(x->x_cur, x->x_outs, NULL);
-    clock_delay(x->x_poll, x->x_worker.started ? 1 : 100);
+    clock_delay(x->x_poll, x->x_worker.engine.started ? 1 : 100);
 }
 
 static void onyx_run(t_onyx *x)
@@ -163,10 +163,10 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
     f->cfg.cls = "onyx";
     f->cfg.all_controls = 1;
     f->cfg.max_out = ONYXPD_MAX_SIGNALS;
-    onyxpd_worker_init(&x->x_worker, &f->cfg);
+    /* the priority applies when the worker starts */
+    onyxpd_worker_init(&x->x_worker, &f->cfg, f->priority);
     atomic_store(&x->x_worker.host_block, 1); /* loads: one value a run */
     if (f->threads) onyx_set_blas_threads(f->threads);
-    x->x_worker.priority = f->priority; /* applied when the worker starts */
 
     onyxpd_bundle *b =
         onyxpd_open_arg(x, "onyx", x->x_canvas, &f->cfg, 1, i, argc, argv);

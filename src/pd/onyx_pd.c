@@ -5,6 +5,7 @@
 #include "onyx_pd.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
     sc.n_shapes = cfg->n_shapes;
     sc.shapes = cfg->shapes;
     b->stream = onyx_stream_new(b->model, &sc, &e);
+    b->item.stream = b->stream;
     if (!b->stream) {
         snprintf(err, errlen, "%s", e.msg);
         goto fail;
@@ -88,7 +90,6 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
      * its runs (on Bela they are in the audio task): the worker times the
      * model once it is playing */
     atomic_init(&b->calibrate, !cfg->threaded);
-    atomic_init(&b->waits, 0);
     if (onyxpd_bundle_start(b, host_block, burst, err, errlen)) goto fail;
     return b;
 fail:
@@ -146,13 +147,6 @@ static double onyxpd_now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void onyxpd_sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) && errno == EINTR)
-        ;
-}
-
 void onyxpd_worker_say(onyxpd_worker *w, int is_error, const char *fmt, ...)
 {
     unsigned head = atomic_load(&w->q_head), tail = atomic_load(&w->q_tail);
@@ -185,32 +179,6 @@ void onyxpd_worker_drain(onyxpd_worker *w, const void *owner)
         pd_error(owner, "%s: %d worker message(s) lost", w->cfg->cls, lost);
 }
 
-static void onyxpd_worker_free_retired(onyxpd_worker *w)
-{
-    onyxpd_bundle *b = atomic_exchange(&w->retired, NULL);
-    while (b) {
-        onyxpd_bundle *next = b->next;
-        onyxpd_bundle_free(b);
-        b = next;
-    }
-}
-
-/* Pd's 'quit' calls exit() without freeing the objects, so a worker may
- * still be inside an inference (and inside OpenBLAS) when the libraries'
- * destructors run: OpenBLAS then unmaps its buffers under it. An atexit
- * handler, registered at setup and so run before those destructors, stops
- * every worker from starting another step and waits for the running ones
- * (Dekker-style, like _hold: a worker raises `in_step` before it reads
- * `exiting`). */
-static atomic_int onyxpd_exiting, onyxpd_in_step;
-
-static void onyxpd_at_exit(void)
-{
-    atomic_store(&onyxpd_exiting, 1);
-    for (int i = 0; i < 5000 && atomic_load(&onyxpd_in_step); i++)
-        onyxpd_sleep_us(1000);
-}
-
 /* Pd's s_stuff.h; weak, so that a host whose Pd lacks it (a libpd build)
  * still loads the externals */
 int audio_isopen(void) __attribute__((weak));
@@ -239,177 +207,156 @@ int onyxpd_offline(void)
     return onyxpd_batch && !(audio_isopen && audio_isopen());
 }
 
+/* Pd's 'quit' calls exit() without freeing the objects, so a worker may
+ * still be inside an inference (and inside OpenBLAS) when the libraries'
+ * destructors run: OpenBLAS then unmaps its buffers under it. The engine's
+ * exit handler, registered at setup and so run before those destructors,
+ * stops the workers and waits for the running ones. */
 void onyxpd_setup_once(void)
 {
     static atomic_flag registered = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&registered)) return;
-    atexit(onyxpd_at_exit);
+    atexit(onyx_workers_exit);
     onyxpd_read_cmdline();
 }
 
-static void *onyxpd_worker_main(void *arg)
+static onyxpd_bundle *onyxpd_bundle_of(onyx_worker_item *it)
 {
-    onyxpd_worker *w = arg;
-    char err[ONYXPD_MSG_LEN];
-    while (!atomic_load(&w->quit)) {
-        atomic_fetch_add(&onyxpd_in_step, 1);
-        if (atomic_load(&onyxpd_exiting)) {
-            atomic_fetch_sub(&onyxpd_in_step, 1);
-            break;
-        }
-        int did = 0;
-        int nt = atomic_exchange(&w->threads_req, 0);
-        if (nt > 0) onyx_set_blas_threads(nt);
-        char *path = atomic_exchange(&w->load_req, NULL);
-        if (path) {
-            onyxpd_bundle *b =
-                onyxpd_bundle_open(path, w->cfg, atomic_load(&w->host_block),
-                                   atomic_load(&w->burst), err, sizeof err);
-            if (b) {
-                /* a finished load nobody took yet is superseded */
-                onyxpd_bundle_free(atomic_exchange(&w->ready, b));
-            } else {
-                onyxpd_worker_say(w, 1,
-                                  "load failed, keeping the current "
-                                  "model: %s",
-                                  err);
-            }
-            free(path);
-            did = 1;
-        }
-        onyxpd_worker_free_retired(w);
-
-        /* Dekker-style handshake with _hold: busy is raised before hold is
-         * read, so the Pd thread never sees both 'not busy' and a worker
-         * about to touch the active bundle. */
-        atomic_store(&w->busy, 1);
-        if (!atomic_load(&w->hold)) {
-            onyxpd_bundle *b = atomic_load(&w->active);
-            if (b && b->threaded) {
-                int r = onyx_stream_work(b->stream);
-                did |= r != 0;
-            }
-            /* after a set (2), at most one calibration a second: a slider
-             * on a model that branches would otherwise keep the worker
-             * busy; after a load or `profile` (1), at once */
-            double now = onyxpd_now_s();
-            int cal = b ? atomic_load(&b->calibrate) : 0;
-            if (cal &&
-                (cal == 1 || b->calibrated_at == 0 ||
-                 now - b->calibrated_at >= 1.0) &&
-                atomic_exchange(&b->calibrate, 0)) {
-                b->calibrated_at = now;
-                onyx_error e;
-                memset(&e, 0, sizeof e);
-                /* an inference error (ONYX_ERR_RUNTIME) comes from the
-                 * controls, perhaps not set yet (Silero's sample rate): if
-                 * they stay so, playing reports it, once */
-                onyx_status cs = onyx_stream_calibrate(b->stream, 100, &e);
-                if (cs != ONYX_OK && cs != ONYX_ERR_RUNTIME)
-                    onyxpd_worker_say(w, 1, "timing the model: %s", e.msg);
-                did = 1;
-            }
-            if (b && atomic_exchange(&w->run_req, 0)) {
-                onyx_error e;
-                memset(&e, 0, sizeof e);
-                if (onyx_stream_run(b->stream, &e) != ONYX_OK)
-                    onyxpd_worker_say(w, 1, "%s", e.msg);
-                did = 1;
-            }
-        }
-        atomic_store(&w->busy, 0);
-        atomic_fetch_sub(&onyxpd_in_step, 1);
-        if (!did) {
-            /* offline, Pd waits for this thread at every job boundary:
-             * poll ten times as often (a 20 s render of a small GRU took
-             * 6 s with 100 us naps, 2.5 s with 10 us; sched_yield, with
-             * Pd spinning too, was slower on a loaded machine) */
-            onyxpd_bundle *b = atomic_load(&w->active);
-            if (b && atomic_load(&b->waits))
-                onyxpd_sleep_us(10);
-            else
-                onyxpd_sleep_us(b && b->threaded ? 100 : 1000);
-        }
-    }
-    return NULL;
+    return it ? (onyxpd_bundle *)((char *)it - offsetof(onyxpd_bundle, item))
+              : NULL;
 }
 
-void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
+/* Worker chores, outside the pause: BLAS threads and loads. */
+static int onyxpd_worker_chores(void *ctx)
+{
+    onyxpd_worker *w = ctx;
+    int nt = atomic_exchange(&w->threads_req, 0);
+    if (nt > 0) onyx_set_blas_threads(nt);
+    char *path = atomic_exchange(&w->load_req, NULL);
+    if (!path) return 0;
+    char err[ONYXPD_MSG_LEN];
+    onyxpd_bundle *b =
+        onyxpd_bundle_open(path, w->cfg, atomic_load(&w->host_block),
+                           atomic_load(&w->burst), err, sizeof err);
+    if (b) /* a finished load nobody took yet is superseded */
+        onyxpd_bundle_free(atomic_exchange(&w->ready, b));
+    else
+        onyxpd_worker_say(w, 1, "load failed, keeping the current model: %s",
+                          err);
+    free(path);
+    return 1;
+}
+
+/* Times b's model if asked: after a set (2), at most once a second (a
+ * slider on a model that branches would otherwise keep the worker busy);
+ * after a load or `profile` (1), at once. */
+static int onyxpd_worker_calibrate(onyxpd_worker *w, onyxpd_bundle *b)
+{
+    double now = onyxpd_now_s();
+    int cal = atomic_load(&b->calibrate);
+    if (!cal ||
+        (cal != 1 && b->calibrated_at != 0 && now - b->calibrated_at < 1.0) ||
+        !atomic_exchange(&b->calibrate, 0))
+        return 0;
+    b->calibrated_at = now;
+    onyx_error e;
+    memset(&e, 0, sizeof e);
+    /* an inference error (ONYX_ERR_RUNTIME) comes from the controls,
+     * perhaps not set yet (Silero's sample rate): if they stay so, playing
+     * reports it, once */
+    onyx_status cs = onyx_stream_calibrate(b->stream, 100, &e);
+    if (cs != ONYX_OK && cs != ONYX_ERR_RUNTIME)
+        onyxpd_worker_say(w, 1, "timing the model: %s", e.msg);
+    return 1;
+}
+
+/* Worker step on the active bundle, after its job: calibration and
+ * [onyx -async]'s runs. */
+static int onyxpd_worker_step(void *ctx, onyx_worker_item *item)
+{
+    onyxpd_worker *w = ctx;
+    onyxpd_bundle *b = onyxpd_bundle_of(item);
+    if (!b) return 0;
+    int did = onyxpd_worker_calibrate(w, b);
+    if (atomic_exchange(&w->run_req, 0)) {
+        onyx_error e;
+        memset(&e, 0, sizeof e);
+        if (onyx_stream_run(b->stream, &e) != ONYX_OK)
+            onyxpd_worker_say(w, 1, "%s", e.msg);
+        did = 1;
+    }
+    return did;
+}
+
+static void onyxpd_worker_retire(void *ctx, onyx_worker_item *item)
+{
+    (void)ctx;
+    onyxpd_bundle_free(onyxpd_bundle_of(item));
+}
+
+void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg, int prio)
 {
     memset(w, 0, sizeof *w);
+    onyx_worker_config wc = {.ctx = w,
+                             .chores = onyxpd_worker_chores,
+                             .step = onyxpd_worker_step,
+                             .retire = onyxpd_worker_retire};
+    onyx_worker_init(&w->engine, &wc);
+    onyx_worker_priority(&w->engine, prio); /* not started: at start */
     w->cfg = cfg;
-    atomic_init(&w->quit, 0);
     atomic_init(&w->load_req, NULL);
     atomic_init(&w->host_block, 64);
     atomic_init(&w->burst, 0);
     atomic_init(&w->ready, NULL);
-    atomic_init(&w->active, NULL);
-    atomic_init(&w->retired, NULL);
     atomic_init(&w->threads_req, 0);
     atomic_init(&w->run_req, 0);
-    atomic_init(&w->hold, 0);
-    atomic_init(&w->busy, 0);
     atomic_init(&w->q_head, 0);
     atomic_init(&w->q_tail, 0);
     atomic_init(&w->q_dropped, 0);
 }
 
-/* Created with default attributes, then moved to SCHED_FIFO if asked: a
- * refused priority (EPERM without root or an rtprio limit) then leaves a
- * working thread at normal priority rather than none. */
-int onyxpd_worker_start(onyxpd_worker *w, const void *owner)
+/* a refused priority (rc, an errno) to owner's console */
+static void onyxpd_priority_refused(onyxpd_worker *w, const void *owner,
+                                    int prio, int rc)
 {
-    if (w->started) return 0;
-    if (pthread_create(&w->thread, NULL, onyxpd_worker_main, w)) return -1;
-    w->started = 1;
-    int prio = w->priority;
-    w->priority = 0; /* what it runs at now */
-    if (prio) onyxpd_worker_priority(w, owner, prio);
-    return 0;
-}
-
-int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio)
-{
-    int old = w->priority;
-    w->priority = prio;
-    if (!w->started) return 0;
-    struct sched_param sp;
-    memset(&sp, 0, sizeof sp);
-    sp.sched_priority = prio;
-    int rc =
-        pthread_setschedparam(w->thread, prio ? SCHED_FIFO : SCHED_OTHER, &sp);
-    if (!rc) return 0;
-    w->priority = old;
     const char *cls = w->cfg->cls;
+    const char *keeps =
+        w->engine.priority ? "its SCHED_FIFO priority" : "normal scheduling";
     if (rc == EPERM)
         pd_error(owner,
                  "%s: priority %d: not permitted (EPERM): SCHED_FIFO needs "
                  "root, CAP_SYS_NICE or a real-time priority limit of at "
                  "least %d (ulimit -r; rtprio in "
                  "/etc/security/limits.conf); the worker keeps %s",
-                 cls, prio, prio,
-                 old ? "its SCHED_FIFO priority" : "normal scheduling");
+                 cls, prio, prio, keeps);
     else
         pd_error(owner,
                  "%s: priority %d: refused (%s; SCHED_FIFO takes %d to %d); "
                  "the worker keeps %s",
                  cls, prio, strerror(rc), sched_get_priority_min(SCHED_FIFO),
-                 sched_get_priority_max(SCHED_FIFO),
-                 old ? "its SCHED_FIFO priority" : "normal scheduling");
+                 sched_get_priority_max(SCHED_FIFO), keeps);
+}
+
+int onyxpd_worker_start(onyxpd_worker *w, const void *owner)
+{
+    int prio = w->engine.priority, rc;
+    if (onyx_worker_start(&w->engine, &rc)) return -1;
+    if (rc) onyxpd_priority_refused(w, owner, prio, rc);
+    return 0;
+}
+
+int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio)
+{
+    int rc = onyx_worker_priority(&w->engine, prio);
+    if (rc) onyxpd_priority_refused(w, owner, prio, rc);
     return rc;
 }
 
 void onyxpd_worker_free(onyxpd_worker *w)
 {
-    if (w->started) {
-        atomic_store(&w->quit, 1);
-        pthread_join(w->thread, NULL);
-        w->started = 0;
-    }
+    onyx_worker_stop(&w->engine); /* frees the active and retired bundles */
     free(atomic_exchange(&w->load_req, NULL));
     onyxpd_bundle_free(atomic_exchange(&w->ready, NULL));
-    onyxpd_bundle_free(atomic_exchange(&w->active, NULL));
-    onyxpd_worker_free_retired(w);
 }
 
 void onyxpd_worker_load(onyxpd_worker *w, const char *path)
@@ -426,29 +373,7 @@ onyxpd_bundle *onyxpd_worker_take_ready(onyxpd_worker *w)
 
 void onyxpd_worker_set_active(onyxpd_worker *w, onyxpd_bundle *b)
 {
-    onyxpd_bundle *old = atomic_exchange(&w->active, b);
-    if (!old) return;
-    if (!w->started) { /* no worker can be using it */
-        onyxpd_bundle_free(old);
-        return;
-    }
-    /* the worker may still be inside work(old): it frees it afterwards */
-    onyxpd_bundle *head = atomic_load(&w->retired);
-    do
-        old->next = head;
-    while (!atomic_compare_exchange_weak(&w->retired, &head, old));
-}
-
-void onyxpd_worker_hold(onyxpd_worker *w)
-{
-    atomic_store(&w->hold, 1);
-    while (w->started && atomic_load(&w->busy))
-        onyxpd_sleep_us(50);
-}
-
-void onyxpd_worker_release(onyxpd_worker *w)
-{
-    atomic_store(&w->hold, 0);
+    onyx_worker_swap(&w->engine, b ? &b->item : NULL);
 }
 
 /* -------------------------------- files ------------------------------- */
@@ -874,8 +799,8 @@ void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
     const onyx_program *p = onyx_stream_program(b->stream);
     onyx_stream_stats st;
     /* sync: the table is the worker's calibration runs (perform reads no
-     * clock); hold keeps it from writing the table while we read it */
-    onyxpd_worker_hold(w);
+     * clock); the pause keeps it from writing the table while we read it */
+    onyx_worker_pause(&w->engine);
     const uint64_t *ns = onyx_stream_node_ns(b->stream);
     onyx_stream_get_stats(b->stream, &st);
     uint64_t runs = b->threaded ? st.inferences : st.calib_runs;
@@ -884,7 +809,7 @@ void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
     for (int i = 0; ns && i < n; i++)
         total += ns[i];
     if (!ns || !runs || !total) {
-        onyxpd_worker_release(w);
+        onyx_worker_resume(&w->engine);
         post("%s: profile: no timed inference yet", cls);
         return;
     }
@@ -896,7 +821,7 @@ void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
              onyx_program_node_name(p, i) ? onyx_program_node_name(p, i) : "",
              onyx_program_node_op(p, i), ns[i] / 1e3 / runs,
              100.0 * ns[i] / total);
-    onyxpd_worker_release(w);
+    onyx_worker_resume(&w->engine);
     post("  total %.2f us per inference", total / 1e3 / runs);
 }
 

@@ -1,6 +1,7 @@
 /* onyx_pd.h - glue shared by [onyx~] and [onyx]: the loaded-model bundle,
- * the object's persistent worker thread, the worker -> Pd console queue, and
- * the hooks of the real-time-safety test build.
+ * what the object's worker (the engine's onyx_worker.h) does for Pd
+ * (loading by message, calibrating, -async runs), the worker -> Pd console
+ * queue, and the hooks of the real-time-safety test build.
  *
  * Threads. The Pd thread runs messages, clocks and perform routines (never
  * two at once); the worker loads models and, in threaded mode, runs the
@@ -14,8 +15,8 @@
 #include "m_pd.h"
 #include "onyx.h"
 #include "onyx_stream.h"
+#include "onyx_worker.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 /* Only the setup functions leave the binary (the engine is compiled into
@@ -59,8 +60,9 @@ typedef struct onyxpd_config {
 /* A model ready to play. Owned by whoever holds it: the worker while it
  * loads, then the object (active), then the worker again (retired). */
 typedef struct onyxpd_bundle {
-    onyx_model *model;   /* owned; the stream borrows it */
-    onyx_stream *stream; /* owned */
+    onyx_worker_item item; /* the stream as the worker plays it */
+    onyx_model *model;     /* owned; the stream borrows it */
+    onyx_stream *stream;   /* owned */
     char path[MAXPDSTRING];
     int host_block; /* n given to onyx_stream_start */
     int burst;      /* frames of back-to-back perform calls, 0: none */
@@ -76,10 +78,6 @@ typedef struct onyxpd_bundle {
                               profile), 2 within a second (set, when the
                               model branches) */
     double calibrated_at;  /* worker: when it last did, seconds (monotonic) */
-    _Atomic int waits;     /* threaded, offline: the audio side waits for
-                              the worker (onyx_stream_set_wait), which then
-                              polls more often */
-    struct onyxpd_bundle *next; /* retired list */
 } onyxpd_bundle;
 
 /* Loads and prepares a model for Pd's block host_block (and burst, see
@@ -105,33 +103,30 @@ typedef struct onyxpd_msg {
 } onyxpd_msg;
 
 typedef struct onyxpd_worker {
+    onyx_worker engine;       /* the thread: the active bundle, pause, stop */
     const onyxpd_config *cfg; /* borrowed from the object */
-    pthread_t thread;
-    int started;
-    int priority; /* SCHED_FIFO priority, 0: normal (Pd thread's view) */
-    _Atomic int quit;
-    _Atomic(char *) load_req;         /* malloc'd path; latest wins */
-    _Atomic int host_block;           /* Pd's block for the next load */
-    _Atomic int burst;                /* and its burst (onyxpd_burst) */
-    _Atomic(onyxpd_bundle *) ready;   /* loaded, waiting for the swap */
-    _Atomic(onyxpd_bundle *) active;  /* the one the object plays */
-    _Atomic(onyxpd_bundle *) retired; /* stack, freed by the worker */
-    _Atomic int threads_req;          /* BLAS threads to set, 0 = none */
-    _Atomic int run_req;              /* [onyx -async]: runs requested */
-    _Atomic int hold, busy;           /* pause handshake (see _hold) */
-    _Atomic unsigned q_head, q_tail;  /* console queue indices */
+    _Atomic(char *) load_req; /* malloc'd path; latest wins */
+    _Atomic int host_block;   /* Pd's block for the next load */
+    _Atomic int burst;        /* and its burst (onyxpd_burst) */
+    _Atomic(onyxpd_bundle *) ready;  /* loaded, waiting for the swap */
+    _Atomic int threads_req;         /* BLAS threads to set, 0 = none */
+    _Atomic int run_req;             /* [onyx -async]: runs requested */
+    _Atomic unsigned q_head, q_tail; /* console queue indices */
     _Atomic int q_dropped;
     onyxpd_msg queue[ONYXPD_QUEUE_LEN];
 } onyxpd_worker;
 
-void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg);
-/* Starts the thread if not yet running, at w->priority (a failure to set
+/* The worker of an object with config cfg, at SCHED_FIFO priority prio
+ * (0: normal) once it starts. */
+void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg, int prio);
+/* Starts the thread if not yet running, at its priority (a failure to set
  * that is reported to owner's console and the thread runs at normal
  * priority); 0 on success. */
 int onyxpd_worker_start(onyxpd_worker *w, const void *owner);
 /* Pd thread: the worker's scheduling: SCHED_FIFO at prio (1 to 99), or
  * normal scheduling (0). Applied now if the worker runs, else when it
- * starts. 0 on success, else an errno after a pd_error on owner. */
+ * starts. 0 on success, else an errno after a pd_error on owner. Pausing
+ * the worker (onyx_worker_pause) is the engine's. */
 int onyxpd_worker_priority(onyxpd_worker *w, const void *owner, int prio);
 /* Called by each class's setup: lets exit() wait for running inferences,
  * and reads Pd's command line for onyxpd_offline. */
@@ -152,12 +147,9 @@ void onyxpd_worker_free(onyxpd_worker *w);
 void onyxpd_worker_load(onyxpd_worker *w, const char *path);
 /* Pd thread: takes a finished load, or NULL. */
 onyxpd_bundle *onyxpd_worker_take_ready(onyxpd_worker *w);
-/* Pd thread: makes b the active bundle and retires the previous one. */
+/* Pd thread: makes b the active bundle and retires the previous one (the
+ * worker frees it once it is out of it). */
 void onyxpd_worker_set_active(onyxpd_worker *w, onyxpd_bundle *b);
-/* Pd thread: pause / resume the worker's use of the active bundle; hold
- * returns once the worker is outside work()/run(). */
-void onyxpd_worker_hold(onyxpd_worker *w);
-void onyxpd_worker_release(onyxpd_worker *w);
 /* Worker side: a message for the Pd console. */
 void onyxpd_worker_say(onyxpd_worker *w, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -206,8 +198,8 @@ void onyxpd_send_controls(onyxpd_bundle *b, t_outlet **lists, t_outlet *named);
 /* Console output shared by both classes. */
 void onyxpd_print(const void *owner, const char *cls, const onyxpd_bundle *b,
                   int sync, int enabled, float sr);
-/* The per-node table; w is held while it is read (sync: it is the worker's
- * calibration). */
+/* The per-node table; w is paused while it is read (sync: it is the
+ * worker's calibration). */
 void onyxpd_profile(const void *owner, const char *cls, const onyxpd_bundle *b,
                     onyxpd_worker *w);
 /* info and stats lists to an outlet; stats in sync mode give the times of

@@ -51,9 +51,8 @@ typedef struct _onyx_tilde {
  * where that cannot be known starts over. */
 static void onyx_tilde_pace(t_onyx_tilde *x, onyxpd_bundle *b)
 {
-    int wait = x->x_offline && b->threaded && x->x_worker.started;
+    int wait = x->x_offline && b->threaded && x->x_worker.engine.started;
     onyx_stream_set_wait(b->stream, wait);
-    atomic_store(&b->waits, wait);
     x->x_watch = b->threaded && !wait && !x->x_fast_warned;
     if (x->x_watch) {
         onyx_stream_stats st;
@@ -185,11 +184,11 @@ static void onyx_tilde_dsp(t_onyx_tilde *x, t_signal **sp)
     onyxpd_bundle *b = x->x_cur;
     if (b && (b->host_block != n || b->burst != x->x_burst)) {
         char err[ONYXPD_MSG_LEN];
-        onyxpd_worker_hold(&x->x_worker);
+        onyx_worker_pause(&x->x_worker.engine);
         if (onyxpd_bundle_start(b, n, x->x_burst, err, sizeof err))
             pd_error(x, "onyx~: %s: block %d: %s; output is silence", b->path,
                      n, err);
-        onyxpd_worker_release(&x->x_worker);
+        onyx_worker_resume(&x->x_worker.engine);
     }
     if (b) onyx_tilde_pace(x, b);
     if (!b && !x->x_warned) {
@@ -326,13 +325,13 @@ static void onyx_tilde_profile(t_onyx_tilde *x, t_symbol *s, int argc,
     }
     if (want == b->profiling) return;
     char err[ONYXPD_MSG_LEN];
-    onyxpd_worker_hold(&x->x_worker);
+    onyx_worker_pause(&x->x_worker.engine);
     onyx_stream_profile(b->stream, want);
     if (onyxpd_bundle_start(b, b->host_block, b->burst, err, sizeof err))
         pd_error(x, "onyx~: profile: %s", err);
     b->profiling = want;
     if (!b->threaded) atomic_store(&b->calibrate, 1); /* table by the worker */
-    onyxpd_worker_release(&x->x_worker);
+    onyx_worker_resume(&x->x_worker.engine);
 }
 
 /* priority N: the worker's scheduling (SCHED_FIFO N, 0 normal) */
@@ -361,10 +360,10 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     f->cfg.cls = "onyx~";
     f->cfg.threaded = !f->sync;
     f->cfg.max_in = f->cfg.max_out = ONYXPD_MAX_SIGNALS;
-    onyxpd_worker_init(&x->x_worker, &f->cfg);
+    /* the priority applies when the worker starts */
+    onyxpd_worker_init(&x->x_worker, &f->cfg, f->priority);
     atomic_store(&x->x_worker.host_block, x->x_n);
     if (f->threads) onyx_set_blas_threads(f->threads);
-    x->x_worker.priority = f->priority; /* applied when the worker starts */
 
     /* A model given here is loaded now: it decides the inlets and outlets. */
     onyxpd_bundle *b = onyxpd_open_arg(x, "onyx~", x->x_canvas, &f->cfg, x->x_n,

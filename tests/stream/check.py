@@ -14,6 +14,9 @@ the model allows it. Then the command's errors.
   conv1024   a static (1,1,1024) Conv1d net: each block of 1024 on its own
   gain       y = x * g[0] + g[1], g a control set with --set
   stereo     x (1,2,T) channel-major in, y (1,T,2) interleaved out
+  threaded   --threaded (inference in the worker thread, the reader
+             waiting for it): OUT bit for bit the unthreaded run's, at the
+             threaded latency 2*ceil(64/B)*B
 
 usage: /usr/bin/python3 tests/stream/check.py ONYX_BINARY WORKDIR
 """
@@ -266,6 +269,26 @@ def main():
         want_s = Stereo()(torch.tensor(x2.T.copy()).reshape(1, 2, N)).numpy().reshape(N, 2)
     y, _, _ = process(onyx, p_st, x2, work, "stereo", ["--block", "100"])
     close("stereo (1,2,T) -> (1,T,2), block 100", y, want_s)
+
+    # -- --threaded: the same OUT, bit for bit, at the threaded latency
+    for name, model, x, extra in (
+            [("gru_b%d" % b, p_gru, x1, ["--block", str(b)] if b else [])
+             for b in (0, 100, 1, 32, 1024)] +
+            [("conv1024", p_conv, x1, []), ("stereo", p_st, x2, ["--block", "100"]),
+             ("gain", p_gain, x1, ["--set", "g=0.5,0.25"])]):
+        y0, _, _ = process(onyx, model, x, work, name + "_sync", extra)
+        y1, out, _ = process(onyx, model, x, work, name + "_threaded", extra + ["--threaded"])
+        m = re.search(r"block: (\d+),", out)
+        B = int(m.group(1)) if m else 0
+        lat = 2 * B * ((64 + B - 1) // B) if B else None
+        report(y0 is not None and y1 is not None and np.array_equal(y0, y1) and
+               latency_of(out) == lat,
+               "%s --threaded: output == unthreaded, latency %s (want %s)" %
+               (name, latency_of(out), lat))
+    _, _, err = process(onyx, p_gain, x1, work, "err_threaded",
+                        ["--threaded", "--controls", os.path.join(work, "c.csv")], want_rc=2)
+    report("--threaded writes signal outputs only" in err,
+           "--threaded with --controls: exit 2 (%s)" % err.strip())
 
     # -- errors: exit 1 for model and file errors, 2 for usage
     _, _, err = process(onyx, p_st, x1, work, "err_channels", want_rc=1)

@@ -4,6 +4,7 @@
  * each dtype, state feedback and reset, and threaded mode with a real
  * worker thread, including one too slow for its budget. */
 #include "../../src/engine/onyx_stream.h"
+#include "../../src/engine/onyx_worker.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -302,39 +303,23 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
-/* A worker thread as the Pd objects run one: polls work() with short
- * sleeps until told to stop. */
+/* The engine's worker thread (onyx_worker.h), as the Pd objects and the
+ * command run it, playing stream s. */
 typedef struct worker {
-    pthread_t th;
-    onyx_stream *s;
-    atomic_int stop, busy;
-    atomic_long jobs;
+    onyx_worker w;
+    onyx_worker_item item;
 } worker;
 
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    while (!atomic_load(&w->stop)) {
-        atomic_store(&w->busy, 1);
-        int r = onyx_stream_work(w->s);
-        atomic_store(&w->busy, 0);
-        if (r > 0)
-            atomic_fetch_add(&w->jobs, 1);
-        else
-            sleep_us(50);
-    }
-    return NULL;
-}
 static void worker_start(worker *w, onyx_stream *s)
 {
-    memset(w, 0, sizeof *w);
-    w->s = s;
-    ck_assert_int_eq(pthread_create(&w->th, NULL, worker_main, w), 0);
+    onyx_worker_init(&w->w, NULL);
+    w->item.stream = s;
+    onyx_worker_swap(&w->w, &w->item);
+    ck_assert_int_eq(onyx_worker_start(&w->w, NULL), 0);
 }
 static void worker_stop(worker *w)
 {
-    atomic_store(&w->stop, 1);
-    pthread_join(w->th, NULL);
+    onyx_worker_stop(&w->w);
 }
 
 /* ---- classification ---- */
@@ -983,12 +968,14 @@ START_TEST(threaded_overruns_never_block)
     for (int c = 0; c < calls; c++) {
         for (int i = 0; i < n; i++)
             x[i] = (float)(fed + i + 1);
-        int busy_before = atomic_load(&w.busy);
-        long jobs_before = atomic_load(&w.jobs);
+        onyx_stream_stats st0, st1;
+        onyx_stream_get_stats(s, &st0);
+        int busy_before = atomic_load(&w.w.busy);
         onyx_stream_process(s, in, out, n);
+        int busy_after = atomic_load(&w.w.busy);
+        onyx_stream_get_stats(s, &st1);
         /* process() returned while one inference was running throughout */
-        if (busy_before && atomic_load(&w.busy) &&
-            atomic_load(&w.jobs) == jobs_before)
+        if (busy_before && busy_after && st1.inferences == st0.inferences)
             during++;
         /* each block is either silence or exactly the input L earlier */
         if (fed >= L) {
@@ -1125,6 +1112,59 @@ START_TEST(threaded_no_worker)
 }
 END_TEST
 
+/* onyx_worker: a stream swapped in while the worker plays another is
+ * played from then on, the old one retired once the worker is out of it;
+ * pause keeps it out; stop retires the active one. */
+static atomic_int retired_count;
+static void count_retired(void *ctx, onyx_worker_item *it)
+{
+    (void)ctx;
+    (void)it;
+    atomic_fetch_add(&retired_count, 1);
+}
+
+START_TEST(worker_swap_pause_stop)
+{
+    tmodel t;
+    const onyx_model *m = m_identity(&t, "1,1,T");
+    onyx_stream *a = new_stream(m, 16, 0), *b = new_stream(m, 16, 0);
+    start(a, 64, 1);
+    start(b, 64, 1);
+    atomic_store(&retired_count, 0);
+    onyx_worker w;
+    onyx_worker_init(&w, &(onyx_worker_config){.retire = count_retired});
+    onyx_worker_item ia = {.stream = a}, ib = {.stream = b};
+    onyx_worker_swap(&w, &ia);
+    ck_assert_int_eq(onyx_worker_start(&w, NULL), 0);
+    drive_identity(a, 64, 1, 128);
+    onyx_worker_swap(&w, &ib);
+    drive_identity(b, 64, 1, 128);
+    for (int i = 0; i < 2000 && !atomic_load(&retired_count); i++)
+        sleep_us(100);
+    ck_assert_int_eq(atomic_load(&retired_count), 1); /* a */
+    /* paused: no job runs, and a waiting process() gives up at once */
+    onyx_worker_pause(&w);
+    ck_assert_int_eq(atomic_load(&w.busy), 0);
+    onyx_stream_stats st0, st1;
+    onyx_stream_get_stats(b, &st0);
+    onyx_stream_set_wait(b, 1);
+    float x[64] = {0}, y[64];
+    const float *in[] = {x};
+    float *out[] = {y};
+    for (int c = 0; c < 4; c++)
+        onyx_stream_process(b, in, out, 64);
+    onyx_stream_get_stats(b, &st1);
+    ck_assert_uint_eq(st1.inferences, st0.inferences);
+    ck_assert_uint_ge(st1.overruns, st0.overruns + 3);
+    onyx_worker_resume(&w);
+    onyx_worker_stop(&w);
+    ck_assert_int_eq(atomic_load(&retired_count), 2); /* b at stop */
+    onyx_stream_free(a);
+    onyx_stream_free(b);
+    t_free(&t);
+}
+END_TEST
+
 START_TEST(restart_while_worker_polls)
 {
     /* start() again and again (new host block, mode) while the worker
@@ -1136,7 +1176,9 @@ START_TEST(restart_while_worker_polls)
     static const int ns[] = {64, 32, 128};
     for (int r = 0; r < 24; r++) {
         int n = ns[r % 3], threaded = r % 2 == 0;
+        onyx_worker_pause(&w.w); /* the worker is out while start runs */
         start(s, n, threaded);
+        onyx_worker_resume(&w.w);
         drive_identity(s, n, threaded, threaded ? 2 * n : 0);
     }
     worker_stop(&w);
@@ -1179,6 +1221,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, threaded_wait_offline);
     tcase_add_test(tc, threaded_no_worker);
     tcase_add_test(tc, restart_while_worker_polls);
+    tcase_add_test(tc, worker_swap_pause_stop);
     suite_add_tcase(s, tc);
     return s;
 }
