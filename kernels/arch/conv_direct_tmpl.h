@@ -61,8 +61,12 @@ CD_ATTR void CD_NAME(const onyx_conv_direct_args *a)
         int p0 = 0;
         for (; a->P - p0 >= CD_NV * CD_VL; p0 += CD_NV * CD_VL)
             CD_(tile)(CD_NV, a, m0, p0);
-        const int left = (a->P - p0 + CD_VL - 1) / CD_VL; /* vectors */
-        if (left == 2)
+        /* the rest, fewer than CD_NV * CD_VL positions: 0 to CD_NV
+         * vectors, the last maybe partial */
+        const int left = (a->P - p0 + CD_VL - 1) / CD_VL;
+        if (left == 3)
+            CD_(tile)(3, a, m0, p0);
+        else if (left == 2)
             CD_(tile)(2, a, m0, p0);
         else if (left == 1)
             CD_(tile)(1, a, m0, p0);
