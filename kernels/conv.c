@@ -6,10 +6,13 @@
  * dilated, else one sgemm per kernel tap reading X in place. With constant
  * weights and few output positions (a streamed block, a strided front end
  * on a few frames) the product runs transposed, Y^T = col^T @ W^T, on W^T
- * packed once for onyx_gemm_packed: the positions are its rows.
+ * packed once for onyx_gemm_packed: the positions are its rows. 1-D
+ * convolutions with few input channels x taps and constant weights, which
+ * would otherwise be im2col + sgemm, run direct (conv_direct.h).
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
  * loop nest serves all ranks. */
+#include "conv_direct.h"
 #include "gemm.h"
 #include "onyx_kernel.h"
 #include "spatial.h"
@@ -27,6 +30,7 @@ typedef enum {
     CONV_TAPS,      /* 1-D, stride 1: one sgemm per tap on shifted X */
     CONV_WINOGRAD,  /* 1-D, stride 1, no dilation: Winograd F(4,3) */
     CONV_PACKED,    /* few positions: Y^T (P, Mg) = col^T @ W^T packed */
+    CONV_DIRECT,    /* 1-D, small Cg * KK: conv_direct.h */
 } conv_path;
 
 /* When constant weights take CONV_PACKED: up to CONV_PACKED_FEW output
@@ -55,6 +59,12 @@ enum { CONV_PACKED_MIN_M = 64, CONV_PACKED_MAX_WEIGHTS = 128 * 1024 };
  * the per-tap products are too thin (measured on tcn's 16 channels). */
 enum { CONV_1D_MIN_CHANNELS = 32 };
 
+/* Rows of the column matrix (Cg * KK) up to which a 1-D convolution that
+ * would be im2col + sgemm runs direct: the taps' sums then stay in
+ * registers, where the small product's packing and im2col cost more than
+ * it (the sound classifier's 16-channel, 9-tap strided convs). */
+enum { CONV_DIRECT_MAX_K = 256 };
+
 /* What eval needs: the geometry, and how to run it. */
 typedef struct {
     conv_geom geom;
@@ -80,6 +90,11 @@ typedef struct {
     int64_t wstride;
     conv_tap *taps; /* IM2COL, PACKED, DEPTHWISE: the KK taps
                        (conv_taps_make), after Wp */
+    /* DIRECT: the micro-kernel, per group its packed weights (wstride
+     * floats apart, in Wp) and the taps' offsets (K, after Wp) into the
+     * phase rows, Lp floats long, in scratch */
+    const onyx_conv_direct_kernel *dk;
+    int32_t *off;
 } conv_plan;
 
 /* Winograd F(4,3) (Lavin and Gray, 2016): four outputs y0..y3 of a 3-tap
@@ -131,6 +146,16 @@ static conv_path conv_1d_path(const onyx_prep *p, const conv_geom *g)
     return g->d[2] == 1 ? CONV_WINOGRAD : CONV_TAPS;
 }
 
+/* 1 when g, which would be IM2COL, runs direct: 1-D, constant weights,
+ * few rows of the column matrix. */
+static int conv_direct_fits(const onyx_prep *p, const conv_geom *g)
+{
+    return p->in_const[CONV_W] && p->in[CONV_W]->data && g->in[0] == 1 &&
+           g->in[1] == 1 && g->out[0] == 1 && g->out[1] == 1 &&
+           g->k[0] == 1 && g->k[1] == 1 && g->pb[0] == 0 && g->pb[1] == 0 &&
+           g->Cg * g->KK <= CONV_DIRECT_MAX_K;
+}
+
 /* Offsets in floats rounded up to 64 bytes. */
 static int64_t round16(int64_t n)
 {
@@ -162,6 +187,7 @@ static onyx_status conv_prepare(onyx_prep *p)
           g->Mg >= CONV_PACKED_MIN_M &&
           q.K * g->Mg <= CONV_PACKED_MAX_WEIGHTS)))
         q.path = CONV_PACKED;
+    if (q.path == CONV_IM2COL && conv_direct_fits(p, g)) q.path = CONV_DIRECT;
     ONYX_CHECK(
         p, q.K <= 0x7fffffff && g->S_out <= 0x7fffffff && g->M <= 0x7fffffff,
         "convolution too large for a 32-bit sgemm");
@@ -200,6 +226,14 @@ static onyx_status conv_prepare(onyx_prep *p)
         scratch = (size_t)(round16(2 * q.K * P) + g->Mg * P);
         q.wstride = round16((int64_t)onyx_gemv_pack_floats((int)g->Mg, (int)q.K));
         wfloats = (size_t)(g->G * q.wstride);
+    } else if (q.path == CONV_DIRECT) {
+        q.dk = onyx_conv_direct_pick();
+        q.Lp = onyx_conv_direct_row(P, g->KK, g->d[2], g->s[2]);
+        scratch = (size_t)(g->Cg * g->s[2] * q.Lp);
+        q.wstride = round16(ceil_div(g->Mg, q.dk->mr) * q.dk->mr * q.K);
+        wfloats = (size_t)(g->G * q.wstride);
+        ONYX_CHECK(p, (int64_t)scratch <= 0x7fffffff,
+                   "convolution too large for the direct path");
     } else if (q.path == CONV_IM2COL) {
         q.chunk = conv_chunk(q.K, P);
         scratch = (size_t)q.K * (size_t)q.chunk;
@@ -208,7 +242,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff && q.Lp <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
     q.work = (size_t)round16((int64_t)scratch);
-    if (q.path != CONV_DEPTHWISE && q.path != CONV_PACKED)
+    if (q.path != CONV_DEPTHWISE && q.path != CONV_PACKED &&
+        q.path != CONV_DIRECT)
         scratch = q.work + onyx_sgemm_scratch_bytes((int)g->Mg, (int)gemm_n,
                                                     (int)gemm_k) /
                                sizeof(float);
@@ -220,10 +255,18 @@ static onyx_status conv_prepare(onyx_prep *p)
                             q.path == CONV_DEPTHWISE
                         ? (size_t)g->KK * sizeof(conv_tap)
                         : 0;
-    conv_plan *qp = aligned_alloc(64, head + wbytes + (tbytes + 63) / 64 * 64);
+    size_t obytes = q.path == CONV_DIRECT ? (size_t)q.K * sizeof(int32_t) : 0;
+    conv_plan *qp = aligned_alloc(
+        64, head + wbytes + (tbytes + obytes + 63) / 64 * 64);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     qp->taps = NULL;
+    qp->off = NULL;
+    if (obytes) {
+        qp->off = (int32_t *)((char *)qp + head + wbytes);
+        onyx_conv_direct_offsets(qp->off, g->Cg, g->KK, g->d[2], g->s[2],
+                                 q.Lp);
+    }
     if (tbytes) {
         qp->taps = (conv_tap *)((char *)qp + head + wbytes);
         conv_taps_make(qp->taps, g);
@@ -233,6 +276,11 @@ static onyx_status conv_prepare(onyx_prep *p)
         float *Wp = (float *)((char *)qp + head);
         if (q.path == CONV_WINOGRAD) {
             winograd_weights(Wp, W, g, q.J);
+        } else if (q.path == CONV_DIRECT) {
+            for (int64_t gr = 0; gr < g->G; gr++)
+                onyx_conv_direct_pack(Wp + gr * q.wstride,
+                                      W + gr * g->Mg * q.K, (int)g->Mg,
+                                      (int)q.K, q.dk->mr);
         } else if (q.path == CONV_PACKED) { /* W_g (Mg, K) -> W_g^T packed */
             for (int64_t gr = 0; gr < g->G; gr++)
                 onyx_gemv_pack(Wp + gr * q.wstride, 1, W + gr * g->Mg * q.K,
@@ -450,6 +498,20 @@ static void conv_packed(float *yg, const float *xg, const float *Bg,
     }
 }
 
+/* Y_g (Mg, P) = bias + W_g * X_g, direct from X_g's phase rows in
+ * scratch. */
+static void conv_direct(float *yg, const float *xg, const float *Bg,
+                        const float *Wg, float *scratch, const conv_plan *q)
+{
+    const conv_geom *cg = &q->geom;
+    onyx_conv_direct_phases(scratch, xg, cg->Cg, cg->in[2], cg->pb[2],
+                            cg->s[2], q->Lp);
+    const onyx_conv_direct_args a = {yg,        scratch,      q->off,
+                                     Wg,        Bg,           (int)cg->Mg,
+                                     (int)cg->S_out, (int)q->K};
+    q->dk->fn(&a);
+}
+
 static onyx_status conv_eval(onyx_exec *e)
 {
     const conv_plan *q = e->params;
@@ -481,6 +543,10 @@ static onyx_status conv_eval(onyx_exec *e)
             }
             if (q->path == CONV_PACKED) {
                 conv_packed(yg, xg, Bg, q->Wp + g * q->wstride, col, q);
+                continue;
+            }
+            if (q->path == CONV_DIRECT) {
+                conv_direct(yg, xg, Bg, q->Wp + g * q->wstride, col, q);
                 continue;
             }
             /* the bias as C's initial value: the products add to it */

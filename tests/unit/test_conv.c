@@ -1,6 +1,7 @@
 /* test_conv.c - MatMul, Gemm, Conv, ConvTranspose and the pools on small
  * hand-checked inputs, the sgemm against a naive triple loop, and the error
  * messages for bad attributes and shapes. Run in both BLAS builds. */
+#include "../../kernels/conv_direct.h"
 #include "../../kernels/gemm.h"
 #include "ktest.h"
 
@@ -697,6 +698,158 @@ START_TEST(conv_1d_many_channels_match_reference)
 }
 END_TEST
 
+/* 1-D convolutions with few input channels x taps and constant weights run
+ * direct (conv_direct.h). Stride 2, pads 1, 1, 2 channels, 5 outputs
+ * channels (not a whole tile of any kernel):
+ *   x0 = [1 .. 7] padded [0,1,2,3,4,5,6,7,0], W[m][0] = [1, 2, 3]: windows
+ *   [0,1,2], [2,3,4], [4,5,6], [6,7,0] give 8, 20, 32, 20;
+ *   x1 = 1s, W[m][1] = [m, 0, 0]: its first tap on the pad, then 1: m * [0,
+ *   1, 1, 1]; B[m] = 100 m. */
+START_TEST(conv_1d_direct)
+{
+    enum { C = 2, M = 5, L = 7 };
+    static float w[M * C * 3];
+    for (int m = 0; m < M; m++) {
+        w[m * 6 + 0] = 1, w[m * 6 + 1] = 2, w[m * 6 + 2] = 3;
+        w[m * 6 + 3] = (float)m;
+    }
+    onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(1, C, L),
+                               F(1, 2, 3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, 1));
+    onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(M, C, 3), w);
+    onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), F(0, 100, 200, 300, 400));
+    onyx_tensor y[1];
+    onyx_attr at[] = {KT_INTS("pads", 2, D(1, 1)), KT_INTS("strides", 1, D(2))};
+    ck_assert_int_eq(kt_run("Conv", 11, at, 2,
+                            (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg),
+                     ONYX_OK);
+    expect_dims(&y[0], 3, D(1, M, 4));
+    expect(&y[0],
+           F(8, 20, 32, 20, 108, 121, 133, 121, 208, 222, 234, 222, 308, 323,
+             335, 323, 408, 424, 436, 424),
+           20);
+    kt_free(y, 1);
+    /* dilation 3, stride 3, no pads, channel 0 only (W[m][1] = 0): output
+     * p reads x0[3p], x0[3p + 3], x0[3p + 6]: p = 0 only, 1 + 8 + 21 */
+    for (int m = 0; m < M; m++)
+        w[m * 6 + 3] = 0;
+    onyx_attr at2[] = {KT_INTS("dilations", 1, D(3)),
+                       KT_INTS("strides", 1, D(3))};
+    ck_assert_int_eq(
+        kt_run("Conv", 11, at2, 2, (onyx_tensor *[]){&tx, &tw}, 2, y, 1, msg),
+        ONYX_OK);
+    expect(&y[0], F(30, 30, 30, 30, 30), 5);
+    kt_free(y, 1);
+}
+END_TEST
+
+/* The phase rows and offsets by hand: x = [1 .. 5], stride 2, pad 1,
+ * kernel 3, dilation 1, P 3: padded [0,1,2,3,4,5,0], phase 0 = x at -1, 1,
+ * 3, 5 (0, 2, 4, 0 past x's end), phase 1 = [1, 3, 5, 0 ...]; tap k reads
+ * phase k % 2 from column k / 2. */
+START_TEST(conv_direct_layouts)
+{
+    const int64_t Lq = onyx_conv_direct_row(3, 3, 1, 2);
+    ck_assert_int_eq((int)Lq, ONYX_CONV_DIRECT_OVER + 1);
+    static float xp[2 * (ONYX_CONV_DIRECT_OVER + 1)];
+    onyx_conv_direct_phases(xp, (const float[]){1, 2, 3, 4, 5}, 1, 5, 1, 2,
+                            Lq);
+    const float want0[] = {0, 2, 4, 0}, want1[] = {1, 3, 5, 0};
+    for (int j = 0; j < 4; j++) {
+        ck_assert_float_eq(xp[j], want0[j]);
+        ck_assert_float_eq(xp[Lq + j], want1[j]);
+    }
+    int32_t off[3];
+    onyx_conv_direct_offsets(off, 1, 3, 1, 2, Lq);
+    ck_assert_int_eq(off[0], 0);
+    ck_assert_int_eq(off[1], (int)Lq);
+    ck_assert_int_eq(off[2], 1);
+    /* packed for tile 4: 5 channels of 2 taps -> 2 tiles, zeros past */
+    float Wp[2 * 2 * 4];
+    onyx_conv_direct_pack(Wp, (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+                          5, 2, 4);
+    const float wantp[] = {1, 3, 5, 7, 2, 4, 6, 8, 9, 0, 0, 0, 10, 0, 0, 0};
+    for (int i = 0; i < 16; i++)
+        ck_assert_float_eq(Wp[i], wantp[i]);
+}
+END_TEST
+
+/* Every usable micro-kernel against the definition, on output counts from
+ * one to several full tiles with every kind of tail, channel counts not a
+ * multiple of any tile, strides, dilations and pads; then the Conv op on
+ * the same cases (the kernel this CPU picks). */
+START_TEST(conv_direct_match_reference)
+{
+    enum { CMAX = 16, MMAX = 33, LMAX = 700, KMAX = 9 };
+    static float x[CMAX * LMAX], w[MMAX * CMAX * KMAX], b[MMAX];
+    static float r[MMAX * LMAX], y[MMAX * LMAX], xp[8 * CMAX * (LMAX + 64)];
+    static float Wp[(MMAX + 8) * CMAX * KMAX];
+    static int32_t off[CMAX * KMAX];
+    unsigned seed = 777;
+    for (int i = 0; i < CMAX * LMAX; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((seed >> 9) * (2.0 / 8388608.0) - 1.0);
+    }
+    for (int i = 0; i < MMAX * CMAX * KMAX; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        w[i] = (float)((seed >> 9) * (0.2 / 8388608.0) - 0.1);
+    }
+    for (int i = 0; i < MMAX; i++)
+        b[i] = (float)i / 8 - 2;
+    struct {
+        int C, M, L, k, s, d, pb, pe;
+    } cases[] = {
+        {1, 16, 1024, 9, 2, 1, 0, 0}, /* the sound classifier's */
+        {16, 16, 508, 9, 2, 1, 0, 0},
+        {16, 32, 250, 9, 2, 1, 0, 0},
+        {1, 3, 5, 3, 1, 1, 1, 1},     /* one partial vector */
+        {3, 7, 60, 4, 1, 2, 3, 2},    /* dilated */
+        {5, 9, 97, 3, 3, 2, 2, 5},    /* stride 3, dilated, pads */
+        {2, 33, 200, 5, 2, 1, 2, 2},  /* channels past two AVX-512 tiles */
+        {16, 12, 700, 1, 1, 1, 0, 0}, /* one tap */
+        {4, 8, 49, 7, 4, 1, 3, 3},    /* stride above the taps' reach */
+    };
+    const onyx_conv_direct_kernel *ks[4];
+    const int nk = onyx_conv_direct_kernels(ks, 4);
+    for (unsigned t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int C = cases[t].C, M = cases[t].M, L = cases[t].L,
+                  k = cases[t].k, s = cases[t].s, d = cases[t].d,
+                  pb = cases[t].pb, pe = cases[t].pe;
+        const int P = (L + pb + pe - (k - 1) * d - 1) / s + 1;
+        conv2d_ref(r, x, w, b, 1, C, 1, L, M, 1, 1, k, 1, s, 1, d, 0, pb, 1,
+                   P);
+        const int64_t Lq = onyx_conv_direct_row(P, k, d, s);
+        ck_assert(C * s * Lq <= (int64_t)(sizeof xp / sizeof xp[0]));
+        onyx_conv_direct_phases(xp, x, C, L, pb, s, Lq);
+        onyx_conv_direct_offsets(off, C, k, d, s, Lq);
+        for (int i = 0; i < nk; i++) {
+            onyx_conv_direct_pack(Wp, w, M, C * k, ks[i]->mr);
+            memset(y, 0xff, sizeof y); /* NaN: every output written */
+            const onyx_conv_direct_args a = {y, xp, off, Wp, b, M, P, C * k};
+            ks[i]->fn(&a);
+            for (int j = 0; j < M * P; j++)
+                ck_assert_msg(fabsf(y[j] - r[j]) <= 1e-5f,
+                              "case %u, %s: y[%d] = %g, expected %g", t,
+                              ks[i]->name, j, y[j], r[j]);
+        }
+        onyx_tensor tx = kt_tensor(ONYX_FLOAT, 3, D(1, C, L), x);
+        onyx_tensor tw = kt_tensor(ONYX_FLOAT, 3, D(M, C, k), w);
+        onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), b);
+        int64_t s64 = s, d64 = d, pads[2] = {pb, pe};
+        onyx_attr at[3] = {KT_INTS("strides", 1, &s64),
+                           KT_INTS("dilations", 1, &d64),
+                           KT_INTS("pads", 2, pads)};
+        onyx_tensor yt[1];
+        ck_assert_msg(kt_run("Conv", 11, at, 3,
+                             (onyx_tensor *[]){&tx, &tw, &tb}, 3, yt, 1,
+                             msg) == ONYX_OK,
+                      "case %u: %s", t, msg);
+        expect_dims(&yt[0], 3, D(1, M, P));
+        expect_close(&yt[0], r, M * P, 1e-5f);
+        kt_free(yt, 1);
+    }
+}
+END_TEST
+
 START_TEST(conv_errors)
 {
     onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, 2, 3, 3), F(0));
@@ -1089,6 +1242,9 @@ static Suite *conv_suite(void)
     tcase_add_test(cv, conv_chunked_matches_reference);
     tcase_add_test(cv, conv_1d_many_channels);
     tcase_add_test(cv, conv_1d_many_channels_match_reference);
+    tcase_add_test(cv, conv_1d_direct);
+    tcase_add_test(cv, conv_direct_layouts);
+    tcase_add_test(cv, conv_direct_match_reference);
     tcase_add_test(cv, conv_errors);
     tcase_add_test(cv, convtranspose_1d);
     tcase_add_test(cv, convtranspose_2d_channels);
