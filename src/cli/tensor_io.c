@@ -1,6 +1,5 @@
 /* tensor_io.c - .npy and .pb tensor files for the onyx command. */
 #include "cli.h"
-#include "../engine/engine.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -201,29 +200,12 @@ fail:
 static int read_pb(const char *path, const unsigned char *buf, size_t len,
                    cli_tensor *out, char *msg, size_t cap)
 {
-    onyx_pool pool = {0};
-    onyx_limits lim = onyx_limits_default();
-    const char *name = "";
-    char m2[400];
-    onyx_tensor t;
-    onyx_status st =
-        onyx_parse_tensor(buf, len, &pool, &lim, &t, &name, m2, sizeof m2);
-    if (st != ONYX_OK) {
-        onyx_pool_free(&pool);
-        snprintf(msg, cap, "%s: %s", path, m2);
+    onyx_error err;
+    if (onyx_tensor_parse(buf, len, &out->t, out->name, sizeof out->name,
+                          &err) != ONYX_OK) {
+        snprintf(msg, cap, "%s: %s", path, err.msg);
         return 1;
     }
-    size_t by = (size_t)onyx_numel(&t) * onyx_dtype_size(t.dtype);
-    out->t = t;
-    out->t.data = malloc(by + 1);
-    if (!out->t.data) {
-        onyx_pool_free(&pool);
-        snprintf(msg, cap, "%s: out of memory", path);
-        return 1;
-    }
-    memcpy(out->t.data, t.data, by);
-    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
-    onyx_pool_free(&pool);
     return 0;
 }
 

@@ -1028,6 +1028,31 @@ static onyx_model *model_alloc(const char *label, const onyx_limits *lim,
     return m;
 }
 
+onyx_status onyx_tensor_parse(const void *bytes, size_t len, onyx_tensor *out,
+                              char *name, size_t name_cap, onyx_error *err)
+{
+    onyx_pool pool = {0};
+    onyx_limits lim = onyx_limits_default();
+    const char *nm = "";
+    onyx_tensor t;
+    err->status = onyx_parse_tensor(bytes, len, &pool, &lim, &t, &nm, err->msg,
+                                    sizeof err->msg);
+    if (err->status == ONYX_OK) {
+        /* the data may be borrowed from bytes or live in the pool: copy it
+         * out (one byte more, so an empty tensor still gets a pointer) */
+        size_t by = (size_t)onyx_numel(&t) * onyx_dtype_size(t.dtype);
+        *out = t;
+        out->data = malloc(by + 1);
+        if (out->data) {
+            memcpy(out->data, t.data, by);
+            snprintf(name, name_cap, "%s", nm ? nm : "");
+        } else
+            onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+    }
+    onyx_pool_free(&pool);
+    return err->status;
+}
+
 onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,
                                       const char *label, const onyx_limits *lim,
                                       onyx_error *err)
