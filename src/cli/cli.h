@@ -35,19 +35,5 @@ void cli_tensor_free(cli_tensor *t);
 
 /* "[1,2,3]" */
 const char *cli_shape(const onyx_tensor *t, char *buf, size_t cap);
-/* --shape NAME=D1,D2,...: parses s into b, the name copied into name (cap
- * bytes); returns 0 when well formed */
-int cli_parse_shape(const char *s, onyx_bind *b, char *name, size_t cap);
-
-/* --set NAME=v1,v2,...: an input's values (process: a control; bench: any
- * input, a sample rate say) */
-typedef struct cli_set {
-    const char *name; /* points into the parsed string */
-    size_t name_len;
-    float v[1024];
-    int n;
-} cli_set;
-/* returns 0 when well formed */
-int cli_parse_set(const char *s, cli_set *a);
 
 #endif

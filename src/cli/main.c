@@ -3,6 +3,7 @@
  *
  * Exit status: 0 success, 1 a model or data error, 2 a usage error. */
 #include "cli.h"
+#include "options.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +35,8 @@ static const char *usage_main =
     "        run ONNX backend test folders (or a list of them)\n"
     "  process MODEL IN OUT [--block N] [--set NAME=v1,v2,...] "
     "[--state IN:OUT]\n"
-    "                      [--shape NAME=D1,...] [--controls FILE]\n"
+    "                      [--shape NAME=D1,...] [--controls FILE] "
+    "[--threaded]\n"
     "        stream a sound file through it as [onyx~ -sync] plays it\n"
     "  bench MODEL [--runs N] [--warmup N] [--seconds S] [--threads N] "
     "[--block N]\n"
@@ -97,36 +99,6 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-/* ---- --shape NAME=D1,D2,... ---- */
-#define MAX_BINDS 64
-typedef struct shape_arg {
-    char name[256];
-    int rank;
-    int64_t dims[ONYX_MAX_RANK];
-} shape_arg;
-
-static int parse_shape(const char *s, shape_arg *out)
-{
-    const char *eq = strrchr(s, '=');
-    if (!eq || eq == s || (size_t)(eq - s) >= sizeof out->name) return 1;
-    memcpy(out->name, s, (size_t)(eq - s));
-    out->name[eq - s] = 0;
-    out->rank = 0;
-    const char *p = eq + 1;
-    if (!*p) return 0; /* a scalar */
-    while (1) {
-        if (out->rank >= ONYX_MAX_RANK) return 1;
-        char *end;
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || errno || v < 0 || v > ((int64_t)1 << 40)) return 1;
-        out->dims[out->rank++] = v;
-        if (*end == 0) return 0;
-        if (*end != ',') return 1;
-        p = end + 1;
-    }
-}
-
 static void print_vi(const onyx_value_info *v)
 {
     char sh[512];
@@ -140,73 +112,30 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* ---- onyx info ---- */
-static int cmd_info(int argc, char **argv)
-{
-    const char *path = NULL;
-    shape_arg shapes[MAX_BINDS];
-    int n_shapes = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--shape")) {
-            if (i + 1 >= argc)
-                return usage_error(usage_info, "%s needs NAME=D1,D2,...",
-                                   argv[i]);
-            if (n_shapes >= MAX_BINDS)
-                return usage_error(usage_info, "too many %s options", argv[i]);
-            if (parse_shape(argv[++i], &shapes[n_shapes++]))
-                return usage_error(usage_info,
-                                   "--shape %s: want NAME=D1,D2,... (whole "
-                                   "numbers >= 0)",
-                                   argv[i]);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error(usage_info, "unknown option '%s'", argv[i]);
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return usage_error(usage_info, "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!path) return usage_error(usage_info, "%s", "no MODEL given");
-    onyx_error err = {0};
-    onyx_model *m = onyx_model_load(path, &err);
-    if (!m) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return 1;
-    }
-    /* resolve first, with the given shapes (unbound symbolic dims count as
-     * 1): a shape the model refuses is an error, and no info is printed */
-    onyx_bind binds[MAX_BINDS];
-    int nb = 0, defaulted = 0;
-    for (int s = 0; s < n_shapes; s++) {
-        binds[nb].name = shapes[s].name;
-        binds[nb].rank = shapes[s].rank;
-        memcpy(binds[nb].dims, shapes[s].dims, sizeof binds[nb].dims);
-        binds[nb].data = NULL;
-        nb++;
-    }
-    for (int i = 0; i < onyx_model_num_inputs(m) && nb < MAX_BINDS; i++) {
-        const onyx_value_info *v = onyx_model_input(m, i);
-        int given = 0;
-        for (int s = 0; s < n_shapes; s++)
-            given |= !strcmp(shapes[s].name, v->name);
-        int symbolic = 0;
-        for (int d = 0; d < v->rank; d++)
-            symbolic |= v->dims[d] < 0;
-        if (given || !symbolic) continue;
-        binds[nb].name = v->name;
-        binds[nb].rank = v->rank;
-        for (int d = 0; d < v->rank; d++)
-            binds[nb].dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
-        binds[nb].data = NULL;
-        nb++;
-        defaulted = 1;
-    }
-    onyx_program *p = onyx_program_new(m, binds, nb, &err);
-    if (!p) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        onyx_model_free(m);
-        return 1;
-    }
 
+/* Node counts per op type, by name. */
+static void print_op_counts(const onyx_model *m)
+{
+    int nn = onyx_model_num_nodes(m);
+    printf("nodes: %d\n", nn);
+    const char **ops = malloc(sizeof(char *) * (size_t)(nn + 1));
+    if (!ops) return;
+    for (int i = 0; i < nn; i++)
+        ops[i] = onyx_model_node_op(m, i);
+    qsort(ops, (size_t)nn, sizeof *ops, cmp_str);
+    for (int i = 0; i < nn;) {
+        int j = i;
+        while (j < nn && !strcmp(ops[j], ops[i]))
+            j++;
+        printf("  %-24s %d\n", ops[i], j - i);
+        i = j;
+    }
+    free(ops);
+}
+
+static void print_info(const char *path, const onyx_model *m,
+                       const onyx_program *p, int defaulted)
+{
     printf("model: %s\n", path);
     printf("opset: %d\n", onyx_model_opset(m));
     if (onyx_model_producer(m)[0])
@@ -219,22 +148,7 @@ static int cmd_info(int argc, char **argv)
     printf("outputs:\n");
     for (int i = 0; i < onyx_model_num_outputs(m); i++)
         print_vi(onyx_model_output(m, i));
-    int nn = onyx_model_num_nodes(m);
-    printf("nodes: %d\n", nn);
-    const char **ops = malloc(sizeof(char *) * (size_t)(nn + 1));
-    if (ops) {
-        for (int i = 0; i < nn; i++)
-            ops[i] = onyx_model_node_op(m, i);
-        qsort(ops, (size_t)nn, sizeof *ops, cmp_str);
-        for (int i = 0; i < nn;) {
-            int j = i;
-            while (j < nn && !strcmp(ops[j], ops[i]))
-                j++;
-            printf("  %-24s %d\n", ops[i], j - i);
-            i = j;
-        }
-        free(ops);
-    }
+    print_op_counts(m);
     int64_t pc, pb;
     onyx_model_params(m, &pc, &pb);
     printf("parameters: %lld (%lld bytes)\n", (long long)pc, (long long)pb);
@@ -244,6 +158,43 @@ static int cmd_info(int argc, char **argv)
     printf("flops: %lld per inference%s\n", (long long)onyx_program_flops(p),
            note);
     printf("nodes after folding: %d\n", onyx_program_num_nodes(p));
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    static cli_shapes shapes;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--shape")) {
+            const char *opt = argv[i];
+            const char *v =
+                cli_opt_value(argc, argv, &i, "NAME=D1,D2,...", usage_info);
+            if (!v) return EXIT_USAGE;
+            int rc = cli_shape_opt(&shapes, opt, v, usage_info);
+            if (rc) return rc;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(usage_info, "unknown option '%s'", argv[i]);
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return usage_error(usage_info, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!path) return usage_error(usage_info, "%s", "no MODEL given");
+    onyx_model *m = cli_load_model(path);
+    if (!m) return 1;
+    /* resolve first, with the given shapes (unbound symbolic dims count as
+     * 1): a shape the model refuses is an error, and no info is printed */
+    int nb = shapes.n;
+    int defaulted = cli_bind_defaults(m, shapes.b, &nb);
+    onyx_error err = {0};
+    onyx_program *p = onyx_program_new(m, shapes.b, nb, &err);
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        onyx_model_free(m);
+        return 1;
+    }
+    print_info(path, m, p, defaulted);
     onyx_program_free(p);
     onyx_model_free(m);
     return 0;
@@ -273,193 +224,189 @@ static void safe_name(const char *in, char *out, size_t cap)
  * to infer a shape, e.g. a Reshape target fed as an input). */
 #define KNOWN_LIMIT 4096
 
-static int cmd_run(int argc, char **argv)
-{
-    const char *path = NULL, *outdir = ".";
-    input_arg ins[MAX_BINDS];
-    int n_ins = 0;
-    shape_arg shapes[MAX_BINDS];
-    int n_shapes = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-i") || !strcmp(argv[i], "--input")) {
-            if (i + 1 >= argc)
-                return usage_error(usage_run, "%s needs [NAME=]FILE", argv[i]);
-            if (n_ins >= MAX_BINDS)
-                return usage_error(usage_run, "too many %s options", argv[i]);
-            char *a = argv[++i];
-            char *eq = strchr(a, '=');
-            if (eq) {
-                *eq = 0;
-                ins[n_ins].name = a;
-                ins[n_ins].file = eq + 1;
-                if (!a[0] || !eq[1]) {
-                    *eq = '=';
-                    return usage_error(usage_run, "-i %s: want [NAME=]FILE", a);
-                }
-            } else {
-                ins[n_ins].name = NULL;
-                ins[n_ins].file = a;
-            }
-            n_ins++;
-        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-            if (i + 1 >= argc)
-                return usage_error(usage_run, "%s needs a folder", argv[i]);
-            outdir = argv[++i];
-        } else if (!strcmp(argv[i], "--shape")) {
-            if (i + 1 >= argc)
-                return usage_error(usage_run, "%s needs NAME=D1,D2,...",
-                                   argv[i]);
-            if (n_shapes >= MAX_BINDS)
-                return usage_error(usage_run, "too many %s options", argv[i]);
-            if (parse_shape(argv[++i], &shapes[n_shapes++]))
-                return usage_error(usage_run,
-                                   "--shape %s: want NAME=D1,D2,... (whole "
-                                   "numbers >= 0)",
-                                   argv[i]);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error(usage_run, "unknown option '%s'", argv[i]);
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return usage_error(usage_run, "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!path) return usage_error(usage_run, "%s", "no MODEL given");
+/* What `onyx run` was asked, and the inputs it read. */
+typedef struct run_args {
+    const char *path, *outdir;
+    input_arg ins[CLI_MAX_BINDS];
+    int n_ins;
+    cli_shapes shapes;
+    cli_tensor data[CLI_MAX_BINDS];
+    int which[CLI_MAX_BINDS]; /* model input index of data[k] */
+    int n_data;
+} run_args;
 
-    onyx_error err = {0};
-    onyx_model *m = onyx_model_load(path, &err);
-    if (!m) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return 1;
-    }
-    int rc = 1;
-    int n_model_in = onyx_model_num_inputs(m);
-    cli_tensor data[MAX_BINDS];
-    int which[MAX_BINDS]; /* model input index of data[k] */
-    int n_data = 0;
-    onyx_bind binds[MAX_BINDS];
-    onyx_program *p = NULL;
-    onyx_instance *x = NULL;
-    char msg[600];
-    memset(data, 0, sizeof data);
-    /* match files to inputs */
-    int pos = 0;
-    for (int k = 0; k < n_ins; k++) {
-        int idx = -1;
-        if (ins[k].name) {
-            for (int i = 0; i < n_model_in; i++)
-                if (!strcmp(onyx_model_input(m, i)->name, ins[k].name)) idx = i;
-            if (idx < 0) {
-                fprintf(stderr, "%s: %s: the model has no input named '%s'\n",
-                        prog, path, ins[k].name);
-                goto out;
-            }
+/* -i [NAME=]FILE */
+static int run_input_opt(run_args *r, const char *opt, char *a)
+{
+    if (r->n_ins >= CLI_MAX_BINDS)
+        return usage_error(usage_run, "too many %s options", opt);
+    input_arg *in = &r->ins[r->n_ins++];
+    char *eq = strchr(a, '=');
+    in->name = NULL;
+    in->file = a;
+    if (!eq) return 0;
+    if (eq == a || !eq[1])
+        return usage_error(usage_run, "-i %s: want [NAME=]FILE", a);
+    *eq = 0;
+    in->name = a;
+    in->file = eq + 1;
+    return 0;
+}
+
+static int parse_run_args(int argc, char **argv, run_args *r)
+{
+    r->outdir = ".";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int rc = 0;
+        if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
+            if (!(v = cli_opt_value(argc, argv, &i, "[NAME=]FILE", usage_run)))
+                return EXIT_USAGE;
+            rc = run_input_opt(r, a, argv[i]);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!(v = cli_opt_value(argc, argv, &i, "a folder", usage_run)))
+                return EXIT_USAGE;
+            r->outdir = v;
+        } else if (!strcmp(a, "--shape")) {
+            if (!(v = cli_opt_value(argc, argv, &i, "NAME=D1,D2,...",
+                                    usage_run)))
+                return EXIT_USAGE;
+            rc = cli_shape_opt(&r->shapes, a, v, usage_run);
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(usage_run, "unknown option '%s'", a);
+        } else if (!r->path) {
+            r->path = a;
         } else {
-            idx = pos++;
-            if (idx >= n_model_in) {
-                fprintf(
-                    stderr,
-                    "%s: %s: extra input file '%s' (the model has %d inputs)\n",
-                    prog, path, ins[k].file, n_model_in);
-                goto out;
-            }
+            return usage_error(usage_run, "unexpected argument '%s'", a);
         }
-        for (int j = 0; j < n_data; j++)
-            if (which[j] == idx) {
+        if (rc) return rc;
+    }
+    if (!r->path) return usage_error(usage_run, "%s", "no MODEL given");
+    return 0;
+}
+
+/* The model input -i number k is for, or -1 after printing why none. */
+static int run_input_index(const onyx_model *m, const run_args *r, int k,
+                           int *pos)
+{
+    int n_in = onyx_model_num_inputs(m), idx = -1;
+    if (r->ins[k].name) {
+        for (int i = 0; i < n_in; i++)
+            if (!strcmp(onyx_model_input(m, i)->name, r->ins[k].name)) idx = i;
+        if (idx < 0)
+            fprintf(stderr, "%s: %s: the model has no input named '%s'\n", prog,
+                    r->path, r->ins[k].name);
+        return idx;
+    }
+    idx = (*pos)++;
+    if (idx < n_in) return idx;
+    fprintf(stderr, "%s: %s: extra input file '%s' (the model has %d inputs)\n",
+            prog, r->path, r->ins[k].file, n_in);
+    return -1;
+}
+
+/* Reads the -i files, each matched to a model input; 1 after an error. */
+static int read_run_inputs(const onyx_model *m, run_args *r)
+{
+    char msg[600];
+    int pos = 0;
+    for (int k = 0; k < r->n_ins; k++) {
+        int idx = run_input_index(m, r, k, &pos);
+        if (idx < 0) return 1;
+        for (int j = 0; j < r->n_data; j++)
+            if (r->which[j] == idx) {
                 fprintf(stderr, "%s: input '%s' is given twice\n", prog,
                         onyx_model_input(m, idx)->name);
-                goto out;
+                return 1;
             }
-        if (cli_read_tensor(ins[k].file, &data[n_data], msg, sizeof msg)) {
+        if (cli_read_tensor(r->ins[k].file, &r->data[r->n_data], msg,
+                            sizeof msg)) {
             fprintf(stderr, "%s: %s\n", prog, msg);
-            goto out;
+            return 1;
         }
-        which[n_data++] = idx;
+        r->which[r->n_data++] = idx;
     }
-    for (int i = 0; i < n_model_in; i++) {
-        const onyx_value_info *v = onyx_model_input(m, i);
-        int k = -1;
-        for (int j = 0; j < n_data; j++)
-            if (which[j] == i) k = j;
-        if (k < 0) {
+    return 0;
+}
+
+/* Binds model input i to its file's data, checked against the model's dtype
+ * and the --shape options; 1 after an error. */
+static int bind_run_input(const onyx_model *m, run_args *r, int i, onyx_bind *b)
+{
+    const onyx_value_info *v = onyx_model_input(m, i);
+    int k = -1;
+    for (int j = 0; j < r->n_data; j++)
+        if (r->which[j] == i) k = j;
+    if (k < 0) {
+        fprintf(stderr,
+                "%s: %s: input '%s' is missing (give it with -i %s=FILE)\n",
+                prog, r->path, v->name, v->name);
+        return 1;
+    }
+    const onyx_tensor *t = &r->data[k].t;
+    if (cli_tensor_as(&r->data[k], v->dtype)) {
+        fprintf(stderr,
+                "%s: input '%s': the file holds %s, the model takes %s\n", prog,
+                v->name, onyx_dtype_name(t->dtype), onyx_dtype_name(v->dtype));
+        return 1;
+    }
+    for (int s = 0; s < r->shapes.n; s++) {
+        onyx_tensor st = {0};
+        st.rank = r->shapes.b[s].rank;
+        memcpy(st.dims, r->shapes.b[s].dims, sizeof st.dims);
+        if (!strcmp(r->shapes.b[s].name, v->name) && !onyx_same_shape(&st, t)) {
+            char a[128], bs[128];
             fprintf(stderr,
-                    "%s: %s: input '%s' is missing (give it with -i %s=FILE)\n",
-                    prog, path, v->name, v->name);
-            goto out;
-        }
-        if (cli_tensor_as(&data[k], v->dtype)) {
-            fprintf(stderr,
-                    "%s: input '%s': the file holds %s, the model takes %s\n",
-                    prog, v->name, onyx_dtype_name(data[k].t.dtype),
-                    onyx_dtype_name(v->dtype));
-            goto out;
-        }
-        for (int s = 0; s < n_shapes; s++) {
-            onyx_tensor st = {0};
-            st.rank = shapes[s].rank;
-            memcpy(st.dims, shapes[s].dims, sizeof st.dims);
-            if (!strcmp(shapes[s].name, v->name) &&
-                !onyx_same_shape(&st, &data[k].t)) {
-                char a[128], b[128];
-                fprintf(
-                    stderr,
                     "%s: input '%s': the file has shape %s, --shape says %s\n",
-                    prog, v->name, cli_shape(&data[k].t, a, sizeof a),
-                    cli_shape(&st, b, sizeof b));
-                goto out;
-            }
+                    prog, v->name, cli_shape(t, a, sizeof a),
+                    cli_shape(&st, bs, sizeof bs));
+            return 1;
         }
-        binds[i].name = v->name;
-        binds[i].rank = data[k].t.rank;
-        memcpy(binds[i].dims, data[k].t.dims, sizeof binds[i].dims);
-        binds[i].data =
-            onyx_numel(&data[k].t) <= KNOWN_LIMIT ? data[k].t.data : NULL;
     }
-    for (int s = 0; s < n_shapes; s++) {
+    b->name = v->name;
+    b->rank = t->rank;
+    memcpy(b->dims, t->dims, sizeof b->dims);
+    b->data = onyx_numel(t) <= KNOWN_LIMIT ? t->data : NULL;
+    return 0;
+}
+
+/* Every input bound to its file, every --shape naming an input; 1 after
+ * an error. */
+static int bind_run_inputs(const onyx_model *m, run_args *r, onyx_bind *binds)
+{
+    int n_in = onyx_model_num_inputs(m);
+    for (int i = 0; i < n_in; i++)
+        if (bind_run_input(m, r, i, &binds[i])) return 1;
+    for (int s = 0; s < r->shapes.n; s++) {
         int found = 0;
-        for (int i = 0; i < n_model_in; i++)
-            found |= !strcmp(shapes[s].name, onyx_model_input(m, i)->name);
+        for (int i = 0; i < n_in; i++)
+            found |= !strcmp(r->shapes.b[s].name, onyx_model_input(m, i)->name);
         if (!found) {
             fprintf(stderr,
                     "%s: %s: --shape names '%s', which is not an input\n", prog,
-                    path, shapes[s].name);
-            goto out;
+                    r->path, r->shapes.b[s].name);
+            return 1;
         }
     }
-    p = onyx_program_new(m, binds, n_model_in, &err);
-    if (!p) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        goto out;
-    }
-    x = onyx_instance_new(p, &err);
-    if (!x) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        goto out;
-    }
-    for (int k = 0; k < n_data; k++) {
-        onyx_tensor *t = onyx_instance_input(x, which[k]);
-        memcpy(t->data, data[k].t.data,
-               (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
-    }
-    const char *why = NULL;
-    int node = -1;
-    onyx_status st = onyx_instance_run(x, &why, &node);
-    if (st != ONYX_OK) {
-        onyx_run_error(p, st, why, node, &err);
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        goto out;
-    }
+    return 0;
+}
+
+/* Every output to DIR/<name>.npy, its name and shape printed; 1 when one
+ * could not be written. */
+static int write_run_outputs(const onyx_program *p, const onyx_instance *x,
+                             const char *outdir)
+{
     struct stat sb;
     if (stat(outdir, &sb) != 0 && mkdir(outdir, 0777) != 0) {
         fprintf(stderr, "%s: cannot create folder '%s': %s\n", prog, outdir,
                 strerror(errno));
-        goto out;
+        return 1;
     }
-    rc = 0;
+    int rc = 0;
     for (int i = 0; i < onyx_program_num_outputs(p); i++) {
         const onyx_tensor *t = onyx_instance_output(x, i);
         const char *name = onyx_program_output_name(p, i);
-        char fn[300], file[4400], sh[200];
+        char fn[300], file[4400], sh[200], msg[600];
         safe_name(name, fn, sizeof fn);
         snprintf(file, sizeof file, "%s/%s.npy", outdir, fn);
         if (cli_write_npy(file, t, msg, sizeof msg)) {
@@ -470,9 +417,44 @@ static int cmd_run(int argc, char **argv)
         printf("%s %s %s\n", name, onyx_dtype_name(t->dtype),
                cli_shape(t, sh, sizeof sh));
     }
-out:
-    for (int k = 0; k < n_data; k++)
-        cli_tensor_free(&data[k]);
+    return rc;
+}
+
+/* Copies the inputs in, runs once; 1 after printing the run's error. */
+static int run_once(const onyx_program *p, onyx_instance *x, const run_args *r)
+{
+    for (int k = 0; k < r->n_data; k++) {
+        onyx_tensor *t = onyx_instance_input(x, r->which[k]);
+        memcpy(t->data, r->data[k].t.data,
+               (size_t)onyx_numel(t) * onyx_dtype_size(t->dtype));
+    }
+    const char *why = NULL;
+    int node = -1;
+    onyx_status st = onyx_instance_run(x, &why, &node);
+    if (st == ONYX_OK) return 0;
+    onyx_error err;
+    onyx_run_error(p, st, why, node, &err);
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return 1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static run_args r;
+    int rc = parse_run_args(argc, argv, &r);
+    if (rc) return rc;
+    onyx_model *m = cli_load_model(r.path);
+    if (!m) return 1;
+    onyx_bind binds[CLI_MAX_BINDS];
+    onyx_program *p = NULL;
+    onyx_instance *x = NULL;
+    rc = 1;
+    if (!read_run_inputs(m, &r) && !bind_run_inputs(m, &r, binds) &&
+        !cli_program(m, binds, onyx_model_num_inputs(m), &p, &x) &&
+        !run_once(p, x, &r))
+        rc = write_run_outputs(p, x, r.outdir);
+    for (int k = 0; k < r.n_data; k++)
+        cli_tensor_free(&r.data[k]);
     onyx_instance_free(x);
     onyx_program_free(p);
     onyx_model_free(m);

@@ -1,6 +1,5 @@
 /* tensor_io.c - .npy and .pb tensor files for the onyx command. */
 #include "cli.h"
-#include "../engine/engine.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
         snprintf(msg, cap, __VA_ARGS__);                                       \
         goto fail;                                                             \
     } while (0)
+
+#define NPY_HEADER_CAP 4096
 
 const char *cli_shape(const onyx_tensor *t, char *buf, size_t cap)
 {
@@ -78,78 +79,75 @@ static const char *npy_key(const char *h, const char *key)
     return p;
 }
 
-static int read_npy(const char *path, const unsigned char *buf, size_t len,
-                    cli_tensor *out, char *msg, size_t cap)
+/* The header dict of a .npy file, NUL-terminated into header (cap 4096);
+ * *off gets where the data begins. */
+static int npy_header(const char *path, const unsigned char *buf, size_t len,
+                      char *header, size_t *off, char *msg, size_t cap)
 {
-    char header[4096];
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
         IOFAIL("%s: not a .npy file", path);
     int major = buf[6];
-    size_t hlen, off;
+    size_t hlen;
     if (major == 1) {
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
-        off = 10;
+        *off = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12) IOFAIL("%s: truncated .npy header", path);
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
                (size_t)buf[11] << 24;
-        off = 12;
+        *off = 12;
     } else {
         IOFAIL("%s: .npy version %d is not supported", path, major);
     }
-    if (hlen >= sizeof header || off + hlen > len)
+    if (hlen >= NPY_HEADER_CAP || *off + hlen > len)
         IOFAIL("%s: bad .npy header length", path);
-    memcpy(header, buf + off, hlen);
+    memcpy(header, buf + *off, hlen);
     header[hlen] = 0;
-    off += hlen;
-    const char *d = npy_key(header, "descr");
-    const char *fo = npy_key(header, "fortran_order");
-    const char *sh = npy_key(header, "shape");
-    if (!d || !fo || !sh)
-        IOFAIL("%s: .npy header lacks descr, fortran_order or shape", path);
-    if (strncmp(fo, "False", 5) != 0)
-        IOFAIL("%s: Fortran-order arrays are not supported", path);
+    *off += hlen;
+    return 0;
+fail:
+    return 1;
+}
+
+/* The .npy element types onyx reads, and what they become. */
+static const struct npy_type {
+    const char *descr;
+    onyx_dtype dt;
+    int src_size;
+    int convert; /* 1: f8 -> f4, 2: i4 -> i8 */
+} npy_types[] = {
+    {"<f4", ONYX_FLOAT, 4, 0}, {"<i8", ONYX_INT64, 8, 0},
+    {"|b1", ONYX_BOOL, 1, 0},  {"|i1", ONYX_INT8, 1, 0}, /* quantized data */
+    {"|u1", ONYX_UINT8, 1, 0}, {"<f2", ONYX_FLOAT16, 2, 0},
+    {"<f8", ONYX_FLOAT, 8, 1}, {"<i4", ONYX_INT64, 4, 2},
+};
+
+/* The descr value d (after its key) as one of npy_types. */
+static const struct npy_type *npy_dtype(const char *path, const char *d,
+                                        char *msg, size_t cap)
+{
     char descr[16] = {0};
     if (*d != '\'' && *d != '"') IOFAIL("%s: bad descr in .npy header", path);
     d++;
     for (int i = 0; i < 15 && d[i] && d[i] != '\'' && d[i] != '"'; i++)
         descr[i] = d[i];
-    int src_size;
-    onyx_dtype dt;
-    int convert = 0; /* 1: f8 -> f4, 2: i4 -> i8 */
-    if (!strcmp(descr, "<f4")) {
-        dt = ONYX_FLOAT;
-        src_size = 4;
-    } else if (!strcmp(descr, "<i8")) {
-        dt = ONYX_INT64;
-        src_size = 8;
-    } else if (!strcmp(descr, "|b1")) {
-        dt = ONYX_BOOL;
-        src_size = 1;
-    } else if (!strcmp(descr, "|i1") || !strcmp(descr, "|u1")) {
-        dt = descr[1] == 'i' ? ONYX_INT8 : ONYX_UINT8; /* quantized data */
-        src_size = 1;
-    } else if (!strcmp(descr, "<f2")) {
-        dt = ONYX_FLOAT16;
-        src_size = 2;
-    } else if (!strcmp(descr, "<f8")) {
-        dt = ONYX_FLOAT;
-        src_size = 8;
-        convert = 1;
-    } else if (!strcmp(descr, "<i4")) {
-        dt = ONYX_INT64;
-        src_size = 4;
-        convert = 2;
-    } else
-        IOFAIL("%s: .npy dtype '%s' is not supported (float32, float16, "
-               "int64, bool, int8, uint8; float64 and int32 are converted)",
-               path, descr);
+    for (size_t k = 0; k < sizeof npy_types / sizeof npy_types[0]; k++)
+        if (!strcmp(descr, npy_types[k].descr)) return &npy_types[k];
+    IOFAIL("%s: .npy dtype '%s' is not supported (float32, float16, "
+           "int64, bool, int8, uint8; float64 and int32 are converted)",
+           path, descr);
+fail:
+    return NULL;
+}
+
+/* The shape value sh (after its key) into t's rank and dims; *n gets the
+ * element count. */
+static int npy_shape(const char *path, const char *sh, onyx_tensor *t,
+                     int64_t *n, char *msg, size_t cap)
+{
     if (*sh != '(') IOFAIL("%s: bad shape in .npy header", path);
     sh++;
-    onyx_tensor *t = &out->t;
-    memset(t, 0, sizeof *t);
-    t->dtype = dt;
-    int64_t n = 1;
+    *n = 1;
     while (1) {
         while (*sh == ' ' || *sh == ',')
             sh++;
@@ -163,25 +161,32 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
         if (v < 0 || v > ((int64_t)1 << 40))
             IOFAIL("%s: bad dimension in .npy header", path);
         t->dims[t->rank++] = v;
-        if (v && n > ((int64_t)1 << 40) / v)
+        if (v && *n > ((int64_t)1 << 40) / v)
             IOFAIL("%s: array too large", path);
-        n *= v;
+        *n *= v;
         sh = end;
     }
-    if ((uint64_t)n * (uint64_t)src_size > len - off)
-        IOFAIL("%s: .npy data is truncated (%lld elements declared)", path,
-               (long long)n);
-    size_t es = onyx_dtype_size(dt);
+    return 0;
+fail:
+    return 1;
+}
+
+/* n elements from src into t's data (allocated here), converted as ty
+ * says. */
+static int npy_data(const char *path, const unsigned char *src, int64_t n,
+                    const struct npy_type *ty, onyx_tensor *t, char *msg,
+                    size_t cap)
+{
+    size_t es = onyx_dtype_size(ty->dt);
     t->data = malloc((size_t)n * es + 1);
     if (!t->data) IOFAIL("%s: out of memory", path);
-    const unsigned char *src = buf + off;
-    if (convert == 1) {
+    if (ty->convert == 1) {
         for (int64_t k = 0; k < n; k++) {
             double v;
             memcpy(&v, src + 8 * k, 8);
             ((float *)t->data)[k] = (float)v;
         }
-    } else if (convert == 2) {
+    } else if (ty->convert == 2) {
         for (int64_t k = 0; k < n; k++) {
             int32_t v;
             memcpy(&v, src + 4 * k, 4);
@@ -189,7 +194,7 @@ static int read_npy(const char *path, const unsigned char *buf, size_t len,
         }
     } else {
         memcpy(t->data, src, (size_t)n * es);
-        if (dt == ONYX_BOOL)
+        if (ty->dt == ONYX_BOOL)
             for (int64_t k = 0; k < n; k++)
                 ((uint8_t *)t->data)[k] = ((uint8_t *)t->data)[k] != 0;
     }
@@ -198,32 +203,43 @@ fail:
     return 1;
 }
 
+static int read_npy(const char *path, const unsigned char *buf, size_t len,
+                    cli_tensor *out, char *msg, size_t cap)
+{
+    char header[NPY_HEADER_CAP];
+    size_t off;
+    if (npy_header(path, buf, len, header, &off, msg, cap)) return 1;
+    const char *d = npy_key(header, "descr");
+    const char *fo = npy_key(header, "fortran_order");
+    const char *sh = npy_key(header, "shape");
+    if (!d || !fo || !sh)
+        IOFAIL("%s: .npy header lacks descr, fortran_order or shape", path);
+    if (strncmp(fo, "False", 5) != 0)
+        IOFAIL("%s: Fortran-order arrays are not supported", path);
+    const struct npy_type *ty = npy_dtype(path, d, msg, cap);
+    if (!ty) return 1;
+    onyx_tensor *t = &out->t;
+    memset(t, 0, sizeof *t);
+    t->dtype = ty->dt;
+    int64_t n;
+    if (npy_shape(path, sh, t, &n, msg, cap)) return 1;
+    if ((uint64_t)n * (uint64_t)ty->src_size > len - off)
+        IOFAIL("%s: .npy data is truncated (%lld elements declared)", path,
+               (long long)n);
+    return npy_data(path, buf + off, n, ty, t, msg, cap);
+fail:
+    return 1;
+}
+
 static int read_pb(const char *path, const unsigned char *buf, size_t len,
                    cli_tensor *out, char *msg, size_t cap)
 {
-    onyx_pool pool = {0};
-    onyx_limits lim = onyx_limits_default();
-    const char *name = "";
-    char m2[400];
-    onyx_tensor t;
-    onyx_status st =
-        onyx_parse_tensor(buf, len, &pool, &lim, &t, &name, m2, sizeof m2);
-    if (st != ONYX_OK) {
-        onyx_pool_free(&pool);
-        snprintf(msg, cap, "%s: %s", path, m2);
+    onyx_error err;
+    if (onyx_tensor_parse(buf, len, &out->t, out->name, sizeof out->name,
+                          &err) != ONYX_OK) {
+        snprintf(msg, cap, "%s: %s", path, err.msg);
         return 1;
     }
-    size_t by = (size_t)onyx_numel(&t) * onyx_dtype_size(t.dtype);
-    out->t = t;
-    out->t.data = malloc(by + 1);
-    if (!out->t.data) {
-        onyx_pool_free(&pool);
-        snprintf(msg, cap, "%s: out of memory", path);
-        return 1;
-    }
-    memcpy(out->t.data, t.data, by);
-    snprintf(out->name, sizeof out->name, "%s", name ? name : "");
-    onyx_pool_free(&pool);
     return 0;
 }
 

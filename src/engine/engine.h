@@ -4,6 +4,7 @@
 #define ONYX_ENGINE_H
 
 #include "onyx.h"
+#include "../../kernels/onyx_kernel.h"
 
 #include <stdarg.h>
 

@@ -16,6 +16,100 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* ---- field numbers of the ONNX messages read here (onnx/onnx.proto) ---- */
+
+/* ModelProto */
+enum {
+    MODEL_IR_VERSION = 1,
+    MODEL_PRODUCER_NAME = 2,
+    MODEL_GRAPH = 7,
+    MODEL_OPSET_IMPORT = 8,
+    MODEL_METADATA_PROPS = 14,
+};
+/* OperatorSetIdProto */
+enum {
+    OPSET_DOMAIN = 1,
+    OPSET_VERSION = 2,
+};
+/* StringStringEntryProto */
+enum {
+    ENTRY_KEY = 1,
+    ENTRY_VALUE = 2,
+};
+/* GraphProto */
+enum {
+    GRAPH_NODE = 1,
+    GRAPH_INITIALIZER = 5,
+    GRAPH_INPUT = 11,
+    GRAPH_OUTPUT = 12,
+    GRAPH_SPARSE_INITIALIZER = 15,
+};
+/* NodeProto */
+enum {
+    NODE_INPUT = 1,
+    NODE_OUTPUT = 2,
+    NODE_NAME = 3,
+    NODE_OP_TYPE = 4,
+    NODE_ATTRIBUTE = 5,
+    NODE_DOMAIN = 7,
+};
+/* AttributeProto */
+enum {
+    ATTR_NAME = 1,
+    ATTR_F = 2,
+    ATTR_I = 3,
+    ATTR_S = 4,
+    ATTR_T = 5,
+    ATTR_G = 6,
+    ATTR_FLOATS = 7,
+    ATTR_INTS = 8,
+    ATTR_STRINGS = 9,
+    ATTR_TENSORS = 10,
+    ATTR_GRAPHS = 11,
+    ATTR_TYPE = 20,
+};
+/* TensorProto */
+enum {
+    TENSOR_DIMS = 1,
+    TENSOR_DATA_TYPE = 2,
+    TENSOR_SEGMENT = 3,
+    TENSOR_FLOAT_DATA = 4,
+    TENSOR_INT32_DATA = 5,
+    TENSOR_STRING_DATA = 6,
+    TENSOR_INT64_DATA = 7,
+    TENSOR_NAME = 8,
+    TENSOR_RAW_DATA = 9,
+    TENSOR_DOUBLE_DATA = 10,
+    TENSOR_UINT64_DATA = 11,
+    TENSOR_EXTERNAL_DATA = 13,
+    TENSOR_DATA_LOCATION = 14,
+    TENSOR_LOCATION_EXTERNAL = 1, /* a data_location value */
+};
+/* ValueInfoProto */
+enum {
+    VALUE_NAME = 1,
+    VALUE_TYPE = 2,
+};
+/* TypeProto: which type the oneof holds */
+enum {
+    TYPE_TENSOR = 1,
+    TYPE_SEQUENCE = 4,
+    TYPE_MAP = 5,
+    TYPE_SPARSE_TENSOR = 8,
+    TYPE_OPTIONAL = 9,
+};
+/* TypeProto.Tensor */
+enum {
+    TTYPE_ELEM_TYPE = 1,
+    TTYPE_SHAPE = 2,
+};
+/* TensorShapeProto and its Dimension */
+enum {
+    SHAPE_DIM = 1,
+    DIM_VALUE = 1,
+    DIM_PARAM = 2,
+};
+
 /* ---- pool ---- */
 
 struct onyx_pool_chunk {
@@ -200,215 +294,241 @@ static int64_t checked_numel(const int64_t *dims, int rank, int64_t limit)
     return n;
 }
 
+/* A TensorProto's fields as read, before they are checked. */
+typedef struct tensor_fields {
+    vec dims, f32, i32, i64, f64;
+    const uint8_t *raw;
+    int64_t raw_len; /* -1: no raw_data */
+    int dtype, external, has_strings, has_segment;
+    const char *name;
+} tensor_fields;
+
+/* Reads one field into tf; 1 when its wire type is wrong. */
+static int tensor_field(loader *L, pb_reader *r, uint32_t field, int wire,
+                        tensor_fields *tf, onyx_status *st)
+{
+    int64_t max4 = L->lim->max_tensor_bytes / 4;
+    int64_t max8 = L->lim->max_tensor_bytes / 8;
+    switch (field) {
+    case TENSOR_DIMS:
+        *st = read_repeated(L, r, wire, 'v', &tf->dims, ONYX_MAX_RANK + 1);
+        break;
+    case TENSOR_DATA_TYPE:
+        if (wire != PB_VARINT) return 1;
+        tf->dtype = (int)pb_varint(r);
+        break;
+    case TENSOR_SEGMENT:
+        tf->has_segment = 1;
+        pb_skip(r, wire);
+        break;
+    case TENSOR_FLOAT_DATA:
+        *st = read_repeated(L, r, wire, 'f', &tf->f32, max4);
+        break;
+    case TENSOR_INT32_DATA:
+        *st = read_repeated(L, r, wire, 'i', &tf->i32, max4);
+        break;
+    case TENSOR_STRING_DATA:
+        tf->has_strings = 1;
+        pb_skip(r, wire);
+        break;
+    case TENSOR_INT64_DATA:
+    case TENSOR_UINT64_DATA:
+        *st = read_repeated(L, r, wire, 'v', &tf->i64, max8);
+        break;
+    case TENSOR_NAME:
+        if (wire != PB_LEN) return 1;
+        tf->name = pb_str(r, L->pool);
+        if (!tf->name && !r->bad) {
+            *st = ONYX_ERR_NOMEM;
+            snprintf(L->msg, sizeof L->msg, "out of memory");
+        }
+        break;
+    case TENSOR_RAW_DATA: {
+        if (wire != PB_LEN) return 1;
+        pb_reader s = pb_sub(r);
+        tf->raw = s.p;
+        tf->raw_len = s.end - s.p;
+        break;
+    }
+    case TENSOR_DOUBLE_DATA:
+        *st = read_repeated(L, r, wire, 'd', &tf->f64, max8);
+        break;
+    case TENSOR_EXTERNAL_DATA:
+        tf->external = 1;
+        pb_skip(r, wire);
+        break;
+    case TENSOR_DATA_LOCATION:
+        if (wire != PB_VARINT) return 1;
+        if (pb_varint(r) == TENSOR_LOCATION_EXTERNAL) tf->external = 1;
+        break;
+    default: pb_skip(r, wire);
+    }
+    return 0;
+}
+
+static onyx_status read_tensor_fields(loader *L, pb_reader *r,
+                                      tensor_fields *tf)
+{
+    uint32_t field;
+    int wire;
+    onyx_status st = ONYX_OK;
+    while (st == ONYX_OK && pb_next(r, &field, &wire))
+        if (tensor_field(L, r, field, wire, tf, &st)) {
+            snprintf(L->msg, sizeof L->msg, "field %u has wrong wire type %d",
+                     field, wire);
+            st = ONYX_ERR_PARSE;
+        }
+    if (st == ONYX_OK && r->bad) {
+        snprintf(L->msg, sizeof L->msg, "truncated or malformed TensorProto");
+        st = ONYX_ERR_PARSE;
+    }
+    return st;
+}
+
+/* Sets t's dtype and shape from tf, refusing what onyx does not hold;
+ * *n gets the element count. */
+static onyx_status tensor_header(loader *L, const tensor_fields *tf,
+                                 onyx_tensor *t, int64_t *n)
+{
+    const char *nm = tf->name;
+    if (tf->external) {
+        snprintf(L->msg, sizeof L->msg,
+                 "tensor '%s' uses external data, which onyx does not read",
+                 nm);
+        return ONYX_ERR_UNSUPPORTED;
+    }
+    if (tf->has_segment || tf->has_strings) {
+        snprintf(L->msg, sizeof L->msg, "tensor '%s': %s are not supported", nm,
+                 tf->has_strings ? "string tensors" : "segmented tensors");
+        return ONYX_ERR_UNSUPPORTED;
+    }
+    if (tf->dims.n > ONYX_MAX_RANK) {
+        snprintf(L->msg, sizeof L->msg, "tensor '%s' has rank > %d", nm,
+                 ONYX_MAX_RANK);
+        return ONYX_ERR_UNSUPPORTED;
+    }
+    size_t es = onyx_dtype_size((onyx_dtype)tf->dtype);
+    if (es == 0 || tf->dtype == ONYX_STRING) {
+        snprintf(L->msg, sizeof L->msg,
+                 "tensor '%s' has data type %d (%s), which onyx does not hold",
+                 nm, tf->dtype, onyx_dtype_name((onyx_dtype)tf->dtype));
+        return ONYX_ERR_UNSUPPORTED;
+    }
+    t->dtype = (onyx_dtype)tf->dtype;
+    t->rank = (int)tf->dims.n;
+    for (int i = 0; i < t->rank; i++)
+        t->dims[i] = ((int64_t *)tf->dims.data)[i];
+    *n =
+        checked_numel(t->dims, t->rank, L->lim->max_tensor_bytes / (int64_t)es);
+    if (*n < 0) {
+        char b[128];
+        snprintf(L->msg, sizeof L->msg,
+                 "tensor '%s' has shape %s: negative or more than %lld bytes "
+                 "(onyx_limits.max_tensor_bytes)",
+                 nm, onyx_shape_str(t, b, sizeof b),
+                 (long long)L->lim->max_tensor_bytes);
+        return ONYX_ERR_LIMIT;
+    }
+    return ONYX_OK;
+}
+
+/* t's data from raw_data: borrowed from the caller's bytes when aligned. */
+static onyx_status tensor_raw(loader *L, const tensor_fields *tf,
+                              onyx_tensor *t, size_t bytes)
+{
+    if ((uint64_t)tf->raw_len != (uint64_t)bytes) {
+        snprintf(L->msg, sizeof L->msg,
+                 "tensor '%s': raw_data has %lld bytes, shape needs %zu",
+                 tf->name, (long long)tf->raw_len, bytes);
+        return ONYX_ERR_PARSE;
+    }
+    if (((uintptr_t)tf->raw % onyx_dtype_size(t->dtype)) == 0) {
+        t->data = (void *)tf->raw;
+        return ONYX_OK;
+    }
+    t->data = onyx_pool_alloc(L->pool, bytes);
+    if (!t->data) LNOMEM(L);
+    memcpy(t->data, tf->raw, bytes);
+    return ONYX_OK;
+}
+
+/* Element k of the typed field src into t's data, narrowed to t's dtype. */
+static void store_typed(onyx_tensor *t, const vec *src, int64_t k)
+{
+    switch (t->dtype) {
+    case ONYX_FLOAT: ((float *)t->data)[k] = ((float *)src->data)[k]; break;
+    case ONYX_DOUBLE: ((double *)t->data)[k] = ((double *)src->data)[k]; break;
+    case ONYX_INT64:
+    case ONYX_UINT64:
+        ((int64_t *)t->data)[k] = ((int64_t *)src->data)[k];
+        break;
+    case ONYX_UINT32:
+        ((uint32_t *)t->data)[k] = (uint32_t)((int64_t *)src->data)[k];
+        break;
+    case ONYX_INT32: ((int32_t *)t->data)[k] = ((int32_t *)src->data)[k]; break;
+    case ONYX_INT16:
+    case ONYX_UINT16:
+    case ONYX_FLOAT16:
+    case ONYX_BFLOAT16:
+        ((uint16_t *)t->data)[k] = (uint16_t)((int32_t *)src->data)[k];
+        break;
+    case ONYX_BOOL:
+        ((uint8_t *)t->data)[k] = ((int32_t *)src->data)[k] != 0;
+        break;
+    default:
+        ((uint8_t *)t->data)[k] = (uint8_t)((int32_t *)src->data)[k];
+        break;
+    }
+}
+
+/* t's data from the typed field that ONNX uses for its data type. */
+static onyx_status tensor_typed(loader *L, const tensor_fields *tf,
+                                onyx_tensor *t, int64_t n, size_t bytes)
+{
+    const vec *src;
+    switch (t->dtype) {
+    case ONYX_FLOAT: src = &tf->f32; break;
+    case ONYX_DOUBLE: src = &tf->f64; break;
+    case ONYX_INT64:
+    case ONYX_UINT32:
+    case ONYX_UINT64: src = &tf->i64; break;
+    default:
+        src = &tf->i32;
+        break; /* int32, int16, int8, uint16, uint8, bool, float16 */
+    }
+    if (src->n != n) {
+        snprintf(L->msg, sizeof L->msg,
+                 "tensor '%s' has %lld values, shape needs %lld", tf->name,
+                 (long long)src->n, (long long)n);
+        return ONYX_ERR_PARSE;
+    }
+    /* allocated once the values are there: a shape alone must not make the
+     * loader allocate (up to max_tensor_bytes) for a tensor the file lacks */
+    t->data = onyx_pool_alloc(L->pool, bytes);
+    if (!t->data) LNOMEM(L);
+    for (int64_t k = 0; k < n; k++)
+        store_typed(t, src, k);
+    return ONYX_OK;
+}
+
 onyx_status onyx_parse_tensor(const void *buf, size_t len, onyx_pool *pool,
                               const onyx_limits *lim, onyx_tensor *t,
                               const char **name, char *msg, size_t msg_cap)
 {
     loader L = {.m = NULL, .pool = pool, .lim = lim};
     pb_reader r = pb_open(buf, len);
-    vec dims = {0}, f32 = {0}, i32 = {0}, i64 = {0}, f64 = {0};
-    const uint8_t *raw = NULL;
-    int64_t raw_len = -1;
-    int dtype = 0, external = 0, has_strings = 0, has_segment = 0;
-    const char *nm = "";
-    uint32_t field;
-    int wire;
-    onyx_status st = ONYX_OK;
+    tensor_fields tf = {.raw_len = -1, .name = ""};
     memset(t, 0, sizeof *t);
-    while (st == ONYX_OK && pb_next(&r, &field, &wire)) {
-        switch (field) {
-        case 1:
-            st = read_repeated(&L, &r, wire, 'v', &dims, ONYX_MAX_RANK + 1);
-            break;
-        case 2:
-            if (wire != PB_VARINT) goto badwire;
-            dtype = (int)pb_varint(&r);
-            break;
-        case 3:
-            has_segment = 1;
-            pb_skip(&r, wire);
-            break;
-        case 4:
-            st = read_repeated(&L, &r, wire, 'f', &f32,
-                               lim->max_tensor_bytes / 4);
-            break;
-        case 5:
-            st = read_repeated(&L, &r, wire, 'i', &i32,
-                               lim->max_tensor_bytes / 4);
-            break;
-        case 6:
-            has_strings = 1;
-            pb_skip(&r, wire);
-            break;
-        case 7:
-            st = read_repeated(&L, &r, wire, 'v', &i64,
-                               lim->max_tensor_bytes / 8);
-            break;
-        case 8: {
-            if (wire != PB_LEN) goto badwire;
-            nm = pb_str(&r, pool);
-            if (!nm && !r.bad) {
-                st = ONYX_ERR_NOMEM;
-                snprintf(L.msg, sizeof L.msg, "out of memory");
-            }
-            break;
-        }
-        case 9: {
-            if (wire != PB_LEN) goto badwire;
-            pb_reader s = pb_sub(&r);
-            raw = s.p;
-            raw_len = s.end - s.p;
-            break;
-        }
-        case 10:
-            st = read_repeated(&L, &r, wire, 'd', &f64,
-                               lim->max_tensor_bytes / 8);
-            break;
-        case 11:
-            st = read_repeated(&L, &r, wire, 'v', &i64,
-                               lim->max_tensor_bytes / 8);
-            break;
-        case 13:
-            external = 1;
-            pb_skip(&r, wire);
-            break;
-        case 14:
-            if (wire != PB_VARINT) goto badwire;
-            if (pb_varint(&r) == 1) external = 1;
-            break;
-        default: pb_skip(&r, wire);
-        }
-        continue;
-    badwire:
-        snprintf(L.msg, sizeof L.msg, "field %u has wrong wire type %d", field,
-                 wire);
-        st = ONYX_ERR_PARSE;
+    onyx_status st = read_tensor_fields(&L, &r, &tf);
+    if (!tf.name) tf.name = "";
+    if (name) *name = tf.name;
+    int64_t n = 0;
+    if (st == ONYX_OK) st = tensor_header(&L, &tf, t, &n);
+    if (st == ONYX_OK) {
+        size_t bytes = (size_t)n * onyx_dtype_size(t->dtype);
+        st = tf.raw ? tensor_raw(&L, &tf, t, bytes)
+                    : tensor_typed(&L, &tf, t, n, bytes);
     }
-    if (st == ONYX_OK && r.bad) {
-        snprintf(L.msg, sizeof L.msg, "truncated or malformed TensorProto");
-        st = ONYX_ERR_PARSE;
-    }
-    if (name) *name = nm ? nm : "";
-    if (st != ONYX_OK) goto out;
-    if (external) {
-        snprintf(L.msg, sizeof L.msg,
-                 "tensor '%s' uses external data, which onyx does not read",
-                 nm);
-        st = ONYX_ERR_UNSUPPORTED;
-        goto out;
-    }
-    if (has_segment || has_strings) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s': %s are not supported", nm,
-                 has_strings ? "string tensors" : "segmented tensors");
-        st = ONYX_ERR_UNSUPPORTED;
-        goto out;
-    }
-    if (dims.n > ONYX_MAX_RANK) {
-        snprintf(L.msg, sizeof L.msg, "tensor '%s' has rank > %d", nm,
-                 ONYX_MAX_RANK);
-        st = ONYX_ERR_UNSUPPORTED;
-        goto out;
-    }
-    size_t es = onyx_dtype_size((onyx_dtype)dtype);
-    if (es == 0 || dtype == ONYX_STRING) {
-        snprintf(L.msg, sizeof L.msg,
-                 "tensor '%s' has data type %d (%s), which onyx does not hold",
-                 nm, dtype, onyx_dtype_name((onyx_dtype)dtype));
-        st = ONYX_ERR_UNSUPPORTED;
-        goto out;
-    }
-    t->dtype = (onyx_dtype)dtype;
-    t->rank = (int)dims.n;
-    for (int i = 0; i < t->rank; i++)
-        t->dims[i] = ((int64_t *)dims.data)[i];
-    int64_t n =
-        checked_numel(t->dims, t->rank, lim->max_tensor_bytes / (int64_t)es);
-    if (n < 0) {
-        char b[128];
-        snprintf(L.msg, sizeof L.msg,
-                 "tensor '%s' has shape %s: negative or more than %lld bytes "
-                 "(onyx_limits.max_tensor_bytes)",
-                 nm, onyx_shape_str(t, b, sizeof b),
-                 (long long)lim->max_tensor_bytes);
-        st = ONYX_ERR_LIMIT;
-        goto out;
-    }
-    size_t bytes = (size_t)n * es;
-    if (raw) {
-        if ((uint64_t)raw_len != (uint64_t)bytes) {
-            snprintf(L.msg, sizeof L.msg,
-                     "tensor '%s': raw_data has %lld bytes, shape needs %zu",
-                     nm, (long long)raw_len, bytes);
-            st = ONYX_ERR_PARSE;
-            goto out;
-        }
-        if (((uintptr_t)raw % es) == 0) {
-            t->data = (void *)raw; /* borrowed from the caller's bytes */
-        } else {
-            t->data = onyx_pool_alloc(pool, bytes);
-            if (!t->data) goto nomem;
-            memcpy(t->data, raw, bytes);
-        }
-        goto out;
-    }
-    /* the typed field that ONNX uses for each data type */
-    vec *src = NULL;
-    switch (t->dtype) {
-    case ONYX_FLOAT: src = &f32; break;
-    case ONYX_DOUBLE: src = &f64; break;
-    case ONYX_INT64:
-    case ONYX_UINT32:
-    case ONYX_UINT64: src = &i64; break;
-    default:
-        src = &i32;
-        break; /* int32, int16, int8, uint16, uint8, bool, float16 */
-    }
-    if (src->n != n) {
-        snprintf(L.msg, sizeof L.msg,
-                 "tensor '%s' has %lld values, shape needs %lld", nm,
-                 (long long)src->n, (long long)n);
-        st = ONYX_ERR_PARSE;
-        goto out;
-    }
-    /* allocated once the values are there: a shape alone must not make the
-     * loader allocate (up to max_tensor_bytes) for a tensor the file lacks */
-    t->data = onyx_pool_alloc(pool, bytes);
-    if (!t->data) goto nomem;
-    for (int64_t k = 0; k < n; k++) {
-        switch (t->dtype) {
-        case ONYX_FLOAT: ((float *)t->data)[k] = ((float *)src->data)[k]; break;
-        case ONYX_DOUBLE:
-            ((double *)t->data)[k] = ((double *)src->data)[k];
-            break;
-        case ONYX_INT64:
-        case ONYX_UINT64:
-            ((int64_t *)t->data)[k] = ((int64_t *)src->data)[k];
-            break;
-        case ONYX_UINT32:
-            ((uint32_t *)t->data)[k] = (uint32_t)((int64_t *)src->data)[k];
-            break;
-        case ONYX_INT32:
-            ((int32_t *)t->data)[k] = ((int32_t *)src->data)[k];
-            break;
-        case ONYX_INT16:
-        case ONYX_UINT16:
-        case ONYX_FLOAT16:
-        case ONYX_BFLOAT16:
-            ((uint16_t *)t->data)[k] = (uint16_t)((int32_t *)src->data)[k];
-            break;
-        case ONYX_BOOL:
-            ((uint8_t *)t->data)[k] = ((int32_t *)src->data)[k] != 0;
-            break;
-        default:
-            ((uint8_t *)t->data)[k] = (uint8_t)((int32_t *)src->data)[k];
-            break;
-        }
-    }
-    goto out;
-nomem:
-    snprintf(L.msg, sizeof L.msg, "out of memory");
-    st = ONYX_ERR_NOMEM;
-out:
     if (st != ONYX_OK && msg) snprintf(msg, msg_cap, "%s", L.msg);
     return st;
 }
@@ -425,84 +545,107 @@ static onyx_status read_tensor(loader *L, pb_reader *r, int wire,
 
 /* ---- ValueInfoProto ---- */
 
-static onyx_status read_value_info(loader *L, pb_reader r, onyx_value_info *v)
+/* One TensorShapeProto.Dimension into dim k of v: a value, a name, or
+ * neither (-1, unnamed). 0 when malformed. */
+static int read_dim(loader *L, pb_reader d, onyx_value_info *v, int k)
 {
-    onyx_pool *pl = L->pool;
     uint32_t f;
     int w;
+    v->dims[k] = -1;
+    v->dim_names[k] = NULL;
+    while (pb_next(&d, &f, &w)) {
+        if (f == DIM_VALUE && w == PB_VARINT) {
+            v->dims[k] = (int64_t)pb_varint(&d);
+            if (v->dims[k] < 0) v->dims[k] = -1;
+        } else if (f == DIM_PARAM && w == PB_LEN) {
+            v->dim_names[k] = pb_str(&d, L->pool);
+            if (!v->dim_names[k]) return 0;
+        } else {
+            pb_skip(&d, w);
+        }
+    }
+    return !d.bad;
+}
+
+/* TensorShapeProto into v's rank and dims. *ok is 0 when malformed. */
+static onyx_status read_shape(loader *L, pb_reader sh, onyx_value_info *v,
+                              int *ok)
+{
+    uint32_t f;
+    int w;
+    v->rank = 0;
+    while (*ok && pb_next(&sh, &f, &w)) {
+        if (f != SHAPE_DIM || w != PB_LEN) {
+            pb_skip(&sh, w);
+            continue;
+        }
+        if (v->rank >= ONYX_MAX_RANK)
+            LFAIL(L, "value '%s' has rank > %d", v->name, ONYX_MAX_RANK);
+        *ok = read_dim(L, pb_sub(&sh), v, v->rank++);
+    }
+    if (sh.bad) *ok = 0;
+    return ONYX_OK;
+}
+
+/* TypeProto.Tensor: element type and shape. *ok is 0 when malformed. */
+static onyx_status read_tensor_type(loader *L, pb_reader tt, onyx_value_info *v,
+                                    int *ok)
+{
+    uint32_t f;
+    int w;
+    while (*ok && pb_next(&tt, &f, &w)) {
+        if (f == TTYPE_ELEM_TYPE && w == PB_VARINT)
+            v->dtype = (onyx_dtype)pb_varint(&tt);
+        else if (f == TTYPE_SHAPE && w == PB_LEN)
+            ONYX_TRY(read_shape(L, pb_sub(&tt), v, ok));
+        else
+            pb_skip(&tt, w);
+    }
+    if (tt.bad) *ok = 0;
+    return ONYX_OK;
+}
+
+/* TypeProto: only tensor types are read. *ok is 0 when malformed. */
+static onyx_status read_type(loader *L, pb_reader tp, onyx_value_info *v,
+                             int *ok)
+{
+    uint32_t f;
+    int w;
+    *ok = 1;
+    while (*ok && pb_next(&tp, &f, &w)) {
+        if (f == TYPE_TENSOR && w == PB_LEN) {
+            ONYX_TRY(read_tensor_type(L, pb_sub(&tp), v, ok));
+            continue;
+        }
+        if (f == TYPE_SEQUENCE || f == TYPE_MAP || f == TYPE_SPARSE_TENSOR ||
+            f == TYPE_OPTIONAL)
+            LFAIL(L,
+                  "value '%s' is not a tensor (sequence, map, "
+                  "sparse or optional types are not supported)",
+                  v->name);
+        pb_skip(&tp, w);
+    }
+    if (tp.bad) *ok = 0;
+    return ONYX_OK;
+}
+
+static onyx_status read_value_info(loader *L, pb_reader r, onyx_value_info *v)
+{
+    uint32_t f;
+    int w, ok = 1;
     v->name = "";
     v->rank = -1;
-    while (pb_next(&r, &f, &w)) {
-        if (f == 1 && w == PB_LEN) {
-            v->name = pb_str(&r, pl);
-            if (!v->name) goto bad;
-        } else if (f == 2 && w == PB_LEN) { /* TypeProto */
-            pb_reader tp = pb_sub(&r);
-            uint32_t f2;
-            int w2;
-            while (pb_next(&tp, &f2, &w2)) {
-                if (f2 != 1 || w2 != PB_LEN) { /* sequence, map, optional... */
-                    if (f2 == 4 || f2 == 5 || f2 == 8 || f2 == 9)
-                        LFAIL(L,
-                              "value '%s' is not a tensor (sequence, map, "
-                              "sparse or optional types are not supported)",
-                              v->name);
-                    pb_skip(&tp, w2);
-                    continue;
-                }
-                pb_reader tt = pb_sub(&tp);
-                uint32_t f3;
-                int w3;
-                while (pb_next(&tt, &f3, &w3)) {
-                    if (f3 == 1 && w3 == PB_VARINT) {
-                        v->dtype = (onyx_dtype)pb_varint(&tt);
-                    } else if (f3 == 2 && w3 == PB_LEN) {
-                        pb_reader sh = pb_sub(&tt);
-                        uint32_t f4;
-                        int w4;
-                        v->rank = 0;
-                        while (pb_next(&sh, &f4, &w4)) {
-                            if (f4 != 1 || w4 != PB_LEN) {
-                                pb_skip(&sh, w4);
-                                continue;
-                            }
-                            if (v->rank >= ONYX_MAX_RANK)
-                                LFAIL(L, "value '%s' has rank > %d", v->name,
-                                      ONYX_MAX_RANK);
-                            pb_reader d = pb_sub(&sh);
-                            int k = v->rank++;
-                            v->dims[k] = -1;
-                            v->dim_names[k] = NULL;
-                            uint32_t f5;
-                            int w5;
-                            while (pb_next(&d, &f5, &w5)) {
-                                if (f5 == 1 && w5 == PB_VARINT) {
-                                    v->dims[k] = (int64_t)pb_varint(&d);
-                                    if (v->dims[k] < 0) v->dims[k] = -1;
-                                } else if (f5 == 2 && w5 == PB_LEN) {
-                                    v->dim_names[k] = pb_str(&d, pl);
-                                    if (!v->dim_names[k]) goto bad;
-                                } else {
-                                    pb_skip(&d, w5);
-                                }
-                            }
-                            if (d.bad) goto bad;
-                        }
-                        if (sh.bad) goto bad;
-                    } else {
-                        pb_skip(&tt, w3);
-                    }
-                }
-                if (tt.bad) goto bad;
-            }
-            if (tp.bad) goto bad;
+    while (ok && pb_next(&r, &f, &w)) {
+        if (f == VALUE_NAME && w == PB_LEN) {
+            v->name = pb_str(&r, L->pool);
+            ok = v->name != NULL;
+        } else if (f == VALUE_TYPE && w == PB_LEN) {
+            ONYX_TRY(read_type(L, pb_sub(&r), v, &ok));
         } else {
             pb_skip(&r, w);
         }
     }
-    if (r.bad) goto bad;
-    return ONYX_OK;
-bad:
+    if (ok && !r.bad) return ONYX_OK;
     LFAIL(L, "malformed ValueInfoProto '%s'", v->name ? v->name : "");
 }
 
@@ -510,133 +653,159 @@ static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g);
 
 /* ---- AttributeProto ---- */
 
+/* The repeated fields and presence flags of an attribute as read. */
+typedef struct attr_fields {
+    vec ints, floats, strs;
+    int has_f, has_i, has_s, has_t, has_g;
+} attr_fields;
+
+static onyx_status attr_badwire(loader *L, const onyx_attr *a, uint32_t f,
+                                int w)
+{
+    LFAIL(L, "attribute '%s': field %u has wrong wire type %d",
+          a->name ? a->name : "", f, w);
+}
+
+static onyx_status attr_bad(loader *L, const onyx_attr *a)
+{
+    LFAIL(L, "malformed AttributeProto '%s'", a->name ? a->name : "");
+}
+
+static onyx_status attr_string(loader *L, pb_reader *r, onyx_attr *a)
+{
+    pb_reader s = pb_sub(r);
+    if (r->bad) return attr_bad(L, a);
+    a->s_len = (size_t)(s.end - s.p);
+    a->s = onyx_pool_strndup(L->pool, (const char *)s.p, a->s_len);
+    if (!a->s) LNOMEM(L);
+    return ONYX_OK;
+}
+
+/* A subgraph (If's branches, Loop's and Scan's bodies), nesting bounded. */
+static onyx_status attr_graph(loader *L, pb_reader *r, onyx_attr *a)
+{
+    pb_reader s = pb_sub(r);
+    if (r->bad) return attr_bad(L, a);
+    if (L->depth >= ONYX_MAX_GRAPH_DEPTH)
+        LLIMIT(L, "attribute '%s': subgraphs nest deeper than %d", a->name,
+               ONYX_MAX_GRAPH_DEPTH);
+    onyx_graphdef *g = onyx_pool_alloc(L->pool, sizeof *g);
+    if (!g) LNOMEM(L);
+    L->depth++;
+    onyx_status st = read_graph(L, s, g);
+    L->depth--;
+    if (st == ONYX_OK) a->g = g;
+    return st;
+}
+
+static onyx_status attr_push_string(loader *L, pb_reader *r, onyx_attr *a,
+                                    vec *strs)
+{
+    if (strs->n >= L->lim->max_attr_elems)
+        LLIMIT(L,
+               "attribute has more than %lld strings "
+               "(onyx_limits.max_attr_elems)",
+               (long long)L->lim->max_attr_elems);
+    const char **slot = vec_push(strs, sizeof(char *), L->pool);
+    if (!slot) LNOMEM(L);
+    *slot = pb_str(r, L->pool);
+    return *slot ? ONYX_OK : attr_bad(L, a);
+}
+
+/* The wire type a singular field of AttributeProto must have; -1 for the
+ * others (read_tensor and read_repeated check theirs). */
+static int attr_wire(uint32_t f)
+{
+    switch (f) {
+    case ATTR_NAME:
+    case ATTR_S:
+    case ATTR_G:
+    case ATTR_STRINGS: return PB_LEN;
+    case ATTR_TYPE:
+    case ATTR_I: return PB_VARINT;
+    case ATTR_F: return PB_FIXED32;
+    default: return -1;
+    }
+}
+
+static onyx_status attr_field(loader *L, pb_reader *r, uint32_t f, int w,
+                              onyx_attr *a, attr_fields *af)
+{
+    int want = attr_wire(f);
+    if (want >= 0 && w != want) return attr_badwire(L, a, f, w);
+    switch (f) {
+    case ATTR_NAME:
+        a->name = pb_str(r, L->pool);
+        return a->name ? ONYX_OK : attr_bad(L, a);
+    case ATTR_TYPE: a->type = (onyx_attr_type)pb_varint(r); break;
+    case ATTR_F:
+        a->f = pb_float(r);
+        af->has_f = 1;
+        break;
+    case ATTR_I:
+        a->i = (int64_t)pb_varint(r);
+        af->has_i = 1;
+        break;
+    case ATTR_S: af->has_s = 1; return attr_string(L, r, a);
+    case ATTR_T: {
+        onyx_tensor *t = onyx_pool_alloc(L->pool, sizeof *t);
+        if (!t) LNOMEM(L);
+        ONYX_TRY(read_tensor(L, r, w, t, NULL));
+        a->t = t;
+        af->has_t = 1;
+        break;
+    }
+    case ATTR_G: af->has_g = 1; return attr_graph(L, r, a);
+    case ATTR_GRAPHS:
+        af->has_g = 1;
+        pb_skip(r, w);
+        break;
+    case ATTR_FLOATS:
+        return read_repeated(L, r, w, 'f', &af->floats, L->lim->max_attr_elems);
+    case ATTR_INTS:
+        return read_repeated(L, r, w, 'v', &af->ints, L->lim->max_attr_elems);
+    case ATTR_STRINGS: return attr_push_string(L, r, a, &af->strs);
+    default: pb_skip(r, w); /* tensors, sparse tensors, type protos... */
+    }
+    return ONYX_OK;
+}
+
+/* IR < 3 files omit the type: guess it from the field that is there. */
+static onyx_attr_type attr_guess_type(const attr_fields *af)
+{
+    if (af->floats.n) return ONYX_ATTR_FLOATS;
+    if (af->ints.n) return ONYX_ATTR_INTS;
+    if (af->strs.n) return ONYX_ATTR_STRINGS;
+    if (af->has_t) return ONYX_ATTR_TENSOR;
+    if (af->has_g) return ONYX_ATTR_GRAPH;
+    if (af->has_s) return ONYX_ATTR_STRING;
+    if (af->has_i) return ONYX_ATTR_INT;
+    if (af->has_f) return ONYX_ATTR_FLOAT;
+    return ONYX_ATTR_UNDEFINED;
+}
+
 static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
 {
-    onyx_pool *pl = L->pool;
-    vec ints = {0}, floats = {0}, strs = {0};
-    int has_f = 0, has_i = 0, has_s = 0, has_t = 0, has_g = 0, n_t = 0;
+    attr_fields af = {0};
     uint32_t f;
     int w;
     a->name = "";
-    while (pb_next(&r, &f, &w)) {
-        switch (f) {
-        case 1:
-            if (w != PB_LEN) goto badwire;
-            a->name = pb_str(&r, pl);
-            if (!a->name) goto bad;
-            break;
-        case 20:
-            if (w != PB_VARINT) goto badwire;
-            a->type = (onyx_attr_type)pb_varint(&r);
-            break;
-        case 2:
-            if (w != PB_FIXED32) goto badwire;
-            a->f = pb_float(&r);
-            has_f = 1;
-            break;
-        case 3:
-            if (w != PB_VARINT) goto badwire;
-            a->i = (int64_t)pb_varint(&r);
-            has_i = 1;
-            break;
-        case 4: {
-            if (w != PB_LEN) goto badwire;
-            pb_reader s = pb_sub(&r);
-            if (r.bad) goto bad;
-            a->s_len = (size_t)(s.end - s.p);
-            a->s = onyx_pool_strndup(pl, (const char *)s.p, a->s_len);
-            if (!a->s) LNOMEM(L);
-            has_s = 1;
-            break;
-        }
-        case 5: {
-            onyx_tensor *t = onyx_pool_alloc(pl, sizeof *t);
-            if (!t) LNOMEM(L);
-            ONYX_TRY(read_tensor(L, &r, w, t, NULL));
-            a->t = t;
-            has_t = 1;
-            break;
-        }
-        case 6: {
-            if (w != PB_LEN) goto badwire;
-            pb_reader s = pb_sub(&r);
-            if (r.bad) goto bad;
-            if (L->depth >= ONYX_MAX_GRAPH_DEPTH)
-                LLIMIT(L, "attribute '%s': subgraphs nest deeper than %d",
-                       a->name, ONYX_MAX_GRAPH_DEPTH);
-            onyx_graphdef *g = onyx_pool_alloc(pl, sizeof *g);
-            if (!g) LNOMEM(L);
-            L->depth++;
-            onyx_status st = read_graph(L, s, g);
-            L->depth--;
-            if (st != ONYX_OK) return st;
-            a->g = g;
-            has_g = 1;
-            break;
-        }
-        case 11:
-            has_g = 1;
-            pb_skip(&r, w);
-            break;
-        case 7:
-            ONYX_TRY(
-                read_repeated(L, &r, w, 'f', &floats, L->lim->max_attr_elems));
-            break;
-        case 8:
-            ONYX_TRY(
-                read_repeated(L, &r, w, 'v', &ints, L->lim->max_attr_elems));
-            break;
-        case 9: {
-            if (w != PB_LEN) goto badwire;
-            if (strs.n >= L->lim->max_attr_elems)
-                LLIMIT(L,
-                       "attribute has more than %lld strings "
-                       "(onyx_limits.max_attr_elems)",
-                       (long long)L->lim->max_attr_elems);
-            const char **slot = vec_push(&strs, sizeof(char *), pl);
-            if (!slot) LNOMEM(L);
-            *slot = pb_str(&r, pl);
-            if (!*slot) goto bad;
-            break;
-        }
-        case 10:
-            n_t++;
-            pb_skip(&r, w);
-            break;
-        default: pb_skip(&r, w);
-        }
-    }
-    if (r.bad) goto bad;
-    if (a->type == ONYX_ATTR_UNDEFINED) { /* IR < 3 files omit the type */
-        if (floats.n)
-            a->type = ONYX_ATTR_FLOATS;
-        else if (ints.n)
-            a->type = ONYX_ATTR_INTS;
-        else if (strs.n)
-            a->type = ONYX_ATTR_STRINGS;
-        else if (has_t)
-            a->type = ONYX_ATTR_TENSOR;
-        else if (has_g)
-            a->type = ONYX_ATTR_GRAPH;
-        else if (has_s)
-            a->type = ONYX_ATTR_STRING;
-        else if (has_i)
-            a->type = ONYX_ATTR_INT;
-        else if (has_f)
-            a->type = ONYX_ATTR_FLOAT;
-    }
+    while (pb_next(&r, &f, &w))
+        ONYX_TRY(attr_field(L, &r, f, w, a, &af));
+    if (r.bad) return attr_bad(L, a);
+    if (a->type == ONYX_ATTR_UNDEFINED) a->type = attr_guess_type(&af);
     switch (a->type) {
     case ONYX_ATTR_FLOATS:
-        a->floats = floats.data;
-        a->n = floats.n;
+        a->floats = af.floats.data;
+        a->n = af.floats.n;
         break;
     case ONYX_ATTR_INTS:
-        a->ints = ints.data;
-        a->n = ints.n;
+        a->ints = af.ints.data;
+        a->n = af.ints.n;
         break;
     case ONYX_ATTR_STRINGS:
-        a->strings = strs.data;
-        a->n = strs.n;
+        a->strings = af.strs.data;
+        a->n = af.strs.n;
         break;
     case ONYX_ATTR_STRING:
         if (!a->s) a->s = "";
@@ -651,13 +820,7 @@ static onyx_status read_attr(loader *L, pb_reader r, onyx_attr *a)
         break;
     default: break;
     }
-    (void)n_t;
     return ONYX_OK;
-badwire:
-    LFAIL(L, "attribute '%s': field %u has wrong wire type %d",
-          a->name ? a->name : "", f, w);
-bad:
-    LFAIL(L, "malformed AttributeProto '%s'", a->name ? a->name : "");
 }
 
 /* ---- NodeProto ---- */
@@ -672,26 +835,27 @@ static onyx_status read_node(loader *L, pb_reader r, onyx_nodedef *n)
     n->op_type = "";
     n->domain = "";
     while (pb_next(&r, &f, &w)) {
-        if ((f == 1 || f == 2 || f == 3 || f == 4 || f == 5 || f == 7) &&
+        if ((f == NODE_INPUT || f == NODE_OUTPUT || f == NODE_NAME ||
+             f == NODE_OP_TYPE || f == NODE_ATTRIBUTE || f == NODE_DOMAIN) &&
             w != PB_LEN)
             LFAIL(L, "NodeProto field %u has wrong wire type %d", f, w);
-        if (f == 1 || f == 2) {
-            vec *v = f == 1 ? &ins : &outs;
+        if (f == NODE_INPUT || f == NODE_OUTPUT) {
+            vec *v = f == NODE_INPUT ? &ins : &outs;
             if (v->n >= 65536) LFAIL(L, "node has too many inputs or outputs");
             const char **slot = vec_push(v, sizeof(char *), pl);
             if (!slot) LNOMEM(L);
             *slot = pb_str(&r, pl);
             if (!*slot) goto bad;
-        } else if (f == 3) {
+        } else if (f == NODE_NAME) {
             n->name = pb_str(&r, pl);
             if (!n->name) goto bad;
-        } else if (f == 4) {
+        } else if (f == NODE_OP_TYPE) {
             n->op_type = pb_str(&r, pl);
             if (!n->op_type) goto bad;
-        } else if (f == 7) {
+        } else if (f == NODE_DOMAIN) {
             n->domain = pb_str(&r, pl);
             if (!n->domain) goto bad;
-        } else if (f == 5) {
+        } else if (f == NODE_ATTRIBUTE) {
             if (attrs.n >= 4096) LFAIL(L, "node has too many attributes");
             onyx_attr *a = vec_push(&attrs, sizeof *a, pl);
             if (!a) LNOMEM(L);
@@ -724,9 +888,11 @@ static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g)
     uint32_t f;
     int w;
     while (pb_next(&r, &f, &w)) {
-        if ((f == 1 || f == 5 || f == 11 || f == 12 || f == 15) && w != PB_LEN)
+        if ((f == GRAPH_NODE || f == GRAPH_INITIALIZER || f == GRAPH_INPUT ||
+             f == GRAPH_OUTPUT || f == GRAPH_SPARSE_INITIALIZER) &&
+            w != PB_LEN)
             LFAIL(L, "GraphProto field %u has wrong wire type %d", f, w);
-        if (f == 1) {
+        if (f == GRAPH_NODE) {
             if (L->n_nodes++ >= lim->max_nodes)
                 LLIMIT(L,
                        "graph has more than %lld nodes (onyx_limits.max_nodes)",
@@ -737,7 +903,7 @@ static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g)
             if (r.bad) break;
             onyx_status st = read_node(L, s, n);
             if (st != ONYX_OK) return st;
-        } else if (f == 5) {
+        } else if (f == GRAPH_INITIALIZER) {
             if (inits.n >= lim->max_nodes)
                 LLIMIT(L,
                        "graph has more than %lld initializers "
@@ -747,15 +913,15 @@ static onyx_status read_graph(loader *L, pb_reader r, onyx_graphdef *g)
             if (!in) LNOMEM(L);
             onyx_status st = read_tensor(L, &r, w, &in->t, &in->name);
             if (st != ONYX_OK) return st;
-        } else if (f == 11 || f == 12) {
-            vec *v = f == 11 ? &ins : &outs;
+        } else if (f == GRAPH_INPUT || f == GRAPH_OUTPUT) {
+            vec *v = f == GRAPH_INPUT ? &ins : &outs;
             if (v->n >= 65536) LFAIL(L, "graph has too many inputs or outputs");
             onyx_value_info *vi = vec_push(v, sizeof *vi, pl);
             if (!vi) LNOMEM(L);
             pb_reader s = pb_sub(&r);
             if (r.bad) break;
             ONYX_TRY(read_value_info(L, s, vi));
-        } else if (f == 15) {
+        } else if (f == GRAPH_SPARSE_INITIALIZER) {
             LFAIL(L, "sparse initializers are not supported");
         } else {
             pb_skip(&r, w);
@@ -889,97 +1055,84 @@ static onyx_status check_supported(loader *L)
     return ONYX_ERR_UNSUPPORTED;
 }
 
-static onyx_status read_model(loader *L, const void *data, size_t len)
+/* One OperatorSetIdProto: the ai.onnx version sets m->opset. */
+static onyx_status read_opset(loader *L, pb_reader s, int *have_opset)
 {
-    onyx_model *m = L->m;
-    onyx_pool *pl = &m->pool;
-    pb_reader r = pb_open(data, len);
-    vec keys = {0}, vals = {0};
-    int have_graph = 0, have_opset = 0;
+    const char *domain = "";
+    int64_t version = 0;
     uint32_t f;
     int w;
-    m->opset = 0;
-    m->producer = "";
-    while (pb_next(&r, &f, &w)) {
-        if (f == 1 && w == PB_VARINT) {
-            m->ir_version = (int64_t)pb_varint(&r);
-        } else if (f == 2 && w == PB_LEN) {
-            m->producer = pb_str(&r, pl);
-            if (!m->producer) break;
-        } else if (f == 8 && w == PB_LEN) {
-            pb_reader s = pb_sub(&r);
-            const char *domain = "";
-            int64_t version = 0;
-            uint32_t f2;
-            int w2;
-            while (pb_next(&s, &f2, &w2)) {
-                if (f2 == 1 && w2 == PB_LEN)
-                    domain = pb_str(&s, pl);
-                else if (f2 == 2 && w2 == PB_VARINT)
-                    version = (int64_t)pb_varint(&s);
-                else
-                    pb_skip(&s, w2);
-                if (!domain) break;
-            }
-            if (s.bad || !domain) LFAIL(L, "malformed opset_import");
-            if (domain[0] == 0 || strcmp(domain, "ai.onnx") == 0) {
-                if (version < 1 || version > 1000)
-                    LFAIL(L, "opset version %lld is not valid",
-                          (long long)version);
-                m->opset = (int)version;
-                have_opset = 1;
-            }
-        } else if (f == 7 && w == PB_LEN) {
-            if (have_graph) LFAIL(L, "model has two graphs");
-            pb_reader s = pb_sub(&r);
-            if (r.bad) break;
-            onyx_graphdef g;
-            memset(&g, 0, sizeof g);
-            ONYX_TRY(read_graph(L, s, &g));
-            m->nodes = g.nodes;
-            m->n_nodes = g.n_nodes;
-            m->inits = g.inits;
-            m->n_inits = g.n_inits;
-            m->inputs = g.inputs;
-            m->n_inputs = g.n_inputs;
-            m->outputs = g.outputs;
-            m->n_outputs = g.n_outputs;
-            have_graph = 1;
-        } else if (f == 14 && w == PB_LEN) {
-            pb_reader s = pb_sub(&r);
-            const char *k = "", *v = "";
-            uint32_t f2;
-            int w2;
-            while (pb_next(&s, &f2, &w2)) {
-                if (f2 == 1 && w2 == PB_LEN)
-                    k = pb_str(&s, pl);
-                else if (f2 == 2 && w2 == PB_LEN)
-                    v = pb_str(&s, pl);
-                else
-                    pb_skip(&s, w2);
-                if (!k || !v) break;
-            }
-            if (s.bad || !k || !v) LFAIL(L, "malformed metadata_props");
-            const char **ks = vec_push(&keys, sizeof(char *), pl);
-            const char **vs = vec_push(&vals, sizeof(char *), pl);
-            if (!ks || !vs) LNOMEM(L);
-            *ks = k;
-            *vs = v;
-        } else {
-            pb_skip(&r, w);
-        }
+    while (pb_next(&s, &f, &w)) {
+        if (f == OPSET_DOMAIN && w == PB_LEN)
+            domain = pb_str(&s, L->pool);
+        else if (f == OPSET_VERSION && w == PB_VARINT)
+            version = (int64_t)pb_varint(&s);
+        else
+            pb_skip(&s, w);
+        if (!domain) break;
     }
-    if (r.bad)
-        LFAIL(L, "truncated or malformed ModelProto (at byte %zu of %zu)",
-              (size_t)(r.p - (const uint8_t *)data), len);
+    if (s.bad || !domain) LFAIL(L, "malformed opset_import");
+    if (domain[0] == 0 || strcmp(domain, "ai.onnx") == 0) {
+        if (version < 1 || version > 1000)
+            LFAIL(L, "opset version %lld is not valid", (long long)version);
+        L->m->opset = (int)version;
+        *have_opset = 1;
+    }
+    return ONYX_OK;
+}
+
+/* One metadata_props entry appended to keys and vals. */
+static onyx_status read_meta(loader *L, pb_reader s, vec *keys, vec *vals)
+{
+    const char *k = "", *v = "";
+    uint32_t f;
+    int w;
+    while (pb_next(&s, &f, &w)) {
+        if (f == ENTRY_KEY && w == PB_LEN)
+            k = pb_str(&s, L->pool);
+        else if (f == ENTRY_VALUE && w == PB_LEN)
+            v = pb_str(&s, L->pool);
+        else
+            pb_skip(&s, w);
+        if (!k || !v) break;
+    }
+    if (s.bad || !k || !v) LFAIL(L, "malformed metadata_props");
+    const char **ks = vec_push(keys, sizeof(char *), L->pool);
+    const char **vs = vec_push(vals, sizeof(char *), L->pool);
+    if (!ks || !vs) LNOMEM(L);
+    *ks = k;
+    *vs = v;
+    return ONYX_OK;
+}
+
+/* The main graph into the model's node, initializer and value tables. */
+static onyx_status read_main_graph(loader *L, pb_reader s)
+{
+    onyx_model *m = L->m;
+    onyx_graphdef g;
+    memset(&g, 0, sizeof g);
+    ONYX_TRY(read_graph(L, s, &g));
+    m->nodes = g.nodes;
+    m->n_nodes = g.n_nodes;
+    m->inits = g.inits;
+    m->n_inits = g.n_inits;
+    m->inputs = g.inputs;
+    m->n_inputs = g.n_inputs;
+    m->outputs = g.outputs;
+    m->n_outputs = g.n_outputs;
+    return ONYX_OK;
+}
+
+/* What a model needs besides parsing: a graph, an opset onyx reads, ops it
+ * runs and control flow that fits. */
+static onyx_status check_model(loader *L, int have_graph, int have_opset)
+{
+    onyx_model *m = L->m;
     if (!have_graph) LFAIL(L, "not an ONNX model: no graph");
     if (!have_opset) {
         if (m->ir_version >= 3) LFAIL(L, "model imports no ai.onnx opset");
         m->opset = 1;
     }
-    m->meta_keys = keys.data;
-    m->meta_values = vals.data;
-    m->n_meta = (int)keys.n;
     ONYX_TRY(check_supported(L));
     if (m->opset < 1 || m->opset > 17) {
         snprintf(L->msg, sizeof L->msg,
@@ -990,6 +1143,45 @@ static onyx_status read_model(loader *L, const void *data, size_t len)
     const onyx_graphdef g = {m->n_nodes,  m->nodes,  m->n_inits,   m->inits,
                              m->n_inputs, m->inputs, m->n_outputs, m->outputs};
     return check_control(L, &g, "");
+}
+
+static onyx_status read_model(loader *L, const void *data, size_t len)
+{
+    onyx_model *m = L->m;
+    pb_reader r = pb_open(data, len);
+    vec keys = {0}, vals = {0};
+    int have_graph = 0, have_opset = 0;
+    uint32_t f;
+    int w;
+    m->opset = 0;
+    m->producer = "";
+    while (pb_next(&r, &f, &w)) {
+        if (f == MODEL_IR_VERSION && w == PB_VARINT) {
+            m->ir_version = (int64_t)pb_varint(&r);
+        } else if (f == MODEL_PRODUCER_NAME && w == PB_LEN) {
+            m->producer = pb_str(&r, &m->pool);
+            if (!m->producer) break;
+        } else if (f == MODEL_OPSET_IMPORT && w == PB_LEN) {
+            ONYX_TRY(read_opset(L, pb_sub(&r), &have_opset));
+        } else if (f == MODEL_GRAPH && w == PB_LEN) {
+            if (have_graph) LFAIL(L, "model has two graphs");
+            pb_reader s = pb_sub(&r);
+            if (r.bad) break;
+            ONYX_TRY(read_main_graph(L, s));
+            have_graph = 1;
+        } else if (f == MODEL_METADATA_PROPS && w == PB_LEN) {
+            ONYX_TRY(read_meta(L, pb_sub(&r), &keys, &vals));
+        } else {
+            pb_skip(&r, w);
+        }
+    }
+    if (r.bad)
+        LFAIL(L, "truncated or malformed ModelProto (at byte %zu of %zu)",
+              (size_t)(r.p - (const uint8_t *)data), len);
+    m->meta_keys = keys.data;
+    m->meta_values = vals.data;
+    m->n_meta = (int)keys.n;
+    return check_model(L, have_graph, have_opset);
 }
 
 static onyx_model *load_bytes(onyx_model *m, const void *data, size_t len,
@@ -1026,6 +1218,31 @@ static onyx_model *model_alloc(const char *label, const onyx_limits *lim,
         return NULL;
     }
     return m;
+}
+
+onyx_status onyx_tensor_parse(const void *bytes, size_t len, onyx_tensor *out,
+                              char *name, size_t name_cap, onyx_error *err)
+{
+    onyx_pool pool = {0};
+    onyx_limits lim = onyx_limits_default();
+    const char *nm = "";
+    onyx_tensor t;
+    err->status = onyx_parse_tensor(bytes, len, &pool, &lim, &t, &nm, err->msg,
+                                    sizeof err->msg);
+    if (err->status == ONYX_OK) {
+        /* the data may be borrowed from bytes or live in the pool: copy it
+         * out (one byte more, so an empty tensor still gets a pointer) */
+        size_t by = (size_t)onyx_numel(&t) * onyx_dtype_size(t.dtype);
+        *out = t;
+        out->data = malloc(by + 1);
+        if (out->data) {
+            memcpy(out->data, t.data, by);
+            snprintf(name, name_cap, "%s", nm ? nm : "");
+        } else
+            onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
+    }
+    onyx_pool_free(&pool);
+    return err->status;
 }
 
 onyx_model *onyx_model_load_memory_ex(const void *data, size_t len,

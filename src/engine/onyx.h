@@ -16,7 +16,7 @@
 #ifndef ONYX_H
 #define ONYX_H
 
-#include "../../kernels/onyx_kernel.h"
+#include "../../kernels/onyx_types.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +86,12 @@ const char *onyx_model_meta(const onyx_model *m, const char *key);
  * ones as "?", "(no shape)" when the file gives none. Returns buf. */
 const char *onyx_value_shape_str(const onyx_value_info *v, char *buf,
                                  size_t cap);
+
+/* Parse one serialized TensorProto (the bytes of a .pb tensor file) into
+ * *out, with the default limits. out->data is malloc'd (free() it); name
+ * gets the tensor's name ("" when it has none). */
+onyx_status onyx_tensor_parse(const void *bytes, size_t len, onyx_tensor *out,
+                              char *name, size_t name_cap, onyx_error *err);
 
 /* ---- resolve + plan ---- */
 

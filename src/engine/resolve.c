@@ -12,6 +12,7 @@
  *          to prepare (for shapes), but the node still runs;
  *   neither: only dtype and shape are known. */
 #include "engine.h"
+#include "blas_policy.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -2311,29 +2312,10 @@ static onyx_status plan(resolver *R)
     return ONYX_OK;
 }
 
-#include "../../kernels/gemm.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-static atomic_int blas_threads_set;
-
-void onyx_set_blas_threads(int n)
-{
-    atomic_store(&blas_threads_set, 1);
-    onyx_blas_threads(n);
-}
-
-static void blas_default(void)
-{
-    if (!atomic_load(&blas_threads_set)) onyx_blas_threads(1);
-}
-
 onyx_program *onyx_program_new(const onyx_model *m, const onyx_bind *binds,
                                int n_binds, onyx_error *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, blas_default);
+    onyx_blas_policy_once();
     onyx_program *p = calloc(1, sizeof *p);
     if (!p) {
         onyx_seterr(err, ONYX_ERR_NOMEM, "out of memory");
