@@ -18,7 +18,8 @@ const char usage_bench[] =
     "  --runs N          measured runs (default: as many as fit in --seconds)\n"
     "  --warmup N        unmeasured runs first (default 10)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
-    "  --threads N       BLAS threads (default 1)\n"
+    "  --threads N       threads for onyx's GEMM and convolutions, and\n"
+    "                    OpenBLAS's (default 1)\n"
     "  --block N         the block for a symbolic time axis (default 64, as\n"
     "                    [onyx~] plays it)\n"
     "  --shape NAME=D1,...  bind an input's shape (other symbolic dims: 1)\n"
@@ -309,7 +310,7 @@ int cmd_bench(int argc, char **argv)
         goto out;
     }
     x = onyx_instance_new(p, &err);
-    if (!x) {
+    if (!x || onyx_instance_set_threads(x, (int)threads, &err) != ONYX_OK) {
         fprintf(stderr, "onyx: %s\n", err.msg);
         goto out;
     }
@@ -562,7 +563,7 @@ int cmd_bench(int argc, char **argv)
         if (defaulted)
             printf("note:         symbolic dims set to 1 (bind them with "
                    "--shape)\n");
-        printf("runs:         %ld (after %ld warm-up), %ld BLAS thread%s\n",
+        printf("runs:         %ld (after %ld warm-up), %ld thread%s\n",
                n_runs, warmup, threads, threads > 1 ? "s" : "");
         printf("latency:      min %.2f  median %.2f  p99 %.2f  max %.2f us\n",
                tmin * 1e6, median * 1e6, p99 * 1e6, tmax * 1e6);
