@@ -84,6 +84,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
+    b->threads = 1;
     /* [onyx~ -sync] reads no clock in perform, nor [onyx] without -async in
      * its runs (on Bela they are in the audio task): the worker times the
      * model once it is playing */
@@ -247,6 +248,17 @@ void onyxpd_setup_once(void)
     onyxpd_read_cmdline();
 }
 
+/* Worker: gives b's stream the pool asked for (between its inferences,
+ * which only this thread runs); a failure is said once. */
+static void onyxpd_bundle_threads(onyxpd_worker *w, onyxpd_bundle *b)
+{
+    onyx_error e;
+    memset(&e, 0, sizeof e);
+    if (onyx_stream_set_threads(b->stream, w->threads, &e) != ONYX_OK)
+        onyxpd_worker_say(w, 1, "threads %d: %s", w->threads, e.msg);
+    b->threads = w->threads;
+}
+
 static void *onyxpd_worker_main(void *arg)
 {
     onyxpd_worker *w = arg;
@@ -259,7 +271,10 @@ static void *onyxpd_worker_main(void *arg)
         }
         int did = 0;
         int nt = atomic_exchange(&w->threads_req, 0);
-        if (nt > 0) onyx_set_blas_threads(nt);
+        if (nt > 0) {
+            onyx_set_blas_threads(nt);
+            w->threads = nt;
+        }
         char *path = atomic_exchange(&w->load_req, NULL);
         if (path) {
             onyxpd_bundle *b =
@@ -285,6 +300,8 @@ static void *onyxpd_worker_main(void *arg)
         atomic_store(&w->busy, 1);
         if (!atomic_load(&w->hold)) {
             onyxpd_bundle *b = atomic_load(&w->active);
+            if (b && w->cfg->worker_runs && b->threads != w->threads)
+                onyxpd_bundle_threads(w, b);
             if (b && b->threaded) {
                 int r = onyx_stream_work(b->stream);
                 did |= r != 0;
@@ -346,6 +363,7 @@ void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg)
     atomic_init(&w->active, NULL);
     atomic_init(&w->retired, NULL);
     atomic_init(&w->threads_req, 0);
+    w->threads = 1;
     atomic_init(&w->run_req, 0);
     atomic_init(&w->hold, 0);
     atomic_init(&w->busy, 0);

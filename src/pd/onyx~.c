@@ -360,7 +360,11 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     f->cfg.max_in = f->cfg.max_out = ONYXPD_MAX_SIGNALS;
     onyxpd_worker_init(&x->x_worker, &f->cfg);
     atomic_store(&x->x_worker.host_block, x->x_n);
-    if (f->threads) onyx_set_blas_threads(f->threads);
+    f->cfg.worker_runs = !f->sync;
+    if (f->threads) {
+        onyx_set_blas_threads(f->threads);
+        x->x_worker.threads = f->threads; /* the pool, unless -sync */
+    }
     x->x_worker.priority = f->priority; /* applied when the worker starts */
 
     /* A model given here is loaded now: it decides the inlets and outlets. */
