@@ -150,8 +150,9 @@ onyx_threads *onyx_threads_new(int n)
     atomic_init(&t->done, 0);
     atomic_init(&t->sleepers, 0);
     atomic_init(&t->quit, 0);
-    /* the pack buffers of the largest product (they stop growing) */
-    size_t bytes = onyx_sgemm_scratch_bytes(1 << 20, 1 << 20, 1 << 20);
+    /* the pack buffers of the largest product: they stop growing at the
+     * blocking sizes (at most 256); m * n * k must fit a 32-bit long */
+    size_t bytes = onyx_sgemm_scratch_bytes(1 << 10, 1 << 10, 1 << 10);
     bytes = (bytes + 63) / 64 * 64;
     int ok = t->w != NULL;
     for (int i = 0; ok && i < n - 1; i++) {
