@@ -16,6 +16,7 @@
 #include "gemm.h"
 #include "onyx_kernel.h"
 #include "spatial.h"
+#include "threadpool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,45 @@ SPATIAL_HOT static void depthwise_channel(float *restrict y,
 }
 
 /* xp (Cg, Lp) = x (Cg, L) shifted right by pb, zeros around it. */
+/* The channels of one depthwise batch item, in bands of channels over the
+ * calling thread's pool when there is one and they are worth it (each
+ * channel is computed as alone). */
+typedef struct depthwise_split {
+    float *y;
+    const float *x, *W, *B;
+    const conv_geom *g;
+    const conv_tap *taps;
+    int64_t K;
+    int parts;
+} depthwise_split;
+
+static void depthwise_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const depthwise_split *d = ctx;
+    int lo, hi;
+    onyx_threads_range(part, d->parts, (int)d->g->M, &lo, &hi);
+    for (int64_t m = lo; m < hi; m++)
+        depthwise_channel(d->y + m * d->g->S_out, d->x + m * d->g->S_in,
+                          d->W + m * d->K, d->B ? d->B[m] : 0.0f, d->g,
+                          d->taps);
+}
+
+static void depthwise_channels(float *y, const float *x, const float *W,
+                               const float *B, const conv_geom *g,
+                               const conv_tap *taps, int64_t K)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    if (parts < 2 || g->M < parts || (double)g->M * g->S_out * K < 1 << 17)
+        t = NULL;
+    depthwise_split d = {y, x, W, B, g, taps, K, t ? parts : 1};
+    if (t)
+        onyx_threads_run(t, depthwise_band, &d, parts);
+    else
+        depthwise_band(&d, 0, NULL); /* one part: every channel */
+}
+
 static void pad_rows(float *restrict xp, const float *restrict x, int64_t Cg,
                      int64_t L, int64_t pb, int64_t Lp)
 {
@@ -527,9 +567,7 @@ static onyx_status conv_eval(onyx_exec *e)
         const float *xn = X + n * cg->C * cg->S_in;
         float *yn = Y + n * cg->M * P;
         if (q->path == CONV_DEPTHWISE) {
-            for (int64_t m = 0; m < cg->M; m++)
-                depthwise_channel(yn + m * P, xn + m * cg->S_in, W + m * K,
-                                  B ? B[m] : 0.0f, cg, q->taps);
+            depthwise_channels(yn, xn, W, B, cg, q->taps, K);
             continue;
         }
         for (int64_t g = 0; g < cg->G; g++) {

@@ -4,6 +4,7 @@
  * product below and its per-ISA micro-kernel (kernels/arch/). */
 #include "gemm.h"
 #include "gemv.h"
+#include "threadpool.h"
 
 /* The blocked sgemm, organised like BLIS / GotoBLAS:
  *
@@ -257,22 +258,6 @@ size_t onyx_sgemm_scratch_bytes(int m, int n, int k)
     return onyx_gemm_pack_floats(gemm_uk, m, n, k) * sizeof(float);
 }
 
-/* The engine's own sgemm: a GEMV per row of C, or the blocked one with
- * gemm_uk. */
-static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
-                      float alpha, const float *A, int lda, const float *B,
-                      int ldb, float beta, float *C, int ldc, float *work)
-{
-    if (m <= 0 || n <= 0) return;
-    if (gemm_packs(m, n, k) && m >= (trans_b ? 4 : 16) && work) {
-        onyx_sgemm_blocked(gemm_uk, trans_a, trans_b, m, n, k, alpha, A, lda, B,
-                           ldb, beta, C, ldc, work);
-        return;
-    }
-    onyx_sgemm_rows(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
-                    ldc);
-}
-
 /* initial-exec: the flag sits in the static TLS block, so reading it never
  * calls __tls_get_addr, which allocates on a thread's first access when the
  * engine is dlopen'd (the Pd externals) */
@@ -290,6 +275,91 @@ int onyx_sgemm_realtime(int on)
     return old;
 }
 
+onyx_threads *onyx_gemm_pool(void)
+{
+    return sgemm_rt_thread ? NULL : onyx_threads_current();
+}
+
+/* ---- the blocked product on the calling thread's pool ----------------
+ * C is cut into as many bands as the pool has threads, at tile boundaries,
+ * each band a blocked product of its own with the same k slices: every
+ * tile of C sees the same sums in the same order as with one thread. The
+ * bands are rows of C when it is taller than wide (every thread packs all
+ * of op(B), the smaller operand, and its rows of op(A)), else columns. */
+typedef struct sgemm_split {
+    int trans_a, trans_b, m, n, k;
+    float alpha, beta;
+    const float *A, *B;
+    int lda, ldb, ldc;
+    float *C, *work; /* work: the caller's, for part 0 */
+    int by_rows, unit, units, parts;
+} sgemm_split;
+
+/* products below this many multiply-adds run alone: waking a worker and
+ * waiting for it costs a few microseconds */
+#define SPLIT_MIN_MNK (1 << 18)
+
+static void sgemm_band(void *ctx, int part, void *work)
+{
+    const sgemm_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, s->units, &lo, &hi);
+    const int end = s->by_rows ? s->m : s->n;
+    const int r0 = lo * s->unit, r1 = imin(hi * s->unit, end);
+    if (r0 >= r1) return;
+    float *w = work ? work : s->work;
+    if (s->by_rows) {
+        const float *A = s->trans_a ? s->A + r0 : s->A + (long)r0 * s->lda;
+        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, r1 - r0, s->n,
+                           s->k, s->alpha, A, s->lda, s->B, s->ldb, s->beta,
+                           s->C + (long)r0 * s->ldc, s->ldc, w);
+    } else {
+        const float *B = s->trans_b ? s->B + (long)r0 * s->ldb : s->B + r0;
+        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, s->m, r1 - r0,
+                           s->k, s->alpha, s->A, s->lda, B, s->ldb, s->beta,
+                           s->C + r0, s->ldc, w);
+    }
+}
+
+/* The blocked product split over pool t when it is worth it; 1 when done. */
+static int sgemm_blocked_split(onyx_threads *t, int trans_a, int trans_b,
+                               int m, int n, int k, float alpha,
+                               const float *A, int lda, const float *B,
+                               int ldb, float beta, float *C, int ldc,
+                               float *work)
+{
+    const int parts = onyx_threads_count(t);
+    if (parts < 2 || (double)m * n * k < SPLIT_MIN_MNK) return 0;
+    sgemm_split s = {trans_a, trans_b, m, n, k, alpha, beta, A, B, lda,
+                     ldb, ldc, C, work, m > n, 0, 0, parts};
+    s.unit = s.by_rows ? gemm_uk->mr : gemm_uk->nr;
+    s.units = ((s.by_rows ? m : n) + s.unit - 1) / s.unit;
+    if (s.units < parts) return 0;
+    onyx_threads_run(t, sgemm_band, &s, parts);
+    return 1;
+}
+
+/* The engine's own sgemm: a GEMV per row of C, or the blocked one with
+ * gemm_uk (on the pool if there is one). */
+static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc, float *work)
+{
+    if (m <= 0 || n <= 0) return;
+    if (gemm_packs(m, n, k) && m >= (trans_b ? 4 : 16) && work) {
+        onyx_threads *t = onyx_gemm_pool();
+        if (t && sgemm_blocked_split(t, trans_a, trans_b, m, n, k, alpha, A,
+                                     lda, B, ldb, beta, C, ldc, work))
+            return;
+        onyx_sgemm_blocked(gemm_uk, trans_a, trans_b, m, n, k, alpha, A, lda, B,
+                           ldb, beta, C, ldc, work);
+        return;
+    }
+    onyx_sgemm_rows(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
+                    ldc);
+}
+
+
 #ifdef ONYX_USE_OPENBLAS
 #include <cblas.h>
 
@@ -299,7 +369,7 @@ int onyx_sgemm_realtime(int on)
  * engine's own kernel, which is quick there; larger ones go to cblas_sgemm,
  * except on a thread marked real-time (its locks), and unless the engine's
  * micro-kernel is the faster (gemm_uk_beats_blas) and BLAS may use only one
- * thread. */
+ * thread (else it runs on the pool, when there is one). */
 #define OPENBLAS_MIN_MNK 1.0e6
 
 #include <stdatomic.h>
@@ -317,8 +387,9 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         return;
     if (k <= 0 || (double)m * n * k <= OPENBLAS_MIN_MNK || sgemm_rt_thread ||
         (gemm_uk_beats_blas && work &&
-         atomic_load_explicit(&sgemm_blas_threads, memory_order_relaxed) ==
-             1)) {
+         (onyx_gemm_pool() ||
+          atomic_load_explicit(&sgemm_blas_threads, memory_order_relaxed) ==
+              1))) {
         sgemm_own(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
                   ldc, work);
         return;

@@ -49,6 +49,10 @@ size_t onyx_sgemm_scratch_bytes(int m, int n, int k);
  * around its inline (sync) inferences. */
 int onyx_sgemm_realtime(int on);
 
+/* The calling thread's pool for the engine's own products (threadpool.h),
+ * or NULL: none entered, or the thread is marked real-time. */
+struct onyx_threads *onyx_gemm_pool(void);
+
 /* Number of threads BLAS may use (1 by default). No-op without OpenBLAS. */
 void onyx_blas_threads(int n);
 

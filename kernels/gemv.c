@@ -6,6 +6,8 @@
  * time on x86-64, NEON on ARM. */
 #include "gemv.h"
 #include "arch/gemv_arch.h"
+#include "gemm.h"
+#include "threadpool.h"
 
 #include <string.h>
 
@@ -406,10 +408,63 @@ void onyx_gemv_packed(int n, int k, float alpha, const float *x, const float *P,
     onyx_gemv_packed_c(n, k, alpha, x, P, beta, y, y);
 }
 
+/* ---- the packed product on the calling thread's pool ------------------
+ * C is cut into bands of whole column panels, one per thread, the last
+ * band with the columns past the last full panel: each column is summed
+ * as with one thread (the micro-kernels' columns do not depend on each
+ * other). */
+typedef struct packed_split {
+    int m, n, k;
+    float alpha, beta;
+    const float *A, *P;
+    long lda, ldc;
+    float *C;
+    int parts;
+} packed_split;
+
+/* products below this many multiply-adds run alone (see gemm.c) */
+#define PACKED_SPLIT_MIN_MNK (1 << 18)
+
+static void packed_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const packed_split *s = ctx;
+    const int panels = s->n / ONYX_GEMV_NR;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, panels, &lo, &hi);
+    const int c0 = lo * ONYX_GEMV_NR,
+              c1 = hi == panels ? s->n : hi * ONYX_GEMV_NR;
+    const float *P = s->P + (long)c0 * s->k;
+    if (s->m == 1)
+        gemv_fn(c1 - c0, s->k, s->alpha, s->A, P, s->beta, s->C + c0,
+                s->C + c0);
+    else
+        gemm_rows_fn(s->m, c1 - c0, s->k, s->alpha, s->A, s->lda, P, s->beta,
+                     s->C + c0, s->ldc);
+}
+
+/* The product split over the pool when it is worth it; 1 when done. */
+static int packed_split_run(int m, int n, int k, float alpha, const float *A,
+                            long lda, const float *P, float beta, float *C,
+                            long ldc)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    if (parts < 2 || n / ONYX_GEMV_NR < parts ||
+        (double)m * n * k < PACKED_SPLIT_MIN_MNK)
+        return 0;
+    packed_split s = {m, n, k, alpha, beta, A, P, lda, ldc, C, parts};
+    onyx_threads_run(t, packed_band, &s, parts);
+    return 1;
+}
+
 void onyx_gemm_packed(int m, int n, int k, float alpha, const float *A,
                       long lda, const float *P, float beta, float *C, long ldc)
 {
     if (m <= 0 || n <= 0) return;
+    if (n >= 4 && k > 0 &&
+        packed_split_run(m, n, k, alpha, A, lda, P, beta, C, ldc))
+        return;
     if (n < 4 || k <= 0 || m == 1) {
         for (int i = 0; i < m; i++)
             onyx_gemv_packed_c(n, k, alpha, A + i * lda, P, beta, C + i * ldc,

@@ -18,7 +18,8 @@ const char usage_bench[] =
     "  --runs N          measured runs (default: as many as fit in --seconds)\n"
     "  --warmup N        unmeasured runs first (default 10)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
-    "  --threads N       BLAS threads (default 1)\n"
+    "  --threads N       threads for onyx's GEMM and convolutions, and\n"
+    "                    OpenBLAS's (default 1)\n"
     "  --block N         the block for a symbolic time axis (default 64, as\n"
     "                    [onyx~] plays it)\n"
     "  --shape NAME=D1,...  bind an input's shape (other symbolic dims: 1)\n"
@@ -586,7 +587,7 @@ static void print_text(const bench_opts *o, const bench_result *r,
     if (r->defaulted)
         printf("note:         symbolic dims set to 1 (bind them with "
                "--shape)\n");
-    printf("runs:         %ld (after %ld warm-up), %ld BLAS thread%s\n",
+    printf("runs:         %ld (after %ld warm-up), %ld thread%s\n",
            r->n_runs, o->warmup, o->threads, o->threads > 1 ? "s" : "");
     printf("latency:      min %.2f  median %.2f  p99 %.2f  max %.2f us\n",
            r->tmin * 1e6, r->median * 1e6, r->p99 * 1e6, r->tmax * 1e6);
@@ -639,6 +640,17 @@ static int bench_program(const onyx_model *m, const onyx_program *p,
     return 0;
 }
 
+/* --threads: the instance's pool for onyx's own products; 1 after an
+ * error. */
+static int set_threads(onyx_instance *x, const bench_opts *o)
+{
+    onyx_error err = {0};
+    if (onyx_instance_set_threads(x, (int)o->threads, &err) == ONYX_OK)
+        return 0;
+    fprintf(stderr, "onyx: %s\n", err.msg);
+    return 1;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     static bench_opts o;
@@ -651,7 +663,7 @@ int cmd_bench(int argc, char **argv)
     onyx_set_blas_threads((int)o.threads);
     onyx_program *p = NULL;
     onyx_instance *x = NULL;
-    rc = cli_program(m, o.shapes.b, nb, &p, &x) ||
+    rc = cli_program(m, o.shapes.b, nb, &p, &x) || set_threads(x, &o) ||
          bench_program(m, p, x, &o, &r);
     free(r.rows);
     onyx_instance_free(x);

@@ -11,7 +11,9 @@
  *
  * Errors: every call that can fail takes an onyx_error and returns NULL or a
  * status; the message names the file, node and op. Nothing aborts, exits or
- * prints. onyx_instance_run does not allocate, lock, print or make syscalls.
+ * prints. onyx_instance_run does not allocate, lock, print or make syscalls
+ * (with threads, onyx_instance_set_threads, it may wake and yield to its
+ * workers).
  */
 #ifndef ONYX_H
 #define ONYX_H
@@ -140,6 +142,16 @@ void onyx_instance_free(onyx_instance *x);
  * not modified by run). Output i: valid until the next run. */
 onyx_tensor *onyx_instance_input(onyx_instance *x, int i);
 const onyx_tensor *onyx_instance_output(const onyx_instance *x, int i);
+
+/* Threads for the engine's own GEMM and convolutions in this instance's
+ * runs (counting the caller; 1: none). n > 1 starts n - 1 worker threads,
+ * kept until the next call or the instance is freed; results are
+ * bit-identical to one thread's. A run on a thread marked real-time
+ * (onyx_sgemm_realtime, the audio thread) still runs alone. Not real-time;
+ * not during a run. OpenBLAS's own threads are onyx_set_blas_threads'. */
+onyx_status onyx_instance_set_threads(onyx_instance *x, int n,
+                                      onyx_error *err);
+int onyx_instance_threads(const onyx_instance *x);
 
 /* Runs every node. Returns ONYX_OK, or a status with *why pointing at a
  * static message (and *node at the failing node's index) -- no formatting,

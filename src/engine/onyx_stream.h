@@ -109,6 +109,14 @@ int onyx_stream_latency(const onyx_stream *s);
  * start. */
 void onyx_stream_set_burst(onyx_stream *s, int frames);
 
+/* Threads for the engine's own GEMM and convolutions in the stream's
+ * inferences (onyx_instance_set_threads): for threaded mode and run(), off
+ * the audio thread. process() marks its thread real-time, so that sync
+ * inferences run alone whatever is set here; a host whose inferences run
+ * on its audio thread leaves it at 1 (no threads are started). Worker side
+ * (between work() calls) or before start; not real-time. */
+onyx_status onyx_stream_set_threads(onyx_stream *s, int n, onyx_error *err);
+
 /* Threaded mode for a host that runs faster than real time (offline
  * rendering: Pd's -batch): with wait != 0, process() waits at a job
  * boundary until the worker has finished the job that is due, instead of

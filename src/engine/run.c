@@ -5,6 +5,7 @@
  * its input/output pointer arrays. onyx_instance_run is then a loop of
  * indirect calls: no allocation, no locks, no I/O. */
 #include "engine.h"
+#include "../../kernels/threadpool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ struct onyx_instance {
     uint64_t *last_start; /* owned: the last profiled run, per node: start
                              (ns since the run began) and duration */
     uint64_t *last_dur;
+    onyx_threads *threads; /* owned: the pool of onyx_instance_set_threads,
+                              NULL for one thread */
 };
 
 onyx_instance *onyx_instance_new(const onyx_program *p, onyx_error *err)
@@ -96,6 +99,7 @@ nomem:
 void onyx_instance_free(onyx_instance *x)
 {
     if (!x) return;
+    onyx_threads_free(x->threads);
     free(x->arena);
     free(x->tensors);
     free(x->execs);
@@ -128,7 +132,37 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+onyx_status onyx_instance_set_threads(onyx_instance *x, int n,
+                                      onyx_error *err)
+{
+    if (n == onyx_threads_count(x->threads)) return ONYX_OK;
+    onyx_threads_free(x->threads);
+    x->threads = NULL;
+    if (n < 2) return ONYX_OK;
+    x->threads = onyx_threads_new(n);
+    if (x->threads) return ONYX_OK;
+    onyx_seterr(err, ONYX_ERR_NOMEM, "cannot start %d threads", n - 1);
+    return ONYX_ERR_NOMEM;
+}
+
+int onyx_instance_threads(const onyx_instance *x)
+{
+    return onyx_threads_count(x->threads);
+}
+
+static onyx_status run_nodes(onyx_instance *x, const char **why, int *node);
+
+/* The kernels find the pool as the thread's current one (threadpool.h). */
 onyx_status onyx_instance_run(onyx_instance *x, const char **why, int *node)
+{
+    if (!x->threads) return run_nodes(x, why, node);
+    onyx_threads *was = onyx_threads_enter(x->threads);
+    onyx_status st = run_nodes(x, why, node);
+    onyx_threads_enter(was);
+    return st;
+}
+
+static onyx_status run_nodes(onyx_instance *x, const char **why, int *node)
 {
     const onyx_program *p = x->p;
     int n = p->n_nodes;

@@ -267,6 +267,11 @@ onyx_status onyx_stream_start(onyx_stream *s, int host_block, int threaded,
     return ONYX_OK;
 }
 
+onyx_status onyx_stream_set_threads(onyx_stream *s, int n, onyx_error *err)
+{
+    return onyx_instance_set_threads(s->inst, n, err);
+}
+
 void onyx_stream_set_wait(onyx_stream *s, int wait)
 {
     atomic_store_explicit(&s->wait, wait != 0, memory_order_relaxed);

@@ -114,7 +114,16 @@ static void onyx_threads(t_onyx *x, t_symbol *s, int argc, t_atom *argv)
 {
     (void)s;
     int n = onyxpd_threads_arg(x, "onyx", argc, argv);
-    if (n) onyx_set_blas_threads(n); /* control object: the Pd thread may */
+    if (!n) return;
+    if (!x->x_flags.async) { /* runs here: OpenBLAS's threads only */
+        onyx_set_blas_threads(n); /* control object: the Pd thread may */
+        return;
+    }
+    if (onyxpd_worker_start(&x->x_worker, x)) {
+        pd_error(x, "onyx: threads: cannot start the worker thread");
+        return;
+    }
+    atomic_store(&x->x_worker.threads_req, n); /* the worker applies it */
 }
 
 /* priority N: the worker's scheduling (loads, -async runs) */
@@ -166,7 +175,11 @@ static void *onyx_new(t_symbol *s, int argc, t_atom *argv)
     /* the priority applies when the worker starts */
     onyxpd_worker_init(&x->x_worker, &f->cfg, f->priority);
     atomic_store(&x->x_worker.host_block, 1); /* loads: one value a run */
-    if (f->threads) onyx_set_blas_threads(f->threads);
+    f->cfg.worker_runs = f->async;
+    if (f->threads) {
+        onyx_set_blas_threads(f->threads);
+        x->x_worker.threads = f->threads; /* the pool, with -async */
+    }
 
     onyxpd_bundle *b =
         onyxpd_open_arg(x, "onyx", x->x_canvas, &f->cfg, 1, i, argc, argv);

@@ -86,6 +86,7 @@ onyxpd_bundle *onyxpd_bundle_open(const char *path, const onyxpd_config *cfg,
         }
     }
     b->threaded = cfg->threaded;
+    b->threads = 1;
     /* [onyx~ -sync] reads no clock in perform, nor [onyx] without -async in
      * its runs (on Bela they are in the audio task): the worker times the
      * model once it is playing */
@@ -231,7 +232,10 @@ static int onyxpd_worker_chores(void *ctx)
 {
     onyxpd_worker *w = ctx;
     int nt = atomic_exchange(&w->threads_req, 0);
-    if (nt > 0) onyx_set_blas_threads(nt);
+    if (nt > 0) {
+        onyx_set_blas_threads(nt);
+        w->threads = nt;
+    }
     char *path = atomic_exchange(&w->load_req, NULL);
     if (!path) return 0;
     char err[ONYXPD_MSG_LEN];
@@ -270,13 +274,26 @@ static int onyxpd_worker_calibrate(onyxpd_worker *w, onyxpd_bundle *b)
     return 1;
 }
 
-/* Worker step on the active bundle, after its job: calibration and
- * [onyx -async]'s runs. */
+/* Worker: gives b's stream the pool asked for (between its inferences,
+ * which only this thread runs); a failure is said once. */
+static void onyxpd_bundle_threads(onyxpd_worker *w, onyxpd_bundle *b)
+{
+    onyx_error e;
+    memset(&e, 0, sizeof e);
+    if (onyx_stream_set_threads(b->stream, w->threads, &e) != ONYX_OK)
+        onyxpd_worker_say(w, 1, "threads %d: %s", w->threads, e.msg);
+    b->threads = w->threads;
+}
+
+/* Worker step on the active bundle, after its job: its pool,
+ * calibration and [onyx -async]'s runs. */
 static int onyxpd_worker_step(void *ctx, onyx_worker_item *item)
 {
     onyxpd_worker *w = ctx;
     onyxpd_bundle *b = onyxpd_bundle_of(item);
     if (!b) return 0;
+    if (w->cfg->worker_runs && b->threads != w->threads)
+        onyxpd_bundle_threads(w, b);
     int did = onyxpd_worker_calibrate(w, b);
     if (atomic_exchange(&w->run_req, 0)) {
         onyx_error e;
@@ -309,6 +326,7 @@ void onyxpd_worker_init(onyxpd_worker *w, const onyxpd_config *cfg, int prio)
     atomic_init(&w->burst, 0);
     atomic_init(&w->ready, NULL);
     atomic_init(&w->threads_req, 0);
+    w->threads = 1;
     atomic_init(&w->run_req, 0);
     atomic_init(&w->q_head, 0);
     atomic_init(&w->q_tail, 0);

@@ -49,6 +49,9 @@ typedef struct onyxpd_config {
     int block;        /* -block N, 0 = the model's */
     int all_controls; /* [onyx]: no signals */
     int threaded;     /* inference in the worker ([onyx~] without -sync) */
+    int worker_runs;  /* inference in the worker: [onyx~] threaded, [onyx
+                         -async]; only then does `threads N` start threads
+                         for onyx's kernels (never on the audio thread) */
     int max_in;       /* signal inlets ([onyx~]) */
     int max_out;      /* signal outlets ([onyx~]) or list outlets ([onyx]) */
     int n_pairs;
@@ -67,6 +70,7 @@ typedef struct onyxpd_bundle {
     int host_block; /* n given to onyx_stream_start */
     int burst;      /* frames of back-to-back perform calls, 0: none */
     int threaded;
+    int threads; /* the pool its stream has (worker's view) */
     int profiling;
     int n_ctl_out, max_ctl_out; /* control outputs, largest size (floats) */
     float **ctl_out;            /* [n_ctl_out][size]: poll_controls target */
@@ -109,7 +113,9 @@ typedef struct onyxpd_worker {
     _Atomic int host_block;   /* Pd's block for the next load */
     _Atomic int burst;        /* and its burst (onyxpd_burst) */
     _Atomic(onyxpd_bundle *) ready;  /* loaded, waiting for the swap */
-    _Atomic int threads_req;         /* BLAS threads to set, 0 = none */
+    _Atomic int threads_req;         /* threads to set, 0 = none */
+    int threads; /* threads for the kernels (worker's view; -threads is
+                    written before the worker starts) */
     _Atomic int run_req;             /* [onyx -async]: runs requested */
     _Atomic unsigned q_head, q_tail; /* console queue indices */
     _Atomic int q_dropped;

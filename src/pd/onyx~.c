@@ -363,7 +363,11 @@ static void *onyx_tilde_new(t_symbol *s, int argc, t_atom *argv)
     /* the priority applies when the worker starts */
     onyxpd_worker_init(&x->x_worker, &f->cfg, f->priority);
     atomic_store(&x->x_worker.host_block, x->x_n);
-    if (f->threads) onyx_set_blas_threads(f->threads);
+    f->cfg.worker_runs = !f->sync;
+    if (f->threads) {
+        onyx_set_blas_threads(f->threads);
+        x->x_worker.threads = f->threads; /* the pool, unless -sync */
+    }
 
     /* A model given here is loaded now: it decides the inlets and outlets. */
     onyxpd_bundle *b = onyxpd_open_arg(x, "onyx~", x->x_canvas, &f->cfg, x->x_n,

@@ -7,12 +7,13 @@ loads in one message, DSP switched on and off while loading.
     lifecycle.py check LOG MLP_REF           Pd's log -> exit status
 
 Phases (each starts with `step N` in the log):
-  1. CYCLES times: in [pd cyc], create [onyx~ slow.onnx] (threaded, fed by an
-     [osc~] so that DSP runs it: the slow model keeps the worker busy), an
-     [onyx -async -block 64 slow.onnx] that gets a bang (one inference in
-     its worker) and an [onyx~ ident.onnx] that gets `load slow.onnx`; then
+  1. CYCLES times: in [pd cyc], create [onyx~ -threads 2 slow.onnx]
+     (threaded, fed by an [osc~] so that DSP runs it: the slow model keeps
+     the worker and its pool busy), an [onyx -async -threads 2 -block 64
+     slow.onnx] that gets a bang (one inference in its worker) and an [onyx~ ident.onnx] that gets `load slow.onnx`; then
      clear the subpatch 30 ms later: freed while inferring and loading.
-  2. Several loads in one message (one logical time): the last one wins.
+  2. Several loads in one message (one logical time): the last one wins;
+     `threads 2` first, so that the loads get a pool.
   3. DSP off and on every 6 ms, 40 times, while both [onyx~] load models.
   4. Checks: each object has the model it was last sent and plays it (an
      identity model: a full-scale 220 Hz sine, 96.99 dB by env~, less a
@@ -30,9 +31,10 @@ def make_qlist(models, out, cycles=30):
     say('step 1;')
     for _ in range(int(cycles)):
         say('pd-cyc obj 10 10 osc~ 220;')                        # 0
-        say('pd-cyc obj 10 40 onyx~ %s;' % m('slow'))            # 1
+        say('pd-cyc obj 10 40 onyx~ -threads 2 %s;' % m('slow'))  # 1
         say('pd-cyc connect 0 0 1 0;')  # a signal connection: DSP is rebuilt
-        say('pd-cyc obj 150 40 onyx -async -block 64 %s;' % m('slow'))  # 2
+        say('pd-cyc obj 150 40 onyx -async -threads 2 -block 64 %s;'
+            % m('slow'))                                         # 2
         say('pd-cyc obj 150 10 r cyc_a;')                        # 3
         say('pd-cyc connect 3 0 2 0;')
         say('pd-cyc obj 300 40 onyx~ %s;' % m('ident'))          # 4
@@ -43,6 +45,7 @@ def make_qlist(models, out, cycles=30):
         say('cyc_b load %s;' % m('slow'))
         say('30 pd-cyc clear;')
     say('100 step 2;')
+    say('lt threads 2;')
     say('lt load %s;' % m('gru'))
     say('ls load %s;' % m('gru'))
     say('lc load %s;' % m('count'))

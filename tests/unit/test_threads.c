@@ -1,0 +1,320 @@
+/* test_threads.c - the thread pool (kernels/threadpool.c) and the products
+ * and convolutions split over it: every part runs once, and the results
+ * with 2 and 3 threads are bit-identical to one thread's and match a plain
+ * reference. */
+#include "../../kernels/gemm.h"
+#include "../../kernels/threadpool.h"
+#include "ktest.h"
+
+#include <check.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char msg[256];
+
+/* ---- the pool ---- */
+
+typedef struct count_job {
+    atomic_int runs[64];
+    atomic_int on_caller; /* parts run with work NULL */
+    atomic_int with_pool; /* parts that saw a current pool: none should */
+} count_job;
+
+static void count_part(void *ctx, int part, void *work)
+{
+    count_job *j = ctx;
+    atomic_fetch_add(&j->runs[part], 1);
+    if (!work) atomic_fetch_add(&j->on_caller, 1);
+    if (onyx_threads_current()) atomic_fetch_add(&j->with_pool, 1);
+}
+
+START_TEST(pool_runs_every_part_once)
+{
+    ck_assert_ptr_null(onyx_threads_new(1));
+    ck_assert_int_eq(onyx_threads_count(NULL), 1);
+    onyx_threads_free(NULL);
+    for (int n = 2; n <= 3; n++) {
+        onyx_threads *t = onyx_threads_new(n);
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(onyx_threads_count(t), n);
+        /* many jobs back to back, and some after the workers fell asleep */
+        for (int rep = 0; rep < 2000; rep++) {
+            int parts = 1 + rep % 40;
+            count_job j;
+            memset(&j, 0, sizeof j);
+            onyx_threads_run(t, count_part, &j, parts);
+            for (int p = 0; p < 64; p++)
+                ck_assert_int_eq(atomic_load(&j.runs[p]), p < parts);
+            /* the caller claims at least part 0 unless a worker took it */
+            ck_assert_int_le(atomic_load(&j.on_caller), parts);
+            /* a part runs with no current pool, wherever it runs */
+            ck_assert_int_eq(atomic_load(&j.with_pool), 0);
+            if (rep % 500 == 499) {
+                struct timespec ts = {0, 2000000}; /* 2 ms: they sleep */
+                nanosleep(&ts, NULL);
+            }
+        }
+        onyx_threads_free(t);
+    }
+}
+END_TEST
+
+START_TEST(pool_range_splits_evenly)
+{
+    int lo, hi, total = 0;
+    for (int p = 0; p < 3; p++) {
+        onyx_threads_range(p, 3, 10, &lo, &hi);
+        ck_assert_int_eq(lo, total);
+        ck_assert_int_ge(hi - lo, 3);
+        ck_assert_int_le(hi - lo, 4);
+        total = hi;
+    }
+    ck_assert_int_eq(total, 10);
+}
+END_TEST
+
+START_TEST(pool_current_and_realtime)
+{
+    onyx_threads *t = onyx_threads_new(2);
+    ck_assert_ptr_null(onyx_threads_enter(t));
+    ck_assert_ptr_eq(onyx_threads_current(), t);
+    ck_assert_ptr_eq(onyx_gemm_pool(), t);
+    /* the audio thread (marked real-time) never uses the pool */
+    int was = onyx_sgemm_realtime(1);
+    ck_assert_ptr_null(onyx_gemm_pool());
+    onyx_sgemm_realtime(was);
+    ck_assert_ptr_eq(onyx_threads_enter(NULL), t);
+    onyx_threads_free(t);
+}
+END_TEST
+
+/* ---- products ---- */
+
+static float *random_floats(size_t n, unsigned seed)
+{
+    float *v = malloc(n * sizeof *v + 4);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = (float)(seed >> 8) / 8388608.0f - 1.0f;
+    }
+    return v;
+}
+
+/* C (m, n) = alpha * op(A) @ op(B) + beta * C in double */
+static void sgemm_ref(int ta, int tb, int m, int n, int k, float alpha,
+                      const float *A, int lda, const float *B, int ldb,
+                      float beta, float *C, int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < k; p++)
+                s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) *
+                     (tb ? B[j * ldb + p] : B[p * ldb + j]);
+            C[i * ldc + j] = (float)(alpha * s + beta * C[i * ldc + j]);
+        }
+}
+
+static void expect_near(const float *got, const float *want, size_t n,
+                        float tol)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])),
+                      "element %zu: %g, want %g", i, got[i], want[i]);
+}
+
+/* onyx_sgemm on the calling thread's pool t (NULL: alone) */
+static void sgemm_with(onyx_threads *t, int ta, int tb, int m, int n, int k,
+                       float alpha, const float *A, int lda, const float *B,
+                       int ldb, float beta, float *C, int ldc)
+{
+    void *work = NULL;
+    size_t wb = onyx_sgemm_scratch_bytes(m, n, k);
+    if (wb) work = aligned_alloc(64, (wb + 63) / 64 * 64);
+    onyx_threads *was = onyx_threads_enter(t);
+    onyx_sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, work);
+    onyx_threads_enter(was);
+    free(work);
+}
+
+START_TEST(sgemm_threads_bit_identical)
+{
+    /* tall and wide, edge tiles, every transposition, alpha and beta */
+    static const int sizes[][3] = {
+        {70, 90, 50}, {131, 77, 300}, {33, 700, 40}, {600, 20, 64}};
+    onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
+    for (int s = 0; s < 4; s++)
+        for (int tr = 0; tr < 4; tr++) {
+            const int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+            const int ta = tr & 1, tb = tr >> 1;
+            const int lda = ta ? m : k, ldb = tb ? k : n;
+            float *A = random_floats((size_t)m * k, 1 + s);
+            float *B = random_floats((size_t)k * n, 7 + s);
+            float *C0 = random_floats((size_t)m * n, 11);
+            float *C1 = malloc((size_t)m * n * sizeof *C1);
+            float *R = malloc((size_t)m * n * sizeof *R);
+            memcpy(R, C0, (size_t)m * n * sizeof *R);
+            sgemm_ref(ta, tb, m, n, k, 0.5f, A, lda, B, ldb, 0.25f, R, n);
+            float *C = malloc((size_t)m * n * sizeof *C);
+            memcpy(C, C0, (size_t)m * n * sizeof *C);
+            sgemm_with(NULL, ta, tb, m, n, k, 0.5f, A, lda, B, ldb, 0.25f, C,
+                       n);
+            expect_near(C, R, (size_t)m * n, 1e-4f);
+            for (int t = 0; t < 2; t++) {
+                memcpy(C1, C0, (size_t)m * n * sizeof *C1);
+                sgemm_with(pools[t], ta, tb, m, n, k, 0.5f, A, lda, B, ldb,
+                           0.25f, C1, n);
+                ck_assert_msg(!memcmp(C, C1, (size_t)m * n * sizeof *C),
+                              "%dx%dx%d trans %d%d, %d threads differ", m, n,
+                              k, ta, tb, t + 2);
+            }
+            free(A);
+            free(B);
+            free(C0);
+            free(C1);
+            free(C);
+            free(R);
+        }
+    onyx_threads_free(pools[0]);
+    onyx_threads_free(pools[1]);
+}
+END_TEST
+
+START_TEST(gemm_packed_threads_bit_identical)
+{
+    /* several rows; one row (the batch-1 product); a last panel of 2 */
+    static const int sizes[][3] = {{7, 300, 200}, {1, 1000, 300}, {5, 98, 700}};
+    onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
+    for (int s = 0; s < 3; s++) {
+        const int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+        float *A = random_floats((size_t)m * k, 3 + s);
+        float *W = random_floats((size_t)k * n, 5 + s);
+        float *P = aligned_alloc(64, (onyx_gemv_pack_floats(n, k) * 4 + 63) /
+                                         64 * 64);
+        onyx_gemv_pack(P, 0, W, n, n, k);
+        float *C0 = random_floats((size_t)m * n, 13);
+        float *R = malloc((size_t)m * n * sizeof *R);
+        memcpy(R, C0, (size_t)m * n * sizeof *R);
+        sgemm_ref(0, 0, m, n, k, 1.0f, A, k, W, n, 1.0f, R, n);
+        float *C = malloc((size_t)m * n * sizeof *C);
+        memcpy(C, C0, (size_t)m * n * sizeof *C);
+        onyx_gemm_packed(m, n, k, 1.0f, A, k, P, 1.0f, C, n);
+        expect_near(C, R, (size_t)m * n, 1e-4f);
+        for (int t = 0; t < 2; t++) {
+            float *C1 = malloc((size_t)m * n * sizeof *C1);
+            memcpy(C1, C0, (size_t)m * n * sizeof *C1);
+            onyx_threads *was = onyx_threads_enter(pools[t]);
+            onyx_gemm_packed(m, n, k, 1.0f, A, k, P, 1.0f, C1, n);
+            onyx_threads_enter(was);
+            ck_assert_msg(!memcmp(C, C1, (size_t)m * n * sizeof *C),
+                          "%dx%dx%d, %d threads differ", m, n, k, t + 2);
+            free(C1);
+        }
+        free(A);
+        free(W);
+        free(P);
+        free(C0);
+        free(C);
+        free(R);
+    }
+    onyx_threads_free(pools[0]);
+    onyx_threads_free(pools[1]);
+}
+END_TEST
+
+/* ---- convolutions ---- */
+
+/* Conv of x (1, C, L or HxW) by w (M, C, K...) on pool t: the output
+ * (caller frees) */
+static float *conv_with(onyx_threads *t, int rank, const int64_t *xd,
+                        const float *x, const int64_t *wd, const float *w,
+                        int64_t group)
+{
+    onyx_tensor X = kt_tensor(ONYX_FLOAT, rank, xd, x);
+    onyx_tensor W = kt_tensor(ONYX_FLOAT, rank, wd, w);
+    onyx_tensor out[1];
+    int64_t pads[4] = {1, 1, 1, 1};
+    onyx_attr at[] = {KT_INTS("pads", 2 * (rank - 2), pads),
+                      KT_INT("group", group)};
+    onyx_threads *was = onyx_threads_enter(t);
+    onyx_status st = kt_run("Conv", 13, at, 2, (onyx_tensor *[]){&X, &W}, 2,
+                            out, 1, msg);
+    onyx_threads_enter(was);
+    ck_assert_msg(st == ONYX_OK, "%s", msg);
+    float *y = out[0].data;
+    out[0].data = NULL;
+    kt_free(out, 1);
+    return y;
+}
+
+START_TEST(conv_threads_bit_identical)
+{
+    /* 2-D im2col (16 -> 32 channels, 3x3, 32x32), 1-D with many channels
+     * (the packed path), 1-D depthwise */
+    static const struct {
+        int rank;
+        int64_t xd[4], wd[4], group;
+    } cases[] = {
+        {4, {1, 16, 32, 32}, {32, 16, 3, 3}, 1},
+        {3, {1, 128, 64}, {128, 128, 3}, 1},
+        {3, {1, 64, 4096}, {64, 1, 3}, 64},
+    };
+    onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
+    for (int c = 0; c < 3; c++) {
+        const int rank = cases[c].rank;
+        int64_t nx = 1, nw = 1, ny = cases[c].wd[0];
+        for (int d = 0; d < rank; d++) {
+            nx *= cases[c].xd[d];
+            nw *= cases[c].wd[d];
+        }
+        for (int d = 2; d < rank; d++)
+            ny *= cases[c].xd[d] + 2 - cases[c].wd[d] + 1;
+        float *x = random_floats((size_t)nx, 17 + c);
+        float *w = random_floats((size_t)nw, 19 + c);
+        float *y = conv_with(NULL, rank, cases[c].xd, x, cases[c].wd, w,
+                             cases[c].group);
+        for (int t = 0; t < 2; t++) {
+            float *yt = conv_with(pools[t], rank, cases[c].xd, x, cases[c].wd,
+                                  w, cases[c].group);
+            ck_assert_msg(!memcmp(y, yt, (size_t)ny * sizeof *y),
+                          "case %d, %d threads differ", c, t + 2);
+            free(yt);
+        }
+        free(x);
+        free(w);
+        free(y);
+    }
+    onyx_threads_free(pools[0]);
+    onyx_threads_free(pools[1]);
+}
+END_TEST
+
+static Suite *threads_suite(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *p = tcase_create("pool");
+    tcase_set_timeout(p, 60);
+    tcase_add_test(p, pool_runs_every_part_once);
+    tcase_add_test(p, pool_range_splits_evenly);
+    tcase_add_test(p, pool_current_and_realtime);
+    suite_add_tcase(s, p);
+    TCase *k = tcase_create("kernels");
+    tcase_set_timeout(k, 60);
+    tcase_add_test(k, sgemm_threads_bit_identical);
+    tcase_add_test(k, gemm_packed_threads_bit_identical);
+    tcase_add_test(k, conv_threads_bit_identical);
+    suite_add_tcase(s, k);
+    return s;
+}
+
+int main(void)
+{
+    Suite *s = threads_suite();
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int f = srunner_ntests_failed(r);
+    srunner_free(r);
+    return f ? 1 : 0;
+}
