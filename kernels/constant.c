@@ -115,7 +115,8 @@ static onyx_status constant_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Constant = {"Constant", constant_prepare, constant_eval};
+const onyx_op onyx_op_Constant = {"Constant", constant_prepare, constant_eval,
+                                  0, NULL};
 
 /* ---- ConstantOfShape ----------------------------------------------------- */
 
@@ -180,7 +181,7 @@ static onyx_status cos_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_ConstantOfShape = {"ConstantOfShape", cos_prepare,
-                                         cos_eval};
+                                         cos_eval, 0, NULL};
 
 /* ---- Range --------------------------------------------------------------- */
 
@@ -278,4 +279,4 @@ static onyx_status range_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Range = {"Range", range_prepare, range_eval};
+const onyx_op onyx_op_Range = {"Range", range_prepare, range_eval, 0, NULL};

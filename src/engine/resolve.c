@@ -388,16 +388,6 @@ static void free_params(void *params, void (*fp)(void *))
         free(params);
 }
 
-/* 1 when a Dropout node may run in training mode and so draw a mask (it is
- * then no rename): its training_mode input (opset 12+, a bool scalar checked
- * by prepare) is present and not a constant false. */
-static int dropout_may_train(int n_in, onyx_tensor *const *in,
-                             const unsigned char *in_const)
-{
-    if (n_in <= 2 || !in[2] || onyx_numel(in[2]) == 0) return 0;
-    return !in_const[2] || !in[2]->data || *(const uint8_t *)in[2]->data != 0;
-}
-
 /* Runs a prepared node now (constant folding / known values): outputs get
  * data in the program pool. */
 static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
@@ -433,38 +423,6 @@ static onyx_status eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
     return ONYX_OK;
 }
 
-/* ---- views: ops that only give their input a new shape ---- */
-
-/* 1 when node nd, with data input X, keeps X's bytes in order: Reshape,
- * Flatten, Squeeze, Unsqueeze, and a Transpose whose permutation moves only
- * axes of size 1 (the others keep their order). Its output can then share
- * X's bytes instead of being copied. */
-static int is_view(const onyx_nodedef *nd, const onyx_tensor *X)
-{
-    const char *op = nd->op_type;
-    if (strcmp(op, "Reshape") == 0 || strcmp(op, "Flatten") == 0 ||
-        strcmp(op, "Squeeze") == 0 || strcmp(op, "Unsqueeze") == 0)
-        return 1;
-    if (strcmp(op, "Transpose") != 0) return 0;
-    const int64_t *perm = NULL; /* absent: the axes reversed */
-    for (int a = 0; a < nd->n_attrs; a++)
-        if (strcmp(nd->attrs[a].name, "perm") == 0) {
-            if (nd->attrs[a].type != ONYX_ATTR_INTS ||
-                nd->attrs[a].n != X->rank)
-                return 0;
-            perm = nd->attrs[a].ints;
-        }
-    int64_t last = -1; /* the previous input axis of size > 1 */
-    for (int k = 0; k < X->rank; k++) {
-        int64_t ax = perm ? perm[k] : X->rank - 1 - k;
-        if (ax < 0 || ax >= X->rank) return 0;
-        if (X->dims[ax] == 1) continue;
-        if (ax < last) return 0;
-        last = ax;
-    }
-    return 1;
-}
-
 /* ---- fusion: MatMul followed by Adds ---- */
 
 /* The Add node nd (inputs in_idx, output tensor out) adds a tensor c to the
@@ -484,8 +442,8 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
             continue;
         int j = R->producer[t];
         onyx_pnode *P = &p->nodes[j];
-        if (strcmp(P->op_type, "MatMul") != 0 && P->op != &onyx_op_MatMulAdd)
-            continue;
+        const onyx_op *fused = P->op->add_fused;
+        if (!fused) continue;
         /* t reached under its own name (not through a rename), used once */
         int *u = strmap_slot(uses, nd->inputs[side], 0);
         if (strcmp(p->tensors[t].name, nd->inputs[side]) != 0 || !u || *u != 1)
@@ -514,7 +472,7 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
         char msg[400];
         onyx_prep pr;
         memset(&pr, 0, sizeof pr);
-        pr.op_type = onyx_op_MatMulAdd.name;
+        pr.op_type = fused->name;
         pr.opset = R->m->opset;
         pr.n_in = n_in;
         pr.n_out = 1;
@@ -524,7 +482,7 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
         pr.max_tensor_bytes = R->m->lim.max_tensor_bytes;
         pr.msg = msg;
         pr.msg_cap = sizeof msg;
-        if (onyx_op_MatMulAdd.prepare(&pr) != ONYX_OK || pr.bad_attr ||
+        if (fused->prepare(&pr) != ONYX_OK || pr.bad_attr ||
             !onyx_same_shape(&out_t, &p->tensors[t].t) ||
             out_t.dtype != p->tensors[t].t.dtype) {
             free_params(pr.params, pr.free_params);
@@ -538,8 +496,8 @@ static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
         }
         memcpy(new_in, in_idx2, sizeof(int) * (size_t)n_in);
         free_params(P->params, P->free_params);
-        P->op = &onyx_op_MatMulAdd;
-        P->op_type = onyx_op_MatMulAdd.name;
+        P->op = fused;
+        P->op_type = fused->name;
         P->in = new_in;
         P->n_in = n_in;
         P->params = pr.params;
@@ -606,14 +564,6 @@ static int model_has_half(const onyx_model *m)
     return 0;
 }
 
-/* ops that read a half-precision input as it is */
-static int half_reader(const char *op)
-{
-    return strcmp(op, "Cast") == 0 || strcmp(op, "CastLike") == 0 ||
-           strcmp(op, "Identity") == 0 || strcmp(op, "Shape") == 0 ||
-           strcmp(op, "Size") == 0;
-}
-
 /* A new tensor `name` = Cast(tensor src, to): folded now when src is a
  * constant, else a kept node (also run now when src's value is known). */
 static onyx_status cast_tensor(resolver *R, int src, onyx_dtype to,
@@ -626,8 +576,7 @@ static onyx_status cast_tensor(resolver *R, int src, onyx_dtype to,
     };
     onyx_program *p = R->p;
     const onyx_model *m = R->m;
-    const onyx_op *cast = onyx_op_find("Cast");
-    if (!cast) RFAIL(R, ONYX_ERR_UNSUPPORTED, "no Cast op");
+    const onyx_op *cast = &onyx_op_Cast;
     int ti = add_tensor(R, ""); /* "": not in the name map */
     if (ti < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     p->tensors[ti].name = name;
@@ -641,7 +590,7 @@ static onyx_status cast_tensor(resolver *R, int src, onyx_dtype to,
     char msg[400] = "";
     onyx_prep pr;
     memset(&pr, 0, sizeof pr);
-    pr.op_type = "Cast";
+    pr.op_type = cast->name;
     pr.opset = m->opset;
     pr.n_in = pr.n_out = 1;
     pr.in = (const onyx_tensor *const *)in_p;
@@ -1084,7 +1033,7 @@ static onyx_status resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
               path, lb, onyx_dtype_name(ct->t.dtype),
               (long long)onyx_numel(&ct->t));
     char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : "If",
+    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
              R->n_inlined++);
     const char *prefix[2];
     for (int b = 0; b < 2; b++) {
@@ -1361,7 +1310,7 @@ static onyx_status keep_value(resolver *R, int t, int64_t v, const char *name,
 
 /* Resolves a node the resolver makes, op(in...) -> out (names), like a
  * node of the file; *res is its output tensor. */
-static onyx_status emit_node(resolver *R, strmap *need, const char *op,
+static onyx_status emit_node(resolver *R, strmap *need, const onyx_op *op,
                              const char **in, int n_in, const char *out,
                              onyx_attr *attrs, int n_attrs, const char *lb,
                              int *res)
@@ -1372,7 +1321,7 @@ static onyx_status emit_node(resolver *R, strmap *need, const char *op,
     onyx_nodedef nd;
     memset(&nd, 0, sizeof nd);
     nd.name = out;
-    nd.op_type = op;
+    nd.op_type = op->name;
     nd.domain = "";
     nd.n_in = n_in;
     nd.n_out = 1;
@@ -1410,8 +1359,8 @@ static onyx_status take(resolver *R, strmap *need, int x, int axis, int64_t idx,
     at.name = "axis";
     at.type = ONYX_ATTR_INT;
     at.i = axis;
-    return emit_node(R, need, "Gather", in, 2, fmt_name(R, "%s", pre), &at, 1,
-                     lb, res);
+    return emit_node(R, need, &onyx_op_Gather, in, 2, fmt_name(R, "%s", pre),
+                     &at, 1, lb, res);
 }
 
 /* The n tensors el[] (one shape) stacked along a new axis: the tensor
@@ -1462,7 +1411,7 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
             n_attrs = 1;
         }
         names[i] = n == 1 ? out : fmt_name(R, "%s%lld", pre, (long long)i);
-        ONYX_TRY(emit_node(R, need, "Unsqueeze", in, n_in, names[i], &at,
+        ONYX_TRY(emit_node(R, need, &onyx_op_Unsqueeze, in, n_in, names[i], &at,
                            n_attrs, lb, &res));
     }
     /* Concats of at most 64 (resolve_node's bound), a tree when longer */
@@ -1479,8 +1428,8 @@ static onyx_status stack(resolver *R, strmap *need, const int *el, int64_t n,
             at.type = ONYX_ATTR_INT;
             at.i = axis;
             int res;
-            ONYX_TRY(emit_node(R, need, "Concat", names + 64 * c, (int)cnt, dst,
-                               &at, 1, lb, &res));
+            ONYX_TRY(emit_node(R, need, &onyx_op_Concat, names + 64 * c,
+                               (int)cnt, dst, &at, 1, lb, &res));
             names[c] = dst;
         }
         n = groups;
@@ -1575,7 +1524,7 @@ static onyx_status resolve_loop(resolver *R, strmap *need,
     const onyx_graphdef *body = body_of(nd);
     const int n_carried = nd->n_in - 2, n_scan = nd->n_out - n_carried;
     char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : "Loop",
+    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
              R->n_inlined++);
     ONYX_TRY(reserve(R, need, NULL, 16 + nd->n_in));
     /* the trip count M and the condition: absent, or known now */
@@ -1773,7 +1722,7 @@ static onyx_status resolve_scan(resolver *R, strmap *need,
     const int n_state = nd->n_in - first - n_scan_in;
     const int n_scan_out = nd->n_out - n_state;
     char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : "Scan",
+    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
              R->n_inlined++);
     int *x = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
     int64_t *axis =
@@ -1948,24 +1897,20 @@ static onyx_status resolve_node(resolver *R, strmap *need,
     const onyx_model *m = R->m;
     onyx_program *p = R->p;
     onyx_status st = ONYX_OK;
-    if (!(nd->domain[0] && strcmp(nd->domain, "ai.onnx"))) {
-        if (strcmp(nd->op_type, "If") == 0) return resolve_if(R, need, nd, lb);
-        if (strcmp(nd->op_type, "Loop") == 0)
-            return resolve_loop(R, need, nd, lb);
-        if (strcmp(nd->op_type, "Scan") == 0)
-            return resolve_scan(R, need, nd, lb);
-    }
     if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
         RFAIL(R, ONYX_ERR_UNSUPPORTED,
               "%s: %s: op domain '%s' is not supported", m->path, lb,
               nd->domain);
     }
-    const onyx_op *op = onyx_op_find(nd->op_type);
+    const onyx_op *op = onyx_node_op(nd->op_type);
     if (!op) {
         RFAIL(R, ONYX_ERR_UNSUPPORTED,
               "%s: %s: op '%s' is not supported by onyx", m->path, lb,
               nd->op_type);
     }
+    if (op->flags & ONYX_OP_IF) return resolve_if(R, need, nd, lb);
+    if (op->flags & ONYX_OP_LOOP) return resolve_loop(R, need, nd, lb);
+    if (op->flags & ONYX_OP_SCAN) return resolve_scan(R, need, nd, lb);
     if (nd->n_in > 64 || nd->n_out > 64) {
         RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 inputs or outputs",
               m->path, lb);
@@ -1986,7 +1931,8 @@ static onyx_status resolve_node(resolver *R, strmap *need,
             in_const[k] = 1;
             continue;
         }
-        if (!half_reader(nd->op_type)) ONYX_TRY(half_widen(R, &in_idx[k]));
+        if (!(op->flags & ONYX_OP_READS_HALF))
+            ONYX_TRY(half_widen(R, &in_idx[k]));
         onyx_ptensor *pt = &p->tensors[in_idx[k]];
         in_t[k] = pt->t;
         in_const[k] = pt->loc == ONYX_LOC_CONST;
@@ -2001,8 +1947,8 @@ static onyx_status resolve_node(resolver *R, strmap *need,
         out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
     }
     /* Identity is a rename: its output is its input tensor */
-    if (strcmp(nd->op_type, "Identity") == 0 && nd->n_in == 1 &&
-        nd->n_out == 1 && in_idx[0] >= 0) {
+    if ((op->flags & ONYX_OP_RENAME) && nd->n_in == 1 && nd->n_out == 1 &&
+        in_idx[0] >= 0) {
         *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
         return ONYX_OK;
     }
@@ -2010,7 +1956,7 @@ static onyx_status resolve_node(resolver *R, strmap *need,
     char msg[400];
     msg[0] = 0;
     memset(&pr, 0, sizeof pr);
-    pr.op_type = nd->op_type;
+    pr.op_type = op->name;
     pr.opset = m->opset;
     pr.n_in = nd->n_in;
     pr.n_out = nd->n_out;
@@ -2022,6 +1968,7 @@ static onyx_status resolve_node(resolver *R, strmap *need,
     pr.max_tensor_bytes = m->lim.max_tensor_bytes;
     pr.msg = msg;
     pr.msg_cap = sizeof msg;
+    pr.flops = -1;
     st = op->prepare(&pr);
     if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
     if (st != ONYX_OK) {
@@ -2055,15 +2002,12 @@ static onyx_status resolve_node(resolver *R, strmap *need,
         return st;
     }
     /* Dropout in inference with no mask used is a rename too */
-    if (strcmp(nd->op_type, "Dropout") == 0 && in_idx[0] >= 0 &&
-        (nd->n_out < 2 || !out_p[1]) &&
-        !dropout_may_train(nd->n_in, in_p, in_const)) {
+    if (pr.rename && in_idx[0] >= 0) {
         free_params(pr.params, pr.free_params);
         *strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
         return ONYX_OK;
     }
-    int shape_only =
-        strcmp(nd->op_type, "Shape") == 0 || strcmp(nd->op_type, "Size") == 0;
+    int shape_only = (op->flags & ONYX_OP_SHAPE_ONLY) != 0;
     int fold = all_const || shape_only;
     int compute_known = !fold && all_known && out_bytes <= 65536;
     /* new tensors for the outputs */
@@ -2102,8 +2046,7 @@ static onyx_status resolve_node(resolver *R, strmap *need,
     }
     /* a view: its output shares its input's bytes and the node goes (a
      * view of a constant is that constant with a new shape) */
-    if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 &&
-        is_view(nd, in_p[0])) {
+    if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 && pr.view) {
         onyx_ptensor *src = &p->tensors[in_idx[0]],
                      *dst = &p->tensors[out_idx[0]];
         if (src->loc == ONYX_LOC_CONST) {
@@ -2115,12 +2058,10 @@ static onyx_status resolve_node(resolver *R, strmap *need,
         free_params(pr.params, pr.free_params);
         return ONYX_OK;
     }
-    int64_t flops = onyx_node_flops(
-        nd->op_type, (const onyx_tensor *const *)in_p, nd->n_in,
-        (const onyx_tensor *const *)out_p, nd->n_out, nd->attrs, nd->n_attrs);
+    int64_t flops = pr.flops >= 0 ? pr.flops : onyx_out_numel(&pr);
     /* (not inside a run-time branch: a branch that fails to prepare is
      * undone, which a fusion into a node before it would outlive) */
-    if (strcmp(nd->op_type, "Add") == 0 && !compute_known && R->guard < 0 &&
+    if ((op->flags & ONYX_OP_ADD) && !compute_known && R->guard < 0 &&
         fuse_add(R, need, nd, in_idx, out_idx[0], flops)) {
         free_params(pr.params, pr.free_params);
         return ONYX_OK;
