@@ -78,20 +78,11 @@ static onyx_status cast_tensor(resolver *R, int src, onyx_dtype to,
     memset(&out_t, 0, sizeof out_t);
     onyx_tensor *in_p[1] = {&in_t}, *out_p[1] = {&out_t};
     unsigned char in_const[1] = {(unsigned char)is_const};
-    char msg[400] = "";
+    char msg[400];
     onyx_prep pr;
-    memset(&pr, 0, sizeof pr);
-    pr.op_type = cast->name;
-    pr.opset = m->opset;
-    pr.n_in = pr.n_out = 1;
-    pr.in = (const onyx_tensor *const *)in_p;
-    pr.in_const = in_const;
-    pr.out = out_p;
+    onyx_prep_init(R, &pr, cast, in_p, in_const, 1, out_p, 1, msg, sizeof msg);
     pr.attrs = &to_attr[to == ONYX_FLOAT ? 0 : to == ONYX_FLOAT16 ? 1 : 2];
     pr.n_attrs = 1;
-    pr.max_tensor_bytes = m->lim.max_tensor_bytes;
-    pr.msg = msg;
-    pr.msg_cap = sizeof msg;
     onyx_status st = cast->prepare(&pr);
     if (st != ONYX_OK) {
         onyx_free_params(pr.params, pr.free_params);

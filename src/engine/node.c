@@ -50,94 +50,37 @@ onyx_status onyx_eval_now(resolver *R, const onyx_op *op, onyx_prep *pr,
     return ONYX_OK;
 }
 
-/* ---- fusion: MatMul followed by Adds ---- */
-
-/* The Add node nd (inputs in_idx, output tensor out) adds a tensor c to the
- * output t of a kept MatMul (or already fused MatMul+Add) node P. When t is
- * used by this Add only and c is ready when P runs, P becomes (or stays) a
- * MatMul+Add with c as one more addend, and the Add's output name now names
- * t. Returns 1 when fused; 0 leaves everything as it was. `uses` counts the
- * uses of each name by live nodes and graph outputs. */
-static int fuse_add(resolver *R, strmap *uses, const onyx_nodedef *nd,
-                    const int *in_idx, int out, int64_t add_flops)
+void onyx_prep_init(const resolver *R, onyx_prep *pr, const onyx_op *op,
+                    onyx_tensor **in, const unsigned char *in_const, int n_in,
+                    onyx_tensor **out, int n_out, char *msg, size_t cap)
 {
-    onyx_program *p = R->p;
-    if (nd->n_in != 2 || nd->n_out != 1 || out < 0) return 0;
-    for (int side = 0; side < 2; side++) {
-        int t = in_idx[side], c = in_idx[1 - side];
-        if (t < 0 || c < 0 || t == c || R->producer[t] < 0 || R->known[t])
-            continue;
-        int j = R->producer[t];
-        onyx_pnode *P = &p->nodes[j];
-        const onyx_op *fused = P->op->add_fused;
-        if (!fused) continue;
-        /* t reached under its own name (not through a rename), used once */
-        int *u = onyx_strmap_slot(uses, nd->inputs[side], 0);
-        if (strcmp(p->tensors[t].name, nd->inputs[side]) != 0 || !u || *u != 1)
-            continue;
-        /* c must be written before P runs */
-        int cr = p->tensors[c].alias >= 0 ? p->tensors[c].alias : c;
-        if (R->producer[cr] >= j) continue;
-        if (!onyx_same_shape(&p->tensors[out].t, &p->tensors[t].t)) continue;
-        if (P->n_in + 1 > 64) continue;
+    memset(pr, 0, sizeof *pr);
+    pr->op_type = op->name;
+    pr->opset = R->m->opset;
+    pr->n_in = n_in;
+    pr->n_out = n_out;
+    pr->in = (const onyx_tensor *const *)in;
+    pr->in_const = in_const;
+    pr->out = out;
+    pr->max_tensor_bytes = R->m->lim.max_tensor_bytes;
+    pr->flops = -1;
+    msg[0] = 0;
+    pr->msg = msg;
+    pr->msg_cap = cap;
+}
 
-        /* prepare P again with c as one more input */
-        int in_idx2[64];
-        onyx_tensor in_t[64], out_t;
-        onyx_tensor *in_p[64], *out_p[1] = {&out_t};
-        unsigned char in_const[64];
-        int n_in = P->n_in + 1;
-        memcpy(in_idx2, P->in, sizeof(int) * (size_t)P->n_in);
-        in_idx2[n_in - 1] = c;
-        for (int k = 0; k < n_in; k++) {
-            in_t[k] = p->tensors[in_idx2[k]].t;
-            in_const[k] = p->tensors[in_idx2[k]].loc == ONYX_LOC_CONST;
-            if (!in_const[k]) in_t[k].data = NULL;
-            in_p[k] = &in_t[k];
-        }
-        memset(&out_t, 0, sizeof out_t);
-        char msg[400];
-        onyx_prep pr;
-        memset(&pr, 0, sizeof pr);
-        pr.op_type = fused->name;
-        pr.opset = R->m->opset;
-        pr.n_in = n_in;
-        pr.n_out = 1;
-        pr.in = (const onyx_tensor *const *)in_p;
-        pr.in_const = in_const;
-        pr.out = out_p;
-        pr.max_tensor_bytes = R->m->lim.max_tensor_bytes;
-        pr.msg = msg;
-        pr.msg_cap = sizeof msg;
-        if (fused->prepare(&pr) != ONYX_OK || pr.bad_attr ||
-            !onyx_same_shape(&out_t, &p->tensors[t].t) ||
-            out_t.dtype != p->tensors[t].t.dtype) {
-            onyx_free_params(pr.params, pr.free_params);
-            continue;
-        }
-        int *new_in =
-            onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(n_in + 1));
-        if (!new_in) {
-            onyx_free_params(pr.params, pr.free_params);
-            return 0;
-        }
-        memcpy(new_in, in_idx2, sizeof(int) * (size_t)n_in);
-        onyx_free_params(P->params, P->free_params);
-        P->op = fused;
-        P->op_type = fused->name;
-        P->in = new_in;
-        P->n_in = n_in;
-        P->params = pr.params;
-        P->free_params = pr.free_params;
-        P->scratch_bytes = pr.scratch_bytes;
-        P->flops = onyx_flops_add(P->flops, add_flops);
-        p->flops = onyx_flops_add(p->flops, add_flops);
-        /* the Add's output is t: rename t so that a next Add may fuse too */
-        p->tensors[t].name = nd->outputs[0];
-        *onyx_strmap_slot(&R->names, nd->outputs[0], 1) = t;
-        return 1;
+/* What prepare sees of tensors idx[0..n-1] of nodes the resolver builds
+ * itself: their shapes, and the data of constants only. */
+static void builtin_inputs(const resolver *R, const int *idx, int n,
+                           onyx_tensor *in_t, onyx_tensor **in_p,
+                           unsigned char *in_const)
+{
+    for (int k = 0; k < n; k++) {
+        in_t[k] = R->p->tensors[idx[k]].t;
+        in_const[k] = R->p->tensors[idx[k]].loc == ONYX_LOC_CONST;
+        if (!in_const[k]) in_t[k].data = NULL;
+        in_p[k] = &in_t[k];
     }
-    return 0;
 }
 
 onyx_status onyx_emit_builtin(resolver *R, const onyx_op *op, const int *in,
@@ -148,29 +91,13 @@ onyx_status onyx_emit_builtin(resolver *R, const onyx_op *op, const int *in,
     onyx_tensor in_t[4], out_t;
     onyx_tensor *in_p[4], *out_p[1] = {&out_t};
     unsigned char in_const[4];
-    for (int k = 0; k < n_in; k++) {
-        in_t[k] = p->tensors[in[k]].t;
-        in_const[k] = p->tensors[in[k]].loc == ONYX_LOC_CONST;
-        if (!in_const[k]) in_t[k].data = NULL;
-        in_p[k] = &in_t[k];
-    }
+    builtin_inputs(R, in, n_in, in_t, in_p, in_const);
     memset(&out_t, 0, sizeof out_t);
     char msg[400];
-    msg[0] = 0;
     onyx_prep pr;
-    memset(&pr, 0, sizeof pr);
-    pr.op_type = op->name;
-    pr.opset = R->m->opset;
-    pr.n_in = n_in;
-    pr.n_out = 1;
-    pr.in = (const onyx_tensor *const *)in_p;
-    pr.in_const = in_const;
-    pr.out = out_p;
+    onyx_prep_init(R, &pr, op, in_p, in_const, n_in, out_p, 1, msg, sizeof msg);
     pr.attrs = attrs;
     pr.n_attrs = n_attrs;
-    pr.max_tensor_bytes = R->m->lim.max_tensor_bytes;
-    pr.msg = msg;
-    pr.msg_cap = sizeof msg;
     onyx_status st = op->prepare(&pr);
     int ti = st == ONYX_OK ? onyx_add_tensor(R, name) : -1;
     onyx_pnode *pn = &p->nodes[p->n_nodes];
@@ -207,219 +134,346 @@ onyx_status onyx_emit_builtin(resolver *R, const onyx_op *op, const int *in,
     return ONYX_OK;
 }
 
-/* An If: its condition known now (a constant or a bound value) inlines the
- * branch taken; otherwise both branches are inlined under guards and an
- * IfSelect per output picks the result at run time (control.c). */
-/* Resolves one node: prepares it (shape inference), then folds it, drops
- * it (a rename, a view), fuses it into the MatMul before it, or keeps it.
- * If, Loop and Scan nodes are inlined (resolve_if, resolve_loop,
- * resolve_scan). lb labels the node in messages. */
-onyx_status onyx_resolve_node(resolver *R, strmap *need, const onyx_nodedef *nd,
-                              const char *lb)
-{
-    const onyx_model *m = R->m;
-    onyx_program *p = R->p;
-    onyx_status st = ONYX_OK;
-    if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) {
-        RFAIL(R, ONYX_ERR_UNSUPPORTED,
-              "%s: %s: op domain '%s' is not supported", m->path, lb,
-              nd->domain);
-    }
-    const onyx_op *op = onyx_node_op(nd->op_type);
-    if (!op) {
-        RFAIL(R, ONYX_ERR_UNSUPPORTED,
-              "%s: %s: op '%s' is not supported by onyx", m->path, lb,
-              nd->op_type);
-    }
-    if (op->flags & ONYX_OP_IF) return onyx_resolve_if(R, need, nd, lb);
-    if (op->flags & ONYX_OP_LOOP) return onyx_resolve_loop(R, need, nd, lb);
-    if (op->flags & ONYX_OP_SCAN) return onyx_resolve_scan(R, need, nd, lb);
-    if (nd->n_in > 64 || nd->n_out > 64) {
-        RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 inputs or outputs",
-              m->path, lb);
-    }
-    int in_idx[64], out_idx[64];
+/* ---- one node of a graph ---- */
+
+/* A node being resolved: its tensors as prepare sees them, and its prep
+ * (whose params belong to it until a kept node takes them). */
+typedef struct node_io {
+    const onyx_nodedef *nd;
+    const onyx_op *op;
+    const char *lb;
+    int in_idx[64], out_idx[64]; /* tensor indices, -1: none */
     onyx_tensor in_t[64], out_t[64];
     onyx_tensor *in_p[64], *out_p[64];
     unsigned char in_const[64];
-    int all_const = 1, all_known = 1;
-    for (int k = 0; k < nd->n_in; k++) {
-        in_idx[k] = nd->inputs[k][0] ? onyx_find_tensor(R, nd->inputs[k]) : -1;
-        if (nd->inputs[k][0] && in_idx[k] < 0) {
-            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", m->path,
-                  lb, nd->inputs[k]);
-        }
-        if (in_idx[k] < 0) {
-            in_p[k] = NULL;
-            in_const[k] = 1;
-            continue;
-        }
-        if (!(op->flags & ONYX_OP_READS_HALF))
-            ONYX_TRY(onyx_half_widen(R, &in_idx[k]));
-        onyx_ptensor *pt = &p->tensors[in_idx[k]];
-        in_t[k] = pt->t;
-        in_const[k] = pt->loc == ONYX_LOC_CONST;
-        if (!in_const[k] && !R->known[in_idx[k]]) in_t[k].data = NULL;
-        if (!in_const[k]) all_const = 0;
-        if (!in_t[k].data) all_known = 0;
-        in_p[k] = &in_t[k];
-    }
-    for (int k = 0; k < nd->n_out; k++) {
-        memset(&out_t[k], 0, sizeof out_t[k]);
-        int used =
-            nd->outputs[k][0] && onyx_strmap_slot(need, nd->outputs[k], 0);
-        out_p[k] = (used || (k == 0 && nd->outputs[k][0])) ? &out_t[k] : NULL;
-    }
-    /* Identity is a rename: its output is its input tensor */
-    if ((op->flags & ONYX_OP_RENAME) && nd->n_in == 1 && nd->n_out == 1 &&
-        in_idx[0] >= 0) {
-        *onyx_strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
-        return ONYX_OK;
-    }
+    int all_const, all_known; /* every input a constant / has a value */
+    int64_t out_bytes;
     onyx_prep pr;
     char msg[400];
-    msg[0] = 0;
-    memset(&pr, 0, sizeof pr);
-    pr.op_type = op->name;
-    pr.opset = m->opset;
-    pr.n_in = nd->n_in;
-    pr.n_out = nd->n_out;
-    pr.in = (const onyx_tensor *const *)in_p;
-    pr.in_const = in_const;
-    pr.out = out_p;
-    pr.attrs = nd->attrs;
-    pr.n_attrs = nd->n_attrs;
-    pr.max_tensor_bytes = m->lim.max_tensor_bytes;
-    pr.msg = msg;
-    pr.msg_cap = sizeof msg;
-    pr.flops = -1;
-    st = op->prepare(&pr);
-    if (st == ONYX_OK && pr.bad_attr) st = ONYX_ERR_INVALID;
-    if (st != ONYX_OK) {
-        onyx_seterr(R->err, st, "%s: %s: %s", m->path, lb,
-                    msg[0] ? msg : "prepare failed");
-        onyx_free_params(pr.params, pr.free_params);
-        return st;
+} node_io;
+
+/* The op of node nd, or an error when onyx has none. */
+static onyx_status find_op(resolver *R, const onyx_nodedef *nd, const char *lb,
+                           const onyx_op **op)
+{
+    const char *path = R->m->path;
+    if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0)
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: op domain '%s' is not supported", path, lb, nd->domain);
+    *op = onyx_node_op(nd->op_type);
+    if (!*op)
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: op '%s' is not supported by onyx", path, lb,
+              nd->op_type);
+    if (!((*op)->flags & ONYX_OP_CONTROL) && (nd->n_in > 64 || nd->n_out > 64))
+        RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 inputs or outputs", path,
+              lb);
+    return ONYX_OK;
+}
+
+/* The node's inputs (half-precision ones widened unless the op reads them)
+ * and the outputs it must shape: those used, and always the first. */
+static onyx_status gather_tensors(resolver *R, strmap *need, node_io *io)
+{
+    const onyx_nodedef *nd = io->nd;
+    io->all_const = io->all_known = 1;
+    for (int k = 0; k < nd->n_in; k++) {
+        int *ti = &io->in_idx[k];
+        *ti = nd->inputs[k][0] ? onyx_find_tensor(R, nd->inputs[k]) : -1;
+        if (nd->inputs[k][0] && *ti < 0)
+            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined",
+                  R->m->path, io->lb, nd->inputs[k]);
+        if (*ti < 0) {
+            io->in_p[k] = NULL;
+            io->in_const[k] = 1;
+            continue;
+        }
+        if (!(io->op->flags & ONYX_OP_READS_HALF))
+            ONYX_TRY(onyx_half_widen(R, ti));
+        const onyx_ptensor *pt = &R->p->tensors[*ti];
+        io->in_t[k] = pt->t;
+        io->in_const[k] = pt->loc == ONYX_LOC_CONST;
+        if (!io->in_const[k] && !R->known[*ti]) io->in_t[k].data = NULL;
+        if (!io->in_const[k]) io->all_const = 0;
+        if (!io->in_t[k].data) io->all_known = 0;
+        io->in_p[k] = &io->in_t[k];
     }
-    int64_t out_bytes = 0;
     for (int k = 0; k < nd->n_out; k++) {
-        if (!out_p[k]) continue;
-        int64_t by = onyx_tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+        memset(&io->out_t[k], 0, sizeof io->out_t[k]);
+        int used =
+            nd->outputs[k][0] && onyx_strmap_slot(need, nd->outputs[k], 0);
+        io->out_p[k] =
+            used || (k == 0 && nd->outputs[k][0]) ? &io->out_t[k] : NULL;
+    }
+    return ONYX_OK;
+}
+
+/* Prepares the node (shape inference) and checks its outputs' sizes. */
+static onyx_status prepare_node(resolver *R, node_io *io)
+{
+    const onyx_nodedef *nd = io->nd;
+    const onyx_model *m = R->m;
+    onyx_prep *pr = &io->pr;
+    onyx_prep_init(R, pr, io->op, io->in_p, io->in_const, nd->n_in, io->out_p,
+                   nd->n_out, io->msg, sizeof io->msg);
+    pr->attrs = nd->attrs;
+    pr->n_attrs = nd->n_attrs;
+    onyx_status st = io->op->prepare(pr);
+    if (st == ONYX_OK && pr->bad_attr) st = ONYX_ERR_INVALID;
+    if (st != ONYX_OK)
+        RFAIL(R, st, "%s: %s: %s", m->path, io->lb,
+              io->msg[0] ? io->msg : "prepare failed");
+    io->out_bytes = 0;
+    for (int k = 0; k < nd->n_out; k++) {
+        if (!io->out_p[k]) continue;
+        onyx_tensor *t = &io->out_t[k];
+        int64_t by = onyx_tensor_bytes(t, m->lim.max_tensor_bytes);
         if (by < 0) {
             char sb[128];
-            st = onyx_dtype_size(out_t[k].dtype) ? ONYX_ERR_LIMIT
-                                                 : ONYX_ERR_UNSUPPORTED;
-            onyx_seterr(R->err, st,
-                        "%s: %s: output '%s' (%s %s) is invalid or larger "
-                        "than %lld bytes (onyx_limits.max_tensor_bytes)",
-                        m->path, lb, nd->outputs[k],
-                        onyx_dtype_name(out_t[k].dtype),
-                        onyx_shape_str(&out_t[k], sb, sizeof sb),
-                        (long long)m->lim.max_tensor_bytes);
-            break;
+            RFAIL(R,
+                  onyx_dtype_size(t->dtype) ? ONYX_ERR_LIMIT
+                                            : ONYX_ERR_UNSUPPORTED,
+                  "%s: %s: output '%s' (%s %s) is invalid or larger than "
+                  "%lld bytes (onyx_limits.max_tensor_bytes)",
+                  m->path, io->lb, nd->outputs[k], onyx_dtype_name(t->dtype),
+                  onyx_shape_str(t, sb, sizeof sb),
+                  (long long)m->lim.max_tensor_bytes);
         }
-        out_bytes += by;
-        out_t[k].data = NULL;
+        io->out_bytes += by;
+        t->data = NULL;
     }
-    if (st != ONYX_OK) {
-        onyx_free_params(pr.params, pr.free_params);
-        return st;
+    return ONYX_OK;
+}
+
+/* A rename: name now names tensor t. */
+static void rename_to(resolver *R, const char *name, int t)
+{
+    *onyx_strmap_slot(&R->names, name, 1) = t;
+}
+
+/* New tensors for the outputs prepare shaped. */
+static onyx_status add_outputs(resolver *R, node_io *io)
+{
+    for (int k = 0; k < io->nd->n_out; k++) {
+        io->out_idx[k] = -1;
+        if (!io->out_p[k]) continue;
+        io->out_idx[k] = onyx_add_tensor(R, io->nd->outputs[k]);
+        if (io->out_idx[k] < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
     }
-    /* Dropout in inference with no mask used is a rename too */
-    if (pr.rename && in_idx[0] >= 0) {
-        onyx_free_params(pr.params, pr.free_params);
-        *onyx_strmap_slot(&R->names, nd->outputs[0], 1) = in_idx[0];
-        return ONYX_OK;
-    }
-    int shape_only = (op->flags & ONYX_OP_SHAPE_ONLY) != 0;
-    int fold = all_const || shape_only;
-    int compute_known = !fold && all_known && out_bytes <= 65536;
-    /* new tensors for the outputs */
-    for (int k = 0; k < nd->n_out; k++) {
-        out_idx[k] = -1;
-        if (!out_p[k]) continue;
-        int ti = onyx_add_tensor(R, nd->outputs[k]);
-        if (ti < 0) {
-            st = ONYX_ERR_NOMEM;
-            onyx_seterr(R->err, st, "out of memory");
-            break;
-        }
-        out_idx[k] = ti;
-    }
-    if (st == ONYX_OK && (fold || compute_known)) {
-        if (shape_only && !all_known) in_p[0]->data = NULL;
-        st = onyx_eval_now(R, op, &pr, in_p, out_p, lb);
-    }
-    if (st != ONYX_OK) {
-        onyx_free_params(pr.params, pr.free_params);
-        return st;
-    }
-    for (int k = 0; k < nd->n_out; k++) {
-        if (out_idx[k] < 0) continue;
-        onyx_ptensor *pt = &p->tensors[out_idx[k]];
-        pt->t = out_t[k];
-        pt->bytes =
-            (size_t)onyx_tensor_bytes(&out_t[k], m->lim.max_tensor_bytes);
+    return ONYX_OK;
+}
+
+/* The output tensors take their shapes, and values when the node was run
+ * now: constants when folded, known values otherwise. */
+static void set_outputs(resolver *R, node_io *io, int fold, int known)
+{
+    for (int k = 0; k < io->nd->n_out; k++) {
+        if (io->out_idx[k] < 0) continue;
+        onyx_ptensor *pt = &R->p->tensors[io->out_idx[k]];
+        pt->t = io->out_t[k];
+        pt->bytes = (size_t)onyx_tensor_bytes(&io->out_t[k],
+                                              R->m->lim.max_tensor_bytes);
         if (fold)
             pt->loc = ONYX_LOC_CONST;
-        else if (compute_known)
-            R->known[out_idx[k]] = 1;
+        else if (known)
+            R->known[io->out_idx[k]] = 1;
     }
-    if (fold) {
+}
+
+/* 1 when the node is a view (prepare said so): its output then shares its
+ * input's bytes and the node goes (a view of a constant is that constant
+ * with a new shape). */
+static int make_view(resolver *R, const node_io *io)
+{
+    int in = io->in_idx[0], out = io->out_idx[0];
+    if (!io->pr.view || io->nd->n_out != 1 || out < 0 || in < 0) return 0;
+    onyx_ptensor *src = &R->p->tensors[in], *dst = &R->p->tensors[out];
+    if (src->loc == ONYX_LOC_CONST) {
+        dst->loc = ONYX_LOC_CONST;
+        dst->t.data = src->t.data;
+    } else {
+        dst->alias = src->alias >= 0 ? src->alias : in;
+    }
+    return 1;
+}
+
+/* ---- fusion: MatMul followed by Adds ---- */
+
+/* 1 when input `side` of the Add io is the output t of a kept node P whose
+ * op takes Adds (add_fused: MatMul, MatMul+Add), t is reached under its own
+ * name (not through a rename) and used by this Add only, and the other
+ * addend c is written before P runs. `uses` counts the uses of each name by
+ * live nodes and graph outputs. */
+static int add_fusable(resolver *R, strmap *uses, const node_io *io, int side)
+{
+    const onyx_program *p = R->p;
+    const char *name = io->nd->inputs[side];
+    int t = io->in_idx[side], c = io->in_idx[1 - side];
+    if (t < 0 || c < 0 || t == c || R->producer[t] < 0 || R->known[t]) return 0;
+    int j = R->producer[t];
+    if (!p->nodes[j].op->add_fused) return 0;
+    int *u = onyx_strmap_slot(uses, name, 0);
+    if (strcmp(p->tensors[t].name, name) != 0 || !u || *u != 1) return 0;
+    int cr = p->tensors[c].alias >= 0 ? p->tensors[c].alias : c;
+    if (R->producer[cr] >= j) return 0;
+    return onyx_same_shape(&p->tensors[io->out_idx[0]].t, &p->tensors[t].t) &&
+           p->nodes[j].n_in + 1 <= 64;
+}
+
+/* The node P that makes t becomes its op's add_fused with c as one more
+ * addend, when prepare takes that with t's shape and dtype: 1 when fused,
+ * 0 when not (P is as it was), -1 when out of memory. */
+static int fuse_into(resolver *R, int t, int c, int64_t add_flops)
+{
+    onyx_program *p = R->p;
+    onyx_pnode *P = &p->nodes[R->producer[t]];
+    const onyx_op *fused = P->op->add_fused;
+    int in_idx[64], n_in = P->n_in + 1;
+    onyx_tensor in_t[64], out_t;
+    onyx_tensor *in_p[64], *out_p[1] = {&out_t};
+    unsigned char in_const[64];
+    memcpy(in_idx, P->in, sizeof(int) * (size_t)P->n_in);
+    in_idx[n_in - 1] = c;
+    builtin_inputs(R, in_idx, n_in, in_t, in_p, in_const);
+    memset(&out_t, 0, sizeof out_t);
+    char msg[400];
+    onyx_prep pr;
+    onyx_prep_init(R, &pr, fused, in_p, in_const, n_in, out_p, 1, msg,
+                   sizeof msg);
+    if (fused->prepare(&pr) != ONYX_OK || pr.bad_attr ||
+        !onyx_same_shape(&out_t, &p->tensors[t].t) ||
+        out_t.dtype != p->tensors[t].t.dtype) {
         onyx_free_params(pr.params, pr.free_params);
-        return ONYX_OK;
+        return 0;
     }
-    /* a view: its output shares its input's bytes and the node goes (a
-     * view of a constant is that constant with a new shape) */
-    if (nd->n_out == 1 && out_idx[0] >= 0 && in_idx[0] >= 0 && pr.view) {
-        onyx_ptensor *src = &p->tensors[in_idx[0]],
-                     *dst = &p->tensors[out_idx[0]];
-        if (src->loc == ONYX_LOC_CONST) {
-            dst->loc = ONYX_LOC_CONST;
-            dst->t.data = src->t.data;
-        } else {
-            dst->alias = src->alias >= 0 ? src->alias : in_idx[0];
-        }
+    int *new_in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(n_in + 1));
+    if (!new_in) {
         onyx_free_params(pr.params, pr.free_params);
-        return ONYX_OK;
+        return -1;
     }
-    int64_t flops = pr.flops >= 0 ? pr.flops : onyx_out_numel(&pr);
-    /* (not inside a run-time branch: a branch that fails to prepare is
-     * undone, which a fusion into a node before it would outlive) */
-    if ((op->flags & ONYX_OP_ADD) && !compute_known && R->guard < 0 &&
-        fuse_add(R, need, nd, in_idx, out_idx[0], flops)) {
-        onyx_free_params(pr.params, pr.free_params);
-        return ONYX_OK;
+    memcpy(new_in, in_idx, sizeof(int) * (size_t)n_in);
+    onyx_free_params(P->params, P->free_params);
+    P->op = fused;
+    P->op_type = fused->name;
+    P->in = new_in;
+    P->n_in = n_in;
+    P->params = pr.params;
+    P->free_params = pr.free_params;
+    P->scratch_bytes = pr.scratch_bytes;
+    P->flops = onyx_flops_add(P->flops, add_flops);
+    p->flops = onyx_flops_add(p->flops, add_flops);
+    return 1;
+}
+
+/* The Add io fused into the node before it (add_fusable, fuse_into): 1
+ * when fused; the Add's output name then names that node's output, so
+ * that a next Add may fuse too. */
+static int fuse_add(resolver *R, strmap *uses, const node_io *io,
+                    int64_t add_flops)
+{
+    const onyx_nodedef *nd = io->nd;
+    if (nd->n_in != 2 || nd->n_out != 1 || io->out_idx[0] < 0) return 0;
+    for (int side = 0; side < 2; side++) {
+        if (!add_fusable(R, uses, io, side)) continue;
+        int t = io->in_idx[side];
+        int fused = fuse_into(R, t, io->in_idx[1 - side], add_flops);
+        if (fused < 0) return 0;
+        if (!fused) continue;
+        R->p->tensors[t].name = nd->outputs[0];
+        rename_to(R, nd->outputs[0], t);
+        return 1;
     }
-    /* keep the node */
+    return 0;
+}
+
+/* ---- keeping a node ---- */
+
+/* Keeps the node in the program; it takes the prep's params. */
+static onyx_status keep_node(resolver *R, node_io *io, int64_t flops)
+{
+    onyx_program *p = R->p;
+    const onyx_nodedef *nd = io->nd;
     onyx_pnode *pn = &p->nodes[p->n_nodes];
-    pn->name = nd->name;
-    pn->op_type = nd->op_type;
-    pn->op = op;
-    pn->n_in = nd->n_in;
-    pn->n_out = nd->n_out;
     pn->in = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_in + 1));
     pn->out = onyx_pool_alloc(&p->pool, sizeof(int) * (size_t)(nd->n_out + 1));
-    if (!pn->in || !pn->out) {
-        onyx_free_params(pr.params, pr.free_params);
-        st = ONYX_ERR_NOMEM;
-        onyx_seterr(R->err, st, "out of memory");
-        return st;
-    }
-    memcpy(pn->in, in_idx, sizeof(int) * (size_t)nd->n_in);
-    memcpy(pn->out, out_idx, sizeof(int) * (size_t)nd->n_out);
-    pn->params = pr.params;
-    pn->free_params = pr.free_params;
-    pn->scratch_bytes = pr.scratch_bytes;
-    for (int k = 0; k < nd->n_in; k++)
-        if (in_idx[k] >= 0) in_t[k].data = NULL;
+    if (!pn->in || !pn->out) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    pn->name = nd->name;
+    pn->op_type = nd->op_type;
+    pn->op = io->op;
+    pn->n_in = nd->n_in;
+    pn->n_out = nd->n_out;
+    memcpy(pn->in, io->in_idx, sizeof(int) * (size_t)nd->n_in);
+    memcpy(pn->out, io->out_idx, sizeof(int) * (size_t)nd->n_out);
+    pn->params = io->pr.params;
+    pn->free_params = io->pr.free_params;
+    io->pr.params = NULL;
+    pn->scratch_bytes = io->pr.scratch_bytes;
     pn->flops = flops;
     pn->guard = R->guard + 1;
     pn->guard_want = R->guard_want;
     if (R->guard >= 0) p->n_guarded++;
-    p->flops = onyx_flops_add(p->flops, pn->flops);
+    p->flops = onyx_flops_add(p->flops, flops);
     for (int k = 0; k < nd->n_out; k++)
-        if (out_idx[k] >= 0) R->producer[out_idx[k]] = p->n_nodes;
+        if (io->out_idx[k] >= 0) R->producer[io->out_idx[k]] = p->n_nodes;
     p->n_nodes++;
     return ONYX_OK;
+}
+
+/* What becomes of the prepared node: a rename (Dropout in inference),
+ * folded into constants (every input a constant, or only shapes read), a
+ * view, fused into the MatMul before it, or kept (and also run now when
+ * its inputs have values and its outputs are small: known values). */
+static onyx_status settle_node(resolver *R, strmap *need, node_io *io)
+{
+    const onyx_nodedef *nd = io->nd;
+    if (io->pr.rename && io->in_idx[0] >= 0) {
+        rename_to(R, nd->outputs[0], io->in_idx[0]);
+        return ONYX_OK;
+    }
+    int shape_only = (io->op->flags & ONYX_OP_SHAPE_ONLY) != 0;
+    int fold = io->all_const || shape_only;
+    int known = !fold && io->all_known && io->out_bytes <= 65536;
+    ONYX_TRY(add_outputs(R, io));
+    if (fold || known) {
+        if (shape_only && !io->all_known) io->in_p[0]->data = NULL;
+        ONYX_TRY(
+            onyx_eval_now(R, io->op, &io->pr, io->in_p, io->out_p, io->lb));
+    }
+    set_outputs(R, io, fold, known);
+    if (fold || make_view(R, io)) return ONYX_OK;
+    int64_t flops = io->pr.flops >= 0 ? io->pr.flops : onyx_out_numel(&io->pr);
+    /* (not inside a run-time branch: a branch that fails to prepare is
+     * undone, which a fusion into a node before it would outlive) */
+    if ((io->op->flags & ONYX_OP_ADD) && !known && R->guard < 0 &&
+        fuse_add(R, need, io, flops))
+        return ONYX_OK;
+    return keep_node(R, io, flops);
+}
+
+/* Resolves one node: If, Loop and Scan are inlined (inline.c, loop.c);
+ * Identity is a rename; any other node is prepared, then settled. */
+onyx_status onyx_resolve_node(resolver *R, strmap *need, const onyx_nodedef *nd,
+                              const char *lb)
+{
+    const onyx_op *op;
+    ONYX_TRY(find_op(R, nd, lb, &op));
+    if (op->flags & ONYX_OP_IF) return onyx_resolve_if(R, need, nd, lb);
+    if (op->flags & ONYX_OP_LOOP) return onyx_resolve_loop(R, need, nd, lb);
+    if (op->flags & ONYX_OP_SCAN) return onyx_resolve_scan(R, need, nd, lb);
+    node_io io;
+    io.nd = nd;
+    io.op = op;
+    io.lb = lb;
+    ONYX_TRY(gather_tensors(R, need, &io));
+    /* Identity's output is its input tensor */
+    if ((op->flags & ONYX_OP_RENAME) && nd->n_in == 1 && nd->n_out == 1 &&
+        io.in_idx[0] >= 0) {
+        rename_to(R, nd->outputs[0], io.in_idx[0]);
+        return ONYX_OK;
+    }
+    onyx_status st = prepare_node(R, &io);
+    if (st == ONYX_OK) st = settle_node(R, need, &io);
+    /* the one clean-up: params a kept node did not take */
+    onyx_free_params(io.pr.params, io.pr.free_params);
+    return st;
 }

@@ -332,39 +332,47 @@ out:
     onyx_pool_free(&tmp);
     return st;
 }
-/* ---- the main pass ---- */
+/* ---- liveness: which nodes the graph outputs need ---- */
+
+/* live[i] = 1 for the nodes whose outputs are needed, walking back from the
+ * graph outputs; need counts how many times live nodes (and what their
+ * subgraphs read) and graph outputs use each name. */
+static void liveness(resolver *R, const int *order, unsigned char *live,
+                     strmap *need)
+{
+    const onyx_model *m = R->m;
+    for (int i = 0; i < m->n_outputs; i++)
+        onyx_add_use(need, m->outputs[i].name);
+    for (int j = m->n_nodes - 1; j >= 0; j--) {
+        const onyx_nodedef *nd = &m->nodes[order[j]];
+        for (int k = 0; k < nd->n_out && !live[order[j]]; k++)
+            if (nd->outputs[k][0] && onyx_strmap_slot(need, nd->outputs[k], 0))
+                live[order[j]] = 1;
+        if (!live[order[j]]) continue;
+        for (int k = 0; k < nd->n_in; k++)
+            if (nd->inputs[k][0]) onyx_add_use(need, nd->inputs[k]);
+        const name_list *imp = &R->implicit[order[j]];
+        for (int k = 0; k < imp->n; k++)
+            onyx_add_use(need, imp->v[k]);
+    }
+}
+
+/* ---- the main pass: each live node in order ---- */
 static onyx_status resolve_nodes(resolver *R, const int *order)
 {
     const onyx_model *m = R->m;
-    int n = m->n_nodes;
     char lb[256];
-    /* which node outputs are needed: walk backwards from the graph outputs */
-    unsigned char *live = calloc((size_t)n + 1, 1);
+    unsigned char *live = calloc((size_t)m->n_nodes + 1, 1);
     strmap need;
     onyx_pool tmp = {0};
     onyx_status st = ONYX_OK;
     if (!live || !onyx_strmap_init(&need, (size_t)R->cap_names + 1, &tmp)) {
-        free(live);
-        onyx_pool_free(&tmp);
-        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
+        st = ONYX_ERR_NOMEM;
+    } else {
+        liveness(R, order, live, &need);
     }
-    /* need: name -> how many times live nodes and graph outputs use it */
-    for (int i = 0; i < m->n_outputs; i++)
-        onyx_add_use(&need, m->outputs[i].name);
-    for (int j = n - 1; j >= 0; j--) {
-        const onyx_nodedef *nd = &m->nodes[order[j]];
-        for (int k = 0; k < nd->n_out && !live[order[j]]; k++)
-            if (nd->outputs[k][0] && onyx_strmap_slot(&need, nd->outputs[k], 0))
-                live[order[j]] = 1;
-        if (!live[order[j]]) continue;
-        for (int k = 0; k < nd->n_in; k++)
-            if (nd->inputs[k][0]) onyx_add_use(&need, nd->inputs[k]);
-        const name_list *imp = &R->implicit[order[j]];
-        for (int k = 0; k < imp->n; k++)
-            onyx_add_use(&need, imp->v[k]);
-    }
-
-    for (int j = 0; j < n && st == ONYX_OK; j++) {
+    for (int j = 0; j < m->n_nodes && st == ONYX_OK; j++) {
         int ni = order[j];
         if (!live[ni]) continue;
         st = onyx_resolve_node(R, &need, &m->nodes[ni],
