@@ -206,51 +206,79 @@ static onyx_status bind_inputs(resolver *R, const onyx_bind *binds, int n_binds)
 }
 
 /* ---- topological order (Kahn), with dangling-name and cycle checks ---- */
-static onyx_status order_nodes(resolver *R, int *order)
+
+/* The main graph's dependencies: an edge from the node that makes a value
+ * to each node that reads it (directly, or in a subgraph). */
+typedef struct deps {
+    strmap prod; /* output name -> node */
+    onyx_pool tmp;
+    int64_t n_edges;
+    int *indeg, *queue, *depth; /* depth: longest chain to the node */
+    int *edge_from, *edge_to;
+    int *start, *adj; /* consumers of node i: adj[start[i]..start[i+1]) */
+} deps;
+
+static void deps_free(deps *d)
+{
+    free(d->indeg);
+    free(d->depth);
+    free(d->queue);
+    free(d->edge_from);
+    free(d->edge_to);
+    free(d->start);
+    free(d->adj);
+    onyx_pool_free(&d->tmp);
+}
+
+static int deps_alloc(resolver *R, deps *d)
 {
     const onyx_model *m = R->m;
-    int n = m->n_nodes;
-    strmap prod;
-    onyx_pool tmp = {0};
-    onyx_status st = ONYX_OK;
-    int *indeg = calloc((size_t)n + 1, sizeof(int));
-    int *queue = calloc((size_t)n + 1, sizeof(int));
-    int *depth = calloc((size_t)n + 1, sizeof(int)); /* longest chain to */
-    /* edges: consumer lists via a CSR built from (producer -> consumer) */
-    int64_t n_edges = 0;
-    for (int i = 0; i < n; i++)
+    size_t n = (size_t)m->n_nodes;
+    int64_t n_edges = 0, n_out = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
         n_edges += m->nodes[i].n_in + R->implicit[i].n;
-    int *edge_from = calloc((size_t)n_edges + 1, sizeof(int));
-    int *edge_to = calloc((size_t)n_edges + 1, sizeof(int));
-    int *start = calloc((size_t)n + 2, sizeof(int));
-    int *adj = calloc((size_t)n_edges + 1, sizeof(int));
-    int64_t n_out = 0;
-    for (int i = 0; i < n; i++)
         n_out += m->nodes[i].n_out;
-    if (!indeg || !queue || !depth || !edge_from || !edge_to || !start ||
-        !adj || !onyx_strmap_init(&prod, (size_t)n_out + 1, &tmp)) {
-        onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
-        st = ONYX_ERR_NOMEM;
-        goto out;
     }
-    for (int i = 0; i < n && st == ONYX_OK; i++) {
+    d->indeg = calloc(n + 1, sizeof(int));
+    d->queue = calloc(n + 1, sizeof(int));
+    d->depth = calloc(n + 1, sizeof(int));
+    d->edge_from = calloc((size_t)n_edges + 1, sizeof(int));
+    d->edge_to = calloc((size_t)n_edges + 1, sizeof(int));
+    d->start = calloc(n + 2, sizeof(int));
+    d->adj = calloc((size_t)n_edges + 1, sizeof(int));
+    return d->indeg && d->queue && d->depth && d->edge_from && d->edge_to &&
+           d->start && d->adj &&
+           onyx_strmap_init(&d->prod, (size_t)n_out + 1, &d->tmp);
+}
+
+/* prod: which node makes each value; a value made twice is an error. */
+static onyx_status index_outputs(resolver *R, deps *d)
+{
+    const onyx_model *m = R->m;
+    for (int i = 0; i < m->n_nodes; i++) {
         const onyx_nodedef *nd = &m->nodes[i];
         for (int k = 0; k < nd->n_out; k++) {
             if (!nd->outputs[k][0]) continue;
-            int *slot = onyx_strmap_slot(&prod, nd->outputs[k], 1);
+            int *slot = onyx_strmap_slot(&d->prod, nd->outputs[k], 1);
             if (*slot >= 0 || onyx_find_tensor(R, nd->outputs[k]) >= 0) {
                 char lb[256];
-                onyx_seterr(R->err, ONYX_ERR_PARSE,
-                            "%s: %s: output '%s' is defined twice", m->path,
-                            node_label(nd, i, lb, sizeof lb), nd->outputs[k]);
-                st = ONYX_ERR_PARSE;
-                break;
+                RFAIL(R, ONYX_ERR_PARSE, "%s: %s: output '%s' is defined twice",
+                      m->path, node_label(nd, i, lb, sizeof lb),
+                      nd->outputs[k]);
             }
             *slot = i;
         }
     }
+    return ONYX_OK;
+}
+
+/* The edges, in a CSR by producer; a value that nothing makes is an
+ * error. */
+static onyx_status collect_edges(resolver *R, deps *d)
+{
+    const onyx_model *m = R->m;
     int64_t e = 0;
-    for (int i = 0; i < n && st == ONYX_OK; i++) {
+    for (int i = 0; i < m->n_nodes; i++) {
         const onyx_nodedef *nd = &m->nodes[i];
         /* the node's inputs, then what its subgraphs read (an If must run
          * after the values its branches use) */
@@ -258,80 +286,87 @@ static onyx_status order_nodes(resolver *R, int *order)
             const char *nm =
                 k < nd->n_in ? nd->inputs[k] : R->implicit[i].v[k - nd->n_in];
             if (!nm[0]) continue;
-            int *slot = onyx_strmap_slot(&prod, nm, 0);
+            int *slot = onyx_strmap_slot(&d->prod, nm, 0);
             if (slot) {
-                edge_from[e] = *slot;
-                edge_to[e] = i;
+                d->edge_from[e] = *slot;
+                d->edge_to[e] = i;
                 e++;
-                indeg[i]++;
+                d->indeg[i]++;
             } else if (onyx_find_tensor(R, nm) < 0) {
                 char lb[256];
-                onyx_seterr(R->err, ONYX_ERR_PARSE,
-                            "%s: %s: input '%s' is not produced by any node, "
-                            "initializer or graph input",
-                            m->path, node_label(nd, i, lb, sizeof lb), nm);
-                st = ONYX_ERR_PARSE;
-                break;
+                RFAIL(R, ONYX_ERR_PARSE,
+                      "%s: %s: input '%s' is not produced by any node, "
+                      "initializer or graph input",
+                      m->path, node_label(nd, i, lb, sizeof lb), nm);
             }
         }
     }
-    if (st != ONYX_OK) goto out;
+    d->n_edges = e;
     for (int64_t k = 0; k < e; k++)
-        start[edge_from[k] + 1]++;
+        d->start[d->edge_from[k] + 1]++;
+    for (int i = 0; i < m->n_nodes; i++)
+        d->start[i + 1] += d->start[i];
+    int *fill = d->queue; /* reused as a cursor array for now */
+    for (int i = 0; i < m->n_nodes; i++)
+        fill[i] = d->start[i];
+    for (int64_t k = 0; k < e; k++)
+        d->adj[fill[d->edge_from[k]]++] = d->edge_to[k];
+    return ONYX_OK;
+}
+
+/* Kahn's order into order[]; a cycle, or a chain longer than
+ * onyx_limits.max_depth, is an error. */
+static onyx_status kahn(resolver *R, deps *d, int *order)
+{
+    const onyx_model *m = R->m;
+    int n = m->n_nodes, head = 0, tail = 0, deepest = 0;
+    char lb[256];
     for (int i = 0; i < n; i++)
-        start[i + 1] += start[i];
-    {
-        int *fill = queue; /* reuse as a cursor array temporarily */
-        for (int i = 0; i < n; i++)
-            fill[i] = start[i];
-        for (int64_t k = 0; k < e; k++)
-            adj[fill[edge_from[k]]++] = edge_to[k];
-    }
-    int head = 0, tail = 0;
-    for (int i = 0; i < n; i++)
-        if (indeg[i] == 0) queue[tail++] = i;
-    int deepest = 0;
+        if (d->indeg[i] == 0) d->queue[tail++] = i;
     while (head < tail) {
-        int u = queue[head++];
+        int u = d->queue[head++];
         order[head - 1] = u;
-        depth[u]++; /* u itself */
-        if (depth[u] > depth[deepest]) deepest = u;
-        for (int k = start[u]; k < start[u + 1]; k++) {
-            int v = adj[k];
-            if (depth[v] < depth[u]) depth[v] = depth[u];
-            if (--indeg[v] == 0) queue[tail++] = v;
+        d->depth[u]++; /* u itself */
+        if (d->depth[u] > d->depth[deepest]) deepest = u;
+        for (int k = d->start[u]; k < d->start[u + 1]; k++) {
+            int v = d->adj[k];
+            if (d->depth[v] < d->depth[u]) d->depth[v] = d->depth[u];
+            if (--d->indeg[v] == 0) d->queue[tail++] = v;
         }
     }
     if (tail < n) {
         int bad = 0;
-        while (bad < n && indeg[bad] == 0)
+        while (bad < n && d->indeg[bad] == 0)
             bad++;
-        char lb[256];
-        onyx_seterr(R->err, ONYX_ERR_PARSE,
-                    "%s: the graph has a cycle through %s", m->path,
-                    node_label(&m->nodes[bad], bad, lb, sizeof lb));
-        st = ONYX_ERR_PARSE;
-    } else if (n && depth[deepest] > m->lim.max_depth) {
-        char lb[256];
-        onyx_seterr(R->err, ONYX_ERR_LIMIT,
-                    "%s: a chain of %d nodes ends at %s, longer than %lld "
-                    "(onyx_limits.max_depth)",
-                    m->path, depth[deepest],
-                    node_label(&m->nodes[deepest], deepest, lb, sizeof lb),
-                    (long long)m->lim.max_depth);
-        st = ONYX_ERR_LIMIT;
+        RFAIL(R, ONYX_ERR_PARSE, "%s: the graph has a cycle through %s",
+              m->path, node_label(&m->nodes[bad], bad, lb, sizeof lb));
     }
-out:
-    free(indeg);
-    free(depth);
-    free(queue);
-    free(edge_from);
-    free(edge_to);
-    free(start);
-    free(adj);
-    onyx_pool_free(&tmp);
+    if (n && d->depth[deepest] > m->lim.max_depth)
+        RFAIL(R, ONYX_ERR_LIMIT,
+              "%s: a chain of %d nodes ends at %s, longer than %lld "
+              "(onyx_limits.max_depth)",
+              m->path, d->depth[deepest],
+              node_label(&m->nodes[deepest], deepest, lb, sizeof lb),
+              (long long)m->lim.max_depth);
+    return ONYX_OK;
+}
+
+static onyx_status order_nodes(resolver *R, int *order)
+{
+    deps d;
+    memset(&d, 0, sizeof d);
+    onyx_status st = ONYX_OK;
+    if (!deps_alloc(R, &d)) {
+        onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
+        st = ONYX_ERR_NOMEM;
+    }
+    if (st == ONYX_OK) st = index_outputs(R, &d);
+    if (st == ONYX_OK) st = collect_edges(R, &d);
+    if (st == ONYX_OK) st = kahn(R, &d, order);
+    deps_free(&d);
     return st;
 }
+
 /* ---- liveness: which nodes the graph outputs need ---- */
 
 /* live[i] = 1 for the nodes whose outputs are needed, walking back from the
@@ -384,7 +419,7 @@ static onyx_status resolve_nodes(resolver *R, const int *order)
 }
 
 /* ---- graph outputs and the plan ---- */
-static onyx_status plan(resolver *R)
+static onyx_status graph_outputs(resolver *R)
 {
     const onyx_model *m = R->m;
     onyx_program *p = R->p;
@@ -404,8 +439,13 @@ static onyx_status plan(resolver *R)
         p->outputs[i] = ti;
         p->output_names[i] = m->outputs[i].name;
     }
-    /* liveness: [producer, last consumer]; graph inputs from the start,
-     * graph outputs to the end (they must survive the run) */
+    return ONYX_OK;
+}
+
+/* Each tensor's lifetime [producer, last consumer]: graph inputs from the
+ * start, graph outputs to the end (they must survive the run). */
+static void lifetimes(onyx_program *p)
+{
     int end = p->n_nodes;
     for (int i = 0; i < p->n_inputs; i++) {
         p->tensors[p->inputs[i]].first = 0;
@@ -438,39 +478,60 @@ static onyx_status plan(resolver *R)
         onyx_ptensor *r = &p->tensors[a->alias];
         if (r->last < a->last) r->last = a->last;
     }
+}
 
-    int n_bufs = 0;
-    onyx_buf *bufs =
-        calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
-    int *who = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof(int));
-    if (!bufs || !who) {
-        free(bufs);
-        free(who);
-        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    }
+/* The buffers to place: each arena tensor that is not a view, and each
+ * node's scratch; who[b] is the tensor, or -1 - the node. */
+static onyx_status collect_buffers(resolver *R, onyx_buf *bufs, int *who,
+                                   int *n_bufs)
+{
+    const onyx_model *m = R->m;
+    const onyx_program *p = R->p;
+    int n = 0;
     for (int i = 0; i < p->n_tensors; i++) {
-        onyx_ptensor *pt = &p->tensors[i];
+        const onyx_ptensor *pt = &p->tensors[i];
         if (pt->loc != ONYX_LOC_ARENA || pt->alias >= 0 || pt->first < 0)
             continue;
-        bufs[n_bufs].bytes = pt->bytes;
-        bufs[n_bufs].first = pt->first;
-        bufs[n_bufs].last = pt->last;
-        who[n_bufs++] = i;
+        bufs[n].bytes = pt->bytes;
+        bufs[n].first = pt->first;
+        bufs[n].last = pt->last;
+        who[n++] = i;
     }
     for (int j = 0; j < p->n_nodes; j++) {
         if (!p->nodes[j].scratch_bytes) continue;
         if ((int64_t)p->nodes[j].scratch_bytes > m->lim.max_arena_bytes) {
-            free(bufs);
-            free(who);
             RFAIL(R, ONYX_ERR_LIMIT,
                   "%s: node '%s' (%s) asks for %zu bytes of scratch, more "
                   "than onyx_limits.max_arena_bytes",
                   m->path, p->nodes[j].name, p->nodes[j].op_type,
                   p->nodes[j].scratch_bytes);
         }
-        bufs[n_bufs].bytes = p->nodes[j].scratch_bytes;
-        bufs[n_bufs].first = bufs[n_bufs].last = j;
-        who[n_bufs++] = -1 - j;
+        bufs[n].bytes = p->nodes[j].scratch_bytes;
+        bufs[n].first = bufs[n].last = j;
+        who[n++] = -1 - j;
+    }
+    *n_bufs = n;
+    return ONYX_OK;
+}
+
+/* Offsets in the arena for every buffer (plan.c), views at their roots'. */
+static onyx_status plan(resolver *R)
+{
+    const onyx_model *m = R->m;
+    onyx_program *p = R->p;
+    ONYX_TRY(graph_outputs(R));
+    lifetimes(p);
+    int n_bufs = 0;
+    onyx_buf *bufs =
+        calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof *bufs);
+    int *who = calloc((size_t)(p->n_tensors + p->n_nodes + 1), sizeof(int));
+    onyx_status st =
+        bufs && who ? collect_buffers(R, bufs, who, &n_bufs) : ONYX_ERR_NOMEM;
+    if (st != ONYX_OK) {
+        free(bufs);
+        free(who);
+        if (st == ONYX_ERR_NOMEM) RFAIL(R, st, "out of memory");
+        return st;
     }
     size_t total = onyx_plan_buffers(bufs, n_bufs, 64);
     for (int b = 0; b < n_bufs; b++) {
