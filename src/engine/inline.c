@@ -233,14 +233,12 @@ onyx_status onyx_inline_graph(resolver *R, strmap *need, const char *lb,
     return st;
 }
 
-/* Keeps a node of an op the engine builds (IfSelect, GuardAnd) on tensors
- * in[]; its output is a new tensor named name, *out. */
-onyx_status onyx_resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
-                            const char *lb)
+/* br[1], br[0]: the If's then and else branches; an error when either is
+ * missing or the node is not an If of one condition. */
+static onyx_status if_branches(resolver *R, const onyx_nodedef *nd,
+                               const char *lb, const onyx_graphdef **br)
 {
-    onyx_program *p = R->p;
     const char *path = R->m->path;
-    const onyx_graphdef *br[2] = {NULL, NULL}; /* else, then */
     for (int a = 0; a < nd->n_attrs; a++) {
         const onyx_attr *at = &nd->attrs[a];
         int which = strcmp(at->name, "then_branch") == 0   ? 1
@@ -264,95 +262,108 @@ onyx_status onyx_resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
               path, lb);
     if (nd->n_out > 64)
         RFAIL(R, ONYX_ERR_LIMIT, "%s: %s: more than 64 outputs", path, lb);
-    int cond = onyx_find_tensor(R, nd->inputs[0]);
-    if (cond < 0)
+    return ONYX_OK;
+}
+
+/* *cond: the If's condition, one bool. */
+static onyx_status if_condition(resolver *R, const onyx_nodedef *nd,
+                                const char *lb, int *cond)
+{
+    const char *path = R->m->path;
+    *cond = onyx_find_tensor(R, nd->inputs[0]);
+    if (*cond < 0)
         RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path, lb,
               nd->inputs[0]);
-    const onyx_ptensor *ct = &p->tensors[cond];
+    const onyx_ptensor *ct = &R->p->tensors[*cond];
     if (ct->t.dtype != ONYX_BOOL || onyx_numel(&ct->t) != 1)
         RFAIL(R, ONYX_ERR_INVALID,
               "%s: %s: the condition must be one bool, "
               "got %s with %lld elements",
               path, lb, onyx_dtype_name(ct->t.dtype),
               (long long)onyx_numel(&ct->t));
-    char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
-             R->n_inlined++);
-    const char *prefix[2];
-    for (int b = 0; b < 2; b++) {
-        char *s = onyx_pool_alloc(&p->pool, strlen(pre) + 6);
-        if (!s) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        sprintf(s, "%s%s/", pre, b ? "then" : "else");
-        prefix[b] = s;
-    }
-    int res[2][64];
-    if (ct->loc == ONYX_LOC_CONST || (R->known[cond] && ct->t.data)) {
-        int b = *(const uint8_t *)ct->t.data != 0;
-        ONYX_TRY(onyx_inline_graph(R, need, lb, br[b], prefix[b], NULL, 0,
-                                   res[b], nd->n_out));
-        for (int k = 0; k < nd->n_out; k++)
-            if (nd->outputs[k][0])
-                *onyx_strmap_slot(&R->names, nd->outputs[k], 1) = res[b][k];
-        return ONYX_OK;
-    }
-    /* decided at run time: each branch under its guard. A branch that
-     * cannot be prepared for these shapes (ONNX Runtime never prepares a
-     * branch it does not take: Silero's 8 kHz branch fed 512 samples) is
-     * undone, and choosing it at run time is an error that says why. */
+    return ONYX_OK;
+}
+
+/* Inlines branch b under the guard cond == b (and the guards around). */
+static onyx_status inline_guarded(resolver *R, strmap *need,
+                                  const onyx_nodedef *nd, const char *lb,
+                                  const onyx_graphdef *g, int cond, int b,
+                                  const char *prefix, int *res)
+{
     const int outer = R->guard;
     const uint8_t outer_want = R->guard_want;
-    const char *why[2] = {NULL, NULL};
-    for (int b = 1; b >= 0; b--) {
-        const int n0 = p->n_nodes, t0 = p->n_tensors, g0 = p->n_guarded;
-        const int64_t f0 = p->flops;
-        int guard = cond;
-        onyx_status st = ONYX_OK;
-        if (outer >= 0) {
-            onyx_attr at[2];
-            memset(at, 0, sizeof at);
-            at[0].name = "outer_want";
-            at[0].type = ONYX_ATTR_INT;
-            at[0].i = outer_want;
-            at[1].name = "inner_want";
-            at[1].type = ONYX_ATTR_INT;
-            at[1].i = b;
-            int gin[2] = {outer, cond};
-            st = onyx_emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2,
-                                   prefix[b], lb, &guard);
-        }
-        if (st == ONYX_OK) {
-            R->guard = guard;
-            R->guard_want = outer >= 0 ? 1 : (uint8_t)b;
-            st = onyx_inline_graph(R, need, lb, br[b], prefix[b], NULL, 0,
-                                   res[b], nd->n_out);
-            R->guard = outer;
-            R->guard_want = outer_want;
-        }
-        if (st == ONYX_OK) continue;
-        if (st == ONYX_ERR_NOMEM || st == ONYX_ERR_LIMIT || why[1]) return st;
-        const char *msg =
-            R->err && R->err->msg[0] ? R->err->msg : "it cannot be prepared";
-        static const char fmt[] =
-            "the condition chose the %s branch, which cannot run with the "
-            "bound shapes: %s";
-        size_t len = sizeof fmt + strlen(msg) + 4;
-        char *w = onyx_pool_alloc(&p->pool, len);
-        if (!w) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        snprintf(w, len, fmt, b ? "then" : "else", msg);
-        why[b] = w;
-        for (int j = n0; j < p->n_nodes; j++)
-            onyx_free_params(p->nodes[j].params, p->nodes[j].free_params);
-        memset(&p->nodes[n0], 0, sizeof *p->nodes * (size_t)(p->n_nodes - n0));
-        for (int t = t0; t < p->n_tensors; t++) {
-            R->known[t] = 0;
-            R->producer[t] = -1;
-            R->widened[t] = 0;
-        }
-        p->n_nodes = n0;
-        p->n_tensors = t0;
-        p->n_guarded = g0;
-        p->flops = f0;
+    int guard = cond;
+    if (outer >= 0) {
+        onyx_attr at[2];
+        memset(at, 0, sizeof at);
+        at[0].name = "outer_want";
+        at[0].type = ONYX_ATTR_INT;
+        at[0].i = outer_want;
+        at[1].name = "inner_want";
+        at[1].type = ONYX_ATTR_INT;
+        at[1].i = b;
+        int gin[2] = {outer, cond};
+        ONYX_TRY(onyx_emit_builtin(R, &onyx_op_GuardAnd, gin, 2, at, 2, prefix,
+                                   lb, &guard));
     }
+    R->guard = guard;
+    R->guard_want = outer >= 0 ? 1 : (uint8_t)b;
+    onyx_status st =
+        onyx_inline_graph(R, need, lb, g, prefix, NULL, 0, res, nd->n_out);
+    R->guard = outer;
+    R->guard_want = outer_want;
+    return st;
+}
+
+/* How much of the program there was before a branch was inlined. */
+typedef struct program_mark {
+    int n_nodes, n_tensors, n_guarded;
+    int64_t flops;
+} program_mark;
+
+/* Undoes what was added to the program since mark. */
+static void undo_to(resolver *R, const program_mark *mk)
+{
+    onyx_program *p = R->p;
+    for (int j = mk->n_nodes; j < p->n_nodes; j++)
+        onyx_free_params(p->nodes[j].params, p->nodes[j].free_params);
+    memset(&p->nodes[mk->n_nodes], 0,
+           sizeof *p->nodes * (size_t)(p->n_nodes - mk->n_nodes));
+    for (int t = mk->n_tensors; t < p->n_tensors; t++) {
+        R->known[t] = 0;
+        R->producer[t] = -1;
+        R->widened[t] = 0;
+    }
+    p->n_nodes = mk->n_nodes;
+    p->n_tensors = mk->n_tensors;
+    p->n_guarded = mk->n_guarded;
+    p->flops = mk->flops;
+}
+
+/* *why: the error of a run-time choice of branch b, which could not be
+ * prepared (the resolver's last message says why). */
+static onyx_status branch_missing(resolver *R, int b, const char **why)
+{
+    const char *msg =
+        R->err && R->err->msg[0] ? R->err->msg : "it cannot be prepared";
+    static const char fmt[] =
+        "the condition chose the %s branch, which cannot run with the "
+        "bound shapes: %s";
+    size_t len = sizeof fmt + strlen(msg) + 4;
+    char *w = onyx_pool_alloc(&R->p->pool, len);
+    if (!w) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    snprintf(w, len, fmt, b ? "then" : "else", msg);
+    *why = w;
+    return ONYX_OK;
+}
+
+/* One IfSelect per used output picks the taken branch's value at run time;
+ * a branch that could not be prepared is the error why[b]. */
+static onyx_status if_selects(resolver *R, const onyx_nodedef *nd,
+                              const char *lb, int cond, int res[2][64],
+                              const char *why[2])
+{
+    onyx_program *p = R->p;
     for (int k = 0; k < nd->n_out; k++) {
         if (!nd->outputs[k][0]) continue;
         int sin[3] = {cond, why[1] ? res[0][k] : res[1][k],
@@ -372,4 +383,54 @@ onyx_status onyx_resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
     }
     if (R->err && (why[0] || why[1])) R->err->msg[0] = 0;
     return ONYX_OK;
+}
+
+/* An If: its condition known now (a constant or a bound value) inlines the
+ * branch taken; otherwise both branches are inlined under guards and an
+ * IfSelect per output picks the result at run time (control.c). */
+onyx_status onyx_resolve_if(resolver *R, strmap *need, const onyx_nodedef *nd,
+                            const char *lb)
+{
+    onyx_program *p = R->p;
+    const onyx_graphdef *br[2] = {NULL, NULL}; /* else, then */
+    int cond;
+    ONYX_TRY(if_branches(R, nd, lb, br));
+    ONYX_TRY(if_condition(R, nd, lb, &cond));
+    char pre[300];
+    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
+             R->n_inlined++);
+    const char *prefix[2];
+    for (int b = 0; b < 2; b++) {
+        char *s = onyx_pool_alloc(&p->pool, strlen(pre) + 6);
+        if (!s) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        sprintf(s, "%s%s/", pre, b ? "then" : "else");
+        prefix[b] = s;
+    }
+    int res[2][64];
+    const onyx_ptensor *ct = &p->tensors[cond];
+    if (ct->loc == ONYX_LOC_CONST || (R->known[cond] && ct->t.data)) {
+        int b = *(const uint8_t *)ct->t.data != 0;
+        ONYX_TRY(onyx_inline_graph(R, need, lb, br[b], prefix[b], NULL, 0,
+                                   res[b], nd->n_out));
+        for (int k = 0; k < nd->n_out; k++)
+            if (nd->outputs[k][0])
+                *onyx_strmap_slot(&R->names, nd->outputs[k], 1) = res[b][k];
+        return ONYX_OK;
+    }
+    /* decided at run time: each branch under its guard. A branch that
+     * cannot be prepared for these shapes (ONNX Runtime never prepares a
+     * branch it does not take: Silero's 8 kHz branch fed 512 samples) is
+     * undone, and choosing it at run time is an error that says why. */
+    const char *why[2] = {NULL, NULL};
+    for (int b = 1; b >= 0; b--) {
+        const program_mark mk = {p->n_nodes, p->n_tensors, p->n_guarded,
+                                 p->flops};
+        onyx_status st =
+            inline_guarded(R, need, nd, lb, br[b], cond, b, prefix[b], res[b]);
+        if (st == ONYX_OK) continue;
+        if (st == ONYX_ERR_NOMEM || st == ONYX_ERR_LIMIT || why[1]) return st;
+        ONYX_TRY(branch_missing(R, b, &why[b]));
+        undo_to(R, &mk);
+    }
+    return if_selects(R, nd, lb, cond, res, why);
 }
