@@ -385,27 +385,27 @@ static onyx_status guard_on(resolver *R, strmap *need, const onyx_nodedef *nd,
     return st;
 }
 
-/* Loop(M, cond, v_initial...) -> v_final..., scan_outputs...: the body
- * unrolled for as many iterations as M and the conditions allow. M must be
- * known now; a condition known only at run time guards the iterations from
- * there on (guard_on). */
-onyx_status onyx_resolve_loop(resolver *R, strmap *need, const onyx_nodedef *nd,
-                              const char *lb)
+/* A Loop being unrolled. */
+typedef struct loop_state {
+    const onyx_nodedef *nd;
+    const onyx_graphdef *body;
+    const char *lb;
+    char pre[300]; /* the prefix of its names */
+    int n_carried, n_scan;
+    int64_t trip, go; /* the trip count (INT64_MAX: none), the condition */
+    int cond;         /* the condition's tensor, or -1 */
+    int live;         /* the guard of the iterations, or -1 (none) */
+    int *ins, *outs;  /* the body's inputs and outputs */
+    int *fin;         /* the carried values after the last iteration */
+    idx_list scans;   /* iteration i's scan output k: v[i * n_scan + k] */
+} loop_state;
+
+/* The trip count M and the condition: absent, or known now (a condition
+ * known only at run time leaves L->cond for a guard). */
+static onyx_status loop_bounds(resolver *R, loop_state *L)
 {
-    onyx_program *p = R->p;
-    const char *path = R->m->path;
-    char why[300];
-    if (!onyx_control_check(nd, R->m->opset, why, sizeof why))
-        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: %s", path, lb, why);
-    const onyx_graphdef *body = body_of(nd);
-    const int n_carried = nd->n_in - 2, n_scan = nd->n_out - n_carried;
-    char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
-             R->n_inlined++);
-    ONYX_TRY(reserve(R, need, NULL, 16 + nd->n_in));
-    /* the trip count M and the condition: absent, or known now */
-    int64_t trip = INT64_MAX, go = 1;
-    int cond = -1;
+    const onyx_nodedef *nd = L->nd;
+    const char *path = R->m->path, *lb = L->lb;
     static const char *const what[2] = {"trip count M", "condition"};
     for (int k = 0; k < 2; k++) {
         if (!nd->inputs[k][0]) continue;
@@ -413,7 +413,7 @@ onyx_status onyx_resolve_loop(resolver *R, strmap *need, const onyx_nodedef *nd,
         if (t < 0)
             RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
                   lb, nd->inputs[k]);
-        const onyx_tensor *v = &p->tensors[t].t;
+        const onyx_tensor *v = &R->p->tensors[t].t;
         onyx_dtype dt = k ? ONYX_BOOL : ONYX_INT64;
         if (v->dtype != dt || onyx_numel(v) != 1)
             RFAIL(R, ONYX_ERR_INVALID,
@@ -422,7 +422,7 @@ onyx_status onyx_resolve_loop(resolver *R, strmap *need, const onyx_nodedef *nd,
                   onyx_dtype_name(v->dtype), (long long)onyx_numel(v));
         int64_t val = 1;
         if (k && !scalar_now(R, t, &val)) { /* guarded, below */
-            cond = t;
+            L->cond = t;
             continue;
         }
         if (!scalar_now(R, t, &val))
@@ -432,126 +432,189 @@ onyx_status onyx_resolve_loop(resolver *R, strmap *need, const onyx_nodedef *nd,
                   "count must be a constant or computed from values given "
                   "to the resolver (onyx_bind.data)",
                   path, lb, what[k], nd->inputs[k]);
-        ONYX_TRY(keep_value(
-            R, t, val, fmt_name(R, "%s%s:check", pre, k ? "cond" : "M"), lb));
+        ONYX_TRY(keep_value(R, t, val,
+                            fmt_name(R, "%s%s:check", L->pre, k ? "cond" : "M"),
+                            lb));
         if (k) {
-            go = val;
-            cond = t;
+            L->go = val;
+            L->cond = t;
         } else {
-            trip = val;
+            L->trip = val;
         }
-    }
-    int *ins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
-    int *outs = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_out + 2));
-    int *fin = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(n_carried + 1));
-    idx_list scans = {0}; /* iteration i's scan output k: v[i * n_scan + k] */
-    if (!ins || !outs || !fin) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    for (int k = 0; k < n_carried; k++) {
-        fin[k] = ins[2 + k] = onyx_find_tensor(R, nd->inputs[2 + k]);
-        if (ins[2 + k] < 0)
-            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
-                  lb, nd->inputs[2 + k][0] ? nd->inputs[2 + k] : "(none)");
-    }
-    /* a condition known only at run time: the iterations from there on run
-     * under the guard `live` (each its own, the last one's AND the body's
-     * condition), the carried values picked by IfSelects */
-    int live = -1;
-    if (cond >= 0 && !scalar_now(R, cond, &go))
-        ONYX_TRY(guard_on(R, need, nd, lb, cond, nd->inputs[1], &live, pre));
-    if (cond < 0) {
-        static const uint8_t yes = 1;
-        cond = const_tensor(R, fmt_name(R, "%scond", pre), ONYX_BOOL, 0, NULL,
-                            &yes);
-        if (cond < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    }
-    const int64_t body_nodes = onyx_count_nodes(body->nodes, body->n_nodes);
-    /* the iteration number as the body declares it: a scalar, or [1] */
-    const int it_rank = body->inputs[0].rank == 1 ? 1 : 0;
-    int64_t iter;
-    for (iter = 0; iter < trip && go; iter++) {
-        ONYX_TRY(charge(R, lb, body_nodes, iter, live >= 0));
-        ONYX_TRY(reserve(R, need, body, 8 + 2 * (int64_t)nd->n_out));
-        const char *ip = fmt_name(R, "%s%lld/", pre, (long long)iter);
-        if (!ip) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        ins[0] = const_tensor(R, fmt_name(R, "%siteration", ip), ONYX_INT64,
-                              it_rank, (int64_t[]){1}, &iter);
-        if (ins[0] < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        ins[1] = cond;
-        const int outer = R->guard;
-        const uint8_t outer_want = R->guard_want;
-        if (live >= 0) {
-            R->guard = live;
-            R->guard_want = 1;
-        }
-        onyx_status st = onyx_inline_graph(R, need, lb, body, ip, ins, nd->n_in,
-                                           outs, 1 + nd->n_out);
-        R->guard = outer;
-        R->guard_want = outer_want;
-        ONYX_TRY(st);
-        const onyx_tensor *c = &p->tensors[outs[0]].t;
-        if (c->dtype != ONYX_BOOL || onyx_numel(c) != 1)
-            RFAIL(R, ONYX_ERR_INVALID,
-                  "%s: %s: the body's condition must be one bool, got %s "
-                  "with %lld elements",
-                  path, lb, onyx_dtype_name(c->dtype),
-                  (long long)onyx_numel(c));
-        /* the carried values: the next iteration reads the body's (it
-         * runs only when this one did); the loop's result is the body's,
-         * or under a guard, the body's when it ran and the one before
-         * when it did not */
-        for (int k = 0; k < n_carried; k++) {
-            ins[2 + k] = outs[1 + k];
-            if (live < 0) {
-                fin[k] = outs[1 + k];
-                continue;
-            }
-            const onyx_tensor *a = &p->tensors[outs[1 + k]].t,
-                              *b = &p->tensors[fin[k]].t;
-            char sa[128], sb[128];
-            if (a->dtype != b->dtype || !onyx_same_shape(a, b))
-                RFAIL(R, ONYX_ERR_UNSUPPORTED,
-                      "%s: %s: loop-carried value '%s' goes from %s %s to "
-                      "%s %s: onyx needs one dtype and shape when the "
-                      "condition is only known at run time",
-                      path, lb, body->outputs[1 + k].name,
-                      onyx_dtype_name(b->dtype),
-                      onyx_shape_str(b, sb, sizeof sb),
-                      onyx_dtype_name(a->dtype),
-                      onyx_shape_str(a, sa, sizeof sa));
-            int sin[3] = {live, outs[1 + k], fin[k]};
-            ONYX_TRY(onyx_emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
-                                       fmt_name(R, "%sv%d", ip, k), lb,
-                                       &fin[k]));
-        }
-        if (!scalar_now(R, outs[0], &go)) {
-            go = 1;
-            if (iter + 1 < trip)
-                ONYX_TRY(guard_on(R, need, nd, lb, outs[0],
-                                  body->outputs[0].name, &live, ip));
-        } else if (live < 0 && outs[0] != cond) {
-            ONYX_TRY(keep_value(R, outs[0], go, fmt_name(R, "%scond:check", ip),
-                                lb));
-        }
-        cond = outs[0];
-        for (int k = 0; k < n_scan; k++)
-            if (!idx_push(R, &scans, outs[1 + n_carried + k]))
-                RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    }
-    for (int k = 0; k < n_carried; k++)
-        if (nd->outputs[k][0])
-            *onyx_strmap_slot(&R->names, nd->outputs[k], 1) = fin[k];
-    int *el = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(iter + 1));
-    if (!el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    for (int k = 0; k < n_scan; k++) {
-        const char *name = nd->outputs[n_carried + k];
-        if (!name[0] || !onyx_strmap_slot(need, name, 0)) continue;
-        for (int64_t i = 0; i < iter; i++)
-            el[i] = scans.v[i * n_scan + k];
-        ONYX_TRY(stack(R, need, el, iter, 0, name,
-                       fmt_name(R, "%sscan%d/", pre, k),
-                       &body->outputs[1 + n_carried + k], lb));
     }
     return ONYX_OK;
+}
+
+/* The body's inputs and outputs, the carried values' first tensors, and
+ * the first iteration's condition (a guard when only known at run time: the
+ * iterations from there on run under the guard `live`, each its own, the
+ * last one's AND the body's condition, the carried values picked by
+ * IfSelects). */
+static onyx_status loop_start(resolver *R, strmap *need, loop_state *L)
+{
+    const onyx_nodedef *nd = L->nd;
+    L->ins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
+    L->outs = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_out + 2));
+    L->fin = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(L->n_carried + 1));
+    if (!L->ins || !L->outs || !L->fin)
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < L->n_carried; k++) {
+        L->fin[k] = L->ins[2 + k] = onyx_find_tensor(R, nd->inputs[2 + k]);
+        if (L->ins[2 + k] < 0)
+            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined",
+                  R->m->path, L->lb,
+                  nd->inputs[2 + k][0] ? nd->inputs[2 + k] : "(none)");
+    }
+    if (L->cond >= 0 && !scalar_now(R, L->cond, &L->go))
+        ONYX_TRY(guard_on(R, need, nd, L->lb, L->cond, nd->inputs[1], &L->live,
+                          L->pre));
+    if (L->cond < 0) {
+        static const uint8_t yes = 1;
+        L->cond = const_tensor(R, fmt_name(R, "%scond", L->pre), ONYX_BOOL, 0,
+                               NULL, &yes);
+        if (L->cond < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    }
+    return ONYX_OK;
+}
+
+/* The carried values after an iteration (ip its prefix): the next
+ * iteration reads the body's (it runs only when this one did); the loop's
+ * result is the body's, or under a guard, the body's when it ran and the
+ * one before when it did not. */
+static onyx_status loop_carry(resolver *R, loop_state *L, const char *ip)
+{
+    onyx_program *p = R->p;
+    for (int k = 0; k < L->n_carried; k++) {
+        L->ins[2 + k] = L->outs[1 + k];
+        if (L->live < 0) {
+            L->fin[k] = L->outs[1 + k];
+            continue;
+        }
+        const onyx_tensor *a = &p->tensors[L->outs[1 + k]].t,
+                          *b = &p->tensors[L->fin[k]].t;
+        char sa[128], sb[128];
+        if (a->dtype != b->dtype || !onyx_same_shape(a, b))
+            RFAIL(R, ONYX_ERR_UNSUPPORTED,
+                  "%s: %s: loop-carried value '%s' goes from %s %s to "
+                  "%s %s: onyx needs one dtype and shape when the "
+                  "condition is only known at run time",
+                  R->m->path, L->lb, L->body->outputs[1 + k].name,
+                  onyx_dtype_name(b->dtype), onyx_shape_str(b, sb, sizeof sb),
+                  onyx_dtype_name(a->dtype), onyx_shape_str(a, sa, sizeof sa));
+        int sin[3] = {L->live, L->outs[1 + k], L->fin[k]};
+        ONYX_TRY(onyx_emit_builtin(R, &onyx_op_IfSelect, sin, 3, NULL, 0,
+                                   fmt_name(R, "%sv%d", ip, k), L->lb,
+                                   &L->fin[k]));
+    }
+    return ONYX_OK;
+}
+
+/* Iteration iter: the body inlined (under the guard, if any), then the
+ * carried values, the next condition and the scan outputs. */
+static onyx_status loop_iteration(resolver *R, strmap *need, loop_state *L,
+                                  int64_t iter, int it_rank)
+{
+    onyx_program *p = R->p;
+    const onyx_nodedef *nd = L->nd;
+    const char *ip = fmt_name(R, "%s%lld/", L->pre, (long long)iter);
+    if (!ip) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    L->ins[0] = const_tensor(R, fmt_name(R, "%siteration", ip), ONYX_INT64,
+                             it_rank, (int64_t[]){1}, &iter);
+    if (L->ins[0] < 0) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    L->ins[1] = L->cond;
+    const int outer = R->guard;
+    const uint8_t outer_want = R->guard_want;
+    if (L->live >= 0) {
+        R->guard = L->live;
+        R->guard_want = 1;
+    }
+    onyx_status st = onyx_inline_graph(R, need, L->lb, L->body, ip, L->ins,
+                                       nd->n_in, L->outs, 1 + nd->n_out);
+    R->guard = outer;
+    R->guard_want = outer_want;
+    ONYX_TRY(st);
+    const onyx_tensor *c = &p->tensors[L->outs[0]].t;
+    if (c->dtype != ONYX_BOOL || onyx_numel(c) != 1)
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: the body's condition must be one bool, got %s "
+              "with %lld elements",
+              R->m->path, L->lb, onyx_dtype_name(c->dtype),
+              (long long)onyx_numel(c));
+    ONYX_TRY(loop_carry(R, L, ip));
+    if (!scalar_now(R, L->outs[0], &L->go)) {
+        L->go = 1;
+        if (iter + 1 < L->trip)
+            ONYX_TRY(guard_on(R, need, nd, L->lb, L->outs[0],
+                              L->body->outputs[0].name, &L->live, ip));
+    } else if (L->live < 0 && L->outs[0] != L->cond) {
+        ONYX_TRY(keep_value(R, L->outs[0], L->go,
+                            fmt_name(R, "%scond:check", ip), L->lb));
+    }
+    L->cond = L->outs[0];
+    for (int k = 0; k < L->n_scan; k++)
+        if (!idx_push(R, &L->scans, L->outs[1 + L->n_carried + k]))
+            RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    return ONYX_OK;
+}
+
+/* The loop's outputs: the final carried values, and each used scan output
+ * stacked from its n_iter iterations. */
+static onyx_status loop_outputs(resolver *R, strmap *need, loop_state *L,
+                                int64_t n_iter)
+{
+    const onyx_nodedef *nd = L->nd;
+    for (int k = 0; k < L->n_carried; k++)
+        if (nd->outputs[k][0])
+            *onyx_strmap_slot(&R->names, nd->outputs[k], 1) = L->fin[k];
+    int *el = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(n_iter + 1));
+    if (!el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < L->n_scan; k++) {
+        const char *name = nd->outputs[L->n_carried + k];
+        if (!name[0] || !onyx_strmap_slot(need, name, 0)) continue;
+        for (int64_t i = 0; i < n_iter; i++)
+            el[i] = L->scans.v[i * L->n_scan + k];
+        ONYX_TRY(stack(R, need, el, n_iter, 0, name,
+                       fmt_name(R, "%sscan%d/", L->pre, k),
+                       &L->body->outputs[1 + L->n_carried + k], L->lb));
+    }
+    return ONYX_OK;
+}
+
+/* Loop(M, cond, v_initial...) -> v_final..., scan_outputs...: the body
+ * unrolled for as many iterations as M and the conditions allow. M must be
+ * known now; a condition known only at run time guards the iterations from
+ * there on (guard_on). */
+onyx_status onyx_resolve_loop(resolver *R, strmap *need, const onyx_nodedef *nd,
+                              const char *lb)
+{
+    char why[300];
+    if (!onyx_control_check(nd, R->m->opset, why, sizeof why))
+        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: %s", R->m->path, lb, why);
+    loop_state L;
+    memset(&L, 0, sizeof L);
+    L.nd = nd;
+    L.body = body_of(nd);
+    L.lb = lb;
+    L.n_carried = nd->n_in - 2;
+    L.n_scan = nd->n_out - L.n_carried;
+    L.trip = INT64_MAX;
+    L.go = 1;
+    L.cond = L.live = -1;
+    snprintf(L.pre, sizeof L.pre, "%s#%d/",
+             nd->name[0] ? nd->name : nd->op_type, R->n_inlined++);
+    ONYX_TRY(reserve(R, need, NULL, 16 + nd->n_in));
+    ONYX_TRY(loop_bounds(R, &L));
+    ONYX_TRY(loop_start(R, need, &L));
+    const int64_t body_nodes = onyx_count_nodes(L.body->nodes, L.body->n_nodes);
+    /* the iteration number as the body declares it: a scalar, or [1] */
+    const int it_rank = L.body->inputs[0].rank == 1 ? 1 : 0;
+    int64_t iter;
+    for (iter = 0; iter < L.trip && L.go; iter++) {
+        ONYX_TRY(charge(R, lb, body_nodes, iter, L.live >= 0));
+        ONYX_TRY(reserve(R, need, L.body, 8 + 2 * (int64_t)nd->n_out));
+        ONYX_TRY(loop_iteration(R, need, &L, iter, it_rank));
+    }
+    return loop_outputs(R, need, &L, iter);
 }
 
 /* entry k of INTS attribute name, or dflt when absent */
