@@ -8,7 +8,7 @@
 
 /* Constant and ConstantOfShape only copy bytes, so they also make float16
  * and bfloat16 values (which the engine widens for the ops that read them:
- * see resolve.c) */
+ * see src/engine/half.c) */
 static int is_data_type(onyx_dtype t)
 {
     return t > 0 && t < 32 &&

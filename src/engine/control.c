@@ -1,4 +1,4 @@
-/* control.c - the ops the resolver builds for control flow (resolve.c),
+/* control.c - the ops the resolver builds for control flow (inline.c),
  * and the load-time check of Loop and Scan nodes.
  *
  * An If whose condition is known when the model is resolved (a constant,
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* If, Loop and Scan: the resolver inlines them (resolve.c), so they have
+/* If, Loop and Scan: the resolver inlines them (inline.c, loop.c), so they have
  * no prepare or eval; their flags say which they are. */
 static const onyx_op control_ops[] = {
     {"If", NULL, NULL, ONYX_OP_IF, NULL},
@@ -125,7 +125,7 @@ const onyx_op onyx_op_GuardAnd = {"GuardAnd", guard_and_prepare, guard_and_eval,
  *
  * Every Scan (its length is a dim of its inputs) and every Loop whose trip
  * count is known when the model is resolved become their body's nodes once
- * per iteration (resolve.c, resolve_loop and resolve_scan): run() sees
+ * per iteration (loop.c, onyx_resolve_loop and onyx_resolve_scan): run() sees
  * ordinary nodes, with no loop machinery. A Loop's condition known only at
  * run time guards the iterations (GuardAnd, IfSelect above). */
 

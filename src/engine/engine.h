@@ -1,5 +1,5 @@
-/* engine.h - the engine's internal structures, shared by load.c, resolve.c,
- * plan.c and run.c. Not part of the public API (see onyx.h). */
+/* engine.h - the engine's internal structures, shared by load.c, the resolver
+ * (resolve.h), plan.c and run.c. Not part of the public API (see onyx.h). */
 #ifndef ONYX_ENGINE_H
 #define ONYX_ENGINE_H
 
