@@ -106,5 +106,5 @@ static onyx_status argmax_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_ArgMax = {"ArgMax", argmax_prepare, argmax_eval};
-const onyx_op onyx_op_ArgMin = {"ArgMin", argmax_prepare, argmax_eval};
+const onyx_op onyx_op_ArgMax = {"ArgMax", argmax_prepare, argmax_eval, 0, NULL};
+const onyx_op onyx_op_ArgMin = {"ArgMin", argmax_prepare, argmax_eval, 0, NULL};

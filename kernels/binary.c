@@ -698,8 +698,8 @@ static onyx_status bin_eval(onyx_exec *e)
 }
 
 #define BIN_OP(Name)                                                           \
-    const onyx_op onyx_op_##Name = {#Name, bin_prepare, bin_eval};
-BIN_OP(Add)
+    const onyx_op onyx_op_##Name = {#Name, bin_prepare, bin_eval, 0, NULL};
+const onyx_op onyx_op_Add = {"Add", bin_prepare, bin_eval, ONYX_OP_ADD, NULL};
 BIN_OP(Sub)
 BIN_OP(Mul)
 BIN_OP(Div)

@@ -185,5 +185,7 @@ static onyx_status cast_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Cast = {"Cast", cast_prepare, cast_eval};
-const onyx_op onyx_op_CastLike = {"CastLike", castlike_prepare, cast_eval};
+const onyx_op onyx_op_Cast = {"Cast", cast_prepare, cast_eval,
+                              ONYX_OP_READS_HALF, NULL};
+const onyx_op onyx_op_CastLike = {"CastLike", castlike_prepare, cast_eval,
+                                  ONYX_OP_READS_HALF, NULL};

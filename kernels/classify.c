@@ -69,5 +69,7 @@ static onyx_status classify_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_IsInf = {"IsInf", classify_prepare, classify_eval};
-const onyx_op onyx_op_IsNaN = {"IsNaN", classify_prepare, classify_eval};
+const onyx_op onyx_op_IsInf = {"IsInf", classify_prepare, classify_eval, 0,
+                               NULL};
+const onyx_op onyx_op_IsNaN = {"IsNaN", classify_prepare, classify_eval, 0,
+                               NULL};

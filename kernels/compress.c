@@ -123,7 +123,8 @@ static onyx_status compress_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Compress = {"Compress", compress_prepare, compress_eval};
+const onyx_op onyx_op_Compress = {"Compress", compress_prepare, compress_eval,
+                                  0, NULL};
 
 /* ---- NonZero ------------------------------------------------------------- */
 
@@ -191,4 +192,5 @@ static onyx_status nonzero_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_NonZero = {"NonZero", nonzero_prepare, nonzero_eval};
+const onyx_op onyx_op_NonZero = {"NonZero", nonzero_prepare, nonzero_eval, 0,
+                                 NULL};

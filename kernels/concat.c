@@ -95,7 +95,7 @@ static onyx_status concat_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Concat = {"Concat", concat_prepare, concat_eval};
+const onyx_op onyx_op_Concat = {"Concat", concat_prepare, concat_eval, 0, NULL};
 
 /* ---- Split --------------------------------------------------------------- */
 
@@ -202,4 +202,4 @@ static onyx_status split_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Split = {"Split", split_prepare, split_eval};
+const onyx_op onyx_op_Split = {"Split", split_prepare, split_eval, 0, NULL};

@@ -8,7 +8,7 @@
 
 /* Constant and ConstantOfShape only copy bytes, so they also make float16
  * and bfloat16 values (which the engine widens for the ops that read them:
- * see resolve.c) */
+ * see src/engine/half.c) */
 static int is_data_type(onyx_dtype t)
 {
     return t > 0 && t < 32 &&
@@ -115,7 +115,8 @@ static onyx_status constant_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Constant = {"Constant", constant_prepare, constant_eval};
+const onyx_op onyx_op_Constant = {"Constant", constant_prepare, constant_eval,
+                                  0, NULL};
 
 /* ---- ConstantOfShape ----------------------------------------------------- */
 
@@ -180,7 +181,7 @@ static onyx_status cos_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_ConstantOfShape = {"ConstantOfShape", cos_prepare,
-                                         cos_eval};
+                                         cos_eval, 0, NULL};
 
 /* ---- Range --------------------------------------------------------------- */
 
@@ -278,4 +279,4 @@ static onyx_status range_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Range = {"Range", range_prepare, range_eval};
+const onyx_op onyx_op_Range = {"Range", range_prepare, range_eval, 0, NULL};

@@ -225,7 +225,8 @@ static onyx_status conv_prepare(onyx_prep *p)
     } else if (q.path == CONV_PACKED) {
         /* col (K, P), col^T (P, K), Y_g^T (P, Mg) */
         scratch = (size_t)(round16(2 * q.K * P) + g->Mg * P);
-        q.wstride = round16((int64_t)onyx_gemv_pack_floats((int)g->Mg, (int)q.K));
+        q.wstride =
+            round16((int64_t)onyx_gemv_pack_floats((int)g->Mg, (int)q.K));
         wfloats = (size_t)(g->G * q.wstride);
     } else if (q.path == CONV_DIRECT) {
         q.dk = onyx_conv_direct_pick();
@@ -298,6 +299,14 @@ static onyx_status conv_prepare(onyx_prep *p)
     }
     p->params = qp;
     p->scratch_bytes = scratch * sizeof(float);
+    /* each output element: C/group * prod(kernel) multiply-adds */
+    const onyx_tensor *Wt = p->in[CONV_W];
+    if (Wt->rank >= 2) {
+        int64_t per = 1;
+        for (int i = 1; i < Wt->rank; i++)
+            per = onyx_flops_mul(per, Wt->dims[i]);
+        p->flops = onyx_flops_mul(2 * onyx_out_numel(p), per);
+    }
     return ONYX_OK;
 }
 
@@ -529,8 +538,8 @@ static void conv_packed(float *yg, const float *xg, const float *Bg,
     for (int64_t r = 0; r < K; r++)
         for (int64_t i = 0; i < P; i++)
             colT[i * K + r] = col[r * P + i];
-    onyx_gemm_packed((int)P, (int)Mg, (int)K, 1.0f, colT, (long)K, Wg, 0.0f,
-                     YT, (long)Mg);
+    onyx_gemm_packed((int)P, (int)Mg, (int)K, 1.0f, colT, (long)K, Wg, 0.0f, YT,
+                     (long)Mg);
     for (int64_t m = 0; m < Mg; m++) {
         const float b = Bg ? Bg[m] : 0.0f;
         for (int64_t i = 0; i < P; i++)
@@ -623,4 +632,4 @@ static onyx_status conv_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Conv = {"Conv", conv_prepare, conv_eval};
+const onyx_op onyx_op_Conv = {"Conv", conv_prepare, conv_eval, 0, NULL};

@@ -86,6 +86,14 @@ static onyx_status ct_prepare(onyx_prep *p)
     *qp = q;
     p->params = qp;
     p->scratch_bytes = q.work * sizeof(float) + work_bytes;
+    /* each input element scatters into (M/group) * prod(kernel) outputs */
+    const onyx_tensor *Wt = p->in[1];
+    if (Wt->rank >= 2) {
+        int64_t per = 1;
+        for (int i = 1; i < Wt->rank; i++)
+            per = onyx_flops_mul(per, Wt->dims[i]);
+        p->flops = onyx_flops_mul(2 * onyx_numel(p->in[0]), per);
+    }
     return ONYX_OK;
 }
 
@@ -149,4 +157,5 @@ static onyx_status ct_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_ConvTranspose = {"ConvTranspose", ct_prepare, ct_eval};
+const onyx_op onyx_op_ConvTranspose = {"ConvTranspose", ct_prepare, ct_eval, 0,
+                                       NULL};

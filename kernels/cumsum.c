@@ -140,4 +140,4 @@ static onyx_status cumsum_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_CumSum = {"CumSum", cumsum_prepare, cumsum_eval};
+const onyx_op onyx_op_CumSum = {"CumSum", cumsum_prepare, cumsum_eval, 0, NULL};

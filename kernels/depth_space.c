@@ -123,6 +123,6 @@ static onyx_status depth_space_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_DepthToSpace = {"DepthToSpace", depth_space_prepare,
-                                      depth_space_eval};
+                                      depth_space_eval, 0, NULL};
 const onyx_op onyx_op_SpaceToDepth = {"SpaceToDepth", depth_space_prepare,
-                                      depth_space_eval};
+                                      depth_space_eval, 0, NULL};

@@ -75,4 +75,4 @@ static onyx_status det_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Det = {"Det", det_prepare, det_eval};
+const onyx_op onyx_op_Det = {"Det", det_prepare, det_eval, 0, NULL};

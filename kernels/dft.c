@@ -146,4 +146,4 @@ static onyx_status dft_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_DFT = {"DFT", dft_prepare, dft_eval};
+const onyx_op onyx_op_DFT = {"DFT", dft_prepare, dft_eval, 0, NULL};

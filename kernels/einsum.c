@@ -223,6 +223,55 @@ static void plan_gemm(einsum_params *ep, const ein_term *ta, const ein_term *tb,
         onyx_sgemm_scratch_bytes((int)ep->m, (int)ep->n, (int)ep->k);
 }
 
+/* Operations: every output element folds the product of the inputs over
+ * the contracted labels (letters not in the output), n_in operations per
+ * term (n_in - 1 multiplies and an add). */
+static int64_t einsum_flops(const onyx_prep *p)
+{
+    const char *eq = onyx_attr_string(p, "equation", NULL);
+    int64_t ny = onyx_out_numel(p);
+    if (!eq) return ny;
+    const char *arrow = strstr(eq, "->");
+    int uses[128] = {0}, in_out[128] = {0};
+    int64_t size[128];
+    for (int i = 0; i < 128; i++)
+        size[i] = 1;
+    const char *c = eq;
+    for (int t = 0; t < p->n_in && p->in[t] && *c && c != arrow; t++) {
+        /* one term: letters before "..." count from the left, after it from
+         * the right */
+        const onyx_tensor *X = p->in[t];
+        const char *end = c;
+        while (*end && *end != ',' && end != arrow)
+            end++;
+        const char *ell = strstr(c, "...");
+        if (ell && ell >= end) ell = NULL;
+        int after = 0;
+        for (const char *q = ell ? ell + 3 : end; q < end; q++)
+            after += *q != ' ';
+        int k = 0;
+        for (const char *q = c; q < end; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if (ell && q == ell) {
+                k = X->rank - after;
+                q += 2;
+                continue;
+            }
+            if (ch >= 128 || ch == ' ' || ch == '.') continue;
+            if (!uses[ch] && k >= 0 && k < X->rank) size[ch] = X->dims[k];
+            uses[ch]++;
+            k++;
+        }
+        c = *end == ',' ? end + 1 : end;
+    }
+    for (int ch = 0; ch < 128; ch++)
+        in_out[ch] = arrow ? strchr(arrow + 2, ch) != NULL : uses[ch] == 1;
+    int64_t per = 1;
+    for (int ch = 'A'; ch <= 'z'; ch++)
+        if (uses[ch] && !in_out[ch]) per = onyx_flops_mul(per, size[ch]);
+    return onyx_flops_mul(onyx_flops_mul(ny, per), p->n_in);
+}
+
 static onyx_status einsum_prepare(onyx_prep *p)
 {
     ONYX_CHECK(p, p->n_in >= 1 && p->n_in <= EIN_MAX_IN,
@@ -367,6 +416,7 @@ static onyx_status einsum_prepare(onyx_prep *p)
     p->params = ep;
     p->scratch_bytes = ep->gemm ? ep->work_bytes : 0;
     if (p->out[EIN_Y]) onyx_set_shape(p->out[EIN_Y], ep->dtype, ty->n, ydims);
+    p->flops = einsum_flops(p);
     return ONYX_OK;
 }
 
@@ -470,4 +520,4 @@ static onyx_status einsum_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Einsum = {"Einsum", einsum_prepare, einsum_eval};
+const onyx_op onyx_op_Einsum = {"Einsum", einsum_prepare, einsum_eval, 0, NULL};

@@ -80,7 +80,7 @@ static onyx_status expand_prepare(onyx_prep *p)
     return view_finish(p, vp);
 }
 
-const onyx_op onyx_op_Expand = {"Expand", expand_prepare, view_eval};
+const onyx_op onyx_op_Expand = {"Expand", expand_prepare, view_eval, 0, NULL};
 
 /* ---- Tile ---------------------------------------------------------------- */
 
@@ -118,4 +118,4 @@ static onyx_status tile_prepare(onyx_prep *p)
     return view_finish(p, vp);
 }
 
-const onyx_op onyx_op_Tile = {"Tile", tile_prepare, view_eval};
+const onyx_op onyx_op_Tile = {"Tile", tile_prepare, view_eval, 0, NULL};

@@ -92,4 +92,5 @@ static onyx_status eyelike_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_EyeLike = {"EyeLike", eyelike_prepare, eyelike_eval};
+const onyx_op onyx_op_EyeLike = {"EyeLike", eyelike_prepare, eyelike_eval, 0,
+                                 NULL};

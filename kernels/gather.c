@@ -166,7 +166,7 @@ static onyx_status gather_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Gather = {"Gather", gather_prepare, gather_eval};
+const onyx_op onyx_op_Gather = {"Gather", gather_prepare, gather_eval, 0, NULL};
 
 /* ---- GatherElements ------------------------------------------------------ */
 
@@ -259,4 +259,4 @@ static onyx_status gather_el_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_GatherElements = {"GatherElements", gather_el_prepare,
-                                        gather_el_eval};
+                                        gather_el_eval, 0, NULL};

@@ -114,5 +114,5 @@ static onyx_status gather_nd_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_GatherND = {"GatherND", gather_nd_prepare,
-                                  gather_nd_eval};
+const onyx_op onyx_op_GatherND = {"GatherND", gather_nd_prepare, gather_nd_eval,
+                                  0, NULL};

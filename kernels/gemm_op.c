@@ -71,8 +71,8 @@ static onyx_status gemm_prepare(onyx_prep *p)
     }
     int64_t ydims[2] = {q.M, q.N};
     if (p->out[GEMM_Y]) onyx_set_shape(p->out[GEMM_Y], ONYX_FLOAT, 2, ydims);
-    if ((q.M == 1 || (!q.trans_a && q.M <= ONYX_GEMM_PACKED_ROWS)) &&
-        q.N > 0 && q.K > 0 && p->in_const && p->in_const[GEMM_B] && B->data) {
+    if ((q.M == 1 || (!q.trans_a && q.M <= ONYX_GEMM_PACKED_ROWS)) && q.N > 0 &&
+        q.K > 0 && p->in_const && p->in_const[GEMM_B] && B->data) {
         size_t nf = onyx_gemv_pack_floats((int)q.N, (int)q.K);
         q.packed = aligned_alloc(64, (nf * sizeof(float) + 63) / 64 * 64);
         if (!q.packed) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
@@ -90,6 +90,10 @@ static onyx_status gemm_prepare(onyx_prep *p)
     *qp = q;
     p->params = qp;
     p->free_params = gemm_free;
+    /* K multiply-adds per element of Y */
+    if (A->rank == 2)
+        p->flops = onyx_flops_mul(2 * onyx_out_numel(p),
+                                  q.trans_a ? A->dims[0] : A->dims[1]);
     return ONYX_OK;
 }
 
@@ -132,4 +136,4 @@ static onyx_status gemm_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Gemm = {"Gemm", gemm_prepare, gemm_eval};
+const onyx_op onyx_op_Gemm = {"Gemm", gemm_prepare, gemm_eval, 0, NULL};

@@ -216,4 +216,4 @@ static onyx_status gridsample_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_GridSample = {"GridSample", gridsample_prepare,
-                                    gridsample_eval};
+                                    gridsample_eval, 0, NULL};

@@ -101,6 +101,18 @@ static void dropout_train_f32(float *Y, uint8_t *mask, const float *X,
     }
 }
 
+/* 1 when Dropout may run in training mode and so draw a mask (it is then
+ * no rename): its training_mode input (opset 12+) is present and not a
+ * constant false. */
+static int dropout_may_train(const onyx_prep *p)
+{
+    const onyx_tensor *T =
+        p->n_in > DROP_IN_TRAINING ? p->in[DROP_IN_TRAINING] : NULL;
+    if (!T || onyx_numel(T) == 0) return 0;
+    return !p->in_const[DROP_IN_TRAINING] || !T->data ||
+           *(const uint8_t *)T->data != 0;
+}
+
 static onyx_status dropout_prepare(onyx_prep *p)
 {
     ONYX_CHECK(p, p->n_in >= 1 && p->n_in <= 3,
@@ -158,6 +170,8 @@ static onyx_status dropout_prepare(onyx_prep *p)
     dp->seed = seed_ok ? (uint32_t)seed : 0;
     dp->seed_ok = seed_ok;
     p->params = dp;
+    p->rename = (p->n_out <= DROP_OUT_MASK || !p->out[DROP_OUT_MASK]) &&
+                !dropout_may_train(p);
     return ONYX_OK;
 }
 
@@ -197,5 +211,7 @@ static onyx_status dropout_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Identity = {"Identity", identity_prepare, identity_eval};
-const onyx_op onyx_op_Dropout = {"Dropout", dropout_prepare, dropout_eval};
+const onyx_op onyx_op_Identity = {"Identity", identity_prepare, identity_eval,
+                                  ONYX_OP_RENAME | ONYX_OP_READS_HALF, NULL};
+const onyx_op onyx_op_Dropout = {"Dropout", dropout_prepare, dropout_eval, 0,
+                                 NULL};

@@ -309,6 +309,17 @@ void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
         t->dims[i] = dims[i];
 }
 
+int64_t onyx_flops_mul(int64_t a, int64_t b)
+{
+    if (a <= 0 || b <= 0) return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
+int64_t onyx_flops_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 int64_t onyx_size_mul(int64_t a, int64_t b)
 {
     if (a < 0 || b < 0) return -1;

@@ -159,7 +159,7 @@ static onyx_status loss_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_NegativeLogLikelihoodLoss = {"NegativeLogLikelihoodLoss",
-                                                   loss_prepare, loss_eval};
-const onyx_op onyx_op_SoftmaxCrossEntropyLoss = {"SoftmaxCrossEntropyLoss",
-                                                 loss_prepare, loss_eval};
+const onyx_op onyx_op_NegativeLogLikelihoodLoss = {
+    "NegativeLogLikelihoodLoss", loss_prepare, loss_eval, 0, NULL};
+const onyx_op onyx_op_SoftmaxCrossEntropyLoss = {
+    "SoftmaxCrossEntropyLoss", loss_prepare, loss_eval, 0, NULL};

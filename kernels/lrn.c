@@ -80,4 +80,4 @@ static onyx_status lrn_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_LRN = {"LRN", lrn_prepare, lrn_eval};
+const onyx_op onyx_op_LRN = {"LRN", lrn_prepare, lrn_eval, 0, NULL};

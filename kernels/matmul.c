@@ -224,14 +224,12 @@ static void mm_dft_run(const mm_dft *d, int64_t rows, const float *A, float *Y,
     }
 }
 
-
 /* Packs B into q->packed when Y is a few rows of a constant B. */
 static onyx_status mm_pack(onyx_prep *p, mm_plan *q)
 {
     const onyx_tensor *B = p->in[MM_B];
     if (!q->fold || q->nbatch * q->M > ONYX_GEMM_PACKED_ROWS || q->N <= 0 ||
-        q->K <= 0 ||
-        !p->in_const || !p->in_const[MM_B] || !B->data)
+        q->K <= 0 || !p->in_const || !p->in_const[MM_B] || !B->data)
         return ONYX_OK;
     size_t nf = onyx_gemv_pack_floats((int)q->N, (int)q->K);
     q->packed = aligned_alloc(64, (nf * sizeof(float) + 63) / 64 * 64);
@@ -346,6 +344,11 @@ static onyx_status mm_prepare(onyx_prep *p)
     *qp = q;
     p->params = qp;
     p->free_params = mm_free;
+    /* Y (..., M, N) = A (..., M, K) @ B (..., K, N): K multiply-adds per
+     * element of Y (integer ones count 2 as well) */
+    const onyx_tensor *A = p->in[0];
+    if (A->rank >= 1)
+        p->flops = onyx_flops_mul(2 * onyx_out_numel(p), A->dims[A->rank - 1]);
     return ONYX_OK;
 }
 
@@ -396,8 +399,6 @@ static onyx_status mm_eval(onyx_exec *e)
                e->scratch);
     return ONYX_OK;
 }
-
-const onyx_op onyx_op_MatMul = {"MatMul", mm_prepare, mm_eval};
 
 /* ---- MatMul+Add ------------------------------------------------------------
  * Inputs A, B, C1 .. Cn:  Y = ((A @ B) + C1) + ... + Cn, each sum done as the
@@ -505,4 +506,9 @@ static onyx_status mma_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_MatMulAdd = {"MatMul+Add", mma_prepare, mma_eval};
+/* The engine fuses the Adds after a MatMul into it (add_fused); no model
+ * names MatMul+Add, so it is not in the registry. */
+static const onyx_op onyx_op_MatMulAdd = {"MatMul+Add", mma_prepare, mma_eval,
+                                          0, &onyx_op_MatMulAdd};
+const onyx_op onyx_op_MatMul = {"MatMul", mm_prepare, mm_eval, 0,
+                                &onyx_op_MatMulAdd};

@@ -124,4 +124,4 @@ static onyx_status maxunpool_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_MaxUnpool = {"MaxUnpool", maxunpool_prepare,
-                                   maxunpool_eval};
+                                   maxunpool_eval, 0, NULL};

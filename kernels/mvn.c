@@ -114,5 +114,5 @@ static onyx_status mvn_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_MeanVarianceNormalization = {"MeanVarianceNormalization",
-                                                   mvn_prepare, mvn_eval};
+const onyx_op onyx_op_MeanVarianceNormalization = {
+    "MeanVarianceNormalization", mvn_prepare, mvn_eval, 0, NULL};

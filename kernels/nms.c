@@ -254,4 +254,4 @@ static onyx_status nms_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_NonMaxSuppression = {"NonMaxSuppression", nms_prepare,
-                                           nms_eval};
+                                           nms_eval, 0, NULL};

@@ -262,7 +262,7 @@ static onyx_status bn_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_BatchNormalization = {"BatchNormalization", bn_prepare,
-                                            bn_eval};
+                                            bn_eval, 0, NULL};
 
 /* ---- InstanceNormalization --------------------------------------------- */
 
@@ -319,8 +319,8 @@ static onyx_status instnorm_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_InstanceNormalization = {"InstanceNormalization",
-                                               instnorm_prepare, instnorm_eval};
+const onyx_op onyx_op_InstanceNormalization = {
+    "InstanceNormalization", instnorm_prepare, instnorm_eval, 0, NULL};
 
 /* ---- LayerNormalization ------------------------------------------------ */
 
@@ -465,5 +465,5 @@ static onyx_status layernorm_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_LayerNormalization = {"LayerNormalization",
-                                            layernorm_prepare, layernorm_eval};
+const onyx_op onyx_op_LayerNormalization = {
+    "LayerNormalization", layernorm_prepare, layernorm_eval, 0, NULL};

@@ -103,4 +103,4 @@ static onyx_status onehot_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_OneHot = {"OneHot", onehot_prepare, onehot_eval};
+const onyx_op onyx_op_OneHot = {"OneHot", onehot_prepare, onehot_eval, 0, NULL};

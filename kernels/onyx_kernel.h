@@ -77,7 +77,17 @@ typedef struct onyx_prep {
     void *params;                      /* kernel-owned, read-only during eval */
     void (*free_params)(void *params); /* NULL: plain free() */
     size_t scratch_bytes; /* per-instance scratch handed to eval, 64-aligned */
-    char *msg;            /* error message buffer (msg_cap bytes) */
+    /* operations per run, for `onyx info` and the benchmark's GFLOP/s (a
+     * multiply-add counts 2, saturating: see onyx_flops_mul). The engine
+     * presets -1: one operation per element of output 0. */
+    int64_t flops;
+    /* output 0 holds input 0's bytes in the same order, only shaped anew
+     * (Reshape...): the engine lets it share them and drops the node */
+    int view;
+    /* output 0 is input 0 unchanged (Dropout in inference): the engine
+     * drops the node and names input 0's tensor by output 0's name */
+    int rename;
+    char *msg; /* error message buffer (msg_cap bytes) */
     size_t msg_cap;
     /* set by the attribute getters when an attribute has the wrong type; the
      * engine then refuses the node with the getter's message */
@@ -94,23 +104,52 @@ typedef struct onyx_exec {
     const char *err; /* eval may point this at a static string on failure */
 } onyx_exec;
 
+/* What the engine knows of an op without preparing it (onyx_op.flags). */
+enum {
+    /* always a rename: output 0 is input 0, the node is never prepared
+     * (Identity) */
+    ONYX_OP_RENAME = 1u << 0,
+    /* reads only its inputs' shapes: folded once they are known (Shape) */
+    ONYX_OP_SHAPE_ONLY = 1u << 1,
+    /* reads float16 and bfloat16 inputs itself; other ops read their
+     * float32 copies (Cast, Identity, Shape...) */
+    ONYX_OP_READS_HALF = 1u << 2,
+    /* an elementwise Add: may fuse into the node that made one of its
+     * inputs, when that node's op has add_fused */
+    ONYX_OP_ADD = 1u << 3,
+    /* control flow, inlined by the engine (src/engine/control.c): these
+     * have no prepare or eval */
+    ONYX_OP_IF = 1u << 4,
+    ONYX_OP_LOOP = 1u << 5,
+    ONYX_OP_SCAN = 1u << 6,
+    ONYX_OP_CONTROL = ONYX_OP_IF | ONYX_OP_LOOP | ONYX_OP_SCAN,
+};
+
 typedef struct onyx_op {
     const char *name;
     onyx_status (*prepare)(onyx_prep *p);
     onyx_status (*eval)(onyx_exec *e);
+    unsigned flags; /* ONYX_OP_* */
+    /* the op this one becomes when an Add of its output is fused in (its
+     * prepare then takes the addends as inputs after its own), or NULL */
+    const struct onyx_op *add_fused;
 } onyx_op;
 
 /* ---- the registry (kernels/registry.c) ---- */
 const onyx_op *onyx_op_find(const char *op_type);
-int onyx_op_count(void);
-const onyx_op *onyx_op_at(int i);
 
-/* Ops the engine builds when it fuses nodes; no model names them, so they
- * are not in the registry. */
-extern const onyx_op onyx_op_MatMulAdd; /* MatMul then Adds (matmul.c) */
+/* Ops the engine builds itself; it names them by their descriptors. */
+extern const onyx_op onyx_op_Cast; /* widening half-precision tensors */
+extern const onyx_op onyx_op_Gather, onyx_op_Unsqueeze,
+    onyx_op_Concat; /* Loop and Scan iterations */
 
 /* ---- helpers for kernels (kernels/kernel_util.c; the tensor helpers the
  * engine's users share are in onyx_types.h) ---- */
+/* elements of output 0, 0 when it is unused: what most flops counts scale */
+static inline int64_t onyx_out_numel(const onyx_prep *p)
+{
+    return p->n_out > 0 && p->out[0] ? onyx_numel(p->out[0]) : 0;
+}
 
 /* Format an error into p->msg and return status. */
 onyx_status onyx_fail(onyx_prep *p, onyx_status st, const char *fmt, ...)
@@ -171,6 +210,11 @@ static inline int64_t onyx_f2i(double v)
 /* Set an output's dtype and shape. */
 void onyx_set_shape(onyx_tensor *t, onyx_dtype dt, int rank,
                     const int64_t *dims);
+
+/* Operation counts (onyx_prep.flops): a * b, 0 when either is <= 0, and
+ * a + b, both saturating at INT64_MAX (a model can ask for more). */
+int64_t onyx_flops_mul(int64_t a, int64_t b);
+int64_t onyx_flops_add(int64_t a, int64_t b);
 
 /* a * b for sizes a, b >= 0, or -1 when either is negative or the product
  * does not fit in int64: shape arithmetic on values read from a model. */

@@ -263,4 +263,4 @@ static onyx_status pad_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Pad = {"Pad", pad_prepare, pad_eval};
+const onyx_op onyx_op_Pad = {"Pad", pad_prepare, pad_eval, 0, NULL};

@@ -66,6 +66,7 @@ static onyx_status global_prepare(onyx_prep *p, pool_kind kind)
                onyx_shape_str(X, sx, sizeof sx));
     if (p->out[POOL_Y])
         onyx_set_shape(p->out[POOL_Y], ONYX_FLOAT, X->rank, ydims);
+    p->flops = onyx_numel(X); /* every input element once */
     return ONYX_OK;
 }
 
@@ -209,6 +210,11 @@ static onyx_status pool_prepare(onyx_prep *p, pool_kind kind)
     if (q->dtype != ONYX_FLOAT)
         p->scratch_bytes =
             (size_t)(q->NC * (q->S_in + q->S_out)) * sizeof(float);
+    /* each output element reads its window, prod(kernel_shape) */
+    int64_t per = 1;
+    for (int i = 0; i < nsp; i++)
+        per = onyx_flops_mul(per, kv[i]);
+    p->flops = onyx_flops_mul(onyx_out_numel(p), per);
     return ONYX_OK;
 }
 
@@ -395,9 +401,11 @@ SPATIAL_HOT static onyx_status pool_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_AveragePool = {"AveragePool", avgpool_prepare, pool_eval};
-const onyx_op onyx_op_MaxPool = {"MaxPool", maxpool_prepare, pool_eval};
+const onyx_op onyx_op_AveragePool = {"AveragePool", avgpool_prepare, pool_eval,
+                                     0, NULL};
+const onyx_op onyx_op_MaxPool = {"MaxPool", maxpool_prepare, pool_eval, 0,
+                                 NULL};
 const onyx_op onyx_op_GlobalAveragePool = {"GlobalAveragePool", gavg_prepare,
-                                           pool_eval};
-const onyx_op onyx_op_GlobalMaxPool = {"GlobalMaxPool", gmax_prepare,
-                                       pool_eval};
+                                           pool_eval, 0, NULL};
+const onyx_op onyx_op_GlobalMaxPool = {"GlobalMaxPool", gmax_prepare, pool_eval,
+                                       0, NULL};

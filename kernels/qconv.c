@@ -175,6 +175,14 @@ static onyx_status qconv_prepare(onyx_prep *p)
     }
     p->params = qp;
     p->free_params = qconv_free;
+    /* each output element: C/group * prod(kernel) multiply-adds */
+    const onyx_tensor *Wt = p->in[q.in.w];
+    if (Wt->rank >= 2) {
+        int64_t per = 1;
+        for (int i = 1; i < Wt->rank; i++)
+            per = onyx_flops_mul(per, Wt->dims[i]);
+        p->flops = onyx_flops_mul(2 * onyx_out_numel(p), per);
+    }
     return ONYX_OK;
 }
 
@@ -320,5 +328,7 @@ QUANT_EXACT_DIV static onyx_status qconv_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_ConvInteger = {"ConvInteger", qconv_prepare, qconv_eval};
-const onyx_op onyx_op_QLinearConv = {"QLinearConv", qconv_prepare, qconv_eval};
+const onyx_op onyx_op_ConvInteger = {"ConvInteger", qconv_prepare, qconv_eval,
+                                     0, NULL};
+const onyx_op onyx_op_QLinearConv = {"QLinearConv", qconv_prepare, qconv_eval,
+                                     0, NULL};

@@ -218,6 +218,10 @@ static onyx_status qmm_prepare(onyx_prep *p)
     }
     p->params = qp;
     p->free_params = qmm_free;
+    /* Y (..., M, N) = A (..., M, K) @ B (..., K, N): K multiply-adds per
+     * element of Y (integer ones count 2 as well) */
+    if (A->rank >= 1)
+        p->flops = onyx_flops_mul(2 * onyx_out_numel(p), A->dims[A->rank - 1]);
     return ONYX_OK;
 }
 
@@ -319,5 +323,7 @@ static onyx_status qmm_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_MatMulInteger = {"MatMulInteger", qmm_prepare, qmm_eval};
-const onyx_op onyx_op_QLinearMatMul = {"QLinearMatMul", qmm_prepare, qmm_eval};
+const onyx_op onyx_op_MatMulInteger = {"MatMulInteger", qmm_prepare, qmm_eval,
+                                       0, NULL};
+const onyx_op onyx_op_QLinearMatMul = {"QLinearMatMul", qmm_prepare, qmm_eval,
+                                       0, NULL};

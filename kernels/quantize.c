@@ -184,9 +184,9 @@ static onyx_status dequantize_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_QuantizeLinear = {"QuantizeLinear", quantize_prepare,
-                                        quantize_eval};
-const onyx_op onyx_op_DequantizeLinear = {"DequantizeLinear",
-                                          dequantize_prepare, dequantize_eval};
+                                        quantize_eval, 0, NULL};
+const onyx_op onyx_op_DequantizeLinear = {
+    "DequantizeLinear", dequantize_prepare, dequantize_eval, 0, NULL};
 
 /* ---- DynamicQuantizeLinear ------------------------------------------------
  * The uint8 quantization of x whose range covers min(x) .. max(x) and 0:
@@ -237,4 +237,4 @@ QUANT_EXACT_DIV static onyx_status dql_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_DynamicQuantizeLinear = {"DynamicQuantizeLinear",
-                                               dql_prepare, dql_eval};
+                                               dql_prepare, dql_eval, 0, NULL};

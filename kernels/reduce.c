@@ -514,16 +514,23 @@ static onyx_status reduce_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_ReduceSum = {"ReduceSum", reduce_prepare, reduce_eval};
-const onyx_op onyx_op_ReduceMean = {"ReduceMean", reduce_prepare, reduce_eval};
-const onyx_op onyx_op_ReduceMax = {"ReduceMax", reduce_prepare, reduce_eval};
-const onyx_op onyx_op_ReduceMin = {"ReduceMin", reduce_prepare, reduce_eval};
-const onyx_op onyx_op_ReduceProd = {"ReduceProd", reduce_prepare, reduce_eval};
-const onyx_op onyx_op_ReduceL2 = {"ReduceL2", reduce_prepare, reduce_eval};
+const onyx_op onyx_op_ReduceSum = {"ReduceSum", reduce_prepare, reduce_eval, 0,
+                                   NULL};
+const onyx_op onyx_op_ReduceMean = {"ReduceMean", reduce_prepare, reduce_eval,
+                                    0, NULL};
+const onyx_op onyx_op_ReduceMax = {"ReduceMax", reduce_prepare, reduce_eval, 0,
+                                   NULL};
+const onyx_op onyx_op_ReduceMin = {"ReduceMin", reduce_prepare, reduce_eval, 0,
+                                   NULL};
+const onyx_op onyx_op_ReduceProd = {"ReduceProd", reduce_prepare, reduce_eval,
+                                    0, NULL};
+const onyx_op onyx_op_ReduceL2 = {"ReduceL2", reduce_prepare, reduce_eval, 0,
+                                  NULL};
 const onyx_op onyx_op_ReduceSumSquare = {"ReduceSumSquare", reduce_prepare,
-                                         reduce_eval};
+                                         reduce_eval, 0, NULL};
 const onyx_op onyx_op_ReduceLogSumExp = {"ReduceLogSumExp", reduce_prepare,
-                                         reduce_eval};
-const onyx_op onyx_op_ReduceL1 = {"ReduceL1", reduce_prepare, reduce_eval};
+                                         reduce_eval, 0, NULL};
+const onyx_op onyx_op_ReduceL1 = {"ReduceL1", reduce_prepare, reduce_eval, 0,
+                                  NULL};
 const onyx_op onyx_op_ReduceLogSum = {"ReduceLogSum", reduce_prepare,
-                                      reduce_eval};
+                                      reduce_eval, 0, NULL};

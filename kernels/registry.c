@@ -46,7 +46,7 @@
     X(MatMulInteger) X(QLinearMatMul) X(ConvInteger) X(QLinearConv)
 #define ONYX_OPS_DTYPES(X)   /* dtype conversions, integer-only ops */       \
     X(Xor) X(Mod) X(BitShift) X(CastLike)
-#define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan */
+#define ONYX_OPS_CONTROL(X)  /* If, Loop, Scan: src/engine/control.c */
 #define ONYX_OPS_MORE(X)                                                       \
     ONYX_OPS_INDEXING(X) ONYX_OPS_MATH(X) ONYX_OPS_QUANT(X)                    \
     ONYX_OPS_DTYPES(X) ONYX_OPS_CONTROL(X)
@@ -58,8 +58,8 @@ ONYX_OPS(ONYX_DECLARE)
 ONYX_OPS_MORE(ONYX_DECLARE)
 
 #define ONYX_ENTRY(name) &onyx_op_##name,
-static const onyx_op *const onyx_ops[] = {
-    ONYX_OPS(ONYX_ENTRY) ONYX_OPS_MORE(ONYX_ENTRY)};
+static const onyx_op *const onyx_ops[] = {ONYX_OPS(ONYX_ENTRY)
+                                              ONYX_OPS_MORE(ONYX_ENTRY)};
 
 #define ONYX_ONE(name) +1
 enum {
@@ -75,14 +75,4 @@ const onyx_op *onyx_op_find(const char *op_type)
     for (int i = 0; i < ONYX_OP_COUNT; i++)
         if (strcmp(onyx_ops[i]->name, op_type) == 0) return onyx_ops[i];
     return NULL;
-}
-
-int onyx_op_count(void)
-{
-    return ONYX_OP_COUNT;
-}
-
-const onyx_op *onyx_op_at(int i)
-{
-    return (i >= 0 && i < ONYX_OP_COUNT) ? onyx_ops[i] : NULL;
 }

@@ -19,8 +19,11 @@ static onyx_status copy_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
+/* Output 0: the input's bytes with a new shape, which the engine then makes
+ * a view of the input's bytes (Reshape, Flatten, Squeeze, Unsqueeze). */
 static void set_out(onyx_prep *p, int rank, const int64_t *dims)
 {
+    p->view = 1;
     if (p->out[R_OUT])
         onyx_set_shape(p->out[R_OUT], p->in[R_DATA]->dtype, rank, dims);
 }
@@ -116,7 +119,8 @@ static onyx_status reshape_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Reshape = {"Reshape", reshape_prepare, copy_eval};
+const onyx_op onyx_op_Reshape = {"Reshape", reshape_prepare, copy_eval, 0,
+                                 NULL};
 
 /* ---- Flatten ------------------------------------------------------------- */
 
@@ -138,7 +142,8 @@ static onyx_status flatten_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Flatten = {"Flatten", flatten_prepare, copy_eval};
+const onyx_op onyx_op_Flatten = {"Flatten", flatten_prepare, copy_eval, 0,
+                                 NULL};
 
 /* ---- Squeeze ------------------------------------------------------------- */
 
@@ -170,7 +175,8 @@ static onyx_status squeeze_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Squeeze = {"Squeeze", squeeze_prepare, copy_eval};
+const onyx_op onyx_op_Squeeze = {"Squeeze", squeeze_prepare, copy_eval, 0,
+                                 NULL};
 
 /* ---- Unsqueeze ----------------------------------------------------------- */
 
@@ -201,7 +207,8 @@ static onyx_status unsqueeze_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Unsqueeze = {"Unsqueeze", unsqueeze_prepare, copy_eval};
+const onyx_op onyx_op_Unsqueeze = {"Unsqueeze", unsqueeze_prepare, copy_eval, 0,
+                                   NULL};
 
 /* ---- Shape --------------------------------------------------------------- */
 
@@ -240,7 +247,8 @@ static onyx_status shape_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Shape = {"Shape", shape_prepare, shape_eval};
+const onyx_op onyx_op_Shape = {"Shape", shape_prepare, shape_eval,
+                               ONYX_OP_SHAPE_ONLY | ONYX_OP_READS_HALF, NULL};
 
 /* ---- Size ---------------------------------------------------------------- */
 
@@ -258,4 +266,5 @@ static onyx_status size_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Size = {"Size", size_prepare, size_eval};
+const onyx_op onyx_op_Size = {"Size", size_prepare, size_eval,
+                              ONYX_OP_SHAPE_ONLY | ONYX_OP_READS_HALF, NULL};

@@ -450,4 +450,4 @@ static onyx_status resize_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Resize = {"Resize", resize_prepare, resize_eval};
+const onyx_op onyx_op_Resize = {"Resize", resize_prepare, resize_eval, 0, NULL};

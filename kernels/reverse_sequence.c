@@ -81,4 +81,4 @@ static onyx_status rev_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_ReverseSequence = {"ReverseSequence", rev_prepare,
-                                         rev_eval};
+                                         rev_eval, 0, NULL};

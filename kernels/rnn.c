@@ -586,6 +586,13 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     p->params = kp;
     p->free_params = NULL;
     p->scratch_bytes = s * sizeof(float);
+    /* per step and direction: gates (G*H) x (input + hidden) MACs */
+    if (X->rank == 3 && W->rank == 3) {
+        int64_t steps = X->dims[0] * X->dims[1]; /* T*B either layout */
+        int64_t dirs = W->dims[0], gh = W->dims[1];
+        p->flops = onyx_flops_mul(onyx_flops_mul(2 * steps, dirs * gh),
+                                  W->dims[2] + R->dims[2]);
+    }
     return ONYX_OK;
 }
 
@@ -1090,6 +1097,6 @@ static onyx_status rnn_prepare_lstm(onyx_prep *p)
     return rnn_prepare(p, CELL_LSTM);
 }
 
-const onyx_op onyx_op_RNN = {"RNN", rnn_prepare_rnn, rnn_eval};
-const onyx_op onyx_op_GRU = {"GRU", rnn_prepare_gru, rnn_eval};
-const onyx_op onyx_op_LSTM = {"LSTM", rnn_prepare_lstm, rnn_eval};
+const onyx_op onyx_op_RNN = {"RNN", rnn_prepare_rnn, rnn_eval, 0, NULL};
+const onyx_op onyx_op_GRU = {"GRU", rnn_prepare_gru, rnn_eval, 0, NULL};
+const onyx_op onyx_op_LSTM = {"LSTM", rnn_prepare_lstm, rnn_eval, 0, NULL};

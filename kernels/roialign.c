@@ -219,4 +219,5 @@ static onyx_status roialign_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_RoiAlign = {"RoiAlign", roialign_prepare, roialign_eval};
+const onyx_op onyx_op_RoiAlign = {"RoiAlign", roialign_prepare, roialign_eval,
+                                  0, NULL};

@@ -199,9 +199,9 @@ static onyx_status scatter_el_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_ScatterElements = {"ScatterElements", scatter_el_prepare,
-                                         scatter_el_eval};
-const onyx_op onyx_op_Scatter = {"Scatter", scatter_el_prepare,
-                                 scatter_el_eval};
+                                         scatter_el_eval, 0, NULL};
+const onyx_op onyx_op_Scatter = {"Scatter", scatter_el_prepare, scatter_el_eval,
+                                 0, NULL};
 
 /* ---- ScatterND ---------------------------------------------------------- */
 
@@ -284,4 +284,4 @@ static onyx_status scatter_nd_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_ScatterND = {"ScatterND", scatter_nd_prepare,
-                                   scatter_nd_eval};
+                                   scatter_nd_eval, 0, NULL};

@@ -158,4 +158,4 @@ static onyx_status slice_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Slice = {"Slice", slice_prepare, slice_eval};
+const onyx_op onyx_op_Slice = {"Slice", slice_prepare, slice_eval, 0, NULL};

@@ -191,7 +191,9 @@ static onyx_status softmax_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Softmax = {"Softmax", softmax_prepare, softmax_eval};
-const onyx_op onyx_op_LogSoftmax = {"LogSoftmax", softmax_prepare,
-                                    softmax_eval};
-const onyx_op onyx_op_Hardmax = {"Hardmax", softmax_prepare, softmax_eval};
+const onyx_op onyx_op_Softmax = {"Softmax", softmax_prepare, softmax_eval, 0,
+                                 NULL};
+const onyx_op onyx_op_LogSoftmax = {"LogSoftmax", softmax_prepare, softmax_eval,
+                                    0, NULL};
+const onyx_op onyx_op_Hardmax = {"Hardmax", softmax_prepare, softmax_eval, 0,
+                                 NULL};

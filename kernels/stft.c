@@ -155,4 +155,4 @@ static onyx_status stft_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_STFT = {"STFT", stft_prepare, stft_eval};
+const onyx_op onyx_op_STFT = {"STFT", stft_prepare, stft_eval, 0, NULL};

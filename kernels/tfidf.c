@@ -197,4 +197,4 @@ static onyx_status tfidf_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_TfIdfVectorizer = {"TfIdfVectorizer", tfidf_prepare,
-                                         tfidf_eval};
+                                         tfidf_eval, 0, NULL};

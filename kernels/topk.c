@@ -166,4 +166,4 @@ static onyx_status topk_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_TopK = {"TopK", topk_prepare, topk_eval};
+const onyx_op onyx_op_TopK = {"TopK", topk_prepare, topk_eval, 0, NULL};

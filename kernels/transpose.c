@@ -49,6 +49,14 @@ static onyx_status transpose_prepare(onyx_prep *p)
     for (int k = 0; k < r; k++)
         dims[k] = X->dims[perm[k]];
     if (p->out[T_Y]) onyx_set_shape(p->out[T_Y], X->dtype, r, dims);
+    /* moving only axes of size 1 keeps the bytes in order: a view */
+    int64_t last = -1; /* the previous input axis of size > 1 */
+    p->view = 1;
+    for (int k = 0; k < r; k++) {
+        if (X->dims[perm[k]] == 1) continue;
+        if (perm[k] < last) p->view = 0;
+        last = perm[k];
+    }
 
     transpose_params *tp = calloc(1, sizeof *tp);
     if (!tp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
@@ -72,4 +80,4 @@ static onyx_status transpose_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_Transpose = {"Transpose", transpose_prepare,
-                                   transpose_eval};
+                                   transpose_eval, 0, NULL};

@@ -82,4 +82,4 @@ static onyx_status trilu_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Trilu = {"Trilu", trilu_prepare, trilu_eval};
+const onyx_op onyx_op_Trilu = {"Trilu", trilu_prepare, trilu_eval, 0, NULL};

@@ -486,7 +486,7 @@ static onyx_status unary_eval(onyx_exec *e)
 }
 
 #define UNARY_OP(Name)                                                         \
-    const onyx_op onyx_op_##Name = {#Name, unary_prepare, unary_eval};
+    const onyx_op onyx_op_##Name = {#Name, unary_prepare, unary_eval, 0, NULL};
 UNARY_OP(Abs)
 UNARY_OP(Neg)
 UNARY_OP(Exp)

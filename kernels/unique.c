@@ -197,4 +197,4 @@ static onyx_status unique_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Unique = {"Unique", unique_prepare, unique_eval};
+const onyx_op onyx_op_Unique = {"Unique", unique_prepare, unique_eval, 0, NULL};

@@ -96,4 +96,5 @@ static onyx_status upsample_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_Upsample = {"Upsample", upsample_prepare, upsample_eval};
+const onyx_op onyx_op_Upsample = {"Upsample", upsample_prepare, upsample_eval,
+                                  0, NULL};

@@ -97,11 +97,12 @@ static onyx_status blackman_prepare(onyx_prep *p)
     return window_prepare(p, 0.42f, 0.5f, 0.08f);
 }
 
-const onyx_op onyx_op_HannWindow = {"HannWindow", hann_prepare, window_eval};
+const onyx_op onyx_op_HannWindow = {"HannWindow", hann_prepare, window_eval, 0,
+                                    NULL};
 const onyx_op onyx_op_HammingWindow = {"HammingWindow", hamming_prepare,
-                                       window_eval};
+                                       window_eval, 0, NULL};
 const onyx_op onyx_op_BlackmanWindow = {"BlackmanWindow", blackman_prepare,
-                                        window_eval};
+                                        window_eval, 0, NULL};
 
 /* ---- MelWeightMatrix ---- */
 
@@ -214,4 +215,4 @@ static onyx_status mel_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_MelWeightMatrix = {"MelWeightMatrix", mel_prepare,
-                                         mel_eval};
+                                         mel_eval, 0, NULL};

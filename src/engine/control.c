@@ -1,4 +1,4 @@
-/* control.c - the ops the resolver builds for control flow (resolve.c),
+/* control.c - the ops the resolver builds for control flow (inline.c),
  * and the load-time check of Loop and Scan nodes.
  *
  * An If whose condition is known when the model is resolved (a constant,
@@ -15,10 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* If, Loop and Scan: the resolver inlines them (inline.c, loop.c), so they have
+ * no prepare or eval; their flags say which they are. */
+static const onyx_op control_ops[] = {
+    {"If", NULL, NULL, ONYX_OP_IF, NULL},
+    {"Loop", NULL, NULL, ONYX_OP_LOOP, NULL},
+    {"Scan", NULL, NULL, ONYX_OP_SCAN, NULL},
+};
+
+const onyx_op *onyx_node_op(const char *op_type)
+{
+    const onyx_op *op = onyx_op_find(op_type);
+    for (size_t i = 0; !op && i < sizeof control_ops / sizeof *control_ops; i++)
+        if (strcmp(control_ops[i].name, op_type) == 0) op = &control_ops[i];
+    return op;
+}
+
 int onyx_control_op(const char *op_type)
 {
-    return strcmp(op_type, "If") == 0 || strcmp(op_type, "Loop") == 0 ||
-           strcmp(op_type, "Scan") == 0;
+    const onyx_op *op = onyx_node_op(op_type);
+    return op && (op->flags & ONYX_OP_CONTROL);
 }
 
 /* a one-element bool tensor: a condition */
@@ -68,8 +84,8 @@ static onyx_status if_select_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_IfSelect = {"IfSelect", if_select_prepare,
-                                  if_select_eval};
+const onyx_op onyx_op_IfSelect = {"IfSelect", if_select_prepare, if_select_eval,
+                                  0, NULL};
 
 /* ---- GuardAnd(outer, inner) -> outer == outer_want && inner == inner_want:
  * the guard of a branch of an If inside a branch of another ---- */
@@ -102,14 +118,14 @@ static onyx_status guard_and_eval(onyx_exec *e)
     return ONYX_OK;
 }
 
-const onyx_op onyx_op_GuardAnd = {"GuardAnd", guard_and_prepare,
-                                  guard_and_eval};
+const onyx_op onyx_op_GuardAnd = {"GuardAnd", guard_and_prepare, guard_and_eval,
+                                  0, NULL};
 
 /* ---- Loop and Scan: checked once at load, unrolled by the resolver ----
  *
  * Every Scan (its length is a dim of its inputs) and every Loop whose trip
  * count is known when the model is resolved become their body's nodes once
- * per iteration (resolve.c, resolve_loop and resolve_scan): run() sees
+ * per iteration (loop.c, onyx_resolve_loop and onyx_resolve_scan): run() sees
  * ordinary nodes, with no loop machinery. A Loop's condition known only at
  * run time guards the iterations (GuardAnd, IfSelect above). */
 
@@ -246,9 +262,10 @@ static int check_scan(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
 int onyx_control_check(const onyx_nodedef *nd, int opset, char *msg, size_t cap)
 {
     if (nd->domain[0] && strcmp(nd->domain, "ai.onnx") != 0) return 1;
-    if (strcmp(nd->op_type, "Loop") == 0) return check_loop(nd, msg, cap);
-    if (strcmp(nd->op_type, "Scan") == 0)
-        return check_scan(nd, opset, msg, cap);
+    const onyx_op *op = onyx_node_op(nd->op_type);
+    unsigned kind = op ? op->flags & ONYX_OP_CONTROL : 0;
+    if (kind == ONYX_OP_LOOP) return check_loop(nd, msg, cap);
+    if (kind == ONYX_OP_SCAN) return check_scan(nd, opset, msg, cap);
     return 1;
 }
 
@@ -294,4 +311,4 @@ static onyx_status loop_check_eval(onyx_exec *e)
 }
 
 const onyx_op onyx_op_LoopCheck = {"LoopCheck", loop_check_prepare,
-                                   loop_check_eval};
+                                   loop_check_eval, 0, NULL};

@@ -1,5 +1,5 @@
-/* engine.h - the engine's internal structures, shared by load.c, resolve.c,
- * plan.c and run.c. Not part of the public API (see onyx.h). */
+/* engine.h - the engine's internal structures, shared by load.c, the resolver
+ * (resolve.h), plan.c and run.c. Not part of the public API (see onyx.h). */
 #ifndef ONYX_ENGINE_H
 #define ONYX_ENGINE_H
 
@@ -59,6 +59,9 @@ typedef struct onyx_graphdef {
     onyx_value_info *outputs;
 } onyx_graphdef;
 
+/* The op of a node: the registry's, or If, Loop or Scan, which the
+ * resolver inlines (control.c); NULL when onyx has none. */
+const onyx_op *onyx_node_op(const char *op_type);
 /* 1 for the ops the resolver runs itself (control.c): If, Loop, Scan. */
 int onyx_control_op(const char *op_type);
 
@@ -172,12 +175,5 @@ typedef struct onyx_buf {
     size_t offset; /* out */
 } onyx_buf;
 size_t onyx_plan_buffers(onyx_buf *bufs, int n, size_t align);
-
-/* flops.c: estimated floating-point operations of one prepared node, and
- * the sum of two such counts (both saturate at INT64_MAX) */
-int64_t onyx_flops_add(int64_t a, int64_t b);
-int64_t onyx_node_flops(const char *op_type, const onyx_tensor *const *in,
-                        int n_in, const onyx_tensor *const *out, int n_out,
-                        const onyx_attr *attrs, int n_attrs);
 
 #endif
