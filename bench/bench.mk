@@ -22,6 +22,16 @@ $(SGEMM_PEAK): bench/sgemm_peak.c
 bench: cli models $(SGEMM_PEAK)
 	$(PYTHON3) bench/compare.py --onyx $(ONYX_BIN) --sgemm-peak $(SGEMM_PEAK) $(BENCH_ARGS)
 
+# ---- make bench-gru: per-sample GRU against a plain C step (issue 12) ------
+GRU_PLAIN := build/bench/gru_plain
+.PHONY: bench-gru
+$(GRU_PLAIN): bench/gru_plain.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O3 -ffast-math -march=native -Wall -Wextra -o $@ $< -lm
+
+bench-gru: cli models $(GRU_PLAIN)
+	$(PYTHON3) bench/gru_plain.py --onyx $(ONYX_BIN) --plain $(GRU_PLAIN) $(BENCH_GRU_ARGS)
+
 # ---- make bench-arm: instructions per inference on both Bela boards ----------
 #   make bench-arm     bench/results.arm.{md,json}: every zoo and trained model
 #                      counted under qemu-arm / qemu-aarch64 (bench/arm/)
