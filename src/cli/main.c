@@ -576,39 +576,34 @@ static void free_list(char **v, int n)
 
 #define MAX_IO 64
 
-/* Runs one data set; returns 0 pass, 1 fail, 2 skip; why says what. */
-static int run_data_set(const onyx_model *m, const char *set, char *why,
-                        size_t cap)
+/* KIND_0.pb, KIND_1.pb, ... of a data set, as many as there are, into t
+ * (*n of them); 1 with why set when one cannot be read. */
+static int read_set_files(const char *set, const char *kind, cli_tensor *t,
+                          int *n, char *why, size_t cap)
 {
-    cli_tensor ins[MAX_IO], outs[MAX_IO];
-    int n_in = 0, n_out = 0, result = 1;
     char file[4400], msg[600];
-    onyx_program *p = NULL;
-    onyx_instance *x = NULL;
-    onyx_bind binds[MAX_IO];
-    int which[MAX_IO];
-    for (; n_in < MAX_IO; n_in++) {
-        char nm[32];
-        snprintf(nm, sizeof nm, "input_%d.pb", n_in);
+    for (*n = 0; *n < MAX_IO; (*n)++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "%s_%d.pb", kind, *n);
         if (!path_join(file, sizeof file, set, nm) || !is_file(file)) break;
-        if (cli_read_tensor(file, &ins[n_in], msg, sizeof msg)) {
+        if (cli_read_tensor(file, &t[*n], msg, sizeof msg)) {
             snprintf(why, cap, "%s", msg);
-            goto out;
+            return 1;
         }
     }
-    for (; n_out < MAX_IO; n_out++) {
-        char nm[32];
-        snprintf(nm, sizeof nm, "output_%d.pb", n_out);
-        if (!path_join(file, sizeof file, set, nm) || !is_file(file)) break;
-        if (cli_read_tensor(file, &outs[n_out], msg, sizeof msg)) {
-            snprintf(why, cap, "%s", msg);
-            goto out;
-        }
-    }
+    return 0;
+}
+
+/* The data set's inputs bound to the model's: by name when the file names
+ * one, else by position (which[k]: the graph input of file k), converted
+ * to the input's dtype; 1 with why set when they do not fit. */
+static int bind_set_inputs(const onyx_model *m, cli_tensor *ins, int n_in,
+                           onyx_bind *binds, int *which, char *why, size_t cap)
+{
     int nmi = onyx_model_num_inputs(m);
     if (n_in != nmi) {
         snprintf(why, cap, "%d input files for %d graph inputs", n_in, nmi);
-        goto out;
+        return 1;
     }
     for (int k = 0; k < n_in; k++) {
         int idx = k;
@@ -626,9 +621,26 @@ static int run_data_set(const onyx_model *m, const char *set, char *why,
             snprintf(why, cap, "input %d holds %s, the model takes %s", k,
                      onyx_dtype_name(ins[k].t.dtype),
                      onyx_dtype_name(onyx_model_input(m, idx)->dtype));
-            goto out;
+            return 1;
         }
     }
+    return 0;
+}
+
+/* Runs one data set; returns 0 pass, 1 fail, 2 skip; why says what. */
+static int run_data_set(const onyx_model *m, const char *set, char *why,
+                        size_t cap)
+{
+    cli_tensor ins[MAX_IO], outs[MAX_IO];
+    int n_in = 0, n_out = 0, result = 1;
+    onyx_program *p = NULL;
+    onyx_instance *x = NULL;
+    onyx_bind binds[MAX_IO];
+    int which[MAX_IO];
+    if (read_set_files(set, "input", ins, &n_in, why, cap) ||
+        read_set_files(set, "output", outs, &n_out, why, cap) ||
+        bind_set_inputs(m, ins, n_in, binds, which, why, cap))
+        goto out;
     onyx_error err = {0};
     p = onyx_program_new(m, binds, n_in, &err);
     if (!p) {

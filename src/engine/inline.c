@@ -122,6 +122,55 @@ void onyx_add_use(strmap *need, const char *name)
     *u = *u < 0 ? 1 : *u + 1;
 }
 
+/* c = node sn of a graph being inlined, its names mapped into the
+ * program, the uses of what it reads counted in need. */
+static onyx_status map_node(resolver *R, strmap *need, const onyx_nodedef *sn,
+                            onyx_nodedef *c)
+{
+    onyx_program *p = R->p;
+    *c = *sn;
+    c->inputs =
+        onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_in + 1));
+    c->outputs =
+        onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_out + 1));
+    if (!c->inputs || !c->outputs) return ONYX_ERR_NOMEM;
+    for (int k = 0; k < sn->n_in; k++)
+        if (!(c->inputs[k] = map_name(R, sn->inputs[k]))) return ONYX_ERR_NOMEM;
+    for (int k = 0; k < sn->n_out; k++)
+        if (!(c->outputs[k] = map_name(R, sn->outputs[k])))
+            return ONYX_ERR_NOMEM;
+    for (int k = 0; k < c->n_in; k++)
+        if (c->inputs[k][0]) onyx_add_use(need, c->inputs[k]);
+    name_list imp = {0};
+    if (!onyx_node_implicit(sn, &imp, &R->tmp)) return ONYX_ERR_NOMEM;
+    for (int k = 0; k < imp.n; k++) {
+        const char *nm = map_name(R, imp.v[k]);
+        if (!nm) return ONYX_ERR_NOMEM;
+        onyx_add_use(need, nm);
+    }
+    return ONYX_OK;
+}
+
+/* g's initializers as constants of the program, under their mapped
+ * names. */
+static onyx_status add_inits(resolver *R, const onyx_graphdef *g)
+{
+    onyx_program *p = R->p;
+    for (int i = 0; i < g->n_inits; i++) {
+        const char *nm = map_name(R, g->inits[i].name);
+        int ti = nm ? onyx_add_tensor(R, nm) : -1;
+        if (ti < 0) {
+            onyx_seterr(R->err, ONYX_ERR_NOMEM, "out of memory");
+            return ONYX_ERR_NOMEM;
+        }
+        p->tensors[ti].t = g->inits[i].t;
+        p->tensors[ti].loc = ONYX_LOC_CONST;
+        p->tensors[ti].bytes = (size_t)onyx_numel(&g->inits[i].t) *
+                               onyx_dtype_size(g->inits[i].t.dtype);
+    }
+    return ONYX_OK;
+}
+
 /* Inlines graph g (a branch of an If, or one iteration of a Loop's or
  * Scan's body) with the prefix pre: its inputs name the tensors in[] (a
  * branch has none: in is NULL), its initializers become constants, its
@@ -131,7 +180,6 @@ onyx_status onyx_inline_graph(resolver *R, strmap *need, const char *lb,
                               const onyx_graphdef *g, const char *pre,
                               const int *in, int n_in, int *out, int n_out)
 {
-    onyx_program *p = R->p;
     const char *path = R->m->path;
     const char *what = in ? "body" : "branch";
     if (g->n_outputs != n_out)
@@ -161,34 +209,8 @@ onyx_status onyx_inline_graph(resolver *R, strmap *need, const char *lb,
     onyx_nodedef *nodes =
         onyx_pool_alloc(&R->tmp, sizeof *nodes * (size_t)(g->n_nodes + 1));
     if (!nodes) st = ONYX_ERR_NOMEM;
-    for (int i = 0; st == ONYX_OK && i < g->n_nodes; i++) {
-        const onyx_nodedef *sn = &g->nodes[i];
-        onyx_nodedef *c = &nodes[i];
-        *c = *sn;
-        c->inputs =
-            onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_in + 1));
-        c->outputs =
-            onyx_pool_alloc(&p->pool, sizeof(char *) * (size_t)(sn->n_out + 1));
-        if (!c->inputs || !c->outputs) st = ONYX_ERR_NOMEM;
-        for (int k = 0; st == ONYX_OK && k < sn->n_in; k++)
-            if (!(c->inputs[k] = map_name(R, sn->inputs[k])))
-                st = ONYX_ERR_NOMEM;
-        for (int k = 0; st == ONYX_OK && k < sn->n_out; k++)
-            if (!(c->outputs[k] = map_name(R, sn->outputs[k])))
-                st = ONYX_ERR_NOMEM;
-        for (int k = 0; st == ONYX_OK && k < c->n_in; k++)
-            if (c->inputs[k][0]) onyx_add_use(need, c->inputs[k]);
-        name_list imp = {0};
-        if (st == ONYX_OK && !onyx_node_implicit(sn, &imp, &R->tmp))
-            st = ONYX_ERR_NOMEM;
-        for (int k = 0; st == ONYX_OK && k < imp.n; k++) {
-            const char *nm = map_name(R, imp.v[k]);
-            if (!nm)
-                st = ONYX_ERR_NOMEM;
-            else
-                onyx_add_use(need, nm);
-        }
-    }
+    for (int i = 0; st == ONYX_OK && i < g->n_nodes; i++)
+        st = map_node(R, need, &g->nodes[i], &nodes[i]);
     const char **outs =
         onyx_pool_alloc(&R->tmp, sizeof(char *) * (size_t)(g->n_outputs + 1));
     if (!outs) st = ONYX_ERR_NOMEM;
@@ -202,19 +224,7 @@ onyx_status onyx_inline_graph(resolver *R, strmap *need, const char *lb,
         R->scope = sc.up;
         RFAIL(R, st, "out of memory");
     }
-    for (int i = 0; st == ONYX_OK && i < g->n_inits; i++) {
-        const char *nm = map_name(R, g->inits[i].name);
-        int ti = nm ? onyx_add_tensor(R, nm) : -1;
-        if (ti < 0) {
-            st = ONYX_ERR_NOMEM;
-            onyx_seterr(R->err, st, "out of memory");
-            break;
-        }
-        p->tensors[ti].t = g->inits[i].t;
-        p->tensors[ti].loc = ONYX_LOC_CONST;
-        p->tensors[ti].bytes = (size_t)onyx_numel(&g->inits[i].t) *
-                               onyx_dtype_size(g->inits[i].t.dtype);
-    }
+    st = add_inits(R, g);
     for (int i = 0; st == ONYX_OK && i < g->n_nodes; i++) {
         char sub[256];
         snprintf(sub, sizeof sub, "node '%s' (%s) in %s", nodes[i].name,

@@ -639,6 +639,214 @@ static int attr_axis(const onyx_nodedef *nd, const char *name, int k, int rank,
     return a >= 0 && a < rank;
 }
 
+/* A Scan being unrolled: the node, its shape, and what its steps share. */
+typedef struct scan_state {
+    const onyx_nodedef *nd;
+    const onyx_graphdef *body;
+    const char *lb;
+    char pre[300]; /* names of what the unrolling adds */
+    int v8;        /* opset 8: sequence_lens first, batch axis 0 */
+    int n_state, n_scan_in, n_scan_out;
+    int *x;        /* the inputs after sequence_lens: states, scan inputs */
+    int64_t *axis; /* each scan input's scan axis */
+    int64_t len, batch;
+    int *ins, *outs; /* a batch entry's current inputs; the body's outputs */
+    int *final;      /* [batch][n_out]: final states and scan outputs */
+    int *el;         /* [len]: one scan output's elements */
+    idx_list scans;  /* the body's scan outputs, step after step */
+} scan_state;
+
+/* scan input s's direction: 0 forward, 1 reverse */
+static int64_t scan_dir(const scan_state *S, int s)
+{
+    return attr_at(S->nd, S->v8 ? "directions" : "scan_input_directions", s, 0);
+}
+
+/* Input j (after sequence_lens): found, with opset 8's batch axis; a scan
+ * input's axis, direction and length checked against the others. */
+static onyx_status scan_input(resolver *R, scan_state *S, int j)
+{
+    const onyx_nodedef *nd = S->nd;
+    const char *path = R->m->path, *lb = S->lb;
+    const char *nm = nd->inputs[S->v8 + j];
+    S->x[j] = nm[0] ? onyx_find_tensor(R, nm) : -1;
+    if (S->x[j] < 0)
+        RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path, lb,
+              nm[0] ? nm : "(none)");
+    const onyx_tensor *t = &R->p->tensors[S->x[j]].t;
+    if (S->v8) { /* batch axis 0, all the same */
+        if (t->rank < 1 + (j >= S->n_state) || (j && t->dims[0] != S->batch))
+            RFAIL(R, ONYX_ERR_INVALID,
+                  "%s: %s: input '%s' must have the batch axis 0 "
+                  "(of %lld)%s",
+                  path, lb, nm, (long long)S->batch,
+                  j >= S->n_state ? " and the scan axis 1" : "");
+        S->batch = t->dims[0];
+    }
+    if (j < S->n_state) return ONYX_OK;
+    int s = j - S->n_state;
+    int64_t dir = scan_dir(S, s);
+    if (S->v8)
+        S->axis[j] = 1;
+    else if (!attr_axis(nd, "scan_input_axes", s, t->rank, &S->axis[j]))
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: scan_input_axes[%d] is outside the %d axes of "
+              "input '%s'",
+              path, lb, s, t->rank, nm);
+    if (S->len >= 0 && t->dims[S->axis[j]] != S->len)
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: the scan inputs differ in length: %lld and %lld "
+              "('%s')",
+              path, lb, (long long)S->len, (long long)t->dims[S->axis[j]], nm);
+    S->len = t->dims[S->axis[j]];
+    if (dir != 0 && dir != 1)
+        RFAIL(R, ONYX_ERR_INVALID,
+              "%s: %s: %s[%d] must be 0 (forward) or 1 (reverse)", path, lb,
+              S->v8 ? "directions" : "scan_input_directions", s);
+    return ONYX_OK;
+}
+
+/* Opset 8's sequence_lens, when given: onyx runs only the full length. */
+static onyx_status scan_seq_lens(resolver *R, const scan_state *S)
+{
+    const onyx_nodedef *nd = S->nd;
+    if (!S->v8 || nd->n_in == 0 || !nd->inputs[0][0]) return ONYX_OK;
+    int t = onyx_find_tensor(R, nd->inputs[0]);
+    if (t < 0)
+        RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", R->m->path,
+              S->lb, nd->inputs[0]);
+    const onyx_ptensor *pt = &R->p->tensors[t];
+    int ok = pt->t.dtype == ONYX_INT64 && onyx_numel(&pt->t) == S->batch &&
+             (pt->loc == ONYX_LOC_CONST || R->known[t]) && pt->t.data;
+    for (int64_t b = 0; ok && b < S->batch; b++)
+        ok = ((const int64_t *)pt->t.data)[b] == S->len;
+    if (!ok)
+        RFAIL(R, ONYX_ERR_UNSUPPORTED,
+              "%s: %s: sequence_lens must be a constant (or bound) "
+              "int64 [%lld] of the full length %lld: onyx does not run "
+              "shorter sequences",
+              R->m->path, S->lb, (long long)S->batch, (long long)S->len);
+    return ONYX_OK;
+}
+
+/* Step t of batch entry b (bp its prefix): the body inlined on the
+ * states and the scan inputs' elements t (or len-1-t, reversed). */
+static onyx_status scan_step(resolver *R, strmap *need, scan_state *S,
+                             int64_t b, int64_t t, const char *bp,
+                             int64_t body_nodes)
+{
+    const onyx_nodedef *nd = S->nd;
+    ONYX_TRY(charge(R, S->lb, body_nodes, b * S->len + t, 0));
+    ONYX_TRY(reserve(R, need, S->body,
+                     8 + 4 * (int64_t)nd->n_in + 2 * (int64_t)nd->n_out));
+    const char *ip = fmt_name(R, "%s%lld/", bp, (long long)t);
+    int *bins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
+    if (!ip || !bins) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    const int n_in = S->n_state + S->n_scan_in;
+    for (int j = 0; j < S->n_state; j++)
+        bins[j] = S->ins[j];
+    for (int j = S->n_state; j < n_in; j++)
+        ONYX_TRY(take(R, need, S->ins[j], S->v8 ? 0 : (int)S->axis[j],
+                      scan_dir(S, j - S->n_state) ? S->len - 1 - t : t,
+                      fmt_name(R, "%sx%d", ip, j - S->n_state), S->lb,
+                      &bins[j]));
+    ONYX_TRY(onyx_inline_graph(R, need, S->lb, S->body, ip, bins, n_in, S->outs,
+                               nd->n_out));
+    for (int j = 0; j < S->n_state; j++)
+        S->ins[j] = S->outs[j];
+    for (int k = 0; k < S->n_scan_out; k++)
+        if (!idx_push(R, &S->scans, S->outs[S->n_state + k]))
+            RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    return ONYX_OK;
+}
+
+/* Batch entry b's scan output k, stacked from its steps along its axis. */
+static onyx_status scan_stack(resolver *R, strmap *need, scan_state *S,
+                              int64_t b, int k, const char *bp)
+{
+    const onyx_nodedef *nd = S->nd;
+    const char *name = nd->outputs[S->n_state + k];
+    if (!name[0] || !onyx_strmap_slot(need, name, 0)) return ONYX_OK;
+    int64_t dir = 0, ax = 0, len = S->len;
+    const onyx_value_info *decl = &S->body->outputs[S->n_state + k];
+    if (!S->v8) {
+        dir = attr_at(nd, "scan_output_directions", k, 0);
+        if (dir != 0 && dir != 1)
+            RFAIL(R, ONYX_ERR_INVALID,
+                  "%s: %s: scan_output_directions[%d] must be 0 "
+                  "(forward) or 1 (reverse)",
+                  R->m->path, S->lb, k);
+        int r = 1 + (len ? R->p->tensors[S->scans.v[k]].t.rank
+                         : (decl->rank >= 0 ? decl->rank : 0));
+        if (!attr_axis(nd, "scan_output_axes", k, r, &ax))
+            RFAIL(R, ONYX_ERR_INVALID,
+                  "%s: %s: scan_output_axes[%d] is outside the %d "
+                  "axes of output '%s'",
+                  R->m->path, S->lb, k, r, name);
+    }
+    for (int64_t t = 0; t < len; t++)
+        S->el[dir ? len - 1 - t : t] = S->scans.v[t * S->n_scan_out + k];
+    const char *sn = S->v8 ? fmt_name(R, "%sscan%d", bp, k) : name;
+    if (!sn) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    ONYX_TRY(stack(R, need, S->el, len, ax, sn, fmt_name(R, "%sscan%d/", bp, k),
+                   decl, S->lb));
+    S->final[b * nd->n_out + S->n_state + k] = onyx_find_tensor(R, sn);
+    return ONYX_OK;
+}
+
+/* Batch entry b (opset 8; the only one after): its inputs, its steps, its
+ * final states and stacked scan outputs. */
+static onyx_status scan_entry(resolver *R, strmap *need, scan_state *S,
+                              int64_t b, int64_t body_nodes)
+{
+    const onyx_nodedef *nd = S->nd;
+    const char *bp = S->v8 ? fmt_name(R, "%s%lld/", S->pre, (long long)b)
+                           : fmt_name(R, "%s", S->pre);
+    if (!bp) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    ONYX_TRY(reserve(R, need, NULL, 8 + 4 * (int64_t)nd->n_in));
+    for (int j = 0; j < S->n_state + S->n_scan_in; j++) {
+        S->ins[j] = S->x[j];
+        if (S->v8)
+            ONYX_TRY(take(R, need, S->x[j], 0, b, fmt_name(R, "%sin%d", bp, j),
+                          S->lb, &S->ins[j]));
+    }
+    S->scans.n = 0;
+    for (int64_t t = 0; t < S->len; t++)
+        ONYX_TRY(scan_step(R, need, S, b, t, bp, body_nodes));
+    for (int j = 0; j < S->n_state; j++)
+        S->final[b * nd->n_out + j] = S->ins[j];
+    for (int k = 0; k < S->n_scan_out; k++)
+        ONYX_TRY(scan_stack(R, need, S, b, k, bp));
+    return ONYX_OK;
+}
+
+/* The Scan's outputs: the final states (opset 8: every batch entry's
+ * outputs stacked along axis 0). */
+static onyx_status scan_outputs(resolver *R, strmap *need, scan_state *S)
+{
+    const onyx_nodedef *nd = S->nd;
+    for (int k = 0; k < nd->n_out; k++) {
+        const char *name = nd->outputs[k];
+        if (!name[0] ||
+            ((S->v8 || k >= S->n_state) && !onyx_strmap_slot(need, name, 0)))
+            continue;
+        if (!S->v8) {
+            if (k < S->n_state)
+                *onyx_strmap_slot(&R->names, name, 1) = S->final[k];
+            continue;
+        }
+        int *col =
+            onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(S->batch + 1));
+        if (!col) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+        for (int64_t b = 0; b < S->batch; b++)
+            col[b] = S->final[b * nd->n_out + k];
+        ONYX_TRY(stack(R, need, col, S->batch, 0, name,
+                       fmt_name(R, "%sout%d/", S->pre, k), &S->body->outputs[k],
+                       S->lb));
+    }
+    return ONYX_OK;
+}
+
 /* Scan: opset 9+ Scan(states..., scan_inputs...), or opset 8
  * Scan(sequence_lens, states..., scan_inputs...) whose every input has a
  * batch axis 0 (each batch entry is scanned on its own, along axis 1) ->
@@ -647,183 +855,41 @@ static int attr_axis(const onyx_nodedef *nd, const char *name, int k, int rank,
 onyx_status onyx_resolve_scan(resolver *R, strmap *need, const onyx_nodedef *nd,
                               const char *lb)
 {
-    onyx_program *p = R->p;
-    const char *path = R->m->path;
     char why[300];
     if (!onyx_control_check(nd, R->m->opset, why, sizeof why))
-        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: %s", path, lb, why);
-    const onyx_graphdef *body = body_of(nd);
-    const int v8 = R->m->opset < 9, first = v8;
-    int n_scan_in = 0;
+        RFAIL(R, ONYX_ERR_INVALID, "%s: %s: %s", R->m->path, lb, why);
+    scan_state S;
+    memset(&S, 0, sizeof S);
+    S.nd = nd;
+    S.body = body_of(nd);
+    S.lb = lb;
+    S.v8 = R->m->opset < 9;
     for (int a = 0; a < nd->n_attrs; a++)
         if (strcmp(nd->attrs[a].name, "num_scan_inputs") == 0 &&
             nd->attrs[a].type == ONYX_ATTR_INT)
-            n_scan_in = (int)nd->attrs[a].i; /* checked at load */
-    const int n_state = nd->n_in - first - n_scan_in;
-    const int n_scan_out = nd->n_out - n_state;
-    char pre[300];
-    snprintf(pre, sizeof pre, "%s#%d/", nd->name[0] ? nd->name : nd->op_type,
-             R->n_inlined++);
-    int *x = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
-    int64_t *axis =
-        onyx_pool_alloc(&R->tmp, sizeof(int64_t) * (size_t)(nd->n_in + 1));
-    int *ins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
-    int *outs = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_out + 1));
-    if (!x || !axis || !ins || !outs) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    /* the inputs after sequence_lens: states, then scan inputs */
-    int64_t len = -1, batch = 1;
-    for (int j = 0; j < n_state + n_scan_in; j++) {
-        const char *nm = nd->inputs[first + j];
-        x[j] = nm[0] ? onyx_find_tensor(R, nm) : -1;
-        if (x[j] < 0)
-            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
-                  lb, nm[0] ? nm : "(none)");
-        const onyx_tensor *t = &p->tensors[x[j]].t;
-        if (v8) { /* batch axis 0, all the same */
-            if (t->rank < 1 + (j >= n_state) || (j && t->dims[0] != batch))
-                RFAIL(R, ONYX_ERR_INVALID,
-                      "%s: %s: input '%s' must have the batch axis 0 "
-                      "(of %lld)%s",
-                      path, lb, nm, (long long)batch,
-                      j >= n_state ? " and the scan axis 1" : "");
-            batch = t->dims[0];
-        }
-        if (j < n_state) continue;
-        int s = j - n_state;
-        const char *dir_name = v8 ? "directions" : "scan_input_directions";
-        int64_t dir = attr_at(nd, dir_name, s, 0);
-        if (v8)
-            axis[j] = 1;
-        else if (!attr_axis(nd, "scan_input_axes", s, t->rank, &axis[j]))
-            RFAIL(R, ONYX_ERR_INVALID,
-                  "%s: %s: scan_input_axes[%d] is outside the %d axes of "
-                  "input '%s'",
-                  path, lb, s, t->rank, nm);
-        if (len >= 0 && t->dims[axis[j]] != len)
-            RFAIL(R, ONYX_ERR_INVALID,
-                  "%s: %s: the scan inputs differ in length: %lld and %lld "
-                  "('%s')",
-                  path, lb, (long long)len, (long long)t->dims[axis[j]], nm);
-        len = t->dims[axis[j]];
-        if (dir != 0 && dir != 1)
-            RFAIL(R, ONYX_ERR_INVALID,
-                  "%s: %s: %s[%d] must be 0 (forward) or 1 (reverse)", path, lb,
-                  dir_name, s);
-    }
-    if (v8 && nd->n_in > 0 && nd->inputs[0][0]) {
-        /* sequence_lens: onyx runs only the full length */
-        int t = onyx_find_tensor(R, nd->inputs[0]);
-        if (t < 0)
-            RFAIL(R, ONYX_ERR_PARSE, "%s: %s: input '%s' is undefined", path,
-                  lb, nd->inputs[0]);
-        const onyx_ptensor *pt = &p->tensors[t];
-        int ok = pt->t.dtype == ONYX_INT64 && onyx_numel(&pt->t) == batch &&
-                 (pt->loc == ONYX_LOC_CONST || R->known[t]) && pt->t.data;
-        for (int64_t b = 0; ok && b < batch; b++)
-            ok = ((const int64_t *)pt->t.data)[b] == len;
-        if (!ok)
-            RFAIL(R, ONYX_ERR_UNSUPPORTED,
-                  "%s: %s: sequence_lens must be a constant (or bound) "
-                  "int64 [%lld] of the full length %lld: onyx does not run "
-                  "shorter sequences",
-                  path, lb, (long long)batch, (long long)len);
-    }
-    const int64_t body_nodes = onyx_count_nodes(body->nodes, body->n_nodes);
-    /* the final states and stacked scan outputs of each batch entry */
-    int *final = onyx_pool_alloc(
-        &R->tmp, sizeof(int) * (size_t)((n_state + n_scan_out) * batch + 1));
-    int *el = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(len + 1));
-    idx_list scans = {0};
-    if (!final || !el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-    for (int64_t b = 0; b < batch; b++) {
-        const char *bp = v8 ? fmt_name(R, "%s%lld/", pre, (long long)b)
-                            : fmt_name(R, "%s", pre);
-        if (!bp) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        ONYX_TRY(reserve(R, need, NULL, 8 + 4 * (int64_t)nd->n_in));
-        /* this batch entry's inputs */
-        for (int j = 0; j < n_state + n_scan_in; j++) {
-            ins[j] = x[j];
-            if (v8)
-                ONYX_TRY(take(R, need, x[j], 0, b, fmt_name(R, "%sin%d", bp, j),
-                              lb, &ins[j]));
-        }
-        scans.n = 0;
-        for (int64_t t = 0; t < len; t++) {
-            ONYX_TRY(charge(R, lb, body_nodes, b * len + t, 0));
-            ONYX_TRY(
-                reserve(R, need, body,
-                        8 + 4 * (int64_t)nd->n_in + 2 * (int64_t)nd->n_out));
-            const char *ip = fmt_name(R, "%s%lld/", bp, (long long)t);
-            if (!ip) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-            int *bins =
-                onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
-            if (!bins) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-            for (int j = 0; j < n_state; j++)
-                bins[j] = ins[j];
-            for (int j = n_state; j < n_state + n_scan_in; j++) {
-                int64_t dir =
-                    attr_at(nd, v8 ? "directions" : "scan_input_directions",
-                            j - n_state, 0);
-                ONYX_TRY(take(R, need, ins[j], v8 ? 0 : (int)axis[j],
-                              dir ? len - 1 - t : t,
-                              fmt_name(R, "%sx%d", ip, j - n_state), lb,
-                              &bins[j]));
-            }
-            ONYX_TRY(onyx_inline_graph(R, need, lb, body, ip, bins,
-                                       n_state + n_scan_in, outs, nd->n_out));
-            for (int j = 0; j < n_state; j++)
-                ins[j] = outs[j];
-            for (int k = 0; k < n_scan_out; k++)
-                if (!idx_push(R, &scans, outs[n_state + k]))
-                    RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        }
-        for (int j = 0; j < n_state; j++)
-            final[b * nd->n_out + j] = ins[j];
-        for (int k = 0; k < n_scan_out; k++) {
-            const char *name = nd->outputs[n_state + k];
-            if (!name[0] || !onyx_strmap_slot(need, name, 0)) continue;
-            int64_t dir = 0, ax = 0;
-            const onyx_value_info *decl = &body->outputs[n_state + k];
-            if (!v8) {
-                dir = attr_at(nd, "scan_output_directions", k, 0);
-                if (dir != 0 && dir != 1)
-                    RFAIL(R, ONYX_ERR_INVALID,
-                          "%s: %s: scan_output_directions[%d] must be 0 "
-                          "(forward) or 1 (reverse)",
-                          path, lb, k);
-                int r = 1 + (len ? p->tensors[scans.v[k]].t.rank
-                                 : (decl->rank >= 0 ? decl->rank : 0));
-                if (!attr_axis(nd, "scan_output_axes", k, r, &ax))
-                    RFAIL(R, ONYX_ERR_INVALID,
-                          "%s: %s: scan_output_axes[%d] is outside the %d "
-                          "axes of output '%s'",
-                          path, lb, k, r, name);
-            }
-            for (int64_t t = 0; t < len; t++)
-                el[dir ? len - 1 - t : t] = scans.v[t * n_scan_out + k];
-            const char *sn = v8 ? fmt_name(R, "%sscan%d", bp, k) : name;
-            if (!sn) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-            ONYX_TRY(stack(R, need, el, len, ax, sn,
-                           fmt_name(R, "%sscan%d/", bp, k), decl, lb));
-            final[b * nd->n_out + n_state + k] = onyx_find_tensor(R, sn);
-        }
-    }
-    for (int k = 0; k < nd->n_out; k++) {
-        const char *name = nd->outputs[k];
-        if (!name[0] ||
-            ((v8 || k >= n_state) && !onyx_strmap_slot(need, name, 0)))
-            continue;
-        if (!v8) {
-            if (k < n_state) *onyx_strmap_slot(&R->names, name, 1) = final[k];
-            continue;
-        }
-        /* opset 8: the batch entries stacked along axis 0 */
-        int *col = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(batch + 1));
-        if (!col) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
-        for (int64_t b = 0; b < batch; b++)
-            col[b] = final[b * nd->n_out + k];
-        ONYX_TRY(stack(R, need, col, batch, 0, name,
-                       fmt_name(R, "%sout%d/", pre, k), &body->outputs[k], lb));
-    }
-    return ONYX_OK;
+            S.n_scan_in = (int)nd->attrs[a].i; /* checked at load */
+    S.n_state = nd->n_in - S.v8 - S.n_scan_in;
+    S.n_scan_out = nd->n_out - S.n_state;
+    S.len = -1;
+    S.batch = 1;
+    snprintf(S.pre, sizeof S.pre, "%s#%d/",
+             nd->name[0] ? nd->name : nd->op_type, R->n_inlined++);
+    S.x = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
+    S.axis = onyx_pool_alloc(&R->tmp, sizeof(int64_t) * (size_t)(nd->n_in + 1));
+    S.ins = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_in + 1));
+    S.outs = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(nd->n_out + 1));
+    if (!S.x || !S.axis || !S.ins || !S.outs)
+        RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < S.n_state + S.n_scan_in; j++)
+        ONYX_TRY(scan_input(R, &S, j));
+    ONYX_TRY(scan_seq_lens(R, &S));
+    const int64_t body_nodes = onyx_count_nodes(S.body->nodes, S.body->n_nodes);
+    S.final = onyx_pool_alloc(
+        &R->tmp,
+        sizeof(int) * (size_t)((S.n_state + S.n_scan_out) * S.batch + 1));
+    S.el = onyx_pool_alloc(&R->tmp, sizeof(int) * (size_t)(S.len + 1));
+    if (!S.final || !S.el) RFAIL(R, ONYX_ERR_NOMEM, "out of memory");
+    for (int64_t b = 0; b < S.batch; b++)
+        ONYX_TRY(scan_entry(R, need, &S, b, body_nodes));
+    return scan_outputs(R, need, &S);
 }
