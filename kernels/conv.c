@@ -12,11 +12,11 @@
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
  * loop nest serves all ranks. */
-#include "conv_direct.h"
-#include "gemm.h"
+#include "math/conv_direct.h"
+#include "math/gemm.h"
 #include "onyx_kernel.h"
-#include "spatial.h"
-#include "threadpool.h"
+#include "math/spatial.h"
+#include "math/threadpool.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,9 +3,9 @@
  * group into a column matrix, then col2im scattering it into Y.
  *
  * Like conv.c, every case runs as 3-D (conv_geom in spatial.h). */
-#include "gemm.h"
+#include "math/gemm.h"
 #include "onyx_kernel.h"
-#include "spatial.h"
+#include "math/spatial.h"
 
 #include <stdlib.h>
 #include <string.h>

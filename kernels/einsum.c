@@ -8,7 +8,7 @@
  * labels, multiplying the inputs' elements. Two float32 inputs whose labels
  * form a batched matrix product (each label in both inputs, or in one input
  * and the output) go through onyx_sgemm instead, one product per batch. */
-#include "gemm.h"
+#include "math/gemm.h"
 #include "onyx_kernel.h"
 
 #include <stdlib.h>

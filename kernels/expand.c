@@ -2,7 +2,7 @@
  * Both are views of the input with some strides 0, planned in prepare and
  * copied by the strided copy of view.h. */
 #include "onyx_kernel.h"
-#include "view.h"
+#include "math/view.h"
 
 #include <stdlib.h>
 #include <string.h>

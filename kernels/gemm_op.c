@@ -3,7 +3,7 @@
  * (a Linear layer's weight) and up to ONYX_GEMM_PACKED_ROWS rows of A
  * (not transposed, or one row), B is packed in prepare for the streaming
  * product of gemv.c (onyx_gemm_packed). */
-#include "gemm.h"
+#include "math/gemm.h"
 #include "onyx_kernel.h"
 
 #include <stdlib.h>

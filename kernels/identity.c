@@ -3,7 +3,7 @@
  * for when it cannot); training-mode Dropout draws its mask the way ONNX's
  * numpy reference does (mt19937.h). */
 #include "onyx_kernel.h"
-#include "mt19937.h"
+#include "math/mt19937.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,10 +10,10 @@
  * and run as one FFT per two rows (see mm_dft).
  * Also MatMul+Add, the engine's fusion of a MatMul with the Adds that follow
  * it (a Linear layer's bias, a residual). */
-#include "fft.h"
-#include "gemm.h"
+#include "math/fft.h"
+#include "math/gemm.h"
 #include "onyx_kernel.h"
-#include "vmath.h"
+#include "math/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * LayerNormalization. They share the per-channel affine map y = a*x + b and
  * the mean/variance of a run of floats. */
 #include "onyx_kernel.h"
-#include "vmath.h"
+#include "math/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

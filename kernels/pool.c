@@ -8,7 +8,7 @@
  * leading dims of 1. MaxPool also takes int8 and uint8: they are pooled as
  * float32 (exactly) in scratch. */
 #include "onyx_kernel.h"
-#include "spatial.h"
+#include "math/spatial.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,10 +12,10 @@
  * product have the depth contiguous (as unsigned bytes, or int16 for
  * several output channels on x86-64: igemm.h). A constant w is converted
  * with its row sums once, in prepare. */
-#include "igemm.h"
+#include "math/igemm.h"
 #include "onyx_kernel.h"
-#include "quant.h"
-#include "spatial.h"
+#include "math/quant.h"
+#include "math/spatial.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,9 @@
  * column of B (b's). A constant B without batch axes is packed in prepare
  * (transposed, as unsigned bytes or int16 (igemm.h), with its column sums);
  * otherwise each batch of B is packed into scratch. */
-#include "igemm.h"
+#include "math/igemm.h"
 #include "onyx_kernel.h"
-#include "quant.h"
+#include "math/quant.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * round takes halves to even; saturate clamps to the range of y's dtype
  * (uint8, or int8 when the zero point is int8). */
 #include "onyx_kernel.h"
-#include "quant.h"
+#include "math/quant.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * group is one contiguous run folded into one element of Y, a kept innermost
  * group is a vector update of a row of Y. */
 #include "onyx_kernel.h"
-#include "vmath.h"
+#include "math/vmath.h"
 
 #include <math.h>
 #include <stdint.h>

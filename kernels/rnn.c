@@ -19,12 +19,12 @@
  * Gate order: RNN i; GRU z r h; LSTM i o f c.
  */
 #include "onyx_kernel.h"
-#include "gemm.h"
-#include "gemv.h"
+#include "math/gemm.h"
+#include "math/gemv.h"
 #include "arch/gru_arch.h"
 #include "arch/lstm_arch.h"
-#include "rnn_act.h"
-#include "vmath.h"
+#include "math/rnn_act.h"
+#include "math/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* slice.c - Slice: a strided window of the input (starts, ends, axes, steps),
  * planned in prepare as a view and copied by the strided copy of view.h. */
 #include "onyx_kernel.h"
-#include "view.h"
+#include "math/view.h"
 
 #include <stdlib.h>
 #include <string.h>

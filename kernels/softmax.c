@@ -7,7 +7,7 @@
  *   opset < 13:  X is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])]
  *                and each row is normalised; inner = 1; default axis 1. */
 #include "onyx_kernel.h"
-#include "vmath.h"
+#include "math/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* stft.c - STFT (opset 17): short-time Fourier transform of a batch of real
  * or complex signals, one FFT (kernels/fft.c) per windowed frame. */
-#include "fft.h"
+#include "math/fft.h"
 #include "onyx_kernel.h"
 
 #include <stdlib.h>

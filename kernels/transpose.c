@@ -1,7 +1,7 @@
 /* transpose.c - Transpose: Y is the view of X with permuted axes, planned
  * in prepare and copied by the strided copy of view.h. */
 #include "onyx_kernel.h"
-#include "view.h"
+#include "math/view.h"
 
 #include <stdlib.h>
 

@@ -21,7 +21,7 @@
  * one float at a time: the loops below are left to the auto-vectoriser,
  * which makes them 4 or 8 lanes wide (see vmath.h). */
 #define VMATH_LANES 1
-#include "vmath.h"
+#include "math/vmath.h"
 
 /* clang-format off */
 typedef enum {

@@ -7,7 +7,7 @@
  *   CD_MR    output channels at once
  *   CD_ATTR  the function attributes (target ISA), possibly empty
  * CD_MR x CD_NV vectors of sums stay in registers across every tap. */
-#include "conv_direct.h"
+#include "../math/conv_direct.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * of the 32 registers). Compiled for AVX-512 by a function attribute;
  * gemm.c uses it only when the CPU has AVX-512F. Contract in
  * gemm_ukernel.h. */
-#include "gemm_ukernel.h"
+#include "../math/gemm_ukernel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

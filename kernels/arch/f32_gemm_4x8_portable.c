@@ -2,7 +2,7 @@
  * GNU C vectors of 4 floats (SSE on x86-64, NEON on ARM, plain C elsewhere):
  * the reference every ISA's micro-kernel is tested against, and the one
  * used where none fits. Contract in gemm_ukernel.h. */
-#include "gemm_ukernel.h"
+#include "../math/gemm_ukernel.h"
 
 #include <string.h>
 

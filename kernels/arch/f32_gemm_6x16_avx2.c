@@ -2,7 +2,7 @@
  * tile: 12 ymm accumulators, two of B and a broadcast of A per k step (15
  * of the 16 registers). Compiled for AVX2 by a function attribute; gemm.c
  * uses it only when the CPU has AVX2 and FMA. Contract in gemm_ukernel.h. */
-#include "gemm_ukernel.h"
+#include "../math/gemm_ukernel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -10,7 +10,7 @@
  * even and the odd columns, so the accumulators hold the tile's columns in
  * that order and vld2/vst2 put them back in place when they are added to
  * C. The loop is then 16 instructions for 48 multiply-adds. */
-#include "gemm_ukernel.h"
+#include "../math/gemm_ukernel.h"
 
 #if defined(__arm__) && defined(__ARM_NEON)
 #include <arm_neon.h>

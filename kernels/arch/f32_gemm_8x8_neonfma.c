@@ -2,7 +2,7 @@
  * (Bela Gem's Cortex-A53), 8 x 8 tile: 16 accumulators, two registers of A
  * and two of B per k step, 16 fmla by a lane of A (20 of the 32 vector
  * registers). Contract in gemm_ukernel.h. */
-#include "gemm_ukernel.h"
+#include "../math/gemm_ukernel.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>

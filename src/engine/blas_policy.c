@@ -1,7 +1,7 @@
 /* blas_policy.c - the process-wide BLAS thread policy (see blas_policy.h). */
 #include "blas_policy.h"
 #include "onyx.h"
-#include "../../kernels/gemm.h"
+#include "../../kernels/math/gemm.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

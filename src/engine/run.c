@@ -5,7 +5,7 @@
  * its input/output pointer arrays. onyx_instance_run is then a loop of
  * indirect calls: no allocation, no locks, no I/O. */
 #include "engine.h"
-#include "../../kernels/threadpool.h"
+#include "../../kernels/math/threadpool.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,7 +38,7 @@
  * (an overrun, counted when it is due).
  */
 #include "stream_impl.h"
-#include "../../kernels/gemm.h"
+#include "../../kernels/math/gemm.h"
 
 #include <ctype.h>
 #include <limits.h>

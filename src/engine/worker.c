@@ -1,6 +1,6 @@
 /* worker.c - the worker thread of a streaming host (onyx_worker.h). */
 #include "onyx_worker.h"
-#include "../../kernels/gemm.h"
+#include "../../kernels/math/gemm.h"
 #include "stream_impl.h"
 
 #include <errno.h>

@@ -30,7 +30,7 @@ for p in bela gem; do
          own="f32_gemm_8x8_neonfma onyx_gru_step_neon64 onyx_lstm_step_neon64" ;;
     esac
     # shellcheck disable=SC2086
-    if $PY tests/arm/fpstat.py $dump build/$p/kernels/*.o build/$p/kernels/arch/*.o \
+    if $PY tests/arm/fpstat.py $dump build/$p/kernels/*.o build/$p/kernels/math/*.o build/$p/kernels/arch/*.o \
         --check $own $HOT >"$OUT/fpstat-$p.txt"; then
         echo "PASS $p: $(grep -c '^CHECK ok' "$OUT/fpstat-$p.txt") hot functions are NEON code"
     else

@@ -1,8 +1,8 @@
 /* test_conv.c - MatMul, Gemm, Conv, ConvTranspose and the pools on small
  * hand-checked inputs, the sgemm against a naive triple loop, and the error
  * messages for bad attributes and shapes. Run in both BLAS builds. */
-#include "../../kernels/conv_direct.h"
-#include "../../kernels/gemm.h"
+#include "../../kernels/math/conv_direct.h"
+#include "../../kernels/math/gemm.h"
 #include "ktest.h"
 
 #include <check.h>

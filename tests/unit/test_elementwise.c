@@ -3,7 +3,7 @@
  * is worked out by hand in the comment beside it (the generator's, by
  * numpy). */
 #include "ktest.h"
-#include "../../kernels/mt19937.h"
+#include "../../kernels/math/mt19937.h"
 
 #include <check.h>
 #include <math.h>

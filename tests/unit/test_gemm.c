@@ -2,8 +2,8 @@
  * driver: every micro-kernel this machine can run, on a hand-checked tile,
  * then through onyx_sgemm_blocked on shapes that cut every block edge,
  * against the definition and against the portable reference. */
-#include "../../kernels/gemm.h"
-#include "../../kernels/gemm_ukernel.h"
+#include "../../kernels/math/gemm.h"
+#include "../../kernels/math/gemm_ukernel.h"
 
 #include <check.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * every variant this CPU runs against the portable reference, on edge
  * sizes (partial last panels, k not a multiple of 4, one column). */
 #include "../../kernels/arch/gemv_arch.h"
-#include "../../kernels/gemv.h"
+#include "../../kernels/math/gemv.h"
 
 #include <check.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * inputs checked by hand in the comments, the integer GEMM against a naive
  * loop across its tile edges, and the errors for bad dtypes, shapes and
  * attributes. */
-#include "../../kernels/igemm.h"
+#include "../../kernels/math/igemm.h"
 #include "ktest.h"
 
 #include <check.h>

@@ -2,8 +2,8 @@
  * and convolutions split over it: every part runs once, and the results
  * with 2 and 3 threads are bit-identical to one thread's and match a plain
  * reference. */
-#include "../../kernels/gemm.h"
-#include "../../kernels/threadpool.h"
+#include "../../kernels/math/gemm.h"
+#include "../../kernels/math/threadpool.h"
 #include "ktest.h"
 
 #include <check.h>

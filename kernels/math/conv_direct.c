@@ -19,7 +19,7 @@
 #define CD_NAME onyx_conv_direct_f32_v4
 #define CD_VL   4
 #define CD_MR   4
-#include "arch/conv_direct_tmpl.h"
+#include "../arch/conv_direct_tmpl.h"
 
 static const onyx_conv_direct_kernel cd_v4 = {"conv_direct_f32_v4",
                                               onyx_conv_direct_f32_v4, 4};

@@ -5,7 +5,7 @@
 #ifndef ONYX_SPATIAL_H
 #define ONYX_SPATIAL_H
 
-#include "onyx_kernel.h"
+#include "../onyx_kernel.h"
 
 #include <string.h>
 

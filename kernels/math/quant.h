@@ -5,7 +5,7 @@
 #ifndef ONYX_QUANT_H
 #define ONYX_QUANT_H
 
-#include "onyx_kernel.h"
+#include "../onyx_kernel.h"
 
 /* The 8-bit element types of quantized data. */
 #define QUANT_8BIT (ONYX_MASK(ONYX_UINT8) | ONYX_MASK(ONYX_INT8))

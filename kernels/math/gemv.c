@@ -5,7 +5,7 @@
  * unpacked matrix are GNU C vectors: SSE/AVX2/AVX-512 clones chosen at load
  * time on x86-64, NEON on ARM. */
 #include "gemv.h"
-#include "arch/gemv_arch.h"
+#include "../arch/gemv_arch.h"
 #include "gemm.h"
 #include "threadpool.h"
 

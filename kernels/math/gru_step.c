@@ -1,7 +1,7 @@
 /* gru_step.c - the fused GRU step of arch/gru_arch.h: its packing, its
  * portable reference (one unit at a time, in the order the vector variants
  * sum), and the choice of variant. */
-#include "arch/gru_arch.h"
+#include "../arch/gru_arch.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /* lstm_step.c - the fused LSTM step of arch/lstm_arch.h: its packing, its
  * portable reference (one unit at a time, in the order the vector variants
  * sum), and the choice of variant. */
-#include "arch/gru_arch.h"
-#include "arch/lstm_arch.h"
+#include "../arch/gru_arch.h"
+#include "../arch/lstm_arch.h"
 
 #include <string.h>
 
