@@ -1,5 +1,5 @@
 /* stft.c - STFT (opset 17): short-time Fourier transform of a batch of real
- * or complex signals, one FFT (kernels/fft.c) per windowed frame. */
+ * or complex signals, one FFT (kernels/math/fft.c) per windowed frame. */
 #include "math/fft.h"
 #include "onyx_kernel.h"
 

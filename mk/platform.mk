@@ -18,7 +18,7 @@ TARGET_TRIPLET := arm-linux-gnueabihf
 TARGET_NATIVE := $(filter armv7%,$(HOST_ARCH))
 QEMU_TARGET := qemu-arm
 PLATFORM_CFLAGS := -march=armv7-a -mtune=cortex-a8 -mfpu=neon -mfloat-abi=hard
-# GCC compiles float vector code (the GNU C vector types of kernels/vmath.h
+# GCC compiles float vector code (the GNU C vector types of kernels/math/vmath.h
 # and the kernels) to NEON on 32-bit ARM only under
 # -funsafe-math-optimizations, because NEON flushes denormals to zero; without
 # it every vector operation becomes four scalar VFP ones. The parts of that

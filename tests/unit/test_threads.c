@@ -1,4 +1,4 @@
-/* test_threads.c - the thread pool (kernels/threadpool.c) and the products
+/* test_threads.c - the thread pool (kernels/math/threadpool.c) and the products
  * and convolutions split over it: every part runs once, and the results
  * with 2 and 3 threads are bit-identical to one thread's and match a plain
  * reference. */
