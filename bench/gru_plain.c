@@ -17,7 +17,10 @@
 static float w_ih[3 * MAXH], w_hh[3 * MAXH * MAXH], b_ih[3 * MAXH],
     b_hh[3 * MAXH], w_o[MAXH], b_o;
 
-static float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+static float sigm(float v)
+{
+    return 1.0f / (1.0f + expf(-v));
+}
 
 /* one step: h <- GRU(x, h), returns the Linear of the new h */
 static float step(int H, float x, float *h)
@@ -26,13 +29,15 @@ static float step(int H, float x, float *h)
     for (int r = 0; r < 3 * H; r++) {
         float acc = b_hh[r];
         const float *w = w_hh + (size_t)r * H;
-        for (int k = 0; k < H; k++) acc += w[k] * h[k];
+        for (int k = 0; k < H; k++)
+            acc += w[k] * h[k];
         gh[r] = acc;
     }
     for (int i = 0; i < H; i++) {
         float r = sigm(w_ih[i] * x + b_ih[i] + gh[i]);
         float z = sigm(w_ih[H + i] * x + b_ih[H + i] + gh[H + i]);
-        float n = tanhf(w_ih[2 * H + i] * x + b_ih[2 * H + i] + r * gh[2 * H + i]);
+        float n =
+            tanhf(w_ih[2 * H + i] * x + b_ih[2 * H + i] + r * gh[2 * H + i]);
         hn[i] = (1.0f - z) * n + z * h[i];
     }
     float y = b_o;
@@ -66,10 +71,14 @@ int main(int argc, char **argv)
     }
     float s = 1.0f / sqrtf((float)H);
     unsigned rng = 1;
-#define RND() (rng = rng * 1664525u + 1013904223u, ((rng >> 8) / 16777216.0f * 2 - 1) * s)
-    for (int i = 0; i < 3 * H; i++) w_ih[i] = RND(), b_ih[i] = RND(), b_hh[i] = RND();
-    for (int i = 0; i < 3 * H * H; i++) w_hh[i] = RND();
-    for (int i = 0; i < H; i++) w_o[i] = RND();
+#define RND()                                                                  \
+    (rng = rng * 1664525u + 1013904223u, ((rng >> 8) / 16777216.0f * 2 - 1) * s)
+    for (int i = 0; i < 3 * H; i++)
+        w_ih[i] = RND(), b_ih[i] = RND(), b_hh[i] = RND();
+    for (int i = 0; i < 3 * H * H; i++)
+        w_hh[i] = RND();
+    for (int i = 0; i < H; i++)
+        w_o[i] = RND();
     b_o = RND();
     float h[MAXH] = {0}, x = 0.5f, sink = 0;
     enum { STEPS = 1000, MAXB = 100000 };

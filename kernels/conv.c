@@ -152,8 +152,8 @@ static conv_path conv_1d_path(const onyx_prep *p, const conv_geom *g)
 static int conv_direct_fits(const onyx_prep *p, const conv_geom *g)
 {
     return p->in_const[CONV_W] && p->in[CONV_W]->data && g->in[0] == 1 &&
-           g->in[1] == 1 && g->out[0] == 1 && g->out[1] == 1 &&
-           g->k[0] == 1 && g->k[1] == 1 && g->pb[0] == 0 && g->pb[1] == 0 &&
+           g->in[1] == 1 && g->out[0] == 1 && g->out[1] == 1 && g->k[0] == 1 &&
+           g->k[1] == 1 && g->pb[0] == 0 && g->pb[1] == 0 &&
            g->Cg * g->KK <= CONV_DIRECT_MAX_K;
 }
 
@@ -258,16 +258,15 @@ static onyx_status conv_prepare(onyx_prep *p)
                         ? (size_t)g->KK * sizeof(conv_tap)
                         : 0;
     size_t obytes = q.path == CONV_DIRECT ? (size_t)q.K * sizeof(int32_t) : 0;
-    conv_plan *qp = aligned_alloc(
-        64, head + wbytes + (tbytes + obytes + 63) / 64 * 64);
+    conv_plan *qp =
+        aligned_alloc(64, head + wbytes + (tbytes + obytes + 63) / 64 * 64);
     if (!qp) return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
     *qp = q;
     qp->taps = NULL;
     qp->off = NULL;
     if (obytes) {
         qp->off = (int32_t *)((char *)qp + head + wbytes);
-        onyx_conv_direct_offsets(qp->off, g->Cg, g->KK, g->d[2], g->s[2],
-                                 q.Lp);
+        onyx_conv_direct_offsets(qp->off, g->Cg, g->KK, g->d[2], g->s[2], q.Lp);
     }
     if (tbytes) {
         qp->taps = (conv_tap *)((char *)qp + head + wbytes);
@@ -280,9 +279,8 @@ static onyx_status conv_prepare(onyx_prep *p)
             winograd_weights(Wp, W, g, q.J);
         } else if (q.path == CONV_DIRECT) {
             for (int64_t gr = 0; gr < g->G; gr++)
-                onyx_conv_direct_pack(Wp + gr * q.wstride,
-                                      W + gr * g->Mg * q.K, (int)g->Mg,
-                                      (int)q.K, q.dk->mr);
+                onyx_conv_direct_pack(Wp + gr * q.wstride, W + gr * g->Mg * q.K,
+                                      (int)g->Mg, (int)q.K, q.dk->mr);
         } else if (q.path == CONV_PACKED) { /* W_g (Mg, K) -> W_g^T packed */
             for (int64_t gr = 0; gr < g->G; gr++)
                 onyx_gemv_pack(Wp + gr * q.wstride, 1, W + gr * g->Mg * q.K,
@@ -553,11 +551,10 @@ static void conv_direct(float *yg, const float *xg, const float *Bg,
                         const float *Wg, float *scratch, const conv_plan *q)
 {
     const conv_geom *cg = &q->geom;
-    onyx_conv_direct_phases(scratch, xg, cg->Cg, cg->in[2], cg->pb[2],
-                            cg->s[2], q->Lp);
-    const onyx_conv_direct_args a = {yg,        scratch,      q->off,
-                                     Wg,        Bg,           (int)cg->Mg,
-                                     (int)cg->S_out, (int)q->K};
+    onyx_conv_direct_phases(scratch, xg, cg->Cg, cg->in[2], cg->pb[2], cg->s[2],
+                            q->Lp);
+    const onyx_conv_direct_args a = {
+        yg, scratch, q->off, Wg, Bg, (int)cg->Mg, (int)cg->S_out, (int)q->K};
     q->dk->fn(&a);
 }
 

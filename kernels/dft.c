@@ -1,5 +1,6 @@
 /* dft.c - DFT (opset 17): the discrete Fourier transform along one signal
- * axis of a real [..., 1] or complex [..., 2] tensor, through kernels/math/fft.c. */
+ * axis of a real [..., 1] or complex [..., 2] tensor, through
+ * kernels/math/fft.c. */
 #include "math/fft.h"
 #include "onyx_kernel.h"
 

@@ -24,8 +24,8 @@
 static const onyx_conv_direct_kernel cd_v4 = {"conv_direct_f32_v4",
                                               onyx_conv_direct_f32_v4, 4};
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-static const onyx_conv_direct_kernel cd_avx2 = {
-    "conv_direct_f32_avx2", onyx_conv_direct_f32_avx2, 4};
+static const onyx_conv_direct_kernel cd_avx2 = {"conv_direct_f32_avx2",
+                                                onyx_conv_direct_f32_avx2, 4};
 static const onyx_conv_direct_kernel cd_avx512 = {
     "conv_direct_f32_avx512", onyx_conv_direct_f32_avx512, 8};
 #define CD_X86 1
@@ -67,8 +67,7 @@ void onyx_conv_direct_offsets(int32_t *off, int64_t Cg, int64_t KK, int64_t d,
 {
     for (int64_t c = 0; c < Cg; c++)
         for (int64_t k = 0; k < KK; k++)
-            off[c * KK + k] =
-                (int32_t)((c * s + k * d % s) * Lq + k * d / s);
+            off[c * KK + k] = (int32_t)((c * s + k * d % s) * Lq + k * d / s);
 }
 
 int64_t onyx_conv_direct_row(int64_t P, int64_t KK, int64_t d, int64_t s)
@@ -91,7 +90,8 @@ void onyx_conv_direct_phases(float *xp, const float *x, int64_t Cg, int64_t L,
             if (hi < lo) hi = lo;
             memset(xp, 0, (size_t)lo * sizeof *xp);
             if (s == 1 && hi > lo)
-                memcpy(xp + lo, x + lo + r - pb, (size_t)(hi - lo) * sizeof *xp);
+                memcpy(xp + lo, x + lo + r - pb,
+                       (size_t)(hi - lo) * sizeof *xp);
             else
                 for (int64_t j = lo; j < hi; j++)
                     xp[j] = x[j * s + r - pb];

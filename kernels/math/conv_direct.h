@@ -21,12 +21,12 @@
 /* One group's product: y (Mg, P) = bias + sum over taps t of
  * Wp[., t] * x[off[t] + p]. */
 typedef struct {
-    float *y;          /* (Mg, P), row stride P */
-    const float *x;    /* the phase rows (conv_direct_phases) */
+    float *y;           /* (Mg, P), row stride P */
+    const float *x;     /* the phase rows (conv_direct_phases) */
     const int32_t *off; /* (K): where tap t's inputs start in x */
-    const float *Wp;   /* (ceil(Mg / MR), K, MR): MR channels' weights per
-                          tap, zeros past Mg (conv_direct_pack) */
-    const float *bias; /* (Mg) or NULL */
+    const float *Wp;    /* (ceil(Mg / MR), K, MR): MR channels' weights per
+                           tap, zeros past Mg (conv_direct_pack) */
+    const float *bias;  /* (Mg) or NULL */
     int Mg, P, K;
 } onyx_conv_direct_args;
 
