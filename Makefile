@@ -1,11 +1,11 @@
 # onyx - neural networks in Pure Data.
 #
 #   make            the onyx command (bin/onyx) and the Pd library (onyx~.pd_linux,
-#                   onyx.pd_linux, with pd-lib-builder)
+#                   onyx.pd_linux)
 #   make pd         the Pd library alone;  make cli: bin/onyx alone
 #   make install    the Pd library as one folder, $(DESTDIR)$(PDLIBDIR)/onyx/
-#                   (pd-lib-builder's variables; PDLIBDIR defaults to
-#                   /usr/local/lib/pd-externals): both externals, the help
+#                   (DESTDIR and PDLIBDIR as with pd-lib-builder; PDLIBDIR
+#                   defaults to /usr/local/lib/pd-externals): both externals, the help
 #                   patches beside them, the models they load, the README
 #   make install-cli  bin/onyx into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make deken      that folder as deken packages for Linux amd64, armv7 (Bela)
@@ -42,8 +42,10 @@ BUILD := build/$(VARIANT)
 
 CC ?= cc
 OPT ?= -O2
+# -fvisibility=hidden: the engine is linked into each Pd external, and keeps
+# its symbols to itself there
 CFLAGS_ONYX := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) -g -Wall -Wextra -Wshadow -fPIC -fno-math-errno \
-	-Ikernels -Isrc/engine
+	-fvisibility=hidden -Ikernels -Isrc/engine
 LDLIBS_ONYX := -lm -lpthread
 PKG_CONFIG ?= pkg-config
 
@@ -86,12 +88,8 @@ ONYX_BIN := $(BUILD)/onyx
 endif
 
 .PHONY: default cli unit test test-unit test-conformance test-malformed \
-	test-torch clean-onyx
-ifeq ($(PLATFORM),)
+	test-torch
 default: cli
-else
-default: cli platform-pd
-endif
 
 cli: $(ONYX_BIN)
 
@@ -121,9 +119,6 @@ test-unit: $(UNIT_BIN)
 
 test: cli
 	sh tests/run_all.sh
-
-clean-onyx:
-	rm -rf build bin
 
 # the model zoo and the trained help-patch models: make models, make test-zoo
 include models/models.mk
@@ -157,60 +152,49 @@ install-cli: cli
 # deken packages of that folder, one per architecture: make deken
 include mk/deken.mk
 
-# ---- the Pd library (pd-lib-builder) --------------------------------------
-#   make pd          onyx~.pd_linux and onyx.pd_linux in the top folder (the
-#                    engine is compiled into each, with hidden visibility)
+# ---- the Pd library -------------------------------------------------------
+#   make pd          onyx~.pd_linux and onyx.pd_linux: in the top folder for
+#                    this machine, in build/<platform>/ for a board; linked
+#                    from objects in build/<variant>/ (the engine is compiled
+#                    into each external with hidden visibility; only the
+#                    classes' setup functions are exported, ONYXPD_EXPORT)
 #   make pd-rtcheck  the same with -DONYX_RT_CHECK, in build/pd-rtcheck/, for
 #                    the real-time-safety test (tests/pd/run.sh)
-# pd-lib-builder insists on 'all' as the default goal and sets CFLAGS to
-# -O3 -ffast-math when it is empty; both are kept away from the rest of this
-# Makefile (the engine relies on IEEE semantics: NaN, Inf).
+#   make install     the folder described above, in $(DESTDIR)$(PDLIBDIR)/onyx/
+#                    (PDLIBDIR=/usr/local/lib/pd-externals unless given)
+# The engine relies on IEEE semantics (NaN, Inf): no -ffast-math here, as
+# pd-lib-builder would add.
 PD_CLASSES := src/pd/onyx~.c src/pd/onyx.c
 PD_GLUE := src/pd/onyx_pd.c
-PD_GOALS := pd all install pd-clean default
 ifeq ($(PLATFORM),)
-ifneq ($(wildcard $(PD_CLASSES)),)
-ifneq ($(filter $(PD_GOALS),$(or $(MAKECMDGOALS),default)),)
-PDLIBBUILDER_DIR ?= $(if $(wildcard ./pd-lib-builder),./pd-lib-builder,/usr/share/pd-lib-builder)
-lib.name = onyx
-class.sources = $(PD_CLASSES)
-common.sources = $(PD_GLUE) $(ENGINE_SRC)
-cflags = $(CFLAGS_ONYX) -Isrc/pd -fvisibility=hidden
-ldlibs = $(LDLIBS_ONYX)
-datafiles = $(PD_HELP) $(PD_DOCS)
-onyx_saved_cflags := $(CFLAGS)
-onyx_saved_goal := $(.DEFAULT_GOAL)
-CFLAGS := $(if $(strip $(CFLAGS)),$(CFLAGS),-DONYX_PD)
-.DEFAULT_GOAL :=
-include $(PDLIBBUILDER_DIR)/Makefile.pdlibbuilder
-CFLAGS := $(onyx_saved_cflags)
-.DEFAULT_GOAL := $(onyx_saved_goal)
+PD_BIN := onyx~.pd_linux onyx.pd_linux
+$(PD_BIN): %.pd_linux: $(BUILD)/pd/%.o $(PLATFORM_PD_GLUE_OBJ) $(ENGINE_OBJ)
+	$(CC) $(LDFLAGS_ONYX) -shared -o $@ $^ $(LDLIBS_ONYX)
+else
+PD_BIN := $(PLATFORM_PD_BIN)
 endif
 default: pd
-pd: all
-pd-clean: clean
-# the models the help patches load, under models/trained/ as in the repository,
-# and the README's picture under doc/
-install: install-models
-install-models: all
-	$(INSTALL_DIR) -v "$(installpath)/models/trained" "$(installpath)/doc"
-	$(INSTALL_DATA) $(PD_MODELS) "$(installpath)/models/trained"
-	$(INSTALL_DATA) $(PD_PICTURES) "$(installpath)/doc"
-# pd-lib-builder compiles in place and knows no header dependencies: a
-# changed header must rebuild every object (a stale struct layout crashes)
-$(addsuffix .o,$(basename $(PD_CLASSES) $(PD_GLUE) $(ENGINE_SRC))): \
-	$(wildcard kernels/*.h kernels/*/*.h src/engine/*.h src/pd/*.h)
-.PHONY: pd pd-clean pd-rtcheck install-models
-endif
-endif
+pd: $(PD_BIN)
+
+PDLIBDIR ?= /usr/local/lib/pd-externals
+PD_INSTALL_DIR = $(DESTDIR)$(PDLIBDIR)/onyx
+install: pd
+	install -d "$(PD_INSTALL_DIR)/models/trained" "$(PD_INSTALL_DIR)/doc"
+	install -p -m 644 $(PD_BIN) $(PD_HELP) $(PD_DOCS) "$(PD_INSTALL_DIR)"
+	install -p -m 644 $(PD_MODELS) "$(PD_INSTALL_DIR)/models/trained"
+	install -p -m 644 $(PD_PICTURES) "$(PD_INSTALL_DIR)/doc"
+
+clean:
+	rm -rf build bin onyx~.pd_linux onyx.pd_linux
+.PHONY: pd pd-rtcheck install clean
 
 PD_RT_DIR := build/pd-rtcheck
 PD_RT_BIN := $(PD_RT_DIR)/onyx~.pd_linux $(PD_RT_DIR)/onyx.pd_linux
 pd-rtcheck: $(PD_RT_BIN)
 $(PD_RT_DIR)/%.pd_linux: src/pd/%.c $(PD_GLUE) src/pd/onyx_pd.h $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ONYX) -DPD -DONYX_RT_CHECK -I/usr/include/pd -Isrc/pd \
-		-fvisibility=hidden -shared -o $@ $< $(PD_GLUE) $(ENGINE_OBJ) $(LDLIBS_ONYX)
+	$(CC) $(CFLAGS_ONYX) -DPD -DONYX_RT_CHECK -I$(PD_INCLUDE) -Isrc/pd \
+		-shared -o $@ $< $(PD_GLUE) $(ENGINE_OBJ) $(LDLIBS_ONYX)
 
 # ---- Pd hardening: ThreadSanitizer build, soak test (tests/pd, tests/soak) ----
 #   make pd-tsan   onyx~.pd_linux and onyx.pd_linux built with -fsanitize=thread
@@ -226,7 +210,7 @@ PD_TSAN_OBJ := $(patsubst %.c,$(PD_TSAN_DIR)/obj/%.o,$(ENGINE_SRC) $(PD_GLUE))
 pd-tsan: $(PD_TSAN_DIR)/onyx~.pd_linux $(PD_TSAN_DIR)/onyx.pd_linux
 $(PD_TSAN_DIR)/obj/%.o: %.c $(wildcard kernels/*.h src/engine/*.h src/pd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(PD_TSAN_CFLAGS) -DPD -I/usr/include/pd -Isrc/pd -fvisibility=hidden -c -o $@ $<
+	$(CC) $(PD_TSAN_CFLAGS) -DPD -I$(PD_INCLUDE) -Isrc/pd -c -o $@ $<
 $(PD_TSAN_DIR)/%.pd_linux: $(PD_TSAN_DIR)/obj/src/pd/%.o $(PD_TSAN_OBJ)
 	$(CC) -fsanitize=thread -shared -o $@ $^ -lm -lpthread
 soak:

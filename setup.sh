@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")"
 PKGS="build-essential pkg-config libopenblas-dev check puredata-dev puredata
-      pd-lib-builder libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
+      libsndfile1-dev libonnx-testdata python3-numpy python3-onnx
       python3-torch valgrind clang libclang-rt-14-dev zip unzip espeak-ng"
 # (espeak-ng speaks a sentence to the voice-activity help example in the tests)
 # the Bela builds: cross compilers, qemu, and the boards' libraries from

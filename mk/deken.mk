@@ -27,7 +27,7 @@ DEKEN_DIR := build/deken
 DEKEN_ARCHS := amd64 armv7 arm64
 # per architecture: the make arguments that build its externals, the folder
 # they land in, and the strip command for them
-DEKEN_MAKE_amd64 := BLAS=none VARIANT=deken-amd64 CFLAGS=-fvisibility=hidden
+DEKEN_MAKE_amd64 := BLAS=none VARIANT=deken-amd64
 DEKEN_EXT_amd64 := build/deken-amd64
 DEKEN_STRIP_amd64 := strip
 DEKEN_MAKE_armv7 := PLATFORM=bela

@@ -45,8 +45,6 @@ ifneq ($(PLATFORM),)
 ifneq ($(BLAS),none)
 $(error PLATFORM=$(PLATFORM) builds the engine's own GEMM only (BLAS=none))
 endif
-# the engine is linked into each external: keep its symbols to itself
-PLATFORM_CFLAGS += -fvisibility=hidden
 CFLAGS_ONYX += $(PLATFORM_CFLAGS)
 ifeq ($(TARGET_NATIVE),)
 # cross build from a PC; qemu runs the results with the target's libraries
@@ -65,9 +63,9 @@ endif
 # per-file flags (PLATFORM_FILE_CFLAGS_<file>) for the engine's objects
 $(BUILD)/kernels/unary.o: CFLAGS_ONYX += $(PLATFORM_FILE_CFLAGS_unary)
 
-# ---- the Pd externals of a board build: build/<platform>/onyx~.pd_linux ----
-# Built directly rather than through pd-lib-builder, so that the board's
-# flags above are the ones used. PD_INCLUDE is where m_pd.h is: Debian's
+# ---- the Pd externals of a build: build/<variant>/onyx~.pd_linux ----------
+# make pd for a board; make deken's amd64 package on a PC (where make pd puts
+# them in the top folder). PD_INCLUDE is where m_pd.h is: Debian's
 # puredata-dev on a PC, /usr/local/include/libpd on a Bela image.
 PD_INCLUDE ?= $(firstword $(wildcard /usr/include/pd /usr/local/include/libpd \
 	/usr/local/include/pd) /usr/include/pd)
