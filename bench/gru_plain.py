@@ -5,9 +5,9 @@ run, interleaved rounds (issue 12: onyx at most 0.65x of the plain step).
 usage: bench/gru_plain.py --onyx BIN --plain BIN [--rounds N] [--seconds S] [H ...]
 
 For each H (default 8 16 32 64) and round: the plain step's median ns per
-step, then `onyx bench models/zoo/gruH/model.onnx --block 1` (one sample
-per call through the public run API, state fed back by the caller's
-binding). Prints each ratio onyx/plain per round and their spread.
+step, then `onyx bench models/zoo/gruH/model.onnx --block 1 --repeat 1000`
+(one sample per call through the public run API, timed 1000 calls at a
+time as the plain step is timed 1000 steps at a time). Prints each ratio onyx/plain per round and their spread.
 """
 import argparse
 import json
@@ -31,7 +31,7 @@ def main():
         for _ in range(a.rounds):
             p = float(subprocess.run([a.plain, str(h), str(a.seconds)], check=True,
                                      capture_output=True, text=True).stdout)
-            out = subprocess.run([a.onyx, "bench", "models/zoo/gru%d/model.onnx" % h, "--block", "1",
+            out = subprocess.run([a.onyx, "bench", "models/zoo/gru%d/model.onnx" % h, "--block", "1", "--repeat", "1000",
                                   "--seconds", str(a.seconds), "--json"], check=True,
                                  capture_output=True, text=True).stdout
             o = json.loads(out)["median_us"] * 1000

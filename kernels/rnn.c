@@ -202,7 +202,7 @@ typedef struct rnn_params {
                               batch), else row-major (for mat_acc) */
     int lean;              /* one batch row, one direction, every step alike:
                               rnn_lean runs it (rnn_lean_fits) */
-    onyx_gru_step_fn *gru_step;   /* lean GRU with linear_before_reset and a
+    const onyx_gru_variant *gru;  /* lean GRU with linear_before_reset and a
                                      vector variant of gru_arch.h: its fused
                                      step on F (packed), else NULL */
     onyx_lstm_step_fn *lstm_step; /* lean LSTM without peepholes nor
@@ -217,7 +217,7 @@ typedef struct rnn_params {
      *   linear_before_reset: Wbh only), rbh (Hp) GRU Rbh for
      *   linear_before_reset, P (3Hp) peepholes i o f, zero (Hp) zeros (the
      *   lean path's state when initial_h or initial_c is omitted), F the
-     *   fused GRU step's weights (onyx_gru_pack) when gru_step, or the
+     *   fused GRU step's weights (the variant's pack) when gru, or the
      *   fused LSTM step's (onyx_lstm_pack) when lstm_step */
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, o_zero, o_F, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
@@ -284,8 +284,8 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
         memcpy(ab, bx, (size_t)GHp * sizeof(float));
         if (k->cell == CELL_GRU && k->lbr)
             memcpy(ab + 2 * Hp, pk + k->o_rbh, (size_t)Hp * sizeof(float));
-        if (k->gru_step)
-            onyx_gru_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
+        if (k->gru)
+            k->gru->pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
         if (k->lstm_step)
             onyx_lstm_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
         if (k->cell == CELL_LSTM && P)
@@ -487,7 +487,22 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->Hp = (int)((H + 3) / 4 * 4);
     k->GHp = k->G * k->Hp;
     k->gemv = Bn <= RNN_MATVEC_ROWS;
-    k->lean = rnn_lean_fits(k, seq != NULL) && k->isa == ISA_V4;
+    /* the fused step of a vector ISA, for packed weights on the lean path;
+     * without one the lean path only with 4-float vectors (on x86 the
+     * general path's vector activations beat its scalar cells) */
+    k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
+                (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
+                W->data && R->data && (!Bt || Bt->data) && (!P || P->data);
+    const int fits = rnn_lean_fits(k, seq != NULL);
+    const onyx_gru_variant *gv;
+    int n_gv = onyx_gru_variants(&gv);
+    if (fits && k->lbr && k->packed && n_gv > 1) k->gru = &gv[n_gv - 1];
+    const onyx_lstm_variant *lv;
+    int n_lv = onyx_lstm_variants(&lv);
+    if (fits && cell == CELL_LSTM && !P && !k->input_forget && k->packed &&
+        n_lv > 1)
+        k->lstm_step = lv[n_lv - 1].step;
+    k->lean = fits && (k->isa == ISA_V4 || k->gru || k->lstm_step);
     /* GRU's h gate needs r first, unless linear_before_reset (then the lean
      * path multiplies every gate at once) */
     k->cut = cell == CELL_GRU && !(k->lean && k->lbr) ? 2 * k->Hp : k->GHp;
@@ -521,21 +536,8 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->o_P = n, n += up16(3 * Hp);
     k->o_ab = n, n += up16(GHp);
     k->o_zero = n, n += up16(Hp);
-    k->packed = p->in_const && p->in_const[IN_W] && p->in_const[IN_R] &&
-                (!Bt || p->in_const[IN_B]) && (!P || p->in_const[IN_P]) &&
-                W->data && R->data && (!Bt || Bt->data) && (!P || P->data);
-    /* the fused step of a vector ISA, for packed weights */
-    const onyx_gru_variant *gv;
-    int n_gv = onyx_gru_variants(&gv);
-    if (k->lean && k->lbr && k->packed && n_gv > 1)
-        k->gru_step = gv[n_gv - 1].step;
-    const onyx_lstm_variant *lv;
-    int n_lv = onyx_lstm_variants(&lv);
-    if (k->lean && cell == CELL_LSTM && !P && !k->input_forget && k->packed &&
-        n_lv > 1)
-        k->lstm_step = lv[n_lv - 1].step;
     k->o_F = n;
-    n += k->gru_step    ? up16(onyx_gru_pack_floats(k->H, k->I))
+    n += k->gru         ? up16(k->gru->pack_floats(k->H, k->I))
          : k->lstm_step ? up16(onyx_lstm_pack_floats(k->H, k->I))
                         : 0;
     k->pack_n = n;
@@ -975,7 +977,7 @@ static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
     if (Yc && Yc != cin) memcpy(Yc, cin, (size_t)H * sizeof(float));
 }
 
-/* The lean GRU with linear_before_reset (k->gru_step) or the LSTM without
+/* The lean GRU with linear_before_reset (k->gru) or the LSTM without
  * peepholes (k->lstm_step) as fused per-step kernels. h's rows go straight
  * to Y, the last one also to Y_h; without Y the steps before the last
  * alternate between two scratch rows (a step must not write the state it
@@ -1010,7 +1012,7 @@ static void rnn_fused(const rnn_params *k, float *scratch, const float *X,
         if (c)
             k->lstm_step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
         else
-            k->gru_step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
+            k->gru->step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
         hin = hout;
     }
 }
@@ -1019,7 +1021,7 @@ static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
     float *scratch = e->scratch;
-    if (k->gru_step || k->lstm_step) {
+    if (k->gru || k->lstm_step) {
         rnn_fused(
             k, scratch, e->in[IN_X]->data,
             k->has_h0 ? e->in[IN_H0]->data : NULL,

@@ -1,8 +1,9 @@
 /* gru_arch.h - one step of a GRU with linear_before_reset (PyTorch's GRU)
  * for one batch row, the product and the cell fused: a portable reference
  * (gru_step.c) and one variant per vector ISA (arch/gru_neon.c for 32-bit
- * ARM, arch/gru_neon64.c for aarch64), chosen
- * once; the unit tests run every variant against the reference. rnn.c's
+ * ARM, arch/gru_neon64.c for aarch64, arch/gru_x86.c for AVX2 and
+ * AVX-512), chosen once; each variant packs the weights in its own layout,
+ * and the unit tests run every variant against the reference. rnn.c's
  * lean path calls it at every sample of a per-sample audio model. */
 #ifndef ONYX_GRU_ARCH_H
 #define ONYX_GRU_ARCH_H
@@ -28,6 +29,17 @@ size_t onyx_gru_pack_floats(int H, int I);
  * NULL for zeros */
 void onyx_gru_pack(float *F, int H, int I, const float *W, const float *R,
                    const float *Wb, const float *Rb);
+
+/* The plain layout of the x86 variants (onyx_gru_pack_vec): the units in
+ * groups of VL (a vector); group g (units VL g .. VL g + VL - 1, past H 0)
+ * is onyx_gru_vec_group_floats(VL, H, I) floats, in vectors of VL:
+ *   4 vectors        the initial sums bz/2, br/2, Rbh, Wbh
+ *   3 per input i    Wz/2, Wr/2, Wh of input i
+ *   3 per hidden i   Rz/2, Rr/2, Rh of hidden unit i (i < H) */
+size_t onyx_gru_vec_group_floats(int VL, int H, int I);
+size_t onyx_gru_vec_pack_floats(int VL, int H, int I);
+void onyx_gru_pack_vec(float *F, int VL, int H, int I, const float *W,
+                       const float *R, const float *Wb, const float *Rb);
 
 /* hout (H) = the GRU step (linear_before_reset) from x (I) and hin (H):
  *   z = sigmoid(Wz x + Rz h + bz), r = sigmoid(Wr x + Rr h + br),
@@ -65,11 +77,22 @@ void onyx_gru_tanh_neon(float *y, const float *x, int n);
 void onyx_gru_step_neon64(int H, int I, const float *F, const float *x,
                           const float *hin, float *hout, float *hout2);
 void onyx_gru_tanh_neon64(float *y, const float *x, int n);
+void onyx_gru_step_avx2(int H, int I, const float *F, const float *x,
+                        const float *hin, float *hout, float *hout2);
+void onyx_gru_step_avx2_tanh(float *y, const float *x, int n);
+void onyx_gru_step_avx512(int H, int I, const float *F, const float *x,
+                          const float *hin, float *hout, float *hout2);
+void onyx_gru_step_avx512_tanh(float *y, const float *x, int n);
 
 typedef struct onyx_gru_variant {
     const char *name;
     onyx_gru_step_fn *step;
     onyx_gru_tanh_fn *tanh;
+    /* its layout: the floats of the packed step, and the packing (W, R,
+     * Wb, Rb as onyx_gru_pack's) */
+    size_t (*pack_floats)(int H, int I);
+    void (*pack)(float *F, int H, int I, const float *W, const float *R,
+                 const float *Wb, const float *Rb);
 } onyx_gru_variant;
 
 /* The variants this CPU runs, the reference first; returns how many. The

@@ -1,6 +1,6 @@
-/* gru_step.c - the fused GRU step of arch/gru_arch.h: its packing, its
- * portable reference (one unit at a time, in the order the vector variants
- * sum), and the choice of variant. */
+/* gru_step.c - the fused GRU step of arch/gru_arch.h: its two layouts'
+ * packing, its portable reference (one unit at a time, in the order the
+ * NEON variants sum), and the choice of variant. */
 #include "../arch/gru_arch.h"
 
 #include <string.h>
@@ -50,6 +50,42 @@ void onyx_gru_pack(float *F, int H, int I, const float *W, const float *R,
                 }
             }
         }
+}
+
+size_t onyx_gru_vec_group_floats(int VL, int H, int I)
+{
+    return (size_t)VL * (4 + 3 * (size_t)I + 3 * (size_t)H);
+}
+
+size_t onyx_gru_vec_pack_floats(int VL, int H, int I)
+{
+    return (size_t)((H + VL - 1) / VL) * onyx_gru_vec_group_floats(VL, H, I);
+}
+
+void onyx_gru_pack_vec(float *F, int VL, int H, int I, const float *W,
+                       const float *R, const float *Wb, const float *Rb)
+{
+    memset(F, 0, onyx_gru_vec_pack_floats(VL, H, I) * sizeof(float));
+    const size_t GF = onyx_gru_vec_group_floats(VL, H, I);
+    for (int u = 0; u < H; u++) {
+        float *f = F + (size_t)(u / VL) * GF + u % VL; /* lane of unit u */
+        const int z = u, r = H + u, h = 2 * H + u;     /* rows of W, R */
+        f[0] = 0.5f * ((Wb ? Wb[z] : 0) + (Rb ? Rb[z] : 0));
+        f[VL] = 0.5f * ((Wb ? Wb[r] : 0) + (Rb ? Rb[r] : 0));
+        f[2 * VL] = Rb ? Rb[h] : 0;
+        f[3 * VL] = Wb ? Wb[h] : 0;
+        f += 4 * VL;
+        for (int i = 0; i < I; i++, f += 3 * VL) {
+            f[0] = 0.5f * W[(size_t)z * I + i];
+            f[VL] = 0.5f * W[(size_t)r * I + i];
+            f[2 * VL] = W[(size_t)h * I + i];
+        }
+        for (int i = 0; i < H; i++, f += 3 * VL) {
+            f[0] = 0.5f * R[(size_t)z * H + i];
+            f[VL] = 0.5f * R[(size_t)r * H + i];
+            f[2 * VL] = R[(size_t)h * H + i];
+        }
+    }
 }
 
 static float gru_tanh1(float x)
@@ -110,17 +146,68 @@ void onyx_gru_step_ref(int H, int I, const float *F, const float *x,
         }
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define GRU_X86 1
+static size_t gru_floats8(int H, int I)
+{
+    return onyx_gru_vec_pack_floats(8, H, I);
+}
+static size_t gru_floats16(int H, int I)
+{
+    return onyx_gru_vec_pack_floats(16, H, I);
+}
+static void gru_pack8(float *F, int H, int I, const float *W, const float *R,
+                      const float *Wb, const float *Rb)
+{
+    onyx_gru_pack_vec(F, 8, H, I, W, R, Wb, Rb);
+}
+static void gru_pack16(float *F, int H, int I, const float *W, const float *R,
+                       const float *Wb, const float *Rb)
+{
+    onyx_gru_pack_vec(F, 16, H, I, W, R, Wb, Rb);
+}
+#else
+#define GRU_X86 0
+#endif
+
+/* The variants this build has, reference first; which of them the CPU runs
+ * is decided once, when the library is loaded (x86-64), or at compile time
+ * (NEON). */
 static const onyx_gru_variant gru_all[] = {
-    {"ref", onyx_gru_step_ref, onyx_gru_tanh_ref},
+    {"ref", onyx_gru_step_ref, onyx_gru_tanh_ref, onyx_gru_pack_floats,
+     onyx_gru_pack},
 #if defined(__aarch64__)
-    {"neon64", onyx_gru_step_neon64, onyx_gru_tanh_neon64},
+    {"neon64", onyx_gru_step_neon64, onyx_gru_tanh_neon64, onyx_gru_pack_floats,
+     onyx_gru_pack},
 #elif defined(__ARM_NEON)
-    {"neon", onyx_gru_step_neon, onyx_gru_tanh_neon},
+    {"neon", onyx_gru_step_neon, onyx_gru_tanh_neon, onyx_gru_pack_floats,
+     onyx_gru_pack},
+#endif
+#if GRU_X86
+    {"avx2", onyx_gru_step_avx2, onyx_gru_step_avx2_tanh, gru_floats8,
+     gru_pack8},
+    {"avx512", onyx_gru_step_avx512, onyx_gru_step_avx512_tanh, gru_floats16,
+     gru_pack16},
 #endif
 };
+#if defined(__ARM_NEON)
+static int gru_n_usable = 2;
+#else
+static int gru_n_usable = 1;
+#endif
+
+#if GRU_X86
+__attribute__((constructor)) static void gru_pick(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return;
+    gru_n_usable = __builtin_cpu_supports("avx512f") ? 3 : 2;
+}
+#endif
 
 int onyx_gru_variants(const onyx_gru_variant **v)
 {
     *v = gru_all;
-    return (int)(sizeof gru_all / sizeof gru_all[0]);
+    return gru_n_usable;
 }

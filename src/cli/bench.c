@@ -17,6 +17,11 @@ const char usage_bench[] =
     "Times inferences of MODEL on random inputs, single-threaded by default.\n"
     "  --runs N          measured runs (default: as many as fit in --seconds)\n"
     "  --warmup N        unmeasured runs first (default 10)\n"
+    "  --repeat K        time K runs back to back as one measurement, "
+    "reported\n"
+    "                    per run (default 1: each run timed alone; a large K\n"
+    "                    takes the clock's own cost out of sub-microsecond "
+    "runs)\n"
     "  --seconds S       measure for S seconds (default 1)\n"
     "  --threads N       threads for onyx's GEMM and convolutions, and\n"
     "                    OpenBLAS's (default 1)\n"
@@ -85,7 +90,7 @@ static int cmp_row(const void *a, const void *b)
 /* What `onyx bench` was asked. */
 typedef struct bench_opts {
     const char *path, *trace;
-    long runs, warmup, threads, block;
+    long runs, warmup, threads, block, repeat;
     double seconds, sr;
     int json, profile;
     cli_shapes shapes; /* the --shape binds; bench adds its own after them */
@@ -115,6 +120,9 @@ static int bench_value_opt(bench_opts *o, const char *a, const char *v)
     } else if (!strcmp(a, "--warmup")) {
         if (cli_parse_long(v, 0, 100000000, &o->warmup))
             want = "a whole number from 0 to 100000000";
+    } else if (!strcmp(a, "--repeat")) {
+        if (cli_parse_long(v, 1, 1000000, &o->repeat))
+            want = "a whole number from 1 to 1000000";
     } else if (!strcmp(a, "--threads")) {
         if (cli_parse_long(v, 1, 256, &o->threads))
             want = "a whole number from 1 to 256";
@@ -139,9 +147,9 @@ static int bench_value_opt(bench_opts *o, const char *a, const char *v)
 
 static int takes_value(const char *a)
 {
-    static const char *const opts[] = {"--runs",    "--warmup", "--threads",
-                                       "--seconds", "--sr",     "--shape",
-                                       "--trace",   "--block",  "--set"};
+    static const char *const opts[] = {
+        "--runs",  "--warmup", "--threads", "--seconds", "--sr",
+        "--shape", "--trace",  "--block",   "--set",     "--repeat"};
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
         if (!strcmp(a, opts[k])) return 1;
     return 0;
@@ -150,6 +158,7 @@ static int takes_value(const char *a)
 static int parse_bench_args(int argc, char **argv, bench_opts *o)
 {
     o->warmup = 10;
+    o->repeat = 1;
     o->threads = 1;
     o->seconds = 1.0;
     o->sr = 48000;
@@ -359,8 +368,9 @@ static double *measure(onyx_instance *x, const bench_opts *o, long *n_out)
             cap *= 2;
         }
         double t0 = now_s();
-        onyx_instance_run(x, NULL, NULL);
-        t[n_runs++] = now_s() - t0;
+        for (long k = 0; k < o->repeat; k++)
+            onyx_instance_run(x, NULL, NULL);
+        t[n_runs++] = (now_s() - t0) / (double)o->repeat;
         if (tty && t0 - last_progress > 0.25 && t0 - start > 2.0) {
             double frac = o->runs ? (double)n_runs / (double)o->runs
                                   : (t0 - start) / o->seconds;
@@ -530,12 +540,14 @@ static void print_json(const bench_opts *o, const bench_result *r,
 {
     printf("{\"model\":");
     json_str(stdout, o->path);
-    printf(",\"runs\":%ld,\"warmup\":%ld,\"threads\":%ld,\"min_us\":%.3f,"
+    printf(",\"runs\":%ld,\"repeat\":%ld,\"warmup\":%ld,\"threads\":%ld,"
+           "\"min_us\":%.3f,"
            "\"median_us\":%.3f,"
            "\"p99_us\":%.3f,\"max_us\":%.3f,\"mean_us\":%.3f,\"inferences_"
            "per_s\":%.1f,",
-           r->n_runs, o->warmup, o->threads, r->tmin * 1e6, r->median * 1e6,
-           r->p99 * 1e6, r->tmax * 1e6, r->mean * 1e6, 1.0 / r->mean);
+           r->n_runs, o->repeat, o->warmup, o->threads, r->tmin * 1e6,
+           r->median * 1e6, r->p99 * 1e6, r->tmax * 1e6, r->mean * 1e6,
+           1.0 / r->mean);
     printf("\"block\":%d,\"sample_rate\":%.0f,", r->block, o->sr);
     if (r->block > 0)
         printf("\"budget_us\":%.3f,\"rt_factor\":%.3f,\"rt_percent\":%.4f,",
@@ -587,8 +599,11 @@ static void print_text(const bench_opts *o, const bench_result *r,
     if (r->defaulted)
         printf("note:         symbolic dims set to 1 (bind them with "
                "--shape)\n");
-    printf("runs:         %ld (after %ld warm-up), %ld thread%s\n",
-           r->n_runs, o->warmup, o->threads, o->threads > 1 ? "s" : "");
+    printf("runs:         %ld (after %ld warm-up), %ld thread%s\n", r->n_runs,
+           o->warmup, o->threads, o->threads > 1 ? "s" : "");
+    if (o->repeat > 1)
+        printf("repeat:       each time is %ld runs back to back, per run\n",
+               o->repeat);
     printf("latency:      min %.2f  median %.2f  p99 %.2f  max %.2f us\n",
            r->tmin * 1e6, r->median * 1e6, r->p99 * 1e6, r->tmax * 1e6);
     printf("throughput:   %.0f inferences/s\n", 1.0 / r->mean);

@@ -137,6 +137,7 @@ expect 0 "usage: onyx bench" "$onyx" help bench
 # bench: a symbolic time axis gets the block [onyx~] plays (64), or --block
 expect 0 '"block":64,' "$onyx" bench "$od" --runs 3 --warmup 1 --json
 expect 0 '"block":16,' "$onyx" bench "$od" --runs 3 --warmup 1 --json --block 16
+expect 0 '"runs":3,"repeat":5,' "$onyx" bench "$od" --runs 3 --warmup 1 --json --repeat 5
 expect 0 "block 64 samples" "$onyx" bench "$od" --runs 3 --warmup 1
 expect 0 "symbolic time axis bound to 64 samples" "$onyx" bench "$od" --runs 3 --warmup 1
 
@@ -184,6 +185,7 @@ expect 0 "--block 32 ignored" "$onyx" bench "$root/models/trained/sound_classes.
 # every option's wrong value names the option (and the value)
 expect 2 "--runs 0: want" "$onyx" bench "$od" --runs 0
 expect 2 "--warmup -1: want" "$onyx" bench "$od" --warmup -1
+expect 2 "--repeat 0: want" "$onyx" bench "$od" --repeat 0
 expect 2 "--threads 0: want" "$onyx" bench "$od" --threads 0
 expect 2 "--block 0: want" "$onyx" bench "$od" --block 0
 expect 2 "--seconds x: want" "$onyx" bench "$od" --seconds x
