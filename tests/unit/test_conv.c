@@ -719,8 +719,8 @@ START_TEST(conv_1d_direct)
     onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), F(0, 100, 200, 300, 400));
     onyx_tensor y[1];
     onyx_attr at[] = {KT_INTS("pads", 2, D(1, 1)), KT_INTS("strides", 1, D(2))};
-    ck_assert_int_eq(kt_run("Conv", 11, at, 2,
-                            (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg),
+    ck_assert_int_eq(kt_run("Conv", 11, at, 2, (onyx_tensor *[]){&tx, &tw, &tb},
+                            3, y, 1, msg),
                      ONYX_OK);
     expect_dims(&y[0], 3, D(1, M, 4));
     expect(&y[0],
@@ -742,6 +742,61 @@ START_TEST(conv_1d_direct)
 }
 END_TEST
 
+/* 2-D stride-1 convolutions with constant weights run direct over their
+ * zero-padded planes (conv.c's 2-D CONV_DIRECT): openWakeWord's 1x3 (padded
+ * along W: each row widened, its extra columns dropped) and 3x1 (rows kept
+ * as they are) kernels, a 3x3 with asymmetric pads, dilations, groups, a
+ * batch of 2, channel counts that leave partial tiles; against the
+ * definition. */
+START_TEST(conv_2d_direct_match_reference)
+{
+    static const struct {
+        int C, M, G, H, W, kh, kw, dh, dw, pt, pl, pb, pr;
+    } cases[] = {
+        {24, 24, 1, 9, 32, 1, 3, 1, 1, 0, 1, 0, 1},
+        {24, 24, 1, 9, 32, 3, 1, 1, 1, 0, 0, 0, 0},
+        {5, 7, 1, 9, 8, 3, 3, 1, 1, 1, 2, 0, 1},
+        {4, 6, 2, 7, 9, 2, 3, 2, 1, 1, 0, 1, 2},
+        {3, 5, 1, 20, 2, 1, 3, 1, 1, 0, 1, 0, 1},
+        {1, 9, 1, 11, 13, 3, 3, 1, 2, 0, 2, 0, 2},
+    };
+    enum { N = 2, MAXN = 2 * 24 * 9 * 32 * 2 };
+    static float x[MAXN], w[24 * 24 * 9], b[24], r[MAXN];
+    unsigned seed = 3;
+    for (unsigned t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int C = cases[t].C, M = cases[t].M, G = cases[t].G;
+        const int H = cases[t].H, W = cases[t].W, kh = cases[t].kh,
+                  kw = cases[t].kw, dh = cases[t].dh, dw = cases[t].dw;
+        const int OH = H + cases[t].pt + cases[t].pb - (kh - 1) * dh;
+        const int OW = W + cases[t].pl + cases[t].pr - (kw - 1) * dw;
+        for (int i = 0; i < N * C * H * W; i++)
+            x[i] = (float)(seed = seed * 1103515245u + 12345u) / 4294967296.0f -
+                   0.5f;
+        for (int i = 0; i < M * (C / G) * kh * kw; i++)
+            w[i] = (float)(seed = seed * 1103515245u + 12345u) / 4294967296.0f -
+                   0.5f;
+        for (int i = 0; i < M; i++)
+            b[i] = (float)i / 4;
+        onyx_tensor tx = kt_tensor(ONYX_FLOAT, 4, D(N, C, H, W), x);
+        onyx_tensor tw = kt_tensor(ONYX_FLOAT, 4, D(M, C / G, kh, kw), w);
+        onyx_tensor tb = kt_tensor(ONYX_FLOAT, 1, D(M), b);
+        onyx_attr at[] = {
+            KT_INT("group", G), KT_INTS("dilations", 2, D(dh, dw)),
+            KT_INTS("pads", 4,
+                    D(cases[t].pt, cases[t].pl, cases[t].pb, cases[t].pr))};
+        onyx_tensor y[1];
+        ck_assert_int_eq(kt_run("Conv", 11, at, 3,
+                                (onyx_tensor *[]){&tx, &tw, &tb}, 3, y, 1, msg),
+                         ONYX_OK);
+        expect_dims(&y[0], 4, D(N, M, OH, OW));
+        conv2d_ref(r, x, w, b, N, C, H, W, M, G, kh, kw, 1, 1, dh, dw,
+                   cases[t].pt, cases[t].pl, OH, OW);
+        expect_close(&y[0], r, N * M * OH * OW, 1e-5f);
+        kt_free(y, 1);
+    }
+}
+END_TEST
+
 /* The phase rows and offsets by hand: x = [1 .. 5], stride 2, pad 1,
  * kernel 3, dilation 1, P 3: padded [0,1,2,3,4,5,0], phase 0 = x at -1, 1,
  * 3, 5 (0, 2, 4, 0 past x's end), phase 1 = [1, 3, 5, 0 ...]; tap k reads
@@ -751,8 +806,7 @@ START_TEST(conv_direct_layouts)
     const int64_t Lq = onyx_conv_direct_row(3, 3, 1, 2);
     ck_assert_int_eq((int)Lq, ONYX_CONV_DIRECT_OVER + 1);
     static float xp[2 * (ONYX_CONV_DIRECT_OVER + 1)];
-    onyx_conv_direct_phases(xp, (const float[]){1, 2, 3, 4, 5}, 1, 5, 1, 2,
-                            Lq);
+    onyx_conv_direct_phases(xp, (const float[]){1, 2, 3, 4, 5}, 1, 5, 1, 2, Lq);
     const float want0[] = {0, 2, 4, 0}, want1[] = {1, 3, 5, 0};
     for (int j = 0; j < 4; j++) {
         ck_assert_float_eq(xp[j], want0[j]);
@@ -765,8 +819,8 @@ START_TEST(conv_direct_layouts)
     ck_assert_int_eq(off[2], 1);
     /* packed for tile 4: 5 channels of 2 taps -> 2 tiles, zeros past */
     float Wp[2 * 2 * 4];
-    onyx_conv_direct_pack(Wp, (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
-                          5, 2, 4);
+    onyx_conv_direct_pack(Wp, (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 5,
+                          2, 4);
     const float wantp[] = {1, 3, 5, 7, 2, 4, 6, 8, 9, 0, 0, 0, 10, 0, 0, 0};
     for (int i = 0; i < 16; i++)
         ck_assert_float_eq(Wp[i], wantp[i]);
@@ -799,8 +853,7 @@ START_TEST(conv_direct_match_reference)
         int C, M, L, k, s, d, pb, pe;
     } cases[] = {
         {1, 16, 1024, 9, 2, 1, 0, 0}, /* the sound classifier's */
-        {16, 16, 508, 9, 2, 1, 0, 0},
-        {16, 32, 250, 9, 2, 1, 0, 0},
+        {16, 16, 508, 9, 2, 1, 0, 0}, {16, 32, 250, 9, 2, 1, 0, 0},
         {1, 3, 5, 3, 1, 1, 1, 1},     /* one partial vector */
         {3, 7, 60, 4, 1, 2, 3, 2},    /* dilated */
         {5, 9, 97, 3, 3, 2, 2, 5},    /* stride 3, dilated, pads */
@@ -815,8 +868,7 @@ START_TEST(conv_direct_match_reference)
                   k = cases[t].k, s = cases[t].s, d = cases[t].d,
                   pb = cases[t].pb, pe = cases[t].pe;
         const int P = (L + pb + pe - (k - 1) * d - 1) / s + 1;
-        conv2d_ref(r, x, w, b, 1, C, 1, L, M, 1, 1, k, 1, s, 1, d, 0, pb, 1,
-                   P);
+        conv2d_ref(r, x, w, b, 1, C, 1, L, M, 1, 1, k, 1, s, 1, d, 0, pb, 1, P);
         const int64_t Lq = onyx_conv_direct_row(P, k, d, s);
         ck_assert(C * s * Lq <= (int64_t)(sizeof xp / sizeof xp[0]));
         onyx_conv_direct_phases(xp, x, C, L, pb, s, Lq);
@@ -1245,6 +1297,7 @@ static Suite *conv_suite(void)
     tcase_add_test(cv, conv_1d_direct);
     tcase_add_test(cv, conv_direct_layouts);
     tcase_add_test(cv, conv_direct_match_reference);
+    tcase_add_test(cv, conv_2d_direct_match_reference);
     tcase_add_test(cv, conv_errors);
     tcase_add_test(cv, convtranspose_1d);
     tcase_add_test(cv, convtranspose_2d_channels);
