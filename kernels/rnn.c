@@ -205,7 +205,7 @@ typedef struct rnn_params {
     const onyx_gru_variant *gru;  /* lean GRU with linear_before_reset and a
                                      vector variant of gru_arch.h: its fused
                                      step on F (packed), else NULL */
-    onyx_lstm_step_fn *lstm_step; /* lean LSTM without peepholes nor
+    const onyx_lstm_variant *lstm; /* lean LSTM without peepholes nor
                                      input_forget and a vector variant of
                                      lstm_arch.h: its fused step on F */
     /* the optional inputs present (rnn_opt), decided in prepare */
@@ -218,7 +218,7 @@ typedef struct rnn_params {
      *   linear_before_reset, P (3Hp) peepholes i o f, zero (Hp) zeros (the
      *   lean path's state when initial_h or initial_c is omitted), F the
      *   fused GRU step's weights (the variant's pack) when gru, or the
-     *   fused LSTM step's (onyx_lstm_pack) when lstm_step */
+     *   fused LSTM step's (the variant's pack) when lstm */
     size_t o_WT, o_RT, o_bx, o_rbh, o_P, o_ab, o_zero, o_F, pack_n;
     int packed; /* 1: pack[] holds D * pack_n floats */
     /* scratch, offsets in floats (each 16-float aligned) */
@@ -286,8 +286,8 @@ static void rnn_pack(const rnn_params *k, const float *W, const float *R,
             memcpy(ab + 2 * Hp, pk + k->o_rbh, (size_t)Hp * sizeof(float));
         if (k->gru)
             k->gru->pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
-        if (k->lstm_step)
-            onyx_lstm_pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
+        if (k->lstm)
+            k->lstm->pack(pk + k->o_F, H, I, Wd, Rd, Bd, Bd ? Bd + GH : NULL);
         if (k->cell == CELL_LSTM && P)
             for (int q = 0; q < 3; q++)
                 memcpy(pk + k->o_P + (size_t)q * Hp,
@@ -501,8 +501,8 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     int n_lv = onyx_lstm_variants(&lv);
     if (fits && cell == CELL_LSTM && !P && !k->input_forget && k->packed &&
         n_lv > 1)
-        k->lstm_step = lv[n_lv - 1].step;
-    k->lean = fits && (k->isa == ISA_V4 || k->gru || k->lstm_step);
+        k->lstm = &lv[n_lv - 1];
+    k->lean = fits && (k->isa == ISA_V4 || k->gru || k->lstm);
     /* GRU's h gate needs r first, unless linear_before_reset (then the lean
      * path multiplies every gate at once) */
     k->cut = cell == CELL_GRU && !(k->lean && k->lbr) ? 2 * k->Hp : k->GHp;
@@ -538,7 +538,7 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->o_zero = n, n += up16(Hp);
     k->o_F = n;
     n += k->gru         ? up16(k->gru->pack_floats(k->H, k->I))
-         : k->lstm_step ? up16(onyx_lstm_pack_floats(k->H, k->I))
+         : k->lstm      ? up16(k->lstm->pack_floats(k->H, k->I))
                         : 0;
     k->pack_n = n;
     k->has_B = Bt != NULL, k->has_seq = seq != NULL;
@@ -978,7 +978,7 @@ static void rnn_lean(const rnn_params *k, const float *pk, float *scratch,
 }
 
 /* The lean GRU with linear_before_reset (k->gru) or the LSTM without
- * peepholes (k->lstm_step) as fused per-step kernels. h's rows go straight
+ * peepholes (k->lstm) as fused per-step kernels. h's rows go straight
  * to Y, the last one also to Y_h; without Y the steps before the last
  * alternate between two scratch rows (a step must not write the state it
  * reads) and the last writes Y_h. The LSTM's c is updated in place in Y_c,
@@ -991,7 +991,7 @@ static void rnn_fused(const rnn_params *k, float *scratch, const float *X,
     const float *F = k->pack + k->o_F;
     const float *hin = h0 ? h0 : k->pack + k->o_zero;
     float *c = NULL;
-    if (k->lstm_step) {
+    if (k->lstm) {
         c = Yc ? Yc : scratch + k->s_c;
         if (c0)
             memmove(c, c0, (size_t)H * sizeof(float));
@@ -1010,7 +1010,7 @@ static void rnn_fused(const rnn_params *k, float *scratch, const float *X,
             hout = scratch + (s & 1 ? k->s_h : k->s_tmp);
         }
         if (c)
-            k->lstm_step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
+            k->lstm->step(H, I, F, X + (size_t)t * I, hin, c, hout, hout2);
         else
             k->gru->step(H, I, F, X + (size_t)t * I, hin, hout, hout2);
         hin = hout;
@@ -1021,7 +1021,7 @@ static onyx_status rnn_eval(onyx_exec *e)
 {
     const rnn_params *k = e->params;
     float *scratch = e->scratch;
-    if (k->gru || k->lstm_step) {
+    if (k->gru || k->lstm) {
         rnn_fused(
             k, scratch, e->in[IN_X]->data,
             k->has_h0 ? e->in[IN_H0]->data : NULL,

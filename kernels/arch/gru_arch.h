@@ -1,7 +1,7 @@
 /* gru_arch.h - one step of a GRU with linear_before_reset (PyTorch's GRU)
  * for one batch row, the product and the cell fused: a portable reference
  * (gru_step.c) and one variant per vector ISA (arch/gru_neon.c for 32-bit
- * ARM, arch/gru_neon64.c for aarch64, arch/gru_x86.c for AVX2 and
+ * ARM, arch/gru_neon64.c for aarch64, arch/rnn_x86.c for AVX2 and
  * AVX-512), chosen once; each variant packs the weights in its own layout,
  * and the unit tests run every variant against the reference. rnn.c's
  * lean path calls it at every sample of a per-sample audio model. */
@@ -79,10 +79,10 @@ void onyx_gru_step_neon64(int H, int I, const float *F, const float *x,
 void onyx_gru_tanh_neon64(float *y, const float *x, int n);
 void onyx_gru_step_avx2(int H, int I, const float *F, const float *x,
                         const float *hin, float *hout, float *hout2);
-void onyx_gru_step_avx2_tanh(float *y, const float *x, int n);
+void onyx_gru_tanh_avx2(float *y, const float *x, int n);
 void onyx_gru_step_avx512(int H, int I, const float *F, const float *x,
                           const float *hin, float *hout, float *hout2);
-void onyx_gru_step_avx512_tanh(float *y, const float *x, int n);
+void onyx_gru_tanh_avx512(float *y, const float *x, int n);
 
 typedef struct onyx_gru_variant {
     const char *name;

@@ -2,7 +2,9 @@
  * to i) for one batch row, the product and the cell fused, as gru_arch.h
  * does for the GRU: a portable reference (lstm_step.c) and one variant per
  * vector ISA (arch/lstm_neon.c for 32-bit ARM, arch/lstm_neon64.c for
- * aarch64), chosen once; rnn.c's lean path calls it at every sample. */
+ * aarch64, arch/rnn_x86.c for AVX2 and AVX-512), chosen once, each packing
+ * the weights in its own layout; rnn.c's lean path calls it at every
+ * sample. */
 #ifndef ONYX_LSTM_ARCH_H
 #define ONYX_LSTM_ARCH_H
 
@@ -26,6 +28,16 @@ size_t onyx_lstm_pack_floats(int H, int I);
 void onyx_lstm_pack(float *F, int H, int I, const float *W, const float *R,
                     const float *Wb, const float *Rb);
 
+/* The plain layout of the x86 variants (onyx_lstm_pack_vec): the units in
+ * groups of VL (a vector); group g (units VL g .. VL g + VL - 1, past H 0)
+ * is onyx_lstm_vec_group_floats(VL, H, I) = 4 VL (1 + I + H) floats, rows
+ * of 4 vectors i/2, o/2, f/2, c of the group's units: the biases, then one
+ * row per input, then one per hidden unit. */
+size_t onyx_lstm_vec_group_floats(int VL, int H, int I);
+size_t onyx_lstm_vec_pack_floats(int VL, int H, int I);
+void onyx_lstm_pack_vec(float *F, int VL, int H, int I, const float *W,
+                        const float *R, const float *Wb, const float *Rb);
+
 /* hout (H) and c (H, updated in place) = the LSTM step from x (I), hin (H)
  * and c:
  *   i = sigmoid(Wi x + Ri h + bi), o = sigmoid(Wo x + Ro h + bo),
@@ -44,10 +56,21 @@ void onyx_lstm_step_neon(int H, int I, const float *F, const float *x,
 void onyx_lstm_step_neon64(int H, int I, const float *F, const float *x,
                            const float *hin, float *c, float *hout,
                            float *hout2);
+void onyx_lstm_step_avx2(int H, int I, const float *F, const float *x,
+                         const float *hin, float *c, float *hout,
+                         float *hout2);
+void onyx_lstm_step_avx512(int H, int I, const float *F, const float *x,
+                           const float *hin, float *c, float *hout,
+                           float *hout2);
 
 typedef struct onyx_lstm_variant {
     const char *name;
     onyx_lstm_step_fn *step;
+    /* its layout: the floats of the packed step, and the packing (W, R,
+     * Wb, Rb as onyx_lstm_pack's) */
+    size_t (*pack_floats)(int H, int I);
+    void (*pack)(float *F, int H, int I, const float *W, const float *R,
+                 const float *Wb, const float *Rb);
 } onyx_lstm_variant;
 
 /* The variants this CPU runs, the reference first; returns how many. The

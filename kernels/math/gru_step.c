@@ -184,9 +184,8 @@ static const onyx_gru_variant gru_all[] = {
      onyx_gru_pack},
 #endif
 #if GRU_X86
-    {"avx2", onyx_gru_step_avx2, onyx_gru_step_avx2_tanh, gru_floats8,
-     gru_pack8},
-    {"avx512", onyx_gru_step_avx512, onyx_gru_step_avx512_tanh, gru_floats16,
+    {"avx2", onyx_gru_step_avx2, onyx_gru_tanh_avx2, gru_floats8, gru_pack8},
+    {"avx512", onyx_gru_step_avx512, onyx_gru_tanh_avx512, gru_floats16,
      gru_pack16},
 #endif
 };

@@ -553,17 +553,25 @@ END_TEST
 
 /* ---- the fused LSTM step (arch/lstm_arch.h) ---- */
 
-/* every variant against the reference on random weights, H = 1 to 19 */
+/* every variant, in its own layout, against the reference on random
+ * weights: H = 1 to 19 (partial groups of 4), and sizes around the x86
+ * variants' groups of 8 and 16 and their pairs */
 START_TEST(lstm_step_variants)
 {
+    enum { HM = 70 };
+    static const int sizes[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                11, 12, 13, 14, 15, 16, 17, 18, 19, 24,
+                                31, 32, 33, 40, 47, 48, 64, 70};
     const onyx_lstm_variant *v;
     int nv = onyx_lstm_variants(&v);
     unsigned seed = 11;
-    for (int H = 1; H < 20; H++)
+    static float W[4 * HM * 3], R[4 * HM * HM];
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
         for (int I = 1; I <= 3; I += 2) {
-            float W[4 * 19 * 3], R[4 * 19 * 19], Wb[76], Rb[76], x[3];
-            float h[20], c0[20], want[20], cwant[20], got[20], got2[20],
-                cgot[20];
+            const int H = sizes[si];
+            float Wb[4 * HM], Rb[4 * HM], x[3];
+            float h[HM + 1], c0[HM + 1], want[HM + 1], cwant[HM + 1],
+                got[HM + 1], got2[HM + 1], cgot[HM + 1];
             for (int i = 0; i < 4 * H * I; i++)
                 W[i] = frand(&seed);
             for (int i = 0; i < 4 * H * H; i++)
@@ -574,10 +582,11 @@ START_TEST(lstm_step_variants)
                 x[i] = frand(&seed);
             for (int i = 0; i < H; i++)
                 h[i] = frand(&seed), c0[i] = 2 * frand(&seed);
-            float *F = malloc(onyx_lstm_pack_floats(H, I) * sizeof(float));
-            onyx_lstm_pack(F, H, I, W, R, Wb, Rb);
-            memcpy(cwant, c0, sizeof c0);
+            float *F = malloc(v[0].pack_floats(H, I) * sizeof(float));
+            v[0].pack(F, H, I, W, R, Wb, Rb);
+            memcpy(cwant, c0, (size_t)H * sizeof(float));
             v[0].step(H, I, F, x, h, cwant, want, NULL);
+            free(F);
             /* the reference against the equations in double */
             for (int u = 0; u < H; u++) {
                 double a[4];
@@ -596,22 +605,28 @@ START_TEST(lstm_step_variants)
                               (double)want[u], e, (double)cwant[u], cn);
             }
             for (int k = 1; k < nv; k++) {
-                for (int i = 0; i < 20; i++)
+                /* guards past the packed weights, as for the GRU */
+                size_t nf = v[k].pack_floats(H, I);
+                F = malloc((nf + 64) * sizeof(float));
+                v[k].pack(F, H, I, W, R, Wb, Rb);
+                for (int i = 0; i < 64; i++)
+                    F[nf + i] = NAN;
+                for (int i = 0; i <= HM; i++)
                     got[i] = got2[i] = cgot[i] = -7;
                 memcpy(cgot, c0, (size_t)H * sizeof(float));
                 v[k].step(H, I, F, x, h, cgot, got, got2);
                 for (int u = 0; u < H; u++) {
                     ck_assert_msg(fabs(got[u] - want[u]) < 1e-6 &&
                                       fabs(cgot[u] - cwant[u]) < 2e-6,
-                                  "%s H %d unit %d: %g vs %g, c %g vs %g",
-                                  v[k].name, H, u, (double)got[u],
+                                  "%s H %d I %d unit %d: %g vs %g, c %g vs %g",
+                                  v[k].name, H, I, u, (double)got[u],
                                   (double)want[u], (double)cgot[u],
                                   (double)cwant[u]);
                     ck_assert(got2[u] == got[u]);
                 }
                 ck_assert(got[H] == -7 && got2[H] == -7 && cgot[H] == -7);
+                free(F);
             }
-            free(F);
         }
 }
 END_TEST
