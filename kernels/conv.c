@@ -605,23 +605,45 @@ static void conv_packed(float *yg, const float *xg, const float *Bg,
 
 /* xp: X_g's planes (Cg, Hq, Wq), X_g (Cg, H, W) at row pb[1], column
  * pb[2], zeros around, and zeros past the last plane (q->Lp in all). */
-static void direct2_planes(float *restrict xp, const float *restrict x,
-                           const conv_geom *g, const conv_plan *q)
+SPATIAL_HOT static void direct2_planes(float *restrict xp,
+                                       const float *restrict x,
+                                       const conv_geom *g, const conv_plan *q)
 {
     const int64_t H = g->in[1], W = g->in[2], Wq = q->Wq, pw = g->pb[2];
     const int64_t n = W < Wq - pw ? W : Wq - pw; /* columns copied */
-    for (int64_t c = 0; c < g->Cg; c++, x += H * W)
-        for (int64_t h = 0; h < q->Hq; h++, xp += Wq) {
-            const int64_t ih = h - g->pb[1];
-            if (ih < 0 || ih >= H || n <= 0) {
-                memset(xp, 0, (size_t)Wq * sizeof *xp);
-                continue;
+    const int64_t top = g->pb[1] < q->Hq ? g->pb[1] : q->Hq;
+    const int64_t rows = H < q->Hq - top ? H : q->Hq - top; /* rows copied */
+    for (int64_t c = 0; c < g->Cg; c++, x += H * W, xp += q->plane) {
+        float *r = xp + top * Wq;
+        memset(xp, 0, (size_t)(top * Wq) * sizeof *xp);
+        if (pw == 0 && W == Wq) { /* rows as they are: one copy */
+            memcpy(r, x, (size_t)(rows * W) * sizeof *xp);
+        } else { /* widened rows: short ones, copied inline */
+            for (int64_t h = 0; h < rows; h++, r += Wq) {
+                const float *xr = x + h * W;
+                for (int64_t j = 0; j < pw; j++)
+                    r[j] = 0;
+                for (int64_t j = 0; j < n; j++)
+                    r[pw + j] = xr[j];
+                for (int64_t j = pw + n; j < Wq; j++)
+                    r[j] = 0;
             }
-            memset(xp, 0, (size_t)pw * sizeof *xp);
-            memcpy(xp + pw, x + ih * W, (size_t)n * sizeof *xp);
-            memset(xp + pw + n, 0, (size_t)(Wq - pw - n) * sizeof *xp);
         }
+        memset(xp + (top + rows) * Wq, 0,
+               (size_t)((q->Hq - top - rows) * Wq) * sizeof *xp);
+    }
     memset(xp, 0, (size_t)(q->Lp - g->Cg * q->plane) * sizeof *xp);
+}
+
+/* y (Mg, H_out, W_out) = the first W_out of each row of yv (Mg, H_out, Wq) */
+SPATIAL_HOT static void direct2_rows(float *restrict y,
+                                     const float *restrict yv,
+                                     const conv_geom *g, const conv_plan *q)
+{
+    const int64_t W = g->out[2];
+    for (int64_t r = 0; r < g->Mg * g->out[1]; r++, y += W, yv += q->Wq)
+        for (int64_t j = 0; j < W; j++)
+            y[j] = yv[j];
 }
 
 /* Y_g (Mg, H_out, W_out) = bias + W_g * X_g for a 2-D stride-1
@@ -637,11 +659,7 @@ static void conv_direct2(float *yg, const float *xg, const float *Bg,
     const onyx_conv_direct_args a = {yv, scratch,     q->off,     Wg,
                                      Bg, (int)cg->Mg, (int)q->Pv, (int)q->K};
     q->dk->fn(&a);
-    if (keep) return;
-    for (int64_t m = 0; m < cg->Mg; m++)
-        for (int64_t h = 0; h < cg->out[1]; h++)
-            memcpy(yg + (m * cg->out[1] + h) * cg->out[2],
-                   yv + m * q->Pv + h * q->Wq, (size_t)cg->out[2] * sizeof *yg);
+    if (!keep) direct2_rows(yg, yv, cg, q);
 }
 
 /* Y_g (Mg, P) = bias + W_g * X_g, direct from X_g's phase rows in

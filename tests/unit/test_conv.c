@@ -745,9 +745,9 @@ END_TEST
 /* 2-D stride-1 convolutions with constant weights run direct over their
  * zero-padded planes (conv.c's 2-D CONV_DIRECT): openWakeWord's 1x3 (padded
  * along W: each row widened, its extra columns dropped) and 3x1 (rows kept
- * as they are) kernels, a 3x3 with asymmetric pads, dilations, groups, a
- * batch of 2, channel counts that leave partial tiles; against the
- * definition. */
+ * as they are; with pad rows above and below) kernels, a 3x3 with asymmetric
+ * pads, dilations, groups, a batch of 2, channel counts that leave partial
+ * tiles; against the definition. */
 START_TEST(conv_2d_direct_match_reference)
 {
     static const struct {
@@ -755,6 +755,7 @@ START_TEST(conv_2d_direct_match_reference)
     } cases[] = {
         {24, 24, 1, 9, 32, 1, 3, 1, 1, 0, 1, 0, 1},
         {24, 24, 1, 9, 32, 3, 1, 1, 1, 0, 0, 0, 0},
+        {6, 8, 1, 10, 20, 3, 1, 1, 1, 1, 0, 2, 0},
         {5, 7, 1, 9, 8, 3, 3, 1, 1, 1, 2, 0, 1},
         {4, 6, 2, 7, 9, 2, 3, 2, 1, 1, 0, 1, 2},
         {3, 5, 1, 20, 2, 1, 3, 1, 1, 0, 1, 0, 1},
