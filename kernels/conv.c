@@ -72,8 +72,8 @@ enum { CONV_DIRECT_MAX_K = 256 };
  * and padded rows at most twice the output's (the columns past a row's end
  * are computed for nothing). openWakeWord's embedding (1x3 and 3x1 kernels,
  * 24 to 96 channels, K 9 to 288, 16 to 2368 positions) went from 1530 to
- * 770 us with it (AVX-512), its 20 convolutions otherwise im2col + sgemm or
- * packed. */
+ * 710 us with it (AVX-512), its 20 convolutions otherwise im2col + sgemm or
+ * packed (ORT: about 900). */
 enum { CONV_DIRECT2_MAX_K = 1024 };
 
 /* What eval needs: the geometry, and how to run it. */
