@@ -268,6 +268,10 @@ SPATIAL_HOT static void pool_plane(float *restrict y, int64_t *ind,
     const pool_win *W0 = q->win[0], *W1 = q->win[1], *W2 = q->win[2];
     const int64_t OW = q->out[2], in2 = q->in[2], s2 = q->s[2];
     const int is_max = q->kind == POOL_MAX;
+    /* max over pairs of columns side by side, none on padding (2x2 and 1x2
+     * pools of stride 2 along W) */
+    const int pair = is_max && q->k[2] == 2 && s2 == 2 && q->d[2] == 1 &&
+                     q->pb[2] == 0 && 2 * OW <= in2;
     for (int64_t od = 0; od < q->out[0]; od++)
         for (int64_t oh = 0; oh < q->out[1]; oh++, y += OW) {
             const pool_win *a = &W0[od], *b = &W1[oh];
@@ -279,6 +283,15 @@ SPATIAL_HOT static void pool_plane(float *restrict y, int64_t *ind,
                         x + ((a->first + i * q->d[0]) * q->in[1] + b->first +
                              j * q->d[1]) *
                                 in2;
+                    if (pair) { /* both taps in one pass, in tap order */
+                        for (int64_t ow = 0; ow < OW; ow++) {
+                            const float u = row[2 * ow], v = row[2 * ow + 1];
+                            float m = y[ow];
+                            m = u > m ? u : m;
+                            y[ow] = v > m ? v : m;
+                        }
+                        continue;
+                    }
                     for (int64_t t = 0; t < q->k[2]; t++) {
                         int64_t off = t * q->d[2] - q->pb[2], lo, hi;
                         tap_range(OW, s2, off, in2, &lo, &hi);

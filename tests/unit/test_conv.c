@@ -1106,6 +1106,43 @@ END_TEST
 
 /* ---- pools ----------------------------------------------------------- */
 
+/* 2x2 and 1x2 windows of stride 2 along W take pool.c's pairs path: an odd
+ * width (the last column left out), two channels, against the maximum by
+ * hand */
+START_TEST(maxpool_pairs_odd_width)
+{
+    enum { C = 2, H = 4, W = 7 };
+    float xv[C * H * W], want[C * H * 3];
+    for (int i = 0; i < C * H * W; i++)
+        xv[i] = (float)((i * 37) % 23) - 11;
+    onyx_tensor x = kt_tensor(ONYX_FLOAT, 4, D(1, C, H, W), xv);
+    for (int kh = 1; kh <= 2; kh++) {
+        const int OH = kh == 1 ? H : H / 2;
+        for (int c = 0; c < C; c++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < 3; ow++) {
+                    float m = -INFINITY;
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < 2; j++) {
+                            float v =
+                                xv[(c * H + oh * kh + i) * W + 2 * ow + j];
+                            m = v > m ? v : m;
+                        }
+                    want[(c * OH + oh) * 3 + ow] = m;
+                }
+        onyx_attr at[] = {KT_INTS("kernel_shape", 2, D(kh, 2)),
+                          KT_INTS("strides", 2, D(kh, 2))};
+        onyx_tensor y[1];
+        ck_assert_int_eq(
+            kt_run("MaxPool", 12, at, 2, (onyx_tensor *[]){&x}, 1, y, 1, msg),
+            ONYX_OK);
+        expect_dims(&y[0], 4, D(1, C, OH, 3));
+        expect(&y[0], want, C * OH * 3);
+        kt_free(y, 1);
+    }
+}
+END_TEST
+
 START_TEST(maxpool_2d_indices)
 {
     /* X = 0..15 in 4x4, 2x2 windows, stride 2: the bottom-right of each
@@ -1307,6 +1344,7 @@ static Suite *conv_suite(void)
     suite_add_tcase(s, cv);
     TCase *pl = tcase_create("pool");
     tcase_add_test(pl, maxpool_2d_indices);
+    tcase_add_test(pl, maxpool_pairs_odd_width);
     tcase_add_test(pl, maxpool_1d_dilation_pads_ceil);
     tcase_add_test(pl, avgpool_pads_and_ceil);
     tcase_add_test(pl, global_pools);
