@@ -2,8 +2,8 @@
 //
 //   node ort_time.js RUNS MODEL NAME=FILE.npy... [-- MODEL2 NAME=FILE.npy...]...
 //
-// For each model: a session with one intra-op and one inter-op thread and
-// all graph optimisations, 50 warm-up calls, then RUNS timed calls of
+// For each model: a session with one intra-op thread (ORT_THREADS=N in the
+// environment: N) and one inter-op thread and all graph optimisations, 50 warm-up calls, then RUNS timed calls of
 // session.run on the same inputs (the binding's whole cost: tensors in,
 // native run, tensors out). Prints one JSON line per model: median and
 // mean microseconds per call.
@@ -21,7 +21,8 @@ const { ort, readNpy } = require('../../tests/thirdparty/npy.js');
   }
   for (const [model, ...ins] of jobs) {
     const s = await ort.InferenceSession.create(model, {
-      intraOpNumThreads: 1, interOpNumThreads: 1,
+      intraOpNumThreads: Number(process.env.ORT_THREADS || 1),
+      interOpNumThreads: 1,
       executionMode: 'sequential', graphOptimizationLevel: 'all',
     });
     const feeds = {};
