@@ -252,7 +252,9 @@ static float *conv_with(onyx_threads *t, int rank, const int64_t *xd,
 START_TEST(conv_threads_bit_identical)
 {
     /* 2-D im2col (16 -> 32 channels, 3x3, 32x32), 1-D with many channels
-     * (the packed path), 1-D depthwise */
+     * (the packed path), 1-D depthwise, 1-D Winograd (250 tiles, not a
+     * whole number of tile columns; 50 rows; 3 taps, and 9 taps in three
+     * triples on 96 channels: deeper than one packed slice) */
     static const struct {
         int rank;
         int64_t xd[4], wd[4], group;
@@ -260,9 +262,11 @@ START_TEST(conv_threads_bit_identical)
         {4, {1, 16, 32, 32}, {32, 16, 3, 3}, 1},
         {3, {1, 128, 64}, {128, 128, 3}, 1},
         {3, {1, 64, 4096}, {64, 1, 3}, 64},
+        {3, {1, 64, 1000}, {50, 64, 3}, 1},
+        {3, {1, 96, 1004}, {50, 96, 9}, 1},
     };
     onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < (int)(sizeof cases / sizeof *cases); c++) {
         const int rank = cases[c].rank;
         int64_t nx = 1, nw = 1, ny = cases[c].wd[0];
         for (int d = 0; d < rank; d++) {
