@@ -387,16 +387,19 @@ static onyx_status conv_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* col (K, p1 - p0) from x (Cg, D, H, W): row (c, tap) holds, for the
- * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
- * under that kernel tap of channel c, or 0 where it falls on padding. */
-SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
-                               int64_t p0, int64_t p1, const conv_geom *q,
-                               const conv_tap *taps)
+/* col (K, p1 - p0) from x (Cg, D, H, W), the rows of channels c0 .. c1 - 1:
+ * row (c, tap) holds, for the output positions p0 <= p < p1 (flat over the
+ * output's D, H, W), the input under that kernel tap of channel c, or 0
+ * where it falls on padding. */
+SPATIAL_HOT static void im2col_rows(float *restrict col,
+                                    const float *restrict x, int64_t c0,
+                                    int64_t c1, int64_t p0, int64_t p1,
+                                    const conv_geom *q, const conv_tap *taps)
 {
     const int64_t sw = q->s[2], plane = q->in[0] * q->in[1];
-    for (conv_walk w = conv_walk_start(q, p0, p1, taps); w.c < q->Cg;
-         conv_walk_next(q, &w)) {
+    col += c0 * q->KK * (p1 - p0);
+    conv_walk w = conv_walk_start(q, p0, p1, taps);
+    for (w.c = c0; w.c < c1; conv_walk_next(q, &w)) {
         /* col[ow - w0] is output column ow: the input under the tap, or 0 */
         const int64_t w0 = w.r.w0, w1 = w.r.w0 + w.r.n, offw = w.t.off[2];
         const float *xr = x + (w.c * plane + w.r.row) * q->in[2];
@@ -413,6 +416,40 @@ SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
             col[ow - w0] = 0;
         col += w.r.n;
     }
+}
+
+/* im2col_rows of every channel, in bands of channels over the calling
+ * thread's pool when there is one and the copy is worth it. */
+typedef struct im2col_split {
+    float *col;
+    const float *x;
+    int64_t p0, p1;
+    const conv_geom *g;
+    const conv_tap *taps;
+    int parts;
+} im2col_split;
+
+static void im2col_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const im2col_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->g->Cg, &lo, &hi);
+    im2col_rows(s->col, s->x, lo, hi, s->p0, s->p1, s->g, s->taps);
+}
+
+static void im2col(float *col, const float *x, int64_t p0, int64_t p1,
+                   const conv_geom *g, const conv_tap *taps)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    im2col_split s = {col, x, p0, p1, g, taps, 1};
+    if (parts > 1 && g->Cg >= parts &&
+        (double)g->Cg * g->KK * (p1 - p0) >= 1 << 16) {
+        s.parts = parts;
+        onyx_threads_run(t, im2col_band, &s, parts);
+    } else
+        im2col_band(&s, 0, NULL); /* one part: every channel */
 }
 
 /* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one

@@ -167,8 +167,8 @@ START_TEST(sgemm_threads_bit_identical)
                 sgemm_with(pools[t], ta, tb, m, n, k, 0.5f, A, lda, B, ldb,
                            0.25f, C1, n);
                 ck_assert_msg(!memcmp(C, C1, (size_t)m * n * sizeof *C),
-                              "%dx%dx%d trans %d%d, %d threads differ", m, n,
-                              k, ta, tb, t + 2);
+                              "%dx%dx%d trans %d%d, %d threads differ", m, n, k,
+                              ta, tb, t + 2);
             }
             free(A);
             free(B);
@@ -191,8 +191,8 @@ START_TEST(gemm_packed_threads_bit_identical)
         const int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
         float *A = random_floats((size_t)m * k, 3 + s);
         float *W = random_floats((size_t)k * n, 5 + s);
-        float *P = aligned_alloc(64, (onyx_gemv_pack_floats(n, k) * 4 + 63) /
-                                         64 * 64);
+        float *P =
+            aligned_alloc(64, (onyx_gemv_pack_floats(n, k) * 4 + 63) / 64 * 64);
         onyx_gemv_pack(P, 0, W, n, n, k);
         float *C0 = random_floats((size_t)m * n, 13);
         float *R = malloc((size_t)m * n * sizeof *R);
@@ -226,11 +226,11 @@ END_TEST
 
 /* ---- convolutions ---- */
 
-/* Conv of x (1, C, L or HxW) by w (M, C, K...) on pool t: the output
- * (caller frees) */
-static float *conv_with(onyx_threads *t, int rank, const int64_t *xd,
-                        const float *x, const int64_t *wd, const float *w,
-                        int64_t group)
+/* op (Conv or ConvTranspose) of x (1, C, L or HxW) by w (M, C, K... or
+ * C, M, K...), pads 1, on pool t: the output (caller frees) */
+static float *conv_with(onyx_threads *t, const char *op, int rank,
+                        const int64_t *xd, const float *x, const int64_t *wd,
+                        const float *w, int64_t group)
 {
     onyx_tensor X = kt_tensor(ONYX_FLOAT, rank, xd, x);
     onyx_tensor W = kt_tensor(ONYX_FLOAT, rank, wd, w);
@@ -239,8 +239,8 @@ static float *conv_with(onyx_threads *t, int rank, const int64_t *xd,
     onyx_attr at[] = {KT_INTS("pads", 2 * (rank - 2), pads),
                       KT_INT("group", group)};
     onyx_threads *was = onyx_threads_enter(t);
-    onyx_status st = kt_run("Conv", 13, at, 2, (onyx_tensor *[]){&X, &W}, 2,
-                            out, 1, msg);
+    onyx_status st =
+        kt_run(op, 13, at, 2, (onyx_tensor *[]){&X, &W}, 2, out, 1, msg);
     onyx_threads_enter(was);
     ck_assert_msg(st == ONYX_OK, "%s", msg);
     float *y = out[0].data;
@@ -256,32 +256,39 @@ START_TEST(conv_threads_bit_identical)
      * whole number of tile columns; 50 rows; 3 taps, and 9 taps in three
      * triples on 96 channels: deeper than one packed slice) */
     static const struct {
+        const char *op;
         int rank;
         int64_t xd[4], wd[4], group;
     } cases[] = {
-        {4, {1, 16, 32, 32}, {32, 16, 3, 3}, 1},
-        {3, {1, 128, 64}, {128, 128, 3}, 1},
-        {3, {1, 64, 4096}, {64, 1, 3}, 64},
-        {3, {1, 64, 1000}, {50, 64, 3}, 1},
-        {3, {1, 96, 1004}, {50, 96, 9}, 1},
+        {"Conv", 4, {1, 16, 32, 32}, {32, 16, 3, 3}, 1},
+        {"Conv", 3, {1, 128, 64}, {128, 128, 3}, 1},
+        {"Conv", 3, {1, 64, 4096}, {64, 1, 3}, 64},
+        {"Conv", 3, {1, 64, 1000}, {50, 64, 3}, 1},
+        {"Conv", 3, {1, 96, 1004}, {50, 96, 9}, 1},
+        /* im2col of 7 channels, col2im of 25 a group (uneven bands) */
+        {"Conv", 4, {1, 7, 40, 36}, {20, 7, 3, 3}, 1},
+        {"ConvTranspose", 3, {1, 32, 1000}, {32, 25, 4}, 2},
     };
     onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
     for (int c = 0; c < (int)(sizeof cases / sizeof *cases); c++) {
         const int rank = cases[c].rank;
-        int64_t nx = 1, nw = 1, ny = cases[c].wd[0];
+        const int tr = cases[c].op[4] == 'T';
+        int64_t nx = 1, nw = 1;
+        int64_t ny = tr ? cases[c].wd[1] * cases[c].group : cases[c].wd[0];
         for (int d = 0; d < rank; d++) {
             nx *= cases[c].xd[d];
             nw *= cases[c].wd[d];
         }
         for (int d = 2; d < rank; d++)
-            ny *= cases[c].xd[d] + 2 - cases[c].wd[d] + 1;
+            ny *= tr ? cases[c].xd[d] - 1 + cases[c].wd[d] - 2
+                     : cases[c].xd[d] + 2 - cases[c].wd[d] + 1;
         float *x = random_floats((size_t)nx, 17 + c);
         float *w = random_floats((size_t)nw, 19 + c);
-        float *y = conv_with(NULL, rank, cases[c].xd, x, cases[c].wd, w,
-                             cases[c].group);
+        float *y = conv_with(NULL, cases[c].op, rank, cases[c].xd, x,
+                             cases[c].wd, w, cases[c].group);
         for (int t = 0; t < 2; t++) {
-            float *yt = conv_with(pools[t], rank, cases[c].xd, x, cases[c].wd,
-                                  w, cases[c].group);
+            float *yt = conv_with(pools[t], cases[c].op, rank, cases[c].xd, x,
+                                  cases[c].wd, w, cases[c].group);
             ck_assert_msg(!memcmp(y, yt, (size_t)ny * sizeof *y),
                           "case %d, %d threads differ", c, t + 2);
             free(yt);
