@@ -141,11 +141,14 @@ static void sgemm_with(onyx_threads *t, int ta, int tb, int m, int n, int k,
 
 START_TEST(sgemm_threads_bit_identical)
 {
-    /* tall and wide, edge tiles, every transposition, alpha and beta */
-    static const int sizes[][3] = {
-        {70, 90, 50}, {131, 77, 300}, {33, 700, 40}, {600, 20, 64}};
+    /* tall and wide, edge tiles, every transposition, alpha and beta; a few
+     * rows (onyx_sgemm_rows, split by columns: 1000 and 517 are no whole
+     * number of vectors) */
+    static const int sizes[][3] = {{70, 90, 50},   {131, 77, 300},
+                                   {33, 700, 40},  {600, 20, 64},
+                                   {3, 1000, 100}, {12, 517, 80}};
     onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
-    for (int s = 0; s < 4; s++)
+    for (int s = 0; s < (int)(sizeof sizes / sizeof *sizes); s++)
         for (int tr = 0; tr < 4; tr++) {
             const int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
             const int ta = tr & 1, tb = tr >> 1;
