@@ -305,6 +305,52 @@ START_TEST(conv_threads_bit_identical)
 }
 END_TEST
 
+/* ---- Gemm's bias ---- */
+
+/* Gemm of a (m, k) by b (k, n) plus c (m, n), beta 0.5, on pool t: Y
+ * (caller frees) */
+static float *gemm_op_with(onyx_threads *t, int m, int n, int k, const float *a,
+                           const float *b, const float *c)
+{
+    onyx_tensor A = kt_tensor(ONYX_FLOAT, 2, (int64_t[]){m, k}, a);
+    onyx_tensor B = kt_tensor(ONYX_FLOAT, 2, (int64_t[]){k, n}, b);
+    onyx_tensor C = kt_tensor(ONYX_FLOAT, 2, (int64_t[]){m, n}, c);
+    onyx_tensor out[1];
+    onyx_attr at[] = {KT_FLOAT("beta", 0.5f)};
+    onyx_threads *was = onyx_threads_enter(t);
+    onyx_status st = kt_run("Gemm", 13, at, 1, (onyx_tensor *[]){&A, &B, &C}, 3,
+                            out, 1, msg);
+    onyx_threads_enter(was);
+    ck_assert_msg(st == ONYX_OK, "%s", msg);
+    float *y = out[0].data;
+    out[0].data = NULL;
+    kt_free(out, 1);
+    return y;
+}
+
+START_TEST(gemm_bias_threads_bit_identical)
+{
+    /* 301 rows of C copied in uneven bands, then the product onto them */
+    const int m = 301, n = 257, k = 8;
+    float *a = random_floats((size_t)m * k, 23);
+    float *b = random_floats((size_t)k * n, 29);
+    float *c = random_floats((size_t)m * n, 31);
+    float *y = gemm_op_with(NULL, m, n, k, a, b, c);
+    for (int nt = 2; nt <= 3; nt++) {
+        onyx_threads *t = onyx_threads_new(nt);
+        float *yt = gemm_op_with(t, m, n, k, a, b, c);
+        ck_assert_msg(!memcmp(y, yt, (size_t)m * n * sizeof *y),
+                      "%d threads differ", nt);
+        free(yt);
+        onyx_threads_free(t);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(y);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -319,6 +365,7 @@ static Suite *threads_suite(void)
     tcase_add_test(k, sgemm_threads_bit_identical);
     tcase_add_test(k, gemm_packed_threads_bit_identical);
     tcase_add_test(k, conv_threads_bit_identical);
+    tcase_add_test(k, gemm_bias_threads_bit_identical);
     suite_add_tcase(s, k);
     return s;
 }
