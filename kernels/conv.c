@@ -5,17 +5,19 @@
  * weights (the audio case), which skip im2col: Winograd F(4,3) when not
  * dilated (its six products on the transformed weights packed once, the
  * tiles split over the pool), else one sgemm per kernel tap reading X in
- * place. With constant
- * weights and few output positions (a streamed block, a strided front end
- * on a few frames) the product runs transposed, Y^T = col^T @ W^T, on W^T
- * packed once for onyx_gemm_packed: the positions are its rows. 1-D
- * convolutions with few input channels x taps, and 2-D stride-1 ones, with
- * constant weights, which would otherwise be im2col + sgemm, run direct
- * (conv_direct.h): a 2-D one over its zero-padded planes read as one long
- * row, whose outputs past each row's end are computed and dropped.
+ * place. With constant weights and few output positions (a streamed
+ * block, a strided front end on a few frames) the product runs transposed,
+ * Y^T = col^T @ W^T, on W^T packed once for onyx_gemm_packed: the
+ * positions are its rows. 1-D convolutions with few input channels x taps,
+ * and 2-D stride-1 ones, with constant weights, which would otherwise be
+ * im2col + sgemm, run direct (conv_direct.h): a 2-D one over its
+ * zero-padded planes read as one long row, whose outputs past each row's
+ * end are computed and dropped.
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
- * loop nest serves all ranks. */
+ * loop nest serves all ranks. On a pool (threadpool.h), im2col, Winograd
+ * and the products split over output blocks, as bit-identical to one
+ * thread. */
 #include "math/conv_direct.h"
 #include "math/gemm.h"
 #include "onyx_kernel.h"
@@ -278,8 +280,6 @@ static onyx_status conv_prepare(onyx_prep *p)
         scratch =
             (size_t)(round16(g->Cg * q.Lp) +
                      round16(6 * q.J * g->Cg * q.chunk) + 6 * g->Mg * q.chunk);
-        ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff,
-                   "convolution too large for a 32-bit sgemm");
         q.wstride = round16(
             (int64_t)onyx_gemm_pack_a_floats((int)g->Mg, (int)(q.J * g->Cg)));
         wfloats = (size_t)(g->G * 6 * q.wstride);
