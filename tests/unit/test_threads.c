@@ -351,6 +351,58 @@ START_TEST(gemm_bias_threads_bit_identical)
 }
 END_TEST
 
+/* ---- pools ---- */
+
+/* op (AveragePool or MaxPool) of x (1, C, L or HxW), kernel 3 and stride 2
+ * on every axis, on pool t: Y (caller frees) */
+static float *pool_with(onyx_threads *t, const char *op, int rank,
+                        const int64_t *xd, const float *x)
+{
+    onyx_tensor X = kt_tensor(ONYX_FLOAT, rank, xd, x);
+    onyx_tensor out[1];
+    int64_t k[2] = {3, 3}, st[2] = {2, 2};
+    onyx_attr at[] = {KT_INTS("kernel_shape", rank - 2, k),
+                      KT_INTS("strides", rank - 2, st)};
+    onyx_threads *was = onyx_threads_enter(t);
+    onyx_status s =
+        kt_run(op, 13, at, 2, (onyx_tensor *[]){&X}, 1, out, 1, msg);
+    onyx_threads_enter(was);
+    ck_assert_msg(s == ONYX_OK, "%s", msg);
+    float *y = out[0].data;
+    out[0].data = NULL;
+    kt_free(out, 1);
+    return y;
+}
+
+START_TEST(pool_threads_bit_identical)
+{
+    /* 37 and 9 planes: uneven bands */
+    static const struct {
+        const char *op;
+        int rank;
+        int64_t xd[4];
+    } cases[] = {{"AveragePool", 3, {1, 37, 2001}},
+                 {"MaxPool", 4, {1, 9, 91, 90}}};
+    onyx_threads *t = onyx_threads_new(2);
+    for (int c = 0; c < 2; c++) {
+        int64_t nx = 1, ny = cases[c].xd[1];
+        for (int d = 0; d < cases[c].rank; d++)
+            nx *= cases[c].xd[d];
+        for (int d = 2; d < cases[c].rank; d++)
+            ny *= (cases[c].xd[d] - 3) / 2 + 1;
+        float *x = random_floats((size_t)nx, 37 + c);
+        float *y = pool_with(NULL, cases[c].op, cases[c].rank, cases[c].xd, x);
+        float *yt = pool_with(t, cases[c].op, cases[c].rank, cases[c].xd, x);
+        ck_assert_msg(!memcmp(y, yt, (size_t)ny * sizeof *y), "%s differs",
+                      cases[c].op);
+        free(x);
+        free(y);
+        free(yt);
+    }
+    onyx_threads_free(t);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -366,6 +418,7 @@ static Suite *threads_suite(void)
     tcase_add_test(k, gemm_packed_threads_bit_identical);
     tcase_add_test(k, conv_threads_bit_identical);
     tcase_add_test(k, gemm_bias_threads_bit_identical);
+    tcase_add_test(k, pool_threads_bit_identical);
     suite_add_tcase(s, k);
     return s;
 }
