@@ -351,6 +351,58 @@ START_TEST(gemm_bias_threads_bit_identical)
 }
 END_TEST
 
+/* ---- batched MatMul ---- */
+
+/* MatMul of a (ad) by b (bd), both rank 4, on pool t: Y (caller frees) */
+static float *matmul_with(onyx_threads *t, const int64_t *ad, const float *a,
+                          const int64_t *bd, const float *b)
+{
+    onyx_tensor A = kt_tensor(ONYX_FLOAT, 4, ad, a);
+    onyx_tensor B = kt_tensor(ONYX_FLOAT, 4, bd, b);
+    onyx_tensor out[1];
+    onyx_threads *was = onyx_threads_enter(t);
+    onyx_status s = kt_run("MatMul", 13, NULL, 0, (onyx_tensor *[]){&A, &B}, 2,
+                           out, 1, msg);
+    onyx_threads_enter(was);
+    ck_assert_msg(s == ONYX_OK, "%s", msg);
+    float *y = out[0].data;
+    out[0].data = NULL;
+    kt_free(out, 1);
+    return y;
+}
+
+START_TEST(matmul_batches_threads_bit_identical)
+{
+    /* 7 batches; 3 x 5 broadcast ones (a band starts mid-odometer) */
+    static const struct {
+        int64_t ad[4], bd[4];
+    } cases[] = {{{1, 7, 40, 48}, {1, 7, 48, 45}},
+                 {{3, 1, 40, 48}, {1, 5, 48, 45}}};
+    onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
+    for (int c = 0; c < 2; c++) {
+        const int64_t *ad = cases[c].ad, *bd = cases[c].bd;
+        const size_t na = (size_t)(ad[0] * ad[1] * ad[2] * ad[3]),
+                     nb = (size_t)(bd[0] * bd[1] * bd[2] * bd[3]);
+        const size_t ny =
+            (size_t)((ad[0] > bd[0] ? ad[0] : bd[0]) *
+                     (ad[1] > bd[1] ? ad[1] : bd[1]) * ad[2] * bd[3]);
+        float *a = random_floats(na, 41 + c), *b = random_floats(nb, 43 + c);
+        float *y = matmul_with(NULL, ad, a, bd, b);
+        for (int t = 0; t < 2; t++) {
+            float *yt = matmul_with(pools[t], ad, a, bd, b);
+            ck_assert_msg(!memcmp(y, yt, ny * sizeof *y),
+                          "case %d, %d threads differ", c, t + 2);
+            free(yt);
+        }
+        free(a);
+        free(b);
+        free(y);
+    }
+    onyx_threads_free(pools[0]);
+    onyx_threads_free(pools[1]);
+}
+END_TEST
+
 /* ---- pools ---- */
 
 /* op (AveragePool or MaxPool) of x (1, C, L or HxW), kernel 3 and stride 2
@@ -419,6 +471,7 @@ static Suite *threads_suite(void)
     tcase_add_test(k, conv_threads_bit_identical);
     tcase_add_test(k, gemm_bias_threads_bit_identical);
     tcase_add_test(k, pool_threads_bit_identical);
+    tcase_add_test(k, matmul_batches_threads_bit_identical);
     suite_add_tcase(s, k);
     return s;
 }
