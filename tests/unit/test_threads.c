@@ -254,7 +254,7 @@ static float *conv_with(onyx_threads *t, const char *op, int rank,
 
 START_TEST(conv_threads_bit_identical)
 {
-    /* 2-D im2col (16 -> 32 channels, 3x3, 32x32), 1-D with many channels
+    /* 2-D (16 -> 32 channels, 3x3, 32x32: direct), 1-D with many channels
      * (the packed path), 1-D depthwise, 1-D Winograd (250 tiles, not a
      * whole number of tile columns; 50 rows; 3 taps, and 9 taps in three
      * triples on 96 channels: deeper than one packed slice) */
@@ -268,8 +268,9 @@ START_TEST(conv_threads_bit_identical)
         {"Conv", 3, {1, 64, 4096}, {64, 1, 3}, 64},
         {"Conv", 3, {1, 64, 1000}, {50, 64, 3}, 1},
         {"Conv", 3, {1, 96, 1004}, {50, 96, 9}, 1},
-        /* im2col of 7 channels, col2im of 25 a group (uneven bands) */
-        {"Conv", 4, {1, 7, 40, 36}, {20, 7, 3, 3}, 1},
+        /* im2col of 121 channels (too many rows, 1089, for the 2-D direct
+         * path), col2im of 25 a group: uneven bands */
+        {"Conv", 4, {1, 121, 20, 36}, {8, 121, 3, 3}, 1},
         {"ConvTranspose", 3, {1, 32, 1000}, {32, 25, 4}, 2},
     };
     onyx_threads *pools[2] = {onyx_threads_new(2), onyx_threads_new(3)};
