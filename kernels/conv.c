@@ -3,17 +3,21 @@
  * common cases: 1x1 kernels (X is the column matrix), depthwise (a direct
  * loop), and 1-D stride-1 convolutions with many channels and constant
  * weights (the audio case), which skip im2col: Winograd F(4,3) when not
- * dilated, else one sgemm per kernel tap reading X in place. With constant
- * weights and few output positions (a streamed block, a strided front end
- * on a few frames) the product runs transposed, Y^T = col^T @ W^T, on W^T
- * packed once for onyx_gemm_packed: the positions are its rows. 1-D
- * convolutions with few input channels x taps, and 2-D stride-1 ones, with
- * constant weights, which would otherwise be im2col + sgemm, run direct
- * (conv_direct.h): a 2-D one over its zero-padded planes read as one long
- * row, whose outputs past each row's end are computed and dropped.
+ * dilated (its six products on the transformed weights packed once, the
+ * tiles split over the pool), else one sgemm per kernel tap reading X in
+ * place. With constant weights and few output positions (a streamed
+ * block, a strided front end on a few frames) the product runs transposed,
+ * Y^T = col^T @ W^T, on W^T packed once for onyx_gemm_packed: the
+ * positions are its rows. 1-D convolutions with few input channels x taps,
+ * and 2-D stride-1 ones, with constant weights, which would otherwise be
+ * im2col + sgemm, run direct (conv_direct.h): a 2-D one over its
+ * zero-padded planes read as one long row, whose outputs past each row's
+ * end are computed and dropped.
  *
  * Every convolution is run as a 3-D one (conv_geom in spatial.h), so one
- * loop nest serves all ranks. */
+ * loop nest serves all ranks. On a pool (threadpool.h), im2col, Winograd
+ * and the products split over output blocks, as bit-identical to one
+ * thread. */
 #include "math/conv_direct.h"
 #include "math/gemm.h"
 #include "onyx_kernel.h"
@@ -94,7 +98,8 @@ typedef struct {
      * space (its pack buffers) */
     size_t work;
     /* TAPS: (G, KK, Mg, Cg), W's tap k of group g as a matrix;
-     * WINOGRAD: (G, 6, Mg, J, Cg), the F(4,3) transform of each triple;
+     * WINOGRAD: (G, 6) matrices V_t (Mg, J*Cg), the F(4,3) transform of
+     * each triple, packed by onyx_gemm_pack_a, wstride floats apart;
      * PACKED: per group, W_g^T (K, Mg) as onyx_gemv_pack lays it out,
      * wstride floats apart. Owned, in the same block as the plan. */
     float *Wp;
@@ -126,11 +131,14 @@ typedef struct {
  * being J = ceil(KK / 3) triples of taps (zeros appended). Half the
  * multiplications of the direct form, for rounding errors a few times
  * larger (the factors of At and Bt are at most 8). */
-static void winograd_weights(float *Wp, const float *W, const conv_geom *g,
-                             int64_t J)
+static int winograd_weights(float *Wp, const float *W, const conv_geom *g,
+                            int64_t J, int64_t wstride)
 {
     const int64_t KK = g->KK, Cg = g->Cg, Mg = g->Mg;
-    for (int64_t gr = 0; gr < g->G; gr++)
+    /* V (6, Mg, J, Cg) of one group, then each V_t packed */
+    float *V = malloc((size_t)(6 * Mg * J * Cg) * sizeof *V);
+    if (!V) return -1;
+    for (int64_t gr = 0; gr < g->G; gr++) {
         for (int64_t m = 0; m < Mg; m++)
             for (int64_t j = 0; j < J; j++)
                 for (int64_t c = 0; c < Cg; c++) {
@@ -145,9 +153,14 @@ static void winograd_weights(float *Wp, const float *W, const conv_geom *g,
                                          t[0] / 24 - t[1] / 12 + t[2] / 6,
                                          t[2]};
                     for (int k = 0; k < 6; k++)
-                        Wp[(((gr * 6 + k) * Mg + m) * J + j) * Cg + c] =
-                            (float)v[k];
+                        V[((k * Mg + m) * J + j) * Cg + c] = (float)v[k];
                 }
+        for (int k = 0; k < 6; k++)
+            onyx_gemm_pack_a(Wp + (gr * 6 + k) * wstride, (int)Mg,
+                             (int)(J * Cg), V + k * Mg * J * Cg, (int)(J * Cg));
+    }
+    free(V);
+    return 0;
 }
 
 /* The 1-D path for g, or IM2COL when it does not apply. */
@@ -267,8 +280,9 @@ static onyx_status conv_prepare(onyx_prep *p)
         scratch =
             (size_t)(round16(g->Cg * q.Lp) +
                      round16(6 * q.J * g->Cg * q.chunk) + 6 * g->Mg * q.chunk);
-        wfloats = (size_t)(g->G * 6 * g->Mg * q.J * g->Cg);
-        gemm_n = q.chunk, gemm_k = q.J * g->Cg;
+        q.wstride = round16(
+            (int64_t)onyx_gemm_pack_a_floats((int)g->Mg, (int)(q.J * g->Cg)));
+        wfloats = (size_t)(g->G * 6 * q.wstride);
     } else if (q.path == CONV_PACKED) {
         /* col (K, P), col^T (P, K), Y_g^T (P, Mg) */
         scratch = (size_t)(round16(2 * q.K * P) + g->Mg * P);
@@ -298,8 +312,12 @@ static onyx_status conv_prepare(onyx_prep *p)
     ONYX_CHECK(p, q.J * g->Cg <= 0x7fffffff && q.Lp <= 0x7fffffff,
                "convolution too large for a 32-bit sgemm");
     q.work = (size_t)round16((int64_t)scratch);
-    if (q.path != CONV_DEPTHWISE && q.path != CONV_PACKED &&
-        q.path != CONV_DIRECT)
+    if (q.path == CONV_WINOGRAD)
+        scratch = q.work + onyx_gemm_prepacked_scratch_bytes(
+                               (int)q.chunk, (int)(q.J * g->Cg)) /
+                               sizeof(float);
+    else if (q.path != CONV_DEPTHWISE && q.path != CONV_PACKED &&
+             q.path != CONV_DIRECT)
         scratch = q.work + onyx_sgemm_scratch_bytes((int)g->Mg, (int)gemm_n,
                                                     (int)gemm_k) /
                                sizeof(float);
@@ -334,7 +352,10 @@ static onyx_status conv_prepare(onyx_prep *p)
         const float *W = p->in[CONV_W]->data;
         float *Wp = (float *)((char *)qp + head);
         if (q.path == CONV_WINOGRAD) {
-            winograd_weights(Wp, W, g, q.J);
+            if (winograd_weights(Wp, W, g, q.J, q.wstride) != 0) {
+                free(qp);
+                return onyx_fail(p, ONYX_ERR_NOMEM, "out of memory");
+            }
         } else if (q.path == CONV_DIRECT) {
             for (int64_t gr = 0; gr < g->G; gr++)
                 onyx_conv_direct_pack(Wp + gr * q.wstride, W + gr * g->Mg * q.K,
@@ -366,16 +387,19 @@ static onyx_status conv_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* col (K, p1 - p0) from x (Cg, D, H, W): row (c, tap) holds, for the
- * output positions p0 <= p < p1 (flat over the output's D, H, W), the input
- * under that kernel tap of channel c, or 0 where it falls on padding. */
-SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
-                               int64_t p0, int64_t p1, const conv_geom *q,
-                               const conv_tap *taps)
+/* col (K, p1 - p0) from x (Cg, D, H, W), the rows of channels c0 .. c1 - 1:
+ * row (c, tap) holds, for the output positions p0 <= p < p1 (flat over the
+ * output's D, H, W), the input under that kernel tap of channel c, or 0
+ * where it falls on padding. */
+SPATIAL_HOT static void im2col_rows(float *restrict col,
+                                    const float *restrict x, int64_t c0,
+                                    int64_t c1, int64_t p0, int64_t p1,
+                                    const conv_geom *q, const conv_tap *taps)
 {
     const int64_t sw = q->s[2], plane = q->in[0] * q->in[1];
-    for (conv_walk w = conv_walk_start(q, p0, p1, taps); w.c < q->Cg;
-         conv_walk_next(q, &w)) {
+    col += c0 * q->KK * (p1 - p0);
+    conv_walk w = conv_walk_start(q, p0, p1, taps);
+    for (w.c = c0; w.c < c1; conv_walk_next(q, &w)) {
         /* col[ow - w0] is output column ow: the input under the tap, or 0 */
         const int64_t w0 = w.r.w0, w1 = w.r.w0 + w.r.n, offw = w.t.off[2];
         const float *xr = x + (w.c * plane + w.r.row) * q->in[2];
@@ -392,6 +416,40 @@ SPATIAL_HOT static void im2col(float *restrict col, const float *restrict x,
             col[ow - w0] = 0;
         col += w.r.n;
     }
+}
+
+/* im2col_rows of every channel, in bands of channels over the calling
+ * thread's pool when there is one and the copy is worth it. */
+typedef struct im2col_split {
+    float *col;
+    const float *x;
+    int64_t p0, p1;
+    const conv_geom *g;
+    const conv_tap *taps;
+    int parts;
+} im2col_split;
+
+static void im2col_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const im2col_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->g->Cg, &lo, &hi);
+    im2col_rows(s->col, s->x, lo, hi, s->p0, s->p1, s->g, s->taps);
+}
+
+static void im2col(float *col, const float *x, int64_t p0, int64_t p1,
+                   const conv_geom *g, const conv_tap *taps)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    im2col_split s = {col, x, p0, p1, g, taps, 1};
+    if (parts > 1 && g->Cg >= parts &&
+        (double)g->Cg * g->KK * (p1 - p0) >= 1 << 16) {
+        s.parts = parts;
+        onyx_threads_run(t, im2col_band, &s, parts);
+    } else
+        im2col_band(&s, 0, NULL); /* one part: every channel */
 }
 
 /* y (out...) = bias + sum over taps of w[tap] * x (in...) shifted: one
@@ -478,18 +536,19 @@ static void pad_rows(float *restrict xp, const float *restrict x, int64_t Cg,
     }
 }
 
-/* U (6, J, Cg, nc): the F(4,3) input transform u = Bt d of output tiles
- * b0 .. b0 + nc - 1 under each triple j of taps, from xp (Cg, Lp): tile b
- * of triple j reads d = xp[c][4b + 3j .. 4b + 3j + 5]. */
-SPATIAL_HOT static void winograd_in(float *restrict U, const float *restrict xp,
-                                    int64_t Cg, int64_t Lp, int64_t J,
-                                    int64_t b0, int64_t nc)
+/* U (6, J, Cg, nc; row stride ldu): the F(4,3) input transform u = Bt d
+ * of output tiles b0 .. b0 + nc - 1 under each triple j of taps, from
+ * xp (Cg, Lp): tile b of triple j reads d = xp[c][4b + 3j .. 4b + 3j + 5]. */
+SPATIAL_HOT static void winograd_in(float *restrict U, int64_t ldu,
+                                    const float *restrict xp, int64_t Cg,
+                                    int64_t Lp, int64_t J, int64_t b0,
+                                    int64_t nc)
 {
-    const int64_t plane = J * Cg * nc; /* one t */
+    const int64_t plane = J * Cg * ldu; /* one t */
     for (int64_t j = 0; j < J; j++)
         for (int64_t c = 0; c < Cg; c++) {
             const float *d = xp + c * Lp + 3 * j + 4 * b0;
-            float *u = U + (j * Cg + c) * nc;
+            float *u = U + (j * Cg + c) * ldu;
             for (int64_t b = 0; b < nc; b++, d += 4) {
                 const float d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4];
                 u[b] = 4 * d[0] - 5 * d2 + d4;
@@ -502,18 +561,19 @@ SPATIAL_HOT static void winograd_in(float *restrict U, const float *restrict xp,
         }
 }
 
-/* y[:, 4*b0 ...] (Mg, P) from the products Mp (6, Mg, nc), y = At m: the
- * four outputs of each tile (those < P), plus the bias. */
+/* y[:, 4*b0 ...] (Mg, P) from the products Mp (6, Mg, nc; row stride
+ * ldm), y = At m: the four outputs of each tile (those < P), plus the
+ * bias. */
 SPATIAL_HOT static void winograd_out(float *restrict y,
-                                     const float *restrict Mp, const float *B,
-                                     int64_t Mg, int64_t P, int64_t b0,
-                                     int64_t nc)
+                                     const float *restrict Mp, int64_t ldm,
+                                     const float *B, int64_t Mg, int64_t P,
+                                     int64_t b0, int64_t nc)
 {
-    const int64_t plane = Mg * nc;
+    const int64_t plane = Mg * ldm;
     /* whole tiles: those with 4b + 3 < P */
     const int64_t full = (P - 4 * b0) / 4 < nc ? (P - 4 * b0) / 4 : nc;
     for (int64_t m = 0; m < Mg; m++) {
-        const float *m0 = Mp + m * nc, *m1 = m0 + plane, *m2 = m1 + plane,
+        const float *m0 = Mp + m * ldm, *m1 = m0 + plane, *m2 = m1 + plane,
                     *m3 = m2 + plane, *m4 = m3 + plane, *m5 = m4 + plane;
         const float bias = B ? B[m] : 0.0f;
         float *yr = y + m * P + 4 * b0;
@@ -537,25 +597,62 @@ SPATIAL_HOT static void winograd_out(float *restrict y,
     }
 }
 
+/* One pass of Winograd over tiles b0 .. b0 + nc - 1, in bands of tiles
+ * over the calling thread's pool when there is one and they are worth it:
+ * each band transforms its tiles' inputs, runs its columns of the six
+ * products and transforms its outputs. The bands are cut at the
+ * prepacked product's tile width, so every output is computed as alone. */
+typedef struct winograd_split {
+    float *y, *U, *Mp, *work; /* work: the caller's, for part 0 */
+    const float *xp, *B, *Wg;
+    const conv_plan *q;
+    int64_t b0;
+    int nc, parts;
+} winograd_split;
+
+static void winograd_band(void *ctx, int part, void *work)
+{
+    const winograd_split *s = ctx;
+    const conv_plan *q = s->q;
+    const int64_t Cg = q->geom.Cg, Mg = q->geom.Mg, J = q->J, nc = s->nc;
+    const int depth = (int)(J * Cg), unit = onyx_gemm_prepacked_cols();
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (s->nc + unit - 1) / unit, &lo, &hi);
+    lo *= unit;
+    hi = hi * unit < s->nc ? hi * unit : s->nc;
+    if (lo >= hi) return;
+    winograd_in(s->U + lo, nc, s->xp, Cg, q->Lp, J, s->b0 + lo, hi - lo);
+    for (int t = 0; t < 6; t++)
+        /* M_t (Mg, nc) = V_t (Mg, J*Cg) @ U_t (J*Cg, nc), columns lo..hi */
+        onyx_gemm_prepacked((int)Mg, hi - lo, depth, s->Wg + t * q->wstride,
+                            s->U + t * depth * nc + lo, (int)nc,
+                            s->Mp + t * Mg * nc + lo, (int)nc,
+                            work ? work : s->work);
+    winograd_out(s->y, s->Mp + lo, nc, s->B, Mg, q->geom.S_out, s->b0 + lo,
+                 hi - lo);
+}
+
 /* Y_g (Mg, P) = bias + sum over taps of W_g,tap (Mg, Cg) @ X_g shifted. */
 static void conv_winograd(float *yg, const float *xg, const float *B,
                           const float *Wg, float *scratch, const conv_plan *q)
 {
     const conv_geom *cg = &q->geom;
-    const int64_t Cg = cg->Cg, Mg = cg->Mg, J = q->J, P = cg->S_out;
+    const int64_t Cg = cg->Cg, J = q->J;
     float *xp = scratch, *U = xp + round16(Cg * q->Lp);
     float *Mp = U + round16(6 * J * Cg * q->chunk);
     pad_rows(xp, xg, Cg, cg->in[2], cg->pb[2], q->Lp);
-    const int depth = (int)(J * Cg);
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
     for (int64_t b0 = 0; b0 < q->nb; b0 += q->chunk) {
         const int nc = (int)(q->nb - b0 < q->chunk ? q->nb - b0 : q->chunk);
-        winograd_in(U, xp, Cg, q->Lp, J, b0, nc);
-        for (int t = 0; t < 6; t++)
-            /* M_t (Mg, nc) = V_t (Mg, J*Cg) @ U_t (J*Cg, nc) */
-            onyx_sgemm(0, 0, (int)Mg, nc, depth, 1.0f, Wg + t * Mg * depth,
-                       depth, U + t * depth * nc, nc, 0.0f, Mp + t * Mg * nc,
-                       nc, scratch + q->work);
-        winograd_out(yg, Mp, B, Mg, P, b0, nc);
+        winograd_split s = {yg, U,  Mp, scratch + q->work, xp, B, Wg, q,
+                            b0, nc, 1};
+        if (parts > 1 && nc >= parts * onyx_gemm_prepacked_cols() &&
+            (double)cg->Mg * nc * J * Cg >= 1 << 16) {
+            s.parts = parts;
+            onyx_threads_run(t, winograd_band, &s, parts);
+        } else
+            winograd_band(&s, 0, NULL); /* one part: every tile */
     }
 }
 
@@ -702,8 +799,7 @@ static onyx_status conv_eval(onyx_exec *e)
             float *yg = yn + g * cg->Mg * P;
             const float *Bg = B ? B + g * cg->Mg : NULL;
             if (q->path == CONV_WINOGRAD) {
-                conv_winograd(yg, xg, Bg,
-                              q->Wp + g * 6 * cg->Mg * q->J * cg->Cg, col, q);
+                conv_winograd(yg, xg, Bg, q->Wp + g * 6 * q->wstride, col, q);
                 continue;
             }
             if (q->path == CONV_PACKED) {

@@ -6,6 +6,7 @@
 #include "math/gemm.h"
 #include "onyx_kernel.h"
 #include "math/spatial.h"
+#include "math/threadpool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,16 +98,19 @@ static onyx_status ct_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
-/* y (Mg, out...) += col (Mg*KK, p1 - p0) scattered: row (m, tap) holds
- * the contribution of that kernel tap for the input positions p0 <= p < p1
- * (flat over X's D, H, W); each is added to the output position it lands
- * on, unless the padding crops it. */
-SPATIAL_HOT static void col2im(float *restrict y, const float *restrict col,
-                               int64_t p0, int64_t p1, const conv_geom *q)
+/* y (Mg, out...) += col (Mg*KK, p1 - p0) scattered, output channels
+ * m0 .. m1 - 1: row (m, tap) holds the contribution of that kernel tap for
+ * the input positions p0 <= p < p1 (flat over X's D, H, W); each is added
+ * to the output position it lands on, unless the padding crops it. */
+SPATIAL_HOT static void col2im_rows(float *restrict y,
+                                    const float *restrict col, int64_t m0,
+                                    int64_t m1, int64_t p0, int64_t p1,
+                                    const conv_geom *q)
 {
     const int64_t sw = q->s[2], plane = q->out[0] * q->out[1];
-    for (conv_walk w = conv_walk_start(q, p0, p1, NULL); w.c < q->Mg;
-         conv_walk_next(q, &w)) {
+    col += m0 * q->KK * (p1 - p0);
+    conv_walk w = conv_walk_start(q, p0, p1, NULL);
+    for (w.c = m0; w.c < m1; conv_walk_next(q, &w)) {
         /* col[iw - w0] lands on output column iw * sw + offw of row yr */
         const int64_t w0 = w.r.w0, offw = w.t.off[2];
         float *yr = y + (w.c * plane + w.r.row) * q->out[2];
@@ -118,6 +122,40 @@ SPATIAL_HOT static void col2im(float *restrict y, const float *restrict col,
                 yr[iw * sw + offw] += col[iw - w0];
         col += w.r.n;
     }
+}
+
+/* col2im_rows of every output channel, in bands of channels over the
+ * calling thread's pool when there is one and the scatter is worth it:
+ * each channel sums its taps in the same order as alone. */
+typedef struct col2im_split {
+    float *y;
+    const float *col;
+    int64_t p0, p1;
+    const conv_geom *g;
+    int parts;
+} col2im_split;
+
+static void col2im_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const col2im_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->g->Mg, &lo, &hi);
+    col2im_rows(s->y, s->col, lo, hi, s->p0, s->p1, s->g);
+}
+
+static void col2im(float *y, const float *col, int64_t p0, int64_t p1,
+                   const conv_geom *g)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    col2im_split s = {y, col, p0, p1, g, 1};
+    if (parts > 1 && g->Mg >= parts &&
+        (double)g->Mg * g->KK * (p1 - p0) >= 1 << 16) {
+        s.parts = parts;
+        onyx_threads_run(t, col2im_band, &s, parts);
+    } else
+        col2im_band(&s, 0, NULL); /* one part: every channel */
 }
 
 static onyx_status ct_eval(onyx_exec *e)

@@ -4,6 +4,7 @@
  * (not transposed, or one row), B is packed in prepare for the streaming
  * product of gemv.c (onyx_gemm_packed). */
 #include "math/gemm.h"
+#include "math/threadpool.h"
 #include "onyx_kernel.h"
 
 #include <stdlib.h>
@@ -97,6 +98,42 @@ static onyx_status gemm_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
+/* Y rows i0 .. i1 - 1 (of N) = beta * C broadcast (strides c_rs, c_cs) */
+static void gemm_fill(float *Y, const float *C, const gemm_plan *q, int64_t i0,
+                      int64_t i1)
+{
+    for (int64_t i = i0; i < i1; i++) {
+        const float *c = C + i * q->c_rs;
+        float *y = Y + i * q->N;
+        if (q->c_cs && q->beta == 1.0f) /* the usual bias: a copy */
+            memcpy(y, c, (size_t)q->N * sizeof(float));
+        else if (q->c_cs)
+            for (int64_t j = 0; j < q->N; j++)
+                y[j] = q->beta * c[j];
+        else
+            for (int64_t j = 0; j < q->N; j++)
+                y[j] = q->beta * c[0];
+    }
+}
+
+/* gemm_fill of every row, in bands of rows over the calling thread's pool
+ * when there is one and the copy is worth it */
+typedef struct gemm_fill_split {
+    float *Y;
+    const float *C;
+    const gemm_plan *q;
+    int parts;
+} gemm_fill_split;
+
+static void gemm_fill_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const gemm_fill_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->q->M, &lo, &hi);
+    gemm_fill(s->Y, s->C, s->q, lo, hi);
+}
+
 static onyx_status gemm_eval(onyx_exec *e)
 {
     const gemm_plan *q = e->params;
@@ -106,19 +143,13 @@ static onyx_status gemm_eval(onyx_exec *e)
     float beta = 0.0f;
     if (q->has_c) {
         /* Y = beta * C broadcast, then accumulate the product onto it */
-        const float *C = e->in[GEMM_C]->data;
-        for (int64_t i = 0; i < q->M; i++) {
-            const float *c = C + i * q->c_rs;
-            float *y = Y + i * q->N;
-            if (q->c_cs && q->beta == 1.0f) /* the usual bias: a copy */
-                memcpy(y, c, (size_t)q->N * sizeof(float));
-            else if (q->c_cs)
-                for (int64_t j = 0; j < q->N; j++)
-                    y[j] = q->beta * c[j];
-            else
-                for (int64_t j = 0; j < q->N; j++)
-                    y[j] = q->beta * c[0];
-        }
+        gemm_fill_split s = {Y, e->in[GEMM_C]->data, q, 1};
+        onyx_threads *t = onyx_gemm_pool();
+        s.parts = onyx_threads_count(t);
+        if (s.parts > 1 && q->M >= s.parts && q->M * q->N >= 1 << 16)
+            onyx_threads_run(t, gemm_fill_band, &s, s.parts);
+        else
+            gemm_fill(Y, s.C, q, 0, q->M);
         beta = 1.0f;
     }
     if (q->packed) {

@@ -12,6 +12,7 @@
  * it (a Linear layer's bias, a residual). */
 #include "math/fft.h"
 #include "math/gemm.h"
+#include "math/threadpool.h"
 #include "onyx_kernel.h"
 #include "math/vmath.h"
 
@@ -352,6 +353,55 @@ static onyx_status mm_prepare(onyx_prep *p)
     return ONYX_OK;
 }
 
+/* Y[t] = A[t] @ B[t] for batch indices t0 .. t1 - 1 (broadcast) */
+static void mm_batches(const mm_plan *q, const float *A, const float *B,
+                       float *Y, float *work, int64_t t0, int64_t t1)
+{
+    const int M = (int)q->M, N = (int)q->N, K = (int)q->K;
+    int64_t idx[ONYX_MAX_RANK] = {0};
+    int64_t oa = 0, ob = 0;
+    int64_t rest = t0;
+    for (int i = q->nb - 1; i >= 0; i--) { /* t0's batch index */
+        idx[i] = rest % q->bdims[i];
+        rest /= q->bdims[i];
+        oa += idx[i] * q->sa[i];
+        ob += idx[i] * q->sb[i];
+    }
+    for (int64_t t = t0; t < t1; t++) {
+        /* Y[t] (M, N) = A[oa] (M, K) @ B[ob] (K, N) */
+        onyx_sgemm(0, 0, M, N, K, 1.0f, A + oa, K, B + ob, N, 0.0f,
+                   Y + t * q->M * q->N, N, work);
+        /* next batch index, odometer style */
+        for (int i = q->nb - 1; i >= 0; i--) {
+            oa += q->sa[i];
+            ob += q->sb[i];
+            if (++idx[i] < q->bdims[i]) break;
+            oa -= q->sa[i] * q->bdims[i];
+            ob -= q->sb[i] * q->bdims[i];
+            idx[i] = 0;
+        }
+    }
+}
+
+/* The batches in bands over the calling thread's pool, when the products
+ * are too small to split themselves (below gemm.c's SPLIT_MIN_MNK: each
+ * then runs alone and on the engine's own kernels, wherever it runs) and
+ * many together are worth it. */
+typedef struct mm_split {
+    const mm_plan *q;
+    const float *A, *B;
+    float *Y, *work; /* work: the caller's, for part 0 */
+    int parts;
+} mm_split;
+
+static void mm_band(void *ctx, int part, void *work)
+{
+    const mm_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->q->nbatch, &lo, &hi);
+    mm_batches(s->q, s->A, s->B, s->Y, work ? work : s->work, lo, hi);
+}
+
 /* Y = A @ B, shapes as planned in q; work: mm_scratch_bytes */
 static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y,
                    float *work)
@@ -369,22 +419,14 @@ static void mm_run(const mm_plan *q, const float *A, const float *B, float *Y,
                    Y, N, work);
         return;
     }
-    int64_t idx[ONYX_MAX_RANK] = {0};
-    int64_t oa = 0, ob = 0;
-    for (int64_t t = 0; t < q->nbatch; t++) {
-        /* Y[t] (M, N) = A[oa] (M, K) @ B[ob] (K, N) */
-        onyx_sgemm(0, 0, M, N, K, 1.0f, A + oa, K, B + ob, N, 0.0f,
-                   Y + t * q->M * q->N, N, work);
-        /* next batch index, odometer style */
-        for (int i = q->nb - 1; i >= 0; i--) {
-            oa += q->sa[i];
-            ob += q->sb[i];
-            if (++idx[i] < q->bdims[i]) break;
-            oa -= q->sa[i] * q->bdims[i];
-            ob -= q->sb[i] * q->bdims[i];
-            idx[i] = 0;
-        }
-    }
+    onyx_threads *t = onyx_gemm_pool();
+    mm_split s = {q, A, B, Y, work, onyx_threads_count(t)};
+    const double mnk = (double)M * N * K;
+    if (s.parts > 1 && q->nbatch >= s.parts && q->nbatch <= 0x7fffffff &&
+        mnk < 1 << 18 && mnk * q->nbatch >= 1 << 17)
+        onyx_threads_run(t, mm_band, &s, s.parts);
+    else
+        mm_batches(q, A, B, Y, work, 0, q->nbatch);
 }
 
 static onyx_status mm_eval(onyx_exec *e)

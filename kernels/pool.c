@@ -8,7 +8,9 @@
  * leading dims of 1. MaxPool also takes int8 and uint8: they are pooled as
  * float32 (exactly) in scratch. */
 #include "onyx_kernel.h"
+#include "math/gemm.h"
 #include "math/spatial.h"
+#include "math/threadpool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -388,18 +390,12 @@ static onyx_status pool_eval_int8(onyx_exec *e, const pool_plan *q)
     return ONYX_OK;
 }
 
-SPATIAL_HOT static onyx_status pool_eval(onyx_exec *e)
+/* Planes nc0 .. nc1 - 1 of Y (and I) from X's. */
+SPATIAL_HOT static void pool_planes(float *Y, int64_t *I, const float *X,
+                                    const pool_plan *q, int64_t nc0,
+                                    int64_t nc1)
 {
-    const pool_plan *q = e->params;
-    if (q->dtype != ONYX_FLOAT && q->dtype != ONYX_UNDEFINED)
-        return pool_eval_int8(e, q);
-    const float *X = e->in[POOL_X]->data;
-    float *Y = e->out[POOL_Y] ? e->out[POOL_Y]->data : e->scratch;
-    int64_t *I = e->n_out > POOL_INDICES && e->out[POOL_INDICES]
-                     ? e->out[POOL_INDICES]->data
-                     : NULL;
-    if (!Y && !I) return ONYX_OK;
-    for (int64_t nc = 0; nc < q->NC; nc++) {
+    for (int64_t nc = nc0; nc < nc1; nc++) {
         const float *x = X + nc * q->S_in;
         float *y = Y ? Y + nc * q->S_out : NULL;
         switch (q->kind) {
@@ -411,6 +407,45 @@ SPATIAL_HOT static onyx_status pool_eval(onyx_exec *e)
         case POOL_GLOBAL_MAX: *y = max_f32(x, q->S_in); break;
         }
     }
+}
+
+/* pool_planes of every plane, in bands of planes over the calling thread's
+ * pool when there is one and they are worth it (each plane as alone). */
+typedef struct pool_split {
+    float *Y;
+    int64_t *I;
+    const float *X;
+    const pool_plan *q;
+    int parts;
+} pool_split;
+
+static void pool_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const pool_split *s = ctx;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)s->q->NC, &lo, &hi);
+    pool_planes(s->Y, s->I, s->X, s->q, lo, hi);
+}
+
+static onyx_status pool_eval(onyx_exec *e)
+{
+    const pool_plan *q = e->params;
+    if (q->dtype != ONYX_FLOAT && q->dtype != ONYX_UNDEFINED)
+        return pool_eval_int8(e, q);
+    const float *X = e->in[POOL_X]->data;
+    float *Y = e->out[POOL_Y] ? e->out[POOL_Y]->data : e->scratch;
+    int64_t *I = e->n_out > POOL_INDICES && e->out[POOL_INDICES]
+                     ? e->out[POOL_INDICES]->data
+                     : NULL;
+    if (!Y && !I) return ONYX_OK;
+    onyx_threads *t = onyx_gemm_pool();
+    pool_split s = {Y, I, X, q, onyx_threads_count(t)};
+    if (s.parts > 1 && q->NC >= s.parts && q->NC <= 0x7fffffff &&
+        (double)q->NC * q->S_in >= 1 << 16)
+        onyx_threads_run(t, pool_band, &s, s.parts);
+    else
+        pool_planes(Y, I, X, q, 0, q->NC);
     return ONYX_OK;
 }
 

@@ -199,6 +199,34 @@ static void scale_c(float *C, int ldc, int m, int n, float beta)
     }
 }
 
+/* C (mc, nc) += Ap (mc/MR panels of (kc, MR)) @ Bp (nc/NR panels of
+ * (kc, NR)), tile by tile: the full tiles in place, the edge tiles through a
+ * full tile of zeros on the stack, then its (mr, nr) corner onto C */
+static void gemm_tiles(const onyx_gemm_ukernel *uk, const float *Ap,
+                       const float *Bp, int mc, int nc, int kc, float *C,
+                       int ldc)
+{
+    const int MR = uk->mr, NR = uk->nr;
+    for (int jb = 0; jb < nc; jb += NR) {
+        const int nr = imin(nc - jb, NR);
+        for (int ib = 0; ib < mc; ib += MR) {
+            const int mr = imin(mc - ib, MR);
+            const float *ap = Ap + (size_t)ib * kc, *bp = Bp + (size_t)jb * kc;
+            float *c = C + (long)ib * ldc + jb;
+            if (mr == MR && nr == NR) {
+                uk->fn(kc, ap, bp, c, ldc);
+                continue;
+            }
+            _Alignas(64) float tile[ONYX_GEMM_MAX_TILE];
+            memset(tile, 0, (size_t)(MR * NR) * sizeof(float));
+            uk->fn(kc, ap, bp, tile, NR);
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                    c[(long)i * ldc + j] += tile[i * NR + j];
+        }
+    }
+}
+
 void onyx_sgemm_blocked(const onyx_gemm_ukernel *uk, int trans_a, int trans_b,
                         int m, int n, int k, float alpha, const float *A,
                         int lda, const float *B, int ldb, float beta, float *C,
@@ -207,38 +235,70 @@ void onyx_sgemm_blocked(const onyx_gemm_ukernel *uk, int trans_a, int trans_b,
     if (m <= 0 || n <= 0) return;
     scale_c(C, ldc, m, n, beta);
     if (k <= 0 || alpha == 0) return;
-    const int MR = uk->mr, NR = uk->nr;
     float *Ap = work, *Bp = work + pack_a_floats(uk, m, k);
     for (int p0 = 0; p0 < k; p0 += uk->kc) {
         const int kc = imin(k - p0, uk->kc);
         for (int j0 = 0; j0 < n; j0 += uk->nc) {
             const int nc = imin(n - j0, uk->nc);
-            pack_b(Bp, NR, trans_b, B, ldb, p0, j0, kc, nc);
+            pack_b(Bp, uk->nr, trans_b, B, ldb, p0, j0, kc, nc);
             for (int i0 = 0; i0 < m; i0 += uk->mc) {
                 const int mc = imin(m - i0, uk->mc);
-                pack_a(Ap, MR, trans_a, A, lda, i0, p0, mc, kc, alpha);
-                for (int jb = 0; jb < nc; jb += NR) {
-                    const int nr = imin(nc - jb, NR);
-                    for (int ib = 0; ib < mc; ib += MR) {
-                        const int mr = imin(mc - ib, MR);
-                        const float *ap = Ap + (size_t)ib * kc,
-                                    *bp = Bp + (size_t)jb * kc;
-                        float *c = C + (long)(i0 + ib) * ldc + j0 + jb;
-                        if (mr == MR && nr == NR) {
-                            uk->fn(kc, ap, bp, c, ldc);
-                            continue;
-                        }
-                        /* an edge tile: the whole tile into zeros here,
-                         * then its (mr, nr) corner onto C */
-                        _Alignas(64) float tile[ONYX_GEMM_MAX_TILE];
-                        memset(tile, 0, (size_t)(MR * NR) * sizeof(float));
-                        uk->fn(kc, ap, bp, tile, NR);
-                        for (int i = 0; i < mr; i++)
-                            for (int j = 0; j < nr; j++)
-                                c[(long)i * ldc + j] += tile[i * NR + j];
-                    }
-                }
+                pack_a(Ap, uk->mr, trans_a, A, lda, i0, p0, mc, kc, alpha);
+                gemm_tiles(uk, Ap, Bp, mc, nc, kc, C + (long)i0 * ldc + j0,
+                           ldc);
             }
+        }
+    }
+}
+
+/* ---- products with A packed once ---------------------------------------
+ * The whole of A as onyx_sgemm_blocked would pack it block by block: for
+ * each KC-deep slice p0 (at p0 * round_up(m, MR) floats), its rows in
+ * panels of (kc, MR). The product then packs only B, and is the blocked
+ * one's with alpha 1 and beta 0, tile for tile. */
+
+size_t onyx_gemm_pack_a_floats(int m, int k)
+{
+    if (m <= 0 || k <= 0) return 0;
+    return (size_t)round_up(m, gemm_uk->mr) * (size_t)k;
+}
+
+void onyx_gemm_pack_a(float *Ap, int m, int k, const float *A, int lda)
+{
+    const int mp = round_up(m, gemm_uk->mr);
+    for (int p0 = 0; p0 < k; p0 += gemm_uk->kc)
+        pack_a(Ap + (size_t)p0 * mp, gemm_uk->mr, 0, A, lda, 0, p0, m,
+               imin(k - p0, gemm_uk->kc), 1.0f);
+}
+
+size_t onyx_gemm_prepacked_scratch_bytes(int n, int k)
+{
+    if (n <= 0 || k <= 0) return 0;
+    return (size_t)imin(round_up(n, gemm_uk->nr), gemm_uk->nc) *
+           (size_t)imin(k, gemm_uk->kc) * sizeof(float);
+}
+
+int onyx_gemm_prepacked_cols(void)
+{
+    return gemm_uk->nr;
+}
+
+void onyx_gemm_prepacked(int m, int n, int k, const float *Ap, const float *B,
+                         int ldb, float *C, int ldc, float *work)
+{
+    if (m <= 0 || n <= 0) return;
+    scale_c(C, ldc, m, n, 0.0f);
+    const onyx_gemm_ukernel *uk = gemm_uk;
+    const int mp = round_up(m, uk->mr);
+    for (int p0 = 0; p0 < k; p0 += uk->kc) {
+        const int kc = imin(k - p0, uk->kc);
+        for (int j0 = 0; j0 < n; j0 += uk->nc) {
+            const int nc = imin(n - j0, uk->nc);
+            pack_b(work, uk->nr, 0, B, ldb, p0, j0, kc, nc);
+            for (int i0 = 0; i0 < m; i0 += uk->mc)
+                gemm_tiles(uk, Ap + (size_t)p0 * mp + (size_t)i0 * kc, work,
+                           imin(m - i0, uk->mc), nc, kc,
+                           C + (long)i0 * ldc + j0, ldc);
         }
     }
 }

@@ -42,6 +42,21 @@ void onyx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
  * 360 KB on x86-64. */
 size_t onyx_sgemm_scratch_bytes(int m, int n, int k);
 
+/* Products with a constant A (m, k) packed once, in prepare, in the
+ * panels of the micro-kernel onyx_sgemm_blocked uses (the engine's own,
+ * never BLAS): onyx_gemm_pack_a_floats floats for Ap. Then
+ * C (m, n) = A @ B (k, n; row stride ldb), C write-only; work:
+ * onyx_gemm_prepacked_scratch_bytes(n, k), 64-byte aligned, for B's
+ * packing (never more than onyx_sgemm_scratch_bytes of the largest
+ * product). Columns of C cut at multiples of onyx_gemm_prepacked_cols()
+ * come out bit-identical to the whole product's: how a pool splits it. */
+size_t onyx_gemm_pack_a_floats(int m, int k);
+void onyx_gemm_pack_a(float *Ap, int m, int k, const float *A, int lda);
+size_t onyx_gemm_prepacked_scratch_bytes(int n, int k);
+int onyx_gemm_prepacked_cols(void);
+void onyx_gemm_prepacked(int m, int n, int k, const float *Ap, const float *B,
+                         int ldb, float *C, int ldc, float *work);
+
 /* Marks the calling thread as real-time (on != 0) or not; returns the old
  * mark. On a real-time thread onyx_sgemm never calls into BLAS, which may
  * take a mutex (OpenBLAS's buffer pool does, for large products): the

@@ -216,9 +216,10 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
  * when B is transposed. Only when both are transposed is a row of op(A)
  * strided: then plain dot products (a shape no exporter emits in a hot
  * path). */
-void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                     const float *A, int lda, const float *B, int ldb,
-                     float beta, float *C, int ldc)
+static void sgemm_rows_alone(int trans_a, int trans_b, int m, int n, int k,
+                             float alpha, const float *A, int lda,
+                             const float *B, int ldb, float beta, float *C,
+                             int ldc)
 {
     if (k <= 0 || alpha == 0) k = 0; /* C = beta * C */
     for (int i = 0; i < m; i++) {
@@ -239,6 +240,52 @@ void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
             }
         }
     }
+}
+
+/* The rows above on the calling thread's pool: C is cut into bands of
+ * columns, whole vectors of GEMV_VL but the last, so that every element of
+ * C takes the same loop (vector or tail) as with one thread, and the same
+ * sums in the same order. */
+typedef struct rows_split {
+    int trans_a, trans_b, m, n, k;
+    float alpha, beta;
+    const float *A, *B;
+    int lda, ldb, ldc;
+    float *C;
+    int parts;
+} rows_split;
+
+/* products below this many multiply-adds run alone (see gemm.c) */
+#define ROWS_SPLIT_MIN_MNK (1 << 18)
+
+static void rows_band(void *ctx, int part, void *work)
+{
+    (void)work;
+    const rows_split *s = ctx;
+    const int units = s->n / GEMV_VL;
+    int lo, hi;
+    onyx_threads_range(part, s->parts, units, &lo, &hi);
+    const int c0 = lo * GEMV_VL, c1 = hi == units ? s->n : hi * GEMV_VL;
+    const float *B = s->trans_b ? s->B + (long)c0 * s->ldb : s->B + c0;
+    sgemm_rows_alone(s->trans_a, s->trans_b, s->m, c1 - c0, s->k, s->alpha,
+                     s->A, s->lda, B, s->ldb, s->beta, s->C + c0, s->ldc);
+}
+
+void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                     const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc)
+{
+    onyx_threads *t = onyx_gemm_pool();
+    const int parts = onyx_threads_count(t);
+    if (parts < 2 || n / GEMV_VL < parts ||
+        (double)m * n * k < ROWS_SPLIT_MIN_MNK) {
+        sgemm_rows_alone(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta,
+                         C, ldc);
+        return;
+    }
+    rows_split s = {trans_a, trans_b, m,   n,   k,   alpha, beta,
+                    A,       B,       lda, ldb, ldc, C,     parts};
+    onyx_threads_run(t, rows_band, &s, parts);
 }
 
 /* ---- batch-1 products with a constant matrix --------------------------------

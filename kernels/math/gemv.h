@@ -37,7 +37,8 @@ int onyx_sgemm_vector(int trans_a, int trans_b, int m, int n, int k,
                       float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc);
 /* Any product (same arguments) as one of those per row of C: for a few
- * rows, where packing for the blocked GEMM does not pay. */
+ * rows, where packing for the blocked GEMM does not pay. Large ones split
+ * their columns over the calling thread's pool (onyx_gemm_pool). */
 void onyx_sgemm_rows(int trans_a, int trans_b, int m, int n, int k, float alpha,
                      const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc);

@@ -201,6 +201,41 @@ START_TEST(sgemm_work_or_none)
 }
 END_TEST
 
+/* A packed once (onyx_gemm_pack_a), then onyx_gemm_prepacked: the blocked
+ * product of the chosen micro-kernel (alpha 1, beta 0) bit for bit, on the
+ * shapes above (partial tiles, an MC block, an NC block, a KC slice). */
+START_TEST(prepacked_matches_blocked)
+{
+    const onyx_gemm_ukernel *uk = uks[n_uks - 1]; /* onyx_sgemm's */
+    int sz[3][3];
+    shapes(uk, sz);
+    for (int i = 0; i < LD * LD; i++) {
+        A[i] = (float)((i * 7) % 11) / 8 - 0.6f;
+        B[i] = (float)((i * 5) % 13) / 8 - 0.7f;
+    }
+    for (int s = 0; s < 3; s++) {
+        const int M = sz[s][0], N = sz[s][1], K = sz[s][2];
+        float *Ap = aligned_alloc(
+            64, (onyx_gemm_pack_a_floats(M, K) * sizeof(float) + 63) / 64 * 64);
+        float *work = aligned_alloc(
+            64, (onyx_gemm_pack_floats(uk, M, N, K) * sizeof(float) + 63) / 64 *
+                    64);
+        ck_assert(Ap && work);
+        ck_assert_uint_le(onyx_gemm_prepacked_scratch_bytes(N, K),
+                          onyx_gemm_pack_floats(uk, M, N, K) * sizeof(float));
+        for (int i = 0; i < LD * LD; i++)
+            C[i] = Cref[i] = (float)(i % 3); /* C is write-only */
+        onyx_sgemm_blocked(uk, 0, 0, M, N, K, 1.0f, A, LD, B, LD, 0.0f, Cref,
+                           LD, work);
+        onyx_gemm_pack_a(Ap, M, K, A, LD);
+        onyx_gemm_prepacked(M, N, K, Ap, B, LD, C, LD, work);
+        ck_assert_msg(!memcmp(C, Cref, sizeof C), "%dx%dx%d differs", M, N, K);
+        free(Ap);
+        free(work);
+    }
+}
+END_TEST
+
 static Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -211,6 +246,7 @@ static Suite *gemm_suite(void)
     tcase_add_test(t, ukernel_hand_tile);
     tcase_add_test(t, blocked_matches_naive_and_portable);
     tcase_add_test(t, sgemm_work_or_none);
+    tcase_add_test(t, prepacked_matches_blocked);
     suite_add_tcase(s, t);
     return s;
 }
