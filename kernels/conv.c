@@ -562,14 +562,13 @@ SPATIAL_HOT static void winograd_in(float *restrict U, int64_t ldu,
 }
 
 /* y[:, 4*b0 ...] (Mg, P) from the products Mp (6, Mg, nc; row stride
- * ldm), y = At m: the four outputs of each tile (those < P), plus the
- * bias. */
+ * ldm, plane floats from one t to the next), y = At m: the four outputs of
+ * each tile (those < P), plus the bias. */
 SPATIAL_HOT static void winograd_out(float *restrict y,
                                      const float *restrict Mp, int64_t ldm,
-                                     const float *B, int64_t Mg, int64_t P,
-                                     int64_t b0, int64_t nc)
+                                     int64_t plane, const float *B, int64_t Mg,
+                                     int64_t P, int64_t b0, int64_t nc)
 {
-    const int64_t plane = Mg * ldm;
     /* whole tiles: those with 4b + 3 < P */
     const int64_t full = (P - 4 * b0) / 4 < nc ? (P - 4 * b0) / 4 : nc;
     for (int64_t m = 0; m < Mg; m++) {
@@ -596,6 +595,10 @@ SPATIAL_HOT static void winograd_out(float *restrict y,
         }
     }
 }
+
+/* Transformed weights (bytes) above which a pool splits Winograd's products
+ * by output channels rather than by tiles (see winograd_rows_band) */
+#define WINOGRAD_SPLIT_ROWS_BYTES (512.0 * 1024)
 
 /* One pass of Winograd over tiles b0 .. b0 + nc - 1, in bands of tiles
  * over the calling thread's pool when there is one and they are worth it:
@@ -628,8 +631,45 @@ static void winograd_band(void *ctx, int part, void *work)
                             s->U + t * depth * nc + lo, (int)nc,
                             s->Mp + t * Mg * nc + lo, (int)nc,
                             work ? work : s->work);
-    winograd_out(s->y, s->Mp + lo, nc, s->B, Mg, q->geom.S_out, s->b0 + lo,
-                 hi - lo);
+    winograd_out(s->y, s->Mp + lo, nc, Mg * nc, s->B, Mg, q->geom.S_out,
+                 s->b0 + lo, hi - lo);
+}
+
+/* With the weights larger than a core's cache, bands of tiles would each
+ * read all of them: then the pass is split twice, the input transform in
+ * bands of tiles, then the six products and the output transform in bands
+ * of output channels (whole panels of the packed weights), each thread
+ * reading only its rows of them. */
+static void winograd_in_band(void *ctx, int part, void *work)
+{
+    const winograd_split *s = ctx;
+    const conv_plan *q = s->q;
+    int lo, hi;
+    (void)work;
+    onyx_threads_range(part, s->parts, s->nc, &lo, &hi);
+    if (lo < hi)
+        winograd_in(s->U + lo, s->nc, s->xp, q->geom.Cg, q->Lp, q->J,
+                    s->b0 + lo, hi - lo);
+}
+
+static void winograd_rows_band(void *ctx, int part, void *work)
+{
+    const winograd_split *s = ctx;
+    const conv_plan *q = s->q;
+    const int64_t Cg = q->geom.Cg, Mg = q->geom.Mg, J = q->J, nc = s->nc;
+    const int depth = (int)(J * Cg), unit = onyx_gemm_prepacked_rows();
+    int lo, hi;
+    onyx_threads_range(part, s->parts, (int)((Mg + unit - 1) / unit), &lo, &hi);
+    lo *= unit;
+    hi = hi * unit < Mg ? hi * unit : (int)Mg;
+    if (lo >= hi) return;
+    for (int t = 0; t < 6; t++)
+        onyx_gemm_prepacked_band((int)Mg, lo, hi, (int)nc, depth,
+                                 s->Wg + t * q->wstride, s->U + t * depth * nc,
+                                 (int)nc, s->Mp + t * Mg * nc, (int)nc,
+                                 work ? work : s->work);
+    winograd_out(s->y + lo * q->geom.S_out, s->Mp + lo * nc, nc, Mg * nc,
+                 s->B ? s->B + lo : NULL, hi - lo, q->geom.S_out, s->b0, nc);
 }
 
 /* Y_g (Mg, P) = bias + sum over taps of W_g,tap (Mg, Cg) @ X_g shifted. */
@@ -647,8 +687,14 @@ static void conv_winograd(float *yg, const float *xg, const float *B,
         const int nc = (int)(q->nb - b0 < q->chunk ? q->nb - b0 : q->chunk);
         winograd_split s = {yg, U,  Mp, scratch + q->work, xp, B, Wg, q,
                             b0, nc, 1};
-        if (parts > 1 && nc >= parts * onyx_gemm_prepacked_cols() &&
-            (double)cg->Mg * nc * J * Cg >= 1 << 16) {
+        const double wbytes = 6.0 * 4 * (double)cg->Mg * J * Cg;
+        if (parts > 1 && wbytes > WINOGRAD_SPLIT_ROWS_BYTES &&
+            cg->Mg >= parts * onyx_gemm_prepacked_rows()) {
+            s.parts = parts;
+            onyx_threads_run(t, winograd_in_band, &s, parts);
+            onyx_threads_run(t, winograd_rows_band, &s, parts);
+        } else if (parts > 1 && nc >= parts * onyx_gemm_prepacked_cols() &&
+                   (double)cg->Mg * nc * J * Cg >= 1 << 16) {
             s.parts = parts;
             onyx_threads_run(t, winograd_band, &s, parts);
         } else

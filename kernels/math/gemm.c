@@ -286,8 +286,21 @@ int onyx_gemm_prepacked_cols(void)
 void onyx_gemm_prepacked(int m, int n, int k, const float *Ap, const float *B,
                          int ldb, float *C, int ldc, float *work)
 {
-    if (m <= 0 || n <= 0) return;
-    scale_c(C, ldc, m, n, 0.0f);
+    onyx_gemm_prepacked_band(m, 0, m, n, k, Ap, B, ldb, C, ldc, work);
+}
+
+int onyx_gemm_prepacked_rows(void)
+{
+    return gemm_uk->mr;
+}
+
+void onyx_gemm_prepacked_band(int m, int r0, int r1, int n, int k,
+                              const float *Ap, const float *B, int ldb,
+                              float *C, int ldc, float *work)
+{
+    if (r1 <= r0 || n <= 0) return;
+    C += (long)r0 * ldc;
+    scale_c(C, ldc, r1 - r0, n, 0.0f);
     const onyx_gemm_ukernel *uk = gemm_uk;
     const int mp = round_up(m, uk->mr);
     for (int p0 = 0; p0 < k; p0 += uk->kc) {
@@ -295,10 +308,10 @@ void onyx_gemm_prepacked(int m, int n, int k, const float *Ap, const float *B,
         for (int j0 = 0; j0 < n; j0 += uk->nc) {
             const int nc = imin(n - j0, uk->nc);
             pack_b(work, uk->nr, 0, B, ldb, p0, j0, kc, nc);
-            for (int i0 = 0; i0 < m; i0 += uk->mc)
+            for (int i0 = r0; i0 < r1; i0 += uk->mc)
                 gemm_tiles(uk, Ap + (size_t)p0 * mp + (size_t)i0 * kc, work,
-                           imin(m - i0, uk->mc), nc, kc,
-                           C + (long)i0 * ldc + j0, ldc);
+                           imin(r1 - i0, uk->mc), nc, kc,
+                           C + (long)(i0 - r0) * ldc + j0, ldc);
         }
     }
 }
@@ -370,28 +383,27 @@ static void sgemm_band(void *ctx, int part, void *work)
     float *w = work ? work : s->work;
     if (s->by_rows) {
         const float *A = s->trans_a ? s->A + r0 : s->A + (long)r0 * s->lda;
-        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, r1 - r0, s->n,
-                           s->k, s->alpha, A, s->lda, s->B, s->ldb, s->beta,
+        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, r1 - r0, s->n, s->k,
+                           s->alpha, A, s->lda, s->B, s->ldb, s->beta,
                            s->C + (long)r0 * s->ldc, s->ldc, w);
     } else {
         const float *B = s->trans_b ? s->B + (long)r0 * s->ldb : s->B + r0;
-        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, s->m, r1 - r0,
-                           s->k, s->alpha, s->A, s->lda, B, s->ldb, s->beta,
+        onyx_sgemm_blocked(gemm_uk, s->trans_a, s->trans_b, s->m, r1 - r0, s->k,
+                           s->alpha, s->A, s->lda, B, s->ldb, s->beta,
                            s->C + r0, s->ldc, w);
     }
 }
 
 /* The blocked product split over pool t when it is worth it; 1 when done. */
-static int sgemm_blocked_split(onyx_threads *t, int trans_a, int trans_b,
-                               int m, int n, int k, float alpha,
-                               const float *A, int lda, const float *B,
-                               int ldb, float beta, float *C, int ldc,
-                               float *work)
+static int sgemm_blocked_split(onyx_threads *t, int trans_a, int trans_b, int m,
+                               int n, int k, float alpha, const float *A,
+                               int lda, const float *B, int ldb, float beta,
+                               float *C, int ldc, float *work)
 {
     const int parts = onyx_threads_count(t);
     if (parts < 2 || (double)m * n * k < SPLIT_MIN_MNK) return 0;
-    sgemm_split s = {trans_a, trans_b, m, n, k, alpha, beta, A, B, lda,
-                     ldb, ldc, C, work, m > n, 0, 0, parts};
+    sgemm_split s = {trans_a, trans_b, m,   n, k,    alpha, beta, A, B,
+                     lda,     ldb,     ldc, C, work, m > n, 0,    0, parts};
     s.unit = s.by_rows ? gemm_uk->mr : gemm_uk->nr;
     s.units = ((s.by_rows ? m : n) + s.unit - 1) / s.unit;
     if (s.units < parts) return 0;
@@ -418,7 +430,6 @@ static void sgemm_own(int trans_a, int trans_b, int m, int n, int k,
     onyx_sgemm_rows(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C,
                     ldc);
 }
-
 
 #ifdef ONYX_USE_OPENBLAS
 #include <cblas.h>

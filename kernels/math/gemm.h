@@ -14,9 +14,9 @@
  * which packs B on every call. Measured with B 256 x 258: on AVX-512 the
  * packed product ran at 190 GFLOP/s from 4 rows to 128, against 50 (4
  * rows) to 145 (128) for the blocked one, and was still ahead at 512 rows
- * (and with B 1024 x 1024); under qemu, it took fewer instructions up to 16 rows on
- * aarch64 (0.4 of the blocked one's at 4 rows, equal at 64) and up to 8 on
- * armv7 (0.68 at 4 and 7 rows, 1.26 at 16), where it is one gemv per row. */
+ * (and with B 1024 x 1024); under qemu, it took fewer instructions up to 16
+ * rows on aarch64 (0.4 of the blocked one's at 4 rows, equal at 64) and up to 8
+ * on armv7 (0.68 at 4 and 7 rows, 1.26 at 16), where it is one gemv per row. */
 #if defined(__x86_64__)
 #define ONYX_GEMM_PACKED_ROWS 512
 #elif defined(__aarch64__)
@@ -56,6 +56,14 @@ size_t onyx_gemm_prepacked_scratch_bytes(int n, int k);
 int onyx_gemm_prepacked_cols(void);
 void onyx_gemm_prepacked(int m, int n, int k, const float *Ap, const float *B,
                          int ldb, float *C, int ldc, float *work);
+/* The same product's rows r0 .. r1 - 1 of C alone (r0 a multiple of
+ * onyx_gemm_prepacked_rows(), r1 too or m), bit-identical to the whole
+ * product's: how a pool splits it by rows, each thread then reading only
+ * its rows of A. */
+int onyx_gemm_prepacked_rows(void);
+void onyx_gemm_prepacked_band(int m, int r0, int r1, int n, int k,
+                              const float *Ap, const float *B, int ldb,
+                              float *C, int ldc, float *work);
 
 /* Marks the calling thread as real-time (on != 0) or not; returns the old
  * mark. On a real-time thread onyx_sgemm never calls into BLAS, which may

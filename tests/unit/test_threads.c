@@ -268,6 +268,9 @@ START_TEST(conv_threads_bit_identical)
         {"Conv", 3, {1, 64, 4096}, {64, 1, 3}, 64},
         {"Conv", 3, {1, 64, 1000}, {50, 64, 3}, 1},
         {"Conv", 3, {1, 96, 1004}, {50, 96, 9}, 1},
+        /* Winograd whose transformed weights (675 KB) split the products
+         * by output channels: 100 of them, not whole panels */
+        {"Conv", 3, {1, 96, 600}, {100, 96, 9}, 1},
         /* im2col of 121 channels (too many rows, 1089, for the 2-D direct
          * path), col2im of 25 a group: uneven bands */
         {"Conv", 4, {1, 121, 20, 36}, {8, 121, 3, 3}, 1},
