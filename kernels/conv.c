@@ -190,9 +190,14 @@ static int conv_direct_fits(const onyx_prep *p, const conv_geom *g)
 static int conv_direct2_fits(const onyx_prep *p, const conv_geom *g)
 {
     const int64_t Wq = g->out[2] + (g->k[2] - 1) * g->d[2];
+    const int64_t Hq = g->out[1] + (g->k[1] - 1) * g->d[1];
+    /* its scratch (the planes, the widened outputs) within a 32-bit
+     * offset, else im2col, which goes in chunks */
+    const double floats = (double)g->Cg * Hq * Wq + (double)g->Mg * Hq * Wq;
     return p->in_const[CONV_W] && p->in[CONV_W]->data && g->nsp == 2 &&
            g->s[1] == 1 && g->s[2] == 1 &&
-           g->Cg * g->KK <= CONV_DIRECT2_MAX_K && Wq <= 2 * g->out[2];
+           g->Cg * g->KK <= CONV_DIRECT2_MAX_K && Wq <= 2 * g->out[2] &&
+           floats < (double)(1 << 28);
 }
 
 /* Offsets in floats rounded up to 64 bytes. */
