@@ -202,9 +202,9 @@ typedef struct rnn_params {
                               batch), else row-major (for mat_acc) */
     int lean;              /* one batch row, one direction, every step alike:
                               rnn_lean runs it (rnn_lean_fits) */
-    const onyx_gru_variant *gru;  /* lean GRU with linear_before_reset and a
-                                     vector variant of gru_arch.h: its fused
-                                     step on F (packed), else NULL */
+    const onyx_gru_variant *gru;   /* lean GRU with linear_before_reset and a
+                                      vector variant of gru_arch.h: its fused
+                                      step on F (packed), else NULL */
     const onyx_lstm_variant *lstm; /* lean LSTM without peepholes nor
                                      input_forget and a vector variant of
                                      lstm_arch.h: its fused step on F */
@@ -537,9 +537,9 @@ static onyx_status rnn_prepare(onyx_prep *p, rnn_cell cell)
     k->o_ab = n, n += up16(GHp);
     k->o_zero = n, n += up16(Hp);
     k->o_F = n;
-    n += k->gru         ? up16(k->gru->pack_floats(k->H, k->I))
-         : k->lstm      ? up16(k->lstm->pack_floats(k->H, k->I))
-                        : 0;
+    n += k->gru    ? up16(k->gru->pack_floats(k->H, k->I))
+         : k->lstm ? up16(k->lstm->pack_floats(k->H, k->I))
+                   : 0;
     k->pack_n = n;
     k->has_B = Bt != NULL, k->has_seq = seq != NULL;
     k->has_h0 = h0 != NULL, k->has_c0 = c0 != NULL;

@@ -57,8 +57,7 @@ void onyx_lstm_step_neon64(int H, int I, const float *F, const float *x,
                            const float *hin, float *c, float *hout,
                            float *hout2);
 void onyx_lstm_step_avx2(int H, int I, const float *F, const float *x,
-                         const float *hin, float *c, float *hout,
-                         float *hout2);
+                         const float *hin, float *c, float *hout, float *hout2);
 void onyx_lstm_step_avx512(int H, int I, const float *F, const float *x,
                            const float *hin, float *c, float *hout,
                            float *hout2);
